@@ -1,0 +1,28 @@
+# Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
+.PHONY: run stop test build bench bench-quick clean status
+
+run:
+	@scripts/run.sh
+
+stop:
+	@scripts/stop.sh
+
+status:
+	@scripts/status.sh
+
+test:
+	@scripts/test.sh
+
+build:
+	swift build
+
+# Benchmarks build in release mode and print their figures; they are not tests.
+bench:
+	@scripts/bench.sh
+
+bench-quick:
+	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh
+
+clean:
+	@scripts/stop.sh || true
+	rm -rf .build var

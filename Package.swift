@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Targets are roles over shared core targets; dependencies point toward the core:
+// ConcordModels ← ConcordAuth ← ConcordStorage / ConcordRedis ← ConcordCell, ConcordEdge ← executables.
+// The edge never links ConcordStorage: it reaches data only through the cell's internal API.
+let package = Package(
+    name: "Concord",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "concord", targets: ["concord"]),
+        .executable(name: "concordctl", targets: ["concordctl"]),
+        .executable(name: "concord-bench", targets: ["concord-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+    ],
+    targets: [
+        // Core: ids, Discord wire shapes, errors, validation, routes, config. Foundation only.
+        .target(name: "ConcordModels"),
+        // Token minting/verification and password hashing.
+        .target(name: "ConcordAuth", dependencies: [
+            "ConcordModels",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // Async Redis client: SwiftNIO does the I/O, hiredis the protocol.
+        .target(name: "ConcordRedis", dependencies: [
+            "CHiredis",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // PostgreSQL: migrations and the cell's stores. The only target with SQL.
+        .target(name: "ConcordStorage", dependencies: [
+            "ConcordModels",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
+        .target(name: "ConcordHTTP", dependencies: [
+            "ConcordModels",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        // The cell: domain actions (the only writers of the outbox), internal API, outbox publisher.
+        .target(name: "ConcordCell", dependencies: [
+            "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordRedis", "ConcordHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The edge: public REST API; authenticates, validates, rate-limits, forwards to the home cell.
+        .target(name: "ConcordEdge", dependencies: [
+            "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "concord", dependencies: [
+            "ConcordCell", "ConcordEdge",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "concordctl", dependencies: [
+            "ConcordCell", "ConcordStorage", "ConcordRedis",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "concord-bench", dependencies: [
+            "ConcordModels",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge"]),
+        .testTarget(name: "ConcordIntegrationTests", dependencies: [
+            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+    ]
+)

@@ -1,0 +1,128 @@
+import ConcordAuth
+import ConcordHTTP
+import ConcordModels
+import ConcordStorage
+import Foundation
+import Hummingbird
+import Logging
+
+/// The cell's internal HTTP API: the same routes as the public REST API, reachable only by
+/// holders of the cluster's internal secret (the edges). The edge has already checked token
+/// revocation and rate limits; the cell verifies the token's signature again, since it cannot
+/// be sure a request came through an edge.
+public struct CellAPI: Sendable {
+    let domain: CellDomain
+    let internalSecret: String
+    let logger: Logger
+
+    public init(domain: CellDomain, internalSecret: String, logger: Logger = Logger(label: "concord.cell.api")) {
+        self.domain = domain
+        self.internalSecret = internalSecret
+        self.logger = logger
+    }
+
+    public func respond(_ request: Request) async -> Response {
+        var request = request
+        do {
+            guard let secret = request.headers[.concordInternal], secretsMatch(secret, internalSecret) else {
+                throw APIError.unauthorized
+            }
+            let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            var caller: Caller?
+            if !route.endpoint.isPublic {
+                guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
+                    throw APIError.unauthorized
+                }
+                caller = Caller(claims)
+            }
+            let body = try await request.collectJSONBody()
+            return try await handle(route, caller: caller, body: body, query: QueryParameters(request))
+        } catch let error as APIError {
+            return JSONResponse.error(error)
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return JSONResponse.error(.internalError)
+        }
+    }
+
+    func handle(_ route: Route, caller: Caller?, body: Data, query: QueryParameters) async throws -> Response {
+        let d = domain
+        func me() throws -> Caller {
+            guard let caller else { throw APIError.unauthorized }
+            return caller
+        }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try WireJSON.decodeBody(type, from: body) }
+        switch route.endpoint {
+        case .register:
+            return try JSONResponse.ok(try await d.register(try decode(RegisterRequest.self)), status: .created)
+        case .login:
+            return try JSONResponse.ok(try await d.login(try decode(LoginRequest.self)))
+        case .getCurrentUser:
+            return try JSONResponse.ok(try await d.currentUser(try me()))
+        case .getUser:
+            return try JSONResponse.ok(try await d.user(route.userID!))
+        case .getCurrentUserGuilds:
+            return try JSONResponse.ok(try await d.currentUserGuilds(try me()))
+        case .getApplication:
+            return try JSONResponse.ok(try await d.application(try me()))
+        case .getGateway, .getGatewayBot:
+            throw APIError.notFound
+        case .createGuild:
+            return try JSONResponse.ok(try await d.createWorkspace(try decode(GuildCreateRequest.self), ownerID: try me().userID), status: .created)
+        case .getGuild:
+            return try JSONResponse.ok(try await d.guild(route.guildID!, caller: try me(), withCounts: query.bool("with_counts")))
+        case .modifyGuild:
+            return try JSONResponse.ok(try await d.modifyGuild(route.guildID!, try decode(GuildModifyRequest.self), caller: try me()))
+        case .deleteGuild:
+            try await d.deleteGuild(route.guildID!, caller: try me())
+            return JSONResponse.noContent()
+        case .listChannels:
+            return try JSONResponse.ok(try await d.channels(route.guildID!, caller: try me()))
+        case .createChannel:
+            return try JSONResponse.ok(try await d.createChannel(route.guildID!, try decode(ChannelCreateRequest.self), caller: try me()), status: .created)
+        case .getChannel:
+            return try JSONResponse.ok(try await d.channel(route.channelID!, caller: try me()))
+        case .modifyChannel:
+            return try JSONResponse.ok(try await d.modifyChannel(route.channelID!, try decode(ChannelModifyRequest.self), caller: try me()))
+        case .deleteChannel:
+            return try JSONResponse.ok(try await d.deleteChannel(route.channelID!, caller: try me()))
+        case .listMembers:
+            let limit = try query.int("limit", default: 1, in: Limits.memberPageSize)
+            return try JSONResponse.ok(try await d.members(route.guildID!, caller: try me(), limit: limit,
+                                                           after: try query.snowflake("after") ?? Snowflake(0)))
+        case .getMember:
+            return try JSONResponse.ok(try await d.member(route.guildID!, userID: route.userID!, caller: try me()))
+        case .createInvite:
+            let request = body.isEmpty ? InviteCreateRequest() : try decode(InviteCreateRequest.self)
+            return try JSONResponse.ok(try await d.createInvite(route.channelID!, request, caller: try me()))
+        case .getInvite:
+            return try JSONResponse.ok(try await d.invite(route.inviteCode!))
+        case .acceptInvite:
+            return try JSONResponse.ok(try await d.acceptInvite(route.inviteCode!, caller: try me()))
+        case .listMessages:
+            return try JSONResponse.ok(try await d.messages(route.channelID!, caller: try me(), page: try Self.page(query),
+                                                            limit: try query.int("limit", default: 50, in: Limits.pageSize)))
+        case .getMessage:
+            return try JSONResponse.ok(try await d.message(route.channelID!, id: route.messageID!, caller: try me()))
+        case .createMessage:
+            let json = try await d.createMessage(route.channelID!, try decode(MessageCreateRequest.self), caller: try me())
+            return JSONResponse.ok(Data(json.utf8))
+        case .editMessage:
+            return try JSONResponse.ok(try await d.editMessage(route.channelID!, id: route.messageID!, try decode(MessageEditRequest.self), caller: try me()))
+        case .deleteMessage:
+            try await d.deleteMessage(route.channelID!, id: route.messageID!, caller: try me())
+            return JSONResponse.noContent()
+        case .triggerTyping:
+            try await d.triggerTyping(route.channelID!, caller: try me())
+            return JSONResponse.noContent()
+        }
+    }
+
+    /// before/after/around are exclusive, as in Discord; the first one given wins.
+    static func page(_ query: QueryParameters) throws -> HistoryPage {
+        if let around = try query.snowflake("around") { return .around(around) }
+        if let before = try query.snowflake("before") { return .before(before) }
+        if let after = try query.snowflake("after") { return .after(after) }
+        return .latest
+    }
+}

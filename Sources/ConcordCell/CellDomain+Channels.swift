@@ -1,0 +1,73 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+extension CellDomain {
+    public func channels(_ guildID: Snowflake, caller: Caller) async throws -> [GuildChannel] {
+        _ = try await requireWorkspace(guildID, caller: caller)
+        return try await db.channels(workspaceID: guildID)
+    }
+
+    public func channel(_ id: Snowflake, caller: Caller) async throws -> GuildChannel {
+        try await requireChannel(id, caller: caller).channel
+    }
+
+    public func createChannel(_ guildID: Snowflake, _ request: ChannelCreateRequest, caller: Caller) async throws -> GuildChannel {
+        try Validation.validate(request)
+        _ = try await requireWorkspace(guildID, caller: caller, needs: .manageChannels)
+        let type = ChannelType(rawValue: request.type ?? 0) ?? .guildText
+        if let parent = request.parent_id { try await requireCategory(parent, in: guildID) }
+        let existing = try await db.channels(workspaceID: guildID)
+        let position = request.position ?? ((existing.filter { $0.type == type.rawValue }.map(\.position).max() ?? -1) + 1)
+        let channel = GuildChannel(id: ids.next(), type: type, guildID: guildID,
+                                   name: Validation.normalizedChannelName(request.name, type: type),
+                                   topic: type == .guildText ? request.topic : nil, position: position,
+                                   parentID: request.parent_id, nsfw: request.nsfw ?? false, lastMessageID: nil)
+        try await commit { tx in
+            try await tx.insertChannel(channel)
+            try await tx.insertEvent(try event("CHANNEL_CREATE", guild: guildID, channel: channel.id, channel))
+        }
+        return channel
+    }
+
+    public func modifyChannel(_ id: Snowflake, _ request: ChannelModifyRequest, caller: Caller) async throws -> GuildChannel {
+        try Validation.validate(request)
+        var channel = try await requireChannel(id, caller: caller, needs: [.viewChannel, .manageChannels]).channel
+        let type = ChannelType(rawValue: channel.type) ?? .guildText
+        if case .value(let name) = request.name { channel.name = Validation.normalizedChannelName(name, type: type) }
+        channel.topic = request.topic.resolved(current: channel.topic)
+        channel.position = request.position.resolved(current: channel.position) ?? channel.position
+        channel.nsfw = request.nsfw.resolved(current: channel.nsfw) ?? channel.nsfw
+        if !request.parent_id.isAbsent {
+            let parent = request.parent_id.resolved(current: nil)
+            if let parent {
+                guard type != .guildCategory else {
+                    throw APIError.invalidForm(.single(["parent_id"], code: "CHANNEL_PARENT_INVALID_TYPE", message: "Categories cannot have subcategories"))
+                }
+                try await requireCategory(parent, in: channel.guild_id)
+            }
+            channel.parent_id = parent
+        }
+        let updated = channel
+        try await commit { tx in
+            try await tx.updateChannel(updated)
+            try await tx.insertEvent(try event("CHANNEL_UPDATE", guild: updated.guild_id, channel: id, updated))
+        }
+        return updated
+    }
+
+    public func deleteChannel(_ id: Snowflake, caller: Caller) async throws -> GuildChannel {
+        let channel = try await requireChannel(id, caller: caller, needs: [.viewChannel, .manageChannels]).channel
+        try await commit { tx in
+            try await tx.deleteChannel(id: id)
+            try await tx.insertEvent(try event("CHANNEL_DELETE", guild: channel.guild_id, channel: id, channel))
+        }
+        return channel
+    }
+
+    private func requireCategory(_ id: Snowflake, in guildID: Snowflake) async throws {
+        guard let parent = try await db.channel(id: id), parent.guild_id == guildID, parent.type == ChannelType.guildCategory.rawValue else {
+            throw APIError.invalidForm(.single(["parent_id"], code: "CHANNEL_PARENT_INVALID", message: "Invalid parent channel"))
+        }
+    }
+}

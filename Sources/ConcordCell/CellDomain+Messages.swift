@@ -1,0 +1,172 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+extension CellDomain {
+    public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> [Message] {
+        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
+        guard access.channel.type == ChannelType.guildText.rawValue else { return [] }
+        let records = try await db.messages(channelID: channelID, page: page, limit: limit)
+        return try await Presenter.messages(records, db: db)
+    }
+
+    public func message(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws -> Message {
+        _ = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
+        guard let record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        return try await Presenter.messages([record], db: db)[0]
+    }
+
+    /// Posts a message: validated, permission-checked, stored with its MESSAGE_CREATE event in
+    /// one statement. Returns the message as JSON, the same bytes the event carries.
+    public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, caller: Caller) async throws -> String {
+        try Validation.validate(request)
+        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+        guard access.channel.type == ChannelType.guildText.rawValue else { throw APIError.nonTextChannel }
+        guard let author = access.member else { throw APIError.missingAccess }
+        let guildID = access.channel.guild_id
+        let content = request.content ?? ""
+
+        var referenced: MessageRecord?
+        if let ref = request.message_reference, let refID = ref.message_id {
+            if ref.channel_id == nil || ref.channel_id == channelID {
+                referenced = try await db.message(channelID: channelID, id: refID)
+            }
+            if referenced == nil && ref.fail_if_not_exists != false {
+                throw APIError.invalidForm(.single(["message_reference"], code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", message: "Unknown message"))
+            }
+        }
+
+        let (mentionIDs, mentionEveryone) = mentions(in: content, allowed: request.allowed_mentions, permissions: access.permissions,
+                                                    repliedTo: referenced?.author.id)
+        let nonceJSON: String? = switch request.nonce {
+        case .none, .null?: nil
+        case let nonce?: try WireJSON.encodeString(nonce)
+        }
+        var record = MessageRecord(
+            id: ids.next(), channelID: channelID, workspaceID: guildID, author: author.user, authorMember: author,
+            type: (referenced == nil ? MessageType.normal : .reply).rawValue, content: content, tts: request.tts ?? false,
+            mentionEveryone: mentionEveryone, mentionIDs: mentionIDs,
+            embedsJSON: try WireJSON.encodeString(request.allEmbeds.map(Self.normalized)),
+            componentsJSON: try WireJSON.encodeString(request.components ?? []), nonceJSON: nonceJSON,
+            flags: (request.flags ?? 0) & Self.settableFlags, pinned: false,
+            referenceMessageID: referenced?.id, referenceChannelID: referenced.map { _ in channelID },
+            referenceGuildID: referenced.map { _ in guildID }, editedAt: nil)
+        let message = try await render(record, referenced: referenced)
+        // Only users who resolved to members are pinged (and later counted as mentions).
+        record.mentionIDs = message.mentions.map(\.user.id)
+        let json = try WireJSON.encodeString(message)
+        try await db.ensureMessagePartition(bucket: record.id.bucket)
+        try await db.insertMessage(record, authorID: caller.userID,
+                                   event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
+        signal.wake()
+        return json
+    }
+
+    public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, caller: Caller) async throws -> Message {
+        try Validation.validate(request)
+        let access = try await requireChannel(channelID, caller: caller)
+        guard var record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        guard record.author.id == caller.userID else { throw APIError.cannotEditOthersMessage }
+        if case .value(let content) = request.content { record.content = content }
+        if case .null = request.content { record.content = "" }
+        switch request.embeds {
+        case .absent: break
+        case .null: record.embedsJSON = "[]"
+        case .value(let embeds): record.embedsJSON = try WireJSON.encodeString(embeds.map(Self.normalized))
+        }
+        switch request.components {
+        case .absent: break
+        case .null: record.componentsJSON = "[]"
+        case .value(let c): record.componentsJSON = try WireJSON.encodeString(c)
+        }
+        if case .value(let flags) = request.flags { record.flags = flags & Self.settableFlags }
+        if record.content.allSatisfy(\.isWhitespace) && record.embedsJSON == "[]" && record.componentsJSON == "[]" {
+            throw APIError.emptyMessage
+        }
+        if !request.content.isAbsent {
+            (record.mentionIDs, record.mentionEveryone) = mentions(in: record.content, allowed: request.allowed_mentions,
+                                                                   permissions: access.permissions, repliedTo: nil)
+        }
+        record.editedAt = Date()
+        let referenced = try await record.referenceMessageID.asyncMap { try await db.message(channelID: channelID, id: $0) } ?? nil
+        let message = try await render(record, referenced: referenced)
+        let edited = record
+        try await commit { tx in
+            try await tx.updateMessage(edited, event: try event("MESSAGE_UPDATE", guild: access.channel.guild_id, channel: channelID, message))
+        }
+        return message
+    }
+
+    /// Deletes a message: its author may, and so may members who can manage messages.
+    public func deleteMessage(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws {
+        let access = try await requireChannel(channelID, caller: caller)
+        guard let record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        guard record.author.id == caller.userID || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
+        try await commit { tx in
+            guard try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+            try await tx.insertEvent(try event("MESSAGE_DELETE", guild: access.channel.guild_id, channel: channelID,
+                                               MessageDeletePayload(id: id, channelID: channelID, guildID: access.channel.guild_id)))
+        }
+    }
+
+    /// Typing is ephemeral: published straight to Redis, not kept in the outbox.
+    public func triggerTyping(_ channelID: Snowflake, caller: Caller) async throws {
+        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+        guard let member = access.member else { throw APIError.missingAccess }
+        let payload = TypingStartPayload(channelID: channelID, guildID: access.channel.guild_id, userID: caller.userID,
+                                         timestamp: Int(Date().timeIntervalSince1970), member: Presenter.member(member, withUser: true))
+        let pending = try event("TYPING_START", guild: access.channel.guild_id, channel: channelID, payload)
+        _ = try? await redis.send("PUBLISH", Topics.workspace(access.channel.guild_id, cell: cellName),
+                                  OutboxEvent.wireJSON(seq: nil, event: pending))
+    }
+
+    // MARK: Helpers
+
+    /// Flags a client may set on its message: SUPPRESS_EMBEDS (1<<2) and SUPPRESS_NOTIFICATIONS (1<<12).
+    static let settableFlags = 1 << 2 | 1 << 12
+
+    static func normalized(_ embed: Embed) -> Embed {
+        var e = embed
+        if e.type == nil { e.type = "rich" }
+        return e
+    }
+
+    /// Who a message pings, under `allowed_mentions` (absent: everything written in the content).
+    func mentions(in content: String, allowed: AllowedMentions?, permissions: Permissions, repliedTo: Snowflake?) -> ([Snowflake], Bool) {
+        var users = Mentions.userIDs(in: content)
+        var everyone = Mentions.mentionsEveryone(content) && permissions.contains(.mentionEveryone)
+        if let allowed {
+            let parse = allowed.parse ?? []
+            if !parse.contains("users") {
+                let listed = Set(allowed.users ?? [])
+                users = users.filter(listed.contains)
+            }
+            if !parse.contains("everyone") { everyone = false }
+            if allowed.replied_user == true, let repliedTo, !users.contains(repliedTo) { users.append(repliedTo) }
+        } else if let repliedTo, !users.contains(repliedTo) {
+            // Discord pings the replied-to author by default.
+            users.append(repliedTo)
+        }
+        return (users, everyone)
+    }
+
+    func render(_ record: MessageRecord, referenced: MessageRecord?) async throws -> Message {
+        var mentioned: [MentionedUser] = []
+        if !record.mentionIDs.isEmpty, let ws = record.workspaceID {
+            let members = try await db.members(workspaceID: ws, userIDs: record.mentionIDs)
+            let byID = Dictionary(members.map { ($0.user.id, $0) }, uniquingKeysWith: { a, _ in a })
+            mentioned = record.mentionIDs.compactMap { id in
+                byID[id].map { MentionedUser(user: $0.user, member: Presenter.member($0, withUser: false)) }
+            }
+        }
+        return Presenter.message(record, mentions: mentioned,
+                                 referenced: referenced.map { Presenter.message($0, mentions: [], referenced: nil) })
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

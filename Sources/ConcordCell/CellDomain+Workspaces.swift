@@ -1,0 +1,127 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+extension CellDomain {
+    /// Workspaces above this many members are "large": GUILD_CREATE carries no member list.
+    static let largeThreshold = 250
+
+    /// Creates a workspace owned by `ownerID` with Discord's defaults: a "Text Channels"
+    /// category holding #general, which is also the system channel.
+    public func createWorkspace(_ request: GuildCreateRequest, ownerID: Snowflake) async throws -> Guild {
+        try Validation.validate(request)
+        let workspaceID = ids.next()
+        let categoryID = ids.next()
+        let generalID = ids.next()
+        let record = WorkspaceRecord(id: workspaceID, name: request.name, description: request.description,
+                                     ownerID: ownerID, systemChannelID: generalID, createdAt: Date())
+        let channels = [
+            GuildChannel(id: categoryID, type: .guildCategory, guildID: workspaceID, name: "Text Channels", topic: nil,
+                         position: 0, parentID: nil, nsfw: false, lastMessageID: nil),
+            GuildChannel(id: generalID, type: .guildText, guildID: workspaceID, name: "general", topic: nil,
+                         position: 0, parentID: categoryID, nsfw: false, lastMessageID: nil),
+        ]
+        let guild = Presenter.guild(record)
+        try await commit { tx in
+            try await tx.insertWorkspace(record)
+            for channel in channels { try await tx.insertChannel(channel) }
+            guard let joined = try await tx.insertMember(workspaceID: workspaceID, userID: ownerID),
+                  let owner = try await tx.user(id: ownerID) else { throw APIError.unknownUser }
+            let member = Presenter.member(MemberRecord(user: owner, nick: nil, joinedAt: joined), withUser: true)
+            let payload = GuildCreatePayload(guild: guild, channels: channels, members: [member], memberCount: 1,
+                                             joinedAt: member.joined_at, large: false)
+            try await tx.insertEvent(try event("GUILD_CREATE", guild: workspaceID, channel: nil, user: ownerID, payload))
+        }
+        return guild
+    }
+
+    public func guild(_ id: Snowflake, caller: Caller, withCounts: Bool) async throws -> Guild {
+        let access = try await requireWorkspace(id, caller: caller)
+        let count = withCounts ? try await db.memberCount(workspaceID: id) : nil
+        return Presenter.guild(access.workspace, memberCount: count)
+    }
+
+    public func modifyGuild(_ id: Snowflake, _ request: GuildModifyRequest, caller: Caller) async throws -> Guild {
+        try Validation.validate(request)
+        var record = try await requireWorkspace(id, caller: caller, needs: .manageGuild).workspace
+        record.name = request.name.resolved(current: record.name) ?? record.name
+        record.description = request.description.resolved(current: record.description)
+        record.systemChannelID = request.system_channel_id.resolved(current: record.systemChannelID)
+        if let system = record.systemChannelID {
+            guard let channel = try await db.channel(id: system), channel.guild_id == id, channel.type == ChannelType.guildText.rawValue else {
+                throw APIError.invalidForm(.single(["system_channel_id"], code: "CHANNEL_INVALID", message: "Invalid channel"))
+            }
+        }
+        let guild = Presenter.guild(record)
+        try await commit { tx in
+            try await tx.updateWorkspace(record)
+            try await tx.insertEvent(try event("GUILD_UPDATE", guild: id, channel: nil, guild))
+        }
+        return guild
+    }
+
+    public func deleteGuild(_ id: Snowflake, caller: Caller) async throws {
+        let access = try await requireWorkspace(id, caller: caller)
+        guard access.workspace.ownerID == caller.userID else { throw APIError.missingPermissions }
+        try await commit { tx in
+            try await tx.deleteWorkspace(id: id)
+            try await tx.insertEvent(try event("GUILD_DELETE", guild: id, channel: nil, GuildDeletePayload(id: id)))
+        }
+    }
+
+    public func currentUserGuilds(_ caller: Caller) async throws -> [PartialGuild] {
+        try await db.workspaces(memberID: caller.userID).map {
+            PartialGuild(id: $0.id, name: $0.name, owner: $0.ownerID == caller.userID,
+                         permissions: Permissions.of(userID: caller.userID, inGuildOwnedBy: $0.ownerID))
+        }
+    }
+
+    // MARK: Members
+
+    public func members(_ guildID: Snowflake, caller: Caller, limit: Int, after: Snowflake) async throws -> [Member] {
+        _ = try await requireWorkspace(guildID, caller: caller)
+        return try await db.members(workspaceID: guildID, after: after, limit: limit).map { Presenter.member($0, withUser: true) }
+    }
+
+    public func member(_ guildID: Snowflake, userID: Snowflake, caller: Caller) async throws -> Member {
+        _ = try await requireWorkspace(guildID, caller: caller)
+        guard let m = try await db.member(workspaceID: guildID, userID: userID) else { throw APIError.unknownMember }
+        return Presenter.member(m, withUser: true)
+    }
+
+    /// Adds a user to a workspace (an invite accepted, or an operator adding a bot); returns
+    /// nil if they already were a member.
+    public func addMember(_ guildID: Snowflake, userID: Snowflake) async throws -> Member? {
+        try await commit { tx -> Member? in
+            guard let workspace = try await tx.workspace(id: guildID) else { throw APIError.unknownGuild }
+            guard let user = try await tx.user(id: userID) else { throw APIError.unknownUser }
+            guard let joined = try await tx.insertMember(workspaceID: guildID, userID: userID) else { return nil }
+            let member = Presenter.member(MemberRecord(user: user, nick: nil, joinedAt: joined), withUser: true)
+            try await tx.insertEvent(try event("GUILD_MEMBER_ADD", guild: guildID, channel: nil, WithGuildID(member, guildID: guildID)))
+            let count = try await tx.memberCount(workspaceID: guildID)
+            let payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await tx.channels(workspaceID: guildID),
+                                             members: [member], memberCount: count, joinedAt: member.joined_at,
+                                             large: count > Self.largeThreshold)
+            try await tx.insertEvent(try event("GUILD_CREATE", guild: guildID, channel: nil, user: userID, payload))
+            return member
+        }
+    }
+
+    /// Removes a member; the owner cannot be removed.
+    public func removeMember(_ guildID: Snowflake, userID: Snowflake) async throws -> Bool {
+        try await commit { tx -> Bool in
+            guard let workspace = try await tx.workspace(id: guildID) else { throw APIError.unknownGuild }
+            guard workspace.ownerID != userID else { throw APIError.missingPermissions }
+            guard let user = try await tx.user(id: userID) else { throw APIError.unknownUser }
+            guard try await tx.deleteMember(workspaceID: guildID, userID: userID) else { return false }
+            try await tx.insertEvent(try event("GUILD_MEMBER_REMOVE", guild: guildID, channel: nil, MemberRemovePayload(guildID: guildID, user: user)))
+            try await tx.insertEvent(try event("GUILD_DELETE", guild: guildID, channel: nil, user: userID, GuildDeletePayload(id: guildID)))
+            return true
+        }
+    }
+
+    /// Every workspace of this cell with its member count (operators).
+    public func allWorkspaces() async throws -> [(Guild, Int)] {
+        try await db.allWorkspaces().map { (Presenter.guild($0.0), $0.1) }
+    }
+}

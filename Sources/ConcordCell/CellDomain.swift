@@ -1,0 +1,78 @@
+import ConcordAuth
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Foundation
+import Logging
+
+/// Who is calling, from a verified token.
+public struct Caller: Sendable, Equatable {
+    public var userID: Snowflake
+    public var tokenID: Snowflake
+    public var isBot: Bool
+
+    public init(userID: Snowflake, tokenID: Snowflake, isBot: Bool) {
+        self.userID = userID
+        self.tokenID = tokenID
+        self.isBot = isBot
+    }
+    public init(_ claims: TokenClaims) {
+        self.init(userID: claims.userID, tokenID: claims.tokenID, isBot: claims.isBot)
+    }
+}
+
+/// The cell's domain actions: every state change goes through here, checks permissions,
+/// and commits its outbox event in the same transaction. Nothing else writes the outbox.
+public final class CellDomain: Sendable {
+    public let cellID: Int
+    public let cellName: String
+    public let db: Database
+    public let redis: RedisClient
+    public let tokens: TokenAuthority
+    let ids: SnowflakeGenerator
+    let hasher: PasswordHasher
+    let signal: OutboxSignal
+    let logger: Logger
+
+    public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
+                process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
+                logger: Logger = Logger(label: "concord.cell")) {
+        self.cellID = cellID
+        self.cellName = cellName
+        self.db = db
+        self.redis = redis
+        self.tokens = tokens
+        self.ids = SnowflakeGenerator(cell: cellID, process: process)
+        self.hasher = hasher
+        self.signal = signal
+        self.logger = logger
+    }
+
+    /// Builds an event whose payload is `value` serialized once.
+    func event(_ type: String, guild: Snowflake?, channel: Snowflake?, user: Snowflake? = nil, _ value: some Encodable) throws -> PendingEvent {
+        PendingEvent(type: type, guildID: guild, channelID: channel, userID: user, payload: try WireJSON.encodeString(value))
+    }
+
+    /// Runs a transaction that wrote outbox rows, then wakes the publisher.
+    func commit<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+        let result = try await db.transaction(body)
+        signal.wake()
+        return result
+    }
+
+    // MARK: Access checks shared by the actions
+
+    func requireWorkspace(_ id: Snowflake, caller: Caller, needs permission: Permissions = []) async throws -> WorkspaceAccess {
+        guard let access = try await db.workspaceAccess(id: id, userID: caller.userID) else { throw APIError.unknownGuild }
+        guard access.member != nil else { throw APIError.missingAccess }
+        guard access.permissions.contains(permission) else { throw APIError.missingPermissions }
+        return access
+    }
+
+    func requireChannel(_ id: Snowflake, caller: Caller, needs permission: Permissions = .viewChannel) async throws -> ChannelAccess {
+        guard let access = try await db.channelAccess(id: id, userID: caller.userID) else { throw APIError.unknownChannel }
+        guard access.member != nil else { throw APIError.missingAccess }
+        guard access.permissions.contains(permission) else { throw APIError.missingPermissions }
+        return access
+    }
+}

@@ -1,0 +1,48 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The cell's periodic chores: keep Redis's revoked-token set complete (it may have been
+/// restarted or flushed), create message partitions ahead of time, and prune the outbox.
+public struct CellMaintenance: Service {
+    let domain: CellDomain
+    let retentionHours: Double
+    let interval: Duration
+    let logger: Logger
+
+    public init(domain: CellDomain, retentionHours: Double = 72, interval: Duration = .seconds(30),
+                logger: Logger = Logger(label: "concord.maintenance")) {
+        self.domain = domain
+        self.retentionHours = retentionHours
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await runOnce()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func runOnce() async {
+        do {
+            _ = try await domain.syncRevokedTokens()
+        } catch {
+            logger.warning("could not sync revoked tokens to Redis", metadata: ["error": "\(error)"])
+        }
+        do {
+            let now = Snowflake.lowerBound(at: UInt64(Date().timeIntervalSince1970 * 1000))
+            try await domain.db.ensureMessagePartition(bucket: now.bucket)
+            try await domain.db.ensureMessagePartition(bucket: now.bucket + 1)
+            let pruned = try await domain.db.pruneOutbox(retentionHours: retentionHours)
+            if pruned > 0 { logger.info("pruned outbox", metadata: ["rows": "\(pruned)"]) }
+        } catch {
+            logger.warning("maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ConcordAuth
+import ConcordHTTP
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// One cell process: its database pool, Redis client, domain, outbox publisher, chores and
+/// internal API server, as services to run in one group.
+public struct CellNode: Sendable {
+    public let domain: CellDomain
+    public let services: [any Service]
+
+    /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
+    public init(cell: ClusterConfig.Cell, secrets: ClusterSecrets, retentionHours: Double = 72,
+                logger: Logger = Logger(label: "concord.cell"),
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
+                                                     database: cell.postgres.database, user: cell.postgres.user,
+                                                     password: secrets.postgresPassword), logger: logger)
+        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
+        let signal = OutboxSignal()
+        let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
+                                tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal, logger: logger)
+        let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)
+        let app = Application(
+            responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
+            configuration: .init(address: .hostname(cell.api.host, port: cell.api.port), serverName: "concord-cell"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? cell.api.port) },
+            logger: logger)
+        self.domain = domain
+        services = [
+            DatabaseService(db: db),
+            OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, logger: logger),
+            CellMaintenance(domain: domain, retentionHours: retentionHours, logger: logger),
+            app,
+        ]
+    }
+}
+
+/// Runs the PostgreSQL pool for the process's lifetime.
+public struct DatabaseService: Service {
+    let db: Database
+    public init(db: Database) { self.db = db }
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await db.run() }
+    }
+}

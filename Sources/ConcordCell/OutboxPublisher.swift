@@ -1,0 +1,84 @@
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Logging
+import ServiceLifecycle
+
+/// Tails the cell's outbox: gives committed rows their sequence numbers, publishes them to
+/// the cell's Redis in sequence order (a topic per workspace, or per user for events
+/// addressed to one user), then records how far it got. If Redis is down it retries the
+/// same rows; consumers that missed messages read them back from the outbox by sequence.
+public struct OutboxPublisher: Service {
+    public static let consumer = "redis-publisher"
+    let db: Database
+    let redis: RedisClient
+    let cellName: String
+    let signal: OutboxSignal
+    let pollInterval: Duration
+    let logger: Logger
+
+    public init(db: Database, redis: RedisClient, cellName: String, signal: OutboxSignal,
+                pollInterval: Duration = .milliseconds(200), logger: Logger = Logger(label: "concord.outbox")) {
+        self.db = db
+        self.redis = redis
+        self.cellName = cellName
+        self.signal = signal
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                // A commit wakes the publisher at once; the ticker catches commits made by other
+                // processes (e.g. concordctl) and retries after failures.
+                group.addTask { [signal, pollInterval] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: pollInterval)
+                        signal.wake()
+                    }
+                }
+                group.addTask { await self.loop() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func loop() async {
+        var published: Int64?
+        for await _ in signal.stream {
+            do {
+                if published == nil { published = try await db.cursor(Self.consumer) }
+                published = try await publishPending(after: published!)
+            } catch {
+                logger.warning("outbox publication failed; will retry", metadata: ["error": "\(error)"])
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// Sequences what has committed and publishes everything after `position`; returns the new position.
+    func publishPending(after position: Int64) async throws -> Int64 {
+        var position = position
+        var head = try await db.sequenceOutbox().head
+        while position < head {
+            let events = try await db.events(after: position, upTo: head, limit: 500)
+            guard let last = events.last else { break }
+            let replies = try await redis.pipeline(events.map { ["PUBLISH", topic(for: $0.event), $0.wireJSON] })
+            if let failure = replies.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
+                throw error
+            }
+            position = last.seq
+            try await db.advanceCursor(Self.consumer, to: position)
+            if position >= head { head = try await db.sequenceOutbox().head }
+        }
+        return position
+    }
+
+    func topic(for event: PendingEvent) -> String {
+        if let user = event.userID { return Topics.user(user, cell: cellName) }
+        if let guild = event.guildID { return Topics.workspace(guild, cell: cellName) }
+        return "concord:\(cellName):cell"
+    }
+}

@@ -1,0 +1,66 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+/// Turns stored records into Discord's objects.
+enum Presenter {
+    static func member(_ m: MemberRecord, withUser: Bool) -> Member {
+        Member(user: withUser ? m.user : nil, nick: m.nick, joinedAt: DiscordTimestamp.string(from: m.joinedAt))
+    }
+
+    static func guild(_ w: WorkspaceRecord, memberCount: Int? = nil) -> Guild {
+        Guild(id: w.id, name: w.name, description: w.description, ownerID: w.ownerID,
+              systemChannelID: w.systemChannelID, memberCount: memberCount)
+    }
+
+    static func invite(_ i: InviteRecord, workspace: WorkspaceRecord, channel: GuildChannel, inviter: User?) -> Invite {
+        Invite(code: i.code,
+               guild: .init(id: workspace.id, name: workspace.name, icon: nil, description: workspace.description),
+               channel: .init(id: channel.id, name: channel.name, type: channel.type),
+               inviter: inviter, uses: i.uses, maxUses: i.maxUses, maxAge: i.maxAge, temporary: i.temporary,
+               createdAt: DiscordTimestamp.string(from: i.createdAt),
+               expiresAt: i.expiresAt.map(DiscordTimestamp.string(from:)))
+    }
+
+    /// Renders messages, resolving mentioned users and replied-to messages with one query each
+    /// (only when some message needs them).
+    static func messages(_ records: [MessageRecord], db: some SQLExecutor) async throws -> [Message] {
+        guard let first = records.first else { return [] }
+        let mentionIDs = Array(Set(records.flatMap(\.mentionIDs)))
+        var mentioned: [Snowflake: MentionedUser] = [:]
+        if !mentionIDs.isEmpty {
+            if let ws = first.workspaceID {
+                for m in try await db.members(workspaceID: ws, userIDs: mentionIDs) {
+                    mentioned[m.user.id] = MentionedUser(user: m.user, member: member(m, withUser: false))
+                }
+            }
+            for u in try await db.users(ids: mentionIDs.filter { mentioned[$0] == nil }) {
+                mentioned[u.id] = MentionedUser(user: u, member: nil)
+            }
+        }
+        let referenceIDs = Array(Set(records.compactMap(\.referenceMessageID)))
+        var referenced: [Snowflake: MessageRecord] = [:]
+        if !referenceIDs.isEmpty {
+            for r in try await db.messages(channelID: first.channelID, ids: referenceIDs) { referenced[r.id] = r }
+        }
+        return records.map { record in
+            message(record, mentions: record.mentionIDs.compactMap { mentioned[$0] },
+                    referenced: record.referenceMessageID.flatMap { referenced[$0] }.map { message($0, mentions: [], referenced: nil) })
+        }
+    }
+
+    static func message(_ r: MessageRecord, mentions: [MentionedUser], referenced: Message?) -> Message {
+        let embeds = (try? WireJSON.decode([Embed].self, from: Data(r.embedsJSON.utf8))) ?? []
+        let components = (try? WireJSON.decode([JSONValue].self, from: Data(r.componentsJSON.utf8))) ?? []
+        let nonce = r.nonceJSON.flatMap { try? WireJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+        let reference = r.referenceMessageID.map {
+            MessageReference(messageID: $0, channelID: r.referenceChannelID ?? r.channelID, guildID: r.referenceGuildID)
+        }
+        return Message(id: r.id, channelID: r.channelID, guildID: r.workspaceID, author: r.author,
+                       member: r.authorMember.map { member($0, withUser: false) }, content: r.content,
+                       editedTimestamp: r.editedAt.map(DiscordTimestamp.string(from:)), tts: r.tts,
+                       mentionEveryone: r.mentionEveryone, mentions: mentions, embeds: embeds, components: components,
+                       nonce: nonce, pinned: r.pinned, type: MessageType(rawValue: r.type) ?? .normal, flags: r.flags,
+                       reference: reference, referencedMessage: referenced)
+    }
+}

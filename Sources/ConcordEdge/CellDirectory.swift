@@ -1,0 +1,32 @@
+import ConcordModels
+import ConcordRedis
+
+/// How the edge reaches each cell: its internal API base URL and its Redis. Which cell owns a
+/// route comes from the ids in it (their cell bits); requests about the caller go to the
+/// caller's home cell.
+public struct CellDirectory: Sendable {
+    public struct Entry: Sendable {
+        public var cell: ClusterConfig.Cell
+        public var baseURL: String
+        public var redis: RedisClient
+    }
+    let entries: [Int: Entry]
+    /// Where requests with no owner (register, login) go: the first cell of the edge's region.
+    let defaultCell: Int
+
+    public init(config: ClusterConfig, region: String?) {
+        var entries: [Int: Entry] = [:]
+        for cell in config.cells {
+            entries[cell.id] = Entry(cell: cell, baseURL: "http://\(cell.api.host):\(cell.api.port)",
+                                     redis: RedisClient(host: cell.redis.host, port: cell.redis.port))
+        }
+        self.entries = entries
+        defaultCell = (config.cells.first { $0.region == region } ?? config.cells[0]).id
+    }
+
+    public func entry(for cellID: Int?) -> Entry? {
+        entries[cellID ?? defaultCell]
+    }
+
+    public var all: [Entry] { Array(entries.values) }
+}

@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import ConcordAuth
+import ConcordHTTP
+import ConcordModels
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The public REST API of one edge. Per request: match the route, verify the token (HMAC,
+/// no database) and that it is not revoked (the home cell's Redis), rate-limit, validate the
+/// body, then forward to the cell that owns the route in one internal HTTP call and pass its
+/// answer through. The edge keeps no state that matters: kill it and nothing is lost.
+public final class EdgeAPI: Sendable {
+    let directory: CellDirectory
+    let tokens: TokenAuthority
+    let internalSecret: String
+    let limiter = RateLimiter()
+    let limits: ClusterConfig.RateLimits
+    let http: HTTPClient
+    let gatewayURL: String
+    let logger: Logger
+
+    public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
+                limits: ClusterConfig.RateLimits, publicURL: String, logger: Logger = Logger(label: "concord.edge")) {
+        self.directory = directory
+        self.tokens = tokens
+        self.internalSecret = internalSecret
+        self.limits = limits
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        config.timeout = .init(connect: .seconds(2), read: .seconds(30))
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
+            .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
+        self.logger = logger
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+        for entry in directory.all { await entry.redis.close() }
+    }
+
+    public func respond(_ request: Request) async -> Response {
+        var request = request
+        do {
+            let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            var claims: TokenClaims?
+            if !route.endpoint.isPublic || request.headers[.authorization] != nil && route.endpoint != .register && route.endpoint != .login {
+                claims = try await authenticate(request.headers[.authorization])
+            }
+            try rateLimit(route, claims: claims)
+            switch route.endpoint {
+            case .getGateway:
+                return try JSONResponse.ok(["url": gatewayURL])
+            case .getGatewayBot:
+                guard claims?.isBot == true else { throw APIError.unauthorized }
+                return try JSONResponse.ok(GatewayBotResponse(url: gatewayURL))
+            default:
+                break
+            }
+            let body = try await request.collectJSONBody()
+            try RequestValidator.validate(route.endpoint, body: body)
+            return try await forward(request, route: route, claims: claims, body: body)
+        } catch let error as APIError {
+            return JSONResponse.error(error)
+        } catch {
+            logger.error("edge request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return JSONResponse.error(.internalError)
+        }
+    }
+
+    /// Signature first (cheap, local), then revocation in the home cell's Redis. If that
+    /// Redis cannot answer, the request is refused (503) rather than let a revoked token in.
+    func authenticate(_ header: String?) async throws -> TokenClaims {
+        guard let claims = tokens.authenticate(authorizationHeader: header) else { throw APIError.unauthorized }
+        guard let home = directory.entry(for: claims.userID.cell) else { throw APIError.unauthorized }
+        let revoked: Bool
+        do {
+            revoked = try await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer == 1
+        } catch {
+            logger.warning("revocation check failed", metadata: ["error": "\(error)"])
+            throw APIError.serviceUnavailable
+        }
+        if revoked { throw APIError.unauthorized }
+        return claims
+    }
+
+    func rateLimit(_ route: Route, claims: TokenClaims?) throws {
+        let caller = claims?.tokenID.description ?? "anonymous"
+        let perSecond = limits.requests_per_second
+        if let wait = limiter.take("global:\(caller)", rate: perSecond, burst: perSecond) {
+            throw APIError.rateLimited(retryAfter: wait, global: true)
+        }
+        if route.endpoint == .createMessage {
+            let perWindow = limits.message_sends_per_5s
+            if let wait = limiter.take("\(route.rateLimitKey):\(caller)", rate: perWindow / 5, burst: perWindow) {
+                throw APIError.rateLimited(retryAfter: wait, global: false)
+            }
+        }
+    }
+
+    func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
+        guard let cell = directory.entry(for: route.ownerCell ?? claims?.userID.cell) else {
+            throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
+        }
+        var outgoing = HTTPClientRequest(url: cell.baseURL + request.uri.description)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        if let auth = request.headers[.authorization] { outgoing.headers.add(name: "Authorization", value: auth) }
+        if !body.isEmpty {
+            outgoing.headers.add(name: "Content-Type", value: "application/json")
+            outgoing.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(outgoing, timeout: .seconds(30))
+            bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        } catch {
+            logger.warning("cell unreachable", metadata: ["cell": "\(cell.cell.name)", "error": "\(error)"])
+            throw APIError.serviceUnavailable
+        }
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        if status == .noContent { return JSONResponse.noContent() }
+        return JSONResponse.ok(Data(bytes.readableBytesView), status: status)
+    }
+}
+
+/// `GET /gateway/bot`'s answer.
+struct GatewayBotResponse: Codable {
+    struct SessionStartLimit: Codable {
+        var total = 1000
+        var remaining = 1000
+        var reset_after = 0
+        var max_concurrency = 1
+    }
+    var url: String
+    var shards = 1
+    var session_start_limit = SessionStartLimit()
+}

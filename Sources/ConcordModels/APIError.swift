@@ -1,0 +1,75 @@
+/// Every error a client can see, with Discord's JSON code and HTTP status in one table.
+public struct APIError: Error, Sendable, Equatable {
+    public let status: Int
+    public let code: Int
+    public let message: String
+    public let errors: FormErrors?
+    /// Seconds, for 429 responses.
+    public let retryAfter: Double?
+
+    public init(status: Int, code: Int, message: String, errors: FormErrors? = nil, retryAfter: Double? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.retryAfter = retryAfter
+    }
+
+    public static let unauthorized = APIError(status: 401, code: 0, message: "401: Unauthorized")
+    public static let notFound = APIError(status: 404, code: 0, message: "404: Not Found")
+    public static let methodNotAllowed = APIError(status: 405, code: 0, message: "405: Method Not Allowed")
+    public static let unknownChannel = APIError(status: 404, code: 10003, message: "Unknown Channel")
+    public static let unknownGuild = APIError(status: 404, code: 10004, message: "Unknown Guild")
+    public static let unknownInvite = APIError(status: 404, code: 10006, message: "Unknown Invite")
+    public static let unknownMember = APIError(status: 404, code: 10007, message: "Unknown Member")
+    public static let unknownMessage = APIError(status: 404, code: 10008, message: "Unknown Message")
+    public static let unknownUser = APIError(status: 404, code: 10013, message: "Unknown User")
+    public static let unknownApplication = APIError(status: 404, code: 10002, message: "Unknown Application")
+    public static let botsCannotUse = APIError(status: 403, code: 20001, message: "Bots cannot use this endpoint")
+    public static let onlyBots = APIError(status: 403, code: 20002, message: "Only bots can use this endpoint")
+    public static let missingAccess = APIError(status: 403, code: 50001, message: "Missing Access")
+    public static let cannotEditOthersMessage = APIError(status: 403, code: 50005, message: "Cannot edit a message authored by another user")
+    public static let emptyMessage = APIError(status: 400, code: 50006, message: "Cannot send an empty message")
+    public static let nonTextChannel = APIError(status: 400, code: 50008, message: "Cannot send messages in a non-text channel")
+    public static let missingPermissions = APIError(status: 403, code: 50013, message: "Missing Permissions")
+    public static let invalidJSON = APIError(status: 400, code: 50109, message: "The request body contains invalid JSON.")
+    public static let payloadTooLarge = APIError(status: 413, code: 40005, message: "Request entity too large")
+    public static let serviceUnavailable = APIError(status: 503, code: 0, message: "503: Service Unavailable")
+    public static let internalError = APIError(status: 500, code: 0, message: "500: Internal Server Error")
+
+    public static func invalidForm(_ errors: FormErrors) -> APIError {
+        APIError(status: 400, code: 50035, message: "Invalid Form Body", errors: errors)
+    }
+
+    public static func rateLimited(retryAfter: Double, global: Bool) -> APIError {
+        APIError(status: 429, code: global ? 0 : 0, message: "You are being rate limited.", retryAfter: retryAfter)
+    }
+}
+
+/// Discord's nested `errors` object: `{"content":{"_errors":[{"code":…,"message":…}]}}`.
+/// Paths are field names or array indices, e.g. `["embeds", "0", "title"]`.
+public struct FormErrors: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public let path: [String]
+        public let code: String
+        public let message: String
+    }
+    public private(set) var entries: [Entry] = []
+    public init() {}
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public mutating func add(_ path: [String], code: String, message: String) {
+        entries.append(Entry(path: path, code: code, message: message))
+    }
+    public mutating func merge(_ other: FormErrors, under prefix: [String] = []) {
+        for e in other.entries { add(prefix + e.path, code: e.code, message: e.message) }
+    }
+    public func throwIfAny() throws {
+        if !isEmpty { throw APIError.invalidForm(self) }
+    }
+    public static func single(_ path: [String], code: String, message: String) -> FormErrors {
+        var errors = FormErrors()
+        errors.add(path, code: code, message: message)
+        return errors
+    }
+}

@@ -1,0 +1,79 @@
+/// Discord's channel types that Concord serves.
+public enum ChannelType: Int, Codable, Sendable {
+    case guildText = 0
+    case guildCategory = 4
+}
+
+/// Discord's channel object (guild text channels and categories).
+public struct GuildChannel: Codable, Sendable, Equatable {
+    public var id: Snowflake
+    public var type: Int
+    public var guild_id: Snowflake
+    public var name: String
+    public var topic: String?
+    public var position: Int
+    public var parent_id: Snowflake?
+    public var nsfw: Bool
+    public var last_message_id: Snowflake?
+    public var rate_limit_per_user: Int = 0
+    public var permission_overwrites: [JSONValue] = []
+    public var flags: Int = 0
+
+    public init(id: Snowflake, type: ChannelType, guildID: Snowflake, name: String, topic: String?,
+                position: Int, parentID: Snowflake?, nsfw: Bool, lastMessageID: Snowflake?) {
+        self.id = id
+        self.type = type.rawValue
+        self.guild_id = guildID
+        self.name = name
+        self.topic = topic
+        self.position = position
+        self.parent_id = parentID
+        self.nsfw = nsfw
+        self.last_message_id = lastMessageID
+    }
+}
+
+/// Discord's invite object.
+public struct Invite: Codable, Sendable, Equatable {
+    public struct PartialChannel: Codable, Sendable, Equatable {
+        public var id: Snowflake
+        public var name: String
+        public var type: Int
+        public init(id: Snowflake, name: String, type: Int) { self.id = id; self.name = name; self.type = type }
+    }
+    public struct PartialGuild: Codable, Sendable, Equatable {
+        public var id: Snowflake
+        public var name: String
+        public var icon: String?
+        public var description: String?
+        public var features: [String] = []
+        public init(id: Snowflake, name: String, icon: String?, description: String?) {
+            self.id = id; self.name = name; self.icon = icon; self.description = description
+        }
+    }
+    public var type: Int = 0
+    public var code: String
+    public var guild: PartialGuild
+    public var channel: PartialChannel
+    public var inviter: User?
+    public var uses: Int
+    public var max_uses: Int
+    public var max_age: Int
+    public var temporary: Bool
+    public var created_at: String
+    public var expires_at: String?
+
+    public init(code: String, guild: PartialGuild, channel: PartialChannel, inviter: User?, uses: Int,
+                maxUses: Int, maxAge: Int, temporary: Bool, createdAt: String, expiresAt: String?) {
+        self.code = code
+        self.guild = guild
+        self.channel = channel
+        self.inviter = inviter
+        self.uses = uses
+        self.max_uses = maxUses
+        self.max_age = maxAge
+        self.temporary = temporary
+        self.created_at = createdAt
+        self.expires_at = expiresAt
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// The cluster's shape, read by every process from one JSON file: regions, cells (with their
+/// PostgreSQL and Redis) and edges. Secrets are not in this file; see `ClusterSecrets`.
+public struct ClusterConfig: Codable, Sendable, Equatable {
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) { self.host = host; self.port = port }
+    }
+    public struct Postgres: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var database: String
+        public var user: String
+        public init(host: String, port: Int, database: String, user: String) {
+            self.host = host; self.port = port; self.database = database; self.user = user
+        }
+    }
+    public struct Cell: Codable, Sendable, Equatable {
+        public var id: Int
+        public var name: String
+        public var region: String
+        public var postgres: Postgres
+        public var redis: Endpoint
+        /// Where the cell's internal API listens; only edges and operators talk to it.
+        public var api: Endpoint
+        public init(id: Int, name: String, region: String, postgres: Postgres, redis: Endpoint, api: Endpoint) {
+            self.id = id; self.name = name; self.region = region
+            self.postgres = postgres; self.redis = redis; self.api = api
+        }
+    }
+    public struct Edge: Codable, Sendable, Equatable {
+        public var name: String
+        public var region: String
+        public var listen: Endpoint
+        /// The URL clients use to reach this edge (also the base of its gateway URL).
+        public var public_url: String
+        public init(name: String, region: String, listen: Endpoint, publicURL: String) {
+            self.name = name; self.region = region; self.listen = listen; self.public_url = publicURL
+        }
+    }
+    public struct RateLimits: Codable, Sendable, Equatable {
+        /// Requests per second per token across all routes (Discord's global limit is 50).
+        public var requests_per_second: Double
+        /// Message sends per channel per token in a 5-second window (Discord: 5).
+        public var message_sends_per_5s: Double
+        public init(requestsPerSecond: Double, messageSendsPer5s: Double) {
+            requests_per_second = requestsPerSecond
+            message_sends_per_5s = messageSendsPer5s
+        }
+        public static let discord = RateLimits(requestsPerSecond: 50, messageSendsPer5s: 5)
+    }
+
+    public var regions: [String]
+    public var cells: [Cell]
+    public var edges: [Edge]
+    public var rate_limits: RateLimits?
+    /// Hours the outbox keeps published rows so late consumers can read them back (≥ 24).
+    public var outbox_retention_hours: Double?
+
+    public init(regions: [String], cells: [Cell], edges: [Edge], rateLimits: RateLimits? = nil) {
+        self.regions = regions
+        self.cells = cells
+        self.edges = edges
+        self.rate_limits = rateLimits
+    }
+
+    public static func load(path: String) throws -> ClusterConfig {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let config = try JSONDecoder().decode(ClusterConfig.self, from: data)
+        try config.check()
+        return config
+    }
+
+    public func check() throws {
+        struct Invalid: Error, CustomStringConvertible { let description: String }
+        if cells.isEmpty { throw Invalid(description: "cluster config names no cells") }
+        var seen = Set<Int>()
+        for cell in cells {
+            guard (0...Snowflake.maxCellID).contains(cell.id) else { throw Invalid(description: "cell id \(cell.id) is outside 0...\(Snowflake.maxCellID)") }
+            guard seen.insert(cell.id).inserted else { throw Invalid(description: "cell id \(cell.id) appears twice") }
+            guard regions.contains(cell.region) else { throw Invalid(description: "cell \(cell.name) names unknown region \(cell.region)") }
+        }
+        for edge in edges where !regions.contains(edge.region) {
+            throw Invalid(description: "edge \(edge.name) names unknown region \(edge.region)")
+        }
+        if let h = outbox_retention_hours, h < 24 { throw Invalid(description: "outbox_retention_hours must be at least 24") }
+    }
+
+    public func cell(id: Int) -> Cell? { cells.first { $0.id == id } }
+    public func cell(named name: String) -> Cell? { cells.first { $0.name == name } }
+    public func edge(named name: String) -> Edge? { edges.first { $0.name == name } }
+}
+
+/// Secrets every process of a cluster shares, from the environment (never from the repo):
+/// `CONCORD_TOKEN_SECRET` signs tokens, `CONCORD_INTERNAL_SECRET` authenticates edge→cell calls,
+/// `CONCORD_PG_PASSWORD` is the cells' database password.
+public struct ClusterSecrets: Sendable {
+    public var tokenSecret: [UInt8]
+    public var internalSecret: String
+    public var postgresPassword: String?
+
+    public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?) {
+        self.tokenSecret = tokenSecret
+        self.internalSecret = internalSecret
+        self.postgresPassword = postgresPassword
+    }
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ClusterSecrets {
+        struct Missing: Error, CustomStringConvertible { let description: String }
+        guard let token = env["CONCORD_TOKEN_SECRET"], token.utf8.count >= 32 else {
+            throw Missing(description: "CONCORD_TOKEN_SECRET must be set (at least 32 characters)")
+        }
+        guard let internalSecret = env["CONCORD_INTERNAL_SECRET"], internalSecret.utf8.count >= 32 else {
+            throw Missing(description: "CONCORD_INTERNAL_SECRET must be set (at least 32 characters)")
+        }
+        return ClusterSecrets(tokenSecret: Array(token.utf8), internalSecret: internalSecret, postgresPassword: env["CONCORD_PG_PASSWORD"])
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// A state change's event, written to the outbox in the transaction that made the change.
+/// `payload` is the dispatch's `d` as JSON text, serialized once in the cell.
+public struct PendingEvent: Sendable, Equatable {
+    public var type: String
+    public var guildID: Snowflake?
+    public var channelID: Snowflake?
+    /// For events addressed to one user (e.g. a GUILD_CREATE when they join).
+    public var userID: Snowflake?
+    public var payload: String
+
+    public init(type: String, guildID: Snowflake?, channelID: Snowflake?, userID: Snowflake? = nil, payload: String) {
+        self.type = type
+        self.guildID = guildID
+        self.channelID = channelID
+        self.userID = userID
+        self.payload = payload
+    }
+}
+
+/// An outbox row after the cell's sequencer gave it its place in the cell's sequence.
+public struct OutboxEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var event: PendingEvent
+
+    public init(seq: Int64, event: PendingEvent) {
+        self.seq = seq
+        self.event = event
+    }
+
+    /// The message published on Redis and served to consumers reading back:
+    /// `{"seq":…,"t":…,"guild_id":…,"channel_id":…,"user_id":…,"d":…}`, with `d` spliced in as stored.
+    public var wireJSON: String { Self.wireJSON(seq: seq, event: event) }
+
+    /// Ephemeral events (typing) go out with `"seq":null`: they are not in the outbox.
+    public static func wireJSON(seq: Int64?, event: PendingEvent) -> String {
+        func id(_ s: Snowflake?) -> String { s.map { "\"\($0)\"" } ?? "null" }
+        let seqText = seq.map(String.init) ?? "null"
+        return "{\"seq\":\(seqText),\"t\":\"\(event.type)\",\"guild_id\":\(id(event.guildID)),\"channel_id\":\(id(event.channelID)),\"user_id\":\(id(event.userID)),\"d\":\(event.payload)}"
+    }
+
+    /// Parses `wireJSON` back (edges and tests).
+    public init?(wireJSON: [UInt8]) {
+        struct Envelope: Decodable {
+            var seq: Int64; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var d: JSONValue
+        }
+        guard let e = try? WireJSON.decode(Envelope.self, from: .init(wireJSON)),
+              let payload = try? WireJSON.encodeString(e.d) else { return nil }
+        self.init(seq: e.seq, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload))
+    }
+}
+
+/// Redis topic names, shared by the cell that publishes and the edges that subscribe.
+public enum Topics {
+    public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
+    public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
+    /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.
+    public static let revokedTokens = "concord:revoked-tokens"
+}

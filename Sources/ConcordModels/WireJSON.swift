@@ -1,0 +1,97 @@
+import Foundation
+
+/// One place that decides how Concord reads and writes JSON on the wire.
+public enum WireJSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        return e
+    }
+    public static func encode<T: Encodable>(_ value: T) throws -> Data { try encoder().encode(value) }
+    public static func encodeString<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try JSONDecoder().decode(type, from: data)
+    }
+
+    /// Decodes a request body; malformed JSON and wrong types become Discord's 400 errors.
+    public static func decodeBody<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        guard !data.isEmpty else { throw APIError.invalidJSON }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let error as DecodingError {
+            throw APIError.invalidForm(formErrors(for: error))
+        } catch {
+            throw APIError.invalidJSON
+        }
+    }
+
+    static func formErrors(for error: DecodingError) -> FormErrors {
+        func path(_ keys: [any CodingKey]) -> [String] {
+            keys.map { $0.intValue.map(String.init) ?? $0.stringValue }
+        }
+        switch error {
+        case .typeMismatch(let type, let ctx):
+            if ctx.codingPath.isEmpty { return .single([], code: "DICT_TYPE_CONVERT", message: "Only dictionaries may be used in a DictType") }
+            return .single(path(ctx.codingPath), code: "BASE_TYPE_INVALID", message: "Value is not a valid \(type).")
+        case .valueNotFound(_, let ctx):
+            return .single(path(ctx.codingPath), code: "BASE_TYPE_REQUIRED", message: "This field is required")
+        case .keyNotFound(let key, let ctx):
+            return .single(path(ctx.codingPath + [key]), code: "BASE_TYPE_REQUIRED", message: "This field is required")
+        case .dataCorrupted(let ctx):
+            if ctx.codingPath.isEmpty { return .single([], code: "JSON_INVALID", message: "The request body contains invalid JSON.") }
+            return .single(path(ctx.codingPath), code: "BASE_TYPE_INVALID", message: ctx.debugDescription)
+        @unknown default:
+            return .single([], code: "BASE_TYPE_INVALID", message: "Invalid value.")
+        }
+    }
+}
+
+extension APIError {
+    /// Discord's error body: `{"code":…,"message":…}` plus `errors` for form errors and
+    /// `retry_after`/`global` for 429s.
+    public func jsonBody() -> Data {
+        var object: [String: JSONValue] = ["code": .int(Int64(code)), "message": .string(message)]
+        if let errors { object["errors"] = errors.jsonValue }
+        if let retryAfter {
+            object["retry_after"] = .double(retryAfter)
+            object["global"] = .bool(false)
+        }
+        return (try? WireJSON.encode(JSONValue.object(object))) ?? Data()
+    }
+}
+
+extension FormErrors {
+    var jsonValue: JSONValue {
+        var root: [String: JSONValue] = [:]
+        for entry in entries {
+            insert(entry, at: entry.path[...], into: &root)
+        }
+        return .object(root)
+    }
+
+    private func insert(_ entry: Entry, at path: ArraySlice<String>, into node: inout [String: JSONValue]) {
+        let item = JSONValue.object(["code": .string(entry.code), "message": .string(entry.message)])
+        guard let head = path.first else {
+            var list = node["_errors"]?.arrayValue ?? []
+            list.append(item)
+            node["_errors"] = .array(list)
+            return
+        }
+        var child: [String: JSONValue] = [:]
+        if case .object(let existing) = node[head] { child = existing }
+        insert(entry, at: path.dropFirst(), into: &child)
+        node[head] = .object(child)
+    }
+}
+
+extension APIError {
+    /// Rebuilds an error from a response body (used by the edge to pass cell errors through
+    /// and by tests); nil when the body is not Discord's error shape.
+    public static func fromResponse(status: Int, body: Data) -> (code: Int, message: String)? {
+        guard let value = try? WireJSON.decode(JSONValue.self, from: body),
+              let code = value["code"]?.intValue, let message = value["message"]?.stringValue else { return nil }
+        return (Int(code), message)
+    }
+}

@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// An async Redis client on one pipelined connection. The connection opens on first use and
+/// is opened again on the next call after it drops (e.g. a Redis restart); calls in flight
+/// when it drops fail with `RedisError.connectionClosed` and are not retried, since they may
+/// have run.
+public final class RedisClient: Sendable {
+    private let connector: RedisConnector
+    private let state = Mutex<State>(State())
+    private struct State {
+        var channel: (any Channel)?
+        var connecting: EventLoopFuture<any Channel>?
+    }
+
+    public init(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        connector = RedisConnector(host: host, port: port, group: group)
+    }
+
+    public var address: String { "\(connector.host):\(connector.port)" }
+
+    public func send(_ arguments: String...) async throws -> RedisValue {
+        try await send(arguments.map { Array($0.utf8) })
+    }
+
+    public func send(_ arguments: [String]) async throws -> RedisValue {
+        try await send(arguments.map { Array($0.utf8) })
+    }
+
+    public func send(_ arguments: [[UInt8]]) async throws -> RedisValue {
+        try await RedisConnector.send(arguments, on: try await channel())
+    }
+
+    /// Sends several commands in one write and returns their replies in order; an error reply
+    /// fails only its own entry.
+    public func pipeline(_ commands: [[String]]) async throws -> [Result<RedisValue, RedisError>] {
+        let channel = try await channel()
+        var futures: [EventLoopFuture<RedisValue>] = []
+        for command in commands {
+            let promise = channel.eventLoop.makePromise(of: RedisValue.self)
+            let bytes = RedisProtocolHandler.encode(command.map { Array($0.utf8) }, allocator: channel.allocator)
+            channel.write(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in promise.fail(RedisError.connectionClosed) }
+            futures.append(promise.futureResult)
+        }
+        channel.flush()
+        var results: [Result<RedisValue, RedisError>] = []
+        for future in futures {
+            do { results.append(.success(try await future.get())) }
+            catch let error as RedisError { results.append(.failure(error)) }
+        }
+        return results
+    }
+
+    public func close() async {
+        let channel = state.withLock { s -> (any Channel)? in
+            defer { s.channel = nil }
+            return s.channel
+        }
+        try? await channel?.close()
+    }
+
+    private func channel() async throws -> any Channel {
+        let future: EventLoopFuture<any Channel> = state.withLock { s in
+            if let channel = s.channel, channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
+            if let connecting = s.connecting { return connecting }
+            let connecting = connector.connect()
+            s.connecting = connecting
+            return connecting
+        }
+        do {
+            let channel = try await future.get()
+            state.withLock { s in
+                if s.connecting === future { s.connecting = nil; s.channel = channel }
+            }
+            return channel
+        } catch {
+            state.withLock { s in if s.connecting === future { s.connecting = nil } }
+            throw RedisError.connectFailed(String(describing: error))
+        }
+    }
+}

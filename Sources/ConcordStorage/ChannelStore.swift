@@ -1,0 +1,78 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+/// A channel with what a caller may do there: its workspace's owner and the caller's membership.
+public struct ChannelAccess: Sendable {
+    public var channel: GuildChannel
+    public var ownerID: Snowflake
+    public var user: User?
+    public var member: MemberRecord?
+    public var permissions: Permissions {
+        guard let member else { return [] }
+        return Permissions.of(userID: member.user.id, inGuildOwnedBy: ownerID)
+    }
+}
+
+extension SQLExecutor {
+    private static var channelColumns: String {
+        "c.id AS c_id, c.type AS c_type, c.workspace_id AS c_workspace_id, c.name AS c_name, c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw, c.last_message_id AS c_last_message_id"
+    }
+
+    static func channel(_ row: PostgresRandomAccessRow) throws -> GuildChannel {
+        GuildChannel(id: try row.snowflake("c_id"), type: ChannelType(rawValue: try row["c_type"].decode(Int.self)) ?? .guildText,
+                guildID: try row.snowflake("c_workspace_id"), name: try row["c_name"].decode(String.self),
+                topic: try row["c_topic"].decode(String?.self), position: try row["c_position"].decode(Int.self),
+                parentID: try row.optionalSnowflake("c_parent_id"), nsfw: try row["c_nsfw"].decode(Bool.self),
+                lastMessageID: try row.optionalSnowflake("c_last_message_id"))
+    }
+
+    public func insertChannel(_ c: GuildChannel) async throws {
+        try await run("""
+            INSERT INTO channels (id, workspace_id, type, name, topic, position, parent_id, nsfw)
+            VALUES (\(c.id.int64), \(c.guild_id.int64), \(c.type), \(c.name), \(c.topic), \(c.position), \(c.parent_id?.int64), \(c.nsfw))
+            """)
+    }
+
+    public func channel(id: Snowflake) async throws -> GuildChannel? {
+        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64)")
+            .first.map { try Self.channel($0.makeRandomAccess()) }
+    }
+
+    /// A workspace's channels in Discord's order (position, then id).
+    public func channels(workspaceID: Snowflake) async throws -> [GuildChannel] {
+        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.workspace_id = \(workspaceID.int64) ORDER BY c.position, c.id")
+            .map { try Self.channel($0.makeRandomAccess()) }
+    }
+
+    /// The channel, its workspace's owner, the user and their membership, in one round trip.
+    public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
+        let rows = try await run("""
+            SELECT \(unescaped: Self.channelColumns), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
+                   m.nick AS m_nick, m.joined_at AS m_joined_at
+            FROM channels c
+            JOIN workspaces w ON w.id = c.workspace_id
+            LEFT JOIN users u ON u.id = \(userID.int64)
+            LEFT JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = \(userID.int64)
+            WHERE c.id = \(id.int64)
+            """)
+        guard let row = rows.first?.makeRandomAccess() else { return nil }
+        let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
+        return ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
+                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) })
+    }
+
+    public func updateChannel(_ c: GuildChannel) async throws {
+        try await run("""
+            UPDATE channels SET name = \(c.name), topic = \(c.topic), position = \(c.position), parent_id = \(c.parent_id?.int64), nsfw = \(c.nsfw)
+            WHERE id = \(c.id.int64)
+            """)
+    }
+
+    /// Deletes a channel and its messages; children of a deleted category move to the top level.
+    public func deleteChannel(id: Snowflake) async throws {
+        try await run("DELETE FROM messages WHERE channel_id = \(id.int64)")
+        try await run("UPDATE channels SET parent_id = NULL WHERE parent_id = \(id.int64)")
+        try await run("DELETE FROM channels WHERE id = \(id.int64)")
+    }
+}

@@ -1,0 +1,49 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+extension SQLExecutor {
+    /// Adds a member; returns the new membership, or nil when the user already was one.
+    public func insertMember(workspaceID: Snowflake, userID: Snowflake) async throws -> Date? {
+        let rows = try await run("""
+            INSERT INTO members (workspace_id, user_id) VALUES (\(workspaceID.int64), \(userID.int64))
+            ON CONFLICT DO NOTHING RETURNING joined_at
+            """)
+        return try rows.first?.decode(Date.self)
+    }
+
+    /// Removes a member; returns whether they were one.
+    public func deleteMember(workspaceID: Snowflake, userID: Snowflake) async throws -> Bool {
+        !(try await run("DELETE FROM members WHERE workspace_id = \(workspaceID.int64) AND user_id = \(userID.int64) RETURNING user_id")).isEmpty
+    }
+
+    public func member(workspaceID: Snowflake, userID: Snowflake) async throws -> MemberRecord? {
+        try await members(workspaceID: workspaceID, userIDs: [userID]).first
+    }
+
+    /// Members among `userIDs` (those who are not members are left out).
+    public func members(workspaceID: Snowflake, userIDs: [Snowflake]) async throws -> [MemberRecord] {
+        guard !userIDs.isEmpty else { return [] }
+        return try await run("""
+            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            FROM members m JOIN users u ON u.id = m.user_id
+            WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id = ANY(\(userIDs.map(\.int64)))
+            """).compactMap { row in
+            let r = row.makeRandomAccess()
+            return try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+        }
+    }
+
+    /// A page of members ordered by user id, after `after`.
+    public func members(workspaceID: Snowflake, after: Snowflake, limit: Int) async throws -> [MemberRecord] {
+        try await run("""
+            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            FROM members m JOIN users u ON u.id = m.user_id
+            WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id > \(after.int64)
+            ORDER BY m.user_id LIMIT \(limit)
+            """).compactMap { row in
+            let r = row.makeRandomAccess()
+            return try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+/// The outbox's state, for `concordctl cell status` and health checks.
+public struct OutboxStatus: Sendable, Equatable {
+    public var headSeq: Int64
+    public var unsequenced: Int
+    public var cursors: [String: Int64]
+    /// When the oldest event not yet published to Redis was written.
+    public var oldestUnpublishedAt: Date?
+}
+
+extension SQLExecutor {
+    public func insertEvent(_ e: PendingEvent) async throws {
+        try await run("""
+            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
+            VALUES (\(e.type), \(e.guildID?.int64), \(e.channelID?.int64), \(e.userID?.int64), \(e.payload)::json)
+            """)
+    }
+
+    public func insertEvents(_ events: [PendingEvent]) async throws {
+        for e in events { try await insertEvent(e) }
+    }
+
+    /// Events with `after < seq ≤ upTo`, in sequence order.
+    public func events(after: Int64, upTo: Int64 = .max, limit: Int) async throws -> [OutboxEvent] {
+        try await run("""
+            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text FROM outbox
+            WHERE seq > \(after) AND seq <= \(upTo) ORDER BY seq LIMIT \(limit)
+            """).map { row in
+            let (seq, type, ws, ch, user, payload) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String).self)
+            return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
+                                                            channelID: ch.map(Snowflake.init(int64:)),
+                                                            userID: user.map(Snowflake.init(int64:)), payload: payload))
+        }
+    }
+
+    public func outboxHead() async throws -> Int64 {
+        try await run("SELECT seq FROM outbox_head").first?.decode(Int64.self) ?? 0
+    }
+
+    public func cursor(_ consumer: String) async throws -> Int64 {
+        try await run("SELECT seq FROM outbox_cursors WHERE consumer = \(consumer)").first?.decode(Int64.self) ?? 0
+    }
+
+    /// Moves a consumer's cursor forward (never back).
+    public func advanceCursor(_ consumer: String, to seq: Int64) async throws {
+        try await run("""
+            INSERT INTO outbox_cursors (consumer, seq) VALUES (\(consumer), \(seq))
+            ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
+            """)
+    }
+
+    /// Deletes events every consumer has processed and that are older than `retentionHours`.
+    public func pruneOutbox(retentionHours: Double) async throws -> Int {
+        try await run("""
+            DELETE FROM outbox WHERE seq <= (SELECT coalesce(min(seq), 0) FROM outbox_cursors)
+              AND created_at < now() - make_interval(secs => \(retentionHours * 3600))
+            RETURNING seq
+            """).count
+    }
+
+    public func outboxStatus(publisher: String) async throws -> OutboxStatus {
+        let head = try await outboxHead()
+        let unsequenced = try await run("SELECT count(*) FROM outbox WHERE seq IS NULL").first?.decode(Int.self) ?? 0
+        var cursors: [String: Int64] = [:]
+        for row in try await run("SELECT consumer, seq FROM outbox_cursors") {
+            let (name, seq) = try row.decode((String, Int64).self)
+            cursors[name] = seq
+        }
+        let published = cursors[publisher] ?? 0
+        let oldest = try await run("""
+            SELECT min(created_at) FROM outbox WHERE seq > \(published) OR seq IS NULL
+            """).first?.decode(Date?.self)
+        return OutboxStatus(headSeq: head, unsequenced: unsequenced, cursors: cursors, oldestUnpublishedAt: oldest)
+    }
+}
+
+extension Database {
+    /// Gives the next committed, unsequenced outbox rows their sequence numbers, in the order
+    /// they became visible, and keeps derived channel state (last_message_id) current.
+    /// Only one sequencer runs per cell at a time (an advisory lock); returns the new head.
+    public func sequenceOutbox(batch: Int = 1000) async throws -> (head: Int64, assigned: Int) {
+        try await transaction { tx in
+            guard try await tx.run("SELECT pg_try_advisory_xact_lock(7362002)").first?.decode(Bool.self) == true else {
+                return (try await tx.outboxHead(), 0)
+            }
+            let old = try await tx.run("SELECT seq FROM outbox_head FOR UPDATE").first?.decode(Int64.self) ?? 0
+            let assigned = try await tx.run("""
+                WITH batch AS (
+                    SELECT id, row_number() OVER (ORDER BY id) AS ord FROM outbox WHERE seq IS NULL ORDER BY id LIMIT \(batch)
+                )
+                UPDATE outbox o SET seq = \(old) + batch.ord, sequenced_at = now() FROM batch WHERE o.id = batch.id
+                RETURNING o.seq
+                """).count
+            guard assigned > 0 else { return (old, 0) }
+            let head = old + Int64(assigned)
+            try await tx.run("UPDATE outbox_head SET seq = \(head)")
+            try await tx.run("""
+                UPDATE channels c SET last_message_id = GREATEST(c.last_message_id, n.last_id)
+                FROM (SELECT channel_id, max((payload->>'id')::bigint) AS last_id FROM outbox
+                      WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE' GROUP BY channel_id) n
+                WHERE c.id = n.channel_id
+                """)
+            return (head, assigned)
+        }
+    }
+}

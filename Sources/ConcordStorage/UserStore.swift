@@ -1,0 +1,80 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+/// A stored token's row, for operators.
+public struct TokenRecord: Sendable, Equatable {
+    public var id: Snowflake
+    public var userID: Snowflake
+    public var kind: Int
+    public var createdAt: Date
+    public var revokedAt: Date?
+}
+
+extension SQLExecutor {
+    /// Inserts a user; returns false when the username is taken.
+    public func insertUser(_ user: User, passwordHash: String?, ownerID: Snowflake?) async throws -> Bool {
+        do {
+            try await run("""
+                INSERT INTO users (id, username, global_name, bot, owner_id, password_hash)
+                VALUES (\(user.id.int64), \(user.username), \(user.global_name), \(user.bot), \(ownerID?.int64), \(passwordHash))
+                """)
+            return true
+        } catch where error.sqlState == "23505" {
+            return false
+        }
+    }
+
+    public func user(id: Snowflake) async throws -> User? {
+        try await users(ids: [id]).first
+    }
+
+    public func users(ids: [Snowflake]) async throws -> [User] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await run("SELECT \(unescaped: Columns.user("u", as: "u_")) FROM users u WHERE u.id = ANY(\(ids.map(\.int64)))")
+        return try rows.map { try $0.makeRandomAccess().user(prefix: "u_") }
+    }
+
+    /// A person's user and password hash, by username (case-insensitive).
+    public func credentials(username: String) async throws -> (User, String)? {
+        let rows = try await run("""
+            SELECT \(unescaped: Columns.user("u", as: "u_")), u.password_hash FROM users u
+            WHERE lower(u.username) = lower(\(username)) AND NOT u.bot AND u.password_hash IS NOT NULL
+            """)
+        guard let row = rows.first?.makeRandomAccess() else { return nil }
+        return (try row.user(prefix: "u_"), try row["password_hash"].decode(String.self))
+    }
+
+    /// The owner of a bot (its application's owner), if any.
+    public func botOwner(botID: Snowflake) async throws -> User? {
+        let rows = try await run("""
+            SELECT \(unescaped: Columns.user("o", as: "o_")) FROM users b JOIN users o ON o.id = b.owner_id WHERE b.id = \(botID.int64)
+            """)
+        return try rows.first.map { try $0.makeRandomAccess().user(prefix: "o_") }
+    }
+
+    public func insertToken(id: Snowflake, userID: Snowflake, kind: Int, fingerprint: String) async throws {
+        try await run("INSERT INTO tokens (id, user_id, kind, fingerprint) VALUES (\(id.int64), \(userID.int64), \(kind), \(fingerprint))")
+    }
+
+    /// Marks tokens revoked by id or by fingerprint; returns the ids revoked now.
+    public func revokeTokens(id: Snowflake? = nil, fingerprint: String? = nil, userID: Snowflake? = nil) async throws -> [Snowflake] {
+        let rows = try await run("""
+            UPDATE tokens SET revoked_at = now()
+            WHERE revoked_at IS NULL AND (id = \(id?.int64) OR fingerprint = \(fingerprint) OR user_id = \(userID?.int64))
+            RETURNING id
+            """)
+        return try rows.map { Snowflake(int64: try $0.decode(Int64.self)) }
+    }
+
+    public func revokedTokenIDs() async throws -> [Snowflake] {
+        try await run("SELECT id FROM tokens WHERE revoked_at IS NOT NULL").map { Snowflake(int64: try $0.decode(Int64.self)) }
+    }
+
+    public func tokens(userID: Snowflake) async throws -> [TokenRecord] {
+        try await run("SELECT id, user_id, kind, created_at, revoked_at FROM tokens WHERE user_id = \(userID.int64) ORDER BY id").map { row in
+            let (id, user, kind, created, revoked) = try row.decode((Int64, Int64, Int, Date, Date?).self)
+            return TokenRecord(id: Snowflake(int64: id), userID: Snowflake(int64: user), kind: kind, createdAt: created, revokedAt: revoked)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+/// What a user may touch in a workspace: the workspace, the user, and their membership.
+public struct WorkspaceAccess: Sendable {
+    public var workspace: WorkspaceRecord
+    public var user: User?
+    public var member: MemberRecord?
+    public var permissions: Permissions {
+        member == nil ? [] : Permissions.of(userID: member!.user.id, inGuildOwnedBy: workspace.ownerID)
+    }
+}
+
+extension SQLExecutor {
+    public func insertWorkspace(_ w: WorkspaceRecord) async throws {
+        try await run("""
+            INSERT INTO workspaces (id, name, description, owner_id, system_channel_id)
+            VALUES (\(w.id.int64), \(w.name), \(w.description), \(w.ownerID.int64), \(w.systemChannelID?.int64))
+            """)
+    }
+
+    private static var workspaceColumns: String {
+        "w.id AS w_id, w.name AS w_name, w.description AS w_description, w.owner_id AS w_owner_id, w.system_channel_id AS w_system_channel_id, w.created_at AS w_created_at"
+    }
+
+    public func workspace(id: Snowflake) async throws -> WorkspaceRecord? {
+        let rows = try await run("SELECT \(unescaped: Self.workspaceColumns) FROM workspaces w WHERE w.id = \(id.int64)")
+        return try rows.first.map { try Self.workspace($0.makeRandomAccess()) }
+    }
+
+    /// The workspace, the user and their membership in one round trip.
+    public func workspaceAccess(id: Snowflake, userID: Snowflake) async throws -> WorkspaceAccess? {
+        let rows = try await run("""
+            SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            FROM workspaces w
+            LEFT JOIN users u ON u.id = \(userID.int64)
+            LEFT JOIN members m ON m.workspace_id = w.id AND m.user_id = \(userID.int64)
+            WHERE w.id = \(id.int64)
+            """)
+        guard let row = rows.first?.makeRandomAccess() else { return nil }
+        let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
+        return WorkspaceAccess(workspace: try Self.workspace(row), user: user,
+                               member: try user.flatMap { try row.member(prefix: "m_", user: $0) })
+    }
+
+    static func workspace(_ row: PostgresRandomAccessRow) throws -> WorkspaceRecord {
+        WorkspaceRecord(id: try row.snowflake("w_id"), name: try row["w_name"].decode(String.self),
+                        description: try row["w_description"].decode(String?.self), ownerID: try row.snowflake("w_owner_id"),
+                        systemChannelID: try row.optionalSnowflake("w_system_channel_id"), createdAt: try row["w_created_at"].decode(Date.self))
+    }
+
+    /// The workspaces a user is a member of, oldest first.
+    public func workspaces(memberID: Snowflake) async throws -> [WorkspaceRecord] {
+        try await run("""
+            SELECT \(unescaped: Self.workspaceColumns) FROM members m JOIN workspaces w ON w.id = m.workspace_id
+            WHERE m.user_id = \(memberID.int64) ORDER BY w.id
+            """).map { try Self.workspace($0.makeRandomAccess()) }
+    }
+
+    /// Every workspace of this cell with its member count, for operators.
+    public func allWorkspaces() async throws -> [(WorkspaceRecord, Int)] {
+        try await run("""
+            SELECT \(unescaped: Self.workspaceColumns), (SELECT count(*) FROM members m WHERE m.workspace_id = w.id) AS member_count
+            FROM workspaces w ORDER BY w.id
+            """).map { row in
+            let r = row.makeRandomAccess()
+            return (try Self.workspace(r), try r["member_count"].decode(Int.self))
+        }
+    }
+
+    public func updateWorkspace(_ w: WorkspaceRecord) async throws {
+        try await run("""
+            UPDATE workspaces SET name = \(w.name), description = \(w.description), system_channel_id = \(w.systemChannelID?.int64)
+            WHERE id = \(w.id.int64)
+            """)
+    }
+
+    /// Deletes a workspace with its channels, members, invites and messages.
+    public func deleteWorkspace(id: Snowflake) async throws {
+        try await run("DELETE FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = \(id.int64))")
+        try await run("DELETE FROM workspaces WHERE id = \(id.int64)")
+    }
+
+    public func memberCount(workspaceID: Snowflake) async throws -> Int {
+        try await run("SELECT count(*) FROM members WHERE workspace_id = \(workspaceID.int64)").first?.decode(Int.self) ?? 0
+    }
+}

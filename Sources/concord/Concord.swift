@@ -1,0 +1,62 @@
+import ArgumentParser
+import ConcordCell
+import ConcordEdge
+import ConcordModels
+import Logging
+import ServiceLifecycle
+
+@main
+struct Concord: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "concord",
+        abstract: "Runs one Concord process: an edge or a cell.",
+        subcommands: [EdgeCommand.self, CellCommand.self])
+}
+
+struct ProcessOptions: ParsableArguments {
+    @Option(help: "The cluster config file (JSON).")
+    var config: String = "config/cluster.json"
+
+    @Option(help: "This process's name in the cluster config.")
+    var name: String
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "edge", abstract: "Runs an edge: the public REST API.")
+    @OptionGroup var options: ProcessOptions
+
+    func run() async throws {
+        let config = try ClusterConfig.load(path: options.config)
+        guard let edge = config.edge(named: options.name) else { throw ValidationError("no edge named \(options.name) in \(options.config)") }
+        let logger = options.logger("concord.edge.\(edge.name)")
+        let node = EdgeNode(config: config, edge: edge, secrets: try ClusterSecrets.fromEnvironment(), logger: logger) { port in
+            logger.notice("edge listening", metadata: ["url": "\(edge.public_url)", "port": "\(port)"])
+        }
+        try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}
+
+struct CellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cell", abstract: "Runs a cell: its internal API, outbox publisher and chores.")
+    @OptionGroup var options: ProcessOptions
+
+    func run() async throws {
+        let config = try ClusterConfig.load(path: options.config)
+        guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
+        let logger = options.logger("concord.cell.\(cell.name)")
+        let node = CellNode(cell: cell, secrets: try ClusterSecrets.fromEnvironment(),
+                            retentionHours: config.outbox_retention_hours ?? 72, logger: logger) { port in
+            logger.notice("cell listening", metadata: ["api": "\(cell.api.host):\(port)"])
+        }
+        try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import ConcordAuth
+import ConcordCell
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Foundation
+import Logging
+
+@main
+struct ConcordCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "concordctl",
+        abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
+        subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
+                      MemberCommands.self, CellCommands.self])
+}
+
+struct CellOptions: ParsableArguments {
+    @Option(help: "The cluster config file (JSON).")
+    var config: String = ProcessInfo.processInfo.environment["CONCORD_CONFIG"] ?? "config/cluster.json"
+
+    @Option(help: "The cell to act on (default: the first in the config).")
+    var cell: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    /// The cells a command acts on: --cell, or all of them.
+    func selectedCells() throws -> [ClusterConfig.Cell] {
+        cell == nil ? try ClusterConfig.load(path: config).cells : [try selectedCell().1]
+    }
+
+    func selectedCell() throws -> (ClusterConfig, ClusterConfig.Cell) {
+        let config = try ClusterConfig.load(path: self.config)
+        if let cell {
+            guard let found = config.cell(named: cell) else { throw ValidationError("no cell named \(cell)") }
+            return (config, found)
+        }
+        return (config, config.cells[0])
+    }
+}
+
+/// Opens the cell's database (and Redis) for the duration of `body`.
+func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) async throws -> T) async throws -> T {
+    var logger = Logger(label: "concordctl")
+    logger.logLevel = .warning
+    let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port, database: cell.postgres.database,
+                                                 user: cell.postgres.user, password: ProcessInfo.processInfo.environment["CONCORD_PG_PASSWORD"],
+                                                 maxConnections: 4), logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await db.run() }
+        defer { group.cancelAll() }
+        return try await body(db)
+    }
+}
+
+func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async throws -> T) async throws -> T {
+    let (_, cell) = try options.selectedCell()
+    let secrets = try ClusterSecrets.fromEnvironment()
+    let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
+    let result = try await withDatabase(cell) { db in
+        // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
+        let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
+                                tokens: TokenAuthority(secret: secrets.tokenSecret), process: Snowflake.maxProcessID)
+        return try await body(domain)
+    }
+    await redis.close()
+    return result
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = WireJSON.encoder()
+    encoder.outputFormatting.insert(.prettyPrinted)
+    encoder.outputFormatting.insert(.sortedKeys)
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}
+
+func parseID(_ text: String, _ what: String) throws -> Snowflake {
+    guard let id = Snowflake(text) else { throw ValidationError("\(what) must be a snowflake id, got \(text)") }
+    return id
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ConcordCell
+import ConcordModels
+import Foundation
+
+struct WorkspaceCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Workspaces (Discord's guilds).",
+                                                    subcommands: [Create.self, List.self, Show.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Creates a workspace owned by a user.")
+        @OptionGroup var options: CellOptions
+        @Argument var name: String
+        @Option(help: "The owner's user id.") var owner: String
+
+        func run() async throws {
+            let name = self.name
+            let owner = try parseID(self.owner, "--owner")
+            let guild = try await withDomain(options) { try await $0.createWorkspace(GuildCreateRequest(name: name), ownerID: owner) }
+            if options.json { return try printJSON(guild) }
+            printTable(["id", "name", "owner"], [[guild.id.description, guild.name, guild.owner_id.description]])
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lists the cell's workspaces.")
+        @OptionGroup var options: CellOptions
+
+        func run() async throws {
+            let all = try await withDomain(options) { domain in try await domain.allWorkspaces().map { WorkspaceRow(guild: $0.0, members: $0.1) } }
+            if options.json { return try printJSON(all) }
+            printTable(["id", "name", "owner", "members"], all.map { [$0.guild.id.description, $0.guild.name, $0.guild.owner_id.description, String($0.members)] })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Shows a workspace with its channels.")
+        @OptionGroup var options: CellOptions
+        @Argument var id: String
+
+        func run() async throws {
+            let id = try parseID(self.id, "workspace id")
+            let detail = try await withDomain(options) { domain -> WorkspaceDetail in
+                guard let record = try await domain.db.workspace(id: id) else { throw ValidationError("no workspace \(id) in this cell") }
+                let caller = Caller(userID: record.ownerID, tokenID: Snowflake(0), isBot: false)
+                return WorkspaceDetail(guild: try await domain.guild(id, caller: caller, withCounts: true),
+                                       channels: try await domain.channels(id, caller: caller))
+            }
+            if options.json { return try printJSON(detail) }
+            printTable(["id", "name", "owner", "members"], [[detail.guild.id.description, detail.guild.name, detail.guild.owner_id.description,
+                                                             String(detail.guild.approximate_member_count ?? 0)]])
+            print("")
+            printTable(["channel", "type", "name", "position", "parent"], detail.channels.map {
+                [$0.id.description, $0.type == 4 ? "category" : "text", $0.name, String($0.position), $0.parent_id?.description ?? ""]
+            })
+        }
+    }
+}
+
+struct WorkspaceRow: Encodable, Sendable { var guild: Guild; var members: Int }
+struct WorkspaceDetail: Encodable, Sendable { var guild: Guild; var channels: [GuildChannel] }
+
+struct MemberCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "member", abstract: "Workspace membership (e.g. adding a bot).",
+                                                    subcommands: [Add.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Puts a user or bot into a workspace.")
+        @OptionGroup var options: CellOptions
+        @Argument var workspace: String
+        @Argument var user: String
+
+        func run() async throws {
+            let (ws, user) = (try parseID(workspace, "workspace"), try parseID(self.user, "user"))
+            let member = try await withDomain(options) { try await $0.addMember(ws, userID: user) }
+            print(member == nil ? "already a member" : "added \(user) to \(ws)")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Removes a member from a workspace.")
+        @OptionGroup var options: CellOptions
+        @Argument var workspace: String
+        @Argument var user: String
+
+        func run() async throws {
+            let (ws, user) = (try parseID(workspace, "workspace"), try parseID(self.user, "user"))
+            let removed = try await withDomain(options) { try await $0.removeMember(ws, userID: user) }
+            print(removed ? "removed \(user) from \(ws)" : "not a member")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+@testable import ConcordCell
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Foundation
+import Synchronization
+import Testing
+
+/// The outbox reaching Redis in sequence order, including across a Redis outage.
+@Suite("Outbox publication")
+struct OutboxPublisherTests {
+    func events(_ n: Int, guild: Snowflake, from start: Int = 0) -> [PendingEvent] {
+        (start..<start + n).map { PendingEvent(type: "MESSAGE_CREATE", guildID: guild, channelID: guild, payload: #"{"n":\#($0)}"#) }
+    }
+
+    func collect(_ subscriber: RedisSubscriber, into box: Received) -> Task<Void, Never> {
+        Task {
+            for await event in subscriber.events {
+                if case .message(_, let payload) = event, let e = OutboxEvent(wireJSON: payload) {
+                    box.events.withLock { $0.append(e) }
+                }
+            }
+        }
+    }
+
+    @Test func publicationOrderEqualsSequenceOrder() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let cell = "pub-" + UUID().uuidString.prefix(6)
+            let guild = Snowflake(424242)
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            let subscriber = RedisSubscriber(host: "127.0.0.1", port: try TestServers.redisPort())
+            try await subscriber.subscribe(Topics.workspace(guild, cell: cell))
+            let run = Task { await subscriber.run() }
+            let received = Received()
+            let reader = collect(subscriber, into: received)
+            defer { run.cancel(); reader.cancel() }
+            try await eventually("subscription") { try await redis.send("PUBSUB", "NUMSUB", Topics.workspace(guild, cell: cell)).array?.last?.integer == 1 }
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for chunk in 0..<10 {
+                    group.addTask { try await db.transaction { tx in try await tx.insertEvents(events(10, guild: guild, from: chunk * 10)) } }
+                }
+                try await group.waitForAll()
+            }
+            let publisher = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal())
+            let position = try await publisher.publishPending(after: 0)
+            #expect(position == 100)
+            try await eventually("100 events") { received.events.withLock { $0.count } == 100 }
+            let seqs = received.events.withLock { $0.map(\.seq) }
+            #expect(seqs == Array(1...100))
+            // Rows written in one transaction stay together and in order.
+            let payloads = try await db.events(after: 0, limit: 100).map(\.event.payload)
+            #expect(received.events.withLock { $0.map(\.event.payload) } == payloads)
+            #expect(try await db.cursor(OutboxPublisher.consumer) == 100)
+            await redis.close()
+        }
+    }
+
+    @Test func eventsCommittedWhileRedisIsDownArePublishedAfterwards() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let own = try OwnRedis()
+            try await own.start()
+            let cell = "outage-" + UUID().uuidString.prefix(6)
+            let guild = Snowflake(777)
+            let redis = RedisClient(host: "127.0.0.1", port: own.port)
+            let publisher = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal())
+
+            try await db.transaction { try await $0.insertEvents(events(5, guild: guild)) }
+            #expect(try await publisher.publishPending(after: 0) == 5)
+
+            await own.stop()
+            try await db.transaction { try await $0.insertEvents(events(7, guild: guild, from: 5)) }
+            await #expect(throws: (any Error).self) { try await publisher.publishPending(after: 5) }
+            #expect(try await db.cursor(OutboxPublisher.consumer) == 5, "nothing counts as published while Redis is down")
+
+            try await own.start()
+            let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
+            try await subscriber.subscribe(Topics.workspace(guild, cell: cell))
+            let run = Task { await subscriber.run() }
+            let received = Received()
+            let reader = collect(subscriber, into: received)
+            defer { run.cancel(); reader.cancel() }
+            try await eventually("subscription") { try await redis.send("PUBSUB", "NUMSUB", Topics.workspace(guild, cell: cell)).array?.last?.integer == 1 }
+
+            #expect(try await publisher.publishPending(after: 5) == 12)
+            try await eventually("7 events after the outage") { received.events.withLock { $0.count } == 7 }
+            #expect(received.events.withLock { $0.map(\.seq) } == Array(6...12))
+            // Anything a consumer missed is still readable from the outbox by sequence.
+            #expect(try await db.events(after: 0, limit: 100).map(\.seq) == Array(1...12))
+            await redis.close()
+            await own.stop()
+        }
+    }
+}
+
+final class Received: Sendable {
+    let events = Mutex<[OutboxEvent]>([])
+}

@@ -1,0 +1,81 @@
+import ConcordRedis
+import Foundation
+import Synchronization
+import Testing
+
+/// The hiredis-based client against a real Redis.
+@Suite("Redis client")
+struct RedisClientTests {
+    func client() throws -> RedisClient { RedisClient(host: "127.0.0.1", port: try TestServers.redisPort()) }
+    func key() -> String { "test:" + UUID().uuidString }
+
+    @Test func commandsAndBinarySafety() async throws {
+        let redis = try client()
+        let k = key()
+        #expect(try await redis.send("SET", k, "v") == .status("OK"))
+        #expect(try await redis.send("GET", k).string == "v")
+        #expect(try await redis.send("INCR", k + ":n") == .integer(1))
+        #expect(try await redis.send("GET", k + ":missing") == .null)
+        let binary: [UInt8] = [0, 13, 10, 255, 36, 42]
+        _ = try await redis.send([Array("SET".utf8), Array(k.utf8), binary])
+        #expect(try await redis.send("GET", k) == .bulk(binary))
+        #expect(try await redis.send("RPUSH", k + ":l", "a", "b") == .integer(2))
+        #expect(try await redis.send("LRANGE", k + ":l", "0", "-1") == .array([.bulk(Array("a".utf8)), .bulk(Array("b".utf8))]))
+        await #expect(throws: RedisError.self) { try await redis.send("INCR", k) }
+        #expect(try await redis.send("PING") == .status("PONG"), "the connection survives an error reply")
+        await redis.close()
+    }
+
+    @Test func pipeliningKeepsOrder() async throws {
+        let redis = try client()
+        let k = key()
+        let replies = try await redis.pipeline((0..<1000).map { _ in ["INCR", k] })
+        #expect(replies.map { try? $0.get().integer } == (1...1000).map { Int64($0) })
+        // Concurrent callers on one connection each get their own reply.
+        let values = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for i in 0..<200 { group.addTask { try await redis.send("ECHO", String(i)).integer ?? -1 } }
+            return try await group.reduce(into: [Int64]()) { $0.append($1) }
+        }
+        #expect(values.sorted() == (0..<200).map { Int64($0) })
+        await redis.close()
+    }
+
+    @Test func publishSubscribe() async throws {
+        let redis = try client()
+        let subscriber = RedisSubscriber(host: "127.0.0.1", port: try TestServers.redisPort())
+        let topic = key()
+        try await subscriber.subscribe(topic)
+        let run = Task { await subscriber.run() }
+        defer { run.cancel() }
+        var iterator = subscriber.events.makeAsyncIterator()
+        #expect(await iterator.next() == .connected(resumed: false))
+        #expect(try await redis.send("PUBLISH", topic, "one").integer == 1)
+        #expect(await iterator.next() == .message(topic: topic, payload: Array("one".utf8)))
+        try await subscriber.unsubscribe(topic)
+        #expect(try await redis.send("PUBLISH", topic, "two").integer == 0)
+        await redis.close()
+    }
+
+    @Test func reconnectsAfterRedisRestarts() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        let redis = RedisClient(host: "127.0.0.1", port: own.port)
+        let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
+        try await subscriber.subscribe("news")
+        let run = Task { await subscriber.run() }
+        defer { run.cancel() }
+        var events = subscriber.events.makeAsyncIterator()
+        #expect(await events.next() == .connected(resumed: false))
+        #expect(try await redis.send("PING") == .status("PONG"))
+
+        await own.stop()
+        await #expect(throws: RedisError.self) { try await redis.send("PING") }
+        try await own.start()
+        try await eventually("client reconnects") { (try? await redis.send("PING")) == .status("PONG") }
+        #expect(await events.next() == .connected(resumed: true), "the subscriber reports the gap")
+        try await eventually("resubscribed") { try await redis.send("PUBLISH", "news", "back").integer == 1 }
+        #expect(await events.next() == .message(topic: "news", payload: Array("back".utf8)))
+        await redis.close()
+        await own.stop()
+    }
+}

@@ -1,0 +1,160 @@
+import ConcordModels
+@testable import ConcordStorage
+import Foundation
+import Testing
+
+/// The PostgreSQL stores against a real server.
+@Suite("Storage")
+struct StorageTests {
+    let ids = SnowflakeGenerator(cell: 3)
+
+    /// A user, a workspace with one text channel, and the user as a member.
+    func seed(_ db: Database) async throws -> (User, WorkspaceRecord, GuildChannel) {
+        let user = User(id: ids.next(), username: "u\(UInt32.random(in: 0...UInt32.max))", globalName: "U", bot: false)
+        #expect(try await db.insertUser(user, passwordHash: nil, ownerID: nil))
+        let ws = WorkspaceRecord(id: ids.next(), name: "W", description: nil, ownerID: user.id, systemChannelID: nil, createdAt: Date())
+        try await db.insertWorkspace(ws)
+        let channel = GuildChannel(id: ids.next(), type: .guildText, guildID: ws.id, name: "general", topic: "t", position: 0,
+                                   parentID: nil, nsfw: false, lastMessageID: nil)
+        try await db.insertChannel(channel)
+        _ = try await db.insertMember(workspaceID: ws.id, userID: user.id)
+        return (user, ws, channel)
+    }
+
+    func record(_ id: Snowflake, channel: GuildChannel, author: User, content: String) -> MessageRecord {
+        MessageRecord(id: id, channelID: channel.id, workspaceID: channel.guild_id, author: author, authorMember: nil, type: 0,
+                      content: content, tts: false, mentionEveryone: false, mentionIDs: [], embedsJSON: "[]", componentsJSON: "[]",
+                      nonceJSON: nil, flags: 0, pinned: false, referenceMessageID: nil, referenceChannelID: nil,
+                      referenceGuildID: nil, editedAt: nil)
+    }
+
+    func insert(_ db: Database, _ r: MessageRecord) async throws {
+        try await db.ensureMessagePartition(bucket: r.id.bucket)
+        try await db.insertMessage(r, authorID: r.author.id, event: PendingEvent(type: "MESSAGE_CREATE", guildID: r.workspaceID,
+                                                                                channelID: r.channelID, payload: #"{"id":"\#(r.id)"}"#))
+    }
+
+    @Test func migrationsAreRecordedAndIdempotent() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let versions = try await Migrator.appliedVersions(db)
+            #expect(versions == [1, 2, 3, 4])
+            #expect(try await Migrator(directory: TestServers.migrationsDirectory).migrate(db).isEmpty)
+        }
+    }
+
+    @Test func sqlScriptsSplitOutsideQuotesAndBodies() {
+        let sql = "CREATE TABLE a (x text DEFAULT ';'); -- c;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 'it''s;'"
+        #expect(SQLScript.statements(in: sql) == ["CREATE TABLE a (x text DEFAULT ';')", "DO $$ BEGIN PERFORM 1; END $$", "SELECT 'it''s;'"])
+    }
+
+    @Test func messageRoundTripsWithEveryField() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (user, ws, channel) = try await seed(db)
+            let original = record(ids.next(), channel: channel, author: user, content: "first")
+            try await insert(db, original)
+            var full = record(ids.next(), channel: channel, author: user, content: "hi <@\(user.id)> ✓ \u{0}")
+            full.type = 19
+            full.tts = true
+            full.mentionEveryone = true
+            full.mentionIDs = [user.id]
+            full.embedsJSON = #"[{"title":"t","type":"rich","fields":[{"name":"n","value":"v","inline":true}]}]"#
+            full.componentsJSON = #"[{"type":1,"components":[{"type":2,"label":"b","style":1,"custom_id":"c"}]}]"#
+            full.nonceJSON = "12345678901234567890"
+            full.flags = 4
+            full.referenceMessageID = original.id
+            full.referenceChannelID = channel.id
+            full.referenceGuildID = ws.id
+            full.content = "hi <@\(user.id)> ✓"
+            try await insert(db, full)
+            let read = try #require(try await db.message(channelID: channel.id, id: full.id))
+            var expected = full
+            expected.authorMember = try await db.member(workspaceID: ws.id, userID: user.id)
+            // jsonb normalizes key order and spacing; compare the JSON values.
+            #expect(try WireJSON.decode(JSONValue.self, from: Data(read.embedsJSON.utf8)) == WireJSON.decode(JSONValue.self, from: Data(full.embedsJSON.utf8)))
+            #expect(try WireJSON.decode(JSONValue.self, from: Data(read.componentsJSON.utf8)) == WireJSON.decode(JSONValue.self, from: Data(full.componentsJSON.utf8)))
+            expected.embedsJSON = read.embedsJSON
+            expected.componentsJSON = read.componentsJSON
+            #expect(read == expected)
+
+            var edited = read
+            edited.content = "edited"
+            edited.editedAt = Date(timeIntervalSince1970: 1_700_000_000)
+            try await db.transaction { tx in
+                try await tx.updateMessage(edited, event: PendingEvent(type: "MESSAGE_UPDATE", guildID: ws.id, channelID: channel.id, payload: "{}"))
+            }
+            let reread = try await db.message(channelID: channel.id, id: full.id)
+            #expect(reread?.content == "edited")
+            #expect(reread?.editedAt == edited.editedAt)
+            #expect(try await db.deleteMessage(channelID: channel.id, id: full.id))
+            #expect(try await db.message(channelID: channel.id, id: full.id) == nil)
+        }
+    }
+
+    @Test func paginationCrossesBuckets() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (user, _, channel) = try await seed(db)
+            let start = Date(timeIntervalSince1970: 1_700_000_000)
+            // 6 messages 3 days apart span at least two 10-day buckets.
+            var all: [Snowflake] = []
+            let past = SnowflakeGenerator(cell: 3, process: 1)
+            for i in 0..<6 {
+                let id = past.next(now: start.addingTimeInterval(Double(i) * 3 * 86_400))
+                all.append(id)
+                try await insert(db, record(id, channel: channel, author: user, content: "m\(i)"))
+            }
+            #expect(Set(all.map(\.bucket)).count >= 2)
+            let newestFirst = Array(all.reversed())
+            #expect(try await db.messages(channelID: channel.id, page: .latest, limit: 100).map(\.id) == newestFirst)
+            #expect(try await db.messages(channelID: channel.id, page: .latest, limit: 2).map(\.id) == Array(newestFirst.prefix(2)))
+            #expect(try await db.messages(channelID: channel.id, page: .before(all[4]), limit: 3).map(\.id) == [all[3], all[2], all[1]])
+            #expect(try await db.messages(channelID: channel.id, page: .after(all[1]), limit: 2).map(\.id) == [all[3], all[2]])
+            #expect(try await db.messages(channelID: channel.id, page: .after(all[1]), limit: 100).map(\.id) == [all[5], all[4], all[3], all[2]])
+            #expect(try await db.messages(channelID: channel.id, page: .around(all[3]), limit: 4).map(\.id) == [all[5], all[4], all[3], all[2]])
+            #expect(try await db.messages(channelID: channel.id, page: .around(all[0]), limit: 3).map(\.id) == [all[1], all[0]])
+            #expect(try await db.messagePartitionBuckets().count >= 2)
+        }
+    }
+
+    @Test func outboxRowsCommitOrRollBackWithTheirChange() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (user, ws, channel) = try await seed(db)
+            let message = record(ids.next(), channel: channel, author: user, content: "once")
+            try await insert(db, message)
+            // Same primary key again: the statement fails, and its outbox row is not written either.
+            await #expect(throws: (any Error).self) { try await insert(db, message) }
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await db.transaction { tx in
+                    try await tx.insertChannel(GuildChannel(id: ids.next(), type: .guildText, guildID: ws.id, name: "x", topic: nil,
+                                                            position: 1, parentID: nil, nsfw: false, lastMessageID: nil))
+                    try await tx.insertEvent(PendingEvent(type: "CHANNEL_CREATE", guildID: ws.id, channelID: nil, payload: "{}"))
+                    throw Boom()
+                }
+            }
+            #expect(try await db.channels(workspaceID: ws.id).count == 1)
+            let sequenced = try await db.sequenceOutbox()
+            #expect(sequenced.head == 1)
+            let events = try await db.events(after: 0, limit: 10)
+            #expect(events.map(\.event.type) == ["MESSAGE_CREATE"])
+            #expect(try await db.channel(id: channel.id)?.last_message_id == message.id, "the sequencer keeps last_message_id")
+        }
+    }
+
+    @Test func concurrentWritersGetADenseOrderedSequence() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (user, _, channel) = try await seed(db)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 {
+                    group.addTask { try await insert(db, record(ids.next(), channel: channel, author: user, content: "c\(i)")) }
+                    if i % 50 == 49 { _ = try await db.sequenceOutbox(batch: 37) }
+                }
+                try await group.waitForAll()
+            }
+            while try await db.sequenceOutbox(batch: 37).assigned > 0 {}
+            let events = try await db.events(after: 0, limit: 1000)
+            #expect(events.map(\.seq) == Array(1...200))
+            #expect(try await db.outboxHead() == 200)
+            #expect(try await db.events(after: 150, upTo: 160, limit: 100).map(\.seq) == Array(151...160))
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import ConcordCell
+import ConcordEdge
+import ConcordModels
+import ConcordStorage
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A real cell and a real edge, in this process but talking over loopback HTTP, on a fresh
+/// migrated database and the test Redis.
+struct TestCluster: Sendable {
+    let edgeURL: String
+    let cellURL: String
+    let cellName: String
+    let domain: CellDomain
+    let http: HTTPClient
+    let secrets: ClusterSecrets
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+        var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: body) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try WireJSON.decode(type, from: body) }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    static func with<T: Sendable>(rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
+                                  _ body: (TestCluster) async throws -> T) async throws -> T {
+        let database = try await TestServers.createDatabase()
+        let cellName = "test-" + UUID().uuidString.prefix(8).lowercased()
+        let cell = ClusterConfig.Cell(id: 1, name: cellName, region: "local",
+                                      postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
+                                      redis: .init(host: "127.0.0.1", port: try TestServers.redisPort()),
+                                      api: .init(host: "127.0.0.1", port: 0))
+        let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
+                                     internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
+        let logger = TestServers.logger
+        let migrator = Migrator(directory: TestServers.migrationsDirectory)
+        try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
+            try await migrator.migrate($0)
+        }
+
+        let cellPort = PortBox()
+        let cellNode = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let cellGroup = ServiceGroup(services: cellNode.services, gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await cellGroup.run() }
+            let apiPort = try await cellPort.wait()
+            var bound = cell
+            bound.api.port = apiPort
+            let config = ClusterConfig(regions: ["local"], cells: [bound],
+                                       edges: [.init(name: "edge", region: "local", listen: .init(host: "127.0.0.1", port: 0),
+                                                     publicURL: "http://127.0.0.1:0")],
+                                       rateLimits: rateLimits)
+            let edgePort = PortBox()
+            let edgeNode = EdgeNode(config: config, edge: config.edges[0], secrets: secrets, logger: logger) { edgePort.set($0) }
+            let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
+            group.addTask { try await edgeGroup.run() }
+            let port = try await edgePort.wait()
+            let cluster = TestCluster(edgeURL: "http://127.0.0.1:\(port)", cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName, domain: cellNode.domain, http: http, secrets: secrets)
+            let result: Result<T, any Error>
+            do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
+            try? await http.shutdown()
+            await edgeGroup.triggerGracefulShutdown()
+            await cellGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return try result.get()
+        }
+    }
+
+    /// A request to the edge's REST API (`path` is under /api/v10).
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil,
+                 headers extra: [(String, String)] = [], rawPath: Bool = false) async throws -> Reply {
+        var request = HTTPClientRequest(url: edgeURL + (rawPath ? path : "/api/v10" + path))
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: token) }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, body: some Encodable) async throws -> Reply {
+        try await request(method, path, token: token, json: try WireJSON.encodeString(body))
+    }
+
+    /// Registers a person through the API and returns (user id, token).
+    func register(_ username: String, password: String = "correct horse battery") async throws -> (Snowflake, String) {
+        let reply = try await request(.POST, "/auth/register", body: RegisterRequest(username: username, password: password))
+        #expect(reply.status == 201, "register failed: \(reply.text)")
+        let token = try reply.decode(TokenResponse.self)
+        return (token.user_id, token.token)
+    }
+}
+
+/// Hands a bound port from a server's start-up callback to the test.
+final class PortBox: Sendable {
+    private let port = Mutex<Int?>(nil)
+    func set(_ value: Int) { port.withLock { $0 = value } }
+    func wait() async throws -> Int {
+        for _ in 0..<400 {
+            if let p = port.withLock({ $0 }) { return p }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw CancellationError()
+    }
+}

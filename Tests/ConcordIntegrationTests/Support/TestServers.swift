@@ -1,0 +1,81 @@
+import ConcordStorage
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// The throwaway servers `make test` starts, found through the environment.
+enum TestServers {
+    struct NotConfigured: Error, CustomStringConvertible {
+        var description: String { "integration tests need the servers `make test` starts (CONCORD_TEST_PG_PORT, CONCORD_TEST_REDIS_PORT)" }
+    }
+
+    static var env: [String: String] { ProcessInfo.processInfo.environment }
+
+    static func postgresPort() throws -> Int {
+        guard let port = env["CONCORD_TEST_PG_PORT"].flatMap(Int.init) else { throw NotConfigured() }
+        return port
+    }
+    static func redisPort() throws -> Int {
+        guard let port = env["CONCORD_TEST_REDIS_PORT"].flatMap(Int.init) else { throw NotConfigured() }
+        return port
+    }
+    static var postgresPassword: String? { env["CONCORD_TEST_PG_PASSWORD"] }
+
+    static var migrationsDirectory: String {
+        env["CONCORD_MIGRATIONS"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("migrations").path
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "concord.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["CONCORD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }
+
+    static func settings(database: String) throws -> DatabaseSettings {
+        DatabaseSettings(host: "127.0.0.1", port: try postgresPort(), database: database, user: "postgres",
+                         password: postgresPassword, maxConnections: 10)
+    }
+
+    /// Creates an empty database with a unique name and returns its name.
+    static func createDatabase() async throws -> String {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let admin = Database(settings: try settings(database: "postgres"), logger: logger)
+        try await withRunning(admin) { db in
+            try await db.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
+        return String(name)
+    }
+
+    /// A fresh, migrated database, running for the duration of `body`.
+    static func withMigratedDatabase<T: Sendable>(_ body: (Database) async throws -> T) async throws -> T {
+        let name = try await createDatabase()
+        let db = Database(settings: try settings(database: name), logger: logger)
+        return try await withRunning(db) { db in
+            try await Migrator(directory: migrationsDirectory).migrate(db)
+            return try await body(db)
+        }
+    }
+
+    static func withRunning<T: Sendable>(_ db: Database, _ body: (Database) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await db.run() }
+            defer { group.cancelAll() }
+            return try await body(db)
+        }
+    }
+}
+
+/// Waits until `condition` holds, polling; fails the test after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool,
+                sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+    throw CancellationError()
+}

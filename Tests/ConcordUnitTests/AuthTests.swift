@@ -1,0 +1,43 @@
+import ConcordAuth
+import ConcordModels
+import Testing
+
+@Suite("Tokens and passwords")
+struct AuthTests {
+    let authority = TokenAuthority(secret: Array("0123456789abcdef0123456789abcdef".utf8))
+
+    @Test func tokensVerifyAndCarryTheirClaims() {
+        let token = authority.mint(userID: Snowflake(175928847299117063), tokenID: Snowflake(99), kind: .user)
+        #expect(authority.verify(token) == TokenClaims(userID: Snowflake(175928847299117063), tokenID: Snowflake(99), kind: .user))
+        #expect(authority.authenticate(authorizationHeader: token)?.userID == Snowflake(175928847299117063))
+        #expect(authority.authenticate(authorizationHeader: "Bot " + token) == nil, "a user token is not a bot token")
+    }
+
+    @Test func botTokensNeedTheirPrefix() {
+        let token = authority.mint(userID: Snowflake(1), tokenID: Snowflake(2), kind: .bot)
+        #expect(authority.authenticate(authorizationHeader: "Bot " + token)?.isBot == true)
+        #expect(authority.authenticate(authorizationHeader: token) == nil)
+    }
+
+    @Test func tamperedOrForeignTokensFail() {
+        let token = authority.mint(userID: Snowflake(1), tokenID: Snowflake(2), kind: .user)
+        var bytes = Array(token)
+        bytes[3] = bytes[3] == "A" ? "B" : "A"
+        #expect(authority.verify(String(bytes)) == nil)
+        let other = TokenAuthority(secret: Array("another secret of thirty-two chars!".utf8))
+        #expect(other.verify(token) == nil)
+        #expect(authority.verify("") == nil)
+        #expect(authority.verify("a.b.c") == nil)
+        #expect(authority.verify(String(repeating: "x", count: 500)) == nil)
+    }
+
+    @Test func passwordsHashAndVerify() throws {
+        let hasher = PasswordHasher(rounds: 1 << 10, blockSize: 8, parallelism: 1)
+        let stored = try hasher.hash("hunter22")
+        #expect(stored.hasPrefix("scrypt$1024$8$1$"))
+        #expect(PasswordHasher.verify("hunter22", against: stored))
+        #expect(!PasswordHasher.verify("hunter23", against: stored))
+        #expect(try hasher.hash("hunter22") != stored, "salted")
+        #expect(!PasswordHasher.verify("x", against: "garbage"))
+    }
+}

@@ -1,0 +1,17 @@
+import NIOCore
+@testable import ConcordRedis
+import Testing
+
+@Suite("Redis protocol")
+struct RedisProtocolTests {
+    @Test func commandsEncodeAsRESP() {
+        let buffer = RedisProtocolHandler.encode([Array("SET".utf8), Array("k".utf8), [0, 13, 10]], allocator: ByteBufferAllocator())
+        #expect(String(decoding: buffer.readableBytesView, as: UTF8.self) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\u{0}\r\n\r\n")
+    }
+
+    @Test func pushesAreRecognized() {
+        #expect(RedisProtocolHandler.isPush(.array([.bulk(Array("message".utf8)), .bulk([1]), .bulk([2])])))
+        #expect(!RedisProtocolHandler.isPush(.array([.bulk(Array("subscribe".utf8)), .bulk([1]), .integer(1)])))
+        #expect(!RedisProtocolHandler.isPush(.status("OK")))
+    }
+}

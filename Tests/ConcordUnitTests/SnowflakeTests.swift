@@ -1,0 +1,50 @@
+import ConcordModels
+import Foundation
+import Testing
+
+@Suite("Snowflakes and timestamps")
+struct SnowflakeTests {
+    @Test func layoutCarriesTimeCellAndProcess() {
+        let ms: UInt64 = 1_700_000_000_123
+        let id = Snowflake(milliseconds: ms, cell: 37, process: 9, increment: 4000)
+        #expect(id.unixMilliseconds == ms)
+        #expect(id.cell == 37)
+        #expect(id.process == 9)
+        #expect(id.increment == 4000)
+        #expect(id.bucket == Int((ms - Snowflake.discordEpochMilliseconds) / Snowflake.bucketMilliseconds))
+        // A real Discord id decodes to its documented time (2016-04-30 11:18:25.796 UTC).
+        #expect(Snowflake(175928847299117063).unixMilliseconds == 1_462_015_105_796)
+    }
+
+    @Test func generatorIsUniqueAndIncreasing() {
+        let gen = SnowflakeGenerator(cell: 5, process: 1)
+        let now = Date()
+        let ids = (0..<10_000).map { _ in gen.next(now: now) }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids == ids.sorted())
+        #expect(ids.allSatisfy { $0.cell == 5 && $0.process == 1 })
+        // A clock that steps back does not produce smaller ids.
+        #expect(gen.next(now: now.addingTimeInterval(-60)) > ids.last!)
+    }
+
+    @Test func bucketBoundaries() {
+        let b = 1000
+        #expect(Snowflake.firstID(ofBucket: b).bucket == b)
+        #expect(Snowflake(Snowflake.firstID(ofBucket: b).rawValue - 1).bucket == b - 1)
+    }
+
+    @Test func jsonNumbersAbove2to53DecodeExactly() throws {
+        struct Body: Codable { var id: Snowflake }
+        let big: UInt64 = 1_234_567_890_123_456_789
+        #expect(try WireJSON.decode(Body.self, from: Data(#"{"id":\#(big)}"#.utf8)).id.rawValue == big)
+        #expect(try WireJSON.decode(Body.self, from: Data(#"{"id":"\#(big)"}"#.utf8)).id.rawValue == big)
+        #expect(String(decoding: try WireJSON.encode(Body(id: Snowflake(big))), as: UTF8.self) == #"{"id":"\#(big)"}"#)
+        #expect(throws: (any Error).self) { try WireJSON.decode(Body.self, from: Data(#"{"id":"abc"}"#.utf8)) }
+    }
+
+    @Test func timestampsLookLikeDiscords() {
+        #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 1_704_067_200)) == "2024-01-01T00:00:00.000000+00:00")
+        #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500000+00:00")
+        #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000+00:00")
+    }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `make run`: installs what is missing, starts the local cluster on loopback (PostgreSQL and
+# Redis for each cell, the cells, the edges) and prints where to connect. Data lives in var/
+# and survives `make stop`; a second `make run` reuses it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/services.sh
+
+CONFIG="${CONCORD_CONFIG:-config/cluster.json}"
+VAR="$PWD/var"
+BUILD="${CONCORD_BUILD:-debug}"
+ensure_packages
+
+mkdir -p "$VAR/logs" "$VAR/pids"
+if [ ! -f "$VAR/secrets.env" ]; then
+  umask 077
+  {
+    echo "CONCORD_TOKEN_SECRET=$(random_secret)"
+    echo "CONCORD_INTERNAL_SECRET=$(random_secret)"
+    echo "CONCORD_PG_PASSWORD=$(random_secret)"
+  } > "$VAR/secrets.env"
+  umask 022
+fi
+set -a; . "$VAR/secrets.env"; set +a
+
+log "building ($BUILD)"
+swift build -c "$BUILD" --product concord >/dev/null
+swift build -c "$BUILD" --product concordctl >/dev/null
+BIN=$(swift build -c "$BUILD" --show-bin-path)
+
+# Data must be enterable by the postgres user: keep it under /var/tmp, linked from var/.
+DATA_ROOT="${CONCORD_DATA:-/var/tmp/concord-$(echo "$PWD" | md5sum | cut -c1-8)}"
+mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
+ln -sfn "$DATA_ROOT" "$VAR/data"
+
+cells=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(" ".join(f"{x["name"]}:{x["postgres"]["port"]}:{x["redis"]["port"]}:{x["postgres"]["database"]}" for x in c["cells"]))' "$CONFIG")
+for entry in $cells; do
+  IFS=: read -r name pgport redisport database <<< "$entry"
+  log "cell $name: PostgreSQL on $pgport, Redis on $redisport"
+  start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_PASSWORD" durable
+  psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
+    || psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "CREATE DATABASE $database"
+  start_redis "$DATA_ROOT/$name/redis" "$redisport" aof
+done
+
+log "applying migrations"
+"$BIN/concordctl" migrate --config "$CONFIG"
+
+start_process() {
+  local role=$1 name=$2
+  local pidfile="$VAR/pids/$role-$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  nohup "$BIN/concord" "$role" --config "$CONFIG" --name "$name" >> "$VAR/logs/$role-$name.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+for name in $(python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(open(sys.argv[1]))["cells"]))' "$CONFIG"); do
+  start_process cell "$name"
+done
+edges=$(python3 -c 'import json,sys; print(" ".join(e["name"]+"|"+e["public_url"] for e in json.load(open(sys.argv[1]))["edges"]))' "$CONFIG")
+for entry in $edges; do
+  start_process edge "${entry%%|*}"
+done
+for entry in $edges; do
+  url="${entry#*|}"
+  for _ in $(seq 100); do curl -fsS "$url/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "$url/api/v10/gateway" >/dev/null || { log "edge at $url did not come up; see $VAR/logs"; exit 1; }
+done
+
+cat <<INFO
+
+Concord is running.
+  Edges (REST API under /api/v10):
+$(for entry in $edges; do echo "    ${entry%%|*}: ${entry#*|}"; done)
+  Logs: var/logs/   Data: var/data/   Stop: make stop
+
+Create a user and talk to the API:
+  set -a; . var/secrets.env; set +a
+  $BIN/concordctl user create alice --password 'a long password'
+  curl -s -H "Authorization: <token>" ${edges#*|}/api/v10/users/@me
+
+Or register through the API:
+  curl -s -X POST -H 'Content-Type: application/json' \\
+       -d '{"username":"bob","password":"a long password"}' ${edges#*|}/api/v10/auth/register
+
+Operators: $BIN/concordctl --help   (cell status, workspace list, bot create, member add, token revoke)
+INFO

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Helpers to install and run the servers Concord needs (PostgreSQL, Redis) as ordinary
+# processes on loopback. Sourced by the other scripts; every server is stopped by its pid file.
+set -euo pipefail
+
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs what is missing: Redis, hiredis headers, the PostgreSQL 15 server.
+ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
+  [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # Debian's server package starts a cluster of its own; ours are started by hand.
+  if [ -x /usr/bin/pg_lsclusters ] && pg_lsclusters -h 2>/dev/null | grep -q online; then
+    pg_lsclusters -h | awk '$4=="online"{print $1, $2}' | while read -r v c; do pg_ctlcluster "$v" "$c" stop || true; done
+  fi
+}
+
+# PostgreSQL refuses to run as root: run it as the `postgres` OS user.
+pg_user() {
+  if [ "$(id -u)" -ne 0 ]; then id -un; return; fi
+  id postgres >/dev/null 2>&1 || useradd --system --user-group --no-create-home postgres
+  echo postgres
+}
+
+as_pg() {
+  local user; user=$(pg_user)
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u "$user" -- "$@"); else (cd / && "$@"); fi
+}
+
+# start_postgres DIR PORT PASSWORD [throwaway]
+# Initializes DIR on first use (superuser `postgres` with PASSWORD) and starts the server.
+# Throwaway servers (tests) turn durability off; others keep fsync on.
+start_postgres() {
+  local dir=$1 port=$2 password=$3 mode=${4:-durable}
+  local user; user=$(pg_user)
+  mkdir -p "$dir"
+  chown "$user" "$dir"; chmod 700 "$dir"
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    local pwfile; pwfile=$(mktemp); printf '%s\n' "$password" > "$pwfile"; chown "$user" "$pwfile"
+    as_pg "$PG_BIN/initdb" -D "$dir" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+  fi
+  if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200"
+  if [ "$mode" = throwaway ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -w -l "$dir/server.log" -o "$opts" start >/dev/null
+}
+
+stop_postgres() {
+  local dir=$1
+  [ -f "$dir/postmaster.pid" ] || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# psql_as_super DIR PORT SQL: runs SQL through the server's Unix socket.
+psql_as_super() {
+  local dir=$1 port=$2 sql=$3
+  as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt -c "$sql"
+}
+
+# start_redis DIR PORT [aof]
+start_redis() {
+  local dir=$1 port=$2 mode=${3:-memory}
+  mkdir -p "$dir"
+  if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then return 0; fi
+  local persist=(--save '' --appendonly no)
+  [ "$mode" = aof ] && persist=(--save '' --appendonly yes --appendfsync everysec)
+  redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
+    --logfile "$dir/redis.log" "${persist[@]}" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  log "redis on port $port did not start"; return 1
+}
+
+stop_redis() {
+  local dir=$1
+  [ -f "$dir/redis.pid" ] || return 0
+  local pid; pid=$(cat "$dir/redis.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$dir/redis.pid"
+}
+
+random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make test`: throwaway PostgreSQL and Redis on loopback, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/services.sh
+
+ensure_packages
+root=$(mktemp -d /tmp/concord-test.XXXXXX)
+chmod 755 "$root"
+export CONCORD_TEST_PG_PORT="${CONCORD_TEST_PG_PORT:-55532}"
+export CONCORD_TEST_REDIS_PORT="${CONCORD_TEST_REDIS_PORT:-56479}"
+export CONCORD_TEST_PG_PASSWORD
+CONCORD_TEST_PG_PASSWORD=$(random_secret)
+cleanup() {
+  stop_postgres "$root/pg"
+  stop_redis "$root/redis"
+  rm -rf "$root"
+}
+trap cleanup EXIT
+
+log "starting throwaway PostgreSQL on $CONCORD_TEST_PG_PORT and Redis on $CONCORD_TEST_REDIS_PORT"
+start_postgres "$root/pg" "$CONCORD_TEST_PG_PORT" "$CONCORD_TEST_PG_PASSWORD" throwaway
+start_redis "$root/redis" "$CONCORD_TEST_REDIS_PORT"
+export CONCORD_TEST_SCRATCH="$root"
+export CONCORD_MIGRATIONS="$PWD/migrations"
+
+swift build --build-tests
+swift test --skip-build --disable-xctest "$@"
