@@ -24,8 +24,8 @@ fi
 set -a; . "$VAR/secrets.env"; set +a
 
 log "building ($BUILD)"
-swift build -c "$BUILD" --product concord >/dev/null
-swift build -c "$BUILD" --product concordctl >/dev/null
+swift build -c "$BUILD" --product concord 2>&1 | grep -E "error|Compiling|Build" | tail -3 || true
+swift build -c "$BUILD" --product concordctl 2>&1 | grep -E "error|Build" | tail -1 || true
 BIN=$(swift build -c "$BUILD" --show-bin-path)
 
 # Data must be enterable by the postgres user: keep it under /var/tmp, linked from var/.
@@ -33,15 +33,15 @@ DATA_ROOT="${CONCORD_DATA:-/var/tmp/concord-$(echo "$PWD" | md5sum | cut -c1-8)}
 mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
 
-cells=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(" ".join(f"{x["name"]}:{x["postgres"]["port"]}:{x["redis"]["port"]}:{x["postgres"]["database"]}" for x in c["cells"]))' "$CONFIG")
-for entry in $cells; do
-  IFS=: read -r name pgport redisport database <<< "$entry"
+topology=$("$BIN/concordctl" topology --config "$CONFIG")
+while read -r kind name pgport redisport database; do
+  [ "$kind" = cell ] || continue
   log "cell $name: PostgreSQL on $pgport, Redis on $redisport"
   start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_PASSWORD" durable
   psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
     || psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "CREATE DATABASE $database"
   start_redis "$DATA_ROOT/$name/redis" "$redisport" aof
-done
+done <<< "$topology"
 
 log "applying migrations"
 "$BIN/concordctl" migrate --config "$CONFIG"
@@ -54,10 +54,10 @@ start_process() {
   echo $! > "$pidfile"
 }
 
-for name in $(python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(open(sys.argv[1]))["cells"]))' "$CONFIG"); do
+for name in $(awk '$1=="cell"{print $2}' <<< "$topology"); do
   start_process cell "$name"
 done
-edges=$(python3 -c 'import json,sys; print(" ".join(e["name"]+"|"+e["public_url"] for e in json.load(open(sys.argv[1]))["edges"]))' "$CONFIG")
+edges=$(awk '$1=="edge"{print $2"|"$3}' <<< "$topology")
 for entry in $edges; do
   start_process edge "${entry%%|*}"
 done

@@ -13,7 +13,7 @@ struct ConcordCtl: AsyncParsableCommand {
         commandName: "concordctl",
         abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
         subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
-                      MemberCommands.self, CellCommands.self])
+                      MemberCommands.self, CellCommands.self, TopologyCommand.self])
 }
 
 struct CellOptions: ParsableArguments {

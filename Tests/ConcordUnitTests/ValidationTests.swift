@@ -57,3 +57,21 @@ struct ValidationTests {
         #expect(Validation.normalizedChannelName("Text Channels", type: .guildCategory) == "Text Channels")
     }
 }
+
+@Suite("Wire shapes")
+struct WireShapeTests {
+    @Test func nullableScalarsAreSentAsNullAndAbsentObjectsAreLeftOut() throws {
+        let user = User(id: Snowflake(1), username: "a", globalName: nil, bot: false)
+        let json = try WireJSON.decode(JSONValue.self, from: WireJSON.encode(user))
+        #expect(json["avatar"] == .null)
+        #expect(json["global_name"] == .null)
+        let message = Message(id: Snowflake(5 << 22), channelID: Snowflake(2), guildID: Snowflake(3), author: user, member: nil,
+                              content: "x", editedTimestamp: nil, tts: false, mentionEveryone: false, mentions: [], embeds: [],
+                              components: [], nonce: nil, pinned: false, type: .normal, flags: 0, reference: nil, referencedMessage: nil)
+        let m = try WireJSON.decode(JSONValue.self, from: WireJSON.encode(message))
+        #expect(m["edited_timestamp"] == .null)
+        #expect(m["member"] == nil)
+        #expect(m["message_reference"] == nil)
+        #expect(m["referenced_message"] == nil)
+    }
+}
