@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Core: ids, Discord wire shapes, errors, validation, routes, config. Foundation only.
@@ -45,7 +46,9 @@ let package = Package(
             "ConcordModels",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], exclude: ["SQL"]),
+        // The gateway protocol: frames, intents, close codes and the I/O-free session machine.
+        .target(name: "ConcordGateway", dependencies: ["ConcordModels"]),
         // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
         .target(name: "ConcordHTTP", dependencies: [
             "ConcordModels",
@@ -76,12 +79,19 @@ let package = Package(
         .executableTarget(name: "concord-bench", dependencies: [
             "ConcordModels",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge"]),
+        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        // Reads the deployment files (compose, manifests) that no engine runs here.
+        .testTarget(name: "ConcordDeploymentTests", dependencies: [
+            "ConcordModels",
+            .product(name: "Yams", package: "Yams"),
         ]),
     ]
 )

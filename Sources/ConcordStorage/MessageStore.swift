@@ -11,17 +11,7 @@ public enum HistoryPage: Sendable, Equatable {
 }
 
 extension SQLExecutor {
-    private static var messageSelect: String {
-        """
-        SELECT msg.id, msg.channel_id, msg.workspace_id, msg.type, msg.content, msg.tts, msg.mention_everyone, msg.mention_ids,
-               msg.embeds::text AS embeds, msg.components::text AS components, msg.nonce, msg.flags, msg.pinned,
-               msg.reference_message_id, msg.reference_channel_id, msg.reference_guild_id, msg.edited_at,
-               \(Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
-        FROM messages msg
-        JOIN users u ON u.id = msg.author_id
-        LEFT JOIN members m ON m.workspace_id = msg.workspace_id AND m.user_id = msg.author_id
-        """
-    }
+    private static var messageSelect: String { "\(Columns.message) FROM messages msg \(Columns.messageAuthor)" }
 
     static func message(_ row: PostgresRow) throws -> MessageRecord {
         let r = row.makeRandomAccess()
@@ -80,36 +70,35 @@ extension SQLExecutor {
     public func messages(channelID: Snowflake, page: HistoryPage, limit: Int) async throws -> [MessageRecord] {
         let channel = channelID.int64
         switch page {
+        // Each page picks and orders its rows in a subquery, so the author joins touch only the
+        // page's rows, whatever the planner knows (or does not yet know) about fresh partitions.
         case .latest:
             return try await run("""
-                \(unescaped: Self.messageSelect)
-                WHERE msg.channel_id = \(channel) ORDER BY msg.bucket DESC, msg.id DESC LIMIT \(limit)
+                \(unescaped: Columns.message) FROM (SELECT * FROM messages WHERE channel_id = \(channel)
+                    ORDER BY bucket DESC, id DESC LIMIT \(limit)) msg
+                \(unescaped: Columns.messageAuthor) ORDER BY msg.bucket DESC, msg.id DESC
                 """).map(Self.message)
         case .before(let id):
             return try await run("""
-                \(unescaped: Self.messageSelect)
-                WHERE msg.channel_id = \(channel) AND msg.bucket <= \(id.bucket) AND msg.id < \(id.int64)
-                ORDER BY msg.bucket DESC, msg.id DESC LIMIT \(limit)
+                \(unescaped: Columns.message) FROM (SELECT * FROM messages WHERE channel_id = \(channel) AND bucket <= \(id.bucket) AND id < \(id.int64)
+                    ORDER BY bucket DESC, id DESC LIMIT \(limit)) msg
+                \(unescaped: Columns.messageAuthor) ORDER BY msg.bucket DESC, msg.id DESC
                 """).map(Self.message)
         case .after(let id):
             return try await run("""
-                \(unescaped: Self.messageSelect)
-                WHERE msg.channel_id = \(channel) AND msg.bucket >= \(id.bucket) AND msg.id > \(id.int64)
-                ORDER BY msg.bucket ASC, msg.id ASC LIMIT \(limit)
-                """).map(Self.message).reversed()
+                \(unescaped: Columns.message) FROM (SELECT * FROM messages WHERE channel_id = \(channel) AND bucket >= \(id.bucket) AND id > \(id.int64)
+                    ORDER BY bucket ASC, id ASC LIMIT \(limit)) msg
+                \(unescaped: Columns.messageAuthor) ORDER BY msg.bucket DESC, msg.id DESC
+                """).map(Self.message)
         case .around(let id):
             // Discord's around: the message itself and up to limit/2 on each side.
-            let newer = try await run("""
-                \(unescaped: Self.messageSelect)
-                WHERE msg.channel_id = \(channel) AND msg.bucket >= \(id.bucket) AND msg.id > \(id.int64)
-                ORDER BY msg.bucket ASC, msg.id ASC LIMIT \(limit / 2)
-                """).map(Self.message)
+            let newer = try await messages(channelID: channelID, page: .after(id), limit: limit / 2)
             let older = try await run("""
-                \(unescaped: Self.messageSelect)
-                WHERE msg.channel_id = \(channel) AND msg.bucket <= \(id.bucket) AND msg.id <= \(id.int64)
-                ORDER BY msg.bucket DESC, msg.id DESC LIMIT \(limit - newer.count)
+                \(unescaped: Columns.message) FROM (SELECT * FROM messages WHERE channel_id = \(channel) AND bucket <= \(id.bucket) AND id <= \(id.int64)
+                    ORDER BY bucket DESC, id DESC LIMIT \(limit - newer.count)) msg
+                \(unescaped: Columns.messageAuthor) ORDER BY msg.bucket DESC, msg.id DESC
                 """).map(Self.message)
-            return newer.reversed() + older
+            return newer + older
         }
     }
 

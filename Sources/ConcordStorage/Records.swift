@@ -86,6 +86,18 @@ public struct InviteRecord: Sendable, Equatable {
 
 /// Column lists and row readers shared by the stores.
 enum Columns {
+    /// A message's columns; the message table or subquery is aliased `msg`.
+    static let message = """
+        SELECT msg.id, msg.channel_id, msg.workspace_id, msg.type, msg.content, msg.tts, msg.mention_everyone, msg.mention_ids,
+               msg.embeds::text AS embeds, msg.components::text AS components, msg.nonce, msg.flags, msg.pinned,
+               msg.reference_message_id, msg.reference_channel_id, msg.reference_guild_id, msg.edited_at,
+               \(Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+        """
+    /// Joins a message's author and the author's membership.
+    static let messageAuthor = """
+        JOIN users u ON u.id = msg.author_id
+        LEFT JOIN members m ON m.workspace_id = msg.workspace_id AND m.user_id = msg.author_id
+        """
     /// `u_id, u_username, …` for the users table aliased `u` (or another alias and prefix).
     static func user(_ alias: String, as prefix: String) -> String {
         "\(alias).id AS \(prefix)id, \(alias).username AS \(prefix)username, \(alias).global_name AS \(prefix)global_name, \(alias).avatar AS \(prefix)avatar, \(alias).bot AS \(prefix)bot"

@@ -9,8 +9,11 @@ struct CreatedAccount: Encodable {
     var token: String
 }
 
-func report(_ account: CreatedAccount, json: Bool) throws {
-    if json { return try printJSON(account) }
+/// Creates a person (with an optional password) or a bot and prints it with its first token.
+func createAccount(_ options: CellOptions, name: String, password: String?, bot: Bool, owner: Snowflake?) async throws {
+    let (user, token) = try await withDomain(options) { try await $0.createAccount(username: name, password: password, bot: bot, ownerID: owner) }
+    let account = CreatedAccount(id: user.id, username: user.username, bot: bot, token: token)
+    if options.json { return try printJSON(account) }
     printTable(["id", "username", "bot"], [[account.id.description, account.username, String(account.bot)]])
     print("\ntoken (shown once; send it as `Authorization: \(account.bot ? "Bot " : "")<token>`):\n\(account.token)")
 }
@@ -26,9 +29,7 @@ struct UserCommands: AsyncParsableCommand {
         var password: String?
 
         func run() async throws {
-            let (username, password) = (self.username, self.password)
-            let (user, token) = try await withDomain(options) { try await $0.createAccount(username: username, password: password, bot: false, ownerID: nil) }
-            try report(CreatedAccount(id: user.id, username: user.username, bot: false, token: token), json: options.json)
+            try await createAccount(options, name: username, password: password, bot: false, owner: nil)
         }
     }
 }
@@ -44,10 +45,7 @@ struct BotCommands: AsyncParsableCommand {
         var owner: String?
 
         func run() async throws {
-            let name = self.name
-            let owner = try self.owner.map { try parseID($0, "--owner") }
-            let (user, token) = try await withDomain(options) { try await $0.createAccount(username: name, password: nil, bot: true, ownerID: owner) }
-            try report(CreatedAccount(id: user.id, username: user.username, bot: true, token: token), json: options.json)
+            try await createAccount(options, name: name, password: nil, bot: true, owner: try owner.map { try parseID($0, "--owner") })
         }
     }
 }

@@ -13,7 +13,7 @@ struct ConcordCtl: AsyncParsableCommand {
         commandName: "concordctl",
         abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
         subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
-                      MemberCommands.self, CellCommands.self, TopologyCommand.self])
+                      MemberCommands.self, CellCommands.self, TopologyCommand.self, BenchCommands.self])
 }
 
 struct CellOptions: ParsableArguments {
@@ -44,7 +44,8 @@ struct CellOptions: ParsableArguments {
 /// Opens the cell's database (and Redis) for the duration of `body`.
 func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) async throws -> T) async throws -> T {
     var logger = Logger(label: "concordctl")
-    logger.logLevel = .warning
+    // The pool warns when the first query races its start-up; that is harmless here.
+    logger.logLevel = .error
     let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port, database: cell.postgres.database,
                                                  user: cell.postgres.user, password: ProcessInfo.processInfo.environment["CONCORD_PG_PASSWORD"],
                                                  maxConnections: 4), logger: logger)

@@ -13,14 +13,21 @@ struct OutboxPublisherTests {
         (start..<start + n).map { PendingEvent(type: "MESSAGE_CREATE", guildID: guild, channelID: guild, payload: #"{"n":\#($0)}"#) }
     }
 
-    func collect(_ subscriber: RedisSubscriber, into box: Received) -> Task<Void, Never> {
-        Task {
+    /// Subscribes to `topic` and collects the outbox events published there until `stop` is called.
+    func listen(port: Int, topic: String, redis: RedisClient) async throws -> (Received, @Sendable () -> Void) {
+        let subscriber = RedisSubscriber(host: "127.0.0.1", port: port)
+        try await subscriber.subscribe(topic)
+        let run = Task { await subscriber.run() }
+        let received = Received()
+        let reader = Task {
             for await event in subscriber.events {
                 if case .message(_, let payload) = event, let e = OutboxEvent(wireJSON: payload) {
-                    box.events.withLock { $0.append(e) }
+                    received.events.withLock { $0.append(e) }
                 }
             }
         }
+        try await eventually("subscription") { try await redis.send("PUBSUB", "NUMSUB", topic).array?.last?.integer == 1 }
+        return (received, { run.cancel(); reader.cancel() })
     }
 
     @Test func publicationOrderEqualsSequenceOrder() async throws {
@@ -28,13 +35,8 @@ struct OutboxPublisherTests {
             let cell = "pub-" + UUID().uuidString.prefix(6)
             let guild = Snowflake(424242)
             let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
-            let subscriber = RedisSubscriber(host: "127.0.0.1", port: try TestServers.redisPort())
-            try await subscriber.subscribe(Topics.workspace(guild, cell: cell))
-            let run = Task { await subscriber.run() }
-            let received = Received()
-            let reader = collect(subscriber, into: received)
-            defer { run.cancel(); reader.cancel() }
-            try await eventually("subscription") { try await redis.send("PUBSUB", "NUMSUB", Topics.workspace(guild, cell: cell)).array?.last?.integer == 1 }
+            let (received, stop) = try await listen(port: try TestServers.redisPort(), topic: Topics.workspace(guild, cell: cell), redis: redis)
+            defer { stop() }
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for chunk in 0..<10 {
@@ -74,13 +76,8 @@ struct OutboxPublisherTests {
             #expect(try await db.cursor(OutboxPublisher.consumer) == 5, "nothing counts as published while Redis is down")
 
             try await own.start()
-            let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
-            try await subscriber.subscribe(Topics.workspace(guild, cell: cell))
-            let run = Task { await subscriber.run() }
-            let received = Received()
-            let reader = collect(subscriber, into: received)
-            defer { run.cancel(); reader.cancel() }
-            try await eventually("subscription") { try await redis.send("PUBSUB", "NUMSUB", Topics.workspace(guild, cell: cell)).array?.last?.integer == 1 }
+            let (received, stop) = try await listen(port: own.port, topic: Topics.workspace(guild, cell: cell), redis: redis)
+            defer { stop() }
 
             #expect(try await publisher.publishPending(after: 5) == 12)
             try await eventually("7 events after the outage") { received.events.withLock { $0.count } == 7 }
@@ -89,6 +86,37 @@ struct OutboxPublisherTests {
             #expect(try await db.events(after: 0, limit: 100).map(\.seq) == Array(1...12))
             await redis.close()
             await own.stop()
+        }
+    }
+
+    @Test func aRestartedPublisherResumesFromItsCursorWithoutDuplicates() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let cell = "restart-" + UUID().uuidString.prefix(6)
+            let guild = Snowflake(31337)
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            let (received, stop) = try await listen(port: try TestServers.redisPort(), topic: Topics.workspace(guild, cell: cell), redis: redis)
+            defer { stop() }
+
+            // First life of the cell's publisher, running as the service does.
+            let first = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal(), pollInterval: .milliseconds(20))
+            let life1 = Task { try await first.run() }
+            try await db.transaction { try await $0.insertEvents(events(10, guild: guild)) }
+            try await eventually("first 10") { received.events.withLock { $0.count } == 10 }
+            life1.cancel()
+            _ = await life1.result
+
+            // Committed while no publisher runs (the cell is down).
+            try await db.transaction { try await $0.insertEvents(events(15, guild: guild, from: 10)) }
+
+            let second = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal(), pollInterval: .milliseconds(20))
+            let life2 = Task { try await second.run() }
+            try await eventually("all 25") { received.events.withLock { $0.count } >= 25 }
+            try await Task.sleep(for: .milliseconds(200))
+            life2.cancel()
+            _ = await life2.result
+            #expect(received.events.withLock { $0.map(\.seq) } == Array(1...25), "no gap, no duplicate, in order")
+            #expect(try await db.cursor(OutboxPublisher.consumer) == 25)
+            await redis.close()
         }
     }
 }

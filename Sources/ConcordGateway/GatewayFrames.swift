@@ -1,0 +1,56 @@
+import ConcordModels
+import Foundation
+
+/// A payload from a client: `{"op":…,"d":…}` (s and t are ignored on the way in).
+public struct ClientFrame: Decodable, Sendable {
+    public var op: Int
+    public var d: JSONValue?
+}
+
+/// IDENTIFY's `d`.
+public struct IdentifyPayload: Decodable, Sendable, Equatable {
+    public struct Presence: Decodable, Sendable, Equatable {
+        public var status: String?
+        public var afk: Bool?
+    }
+    public var token: String
+    public var intents: Int
+    public var large_threshold: Int?
+    public var presence: Presence?
+    public var compress: Bool?
+}
+
+/// RESUME's `d`.
+public struct ResumePayload: Decodable, Sendable, Equatable {
+    public var token: String
+    public var session_id: String
+    public var seq: Int64?
+}
+
+/// REQUEST_GUILD_MEMBERS's `d`.
+public struct RequestGuildMembersPayload: Decodable, Sendable, Equatable {
+    public var guild_id: Snowflake
+    public var query: String?
+    public var limit: Int?
+    public var presences: Bool?
+    public var user_ids: [Snowflake]?
+    public var nonce: String?
+}
+
+/// Builds server frames as text. Dispatch data arrives already serialized (once per edge),
+/// so frames are assembled by splicing, not by re-encoding.
+public enum ServerFrame {
+    public static func hello(interval: Duration) -> String {
+        let ms = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
+        return #"{"op":10,"d":{"heartbeat_interval":\#(ms)},"s":null,"t":null}"#
+    }
+    public static let heartbeatAck = #"{"op":11,"d":null,"s":null,"t":null}"#
+    public static let heartbeatRequest = #"{"op":1,"d":null,"s":null,"t":null}"#
+    public static let reconnect = #"{"op":7,"d":null,"s":null,"t":null}"#
+    public static func invalidSession(resumable: Bool) -> String {
+        #"{"op":9,"d":\#(resumable),"s":null,"t":null}"#
+    }
+    public static func dispatch(_ type: String, seq: Int64, data: String) -> String {
+        #"{"op":0,"d":\#(data),"s":\#(seq),"t":"\#(type)"}"#
+    }
+}

@@ -1,0 +1,131 @@
+import ConcordModels
+import Foundation
+
+/// One gateway connection's protocol, free of I/O: the socket handler feeds it frames and
+/// clock ticks and performs the actions it returns (send a frame, close with a code, ask the
+/// cell to authenticate or resume). Times are seconds on a monotonic clock.
+public struct GatewaySession: Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// HELLO sent; waiting for IDENTIFY or RESUME.
+        case connected
+        /// IDENTIFY or RESUME received; waiting for the edge to check the token.
+        case authenticating
+        case ready
+        case closed(GatewayCloseCode)
+    }
+
+    public enum Action: Sendable, Equatable {
+        case send(String)
+        case close(GatewayCloseCode)
+        case authenticate(IdentifyPayload)
+        case resume(ResumePayload)
+        case requestGuildMembers(RequestGuildMembersPayload)
+        case updatePresence(JSONValue)
+    }
+
+    public private(set) var phase: Phase = .connected
+    public private(set) var sequence: Int64 = 0
+    public private(set) var intents: Intents = []
+    public let heartbeatInterval: Double
+    public let identifyTimeout: Double
+    private let connectedAt: Double
+    private var lastHeartbeat: Double
+
+    public init(now: Double, heartbeatInterval: Double = 41.25, identifyTimeout: Double = 30) {
+        self.heartbeatInterval = heartbeatInterval
+        self.identifyTimeout = identifyTimeout
+        connectedAt = now
+        lastHeartbeat = now
+    }
+
+    /// The first frame: HELLO.
+    public func hello() -> Action {
+        .send(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
+    }
+
+    /// A heartbeat may come up to half an interval late (network jitter, client jitter).
+    var heartbeatDeadline: Double { lastHeartbeat + heartbeatInterval * 1.5 }
+
+    public mutating func receive(_ bytes: [UInt8], now: Double) -> [Action] {
+        if case .closed = phase { return [] }
+        guard bytes.count <= maximumClientPayloadBytes,
+              let frame = try? WireJSON.decode(ClientFrame.self, from: Data(bytes)) else { return close(.decodeError) }
+        guard let op = GatewayOpcode(rawValue: frame.op) else { return close(.unknownOpcode) }
+        switch op {
+        case .heartbeat:
+            lastHeartbeat = now
+            return [.send(ServerFrame.heartbeatAck)]
+        case .identify:
+            guard phase == .connected else { return close(.alreadyAuthenticated) }
+            guard let payload = decode(IdentifyPayload.self, frame.d) else { return close(.decodeError) }
+            guard Intents(rawValue: payload.intents).isSubset(of: .known), payload.intents >= 0 else { return close(.invalidIntents) }
+            phase = .authenticating
+            lastHeartbeat = now
+            return [.authenticate(payload)]
+        case .resume:
+            guard phase == .connected else { return close(.alreadyAuthenticated) }
+            guard let payload = decode(ResumePayload.self, frame.d) else { return close(.decodeError) }
+            phase = .authenticating
+            lastHeartbeat = now
+            return [.resume(payload)]
+        case .presenceUpdate:
+            guard phase == .ready else { return close(.notAuthenticated) }
+            return frame.d.map { [.updatePresence($0)] } ?? close(.decodeError)
+        case .requestGuildMembers:
+            guard phase == .ready else { return close(.notAuthenticated) }
+            guard let payload = decode(RequestGuildMembersPayload.self, frame.d) else { return close(.decodeError) }
+            return [.requestGuildMembers(payload)]
+        case .voiceStateUpdate:
+            guard phase == .ready else { return close(.notAuthenticated) }
+            return []
+        case .dispatch, .reconnect, .invalidSession, .hello, .heartbeatAck:
+            return close(.unknownOpcode)
+        }
+    }
+
+    /// Called periodically: closes sessions that stopped heartbeating or never identified.
+    public mutating func tick(now: Double) -> [Action] {
+        switch phase {
+        case .closed: return []
+        case .connected where now - connectedAt > identifyTimeout: return close(.notAuthenticated)
+        default: return now > heartbeatDeadline ? close(.sessionTimedOut) : []
+        }
+    }
+
+    /// The edge verified the IDENTIFY token: the session is ready for READY and dispatches.
+    public mutating func identified(intents: Intents) {
+        self.intents = intents
+        phase = .ready
+        sequence = 0
+    }
+
+    /// The edge verified a RESUME: dispatches continue after `sequence`.
+    public mutating func resumed(intents: Intents, sequence: Int64) {
+        self.intents = intents
+        phase = .ready
+        self.sequence = sequence
+    }
+
+    public mutating func authenticationFailed() -> [Action] { close(.authenticationFailed) }
+
+    /// Numbers an event for this session and returns its frame; nil when the session is not
+    /// ready or its intents exclude the event.
+    public mutating func dispatch(_ type: String, data: String) -> (seq: Int64, frame: String)? {
+        guard phase == .ready else { return nil }
+        if let needed = Intents.required(for: type), !intents.contains(needed), type != "GUILD_CREATE", type != "GUILD_DELETE" {
+            return nil
+        }
+        sequence += 1
+        return (sequence, ServerFrame.dispatch(type, seq: sequence, data: data))
+    }
+
+    private mutating func close(_ code: GatewayCloseCode) -> [Action] {
+        phase = .closed(code)
+        return [.close(code)]
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue?) -> T? {
+        guard let value, let data = try? WireJSON.encode(value) else { return nil }
+        return try? WireJSON.decode(type, from: data)
+    }
+}

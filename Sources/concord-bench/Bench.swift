@@ -1,0 +1,141 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConcordModels
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Load generators for `make bench`. They talk to a running edge over HTTP and print figures;
+/// `scripts/bench.sh` starts the servers, seeds data and runs pgbench for comparison.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "concord-bench", abstract: "Concord's benchmark clients.",
+        subcommands: [Sends.self, History.self])
+}
+
+struct Target: ParsableArguments {
+    @Option(help: "The edge's base URL.") var edge: String = "http://127.0.0.1:58080"
+    @Option(help: "A file with one Authorization header value per line (one per client).") var tokens: String
+    @Option(help: "The channel to use.") var channel: String
+    @Option(help: "Concurrent clients.") var clients: Int = 16
+    @Option(help: "Seconds to run.") var seconds: Double = 10
+
+    func tokenList() throws -> [String] {
+        try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+}
+
+/// Latencies in microseconds; percentiles by sorting (runs are small enough).
+struct Samples {
+    var micros: [Double] = []
+    var errors = 0
+    mutating func merge(_ other: Samples) { micros += other.micros; errors += other.errors }
+    func percentile(_ p: Double) -> Double {
+        guard !micros.isEmpty else { return .nan }
+        let sorted = micros.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+    }
+    func report(_ label: String, seconds: Double) {
+        print(String(format: "%@: %d ok, %d errors in %.1f s = %.0f req/s; latency p50 %.2f ms, p99 %.2f ms",
+                     label, micros.count, errors, seconds, Double(micros.count) / seconds,
+                     percentile(0.50) / 1000, percentile(0.99) / 1000))
+    }
+}
+
+func makeClient(_ clients: Int) -> HTTPClient {
+    var config = HTTPClient.Configuration()
+    config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+}
+
+/// Runs `clients` loops for `seconds`; each loop calls `once` and, with a `rate`, paces itself
+/// to that many calls per second in total (open loop: a late call does not delay the schedule).
+func drive(clients: Int, seconds: Double, rate: Double?, _ once: @escaping @Sendable (Int, Int) async -> Double?) async -> Samples {
+    let start = ContinuousClock.now
+    let end = start + .milliseconds(Int(seconds * 1000))
+    return await withTaskGroup(of: Samples.self) { group in
+        for client in 0..<clients {
+            group.addTask {
+                var samples = Samples()
+                var n = 0
+                let interval = rate.map { Duration.microseconds(Int(Double(clients) / $0 * 1_000_000)) }
+                var next = start + (interval.map { $0 * Double(client) / Double(clients) } ?? .zero)
+                while ContinuousClock.now < end {
+                    if let interval {
+                        if next > ContinuousClock.now { try? await Task.sleep(until: next) }
+                        next += interval
+                    }
+                    if let micros = await once(client, n) { samples.micros.append(micros) } else { samples.errors += 1 }
+                    n += 1
+                }
+                return samples
+            }
+        }
+        var all = Samples()
+        for await s in group { all.merge(s) }
+        return all
+    }
+}
+
+func timed(_ http: HTTPClient, _ request: HTTPClientRequest) async -> Double? {
+    let t0 = ContinuousClock.now
+    do {
+        let response = try await http.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 4 << 20)
+        guard response.status == .ok else { return nil }
+        let d = ContinuousClock.now - t0
+        return Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+    } catch {
+        return nil
+    }
+}
+
+struct Sends: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Clients posting messages as fast as they can, or paced to --paced-rate.")
+    @OptionGroup var target: Target
+    @Option(help: "Pace the clients to this many messages per second in total.") var pacedRate: Double?
+
+    func run() async throws {
+        let tokens = try target.tokenList()
+        let http = makeClient(target.clients)
+        let url = "\(target.edge)/api/v10/channels/\(target.channel)/messages"
+        let once: @Sendable (Int, Int) async -> Double? = { client, n in
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: tokens[client % tokens.count])
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"content":"bench message \#(client)-\#(n)","nonce":"\#(client)-\#(n)"}"#))
+            return await timed(http, request)
+        }
+        _ = await drive(clients: target.clients, seconds: 1, rate: pacedRate, once)  // warm-up
+        let samples = await drive(clients: target.clients, seconds: target.seconds, rate: pacedRate, once)
+        let label = pacedRate.map { String(format: "sends, %d clients paced to %.0f/s", target.clients, $0) }
+            ?? "sends, \(target.clients) clients unpaced"
+        samples.report(label, seconds: target.seconds)
+        try await http.shutdown()
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Clients reading random 50-message pages of a channel's history.")
+    @OptionGroup var target: Target
+    @Option(help: "The oldest message id of the channel.") var oldest: UInt64
+    @Option(help: "The newest message id of the channel.") var newest: UInt64
+
+    func run() async throws {
+        let tokens = try target.tokenList()
+        let http = makeClient(target.clients)
+        let (edge, channel, oldest, newest) = (target.edge, target.channel, oldest, newest)
+        let once: @Sendable (Int, Int) async -> Double? = { client, _ in
+            let before = UInt64.random(in: oldest...newest)
+            var request = HTTPClientRequest(url: "\(edge)/api/v10/channels/\(channel)/messages?limit=50&before=\(before)")
+            request.headers.add(name: "Authorization", value: tokens[client % tokens.count])
+            return await timed(http, request)
+        }
+        _ = await drive(clients: target.clients, seconds: 1, rate: nil, once)
+        let samples = await drive(clients: target.clients, seconds: target.seconds, rate: nil, once)
+        samples.report("history pages (limit=50, random before=), \(target.clients) clients", seconds: target.seconds)
+        try await http.shutdown()
+    }
+}

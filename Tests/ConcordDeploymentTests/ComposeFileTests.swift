@@ -1,0 +1,58 @@
+import ConcordModels
+import Foundation
+import Testing
+import Yams
+
+/// No Docker engine runs here, so the compose file is checked by reading it: it must describe
+/// the same cells, regions and ports as the cluster config `make run` uses.
+@Suite("Docker compose topology")
+struct ComposeFileTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func load(_ path: String) throws -> String {
+        try String(contentsOf: Self.root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func composeMatchesTheClusterConfig() throws {
+        let local = try ClusterConfig.load(path: Self.root.appendingPathComponent("config/cluster.json").path)
+        let docker = try ClusterConfig.load(path: Self.root.appendingPathComponent("docker/cluster.json").path)
+        #expect(docker.regions == local.regions)
+        #expect(docker.cells.map(\.id) == local.cells.map(\.id))
+        #expect(docker.cells.map(\.name) == local.cells.map(\.name))
+        #expect(docker.cells.map(\.region) == local.cells.map(\.region))
+        #expect(docker.edges.map(\.name) == local.edges.map(\.name))
+        #expect(docker.edges.map(\.listen.port) == local.edges.map(\.listen.port))
+
+        let compose = try #require(try Yams.load(yaml: try load("docker/compose.yaml")) as? [String: Any])
+        let services = try #require(compose["services"] as? [String: Any])
+        let volumes = try #require(compose["volumes"] as? [String: Any])
+        for cell in docker.cells {
+            // Every host the docker config names is a service of the compose file.
+            #expect(services[cell.postgres.host] != nil, "no service \(cell.postgres.host)")
+            #expect(services[cell.redis.host] != nil, "no service \(cell.redis.host)")
+            let process = try #require(services[cell.name] as? [String: Any], "no service for cell \(cell.name)")
+            #expect((process["command"] as? [String])?.contains(cell.name) == true)
+            #expect(services["migrate-\(cell.name)"] != nil)
+            #expect(volumes["pg-\(cell.name)"] != nil && volumes["redis-\(cell.name)"] != nil)
+        }
+        for edge in docker.edges {
+            let service = try #require(services[edge.name] as? [String: Any], "no service for edge \(edge.name)")
+            let ports = (service["ports"] as? [String]) ?? []
+            #expect(ports.contains("\(edge.listen.port):\(edge.listen.port)"))
+        }
+        // Secrets are required from the environment, never written in the file.
+        let text = try load("docker/compose.yaml")
+        #expect(text.contains("${CONCORD_TOKEN_SECRET:?"))
+        #expect(!text.contains("CONCORD_TOKEN_SECRET: \""))
+    }
+
+    @Test func kubernetesManifestsParse() throws {
+        for file in ["infra/kubernetes/cell-1.yaml", "infra/kubernetes/edge.yaml"] {
+            let documents = try Array(Yams.load_all(yaml: try load(file)))
+            #expect(!documents.isEmpty)
+            for case let doc as [String: Any] in documents {
+                #expect(doc["kind"] is String && doc["apiVersion"] is String, "\(file)")
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import ConcordGateway
+import ConcordModels
+import Testing
+
+@Suite("Gateway protocol state machine")
+struct GatewaySessionTests {
+    func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+    let identify = #"{"op":2,"d":{"token":"t","intents":513,"properties":{"os":"linux"}}}"#
+
+    @Test func helloCarriesTheHeartbeatInterval() {
+        let session = GatewaySession(now: 0, heartbeatInterval: 41.25)
+        #expect(session.hello() == .send(#"{"op":10,"d":{"heartbeat_interval":41250},"s":null,"t":null}"#))
+    }
+
+    @Test func heartbeatsAreAckedBeforeAndAfterIdentify() {
+        var s = GatewaySession(now: 0)
+        #expect(s.receive(bytes(#"{"op":1,"d":null}"#), now: 1) == [.send(ServerFrame.heartbeatAck)])
+        guard case .authenticate(let payload) = s.receive(bytes(identify), now: 2).first else { Issue.record("no authenticate"); return }
+        #expect(payload.token == "t" && payload.intents == 513)
+        s.identified(intents: Intents(rawValue: 513))
+        #expect(s.phase == .ready)
+        #expect(s.receive(bytes(#"{"op":1,"d":5}"#), now: 3) == [.send(ServerFrame.heartbeatAck)])
+    }
+
+    @Test func heartbeatTimeoutClosesWith4009() {
+        var s = GatewaySession(now: 0, heartbeatInterval: 10)
+        _ = s.receive(bytes(identify), now: 1)
+        s.identified(intents: .guilds)
+        #expect(s.tick(now: 15).isEmpty, "half an interval of grace")
+        _ = s.receive(bytes(#"{"op":1,"d":1}"#), now: 15)
+        #expect(s.tick(now: 29).isEmpty)
+        #expect(s.tick(now: 30.1) == [.close(.sessionTimedOut)])
+        #expect(s.phase == .closed(.sessionTimedOut))
+        #expect(s.receive(bytes(#"{"op":1,"d":1}"#), now: 31).isEmpty, "nothing after close")
+    }
+
+    @Test func identifyTimeoutClosesWith4003() {
+        var s = GatewaySession(now: 0, heartbeatInterval: 100, identifyTimeout: 20)
+        #expect(s.tick(now: 19).isEmpty)
+        #expect(s.tick(now: 21) == [.close(.notAuthenticated)])
+    }
+
+    @Test func badFramesGetTheirCloseCodes() {
+        func closeCode(_ frame: String, ready: Bool = false) -> GatewayCloseCode? {
+            var s = GatewaySession(now: 0)
+            if ready { _ = s.receive(bytes(identify), now: 0); s.identified(intents: .guilds) }
+            guard case .close(let code)? = s.receive(bytes(frame), now: 1).last else { return nil }
+            return code
+        }
+        #expect(closeCode("not json") == .decodeError)
+        #expect(closeCode(#"{"op":1,"d":"\#(String(repeating: "x", count: 5000))"}"#) == .decodeError)
+        #expect(closeCode(#"{"op":42}"#) == .unknownOpcode)
+        #expect(closeCode(#"{"op":11}"#) == .unknownOpcode)
+        #expect(closeCode(#"{"op":3,"d":{"status":"online"}}"#) == .notAuthenticated)
+        #expect(closeCode(#"{"op":8,"d":{"guild_id":"1"}}"#) == .notAuthenticated)
+        #expect(closeCode(#"{"op":2,"d":{"token":5}}"#) == .decodeError)
+        #expect(closeCode(#"{"op":2,"d":{"token":"t","intents":\#(1 << 30)}}"#) == .invalidIntents)
+        #expect(closeCode(identify, ready: true) == .alreadyAuthenticated)
+        #expect(closeCode(#"{"op":6,"d":{"token":"t","session_id":"s","seq":1}}"#, ready: true) == .alreadyAuthenticated)
+        #expect(closeCode(#"{"op":3,"d":{"status":"idle","since":0,"afk":false,"activities":[]}}"#, ready: true) == nil)
+        var s = GatewaySession(now: 0)
+        _ = s.receive(bytes(identify), now: 0)
+        #expect(s.authenticationFailed() == [.close(.authenticationFailed)])
+    }
+
+    @Test func dispatchesAreNumberedAndFilteredByIntents() {
+        var s = GatewaySession(now: 0)
+        #expect(s.dispatch("MESSAGE_CREATE", data: "{}") == nil, "nothing before READY")
+        _ = s.receive(bytes(identify), now: 0)
+        s.identified(intents: .guilds)
+        #expect(s.dispatch("READY", data: "{}")?.seq == 1)
+        #expect(s.dispatch("MESSAGE_CREATE", data: "{}") == nil, "no GUILD_MESSAGES intent")
+        let channel = s.dispatch("CHANNEL_CREATE", data: #"{"id":"1"}"#)
+        #expect(channel?.seq == 2)
+        #expect(channel?.frame == #"{"op":0,"d":{"id":"1"},"s":2,"t":"CHANNEL_CREATE"}"#)
+    }
+
+    @Test func resumeReplaysExactlyWhatWasMissed() {
+        var buffer = ResumeBuffer(capacity: 3)
+        #expect(buffer.replay(after: 0) == [])
+        for seq in Int64(1)...5 { buffer.append(seq: seq, frame: "f\(seq)") }
+        #expect(buffer.replay(after: 5) == [])
+        #expect(buffer.replay(after: 3) == ["f4", "f5"])
+        #expect(buffer.replay(after: 2) == ["f3", "f4", "f5"])
+        #expect(buffer.replay(after: 1) == nil, "f2 is no longer kept: invalid session, never a silent gap")
+        #expect(buffer.replay(after: 9) == nil)
+        for seq in Int64(6)...20 { buffer.append(seq: seq, frame: "f\(seq)") }
+        #expect(buffer.replay(after: 17) == ["f18", "f19", "f20"])
+    }
+}

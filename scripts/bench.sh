@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make bench`: release build, a durable PostgreSQL (fsync on) and a Redis, one cell and one
+# edge on loopback; then message sends through the edge, the same inserts through pgbench,
+# and history reads. Prints the figures; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/services.sh
+
+DURATION=${BENCH_SECONDS:-15}
+CLIENTS=${BENCH_CLIENTS:-16}
+HISTORY=${BENCH_HISTORY:-100000}
+READERS=${BENCH_READERS:-8}
+PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180
+
+ensure_packages
+command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
+log "building release binaries (first time: several minutes)"
+swift build -c release --product concord 2>&1 | grep -E "error|Build" | tail -1
+swift build -c release --product concordctl 2>&1 | grep -E "error|Build" | tail -1
+swift build -c release --product concord-bench 2>&1 | grep -E "error|Build" | tail -1
+BIN=$(swift build -c release --show-bin-path)
+
+root=$(mktemp -d /tmp/concord-bench.XXXXXX); chmod 755 "$root"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  stop_postgres "$root/pg"; stop_redis "$root/redis"; rm -rf "$root"
+}
+trap cleanup EXIT
+
+export CONCORD_TOKEN_SECRET=$(random_secret) CONCORD_INTERNAL_SECRET=$(random_secret) CONCORD_PG_PASSWORD=$(random_secret)
+cat > "$root/cluster.json" <<JSON
+{ "regions": ["bench"],
+  "cells": [{ "id": 1, "name": "bench-1", "region": "bench",
+              "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "postgres" },
+              "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
+              "api": { "host": "127.0.0.1", "port": $CELL_PORT } }],
+  "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
+              "public_url": "http://127.0.0.1:$EDGE_PORT" }],
+  "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000 } }
+JSON
+CONFIG="$root/cluster.json"
+start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
+psql_as_super "$root/pg" "$PG_PORT" "CREATE DATABASE concord"
+start_redis "$root/redis" "$REDIS_PORT"
+"$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
+"$BIN/concord" cell --config "$CONFIG" --name bench-1 --log-level warning > "$root/cell.log" 2>&1 & pids+=($!)
+"$BIN/concord" edge --config "$CONFIG" --name edge-1 --log-level warning > "$root/edge.log" 2>&1 & pids+=($!)
+EDGE="http://127.0.0.1:$EDGE_PORT"
+for _ in $(seq 100); do curl -fsS "$EDGE/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+ctl() { "$BIN/concordctl" "$@" --config "$CONFIG" --json; }
+owner_json=$(ctl user create benchowner)
+OWNER=$(json 'd["id"]' <<< "$owner_json"); OWNER_TOKEN=$(json 'd["token"]' <<< "$owner_json")
+guild_json=$(ctl workspace create Bench --owner "$OWNER")
+GUILD=$(json 'd["id"]' <<< "$guild_json"); CHANNEL=$(json 'd["system_channel_id"]' <<< "$guild_json")
+: > "$root/tokens"
+for i in $(seq "$CLIENTS"); do
+  bot_json=$(ctl bot create "benchbot$i" --owner "$OWNER")
+  "$BIN/concordctl" member add "$GUILD" "$(json 'd["id"]' <<< "$bot_json")" --config "$CONFIG" >/dev/null
+  echo "Bot $(json 'd["token"]' <<< "$bot_json")" >> "$root/tokens"
+done
+
+echo
+echo "== Concord benchmark: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), PostgreSQL with fsync on"
+"$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
+EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")
+
+BUCKET_MS=864000000 EPOCH=1420070400000
+NOW_MS=$(( $(date +%s%3N) ))
+BUCKET=$(( (NOW_MS - EPOCH) / BUCKET_MS ))
+BASE=$(( (BUCKET * BUCKET_MS) << 22 ))
+PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" \
+  -D chan="$CHANNEL" -D guild="$GUILD" -D author="$OWNER" -D bucket="$BUCKET" -D base="$BASE" \
+  -f Sources/ConcordStorage/SQL/pgbench_send.sql concord > "$root/pgbench.txt" 2>&1
+PG_RATE=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')
+PG_LAT=$(grep -E "latency average" "$root/pgbench.txt" | sed -E 's/.*= //')
+printf 'pgbench, same inserts (message + outbox row per transaction), %s clients: %.0f tx/s, latency average %s\n' "$CLIENTS" "$PG_RATE" "$PG_LAT"
+awk -v e="$EDGE_RATE" -v p="$PG_RATE" 'BEGIN { printf "edge path / raw database rate: %.2f\n", e / p }'
+HALF=$(awk -v p="$PG_RATE" 'BEGIN { printf "%.0f", p / 2 }')
+"$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" --paced-rate "$HALF"
+
+HISTORY_CHANNEL=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"name":"history"}' "$EDGE/api/v10/guilds/$GUILD/channels" | json 'd["id"]')
+seeded=$("$BIN/concordctl" bench seed-history --config "$CONFIG" --channel "$HISTORY_CHANNEL" --author "$OWNER" --count "$HISTORY")
+OLDEST=$(awk '{print $2}' <<< "$seeded"); NEWEST=$(awk '{print $4}' <<< "$seeded")
+echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") buckets"
+"$BIN/concord-bench" history --edge "$EDGE" --tokens "$root/tokens" --channel "$HISTORY_CHANNEL" --clients "$READERS" \
+  --seconds "$DURATION" --oldest "$OLDEST" --newest "$NEWEST"
