@@ -70,6 +70,8 @@ let package = Package(
         ]),
         .executableTarget(name: "concord", dependencies: [
             "ConcordCell", "ConcordEdge",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concordctl", dependencies: [

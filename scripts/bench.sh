@@ -65,7 +65,15 @@ done
 
 echo
 echo "== Concord benchmark: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), PostgreSQL with fsync on"
+# BENCH_PROFILE=DIR: sample the cell's and the edge's CPU during the unpaced sends (needs perf).
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  mkdir -p "$BENCH_PROFILE"
+  perf record -e cpu-clock -F 499 -g -p "${pids[0]}" -o "$BENCH_PROFILE/cell.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
+  perf record -e cpu-clock -F 499 -g -p "${pids[1]}" -o "$BENCH_PROFILE/edge.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
+fi
 "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
+wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
+wait_profiles
 EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")
 
 BUCKET_MS=864000000 EPOCH=1420070400000

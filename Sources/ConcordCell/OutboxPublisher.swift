@@ -15,15 +15,18 @@ public struct OutboxPublisher: Service {
     let cellName: String
     let signal: OutboxSignal
     let pollInterval: Duration
+    let linger: Duration
     let logger: Logger
 
     public init(db: Database, redis: RedisClient, cellName: String, signal: OutboxSignal,
-                pollInterval: Duration = .milliseconds(200), logger: Logger = Logger(label: "concord.outbox")) {
+                pollInterval: Duration = .milliseconds(200), linger: Duration = .milliseconds(5),
+                logger: Logger = Logger(label: "concord.outbox")) {
         self.db = db
         self.redis = redis
         self.cellName = cellName
         self.signal = signal
         self.pollInterval = pollInterval
+        self.linger = linger
         self.logger = logger
     }
 
@@ -55,6 +58,9 @@ public struct OutboxPublisher: Service {
                 logger.warning("outbox publication failed; will retry", metadata: ["error": "\(error)"])
             }
             if Task.isCancelled { return }
+            // Let commits gather for a moment: one pass per few milliseconds instead of one per
+            // commit keeps the sequencer's own transactions from competing with the writes.
+            try? await Task.sleep(for: linger)
         }
     }
 
