@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // Core: ids, Discord wire shapes, errors, validation, routes, config. Foundation only.
@@ -63,8 +64,9 @@ let package = Package(
         ]),
         // The edge: public REST API; authenticates, validates, rate-limits, forwards to the home cell.
         .target(name: "ConcordEdge", dependencies: [
-            "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP",
+            "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP", "ConcordGateway",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -89,6 +91,7 @@ let package = Package(
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),
         // Reads the deployment files (compose, manifests) that no engine runs here.
         .testTarget(name: "ConcordDeploymentTests", dependencies: [

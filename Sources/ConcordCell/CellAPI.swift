@@ -27,6 +27,7 @@ public struct CellAPI: Sendable {
             guard let secret = request.headers[.concordInternal], secretsMatch(secret, internalSecret) else {
                 throw APIError.unauthorized
             }
+            if request.uri.path.hasPrefix("/internal/") { return try await internalRoute(request) }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
             var caller: Caller?
             if !route.endpoint.isPublic {
@@ -115,6 +116,19 @@ public struct CellAPI: Sendable {
         case .triggerTyping:
             try await d.triggerTyping(route.channelID!, caller: try me())
             return JSONResponse.noContent()
+        }
+    }
+
+    /// Routes only edges use: what a gateway session needs, and outbox read-back by sequence.
+    func internalRoute(_ request: Request) async throws -> Response {
+        guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
+            throw APIError.unauthorized
+        }
+        switch request.uri.path {
+        case "/internal/gateway/ready":
+            return try JSONResponse.ok(try await domain.readyState(Caller(claims)))
+        default:
+            throw APIError.notFound
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 
 extension CellDomain {
     /// Workspaces above this many members are "large": GUILD_CREATE carries no member list.
-    static let largeThreshold = 250
+    public static let largeThreshold = 250
 
     /// Creates a workspace owned by `ownerID` with Discord's defaults: a "Text Channels"
     /// category holding #general, which is also the system channel.

@@ -20,6 +20,7 @@ public final class EdgeAPI: Sendable {
     let limits: ClusterConfig.RateLimits
     let http: HTTPClient
     let gatewayURL: String
+    let gateway: GatewayHub
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
@@ -34,6 +35,8 @@ public final class EdgeAPI: Sendable {
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
+        gateway = GatewayHub(directory: directory, tokens: tokens, internalSecret: internalSecret, http: http,
+                             publicGatewayURL: gatewayURL, logger: logger)
         self.logger = logger
     }
 

@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordModels
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 
@@ -15,13 +16,42 @@ public struct EdgeNode: Sendable {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, publicURL: edge.public_url, logger: logger)
+        let gateway = api.gateway
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
+            server: .http1WebSocketUpgrade { request, _, _ in
+                // The gateway lives at /gateway (GET /api/v10/gateway points here).
+                let (path, query) = Self.split(request.path ?? "")
+                guard path == "/gateway" || path == "/gateway/" else { return .dontUpgrade }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await gateway.serve(inbound: inbound, outbound: outbound, query: query)
+                }
+            },
             configuration: .init(address: .hostname(edge.listen.host, port: edge.listen.port), serverName: "concord-edge"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? edge.listen.port) },
             logger: logger)
         self.api = api
-        services = [EdgeHousekeeping(api: api), app]
+        services = [EdgeHousekeeping(api: api), GatewayService(hub: gateway), app]
+    }
+
+    static func split(_ target: String) -> (String, [String: String]) {
+        let parts = target.split(separator: "?", maxSplits: 1)
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                query[String(kv[0])] = kv.count == 2 ? String(kv[1]) : ""
+            }
+        }
+        return (parts.first.map(String.init) ?? "", query)
+    }
+}
+
+/// Runs the gateway hub's Redis subscriptions for the edge's lifetime.
+struct GatewayService: Service {
+    let hub: GatewayHub
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await hub.run() }
     }
 }
 

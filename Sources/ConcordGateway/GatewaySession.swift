@@ -99,11 +99,11 @@ public struct GatewaySession: Sendable {
         sequence = 0
     }
 
-    /// The edge verified a RESUME: dispatches continue after `sequence`.
-    public mutating func resumed(intents: Intents, sequence: Int64) {
-        self.intents = intents
+    /// A dropped session was resumed on a new socket: it is ready again and its heartbeat
+    /// clock restarts; its sequence carries on.
+    public mutating func reattached(now: Double) {
         phase = .ready
-        self.sequence = sequence
+        lastHeartbeat = now
     }
 
     public mutating func authenticationFailed() -> [Action] { close(.authenticationFailed) }

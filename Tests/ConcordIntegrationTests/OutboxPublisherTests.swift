@@ -102,6 +102,9 @@ struct OutboxPublisherTests {
             let life1 = Task { try await first.run() }
             try await db.transaction { try await $0.insertEvents(events(10, guild: guild)) }
             try await eventually("first 10") { received.events.withLock { $0.count } == 10 }
+            // Stopped after recording its progress. (Killed between publishing and recording, it
+            // would publish those again: delivery is at least once, and consumers drop repeats by seq.)
+            try await eventually("cursor at 10") { try await db.cursor(OutboxPublisher.consumer) == 10 }
             life1.cancel()
             _ = await life1.result
 

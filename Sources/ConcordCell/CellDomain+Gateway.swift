@@ -1,0 +1,24 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+extension CellDomain {
+    /// The user and every workspace they are in, as GUILD_CREATE payloads. Workspaces above the
+    /// large threshold carry only the user's own member object, as Discord does.
+    public func readyState(_ caller: Caller, largeThreshold: Int = CellDomain.largeThreshold) async throws -> ReadyState {
+        let user = try await currentUser(caller)
+        var guilds: [GuildCreatePayload] = []
+        for workspace in try await db.workspaces(memberID: caller.userID) {
+            let count = try await db.memberCount(workspaceID: workspace.id)
+            let large = count > largeThreshold
+            let members = large
+                ? try await db.members(workspaceID: workspace.id, userIDs: [caller.userID])
+                : try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
+            let own = members.first { $0.user.id == caller.userID }
+            guilds.append(GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await db.channels(workspaceID: workspace.id),
+                                             members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
+                                             joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large))
+        }
+        return ReadyState(user: user, guilds: guilds)
+    }
+}

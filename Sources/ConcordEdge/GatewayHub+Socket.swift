@@ -1,0 +1,171 @@
+import ConcordAuth
+import ConcordGateway
+import ConcordModels
+import Foundation
+import HummingbirdWebSocket
+import NIOWebSocket
+import Synchronization
+
+/// The session a socket currently drives: its own, or after RESUME the one it took over.
+final class SocketBinding: Sendable {
+    let connection: Mutex<GatewayConnection>
+    init(_ c: GatewayConnection) { connection = Mutex(c) }
+    var current: GatewayConnection { connection.withLock { $0 } }
+}
+
+extension GatewayHub {
+    static var now: Double { ProcessInfo.processInfo.systemUptime }
+
+    /// Serves one WebSocket: HELLO, then frames through the session's state machine, with a
+    /// single writer task so frames leave in the order they were numbered.
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String],
+               heartbeatInterval: Double = 41.25) async {
+        let (stream, writer) = AsyncStream<Outgoing>.makeStream()
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: writer)
+        let binding = SocketBinding(connection)
+        if let v = query["v"], v != "10", v != "9" {
+            writer.yield(.close(.invalidAPIVersion))
+        } else if let encoding = query["encoding"], encoding != "json" {
+            writer.yield(.close(.decodeError))
+        } else {
+            writer.yield(.frame(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000)))))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await outgoing in stream {
+                    switch outgoing {
+                    case .frame(let text):
+                        do { try await outbound.write(.text(text)) } catch { return }
+                    case .close(let code):
+                        try? await outbound.close(.unknown(code.rawValue), reason: code.reason)
+                        return
+                    }
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    let c = binding.current
+                    let actions = c.state.withLock { $0.machine.tick(now: Self.now) }
+                    await perform(actions, binding: binding)
+                }
+            }
+            group.addTask { [self] in
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        let bytes: [UInt8] = switch message {
+                        case .text(let s): Array(s.utf8)
+                        case .binary(let b): Array(b.readableBytesView)
+                        }
+                        let c = binding.current
+                        let actions = c.state.withLock { $0.machine.receive(bytes, now: Self.now) }
+                        await perform(actions, binding: binding)
+                        if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { break }
+                    }
+                } catch {}
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        writer.finish()
+        let c = binding.current
+        let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
+        if wasReady { detach(c, now: Self.now) }
+    }
+
+    func perform(_ actions: [GatewaySession.Action], binding: SocketBinding) async {
+        let connection = binding.current
+        for action in actions {
+            switch action {
+            case .send(let frame): connection.send(.frame(frame))
+            case .close(let code): connection.send(.close(code))
+            case .authenticate(let payload): await identify(connection, payload)
+            case .resume(let payload): await resume(binding, payload)
+            case .requestGuildMembers, .updatePresence: break
+            }
+        }
+    }
+
+    /// Verifies the token (signature, then revocation), fetches READY from the home cell, sends
+    /// READY and one GUILD_CREATE per workspace, then starts live delivery.
+    private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload) async {
+        guard let (claims, authorization) = await verify(identify.token) else {
+            connection.send(.close(.authenticationFailed)); return
+        }
+        do {
+            let ready = try await readyState(authorization: authorization, cell: claims.userID.cell)
+            let sessionID = Self.newSessionID()
+            connection.state.withLock { s in
+                s.machine.identified(intents: Intents(rawValue: identify.intents))
+                s.userID = claims.userID
+                s.isBot = claims.isBot
+                s.sessionID = sessionID
+            }
+            connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
+            for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try WireJSON.encodeString(guild)) }
+            await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+        } catch {
+            logger.warning("identify failed", metadata: ["error": "\(error)"])
+            connection.send(.close(.unknownError))
+        }
+    }
+
+    /// Reattaches a dropped session to this socket and replays what it missed, or answers op 9.
+    private func resume(_ binding: SocketBinding, _ payload: ResumePayload) async {
+        let fresh = binding.current
+        guard let (claims, _) = await verify(payload.token) else { fresh.send(.close(.authenticationFailed)); return }
+        guard let old = resumable(payload.session_id), old.userID == claims.userID else {
+            fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return
+        }
+        let writer = fresh.state.withLock { $0.writer }
+        let replayed = old.state.withLock { s -> Bool in
+            guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
+            s.writer?.yield(.close(.unknownError))  // a still-open old socket gives way
+            s.writer = writer
+            s.detachedUntil = nil
+            s.machine.reattached(now: Self.now)
+            for frame in frames { writer?.yield(.frame(frame)) }
+            return true
+        }
+        guard replayed else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
+        binding.connection.withLock { $0 = old }
+        old.deliver("RESUMED", data: "{}")
+    }
+
+    private func verify(_ token: String) async -> (TokenClaims, String)? {
+        let raw = token.hasPrefix("Bot ") ? String(token.dropFirst(4)) : token
+        guard let claims = tokens.verify(raw), let home = directory.entry(for: claims.userID.cell) else { return nil }
+        guard let revoked = try? await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer,
+              revoked == 0 else { return nil }
+        return (claims, claims.isBot ? "Bot " + raw : raw)
+    }
+
+    private func readyPayload(_ ready: ReadyState, sessionID: String, bot: Bool) throws -> String {
+        struct Unavailable: Encodable { var id: Snowflake; var unavailable = true }
+        struct ApplicationStub: Encodable { var id: Snowflake; var flags = 0 }
+        struct Ready: Encodable {
+            var v = 10
+            var user: User
+            var guilds: [Unavailable]
+            var session_id: String
+            var resume_gateway_url: String
+            var session_type = "normal"
+            var shard = [0, 1]
+            var application: ApplicationStub?
+            var private_channels: [JSONValue] = []
+            var relationships: [JSONValue] = []
+            var presences: [JSONValue] = []
+            var user_settings: [String: JSONValue] = [:]
+            var guild_join_requests: [JSONValue] = []
+            var geo_ordered_rtc_regions: [String] = []
+        }
+        return try WireJSON.encodeString(Ready(user: ready.user, guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
+                                               session_id: sessionID, resume_gateway_url: publicGatewayURL,
+                                               application: bot ? ApplicationStub(id: ready.user.id) : nil))
+    }
+
+    static func newSessionID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+}

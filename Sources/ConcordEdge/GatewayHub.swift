@@ -1,0 +1,179 @@
+import AsyncHTTPClient
+import ConcordAuth
+import ConcordGateway
+import ConcordModels
+import ConcordRedis
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The edge's gateway: its sessions, and the two-level subscription to the cells' Redis.
+/// The edge subscribes to a workspace's topic only while one of its sessions is in that
+/// workspace; the cell never learns who the members are. An event is serialized once (by the
+/// cell) and spliced into each recipient's frame.
+final class GatewayHub: Sendable {
+    struct Registry {
+        var sessions: [String: GatewayConnection] = [:]
+        var byGuild: [Snowflake: Set<String>] = [:]
+        var byUser: [Snowflake: Set<String>] = [:]
+    }
+
+    let directory: CellDirectory
+    let tokens: TokenAuthority
+    let internalSecret: String
+    let http: HTTPClient
+    let publicGatewayURL: String
+    let logger: Logger
+    let resumeWindow: Double
+    private let registry = Mutex(Registry())
+    private let subscribers: [Int: RedisSubscriber]
+
+    init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
+         publicGatewayURL: String, resumeWindow: Double = 60, logger: Logger) {
+        self.directory = directory
+        self.tokens = tokens
+        self.internalSecret = internalSecret
+        self.http = http
+        self.publicGatewayURL = publicGatewayURL
+        self.resumeWindow = resumeWindow
+        self.logger = logger
+        var subscribers: [Int: RedisSubscriber] = [:]
+        for entry in directory.all {
+            subscribers[entry.cell.id] = RedisSubscriber(host: entry.cell.redis.host, port: entry.cell.redis.port, logger: logger)
+        }
+        self.subscribers = subscribers
+    }
+
+    /// Keeps each cell's subscription connected and routes what arrives; also expires
+    /// sessions whose resume window has passed.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (cellID, subscriber) in subscribers {
+                group.addTask { await subscriber.run() }
+                group.addTask { [self] in
+                    for await event in subscriber.events {
+                        if case .message(let topic, let payload) = event { route(topic: topic, payload: payload, cell: cellID) }
+                    }
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    expireDetached(now: ProcessInfo.processInfo.systemUptime)
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    private func route(topic: String, payload: [UInt8], cell: Int) {
+        guard let event = OutboxEvent(wireJSON: payload) ?? Self.ephemeral(payload) else { return }
+        let e = event.event
+        let targets: [GatewayConnection] = registry.withLock { r in
+            let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { r.byGuild[$0] ?? [] } ?? []
+            return ids.compactMap { r.sessions[$0] }
+        }
+        for connection in targets {
+            if let guild = e.guildID, e.userID != nil {
+                // Events addressed to one user change which workspaces their sessions follow.
+                if e.type == "GUILD_CREATE" { follow(connection, guild: guild) }
+                if e.type == "GUILD_DELETE" { unfollow(connection, guild: guild) }
+            }
+            connection.deliver(e.type, data: e.payload)
+        }
+    }
+
+    /// Typing events come with `"seq":null`; they are delivered the same way.
+    private static func ephemeral(_ payload: [UInt8]) -> OutboxEvent? {
+        struct Envelope: Decodable { var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var d: JSONValue }
+        guard let e = try? WireJSON.decode(Envelope.self, from: Data(payload)), let d = try? WireJSON.encodeString(e.d) else { return nil }
+        return OutboxEvent(seq: 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, payload: d))
+    }
+
+    // MARK: Sessions
+
+    func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async {
+        registry.withLock { r in
+            r.sessions[sessionID] = connection
+            r.byUser[userID, default: []].insert(sessionID)
+        }
+        await subscribe(Topics.user(userID, cell: cellName(userID.cell)), cell: userID.cell)
+        for guild in guilds { follow(connection, guild: guild) }
+    }
+
+    func follow(_ connection: GatewayConnection, guild: Snowflake) {
+        guard let id = connection.sessionID else { return }
+        connection.state.withLock { _ = $0.guilds.insert(guild) }
+        let first = registry.withLock { r -> Bool in
+            let wasEmpty = r.byGuild[guild, default: []].isEmpty
+            r.byGuild[guild, default: []].insert(id)
+            return wasEmpty
+        }
+        if first { Task { await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell) } }
+    }
+
+    func unfollow(_ connection: GatewayConnection, guild: Snowflake) {
+        guard let id = connection.sessionID else { return }
+        connection.state.withLock { _ = $0.guilds.remove(guild) }
+        let last = registry.withLock { r -> Bool in
+            r.byGuild[guild]?.remove(id)
+            if r.byGuild[guild]?.isEmpty == true { r.byGuild[guild] = nil; return true }
+            return false
+        }
+        if last { Task { try? await subscribers[guild.cell]?.unsubscribe(Topics.workspace(guild, cell: cellName(guild.cell))) } }
+    }
+
+    private func subscribe(_ topic: String, cell: Int) async {
+        do { try await subscribers[cell]?.subscribe(topic) } catch {
+            logger.warning("subscribe failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
+        }
+    }
+
+    private func cellName(_ id: Int) -> String { directory.entry(for: id)?.cell.name ?? "cell-\(id)" }
+
+    /// A dropped session stays registered (still numbering and keeping events) until its
+    /// resume window passes.
+    func detach(_ connection: GatewayConnection, now: Double) {
+        connection.state.withLock { s in
+            s.writer = nil
+            s.detachedUntil = now + resumeWindow
+        }
+    }
+
+    func resumable(_ sessionID: String) -> GatewayConnection? {
+        registry.withLock { $0.sessions[sessionID] }
+    }
+
+    private func expireDetached(now: Double) {
+        let expired = registry.withLock { r -> [(String, GatewayConnection)] in
+            r.sessions.filter { _, c in c.state.withLock { ($0.detachedUntil ?? .infinity) < now } }.map { ($0.key, $0.value) }
+        }
+        for (id, connection) in expired { remove(id, connection) }
+    }
+
+    func remove(_ sessionID: String, _ connection: GatewayConnection) {
+        let guilds = connection.guilds
+        let user = connection.userID
+        registry.withLock { r in
+            r.sessions[sessionID] = nil
+            if let user { r.byUser[user]?.remove(sessionID); if r.byUser[user]?.isEmpty == true { r.byUser[user] = nil } }
+        }
+        for guild in guilds { unfollow(connection, guild: guild) }
+    }
+
+    // MARK: Cell calls
+
+    /// The user's READY state from their cell.
+    func readyState(authorization: String, cell: Int) async throws -> ReadyState {
+        guard let entry = directory.entry(for: cell) else { throw APIError.unauthorized }
+        var request = HTTPClientRequest(url: entry.baseURL + "/internal/gateway/ready")
+        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        request.headers.add(name: "Authorization", value: authorization)
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        guard response.status == .ok else { throw APIError.unauthorized }
+        return try WireJSON.decode(ReadyState.self, from: Data(body.readableBytesView))
+    }
+}

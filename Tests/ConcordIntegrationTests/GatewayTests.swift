@@ -1,0 +1,119 @@
+import ConcordModels
+import Foundation
+import NIOWebSocket
+import Testing
+
+/// The gateway end to end: a WebSocket client against a running edge and cell.
+@Suite("Gateway end to end")
+struct GatewayTests {
+    func identify(_ token: String, intents: Int = 1 | 1 << 9 | 1 << 15) -> String {
+        #"{"op":2,"d":{"token":"\#(token)","intents":\#(intents),"properties":{"os":"linux","browser":"test","device":"test"}}}"#
+    }
+    func gatewayURL(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+
+    @Test func identifyReadyGuildCreateAndLiveMessages() async throws {
+        try await TestCluster.with { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let (_, bob) = try await c.register("bob")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Live")).decode(Guild.self)
+            let general = guild.system_channel_id!
+
+            let a = GatewayTestClient(url: gatewayURL(c))
+            let hello = try await a.wait(for: "HELLO") { $0["op"]?.intValue == 10 }
+            #expect(hello["d"]?["heartbeat_interval"]?.intValue == 41_250)
+            a.send(identify(alice))
+            let ready = try await a.waitDispatch("READY")
+            #expect(ready["s"]?.intValue == 1)
+            #expect(ready["d"]?["user"]?["id"]?.stringValue == aliceID.description)
+            #expect(ready["d"]?["session_id"]?.stringValue?.isEmpty == false)
+            #expect(ready["d"]?["resume_gateway_url"]?.stringValue?.hasPrefix("ws://") == true)
+            #expect(ready["d"]?["guilds"]?.arrayValue?.first?["unavailable"] == .bool(true))
+            let create = try await a.waitDispatch("GUILD_CREATE")
+            #expect(create["d"]?["id"]?.stringValue == guild.id.description)
+            #expect(create["d"]?["channels"]?.arrayValue?.contains { $0["id"]?.stringValue == general.description } == true)
+            #expect(create["d"]?["members"]?.arrayValue?.first?["flags"]?.intValue == 0)
+            a.send(#"{"op":1,"d":2}"#)
+            try await a.wait(for: "HEARTBEAT_ACK") { $0["op"]?.intValue == 11 }
+
+            // Bob is in no workspace: he hears nothing of this one.
+            let b = GatewayTestClient(url: gatewayURL(c))
+            b.send(identify(bob))
+            let bobReady = try await b.waitDispatch("READY")
+            #expect(bobReady["d"]?["guilds"]?.arrayValue?.isEmpty == true)
+
+            let posted = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "live!"))
+                .decode(Message.self)
+            let live = try await a.waitDispatch("MESSAGE_CREATE")
+            #expect(live["d"]?["id"]?.stringValue == posted.id.description)
+            #expect(live["d"]?["content"]?.stringValue == "live!")
+            #expect(live["d"]?["guild_id"]?.stringValue == guild.id.description)
+            #expect(live["d"]?["mentions"]?.arrayValue != nil && live["d"]?["components"]?.arrayValue != nil)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(b.dispatches("MESSAGE_CREATE").isEmpty)
+
+            // Sequence numbers are consecutive.
+            let seqs = a.all.compactMap { $0["op"]?.intValue == 0 ? $0["s"]?.intValue : nil }
+            #expect(seqs == Array(1...Int64(seqs.count)))
+            a.close()
+            b.close()
+        }
+    }
+
+    @Test func resumeReplaysExactlyWhatWasMissed() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Resume")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let first = GatewayTestClient(url: gatewayURL(c))
+            first.send(identify(alice))
+            let sessionID = try await first.waitDispatch("READY")["d"]?["session_id"]?.stringValue ?? ""
+            try await first.waitDispatch("GUILD_CREATE")
+            _ = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "seen"))
+            let seen = try await first.waitDispatch("MESSAGE_CREATE")
+            let lastSeq = seen["s"]?.intValue ?? 0
+            first.close()
+            _ = try? await first.closed.value
+
+            for text in ["missed 1", "missed 2"] {
+                _ = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: text))
+            }
+            let second = GatewayTestClient(url: gatewayURL(c))
+            second.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(sessionID)","seq":\#(lastSeq)}}"#)
+            let resumed = try await second.waitDispatch("RESUMED")
+            #expect(resumed["d"] == .object([:]), "RESUMED's d is an object")
+            // Whatever was missed comes exactly once and in order: replayed before RESUMED if the
+            // edge had it already, live after it otherwise.
+            try await eventually("both missed messages") { second.dispatches("MESSAGE_CREATE").count >= 2 }
+            let replayed = second.dispatches("MESSAGE_CREATE")
+            #expect(replayed.map { $0["d"]?["content"]?.stringValue } == ["missed 1", "missed 2"])
+            let seqs = second.all.compactMap { $0["op"]?.intValue == 0 ? $0["s"]?.intValue : nil }
+            #expect(seqs == Array((lastSeq + 1)...(lastSeq + 3)), "one sequence across the two sockets, no gap, no repeat")
+
+            let stale = GatewayTestClient(url: gatewayURL(c))
+            stale.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"nope","seq":1}}"#)
+            let invalid = try await stale.wait(for: "op 9") { $0["op"]?.intValue == 9 }
+            #expect(invalid["d"] == .bool(false))
+            second.close()
+            stale.close()
+        }
+    }
+
+    @Test func badTokensAndVersionsAreClosedWithDiscordsCodes() async throws {
+        try await TestCluster.with { c in
+            let bad = GatewayTestClient(url: gatewayURL(c))
+            bad.send(identify("not-a-token"))
+            let badCode = try await bad.closed.value?.closeCode
+            #expect(badCode == .unknown(4004))
+            let version = GatewayTestClient(url: c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=3&encoding=json")
+            let versionCode = try await version.closed.value?.closeCode
+            #expect(versionCode == .unknown(4012))
+            let etf = GatewayTestClient(url: c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=etf")
+            let etfCode = try await etf.closed.value?.closeCode
+            #expect(etfCode == .unknown(4002))
+            let garbage = GatewayTestClient(url: gatewayURL(c))
+            garbage.send("this is not json")
+            let garbageCode = try await garbage.closed.value?.closeCode
+            #expect(garbageCode == .unknown(4002))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ConcordModels
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Synchronization
+import Testing
+
+/// A WebSocket client for gateway tests: collects every frame it receives and sends what the
+/// test gives it.
+final class GatewayTestClient: Sendable {
+    let inbox = Inbox()
+    private let outgoing: AsyncStream<String>.Continuation
+    let closed: Task<WebSocketCloseFrame?, any Error>
+
+    init(url: String) {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        outgoing = continuation
+        let inbox = self.inbox
+        closed = Task {
+            try await WebSocketClient.connect(url: url, logger: TestServers.logger) { inbound, outbound, _ in
+                let writer = Task {
+                    for await text in stream { try await outbound.write(.text(text)) }
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                defer { writer.cancel() }
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    if case .text(let text) = message, let value = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8)) {
+                        inbox.frames.withLock { $0.append(value) }
+                    }
+                }
+            }
+        }
+    }
+
+    func send(_ text: String) { outgoing.yield(text) }
+    func close() { outgoing.finish() }
+
+    var all: [JSONValue] { inbox.frames.withLock { $0 } }
+    func dispatches(_ type: String) -> [JSONValue] { all.filter { $0["t"]?.stringValue == type } }
+
+    /// Waits for the first frame that matches, after `skipping` earlier matches.
+    @discardableResult
+    func wait(for what: String, timeout: Duration = .seconds(10), _ match: @escaping (JSONValue) -> Bool) async throws -> JSONValue {
+        try await eventually(what, timeout: timeout) { self.all.contains(where: match) }
+        return all.first(where: match)!
+    }
+
+    func waitDispatch(_ type: String, where extra: @escaping (JSONValue) -> Bool = { _ in true }) async throws -> JSONValue {
+        try await wait(for: type) { $0["t"]?.stringValue == type && extra($0) }
+    }
+}
+
+final class Inbox: Sendable {
+    let frames = Mutex<[JSONValue]>([])
+}
