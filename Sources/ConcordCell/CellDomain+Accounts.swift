@@ -85,6 +85,6 @@ extension CellDomain {
         let bot = try await currentUser(caller)
         let owner = try await db.botOwner(botID: bot.id)
         let verifyKey = String(TokenAuthority.fingerprint("application:\(bot.id)").prefix(64))
-        return Application(id: bot.id, name: bot.username, verifyKey: verifyKey, owner: owner, bot: bot)
+        return Application(id: bot.id, name: bot.username, verifyKey: verifyKey, owner: owner ?? bot, bot: bot)
     }
 }

@@ -28,13 +28,14 @@ public struct Application: Codable, Sendable, Equatable {
     public var bot_require_code_grant: Bool = false
     public var verify_key: String
     public var flags: Int = 0
-    public var owner: User?
+    /// Discord always names an owner; a bot created without one owns itself.
+    public var owner: User
     public var bot: User?
     public var team: JSONValue? = nil
     public var summary: String = ""
     public var rpc_origins: [String] = []
 
-    public init(id: Snowflake, name: String, verifyKey: String, owner: User?, bot: User?) {
+    public init(id: Snowflake, name: String, verifyKey: String, owner: User, bot: User?) {
         self.id = id
         self.name = name
         self.verify_key = verifyKey

@@ -185,7 +185,7 @@ struct RESTFlowTests {
             #expect(me.id == bot.id && me.bot)
             let app = try await c.request(.GET, "/oauth2/applications/@me", token: "Bot " + botToken).decode(Application.self)
             #expect(app.id == bot.id)
-            #expect(app.owner?.id == aliceID)
+            #expect(app.owner.id == aliceID)
             let gateway = try await c.request(.GET, "/gateway/bot", token: "Bot " + botToken)
             #expect(gateway.json?["url"]?.stringValue?.hasPrefix("ws://") == true)
             #expect(gateway.json?["shards"]?.intValue == 1)

@@ -1,0 +1,40 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// The real-client test: stock discord.py (installed by `make test` into a throwaway virtual
+/// environment) runs a bot against a running edge and cell with only its base URLs changed.
+@Suite("discord.py")
+struct DiscordPyTests {
+    static let python = ProcessInfo.processInfo.environment["CONCORD_TEST_DISCORDPY"]
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DiscordPy/flow_bot.py").path
+
+    @Test(.enabled(if: python != nil, "discord.py could not be installed from PyPI (see make test's output)"))
+    func stockBotRunsTheFlow() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, _) = try await c.register("owner")
+            let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: "Py"), ownerID: ownerID)
+            let (bot, token) = try await c.domain.createAccount(username: "pybot", password: nil, bot: true, ownerID: ownerID)
+            _ = try await c.domain.addMember(guild.id, userID: bot.id)
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.python!)
+            process.arguments = [Self.script, c.edgeURL, token]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            // Polled, not waitUntilExit(): that can block a cooperative thread on Linux.
+            let deadline = ContinuousClock.now + .seconds(90)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            if process.isRunning { process.terminate() }
+            let log = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            #expect(!process.isRunning && process.terminationStatus == 0, "discord.py flow failed:\n\(log)")
+            for step in ["on_ready sees a workspace", "the bot receives its own MESSAGE_CREATE", "reply carries message_reference",
+                         "channel.history finds both", "delete"] {
+                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
+            }
+        }
+    }
+}
