@@ -121,11 +121,20 @@ public struct CellAPI: Sendable {
 
     /// Routes only edges use: what a gateway session needs, and outbox read-back by sequence.
     func internalRoute(_ request: Request) async throws -> Response {
-        guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
-            throw APIError.unauthorized
-        }
         switch request.uri.path {
+        case "/internal/outbox":
+            // Read-back by sequence for consumers that missed publications (edges after a Redis drop).
+            let query = QueryParameters(request)
+            let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
+            let limit = try query.int("limit", default: 500, in: 1...5000)
+            let events = try await domain.db.events(after: after, limit: limit)
+            return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
+        case "/internal/outbox/head":
+            return JSONResponse.ok(Data(#"{"seq":\#(try await domain.db.outboxHead())}"#.utf8))
         case "/internal/gateway/ready":
+            guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
+                throw APIError.unauthorized
+            }
             return try JSONResponse.ok(try await domain.readyState(Caller(claims)))
         default:
             throw APIError.notFound

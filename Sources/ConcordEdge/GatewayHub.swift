@@ -29,6 +29,9 @@ final class GatewayHub: Sendable {
     let resumeWindow: Double
     private let registry = Mutex(Registry())
     private let subscribers: [Int: RedisSubscriber]
+    /// The highest outbox sequence delivered from each cell: repeats are dropped, and after a
+    /// Redis drop everything above it is read back from the cell's outbox.
+    private let delivered = Mutex<[Int: Int64]>([:])
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
          publicGatewayURL: String, resumeWindow: Double = 60, logger: Logger) {
@@ -53,8 +56,14 @@ final class GatewayHub: Sendable {
             for (cellID, subscriber) in subscribers {
                 group.addTask { await subscriber.run() }
                 group.addTask { [self] in
+                    // Live messages wait in the subscriber's stream while a read-back runs, so
+                    // delivery stays in sequence order.
                     for await event in subscriber.events {
-                        if case .message(let topic, let payload) = event { route(topic: topic, payload: payload, cell: cellID) }
+                        switch event {
+                        case .message(_, let payload): receive(payload, cell: cellID)
+                        case .connected(resumed: false): await startFeed(cell: cellID)
+                        case .connected(resumed: true): await readBack(cell: cellID)
+                        }
                     }
                 }
             }
@@ -68,8 +77,52 @@ final class GatewayHub: Sendable {
         }
     }
 
-    private func route(topic: String, payload: [UInt8], cell: Int) {
+    private func receive(_ payload: [UInt8], cell: Int) {
         guard let event = OutboxEvent(wireJSON: payload) ?? Self.ephemeral(payload) else { return }
+        if event.seq > 0 {
+            let fresh = delivered.withLock { d -> Bool in
+                guard event.seq > d[cell, default: 0] else { return false }
+                d[cell] = event.seq
+                return true
+            }
+            guard fresh else { return }
+        }
+        route(event)
+    }
+
+    /// Notes where the cell's outbox stands when the subscription first comes up.
+    private func startFeed(cell: Int) async {
+        guard let head = try? await cellJSON(cell, path: "/internal/outbox/head")?["seq"]?.intValue else { return }
+        delivered.withLock { d in if d[cell] == nil { d[cell] = head } }
+    }
+
+    /// After a Redis drop: reads back from the cell's outbox everything after the last
+    /// delivered sequence (pub/sub does not buffer), before any newer live event.
+    private func readBack(cell: Int) async {
+        while true {
+            let after = delivered.withLock { $0[cell, default: 0] }
+            guard let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue else {
+                logger.warning("outbox read-back failed", metadata: ["cell": "\(cell)"])
+                return
+            }
+            for item in page {
+                if let data = try? WireJSON.encode(item) { receive(Array(data), cell: cell) }
+            }
+            if page.count < 500 { return }
+        }
+    }
+
+    private func cellJSON(_ cell: Int, path: String) async throws -> JSONValue? {
+        guard let entry = directory.entry(for: cell) else { return nil }
+        var request = HTTPClientRequest(url: entry.baseURL + path)
+        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        guard response.status == .ok else { return nil }
+        return try WireJSON.decode(JSONValue.self, from: Data(body.readableBytesView))
+    }
+
+    private func route(_ event: OutboxEvent) {
         let e = event.event
         let targets: [GatewayConnection] = registry.withLock { r in
             let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { r.byGuild[$0] ?? [] } ?? []

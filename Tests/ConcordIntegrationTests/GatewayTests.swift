@@ -1,4 +1,5 @@
 import ConcordModels
+import ConcordRedis
 import Foundation
 import NIOWebSocket
 import Testing
@@ -115,5 +116,31 @@ struct GatewayTests {
             let garbageCode = try await garbage.closed.value?.closeCode
             #expect(garbageCode == .unknown(4002))
         }
+    }
+
+    @Test func eventsPublishedWhileTheEdgesSubscriptionIsDownAreReadBack() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(redisPort: own.port) { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Gap")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let client = GatewayTestClient(url: gatewayURL(c))
+            client.send(identify(alice))
+            try await client.waitDispatch("GUILD_CREATE")
+            let redis = RedisClient(host: "127.0.0.1", port: own.port)
+            // Cut the edge's pub/sub connection, then publish while it reconnects.
+            _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+            for i in 0..<5 {
+                _ = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "gap \(i)"))
+            }
+            try await eventually("all 5 messages") { client.dispatches("MESSAGE_CREATE").count >= 5 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(client.dispatches("MESSAGE_CREATE").map { $0["d"]?["content"]?.stringValue } == (0..<5).map { "gap \($0)" },
+                    "each exactly once, in order")
+            await redis.close()
+            client.close()
+        }
+        await own.stop()
     }
 }

@@ -31,12 +31,13 @@ struct TestCluster: Sendable {
     }
 
     static func with<T: Sendable>(rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
+                                  redisPort: Int? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let database = try await TestServers.createDatabase()
         let cellName = "test-" + UUID().uuidString.prefix(8).lowercased()
         let cell = ClusterConfig.Cell(id: 1, name: cellName, region: "local",
                                       postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
-                                      redis: .init(host: "127.0.0.1", port: try TestServers.redisPort()),
+                                      redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
                                       api: .init(host: "127.0.0.1", port: 0))
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
@@ -50,28 +51,46 @@ struct TestCluster: Sendable {
         let cellNode = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let cellGroup = ServiceGroup(services: cellNode.services, gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await cellGroup.run() }
-            let apiPort = try await cellPort.wait()
-            var bound = cell
-            bound.api.port = apiPort
-            let config = ClusterConfig(regions: ["local"], cells: [bound],
-                                       edges: [.init(name: "edge", region: "local", listen: .init(host: "127.0.0.1", port: 0),
-                                                     publicURL: "http://127.0.0.1:0")],
-                                       rateLimits: rateLimits)
-            let edgePort = PortBox()
-            let edgeNode = EdgeNode(config: config, edge: config.edges[0], secrets: secrets, logger: logger) { edgePort.set($0) }
-            let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
-            group.addTask { try await edgeGroup.run() }
-            let port = try await edgePort.wait()
-            let cluster = TestCluster(edgeURL: "http://127.0.0.1:\(port)", cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName, domain: cellNode.domain, http: http, secrets: secrets)
-            let result: Result<T, any Error>
-            do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
-            try? await http.shutdown()
-            await edgeGroup.triggerGracefulShutdown()
-            await cellGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-            return try result.get()
+        let cellTask = Task { try await cellGroup.run() }
+        let apiPort = try await cellPort.wait()
+        var bound = cell
+        bound.api.port = apiPort
+        let config = ClusterConfig(regions: ["local"], cells: [bound],
+                                   edges: [.init(name: "edge", region: "local", listen: .init(host: "127.0.0.1", port: 0),
+                                                 publicURL: "http://127.0.0.1:0")],
+                                   rateLimits: rateLimits)
+        let edgePort = PortBox()
+        let edgeNode = EdgeNode(config: config, edge: config.edges[0], secrets: secrets, logger: logger) { edgePort.set($0) }
+        let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
+        let edgeTask = Task { try await edgeGroup.run() }
+        let port = try await edgePort.wait()
+        let cluster = TestCluster(edgeURL: "http://127.0.0.1:\(port)", cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
+                                  domain: cellNode.domain, http: http, secrets: secrets)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
+        try? await http.shutdown()
+        await stop(edgeGroup, edgeTask, "edge")
+        await stop(cellGroup, cellTask, "cell")
+        return try result.get()
+    }
+
+    /// Shuts a process's services down gracefully; one that does not finish in time is
+    /// cancelled and left behind, so a slow shutdown fails loudly instead of hanging the run.
+    private static func stop(_ group: ServiceGroup, _ task: Task<Void, any Error>, _ name: String) async {
+        await group.triggerGracefulShutdown()
+        // Unstructured on purpose: waiting on a task's result cannot be cancelled, and the
+        // point is not to wait for it past the deadline.
+        let finished = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            let once = Mutex(false)
+            let resume: @Sendable (Bool) -> Void = { value in
+                if once.withLock({ let first = !$0; $0 = true; return first }) { done.resume(returning: value) }
+            }
+            Task { _ = await task.result; resume(true) }
+            Task { try? await Task.sleep(for: .seconds(10)); resume(false) }
+        }
+        if !finished {
+            Issue.record("the \(name)'s services did not shut down within 10 s")
+            task.cancel()
         }
     }
 
