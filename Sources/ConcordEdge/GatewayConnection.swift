@@ -19,6 +19,8 @@ final class GatewayConnection: Sendable {
         var writer: AsyncStream<Outgoing>.Continuation?
         var userID: Snowflake?
         var isBot = false
+        /// The Authorization value the session identified with, for calls made on its behalf.
+        var authorization: String?
         var guilds: Set<Snowflake> = []
         var sessionID: String?
         /// When a dropped session stops being resumable.

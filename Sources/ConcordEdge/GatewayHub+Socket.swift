@@ -81,7 +81,8 @@ extension GatewayHub {
             case .close(let code): connection.send(.close(code))
             case .authenticate(let payload): await identify(connection, payload)
             case .resume(let payload): await resume(binding, payload)
-            case .requestGuildMembers, .updatePresence: break
+            case .requestGuildMembers(let request): await membersChunk(connection, request)
+            case .updatePresence: break  // accepted; presence is its own issue
             }
         }
     }
@@ -100,6 +101,7 @@ extension GatewayHub {
                 s.userID = claims.userID
                 s.isBot = claims.isBot
                 s.sessionID = sessionID
+                s.authorization = authorization
             }
             connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
             for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try WireJSON.encodeString(guild)) }
@@ -130,6 +132,31 @@ extension GatewayHub {
         guard replayed else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
         binding.connection.withLock { $0 = old }
         old.deliver("RESUMED", data: "{}")
+    }
+
+    /// REQUEST_GUILD_MEMBERS: answered with one GUILD_MEMBERS_CHUNK read from the workspace's cell
+    /// with the session's own token, so membership and permissions are checked there.
+    private func membersChunk(_ connection: GatewayConnection, _ request: RequestGuildMembersPayload) async {
+        guard let authorization = connection.state.withLock({ $0.authorization }) else { return }
+        guard let page = try? await cellJSON(request.guild_id.cell, path: "/api/v10/guilds/\(request.guild_id)/members?limit=1000",
+                                             authorization: authorization)?.arrayValue else { return }
+        let query = request.query?.lowercased() ?? ""
+        let wanted = request.user_ids.map(Set.init)
+        let limit = request.limit.flatMap { $0 > 0 ? $0 : nil } ?? page.count
+        let members = page.filter { member in
+            guard let id = member["user"]?["id"]?.stringValue.flatMap(Snowflake.init) else { return false }
+            if let wanted { return wanted.contains(id) }
+            return query.isEmpty || (member["user"]?["username"]?.stringValue?.lowercased().hasPrefix(query) ?? false)
+        }.prefix(limit)
+        let found = Set(members.compactMap { $0["user"]?["id"]?.stringValue.flatMap(Snowflake.init) })
+        var chunk: [String: JSONValue] = [
+            "guild_id": .string(request.guild_id.description), "members": .array(Array(members)),
+            "chunk_index": .int(0), "chunk_count": .int(1),
+            "not_found": .array((request.user_ids ?? []).filter { !found.contains($0) }.map { .string($0.description) }),
+        ]
+        if request.presences == true { chunk["presences"] = .array([]) }
+        if let nonce = request.nonce { chunk["nonce"] = .string(nonce) }
+        if let data = try? WireJSON.encodeString(JSONValue.object(chunk)) { connection.deliver("GUILD_MEMBERS_CHUNK", data: data) }
     }
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {

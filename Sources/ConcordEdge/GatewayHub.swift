@@ -112,14 +112,20 @@ final class GatewayHub: Sendable {
         }
     }
 
-    private func cellJSON(_ cell: Int, path: String) async throws -> JSONValue? {
+    func cellJSON(_ cell: Int, path: String, authorization: String? = nil) async throws -> JSONValue? {
+        try await cellGet(cell, path: path, authorization: authorization).map { try WireJSON.decode(JSONValue.self, from: $0) }
+    }
+
+    /// A GET on a cell's API with the internal secret (and a caller's token when acting for one);
+    /// nil unless the cell answers 200.
+    func cellGet(_ cell: Int, path: String, authorization: String?) async throws -> Data? {
         guard let entry = directory.entry(for: cell) else { return nil }
         var request = HTTPClientRequest(url: entry.baseURL + path)
         request.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         let response = try await http.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 64 << 20)
-        guard response.status == .ok else { return nil }
-        return try WireJSON.decode(JSONValue.self, from: Data(body.readableBytesView))
+        return response.status == .ok ? Data(body.readableBytesView) : nil
     }
 
     private func route(_ event: OutboxEvent) {
@@ -128,13 +134,15 @@ final class GatewayHub: Sendable {
             let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { r.byGuild[$0] ?? [] } ?? []
             return ids.compactMap { r.sessions[$0] }
         }
+        var rule = MessageContentRule(type: e.type, payload: e.payload)
         for connection in targets {
             if let guild = e.guildID, e.userID != nil {
                 // Events addressed to one user change which workspaces their sessions follow.
                 if e.type == "GUILD_CREATE" { follow(connection, guild: guild) }
                 if e.type == "GUILD_DELETE" { unfollow(connection, guild: guild) }
             }
-            connection.deliver(e.type, data: e.payload)
+            let (user, isBot, intents) = connection.state.withLock { ($0.userID, $0.isBot, $0.machine.intents) }
+            connection.deliver(e.type, data: user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
         }
     }
 
@@ -220,13 +228,7 @@ final class GatewayHub: Sendable {
 
     /// The user's READY state from their cell.
     func readyState(authorization: String, cell: Int) async throws -> ReadyState {
-        guard let entry = directory.entry(for: cell) else { throw APIError.unauthorized }
-        var request = HTTPClientRequest(url: entry.baseURL + "/internal/gateway/ready")
-        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        request.headers.add(name: "Authorization", value: authorization)
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 64 << 20)
-        guard response.status == .ok else { throw APIError.unauthorized }
-        return try WireJSON.decode(ReadyState.self, from: Data(body.readableBytesView))
+        guard let body = try await cellGet(cell, path: "/internal/gateway/ready", authorization: authorization) else { throw APIError.unauthorized }
+        return try WireJSON.decode(ReadyState.self, from: body)
     }
 }

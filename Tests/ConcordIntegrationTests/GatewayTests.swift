@@ -143,4 +143,28 @@ struct GatewayTests {
         }
         await own.stop()
     }
+
+    @Test func botsWithoutMessageContentAndMemberChunks() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, owner) = try await c.register("owner")
+            let guild = try await c.request(.POST, "/guilds", token: owner, body: GuildCreateRequest(name: "Bots")).decode(Guild.self)
+            let (bot, botToken) = try await c.domain.createAccount(username: "plainbot", password: nil, bot: true, ownerID: ownerID)
+            _ = try await c.domain.addMember(guild.id, userID: bot.id)
+            let client = GatewayTestClient(url: gatewayURL(c))
+            client.send(identify(botToken, intents: 1 | 1 << 9))  // no MESSAGE_CONTENT
+            #expect(try await client.waitDispatch("READY")["d"]?["application"]?["id"]?.stringValue == bot.id.description)
+            try await client.waitDispatch("GUILD_CREATE")
+            let general = guild.system_channel_id!
+            _ = try await c.request(.POST, "/channels/\(general)/messages", token: owner, body: MessageCreateRequest(content: "hidden"))
+            _ = try await c.request(.POST, "/channels/\(general)/messages", token: owner, body: MessageCreateRequest(content: "hi <@\(bot.id)>"))
+            try await eventually("two messages") { client.dispatches("MESSAGE_CREATE").count == 2 }
+            #expect(client.dispatches("MESSAGE_CREATE").map { $0["d"]?["content"]?.stringValue } == ["", "hi <@\(bot.id)>"])
+
+            client.send(#"{"op":8,"d":{"guild_id":"\#(guild.id)","query":"","limit":0,"nonce":"n1"}}"#)
+            let chunk = try await client.waitDispatch("GUILD_MEMBERS_CHUNK")
+            #expect(chunk["d"]?["nonce"]?.stringValue == "n1")
+            #expect(Set(chunk["d"]?["members"]?.arrayValue?.compactMap { $0["user"]?["id"]?.stringValue } ?? []) == [ownerID.description, bot.id.description])
+            client.close()
+        }
+    }
 }

@@ -88,3 +88,22 @@ struct GatewaySessionTests {
         #expect(buffer.replay(after: 17) == ["f18", "f19", "f20"])
     }
 }
+
+@Suite("MESSAGE_CONTENT intent")
+struct MessageContentRuleTests {
+    let message = #"{"id":"9","content":"secret","embeds":[{"title":"t"}],"author":{"id":"1"},"mentions":[{"id":"2"}],"components":[]}"#
+
+    @Test func botsWithoutTheIntentGetEmptyContentUnlessItConcernsThem() throws {
+        var rule = MessageContentRule(type: "MESSAGE_CREATE", payload: message)
+        let blanked = try WireJSON.decode(JSONValue.self, from: .init(rule.payload(for: Snowflake(3), isBot: true, intents: .guildMessages).utf8))
+        #expect(blanked["content"] == .string(""))
+        #expect(blanked["embeds"] == .array([]))
+        #expect(blanked["id"] == .string("9"))
+        #expect(rule.payload(for: Snowflake(1), isBot: true, intents: .guildMessages) == message, "its own message")
+        #expect(rule.payload(for: Snowflake(2), isBot: true, intents: .guildMessages) == message, "it is mentioned")
+        #expect(rule.payload(for: Snowflake(3), isBot: true, intents: [.guildMessages, .messageContent]) == message)
+        #expect(rule.payload(for: Snowflake(3), isBot: false, intents: .guildMessages) == message, "people always see content")
+        var other = MessageContentRule(type: "CHANNEL_CREATE", payload: "{}")
+        #expect(other.payload(for: Snowflake(3), isBot: true, intents: []) == "{}")
+    }
+}
