@@ -114,11 +114,11 @@ struct OutboxPublisherTests {
             let second = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal(), pollInterval: .milliseconds(20))
             let life2 = Task { try await second.run() }
             try await eventually("all 25") { received.events.withLock { $0.count } >= 25 }
-            try await Task.sleep(for: .milliseconds(200))
+            try await eventually("cursor at 25") { try await db.cursor(OutboxPublisher.consumer) == 25 }
+            try await Task.sleep(for: .milliseconds(100))
             life2.cancel()
             _ = await life2.result
             #expect(received.events.withLock { $0.map(\.seq) } == Array(1...25), "no gap, no duplicate, in order")
-            #expect(try await db.cursor(OutboxPublisher.consumer) == 25)
             await redis.close()
         }
     }
