@@ -49,7 +49,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SQL"]),
         // The gateway protocol: frames, intents, close codes and the I/O-free session machine.
-        .target(name: "ConcordGateway", dependencies: ["ConcordModels"]),
+        .target(name: "ConcordGateway", dependencies: ["ConcordModels", "CZlib"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
         .target(name: "ConcordHTTP", dependencies: [
             "ConcordModels",
@@ -89,7 +90,7 @@ let package = Package(
         ]),
         .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
-            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis",
+            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),

@@ -3,6 +3,7 @@ import ConcordGateway
 import ConcordModels
 import Foundation
 import HummingbirdWebSocket
+import NIOCore
 import NIOWebSocket
 import Synchronization
 
@@ -31,11 +32,21 @@ extension GatewayHub {
             writer.yield(.frame(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000)))))
         }
         await withTaskGroup(of: Void.self) { group in
+            let zlib = query["compress"] == "zlib-stream"
             group.addTask {
+                // zlib-stream: one context per connection, owned by this writer. Other requested
+                // compressions get uncompressed text frames, which clients accept.
+                let compressor = zlib ? ZlibStreamCompressor() : nil
                 for await outgoing in stream {
                     switch outgoing {
                     case .frame(let text):
-                        do { try await outbound.write(.text(text)) } catch { return }
+                        do {
+                            if let compressor {
+                                try await outbound.write(.binary(ByteBuffer(bytes: compressor.compress(text))))
+                            } else {
+                                try await outbound.write(.text(text))
+                            }
+                        } catch { return }
                     case .close(let code):
                         try? await outbound.close(.unknown(code.rawValue), reason: code.reason)
                         return

@@ -167,4 +167,17 @@ struct GatewayTests {
             client.close()
         }
     }
+
+    @Test func zlibStreamCompressesEveryFrame() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            _ = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Zipped"))
+            let client = GatewayTestClient(url: gatewayURL(c) + "&compress=zlib-stream")
+            client.send(identify(alice))
+            try await client.waitDispatch("GUILD_CREATE")
+            let frames = client.all.count
+            #expect(frames >= 3 && client.inbox.binaryFrames.load(ordering: .relaxed) >= frames, "every frame came compressed")
+            client.close()
+        }
+    }
 }

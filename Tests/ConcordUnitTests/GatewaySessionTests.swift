@@ -107,3 +107,17 @@ struct MessageContentRuleTests {
         #expect(other.payload(for: Snowflake(3), isBot: true, intents: []) == "{}")
     }
 }
+
+@Suite("zlib-stream")
+struct ZlibStreamTests {
+    @Test func messagesInflateOneByOneThroughOneContext() {
+        let compressor = ZlibStreamCompressor()
+        let decompressor = ZlibStreamDecompressor()
+        let messages = [#"{"op":10,"d":{"heartbeat_interval":41250}}"#, String(repeating: #"{"t":"MESSAGE_CREATE"}"#, count: 500), "{}"]
+        for message in messages {
+            let bytes = compressor.compress(message)
+            #expect(bytes.suffix(4) == [0, 0, 0xFF, 0xFF], "each message ends with the sync-flush marker")
+            #expect(decompressor.decompress(bytes) == message)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import ConcordGateway
 import ConcordModels
 import Foundation
 import HummingbirdWSClient
@@ -23,8 +24,13 @@ final class GatewayTestClient: Sendable {
                     try await outbound.close(.normalClosure, reason: nil)
                 }
                 defer { writer.cancel() }
+                let inflater = ZlibStreamDecompressor()
                 for try await message in inbound.messages(maxSize: 1 << 24) {
-                    if case .text(let text) = message, let value = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8)) {
+                    let text: String? = switch message {
+                    case .text(let text): text
+                    case .binary(let bytes): inflater.decompress(Array(bytes.readableBytesView)).map { inbox.binaryFrames.add(1, ordering: .relaxed); return $0 }
+                    }
+                    if let text, let value = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8)) {
                         inbox.frames.withLock { $0.append(value) }
                     }
                 }
@@ -52,4 +58,5 @@ final class GatewayTestClient: Sendable {
 
 final class Inbox: Sendable {
     let frames = Mutex<[JSONValue]>([])
+    let binaryFrames = Atomic<Int>(0)
 }

@@ -1,0 +1,66 @@
+import CZlib
+
+/// Discord's `compress=zlib-stream`: one zlib context for the whole connection, each message
+/// deflated and flushed with Z_SYNC_FLUSH so it ends in 00 00 FF FF and the client can inflate
+/// it at once. Not thread-safe: one connection's writer owns it.
+public final class ZlibStreamCompressor {
+    private var stream = z_stream()
+
+    public init() {
+        precondition(czlib_deflate_init(&stream, Z_DEFAULT_COMPRESSION) == Z_OK, "zlib deflateInit failed")
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    public func compress(_ text: String) -> [UInt8] {
+        var input = Array(text.utf8)
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(256, input.count / 2 + 64))
+        input.withUnsafeMutableBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = uInt(inBuf.count)
+            repeat {
+                chunk.withUnsafeMutableBufferPointer { outBuf in
+                    stream.next_out = outBuf.baseAddress
+                    stream.avail_out = uInt(outBuf.count)
+                    _ = deflate(&stream, Z_SYNC_FLUSH)
+                    output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
+                }
+            } while stream.avail_out == 0
+        }
+        return output
+    }
+}
+
+/// The client side of zlib-stream (tests and load generators).
+public final class ZlibStreamDecompressor {
+    private var stream = z_stream()
+
+    public init() {
+        precondition(czlib_inflate_init(&stream) == Z_OK, "zlib inflateInit failed")
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    /// Inflates one message (which ends with the sync-flush marker); nil on corrupt input.
+    public func decompress(_ bytes: [UInt8]) -> String? {
+        var input = bytes
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        var status = Z_OK
+        input.withUnsafeMutableBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = uInt(inBuf.count)
+            repeat {
+                chunk.withUnsafeMutableBufferPointer { outBuf in
+                    stream.next_out = outBuf.baseAddress
+                    stream.avail_out = uInt(outBuf.count)
+                    status = inflate(&stream, Z_SYNC_FLUSH)
+                    output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
+                }
+            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
+        }
+        guard status == Z_OK || status == Z_BUF_ERROR else { return nil }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
