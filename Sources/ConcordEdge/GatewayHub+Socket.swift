@@ -48,7 +48,8 @@ extension GatewayHub {
                             }
                         } catch { return }
                     case .close(let code):
-                        try? await outbound.close(.unknown(code.rawValue), reason: code.reason)
+                        // Bounded: a client that never answers the close handshake must not hold the session.
+                        _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
                         return
                     }
                 }

@@ -103,17 +103,17 @@ struct GatewayTests {
         try await TestCluster.with { c in
             let bad = GatewayTestClient(url: gatewayURL(c))
             bad.send(identify("not-a-token"))
-            let badCode = try await bad.closed.value?.closeCode
+            let badCode = await bad.closeCode()
             #expect(badCode == .unknown(4004))
             let version = GatewayTestClient(url: c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=3&encoding=json")
-            let versionCode = try await version.closed.value?.closeCode
+            let versionCode = await version.closeCode()
             #expect(versionCode == .unknown(4012))
             let etf = GatewayTestClient(url: c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=etf")
-            let etfCode = try await etf.closed.value?.closeCode
+            let etfCode = await etf.closeCode()
             #expect(etfCode == .unknown(4002))
             let garbage = GatewayTestClient(url: gatewayURL(c))
             garbage.send("this is not json")
-            let garbageCode = try await garbage.closed.value?.closeCode
+            let garbageCode = await garbage.closeCode()
             #expect(garbageCode == .unknown(4002))
         }
     }

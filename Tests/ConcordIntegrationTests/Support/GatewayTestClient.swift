@@ -3,6 +3,7 @@ import ConcordModels
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import Synchronization
 import Testing
 
@@ -39,6 +40,17 @@ final class GatewayTestClient: Sendable {
     }
 
     func send(_ text: String) { outgoing.yield(text) }
+
+    /// The close code the server sent, waiting at most `timeout` (a hang fails the test instead).
+    func closeCode(timeout: Duration = .seconds(10)) async -> WebSocketErrorCode? {
+        let closed = self.closed
+        guard let code = await withDeadline(timeout, { try? await closed.value?.closeCode }) else {
+            Issue.record("the server did not close the connection within \(timeout)")
+            return nil
+        }
+        return code
+    }
+
     func close() { outgoing.finish() }
 
     var all: [JSONValue] { inbox.frames.withLock { $0 } }

@@ -78,16 +78,7 @@ struct TestCluster: Sendable {
     /// cancelled and left behind, so a slow shutdown fails loudly instead of hanging the run.
     private static func stop(_ group: ServiceGroup, _ task: Task<Void, any Error>, _ name: String) async {
         await group.triggerGracefulShutdown()
-        // Unstructured on purpose: waiting on a task's result cannot be cancelled, and the
-        // point is not to wait for it past the deadline.
-        let finished = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            let once = Mutex(false)
-            let resume: @Sendable (Bool) -> Void = { value in
-                if once.withLock({ let first = !$0; $0 = true; return first }) { done.resume(returning: value) }
-            }
-            Task { _ = await task.result; resume(true) }
-            Task { try? await Task.sleep(for: .seconds(10)); resume(false) }
-        }
+        let finished = await withDeadline(.seconds(10)) { _ = await task.result } != nil
         if !finished {
             Issue.record("the \(name)'s services did not shut down within 10 s")
             task.cancel()
