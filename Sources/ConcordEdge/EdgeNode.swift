@@ -31,7 +31,8 @@ public struct EdgeNode: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? edge.listen.port) },
             logger: logger)
         self.api = api
-        services = [EdgeHousekeeping(api: api), GatewayService(hub: gateway), app]
+        // Shut down in reverse: the gateway drains (op 7 to every session) while the server still runs.
+        services = [EdgeHousekeeping(api: api), app, GatewayService(hub: gateway)]
     }
 
     static func split(_ target: String) -> (String, [String: String]) {
@@ -47,11 +48,16 @@ public struct EdgeNode: Sendable {
     }
 }
 
-/// Runs the gateway hub's Redis subscriptions for the edge's lifetime.
+/// Runs the gateway hub's Redis subscriptions for the edge's lifetime; on graceful shutdown
+/// (SIGTERM, a deploy) it first tells every session to reconnect (op 7).
 struct GatewayService: Service {
     let hub: GatewayHub
     func run() async throws {
-        await cancelWhenGracefulShutdown { await hub.run() }
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown { await hub.run() }
+        } onGracefulShutdown: {
+            hub.drain()
+        }
     }
 }
 

@@ -24,61 +24,63 @@ extension GatewayHub {
         let (stream, writer) = AsyncStream<Outgoing>.makeStream()
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: writer)
         let binding = SocketBinding(connection)
-        if let v = query["v"], v != "10", v != "9" {
-            writer.yield(.close(.invalidAPIVersion))
-        } else if let encoding = query["encoding"], encoding != "json" {
-            writer.yield(.close(.decodeError))
+        let refusal: GatewayCloseCode? = if let v = query["v"], v != "10", v != "9" { .invalidAPIVersion }
+            else if let encoding = query["encoding"], encoding != "json" { .decodeError } else { nil }
+        if let refusal {
+            // A close sent in the same instant as the upgrade can reach a client before it reads
+            // frames at all; a short pause lets it see the code.
+            try? await Task.sleep(for: .milliseconds(100))
+            writer.yield(.close(refusal))
         } else {
             writer.yield(.frame(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000)))))
         }
-        await withTaskGroup(of: Void.self) { group in
-            let zlib = query["compress"] == "zlib-stream"
-            group.addTask {
-                // zlib-stream: one context per connection, owned by this writer. Other requested
-                // compressions get uncompressed text frames, which clients accept.
-                let compressor = zlib ? ZlibStreamCompressor() : nil
-                for await outgoing in stream {
-                    switch outgoing {
-                    case .frame(let text):
-                        do {
-                            if let compressor {
-                                try await outbound.write(.binary(ByteBuffer(bytes: compressor.compress(text))))
-                            } else {
-                                try await outbound.write(.text(text))
-                            }
-                        } catch { return }
-                    case .close(let code):
-                        // Bounded: a client that never answers the close handshake must not hold the session.
-                        _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
-                        return
-                    }
-                }
+        // The reader and the ticker run beside the writer, which owns the socket's output. When
+        // the client goes away the reader ends the writer's stream; when the writer sends a close
+        // it returns at once. Neither waits on the other, so no half-closed socket pins the session.
+        let ticker = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let c = binding.current
+                let actions = c.state.withLock { $0.machine.tick(now: Self.now) }
+                await perform(actions, binding: binding)
             }
-            group.addTask { [self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    let c = binding.current
-                    let actions = c.state.withLock { $0.machine.tick(now: Self.now) }
-                    await perform(actions, binding: binding)
-                }
-            }
-            group.addTask { [self] in
-                do {
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
-                        let bytes: [UInt8] = switch message {
-                        case .text(let s): Array(s.utf8)
-                        case .binary(let b): Array(b.readableBytesView)
-                        }
-                        let c = binding.current
-                        let actions = c.state.withLock { $0.machine.receive(bytes, now: Self.now) }
-                        await perform(actions, binding: binding)
-                        if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { break }
-                    }
-                } catch {}
-            }
-            await group.next()
-            group.cancelAll()
         }
+        let reader = Task { [self] in
+            defer { writer.finish() }
+            do {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    let bytes: [UInt8] = switch message {
+                    case .text(let s): Array(s.utf8)
+                    case .binary(let b): Array(b.readableBytesView)
+                    }
+                    let c = binding.current
+                    let actions = c.state.withLock { $0.machine.receive(bytes, now: Self.now) }
+                    await perform(actions, binding: binding)
+                    if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { break }
+                }
+            } catch {}
+        }
+        // zlib-stream: one context per connection, owned by this writer. Other requested
+        // compressions get uncompressed text frames, which clients accept.
+        let compressor = query["compress"] == "zlib-stream" ? ZlibStreamCompressor() : nil
+        writing: for await outgoing in stream {
+            switch outgoing {
+            case .frame(let text):
+                do {
+                    if let compressor {
+                        try await outbound.write(.binary(ByteBuffer(bytes: compressor.compress(text))))
+                    } else {
+                        try await outbound.write(.text(text))
+                    }
+                } catch { break writing }
+            case .close(let code):
+                // Bounded: a client that never answers the close handshake must not hold the session.
+                _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
+                break writing
+            }
+        }
+        ticker.cancel()
+        reader.cancel()
         writer.finish()
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }

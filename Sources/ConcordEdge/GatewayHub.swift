@@ -203,6 +203,16 @@ final class GatewayHub: Sendable {
         }
     }
 
+    /// Draining: every attached session is told to reconnect (op 7), then its socket is closed
+    /// with 4000, which clients answer by reconnecting and resuming.
+    func drain() {
+        let all = registry.withLock { Array($0.sessions.values) }
+        for connection in all {
+            connection.send(.frame(ServerFrame.reconnect))
+            connection.send(.close(.unknownError))
+        }
+    }
+
     func resumable(_ sessionID: String) -> GatewayConnection? {
         registry.withLock { $0.sessions[sessionID] }
     }

@@ -180,4 +180,17 @@ struct GatewayTests {
             client.close()
         }
     }
+
+    @Test func drainingAnEdgeTellsSessionsToReconnect() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let client = GatewayTestClient(url: gatewayURL(c))
+            client.send(identify(alice))
+            try await client.waitDispatch("READY")
+            await c.drainEdge()
+            try await client.wait(for: "op 7 RECONNECT") { $0["op"]?.intValue == 7 }
+            let code = await client.closeCode()
+            #expect(code == .unknown(4000))
+        }
+    }
 }

@@ -20,6 +20,8 @@ struct TestCluster: Sendable {
     let domain: CellDomain
     let http: HTTPClient
     let secrets: ClusterSecrets
+    /// Starts the edge's graceful shutdown (what SIGTERM does).
+    let drainEdge: @Sendable () async -> Void
 
     struct Reply: Sendable {
         var status: Int
@@ -65,7 +67,8 @@ struct TestCluster: Sendable {
         let edgeTask = Task { try await edgeGroup.run() }
         let port = try await edgePort.wait()
         let cluster = TestCluster(edgeURL: "http://127.0.0.1:\(port)", cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
-                                  domain: cellNode.domain, http: http, secrets: secrets)
+                                  domain: cellNode.domain, http: http, secrets: secrets,
+                                  drainEdge: { await edgeGroup.triggerGracefulShutdown() })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
