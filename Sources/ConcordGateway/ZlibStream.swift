@@ -1,5 +1,28 @@
 import CZlib
 
+/// Feeds `input` through one zlib step function (deflate or inflate, with Z_SYNC_FLUSH) until
+/// it has consumed everything and has no more output; returns the output and the last status.
+private func pump(_ stream: inout z_stream, _ input: [UInt8], chunkSize: Int,
+                  _ step: (inout z_stream) -> Int32) -> ([UInt8], Int32) {
+    var input = input
+    var output: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: chunkSize)
+    var status = Z_OK
+    input.withUnsafeMutableBufferPointer { inBuf in
+        stream.next_in = inBuf.baseAddress
+        stream.avail_in = uInt(inBuf.count)
+        repeat {
+            chunk.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = uInt(outBuf.count)
+                status = step(&stream)
+                output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
+            }
+        } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
+    }
+    return (output, status)
+}
+
 /// Discord's `compress=zlib-stream`: one zlib context for the whole connection, each message
 /// deflated and flushed with Z_SYNC_FLUSH so it ends in 00 00 FF FF and the client can inflate
 /// it at once. Not thread-safe: one connection's writer owns it.
@@ -13,22 +36,8 @@ public final class ZlibStreamCompressor {
     deinit { deflateEnd(&stream) }
 
     public func compress(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: max(256, input.count / 2 + 64))
-        input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            repeat {
-                chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    _ = deflate(&stream, Z_SYNC_FLUSH)
-                    output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
-                }
-            } while stream.avail_out == 0
-        }
-        return output
+        let input = Array(text.utf8)
+        return pump(&stream, input, chunkSize: max(256, input.count / 2 + 64)) { deflate(&$0, Z_SYNC_FLUSH) }.0
     }
 }
 
@@ -44,22 +53,7 @@ public final class ZlibStreamDecompressor {
 
     /// Inflates one message (which ends with the sync-flush marker); nil on corrupt input.
     public func decompress(_ bytes: [UInt8]) -> String? {
-        var input = bytes
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        var status = Z_OK
-        input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            repeat {
-                chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    status = inflate(&stream, Z_SYNC_FLUSH)
-                    output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
-                }
-            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
-        }
+        let (output, status) = pump(&stream, bytes, chunkSize: 4096) { inflate(&$0, Z_SYNC_FLUSH) }
         guard status == Z_OK || status == Z_BUF_ERROR else { return nil }
         return String(decoding: output, as: UTF8.self)
     }
