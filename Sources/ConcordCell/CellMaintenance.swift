@@ -21,7 +21,7 @@ public struct CellMaintenance: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await runOnce()
                 try? await Task.sleep(for: interval)

@@ -31,7 +31,7 @@ public struct OutboxPublisher: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 // A commit wakes the publisher at once; the ticker catches commits made by other
                 // processes (e.g. concordctl) and retries after failures.
