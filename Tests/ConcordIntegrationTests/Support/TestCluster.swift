@@ -28,7 +28,13 @@ struct TestCluster: Sendable {
         var headers: HTTPHeaders
         var body: Data
         var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: body) }
-        func decode<T: Decodable>(_ type: T.Type) throws -> T { try WireJSON.decode(type, from: body) }
+        /// Decodes the body; a failure names the status and body, so a flaky run says what the server answered.
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            do { return try WireJSON.decode(type, from: body) } catch {
+                struct Unexpected: Error, CustomStringConvertible { let description: String }
+                throw Unexpected(description: "expected \(T.self), got HTTP \(status): \(text.prefix(500))")
+            }
+        }
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
