@@ -31,8 +31,7 @@ struct TestCluster: Sendable {
         /// Decodes the body; a failure names the status and body, so a flaky run says what the server answered.
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
             do { return try WireJSON.decode(type, from: body) } catch {
-                struct Unexpected: Error, CustomStringConvertible { let description: String }
-                throw Unexpected(description: "expected \(T.self), got HTTP \(status): \(text.prefix(500))")
+                throw UnexpectedReply(description: "expected \(T.self), got HTTP \(status): \(text.prefix(500))")
             }
         }
         var text: String { String(decoding: body, as: UTF8.self) }
@@ -121,6 +120,10 @@ struct TestCluster: Sendable {
         let token = try reply.decode(TokenResponse.self)
         return (token.user_id, token.token)
     }
+}
+
+struct UnexpectedReply: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// Hands a bound port from a server's start-up callback to the test.
