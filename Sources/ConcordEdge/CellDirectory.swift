@@ -1,3 +1,4 @@
+import ConcordAuth
 import ConcordModels
 import ConcordRedis
 
@@ -29,4 +30,11 @@ public struct CellDirectory: Sendable {
     }
 
     public var all: [Entry] { Array(entries.values) }
+
+    /// Whether a verified token has been revoked, asked of its user's home cell's Redis. Throws
+    /// when that Redis cannot answer: callers refuse the token rather than guess.
+    public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
+        guard let home = entry(for: claims.userID.cell) else { return true }
+        return try await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer == 1
+    }
 }

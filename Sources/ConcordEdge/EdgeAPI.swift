@@ -78,10 +78,9 @@ public final class EdgeAPI: Sendable {
     /// Redis cannot answer, the request is refused (503) rather than let a revoked token in.
     func authenticate(_ header: String?) async throws -> TokenClaims {
         guard let claims = tokens.authenticate(authorizationHeader: header) else { throw APIError.unauthorized }
-        guard let home = directory.entry(for: claims.userID.cell) else { throw APIError.unauthorized }
         let revoked: Bool
         do {
-            revoked = try await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer == 1
+            revoked = try await directory.isRevoked(claims)
         } catch {
             logger.warning("revocation check failed", metadata: ["error": "\(error)"])
             throw APIError.serviceUnavailable

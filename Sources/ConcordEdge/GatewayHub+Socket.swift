@@ -175,9 +175,7 @@ extension GatewayHub {
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {
         let raw = token.hasPrefix("Bot ") ? String(token.dropFirst(4)) : token
-        guard let claims = tokens.verify(raw), let home = directory.entry(for: claims.userID.cell) else { return nil }
-        guard let revoked = try? await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer,
-              revoked == 0 else { return nil }
+        guard let claims = tokens.verify(raw), (try? await directory.isRevoked(claims)) == false else { return nil }
         return (claims, claims.isBot ? "Bot " + raw : raw)
     }
 

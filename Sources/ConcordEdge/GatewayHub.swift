@@ -78,7 +78,7 @@ final class GatewayHub: Sendable {
     }
 
     private func receive(_ payload: [UInt8], cell: Int) {
-        guard let event = OutboxEvent(wireJSON: payload) ?? Self.ephemeral(payload) else { return }
+        guard let event = OutboxEvent(wireJSON: payload) else { return }
         if event.seq > 0 {
             let fresh = delivered.withLock { d -> Bool in
                 guard event.seq > d[cell, default: 0] else { return false }
@@ -144,13 +144,6 @@ final class GatewayHub: Sendable {
             let (user, isBot, intents) = connection.state.withLock { ($0.userID, $0.isBot, $0.machine.intents) }
             connection.deliver(e.type, data: user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
         }
-    }
-
-    /// Typing events come with `"seq":null`; they are delivered the same way.
-    private static func ephemeral(_ payload: [UInt8]) -> OutboxEvent? {
-        struct Envelope: Decodable { var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var d: JSONValue }
-        guard let e = try? WireJSON.decode(Envelope.self, from: Data(payload)), let d = try? WireJSON.encodeString(e.d) else { return nil }
-        return OutboxEvent(seq: 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, payload: d))
     }
 
     // MARK: Sessions

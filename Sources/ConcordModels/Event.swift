@@ -40,14 +40,14 @@ public struct OutboxEvent: Sendable, Equatable {
         return "{\"seq\":\(seqText),\"t\":\"\(event.type)\",\"guild_id\":\(id(event.guildID)),\"channel_id\":\(id(event.channelID)),\"user_id\":\(id(event.userID)),\"d\":\(event.payload)}"
     }
 
-    /// Parses `wireJSON` back (edges and tests).
+    /// Parses `wireJSON` back (edges and tests). Ephemeral events (`"seq":null`) get seq 0.
     public init?(wireJSON: [UInt8]) {
         struct Envelope: Decodable {
-            var seq: Int64; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var d: JSONValue
+            var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var d: JSONValue
         }
         guard let e = try? WireJSON.decode(Envelope.self, from: .init(wireJSON)),
               let payload = try? WireJSON.encodeString(e.d) else { return nil }
-        self.init(seq: e.seq, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload))
+        self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload))
     }
 }
 

@@ -50,7 +50,7 @@ struct TestCluster: Sendable {
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
-        try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
+        _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
             try await migrator.migrate($0)
         }
 
