@@ -49,8 +49,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SQL"]),
         // The gateway protocol: frames, intents, close codes and the I/O-free session machine.
-        .target(name: "ConcordGateway", dependencies: ["ConcordModels", "CZlib"]),
+        .target(name: "ConcordGateway", dependencies: ["ConcordModels", "CZlib", "CZstd"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
         .target(name: "ConcordHTTP", dependencies: [
             "ConcordModels",

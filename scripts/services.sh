@@ -13,6 +13,7 @@ ensure_packages() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
   [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  [ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
   [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
   command -v curl >/dev/null 2>&1 || missing+=(curl)

@@ -23,8 +23,9 @@ start_postgres "$root/pg" "$CONCORD_TEST_PG_PORT" "$CONCORD_TEST_PG_PASSWORD" th
 start_redis "$root/redis" "$CONCORD_TEST_REDIS_PORT"
 export CONCORD_TEST_SCRATCH="$root"
 
-# The real-client test runs stock discord.py from PyPI in a throwaway virtual environment.
-if python3 -m venv "$root/discordpy" >/dev/null 2>&1 && "$root/discordpy/bin/pip" install -q discord.py >/dev/null 2>&1; then
+# The real-client test runs stock discord.py from PyPI in a throwaway virtual environment;
+# with zstandard present it asks for compress=zstd-stream, as it does by default on Python 3.14.
+if python3 -m venv "$root/discordpy" >/dev/null 2>&1 && "$root/discordpy/bin/pip" install -q discord.py zstandard >/dev/null 2>&1; then
   export CONCORD_TEST_DISCORDPY="$root/discordpy/bin/python"
 else
   log "WARNING: could not install discord.py from PyPI; the discord.py test will be skipped"

@@ -60,9 +60,9 @@ extension GatewayHub {
                 }
             } catch {}
         }
-        // zlib-stream: one context per connection, owned by this writer. Other requested
-        // compressions get uncompressed text frames, which clients accept.
-        let compressor = query["compress"] == "zlib-stream" ? ZlibStreamCompressor() : nil
+        // One compression stream per connection, owned by this writer. An unknown compression
+        // gets uncompressed text frames, which clients accept.
+        let compressor = query["compress"].flatMap(GatewayCompression.init(rawValue:))?.makeCompressor()
         writing: for await outgoing in stream {
             switch outgoing {
             case .frame(let text):

@@ -26,7 +26,7 @@ private func pump(_ stream: inout z_stream, _ input: [UInt8], chunkSize: Int,
 /// Discord's `compress=zlib-stream`: one zlib context for the whole connection, each message
 /// deflated and flushed with Z_SYNC_FLUSH so it ends in 00 00 FF FF and the client can inflate
 /// it at once. Not thread-safe: one connection's writer owns it.
-public final class ZlibStreamCompressor {
+public final class ZlibStreamCompressor: GatewayCompressor {
     private var stream = z_stream()
 
     public init() {
@@ -42,7 +42,7 @@ public final class ZlibStreamCompressor {
 }
 
 /// The client side of zlib-stream (tests and load generators).
-public final class ZlibStreamDecompressor {
+public final class ZlibStreamDecompressor: GatewayDecompressor {
     private var stream = z_stream()
 
     public init() {

@@ -1,3 +1,4 @@
+import ConcordGateway
 import ConcordModels
 import ConcordRedis
 import Foundation
@@ -168,11 +169,12 @@ struct GatewayTests {
         }
     }
 
-    @Test func zlibStreamCompressesEveryFrame() async throws {
+    @Test(arguments: GatewayCompression.allCases)
+    func compressedStreamsCarryEveryFrame(_ compression: GatewayCompression) async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
             _ = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Zipped"))
-            let client = GatewayTestClient(url: gatewayURL(c) + "&compress=zlib-stream")
+            let client = GatewayTestClient(url: gatewayURL(c) + "&compress=\(compression.rawValue)", compression: compression)
             client.send(identify(alice))
             try await client.waitDispatch("GUILD_CREATE")
             let frames = client.all.count

@@ -108,8 +108,8 @@ struct MessageContentRuleTests {
     }
 }
 
-@Suite("zlib-stream")
-struct ZlibStreamTests {
+@Suite("transport compression")
+struct StreamCompressionTests {
     @Test func messagesInflateOneByOneThroughOneContext() {
         let compressor = ZlibStreamCompressor()
         let decompressor = ZlibStreamDecompressor()
@@ -119,5 +119,22 @@ struct ZlibStreamTests {
             #expect(bytes.suffix(4) == [0, 0, 0xFF, 0xFF], "each message ends with the sync-flush marker")
             #expect(decompressor.decompress(bytes) == message)
         }
+    }
+}
+
+extension StreamCompressionTests {
+    @Test(arguments: GatewayCompression.allCases)
+    func everyMessageDecompressesOnArrivalAndTheStreamCarriesOver(_ compression: GatewayCompression) {
+        let compressor = compression.makeCompressor()
+        let decompressor = compression.makeDecompressor()
+        let repeated = String(repeating: #"{"t":"MESSAGE_CREATE","d":{"content":"hello"}}"#, count: 200)
+        var sizes: [Int] = []
+        for message in [#"{"op":10}"#, repeated, repeated, "{}", String(repeating: "x", count: 100_000)] {
+            let bytes = compressor.compress(message)
+            sizes.append(bytes.count)
+            #expect(decompressor.decompress(bytes) == message)
+        }
+        #expect(sizes[2] < sizes[1], "the second copy compresses against the first: one stream per connection")
+        #expect(compression.makeDecompressor().decompress([1, 2, 3, 4, 5, 6, 7, 8]) == nil, "corrupt input is refused")
     }
 }

@@ -14,7 +14,7 @@ final class GatewayTestClient: Sendable {
     private let outgoing: AsyncStream<String>.Continuation
     let closed: Task<WebSocketCloseFrame?, any Error>
 
-    init(url: String) {
+    init(url: String, compression: GatewayCompression? = nil) {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         outgoing = continuation
         let inbox = self.inbox
@@ -25,7 +25,7 @@ final class GatewayTestClient: Sendable {
                     try await outbound.close(.normalClosure, reason: nil)
                 }
                 defer { writer.cancel() }
-                let inflater = ZlibStreamDecompressor()
+                let inflater = (compression ?? .zlibStream).makeDecompressor()
                 for try await message in inbound.messages(maxSize: 1 << 24) {
                     let text: String? = switch message {
                     case .text(let text): text
@@ -63,6 +63,7 @@ final class GatewayTestClient: Sendable {
         return all.first(where: match)!
     }
 
+    @discardableResult
     func waitDispatch(_ type: String, where extra: @escaping (JSONValue) -> Bool = { _ in true }) async throws -> JSONValue {
         try await wait(for: type) { $0["t"]?.stringValue == type && extra($0) }
     }

@@ -14,14 +14,16 @@ import Testing
 /// A real cell and a real edge, in this process but talking over loopback HTTP, on a fresh
 /// migrated database and the test Redis.
 struct TestCluster: Sendable {
-    let edgeURL: String
+    let edgeURLs: [String]
+    var edgeURL: String { edgeURLs[0] }
     let cellURL: String
     let cellName: String
     let domain: CellDomain
     let http: HTTPClient
     let secrets: ClusterSecrets
-    /// Starts the edge's graceful shutdown (what SIGTERM does).
-    let drainEdge: @Sendable () async -> Void
+    /// Start each edge's graceful shutdown (what SIGTERM does).
+    let drainEdges: [@Sendable () async -> Void]
+    var drainEdge: @Sendable () async -> Void { drainEdges[0] }
 
     struct Reply: Sendable {
         var status: Int
@@ -37,7 +39,8 @@ struct TestCluster: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    static func with<T: Sendable>(rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
+    static func with<T: Sendable>(edges edgeCount: Int = 1,
+                                  rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
                                   redisPort: Int? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let database = try await TestServers.createDatabase()
@@ -62,22 +65,27 @@ struct TestCluster: Sendable {
         let apiPort = try await cellPort.wait()
         var bound = cell
         bound.api.port = apiPort
-        let config = ClusterConfig(regions: ["local"], cells: [bound],
-                                   edges: [.init(name: "edge", region: "local", listen: .init(host: "127.0.0.1", port: 0),
-                                                 publicURL: "http://127.0.0.1:0")],
-                                   rateLimits: rateLimits)
-        let edgePort = PortBox()
-        let edgeNode = EdgeNode(config: config, edge: config.edges[0], secrets: secrets, logger: logger) { edgePort.set($0) }
-        let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
-        let edgeTask = Task { try await edgeGroup.run() }
-        let port = try await edgePort.wait()
-        let cluster = TestCluster(edgeURL: "http://127.0.0.1:\(port)", cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
+        let edgeEntries = try (1...edgeCount).map { n in
+            let port = try TestServers.freePort()
+            return ClusterConfig.Edge(name: "edge-\(n)", region: "local", listen: .init(host: "127.0.0.1", port: port),
+                                      publicURL: "http://127.0.0.1:\(port)")
+        }
+        let config = ClusterConfig(regions: ["local"], cells: [bound], edges: edgeEntries, rateLimits: rateLimits)
+        var edges: [(ServiceGroup, Task<Void, any Error>)] = []
+        for edge in edgeEntries {
+            let edgePort = PortBox()
+            let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, logger: logger) { edgePort.set($0) }
+            let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
+            edges.append((edgeGroup, Task { try await edgeGroup.run() }))
+            _ = try await edgePort.wait()
+        }
+        let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
                                   domain: cellNode.domain, http: http, secrets: secrets,
-                                  drainEdge: { await edgeGroup.triggerGracefulShutdown() })
+                                  drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
-        await stop(edgeGroup, edgeTask, "edge")
+        for (group, task) in edges { await stop(group, task, "edge") }
         await stop(cellGroup, cellTask, "cell")
         return try result.get()
     }

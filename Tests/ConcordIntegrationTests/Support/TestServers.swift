@@ -22,6 +22,24 @@ enum TestServers {
     }
     static var postgresPassword: String? { env["CONCORD_TEST_PG_PASSWORD"] }
 
+    /// A loopback port free right now, for a server whose public URL must name its port
+    /// before it starts (an edge's resume_gateway_url).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw NotConfigured() }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw NotConfigured() }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     static var migrationsDirectory: String {
         env["CONCORD_MIGRATIONS"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -43,7 +61,7 @@ enum TestServers {
     static func createDatabase() async throws -> String {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = Database(settings: try settings(database: "postgres"), logger: logger)
-        try await withRunning(admin) { db in
+        _ = try await withRunning(admin) { db in
             try await db.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
         }
         return String(name)

@@ -1,0 +1,68 @@
+import CZstd
+
+/// Discord's `compress=zstd-stream`: one zstd stream for the whole connection, each message
+/// compressed and flushed (ZSTD_e_flush) so the client can decompress it on arrival while the
+/// window carries over between messages. Not thread-safe: one connection's writer owns it.
+public final class ZstdStreamCompressor: GatewayCompressor {
+    private let context: OpaquePointer
+
+    public init() {
+        guard let context = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx failed") }
+        self.context = context
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    public func compress(_ text: String) -> [UInt8] {
+        var input = Array(text.utf8)
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(256, Int(ZSTD_compressBound(input.count))))
+        input.withUnsafeMutableBytes { inBytes in
+            var source = ZSTD_inBuffer(src: inBytes.baseAddress, size: inBytes.count, pos: 0)
+            var remaining = 0
+            repeat {
+                chunk.withUnsafeMutableBytes { outBytes in
+                    var sink = ZSTD_outBuffer(dst: outBytes.baseAddress, size: outBytes.count, pos: 0)
+                    remaining = ZSTD_compressStream2(context, &sink, &source, ZSTD_e_flush)
+                    precondition(ZSTD_isError(remaining) == 0, "zstd compression failed")
+                    output.append(contentsOf: outBytes[0..<sink.pos])
+                }
+            } while remaining > 0
+        }
+        return output
+    }
+}
+
+/// The client side of zstd-stream (tests and load generators).
+public final class ZstdStreamDecompressor: GatewayDecompressor {
+    private let context: OpaquePointer
+
+    public init() {
+        guard let context = ZSTD_createDCtx() else { fatalError("ZSTD_createDCtx failed") }
+        self.context = context
+    }
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses one flushed message; nil on corrupt input.
+    public func decompress(_ bytes: [UInt8]) -> String? {
+        var input = bytes
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var failed = false
+        input.withUnsafeMutableBytes { inBytes in
+            var source = ZSTD_inBuffer(src: inBytes.baseAddress, size: inBytes.count, pos: 0)
+            var filled = false
+            repeat {
+                chunk.withUnsafeMutableBytes { outBytes in
+                    var sink = ZSTD_outBuffer(dst: outBytes.baseAddress, size: outBytes.count, pos: 0)
+                    let status = ZSTD_decompressStream(context, &sink, &source)
+                    if ZSTD_isError(status) != 0 { failed = true }
+                    output.append(contentsOf: outBytes[0..<sink.pos])
+                    filled = sink.pos == sink.size
+                }
+            } while !failed && (source.pos < source.size || filled)
+        }
+        return failed ? nil : String(decoding: output, as: UTF8.self)
+    }
+}
