@@ -6,6 +6,7 @@ extension CellDomain {
     /// The user and every workspace they are in, as GUILD_CREATE payloads. Workspaces above the
     /// large threshold carry only the user's own member object, as Discord does.
     public func readyState(_ caller: Caller, largeThreshold: Int = CellDomain.largeThreshold) async throws -> ReadyState {
+        let head = try await db.outboxHead()
         let user = try await currentUser(caller)
         var guilds: [GuildCreatePayload] = []
         for workspace in try await db.workspaces(memberID: caller.userID) {
@@ -19,6 +20,6 @@ extension CellDomain {
                                              members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
                                              joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large))
         }
-        return ReadyState(user: user, guilds: guilds)
+        return ReadyState(user: user, guilds: guilds, outboxSeq: head)
     }
 }

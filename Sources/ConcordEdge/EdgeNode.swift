@@ -49,15 +49,13 @@ public struct EdgeNode: Sendable {
 }
 
 /// Runs the gateway hub's Redis subscriptions for the edge's lifetime; on graceful shutdown
-/// (SIGTERM, a deploy) it first tells every session to reconnect (op 7).
+/// (SIGTERM, a deploy) it hands every session over and tells it to reconnect (op 7) while
+/// the server still runs.
 struct GatewayService: Service {
     let hub: GatewayHub
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown { await hub.run() }
-        } onGracefulShutdown: {
-            hub.drain()
-        }
+        await cancelWhenGracefulShutdown { await hub.run() }
+        await hub.drain()
     }
 }
 

@@ -9,6 +9,12 @@ enum Outgoing: Sendable {
     case close(GatewayCloseCode)
 }
 
+/// Where a cell event came from: its cell and its outbox sequence (0 for ephemeral events).
+struct EventOrigin: Sendable, Hashable {
+    var cell: Int
+    var seq: Int64
+}
+
 /// One gateway session's state, shared by its socket reader, its ticker, the hub that delivers
 /// events to it, and (after a drop) the RESUME that reattaches it to a new socket. Everything
 /// that numbers a dispatch happens under one lock, so sequence order is delivery order.
@@ -25,25 +31,95 @@ final class GatewayConnection: Sendable {
         var sessionID: String?
         /// When a dropped session stops being resumable.
         var detachedUntil: Double?
+        /// Cell id → the highest outbox sequence delivered to this session.
+        var cursors: [Int: Int64] = [:]
+        /// While the outbox is read back for this session, live events wait here.
+        var catchUps = 0
+        var held: [(type: String, data: String, origin: EventOrigin)] = []
+        /// Sequences delivered by read-backs still running, so two of them never repeat one.
+        var caughtUp: Set<EventOrigin> = []
+        /// Set when a draining edge has handed the session over: nothing more is numbered here.
+        var handedOver = false
     }
 
     let state: Mutex<State>
 
-    init(now: Double, heartbeatInterval: Double, writer: AsyncStream<Outgoing>.Continuation) {
+    init(now: Double, heartbeatInterval: Double, writer: AsyncStream<Outgoing>.Continuation?) {
         state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), writer: writer))
     }
 
-    /// Numbers an event for this session, keeps it for RESUME and sends it if attached.
+    /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
     func deliver(_ type: String, data: String) {
+        state.withLock { s in Self.dispatch(&s, type, data) }
+    }
+
+    /// A live event from a cell: held while a read-back runs, dropped if already delivered.
+    func deliverLive(_ type: String, data: String, origin: EventOrigin) {
         state.withLock { s in
-            guard let (seq, frame) = s.machine.dispatch(type, data: data) else { return }
-            s.buffer.append(seq: seq, frame: frame)
-            s.writer?.yield(.frame(frame))
+            if s.catchUps > 0 { s.held.append((type, data, origin)); return }
+            Self.dispatchEvent(&s, type, data, origin)
         }
+    }
+
+    /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
+    /// it is delivered only when it belongs to a workspace the session has just joined.
+    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?) {
+        state.withLock { s in
+            guard !s.caughtUp.contains(origin) else { return }
+            if origin.seq <= s.cursors[origin.cell, default: 0] {
+                guard let guild, joined.contains(guild) else { return }
+                Self.dispatch(&s, type, data)
+            } else {
+                Self.dispatchEvent(&s, type, data, origin)
+            }
+            s.caughtUp.insert(origin)
+        }
+    }
+
+    func beginCatchUp() { state.withLock { $0.catchUps += 1 } }
+
+    /// Ends a read-back: when it was the last one, the held live events go out, minus those the
+    /// read-backs already delivered.
+    func endCatchUp() {
+        state.withLock { s in
+            s.catchUps -= 1
+            guard s.catchUps == 0 else { return }
+            let held = s.held
+            s.held = []
+            for (type, data, origin) in held where !s.caughtUp.contains(origin) {
+                Self.dispatchEvent(&s, type, data, origin)
+            }
+            s.caughtUp = []
+        }
+    }
+
+    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin) {
+        if origin.seq > 0 {
+            guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
+            s.cursors[origin.cell] = origin.seq
+        }
+        dispatch(&s, type, data)
+    }
+
+    private static func dispatch(_ s: inout State, _ type: String, _ data: String) {
+        guard !s.handedOver, let (seq, frame) = s.machine.dispatch(type, data: data) else { return }
+        s.buffer.append(seq: seq, frame: frame)
+        s.writer?.yield(.frame(frame))
     }
 
     func send(_ outgoing: Outgoing) {
         state.withLock { s in _ = s.writer?.yield(outgoing) }
+    }
+
+    /// Stops numbering here and returns what another edge needs to resume the session.
+    func handOver() -> HandedOverSession? {
+        state.withLock { s in
+            guard let user = s.userID, s.sessionID != nil, !s.handedOver else { return nil }
+            s.handedOver = true
+            return HandedOverSession(userID: user, isBot: s.isBot, intents: s.machine.intents.rawValue, sequence: s.machine.sequence,
+                                     guilds: Array(s.guilds), cursors: Dictionary(uniqueKeysWithValues: s.cursors.map { ("\($0.key)", $0.value) }),
+                                     frames: s.buffer.kept.filter { $0.seq > s.machine.clientSequence })
+        }
     }
 
     var sessionID: String? { state.withLock { $0.sessionID } }

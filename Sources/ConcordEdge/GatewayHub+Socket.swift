@@ -24,7 +24,9 @@ extension GatewayHub {
         let (stream, writer) = AsyncStream<Outgoing>.makeStream()
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: writer)
         let binding = SocketBinding(connection)
-        let refusal: GatewayCloseCode? = if let v = query["v"], v != "10", v != "9" { .invalidAPIVersion }
+        // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
+        let refusal: GatewayCloseCode? = if isDraining { .unknownError }
+            else if let v = query["v"], v != "10", v != "9" { .invalidAPIVersion }
             else if let encoding = query["encoding"], encoding != "json" { .decodeError } else { nil }
         if let refusal {
             // A close sent in the same instant as the upgrade can reach a client before it reads
@@ -108,7 +110,8 @@ extension GatewayHub {
             connection.send(.close(.authenticationFailed)); return
         }
         do {
-            let ready = try await readyState(authorization: authorization, cell: claims.userID.cell)
+            let cell = claims.userID.cell
+            let ready = try await readyState(authorization: authorization, cell: cell)
             let sessionID = Self.newSessionID()
             connection.state.withLock { s in
                 s.machine.identified(intents: Intents(rawValue: identify.intents))
@@ -116,10 +119,15 @@ extension GatewayHub {
                 s.isBot = claims.isBot
                 s.sessionID = sessionID
                 s.authorization = authorization
+                s.cursors[cell] = ready.outboxSeq
             }
+            // Live events wait while the outbox is read back from where READY's state was taken.
+            connection.beginCatchUp()
             connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
             for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try WireJSON.encodeString(guild)) }
             await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+            await catchUpIdentified(connection, cell: cell, after: ready.outboxSeq)
+            connection.endCatchUp()
         } catch {
             logger.warning("identify failed", metadata: ["error": "\(error)"])
             connection.send(.close(.unknownError))
@@ -127,12 +135,20 @@ extension GatewayHub {
     }
 
     /// Reattaches a dropped session to this socket and replays what it missed, or answers op 9.
+    /// The session is this edge's own, or one a draining edge handed over through Redis; for
+    /// the latter, what its cells published since the hand-over is read back from the outbox.
     private func resume(_ binding: SocketBinding, _ payload: ResumePayload) async {
         let fresh = binding.current
-        guard let (claims, _) = await verify(payload.token) else { fresh.send(.close(.authenticationFailed)); return }
-        guard let old = resumable(payload.session_id), old.userID == claims.userID else {
-            fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return
+        guard let (claims, authorization) = await verify(payload.token) else { fresh.send(.close(.authenticationFailed)); return }
+        var old = resumable(payload.session_id)
+        if let local = old, local.userID != claims.userID || local.state.withLock({ $0.handedOver }) { old = nil }
+        var adopted = false
+        if old == nil {
+            let interval = fresh.state.withLock { $0.machine.heartbeatInterval }
+            old = await adopt(payload.session_id, claims: claims, authorization: authorization, heartbeatInterval: interval)
+            adopted = old != nil
         }
+        guard let old else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
         let writer = fresh.state.withLock { $0.writer }
         let replayed = old.state.withLock { s -> Bool in
             guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
@@ -143,9 +159,15 @@ extension GatewayHub {
             for frame in frames { writer?.yield(.frame(frame)) }
             return true
         }
-        guard replayed else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
+        guard replayed else {
+            if adopted { remove(payload.session_id, old) }
+            fresh.send(.frame(ServerFrame.invalidSession(resumable: false)))
+            return
+        }
         binding.connection.withLock { $0 = old }
+        if adopted { await catchUpAdopted(old) }
         old.deliver("RESUMED", data: "{}")
+        if adopted { old.endCatchUp() }
     }
 
     /// REQUEST_GUILD_MEMBERS: answered with one GUILD_MEMBERS_CHUNK read from the workspace's cell

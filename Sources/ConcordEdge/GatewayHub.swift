@@ -32,6 +32,7 @@ final class GatewayHub: Sendable {
     /// The highest outbox sequence delivered from each cell: repeats are dropped, and after a
     /// Redis drop everything above it is read back from the cell's outbox.
     private let delivered = Mutex<[Int: Int64]>([:])
+    private let draining = Atomic<Bool>(false)
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
          publicGatewayURL: String, resumeWindow: Double = 60, logger: Logger) {
@@ -87,7 +88,7 @@ final class GatewayHub: Sendable {
             }
             guard fresh else { return }
         }
-        route(event)
+        route(event, cell: cell)
     }
 
     /// Notes where the cell's outbox stands when the subscription first comes up.
@@ -128,44 +129,101 @@ final class GatewayHub: Sendable {
         return response.status == .ok ? Data(body.readableBytesView) : nil
     }
 
-    private func route(_ event: OutboxEvent) {
+    private func route(_ event: OutboxEvent, cell: Int) {
         let e = event.event
         let targets: [GatewayConnection] = registry.withLock { r in
             let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { r.byGuild[$0] ?? [] } ?? []
             return ids.compactMap { r.sessions[$0] }
         }
         var rule = MessageContentRule(type: e.type, payload: e.payload)
-        for connection in targets {
-            if let guild = e.guildID, e.userID != nil {
-                // Events addressed to one user change which workspaces their sessions follow.
-                if e.type == "GUILD_CREATE" { follow(connection, guild: guild) }
-                if e.type == "GUILD_DELETE" { unfollow(connection, guild: guild) }
+        for connection in targets { offer(event, cell: cell, to: connection, rule: &rule, readBack: nil) }
+    }
+
+    /// Delivers one cell event to one session, live or read back from the outbox (`readBack`
+    /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
+    /// addressed to the user change which workspaces the session follows.
+    private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection,
+                       rule: inout MessageContentRule, readBack joined: Set<Snowflake>?) {
+        let e = event.event
+        let (user, isBot, intents) = connection.state.withLock { ($0.userID, $0.isBot, $0.machine.intents) }
+        let data = user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload
+        let origin = EventOrigin(cell: cell, seq: event.seq)
+        if let joined {
+            connection.deliverReadBack(e.type, data: data, origin: origin, joined: joined, guild: e.guildID)
+        } else {
+            connection.deliverLive(e.type, data: data, origin: origin)
+        }
+        if let guild = e.guildID, let addressee = e.userID, addressee == user {
+            if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
+            if e.type == "GUILD_DELETE" { unfollow(connection, guild: guild) }
+        }
+    }
+
+    private func wants(_ connection: GatewayConnection, _ e: PendingEvent) -> Bool {
+        connection.state.withLock { s in
+            if let user = e.userID { return user == s.userID }
+            if let guild = e.guildID { return s.guilds.contains(guild) }
+            return false
+        }
+    }
+
+    /// Reads a cell's outbox after `after` and delivers to the session what concerns it; the
+    /// caller has begun a catch-up, so live events wait until it ends. A session that cannot be
+    /// caught up is closed (4000) and forgotten, so its client starts over instead of living
+    /// with a silent gap.
+    private func catchUp(_ connection: GatewayConnection, cell: Int, after start: Int64, joined: Set<Snowflake>) async {
+        var after = start
+        while true {
+            guard let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue else {
+                logger.warning("outbox read-back for a session failed", metadata: ["cell": "\(cell)"])
+                connection.send(.close(.unknownError))
+                if let id = connection.sessionID { remove(id, connection) }
+                return
             }
-            let (user, isBot, intents) = connection.state.withLock { ($0.userID, $0.isBot, $0.machine.intents) }
-            connection.deliver(e.type, data: user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
+            for item in page {
+                guard let bytes = try? WireJSON.encode(item), let event = OutboxEvent(wireJSON: Array(bytes)) else { continue }
+                after = max(after, event.seq)
+                guard wants(connection, event.event) else { continue }
+                var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
+                offer(event, cell: cell, to: connection, rule: &rule, readBack: joined)
+            }
+            if page.count < 500 { return }
         }
     }
 
     // MARK: Sessions
 
+    /// Makes a session reachable and waits until its topics are subscribed; the caller reads
+    /// the outbox back after that, so an event published before the subscription is not lost.
     func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async {
         registry.withLock { r in
             r.sessions[sessionID] = connection
             r.byUser[userID, default: []].insert(sessionID)
         }
-        await subscribe(Topics.user(userID, cell: cellName(userID.cell)), cell: userID.cell)
         for guild in guilds { follow(connection, guild: guild) }
+        // SUBSCRIBE is idempotent, so every session waits for its own confirmation even when
+        // another session of the same workspace asked first.
+        await subscribe(Topics.user(userID, cell: cellName(userID.cell)), cell: userID.cell)
+        for guild in guilds { await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell) }
     }
 
-    func follow(_ connection: GatewayConnection, guild: Snowflake) {
+    /// The session's user joined a workspace while connected: follow it, and read back from the
+    /// outbox what the workspace published between the join and the subscription.
+    private func joinLive(_ connection: GatewayConnection, guild: Snowflake, after origin: EventOrigin) {
+        connection.beginCatchUp()
+        follow(connection, guild: guild)
+        Task { [self] in
+            await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell)
+            let after = guild.cell == origin.cell ? origin.seq : connection.state.withLock { $0.cursors[guild.cell, default: 0] }
+            await catchUp(connection, cell: guild.cell, after: after, joined: [guild])
+            connection.endCatchUp()
+        }
+    }
+
+    private func follow(_ connection: GatewayConnection, guild: Snowflake) {
         guard let id = connection.sessionID else { return }
         connection.state.withLock { _ = $0.guilds.insert(guild) }
-        let first = registry.withLock { r -> Bool in
-            let wasEmpty = r.byGuild[guild, default: []].isEmpty
-            r.byGuild[guild, default: []].insert(id)
-            return wasEmpty
-        }
-        if first { Task { await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell) } }
+        registry.withLock { r in _ = r.byGuild[guild, default: []].insert(id) }
     }
 
     func unfollow(_ connection: GatewayConnection, guild: Snowflake) {
@@ -196,14 +254,70 @@ final class GatewayHub: Sendable {
         }
     }
 
-    /// Draining: every attached session is told to reconnect (op 7), then its socket is closed
-    /// with 4000, which clients answer by reconnecting and resuming.
-    func drain() {
-        let all = registry.withLock { Array($0.sessions.values) }
-        for connection in all {
+    /// Draining (SIGTERM, a deploy): every session's resume state goes to its user's home cell's
+    /// Redis, where any edge can take it over, then every attached session is told to reconnect
+    /// (op 7) and its socket closed with 4000, which clients answer by resuming. From here on
+    /// this edge refuses new sockets, so a resume lands on another edge.
+    func drain() async {
+        draining.store(true, ordering: .sequentiallyConsistent)
+        let all = registry.withLock { Array($0.sessions) }
+        var commands: [Int: [[String]]] = [:]
+        for (sessionID, connection) in all {
+            guard let record = connection.handOver(), let json = try? WireJSON.encodeString(record) else { continue }
+            let cell = record.userID.cell
+            commands[cell, default: []].append(["SET", Topics.handedOverSession(sessionID, cell: cellName(cell)), json,
+                                                "EX", "\(Int(resumeWindow.rounded(.up)))"])
+        }
+        for (cell, batch) in commands {
+            do { _ = try await directory.entry(for: cell)?.redis.pipeline(batch) } catch {
+                logger.warning("handing sessions over failed; they will re-identify", metadata: ["cell": "\(cell)", "error": "\(error)"])
+            }
+        }
+        for (_, connection) in all {
             connection.send(.frame(ServerFrame.reconnect))
             connection.send(.close(.unknownError))
         }
+        // The server stops after this returns; give the sockets a moment to write their close.
+        for _ in 0..<150 where all.contains(where: { $0.1.state.withLock { $0.writer != nil } }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        logger.info("gateway drained", metadata: ["sessions": "\(all.count)"])
+    }
+
+    var isDraining: Bool { draining.load(ordering: .sequentiallyConsistent) }
+
+    /// Takes over a session another edge handed over (at most one edge gets it: GETDEL).
+    func adopt(_ sessionID: String, claims: TokenClaims, authorization: String, heartbeatInterval: Double) async -> GatewayConnection? {
+        guard let home = directory.entry(for: claims.userID.cell),
+              let reply = try? await home.redis.send("GETDEL", Topics.handedOverSession(sessionID, cell: home.cell.name)),
+              case .bulk(let bytes) = reply,
+              let record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
+              record.userID == claims.userID else { return nil }
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: nil)
+        connection.state.withLock { s in
+            s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
+            s.buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
+            s.userID = record.userID
+            s.isBot = record.isBot
+            s.authorization = authorization
+            s.sessionID = sessionID
+            s.cursors = Dictionary(uniqueKeysWithValues: record.cursors.compactMap { k, v in Int(k).map { ($0, v) } })
+        }
+        connection.beginCatchUp()
+        await register(connection, sessionID: sessionID, userID: record.userID, guilds: record.guilds)
+        return connection
+    }
+
+    /// Reads back, for an adopted session, what its cells published after it was handed over.
+    func catchUpAdopted(_ connection: GatewayConnection) async {
+        let cursors = connection.state.withLock { $0.cursors }
+        let cells = Set(connection.guilds.map(\.cell)).union(connection.userID.map { [$0.cell] } ?? [])
+        for cell in cells { await catchUp(connection, cell: cell, after: cursors[cell, default: 0], joined: []) }
+    }
+
+    /// Reads back what a just-identified session's cell published after its READY state.
+    func catchUpIdentified(_ connection: GatewayConnection, cell: Int, after: Int64) async {
+        await catchUp(connection, cell: cell, after: after, joined: [])
     }
 
     func resumable(_ sessionID: String) -> GatewayConnection? {

@@ -26,6 +26,9 @@ public struct GatewaySession: Sendable {
     public private(set) var phase: Phase = .connected
     public private(set) var sequence: Int64 = 0
     public private(set) var intents: Intents = []
+    /// The last sequence the client says it received (a heartbeat's d): frames up to it
+    /// need not be handed over for RESUME.
+    public private(set) var clientSequence: Int64 = 0
     public let heartbeatInterval: Double
     public let identifyTimeout: Double
     private let connectedAt: Double
@@ -54,6 +57,7 @@ public struct GatewaySession: Sendable {
         switch op {
         case .heartbeat:
             lastHeartbeat = now
+            if case .int(let seq)? = frame.d, seq <= sequence { clientSequence = max(clientSequence, seq) }
             return [.send(ServerFrame.heartbeatAck)]
         case .identify:
             guard phase == .connected else { return close(.alreadyAuthenticated) }
@@ -97,6 +101,13 @@ public struct GatewaySession: Sendable {
         self.intents = intents
         phase = .ready
         sequence = 0
+    }
+
+    /// A session handed over by another edge resumes here: ready, numbering on from `sequence`.
+    public mutating func restored(intents: Intents, sequence: Int64, now: Double) {
+        self.intents = intents
+        self.sequence = sequence
+        reattached(now: now)
     }
 
     /// A dropped session was resumed on a new socket: it is ready again and its heartbeat

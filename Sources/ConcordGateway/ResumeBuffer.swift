@@ -4,26 +4,41 @@ public struct ResumeBuffer: Sendable {
     public let capacity: Int
     private var frames: [(seq: Int64, frame: String)] = []
     private var start = 0
+    /// The sequence of the last frame sent, kept or not.
+    public private(set) var lastSeq: Int64 = 0
 
     public init(capacity: Int = 1000) {
         self.capacity = capacity
     }
 
+    /// A buffer handed over by another edge: the frames it kept and the last sequence it sent.
+    public init(capacity: Int = 1000, kept: [KeptFrame], lastSeq: Int64) {
+        self.init(capacity: capacity)
+        for entry in kept.suffix(capacity) { append(seq: entry.seq, frame: entry.frame) }
+        self.lastSeq = max(self.lastSeq, lastSeq)
+    }
+
     public mutating func append(seq: Int64, frame: String) {
         if frames.count - start >= capacity { start += 1 }
         frames.append((seq, frame))
+        lastSeq = seq
         if start > capacity { frames.removeFirst(start); start = 0 }
     }
 
-    public var lastSeq: Int64? { frames.last?.seq }
+    /// The kept frames, oldest first: what a draining edge hands over.
+    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: $0.frame) } }
 
     /// The frames after `seq`, in order; nil if some of them are no longer kept (or `seq` is
     /// ahead of what was sent).
     public func replay(after seq: Int64) -> [String]? {
+        if seq == lastSeq { return [] }
         let kept = frames[start...]
-        guard let last = kept.last?.seq else { return seq == 0 ? [] : nil }
-        if seq == last { return [] }
-        guard seq < last, let first = kept.first?.seq, seq >= first - 1 else { return nil }
+        guard seq < lastSeq, let first = kept.first?.seq, seq >= first - 1 else { return nil }
         return kept.filter { $0.seq > seq }.map(\.frame)
     }
+}
+
+public struct KeptFrame: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var frame: String
 }

@@ -55,6 +55,8 @@ public struct OutboxEvent: Sendable, Equatable {
 public enum Topics {
     public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
+    /// A drained gateway session's resume state, in its user's home cell's Redis.
+    public static func handedOverSession(_ sessionID: String, cell: String) -> String { "concord:\(cell):resume:\(sessionID)" }
     /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.
     public static let revokedTokens = "concord:revoked-tokens"
 }

@@ -3,9 +3,13 @@
 public struct ReadyState: Codable, Sendable, Equatable {
     public var user: User
     public var guilds: [GuildCreatePayload]
+    /// The cell's outbox head, read before the state: every event after it is delivered live
+    /// or read back, so nothing between READY and the subscription is lost.
+    public var outboxSeq: Int64
 
-    public init(user: User, guilds: [GuildCreatePayload]) {
+    public init(user: User, guilds: [GuildCreatePayload], outboxSeq: Int64) {
         self.user = user
         self.guilds = guilds
+        self.outboxSeq = outboxSeq
     }
 }

@@ -86,6 +86,15 @@ struct GatewaySessionTests {
         #expect(buffer.replay(after: 9) == nil)
         for seq in Int64(6)...20 { buffer.append(seq: seq, frame: "f\(seq)") }
         #expect(buffer.replay(after: 17) == ["f18", "f19", "f20"])
+
+        // Handed over to another edge with only the frames after the client's last heartbeat.
+        let handedOver = ResumeBuffer(capacity: 3, kept: buffer.kept.filter { $0.seq > 19 }, lastSeq: 20)
+        #expect(handedOver.replay(after: 20) == [])
+        #expect(handedOver.replay(after: 19) == ["f20"])
+        #expect(handedOver.replay(after: 18) == nil)
+        let nothingKept = ResumeBuffer(capacity: 3, kept: [], lastSeq: 20)
+        #expect(nothingKept.replay(after: 20) == [], "a client that had everything resumes with nothing to replay")
+        #expect(nothingKept.replay(after: 19) == nil)
     }
 }
 

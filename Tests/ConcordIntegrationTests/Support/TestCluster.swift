@@ -103,8 +103,8 @@ struct TestCluster: Sendable {
 
     /// A request to the edge's REST API (`path` is under /api/v10).
     func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil,
-                 headers extra: [(String, String)] = [], rawPath: Bool = false) async throws -> Reply {
-        var request = HTTPClientRequest(url: edgeURL + (rawPath ? path : "/api/v10" + path))
+                 headers extra: [(String, String)] = [], rawPath: Bool = false, edge: Int = 0) async throws -> Reply {
+        var request = HTTPClientRequest(url: edgeURLs[edge] + (rawPath ? path : "/api/v10" + path))
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: token) }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
@@ -117,8 +117,8 @@ struct TestCluster: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
     }
 
-    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, body: some Encodable) async throws -> Reply {
-        try await request(method, path, token: token, json: try WireJSON.encodeString(body))
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, body: some Encodable, edge: Int = 0) async throws -> Reply {
+        try await request(method, path, token: token, json: try WireJSON.encodeString(body), edge: edge)
     }
 
     /// Registers a person through the API and returns (user id, token).
