@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick clean status
+.PHONY: run stop test build bench bench-quick bench-fanout clean status
 
 run:
 	@scripts/run.sh
@@ -19,6 +19,9 @@ build:
 # Benchmarks build in release mode and print their figures; they are not tests.
 bench:
 	@scripts/bench.sh
+
+bench-fanout:
+	@BENCH_ONLY=fanout scripts/bench.sh
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh

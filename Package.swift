@@ -79,11 +79,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concordctl", dependencies: [
-            "ConcordCell", "ConcordStorage", "ConcordRedis",
+            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concord-bench", dependencies: [
             "ConcordModels",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: release build, a durable PostgreSQL (fsync on) and a Redis, one cell and one
 # edge on loopback; then message sends through the edge, the same inserts through pgbench,
-# and history reads. Prints the figures; asserts nothing.
+# history reads, and gateway fan-out to 1k and 10k sessions. Prints the figures; asserts
+# nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -10,6 +11,11 @@ DURATION=${BENCH_SECONDS:-15}
 CLIENTS=${BENCH_CLIENTS:-16}
 HISTORY=${BENCH_HISTORY:-100000}
 READERS=${BENCH_READERS:-8}
+FANOUT_SESSIONS=${BENCH_FANOUT:-1000 10000}
+FANOUT_DELIVERIES=${BENCH_FANOUT_DELIVERIES:-100000}
+ONLY=${BENCH_ONLY:-all}
+# Each gateway session is a socket in the edge and in the load generator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180
 
 ensure_packages
@@ -71,6 +77,22 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
   perf record -e cpu-clock -F 499 -g -p "${pids[0]}" -o "$BENCH_PROFILE/cell.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
   perf record -e cpu-clock -F 499 -g -p "${pids[1]}" -o "$BENCH_PROFILE/edge.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
 fi
+fanout() {
+  local sessions=$1
+  local fan_json fan_guild fan_channel
+  fan_json=$(ctl workspace create "Fanout $sessions" --owner "$OWNER")
+  fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$fan_guild" --owner "$OWNER" \
+    --count "$sessions" --prefix "fan${sessions}x" > "$root/fan-tokens"
+  "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
+    --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
+    --seconds "$DURATION" --edge-pid "${pids[1]}"
+}
+if [ "$ONLY" = fanout ]; then
+  for s in $FANOUT_SESSIONS; do fanout "$s"; done
+  exit 0
+fi
+
 "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
 wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
 wait_profiles
@@ -97,3 +119,6 @@ OLDEST=$(awk '{print $2}' <<< "$seeded"); NEWEST=$(awk '{print $4}' <<< "$seeded
 echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") buckets"
 "$BIN/concord-bench" history --edge "$EDGE" --tokens "$root/tokens" --channel "$HISTORY_CHANNEL" --clients "$READERS" \
   --seconds "$DURATION" --oldest "$OLDEST" --newest "$NEWEST"
+
+# Fan-out last: its sessions stay connected until the edge stops.
+for s in $FANOUT_SESSIONS; do fanout "$s"; done

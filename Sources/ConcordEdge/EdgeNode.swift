@@ -19,12 +19,12 @@ public struct EdgeNode: Sendable {
         let gateway = api.gateway
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
-            server: .http1WebSocketUpgrade { request, _, _ in
+            server: .http1WebSocketUpgrade { request, channel, _ in
                 // The gateway lives at /gateway (GET /api/v10/gateway points here).
                 let (path, query) = Self.split(request.path ?? "")
                 guard path == "/gateway" || path == "/gateway/" else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await gateway.serve(inbound: inbound, outbound: outbound, query: query)
+                    await gateway.serve(inbound: inbound, outbound: outbound, channel: channel, query: query)
                 }
             },
             configuration: .init(address: .hostname(edge.listen.host, port: edge.listen.port), serverName: "concord-edge"),

@@ -1,12 +1,38 @@
 import ConcordGateway
 import ConcordModels
 import Foundation
+import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// What a connection's writer sends: a frame, or a close with a code.
 enum Outgoing: Sendable {
     case frame(String)
     case close(GatewayCloseCode)
+}
+
+/// A socket's frame output, written straight into its NIO channel: fan-out costs one event-loop
+/// task per recipient instead of a task switch and an async write. Every write is queued on the
+/// channel's event loop (never run inline), so frames leave in the order they were written; the
+/// callers hold their session's lock, which fixes that order. The compression stream has its own
+/// lock because a resumed session takes the output over from the socket's first session.
+final class SocketOutput: Sendable {
+    let channel: any Channel
+    private let compressor: Mutex<(any GatewayCompressor)?>
+
+    init(channel: any Channel, compression: GatewayCompression?) {
+        self.channel = channel
+        compressor = Mutex(compression?.makeCompressor())
+    }
+
+    func write(_ text: String) {
+        let frame = compressor.withLock { c in
+            if let c { return WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: c.compress(text))) }
+            return WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+        }
+        let channel = self.channel
+        channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+    }
 }
 
 /// Where a cell event came from: its cell and its outbox sequence (0 for ephemeral events).
@@ -22,6 +48,9 @@ final class GatewayConnection: Sendable {
     struct State {
         var machine: GatewaySession
         var buffer = ResumeBuffer()
+        /// Where frames go while a socket is attached.
+        var output: SocketOutput?
+        /// The socket's control stream: closes, which go through the WebSocket handshake.
         var writer: AsyncStream<Outgoing>.Continuation?
         var userID: Snowflake?
         var isBot = false
@@ -44,8 +73,8 @@ final class GatewayConnection: Sendable {
 
     let state: Mutex<State>
 
-    init(now: Double, heartbeatInterval: Double, writer: AsyncStream<Outgoing>.Continuation?) {
-        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), writer: writer))
+    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, writer: AsyncStream<Outgoing>.Continuation?) {
+        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), output: output, writer: writer))
     }
 
     /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
@@ -104,12 +133,21 @@ final class GatewayConnection: Sendable {
     private static func dispatch(_ s: inout State, _ type: String, _ data: String) {
         guard !s.handedOver, let (seq, frame) = s.machine.dispatch(type, data: data) else { return }
         s.buffer.append(seq: seq, frame: frame)
-        s.writer?.yield(.frame(frame))
+        s.output?.write(frame)
     }
 
     func send(_ outgoing: Outgoing) {
-        state.withLock { s in _ = s.writer?.yield(outgoing) }
+        state.withLock { s in
+            switch outgoing {
+            case .frame(let text): s.output?.write(text)
+            case .close: _ = s.writer?.yield(outgoing)
+            }
+        }
     }
+
+    /// Frames a drain hands over per session at most: clients acknowledge what they received in
+    /// every heartbeat, so only a few are normally pending; a client further behind gets op 9.
+    static let handOverLimit = 200
 
     /// Stops numbering here and returns what another edge needs to resume the session.
     func handOver() -> HandedOverSession? {
@@ -118,7 +156,7 @@ final class GatewayConnection: Sendable {
             s.handedOver = true
             return HandedOverSession(userID: user, isBot: s.isBot, intents: s.machine.intents.rawValue, sequence: s.machine.sequence,
                                      guilds: Array(s.guilds), cursors: Dictionary(uniqueKeysWithValues: s.cursors.map { ("\($0.key)", $0.value) }),
-                                     frames: s.buffer.kept.filter { $0.seq > s.machine.clientSequence })
+                                     frames: Array(s.buffer.kept.filter { $0.seq > s.machine.clientSequence }.suffix(Self.handOverLimit)))
         }
     }
 

@@ -17,12 +17,15 @@ final class SocketBinding: Sendable {
 extension GatewayHub {
     static var now: Double { ProcessInfo.processInfo.systemUptime }
 
-    /// Serves one WebSocket: HELLO, then frames through the session's state machine, with a
-    /// single writer task so frames leave in the order they were numbered.
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String],
-               heartbeatInterval: Double = 41.25) async {
+    /// Serves one WebSocket: HELLO, then frames through the session's state machine. Frames go
+    /// straight into the channel (see SocketOutput); closes go through the WebSocket handler.
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel,
+               query: [String: String], heartbeatInterval: Double = 41.25) async {
         let (stream, writer) = AsyncStream<Outgoing>.makeStream()
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: writer)
+        // One compression stream per connection. An unknown compression gets uncompressed text
+        // frames, which clients accept.
+        let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)))
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, writer: writer)
         let binding = SocketBinding(connection)
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
         let refusal: GatewayCloseCode? = if isDraining { .unknownError }
@@ -34,7 +37,7 @@ extension GatewayHub {
             try? await Task.sleep(for: .milliseconds(100))
             writer.yield(.close(refusal))
         } else {
-            writer.yield(.frame(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000)))))
+            output.write(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
         }
         // The reader and the ticker run beside the writer, which owns the socket's output. When
         // the client goes away the reader ends the writer's stream; when the writer sends a close
@@ -56,25 +59,20 @@ extension GatewayHub {
                     case .binary(let b): Array(b.readableBytesView)
                     }
                     let c = binding.current
-                    let actions = c.state.withLock { $0.machine.receive(bytes, now: Self.now) }
+                    let actions = c.state.withLock { s in
+                        let actions = s.machine.receive(bytes, now: Self.now)
+                        s.buffer.drop(through: s.machine.clientSequence)
+                        return actions
+                    }
                     await perform(actions, binding: binding)
                     if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { break }
                 }
             } catch {}
         }
-        // One compression stream per connection, owned by this writer. An unknown compression
-        // gets uncompressed text frames, which clients accept.
-        let compressor = query["compress"].flatMap(GatewayCompression.init(rawValue:))?.makeCompressor()
         writing: for await outgoing in stream {
             switch outgoing {
             case .frame(let text):
-                do {
-                    if let compressor {
-                        try await outbound.write(.binary(ByteBuffer(bytes: compressor.compress(text))))
-                    } else {
-                        try await outbound.write(.text(text))
-                    }
-                } catch { break writing }
+                output.write(text)
             case .close(let code):
                 // Bounded: a client that never answers the close handshake must not hold the session.
                 _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
@@ -149,14 +147,15 @@ extension GatewayHub {
             adopted = old != nil
         }
         guard let old else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
-        let writer = fresh.state.withLock { $0.writer }
+        let (output, writer) = fresh.state.withLock { ($0.output, $0.writer) }
         let replayed = old.state.withLock { s -> Bool in
             guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
             s.writer?.yield(.close(.unknownError))  // a still-open old socket gives way
+            s.output = output
             s.writer = writer
             s.detachedUntil = nil
             s.machine.reattached(now: Self.now)
-            for frame in frames { writer?.yield(.frame(frame)) }
+            for frame in frames { output?.write(frame) }
             return true
         }
         guard replayed else {

@@ -250,6 +250,7 @@ final class GatewayHub: Sendable {
     func detach(_ connection: GatewayConnection, now: Double) {
         connection.state.withLock { s in
             s.writer = nil
+            s.output = nil
             s.detachedUntil = now + resumeWindow
         }
     }
@@ -293,7 +294,7 @@ final class GatewayHub: Sendable {
               case .bulk(let bytes) = reply,
               let record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
               record.userID == claims.userID else { return nil }
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, writer: nil)
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, writer: nil)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
             s.buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)

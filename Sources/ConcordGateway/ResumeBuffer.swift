@@ -25,6 +25,13 @@ public struct ResumeBuffer: Sendable {
         if start > capacity { frames.removeFirst(start); start = 0 }
     }
 
+    /// Forgets the frames up to `seq`: the client has acknowledged them in a heartbeat and will
+    /// never resume from before it.
+    public mutating func drop(through seq: Int64) {
+        while start < frames.count, frames[start].seq <= seq { start += 1 }
+        if start > capacity / 2 { frames.removeFirst(start); start = 0 }
+    }
+
     /// The kept frames, oldest first: what a draining edge hands over.
     public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: $0.frame) } }
 

@@ -20,3 +20,29 @@ extension Database {
         try await run("ANALYZE messages")
     }
 }
+
+extension Database {
+    /// Bulk-creates bot accounts with one token each and makes them members of a workspace
+    /// (benchmark data: no outbox rows), 5,000 per statement.
+    public func seedMembers(workspaceID: Snowflake, ownerID: Snowflake, tokenKind: Int,
+                            accounts: [(user: Snowflake, username: String, token: Snowflake, fingerprint: String)]) async throws {
+        for start in stride(from: 0, to: accounts.count, by: 5000) {
+            let chunk = accounts[start..<min(start + 5000, accounts.count)]
+            try await transaction { tx in
+                try await tx.run("""
+                    INSERT INTO users (id, username, bot, owner_id)
+                    SELECT i, n, true, \(ownerID.int64) FROM unnest(\(chunk.map(\.user.int64)), \(chunk.map(\.username))) AS t(i, n)
+                    """)
+                try await tx.run("""
+                    INSERT INTO tokens (id, user_id, kind, fingerprint)
+                    SELECT t, u, \(tokenKind), f
+                    FROM unnest(\(chunk.map(\.token.int64)), \(chunk.map(\.user.int64)), \(chunk.map(\.fingerprint))) AS x(t, u, f)
+                    """)
+                try await tx.run("""
+                    INSERT INTO members (workspace_id, user_id)
+                    SELECT \(workspaceID.int64), u FROM unnest(\(chunk.map(\.user.int64))) AS x(u)
+                    """)
+            }
+        }
+    }
+}

@@ -1,10 +1,11 @@
 import ArgumentParser
+import ConcordAuth
 import ConcordModels
 import ConcordStorage
 import Foundation
 
 struct BenchCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Data for benchmarks.", subcommands: [SeedHistory.self])
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Data for benchmarks.", subcommands: [SeedHistory.self, SeedMembers.self])
 
     struct SeedHistory: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "seed-history",
@@ -30,6 +31,36 @@ struct BenchCommands: AsyncParsableCommand {
                 return ids
             }
             print("oldest \(ids.first!) newest \(ids.last!) buckets \(Set(ids.map(\.bucket)).count)")
+        }
+    }
+
+    struct SeedMembers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "seed-members",
+            abstract: "Adds COUNT bot members to a workspace in bulk; prints one Authorization value per line.")
+        @OptionGroup var options: CellOptions
+        @Option var workspace: String
+        @Option var owner: String
+        @Option var count: Int = 1000
+        @Option(help: "Username prefix.") var prefix: String = "member"
+
+        func run() async throws {
+            let workspaceID = try parseID(workspace, "--workspace")
+            let ownerID = try parseID(owner, "--owner")
+            let (cell, count, prefix) = (try options.selectedCell().1, self.count, self.prefix)
+            let authority = TokenAuthority(secret: try ClusterSecrets.fromEnvironment().tokenSecret)
+            let generator = SnowflakeGenerator(cell: cell.id, process: Snowflake.maxProcessID - 1)
+            var accounts: [(user: Snowflake, username: String, token: Snowflake, fingerprint: String)] = []
+            var lines: [String] = []
+            for n in 0..<count {
+                let (user, tokenID) = (generator.next(), generator.next())
+                let token = authority.mint(userID: user, tokenID: tokenID, kind: .bot)
+                accounts.append((user, "\(prefix)\(n)", tokenID, TokenAuthority.fingerprint(token)))
+                lines.append("Bot " + token)
+            }
+            try await withDatabase(cell) { db in
+                try await db.seedMembers(workspaceID: workspaceID, ownerID: ownerID, tokenKind: Int(TokenClaims.Kind.bot.rawValue), accounts: accounts)
+            }
+            print(lines.joined(separator: "\n"))
         }
     }
 }

@@ -20,6 +20,13 @@ struct GatewaySessionTests {
         s.identified(intents: Intents(rawValue: 513))
         #expect(s.phase == .ready)
         #expect(s.receive(bytes(#"{"op":1,"d":5}"#), now: 3) == [.send(ServerFrame.heartbeatAck)])
+        #expect(s.clientSequence == 0, "a sequence the session never sent is not an acknowledgement")
+        _ = s.dispatch("GUILD_CREATE", data: "{}")
+        _ = s.dispatch("GUILD_CREATE", data: "{}")
+        _ = s.receive(bytes(#"{"op":1,"d":2}"#), now: 4)
+        #expect(s.clientSequence == 2)
+        _ = s.receive(bytes(#"{"op":1,"d":1}"#), now: 5)
+        #expect(s.clientSequence == 2, "acknowledgements never go back")
     }
 
     @Test func heartbeatTimeoutClosesWith4009() {
@@ -92,6 +99,10 @@ struct GatewaySessionTests {
         #expect(handedOver.replay(after: 20) == [])
         #expect(handedOver.replay(after: 19) == ["f20"])
         #expect(handedOver.replay(after: 18) == nil)
+        var acknowledged = buffer
+        acknowledged.drop(through: 19)
+        #expect(acknowledged.kept.map(\.seq) == [20], "frames the client acknowledged are dropped")
+        #expect(acknowledged.replay(after: 19) == ["f20"])
         let nothingKept = ResumeBuffer(capacity: 3, kept: [], lastSeq: 20)
         #expect(nothingKept.replay(after: 20) == [], "a client that had everything resumes with nothing to replay")
         #expect(nothingKept.replay(after: 19) == nil)

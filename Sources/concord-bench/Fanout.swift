@@ -1,0 +1,163 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Gateway fan-out: S sessions on one edge, all members of one channel; a sender posts at a
+/// fixed rate and every session's receipt of every message is timed.
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "S gateway sessions in one channel; a paced sender; delivery latency, deliveries/s, edge RSS per session.")
+    @Option(help: "The edge's base URL.") var edge: String = "http://127.0.0.1:58080"
+    @Option(help: "A file with one Authorization value per line; sessions cycle through them.") var tokens: String
+    @Option(help: "The Authorization value of the sender (not one of the sessions).") var senderToken: String
+    @Option var channel: String
+    @Option var sessions: Int = 1000
+    @Option(help: "Messages per second the sender posts.") var rate: Double = 10
+    @Option var seconds: Double = 10
+    @Option(help: "The edge's process id, for its RSS and CPU.") var edgePid: Int32?
+    @Option(help: "Sessions connecting at once.") var connectConcurrency: Int = 100
+    @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
+
+    func run() async throws {
+        let (senderToken, connectConcurrency) = (self.senderToken, self.connectConcurrency)
+        let tokenList = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        guard let url = URL(string: edge), let host = url.host, let port = url.port else { throw ValidationError("bad --edge") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let logs = (0..<sessions).map { _ in SessionLog() }
+        let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
+
+        // Connect and identify, a bounded number at a time.
+        let connectStart = DispatchTime.now().uptimeNanoseconds
+        await withTaskGroup(of: Void.self) { tasks in
+            for (i, log) in logs.enumerated() {
+                if i >= connectConcurrency { await tasks.next() }
+                let token = tokenList[i % tokenList.count]
+                let identify = #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"concord-bench","device":"concord-bench"}}}"#
+                tasks.addTask {
+                    do {
+                        try await FanoutSession.connect(host: host, port: port, path: "/gateway?v=10&encoding=json",
+                                                        identify: identify, log: log, group: group)
+                        for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    } catch {
+                        if !log.failed.exchange(true, ordering: .relaxed), i < 3 { print("connect failed: \(error)") }
+                    }
+                }
+            }
+        }
+        let connected = logs.filter { $0.ready.load(ordering: .relaxed) }.count
+        let connectSeconds = Double(DispatchTime.now().uptimeNanoseconds - connectStart) / 1e9
+        print(String(format: "fan-out: %d/%d sessions ready in %.1f s (%.0f identifies/s), %d failed to connect",
+                     connected, sessions, connectSeconds, Double(connected) / connectSeconds, logs.filter { $0.failed.load(ordering: .relaxed) }.count))
+        try await Task.sleep(for: .seconds(2))
+        if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
+            print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session",
+                         Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1))))
+        }
+
+        // Send at a fixed rate (open loop), timing each POST's start and its 200.
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let count = Int(rate * seconds)
+        let sent = SendTimes()
+        let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
+        let ownCPUBefore = ProcessStats.ownCPUSeconds()
+        let sendStart = DispatchTime.now().uptimeNanoseconds
+        let postURL = "\(edge)/api/v10/channels/\(channel)/messages"
+        await withTaskGroup(of: Void.self) { tasks in
+            for k in 0..<count {
+                let due = sendStart + UInt64(Double(k) / rate * 1e9)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now { try? await Task.sleep(for: .nanoseconds(Int64(due - now))) }
+                tasks.addTask {
+                    var request = HTTPClientRequest(url: postURL)
+                    request.method = .POST
+                    request.headers.add(name: "Authorization", value: senderToken)
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: #"{"content":"fanout \#(k)"}"#))
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    guard let response = try? await http.execute(request, timeout: .seconds(30)), response.status == .ok else { return }
+                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    let ok = DispatchTime.now().uptimeNanoseconds
+                    sent.times.withLock { $0[k] = (start, ok) }
+                }
+            }
+        }
+        let expected = sent.times.withLock { $0.count } * connected
+        let received = { logs.reduce(0) { $0 + $1.receipts.withLock { $0.count } } }
+        for _ in 0..<500 where received() < expected { try await Task.sleep(for: .milliseconds(20)) }
+        let windowEnd = DispatchTime.now().uptimeNanoseconds
+        let edgeCPUAfter = edgePid.flatMap(ProcessStats.cpuSeconds)
+        let edgeCPU = edgeCPUBefore.flatMap { before in edgeCPUAfter.map { $0 - before } }
+        let ownCPU = ProcessStats.ownCPUSeconds() - ownCPUBefore
+        try await http.shutdown()
+
+        // Latencies from the sender's 200 (Discord's "acknowledged") and from the POST's start.
+        let times = sent.times.withLock { $0 }
+        var fromOK: [Double] = []
+        var fromStart: [Double] = []
+        var lastReceipt: UInt64 = 0
+        var duplicates = 0
+        fromOK.reserveCapacity(expected)
+        fromStart.reserveCapacity(expected)
+        for log in logs {
+            var seen = Set<Int32>()
+            for (k, at) in log.receipts.withLock({ $0 }) {
+                if !seen.insert(k).inserted { duplicates += 1 }
+                guard let t = times[Int(k)] else { continue }
+                fromOK.append(at > t.ok ? Double(at - t.ok) / 1e6 : 0)
+                fromStart.append(Double(at - t.start) / 1e6)
+                lastReceipt = max(lastReceipt, at)
+            }
+        }
+        fromOK.sort()
+        fromStart.sort()
+        func pct(_ xs: [Double], _ p: Double) -> Double { xs.isEmpty ? .nan : xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
+        let window = Double(max(lastReceipt, sendStart + 1) - sendStart) / 1e9
+        print(String(format: "fan-out: %d messages at %.0f/s to %d sessions: %d of %d deliveries (%d duplicates) in %.1f s = %.0f deliveries/s",
+                     times.count, rate, connected, fromOK.count, expected, duplicates, window, Double(fromOK.count) / window))
+        print(String(format: "delivery latency from the REST 200: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                     pct(fromOK, 0.5), pct(fromOK, 0.99), fromOK.last ?? .nan))
+        print(String(format: "delivery latency from the POST's start: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                     pct(fromStart, 0.5), pct(fromStart, 0.99), fromStart.last ?? .nan))
+        let wall = Double(windowEnd - sendStart) / 1e9
+        if let edgeCPU {
+            print(String(format: "CPU during sending: edge %.0f%% of one core, this load generator %.0f%% (of %d thread(s))",
+                         edgeCPU / wall * 100, ownCPU / wall * 100, threads))
+        }
+        try await group.shutdownGracefully()
+    }
+}
+
+/// When each message's POST started and when its 200 arrived (monotonic nanoseconds).
+final class SendTimes: Sendable {
+    let times = Mutex<[Int: (start: UInt64, ok: UInt64)]>([:])
+}
+
+/// Process figures from /proc and getrusage.
+enum ProcessStats {
+    static func rssKB(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    }
+
+    /// User plus system CPU seconds of a process.
+    static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Glibc
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// What one receiving session saw: filled on its channel's event loop, read after the run.
+final class SessionLog: Sendable {
+    /// (message number, receipt time in monotonic nanoseconds)
+    let receipts = Mutex<[(Int32, UInt64)]>([])
+    let ready = Atomic<Bool>(false)
+    let closeCode = Atomic<Int>(0)
+    let failed = Atomic<Bool>(false)
+}
+
+/// A gateway session as a bare NIO handler, so one event loop carries thousands of them
+/// cheaply: it identifies, heartbeats, and stamps each MESSAGE_CREATE whose content
+/// is "fanout N" with its arrival time. It scans bytes instead of decoding JSON, which keeps the
+/// load generator far below the edge's cost per frame.
+final class FanoutSession: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let log: SessionLog
+    private var heartbeat: RepeatedTask?
+    private static let hello = Array(#""op":10"#.utf8)
+    private static let intervalKey = Array(#""heartbeat_interval":"#.utf8)
+    private static let ready = Array(#""t":"READY""#.utf8)
+    private static let marker = Array(#""content":"fanout "#.utf8)
+
+    init(log: SessionLog) {
+        self.log = log
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        startHeartbeat(41_250, context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            let now = DispatchTime.now().uptimeNanoseconds
+            frame.unmaskedData.withUnsafeReadableBytes { bytes in
+                if let n = Self.number(after: Self.marker, in: bytes) {
+                    log.receipts.withLock { $0.append((Int32(n), now)) }
+                } else if Self.find(Self.ready, in: bytes) != nil {
+                    log.ready.store(true, ordering: .relaxed)
+                } else if Self.find(Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
+                    heartbeat?.cancel()
+                    startHeartbeat(interval, context: context)
+                }
+            }
+        case .connectionClose:
+            var data = frame.unmaskedData
+            log.closeCode.store(Int(data.readInteger(as: UInt16.self) ?? 0), ordering: .relaxed)
+            context.close(promise: nil)
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)),
+                                  promise: nil)
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        heartbeat?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func startHeartbeat(_ interval: Int, context: ChannelHandlerContext) {
+        let channel = context.channel
+        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64.random(in: 0..<Int64(interval))),
+                                                           delay: .milliseconds(Int64(interval))) { _ in
+            Self.send(#"{"op":1,"d":null}"#, channel)
+        }
+    }
+
+    private static func send(_ text: String, _ channel: any Channel) {
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: channel.allocator.buffer(string: text))
+        channel.writeAndFlush(frame, promise: nil)
+    }
+
+    /// Where `needle` ends in `bytes`: memchr for its first byte, memcmp for the rest (this
+    /// runs once per received frame).
+    private static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress, let first = needle.first else { return nil }
+        return needle.withUnsafeBytes { n -> Int? in
+            var offset = 0
+            while offset + n.count <= bytes.count {
+                guard let hit = memchr(base + offset, Int32(first), bytes.count - offset - n.count + 1) else { return nil }
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at + n.count }
+                offset = at + 1
+            }
+            return nil
+        }
+    }
+
+    /// The decimal number right after `key` in `bytes`.
+    private static func number(after key: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard var i = find(key, in: bytes) else { return nil }
+        var n = 0
+        while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { n = n * 10 + Int(bytes[i] - 48); i += 1 }
+        return n
+    }
+
+    /// Opens one gateway WebSocket, installs a session on it and identifies. IDENTIFY is written
+    /// only once the upgrade has finished: until then the HTTP encoder is still in the pipeline
+    /// (and HELLO may even arrive before this handler exists); the edge accepts IDENTIFY either way.
+    static func connect(host: String, port: Int, path: String, identify: String, log: SessionLog,
+                        group: any EventLoopGroup) async throws {
+        let upgraded: EventLoopFuture<(any Channel)?> = try await ClientBootstrap(group: group).connect(host: host, port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let upgrader = NIOTypedWebSocketClientUpgrader<(any Channel)?>(maxFrameSize: 1 << 20, upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(FanoutSession(log: log))
+                        return channel
+                    }
+                })
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: "\(host):\(port)")
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+                let configuration = NIOTypedHTTPClientUpgradeConfiguration<(any Channel)?>(
+                    upgradeRequestHead: head, upgraders: [upgrader],
+                    notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(nil) })
+                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                    configuration: .init(upgradeConfiguration: configuration))
+            }
+        }
+        guard let channel = try await upgraded.get() else { throw FanoutError.notUpgraded }
+        send(identify, channel)
+    }
+}
+
+enum FanoutError: Error { case notUpgraded }
