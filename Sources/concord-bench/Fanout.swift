@@ -124,6 +124,8 @@ struct Fanout: AsyncParsableCommand {
                      pct(fromOK, 0.5), pct(fromOK, 0.99), fromOK.last ?? .nan))
         print(String(format: "delivery latency from the POST's start: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                      pct(fromStart, 0.5), pct(fromStart, 0.99), fromStart.last ?? .nan))
+        let closes = Dictionary(grouping: logs.map { $0.closeCode.load(ordering: .relaxed) }.filter { $0 != 0 }, by: { $0 }).mapValues(\.count)
+        print("sessions closed by the edge during the run: \(closes.isEmpty ? "none" : closes.map { "\($0.value) with \($0.key)" }.joined(separator: ", "))")
         let wall = Double(windowEnd - sendStart) / 1e9
         if let edgeCPU {
             print(String(format: "CPU during sending: edge %.0f%% of one core, this load generator %.0f%% (of %d thread(s))",
