@@ -29,6 +29,7 @@ swift build -c "$BUILD" --product concordctl 2>&1 | grep -E "error|Build" | tail
 BIN=$(swift build -c "$BUILD" --show-bin-path)
 
 # Data must be enterable by the postgres user: keep it under /var/tmp, linked from var/.
+export CONCORD_WEB_ROOT="${CONCORD_WEB_ROOT:-$PWD/web}"
 DATA_ROOT="${CONCORD_DATA:-/var/tmp/concord-$(echo "$PWD" | md5sum | cut -c1-8)}"
 mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
@@ -70,7 +71,11 @@ done
 cat <<INFO
 
 Concord is running.
-  Edges (REST API under /api/v10):
+
+  Chat in a browser: ${edges#*|}/app/
+  (register, create a workspace, invite someone with the link it gives, open a second window)
+
+  Edges (web client under /app, REST API under /api/v10, gateway at /gateway):
 $(for entry in $edges; do echo "    ${entry%%|*}: ${entry#*|}"; done)
   Logs: var/logs/   Data: var/data/   Stop: make stop
 

@@ -8,6 +8,15 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 log() { printf '==> %s\n' "$*" >&2; }
 
 # Installs what is missing: Redis, hiredis headers, the PostgreSQL 15 server.
+# Debian's Chromium and its WebDriver, for the web client's browser test.
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+  log "installing chromium and chromium-driver"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)

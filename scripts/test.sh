@@ -23,13 +23,26 @@ start_postgres "$root/pg" "$CONCORD_TEST_PG_PORT" "$CONCORD_TEST_PG_PASSWORD" th
 start_redis "$root/redis" "$CONCORD_TEST_REDIS_PORT"
 export CONCORD_TEST_SCRATCH="$root"
 
-# The real-client test runs stock discord.py from PyPI in a throwaway virtual environment;
-# with zstandard present it asks for compress=zstd-stream, as it does by default on Python 3.14.
-if python3 -m venv "$root/discordpy" >/dev/null 2>&1 && "$root/discordpy/bin/pip" install -q discord.py zstandard >/dev/null 2>&1; then
-  export CONCORD_TEST_DISCORDPY="$root/discordpy/bin/python"
+# Real clients run from one throwaway virtual environment: stock discord.py from PyPI (with
+# zstandard it asks for compress=zstd-stream, as it does by default on Python 3.14), and Selenium
+# driving Debian's headless Chromium for the web client.
+venv="$root/venv"
+if python3 -m venv "$venv" >/dev/null 2>&1; then
+  export CONCORD_TEST_PYTHON="$venv/bin/python"
+  if "$venv/bin/pip" install -q discord.py zstandard >/dev/null 2>&1; then
+    export CONCORD_TEST_DISCORDPY=1
+  else
+    log "WARNING: could not install discord.py from PyPI; the discord.py test will be skipped"
+  fi
+  if ensure_browser && "$venv/bin/pip" install -q selenium >/dev/null 2>&1; then
+    export CONCORD_TEST_BROWSER=1
+  else
+    log "WARNING: chromium, chromium-driver or selenium unavailable; the browser test will be skipped"
+  fi
 else
-  log "WARNING: could not install discord.py from PyPI; the discord.py test will be skipped"
+  log "WARNING: python3 -m venv failed; the discord.py and browser tests will be skipped"
 fi
+export CONCORD_TEST_ARTIFACTS="$PWD/.build/test-artifacts"
 export CONCORD_MIGRATIONS="$PWD/migrations"
 
 swift build --build-tests

@@ -21,10 +21,13 @@ public final class EdgeAPI: Sendable {
     let http: HTTPClient
     let gatewayURL: String
     let gateway: GatewayHub
+    let webApp: WebApp
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
-                limits: ClusterConfig.RateLimits, publicURL: String, logger: Logger = Logger(label: "concord.edge")) {
+                limits: ClusterConfig.RateLimits, publicURL: String, webApp: WebApp = WebApp(root: WebApp.defaultRoot),
+                logger: Logger = Logger(label: "concord.edge")) {
+        self.webApp = webApp
         self.directory = directory
         self.tokens = tokens
         self.internalSecret = internalSecret
@@ -46,6 +49,9 @@ public final class EdgeAPI: Sendable {
     }
 
     public func respond(_ request: Request) async -> Response {
+        if request.method == .get || request.method == .head, let page = webApp.response(path: request.uri.path, headers: request.headers) {
+            return page
+        }
         var request = request
         do {
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)

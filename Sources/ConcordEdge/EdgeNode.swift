@@ -11,11 +11,13 @@ public struct EdgeNode: Sendable {
     public let services: [any Service]
 
     public init(config: ClusterConfig, edge: ClusterConfig.Edge, secrets: ClusterSecrets,
+                webRoot: String = WebApp.defaultRoot,
                 logger: Logger = Logger(label: "concord.edge"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
-                          limits: config.rate_limits ?? .discord, publicURL: edge.public_url, logger: logger)
+                          limits: config.rate_limits ?? .discord, publicURL: edge.public_url,
+                          webApp: WebApp(root: webRoot), logger: logger)
         let gateway = api.gateway
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

@@ -3,14 +3,12 @@ import Foundation
 import Testing
 
 /// The real-client test: stock discord.py (installed by `make test` into a throwaway virtual
-/// environment) runs a bot against a running edge and cell with only its base URLs changed.
+/// environment) runs two bots against a running edge and cell with only its base URLs changed.
 @Suite("discord.py")
 struct DiscordPyTests {
-    static let python = ProcessInfo.processInfo.environment["CONCORD_TEST_DISCORDPY"]
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DiscordPy/flow_bot.py").path
+    static let available = ProcessInfo.processInfo.environment["CONCORD_TEST_DISCORDPY"] != nil && PythonScript.python != nil
 
-    @Test(.enabled(if: python != nil, "discord.py could not be installed from PyPI (see make test's output)"))
+    @Test(.enabled(if: available, "discord.py could not be installed from PyPI (see make test's output)"))
     func stockBotRunsTheFlow() async throws {
         try await TestCluster.with { c in
             let (ownerID, _) = try await c.register("owner")
@@ -20,19 +18,8 @@ struct DiscordPyTests {
             let (watcher, watcherToken) = try await c.domain.createAccount(username: "pywatcher", password: nil, bot: true, ownerID: ownerID)
             _ = try await c.domain.addMember(guild.id, userID: watcher.id)
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.python!)
-            process.arguments = [Self.script, c.edgeURL, token, watcherToken]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            // Polled, not waitUntilExit(): that can block a cooperative thread on Linux.
-            let deadline = ContinuousClock.now + .seconds(120)
-            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { process.terminate() }
-            let log = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            #expect(!process.isRunning && process.terminationStatus == 0, "discord.py flow failed:\n\(log)")
+            let (status, log) = try await PythonScript.run("DiscordPy/flow_bot.py", [c.edgeURL, token, watcherToken], timeout: .seconds(120))
+            #expect(status == 0, "discord.py flow failed:\n\(log)")
             // make test installs zstandard, so discord.py asks for zstd-stream as it does by default on Python 3.14.
             #expect(log.contains("compression: zstd-stream"), "discord.py did not use zstd-stream:\n\(log)")
             for step in ["on_ready sees a workspace", "the bot receives its own MESSAGE_CREATE", "a second bot receives the same MESSAGE_CREATE",

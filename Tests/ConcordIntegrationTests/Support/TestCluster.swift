@@ -74,7 +74,7 @@ struct TestCluster: Sendable {
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
         for edge in edgeEntries {
             let edgePort = PortBox()
-            let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, logger: logger) { edgePort.set($0) }
+            let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger) { edgePort.set($0) }
             let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
             edges.append((edgeGroup, Task { try await edgeGroup.run() }))
             _ = try await edgePort.wait()

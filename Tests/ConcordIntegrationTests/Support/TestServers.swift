@@ -41,10 +41,16 @@ enum TestServers {
     }
 
     static var migrationsDirectory: String {
-        env["CONCORD_MIGRATIONS"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("migrations").path
+        env["CONCORD_MIGRATIONS"] ?? repositoryRoot.appendingPathComponent("migrations").path
     }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The web client's files, which every test edge serves under /app.
+    static var webRoot: String { repositoryRoot.appendingPathComponent("web").path }
 
     static var logger: Logger {
         var logger = Logger(label: "concord.test")

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+/// The web client in a real browser: Debian's headless Chromium driven by Selenium, two people
+/// chatting through a running edge and cell (`Tests/Browser/chat_flow.py`). Screenshots of the
+/// chat view are left in `.build/test-artifacts/`.
+@Suite("Web client in a browser")
+struct BrowserTests {
+    static let available = ProcessInfo.processInfo.environment["CONCORD_TEST_BROWSER"] != nil && PythonScript.python != nil
+    static let artifacts = ProcessInfo.processInfo.environment["CONCORD_TEST_ARTIFACTS"]
+        ?? PythonScript.testsDirectory.deletingLastPathComponent().appendingPathComponent(".build/test-artifacts").path
+
+    @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))
+    func twoPeopleChat() async throws {
+        try await TestCluster.with { c in
+            let (status, log) = try await PythonScript.run("Browser/chat_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(300))
+            #expect(status == 0, "browser flow failed:\n\(log)")
+            for step in ["bob joined through the invite link and sees #general", "bob sees alice's message live",
+                         "the reply shows the quoted original", "bob sees that alice is typing",
+                         "Up edits the last own message and bob sees it edited", "alice deleted a message and it disappeared for bob",
+                         "a <script> message shows as text and runs nothing", "mentions render as names", "links are clickable",
+                         "scroll-back loads all 300 messages once, in order", "bob sees the disconnected banner",
+                         "after reconnecting bob has the missed message exactly once", "screenshots saved"] {
+                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+// The browser client: log in or register, then chat through the edge that served this page,
+// over the same REST API and gateway that bots use. The token lives in memory and in
+// sessionStorage (this tab only), never in a URL.
+import { createApi } from './api.js';
+import { Composer } from './composer.js';
+import { Gateway } from './gateway.js';
+import { MessageView } from './messages.js';
+import { renderSidebar } from './sidebar.js';
+import { addGuild, guildOfChannel, nameOf, orderedChannels, store } from './store.js';
+
+const TOKEN_KEY = 'concord.token';
+const $ = (id) => document.getElementById(id);
+
+let token = sessionStorage.getItem(TOKEN_KEY);
+let gateway = null;
+let readyCount = 0;
+let selectAfterJoin = null;
+const api = createApi(() => token);
+const messages = new MessageView({ api, onReply: (m) => composer.setReply(m), onError: showError });
+const composer = new Composer({ api, messages, onError: showError });
+
+function showError(error) {
+  const details = error.body?.errors ? firstFieldError(error.body.errors) : null;
+  const toast = $('toast');
+  toast.textContent = details ?? error.message ?? String(error);
+  toast.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { toast.hidden = true; }, 5000);
+}
+
+function firstFieldError(errors) {
+  for (const value of Object.values(errors)) {
+    if (value?._errors?.length) return value._errors[0].message;
+    const nested = typeof value === 'object' ? firstFieldError(value) : null;
+    if (nested) return nested;
+  }
+  return null;
+}
+
+// Log in, register, log out
+
+$('auth-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const mode = event.submitter?.value === 'register' ? 'register' : 'login';
+  $('auth-error').textContent = '';
+  try {
+    const [username, password] = [form.get('username'), form.get('password')];
+    // Discord's login body names the account `login`; registering names it `username`.
+    const body = mode === 'login' ? { login: username, password } : { username, password };
+    const reply = await api('POST', `/auth/${mode}`, body);
+    token = reply.token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    await start();
+  } catch (error) {
+    $('auth-error').textContent = (error.body?.errors && firstFieldError(error.body.errors)) ?? error.message;
+  }
+});
+
+$('logout').addEventListener('click', logout);
+
+function logout() {
+  gateway?.stop();
+  gateway = null;
+  token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  store.guilds.clear();
+  store.history.clear();
+  store.guildId = store.channelId = null;
+  $('app').hidden = true;
+  $('banner').hidden = true;
+  $('auth-form').reset();
+  $('sidebar').classList.remove('open');
+  $('auth').hidden = false;
+}
+
+async function start() {
+  try {
+    store.me = await api('GET', '/users/@me');
+  } catch (error) {
+    if (error.status === 401) return logout();
+    throw error;
+  }
+  $('auth').hidden = true;
+  $('app').hidden = false;
+  $('me-name').textContent = store.me.global_name ?? store.me.username;
+  readyCount = 0;
+  gateway = new Gateway({
+    token,
+    onDispatch: dispatch,
+    onStatus: (connected) => { $('banner').hidden = connected; },
+    onFatal: (code) => { if (code === 4004) logout(); else showError(new Error(`Gateway closed (${code})`)); },
+  });
+  gateway.start();
+  // For tests and the curious: `concord.gateway.drop()` cuts the socket as a network failure would.
+  window.concord = { gateway, store };
+  const invite = location.hash.match(/^#\/invite\/([\w-]+)$/);
+  if (invite) showInvite(invite[1]);
+  $('input').focus();
+}
+
+// Gateway events
+
+function dispatch(type, d) {
+  switch (type) {
+    case 'READY':
+      store.me = d.user;
+      // A new session after a lost one: what it shows may be stale, so read it again.
+      if (readyCount++ > 0) messages.refresh().catch(showError);
+      break;
+    case 'GUILD_CREATE':
+      addGuild(d);
+      if (!store.guildId || selectAfterJoin === d.id) selectGuild(d.id); else redrawSidebar();
+      break;
+    case 'GUILD_UPDATE':
+      if (store.guilds.has(d.id)) store.guilds.get(d.id).name = d.name;
+      redrawSidebar();
+      break;
+    case 'GUILD_DELETE':
+      store.guilds.delete(d.id);
+      if (store.guildId === d.id) selectGuild(store.guilds.keys().next().value ?? null); else redrawSidebar();
+      break;
+    case 'CHANNEL_CREATE':
+    case 'CHANNEL_UPDATE':
+      store.guilds.get(d.guild_id)?.channels.set(d.id, d);
+      if (d.id === store.channelId) $('channel-title').textContent = `# ${d.name}`;
+      redrawSidebar();
+      break;
+    case 'CHANNEL_DELETE':
+      store.guilds.get(d.guild_id)?.channels.delete(d.id);
+      if (d.id === store.channelId) selectGuild(store.guildId); else redrawSidebar();
+      break;
+    case 'GUILD_MEMBER_ADD':
+    case 'GUILD_MEMBER_UPDATE':
+      store.guilds.get(d.guild_id)?.members.set(d.user.id, d);
+      break;
+    case 'GUILD_MEMBER_REMOVE':
+      store.guilds.get(d.guild_id)?.members.delete(d.user.id);
+      break;
+    case 'MESSAGE_CREATE':
+      store.typing.get(d.channel_id)?.delete(d.author.id);
+      messages.upsert(d);
+      renderTyping();
+      break;
+    case 'MESSAGE_UPDATE':
+      messages.upsert(d);
+      break;
+    case 'MESSAGE_DELETE':
+      messages.remove(d.channel_id, d.id);
+      break;
+    case 'TYPING_START':
+      if (d.user_id === store.me?.id) break;
+      if (!store.typing.has(d.channel_id)) store.typing.set(d.channel_id, new Map());
+      store.typing.get(d.channel_id).set(d.user_id, Date.now() + 10_000);
+      if (d.member?.user) store.guilds.get(d.guild_id)?.members.set(d.user_id, d.member);
+      renderTyping();
+      break;
+  }
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const typers = [...(store.typing.get(store.channelId) ?? new Map())]
+    .filter(([, until]) => until > now).map(([id]) => nameOf(id) ?? 'Someone');
+  $('typing').textContent = typers.length === 0 ? ''
+    : typers.length === 1 ? `${typers[0]} is typing…` : `${typers.join(', ')} are typing…`;
+}
+setInterval(renderTyping, 1000);
+
+// Navigation
+
+function redrawSidebar() {
+  renderSidebar({ onGuild: selectGuild, onChannel: selectChannel });
+}
+
+function selectGuild(id) {
+  store.guildId = id;
+  const guild = store.guilds.get(id);
+  // Land where Discord does: the workspace's system channel, else the first text channel.
+  const first = guild ? (guild.channels.get(guild.system_channel_id) ?? orderedChannels(guild).flatMap((group) => group.channels)[0]) : null;
+  if (selectAfterJoin === id) selectAfterJoin = null;
+  selectChannel(first?.id ?? null);
+}
+
+function selectChannel(id) {
+  store.channelId = id;
+  const channel = id ? guildOfChannel(id)?.channels.get(id) : null;
+  $('channel-title').textContent = channel ? `# ${channel.name}` : 'No channel';
+  $('invite-link').hidden = true;
+  $('sidebar').classList.remove('open');
+  redrawSidebar();
+  renderTyping();
+  if (id) messages.show(id).catch(showError);
+  $('input').focus();
+}
+
+$('toggle-sidebar').addEventListener('click', () => $('sidebar').classList.toggle('open'));
+
+// Creating workspaces, channels and invites; joining through an invite link
+
+toggleForm('new-guild', 'new-guild-form', async (name) => {
+  const guild = await api('POST', '/guilds', { name });
+  const channels = await api('GET', `/guilds/${guild.id}/channels`);
+  addGuild({ ...guild, channels, members: [] });
+  selectGuild(guild.id);
+});
+
+toggleForm('new-channel', 'new-channel-form', async (name) => {
+  if (!store.guildId) return;
+  // A new channel goes into the category of the channel on screen, as Discord's client does.
+  const parent = guildOfChannel(store.channelId)?.channels.get(store.channelId)?.parent_id ?? undefined;
+  const channel = await api('POST', `/guilds/${store.guildId}/channels`, { name, type: 0, parent_id: parent });
+  store.guilds.get(store.guildId)?.channels.set(channel.id, channel);
+  selectChannel(channel.id);
+});
+
+function toggleForm(buttonId, formId, create) {
+  const form = $(formId);
+  $(buttonId).addEventListener('click', () => { form.hidden = !form.hidden; if (!form.hidden) form.elements.name.focus(); });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await create(form.elements.name.value.trim());
+      form.reset();
+      form.hidden = true;
+    } catch (error) {
+      showError(error);
+    }
+  });
+}
+
+$('invite').addEventListener('click', async () => {
+  if (!store.channelId) return;
+  try {
+    const invite = await api('POST', `/channels/${store.channelId}/invites`, { max_age: 86400 });
+    const field = $('invite-link');
+    field.value = `${location.origin}/app/#/invite/${invite.code}`;
+    field.hidden = false;
+    field.select();
+  } catch (error) {
+    showError(error);
+  }
+});
+
+async function showInvite(code) {
+  try {
+    const invite = await api('GET', `/invites/${code}`);
+    $('join-text').textContent = `You are invited to join ${invite.guild?.name ?? 'a workspace'}.`;
+    $('join').hidden = false;
+    $('join-accept').onclick = async () => {
+      try {
+        await api('POST', `/invites/${code}`);
+        const guildId = invite.guild.id;
+        selectAfterJoin = guildId;
+        if (!store.guilds.has(guildId)) {
+          const channels = await api('GET', `/guilds/${guildId}/channels`);
+          addGuild({ ...invite.guild, channels, members: [] });
+        }
+        selectGuild(guildId);
+        closeInvite();
+      } catch (error) {
+        showError(error);
+      }
+    };
+    $('join-cancel').onclick = closeInvite;
+  } catch (error) {
+    showError(error);
+    closeInvite();
+  }
+}
+
+function closeInvite() {
+  $('join').hidden = true;
+  history.replaceState(null, '', location.pathname);
+}
+
+window.addEventListener('hashchange', () => {
+  const invite = location.hash.match(/^#\/invite\/([\w-]+)$/);
+  if (invite && token) showInvite(invite[1]);
+});
+
+if (token) start().catch(showError); else $('auth').hidden = false;

@@ -1,0 +1,70 @@
+// What the client knows: the user, their workspaces (channels, members) and, per channel, the
+// messages loaded so far. Filled from READY/GUILD_CREATE and kept current by dispatches.
+
+export const store = {
+  me: null,
+  guilds: new Map(),      // id → { id, name, owner_id, channels: Map, members: Map }
+  guildId: null,
+  channelId: null,
+  history: new Map(),     // channel id → { messages: [] (oldest first), complete: bool }
+  typing: new Map(),      // channel id → Map(user id → expiry time)
+};
+
+export function addGuild(payload) {
+  const guild = {
+    id: payload.id, name: payload.name, owner_id: payload.owner_id, system_channel_id: payload.system_channel_id,
+    channels: new Map((payload.channels ?? []).map((c) => [c.id, c])),
+    members: new Map((payload.members ?? []).map((m) => [m.user.id, m])),
+  };
+  store.guilds.set(guild.id, guild);
+  return guild;
+}
+
+export function guildOfChannel(channelId) {
+  for (const guild of store.guilds.values()) if (guild.channels.has(channelId)) return guild;
+  return null;
+}
+
+/** A user's display name, from members or from messages seen. */
+export function nameOf(userId) {
+  if (store.me?.id === userId) return store.me.global_name ?? store.me.username;
+  for (const guild of store.guilds.values()) {
+    const member = guild.members.get(userId);
+    if (member) return member.nick ?? member.user.global_name ?? member.user.username;
+  }
+  for (const history of store.history.values()) {
+    for (const message of history.messages) {
+      if (message.author.id === userId) return message.author.global_name ?? message.author.username;
+      const mentioned = message.mentions?.find((u) => u.id === userId);
+      if (mentioned) return mentioned.global_name ?? mentioned.username;
+    }
+  }
+  return null;
+}
+
+/** Text channels in display order: categories by position, channels by position within them. */
+export function orderedChannels(guild) {
+  const all = [...guild.channels.values()];
+  const byPosition = (a, b) => (a.position - b.position) || a.id.localeCompare(b.id);
+  const categories = all.filter((c) => c.type === 4).sort(byPosition);
+  const text = all.filter((c) => c.type === 0 || c.type === 5);
+  const groups = [{ category: null, channels: text.filter((c) => !c.parent_id).sort(byPosition) }];
+  for (const category of categories) {
+    groups.push({ category, channels: text.filter((c) => c.parent_id === category.id).sort(byPosition) });
+  }
+  return groups;
+}
+
+export function historyOf(channelId) {
+  if (!store.history.has(channelId)) store.history.set(channelId, { messages: [], complete: false, loaded: false });
+  return store.history.get(channelId);
+}
+
+/** Adds messages (any order) to a channel's history; ids already there are replaced, not repeated. */
+export function mergeMessages(channelId, messages) {
+  const history = historyOf(channelId);
+  const byId = new Map(history.messages.map((m) => [m.id, m]));
+  for (const message of messages) byId.set(message.id, message);
+  history.messages = [...byId.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  return history;
+}
