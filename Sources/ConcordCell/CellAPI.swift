@@ -131,6 +131,11 @@ public struct CellAPI: Sendable {
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
         case "/internal/outbox/head":
             return JSONResponse.ok(Data(#"{"seq":\#(try await domain.db.outboxHead())}"#.utf8))
+        case "/internal/presence":
+            var body = request
+            let report = try WireJSON.decode(PresenceReport.self, from: try await body.collectJSONBody())
+            try await domain.reportPresence(report)
+            return JSONResponse.noContent()
         case "/internal/gateway/ready":
             guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
                 throw APIError.unauthorized

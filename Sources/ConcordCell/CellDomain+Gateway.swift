@@ -16,9 +16,19 @@ extension CellDomain {
                 ? try await db.members(workspaceID: workspace.id, userIDs: [caller.userID])
                 : try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
             let own = members.first { $0.user.id == caller.userID }
-            guilds.append(GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await db.channels(workspaceID: workspace.id),
+            var payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await db.channels(workspaceID: workspace.id),
                                              members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
-                                             joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large))
+                                             joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large)
+            // As Discord: presences of the members online, for workspaces that are not large
+            // (large ones send them only on REQUEST_GUILD_MEMBERS).
+            if !large {
+                let others = members.map(\.user.id).filter { $0 != caller.userID }
+                payload.presences = try await presences(of: others).compactMap { user, state in
+                    state.visible.status == .offline ? nil
+                        : try? WireJSON.decode(JSONValue.self, from: WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: workspace.id, state: state.visible)))
+                }
+            }
+            guilds.append(payload)
         }
         return ReadyState(user: user, guilds: guilds, outboxSeq: head)
     }

@@ -38,7 +38,9 @@ extension CellDomain {
     public func guild(_ id: Snowflake, caller: Caller, withCounts: Bool) async throws -> Guild {
         let access = try await requireWorkspace(id, caller: caller)
         let count = withCounts ? try await db.memberCount(workspaceID: id) : nil
-        return Presenter.guild(access.workspace, memberCount: count)
+        var guild = Presenter.guild(access.workspace, memberCount: count)
+        if withCounts { guild.approximate_presence_count = try await onlineCount(id) }
+        return guild
     }
 
     public func modifyGuild(_ id: Snowflake, _ request: GuildModifyRequest, caller: Caller) async throws -> Guild {

@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// The cell's periodic chores: keep Redis's revoked-token set complete (it may have been
-/// restarted or flushed), create message partitions ahead of time, and prune the outbox.
+/// restarted or flushed), create message partitions ahead of time, prune the outbox, and end
+/// presences nobody refreshed.
 public struct CellMaintenance: Service {
     let domain: CellDomain
     let retentionHours: Double
@@ -22,9 +23,23 @@ public struct CellMaintenance: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        await runOnce()
+                        try? await Task.sleep(for: interval)
+                    }
+                }
+                // Presence expiry is checked every second: a user whose sessions all stopped
+                // heartbeating (or whose edge died) goes offline within its TTL plus a second.
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { _ = try await domain.sweepPresences() } catch {
+                            logger.warning("presence sweep failed", metadata: ["error": "\(error)"])
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ public final class EdgeAPI: Sendable {
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
                 limits: ClusterConfig.RateLimits, publicURL: String, webApp: WebApp = WebApp(root: WebApp.defaultRoot),
-                logger: Logger = Logger(label: "concord.edge")) {
+                presenceTTL: Double = 60, logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
         self.directory = directory
         self.tokens = tokens
@@ -39,7 +39,7 @@ public final class EdgeAPI: Sendable {
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
         gateway = GatewayHub(directory: directory, tokens: tokens, internalSecret: internalSecret, http: http,
-                             publicGatewayURL: gatewayURL, logger: logger)
+                             publicGatewayURL: gatewayURL, presenceTTL: presenceTTL, logger: logger)
         self.logger = logger
     }
 

@@ -17,7 +17,7 @@ public struct EdgeNode: Sendable {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, publicURL: edge.public_url,
-                          webApp: WebApp(root: webRoot), logger: logger)
+                          webApp: WebApp(root: webRoot), presenceTTL: config.presence_ttl_seconds ?? 60, logger: logger)
         let gateway = api.gateway
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

@@ -69,6 +69,8 @@ final class GatewayConnection: Sendable {
         var caughtUp: Set<EventOrigin> = []
         /// Set when a draining edge has handed the session over: nothing more is numbered here.
         var handedOver = false
+        /// The status this session asked for (IDENTIFY's presence, op 3).
+        var presence = PresenceState(status: .online)
     }
 
     let state: Mutex<State>
@@ -156,7 +158,8 @@ final class GatewayConnection: Sendable {
             s.handedOver = true
             return HandedOverSession(userID: user, isBot: s.isBot, intents: s.machine.intents.rawValue, sequence: s.machine.sequence,
                                      guilds: Array(s.guilds), cursors: Dictionary(uniqueKeysWithValues: s.cursors.map { ("\($0.key)", $0.value) }),
-                                     frames: Array(s.buffer.kept.filter { $0.seq > s.machine.clientSequence }.suffix(Self.handOverLimit)))
+                                     frames: Array(s.buffer.kept.filter { $0.seq > s.machine.clientSequence }.suffix(Self.handOverLimit)),
+                                     presence: s.presence)
         }
     }
 

@@ -84,7 +84,7 @@ extension GatewayHub {
         writer.finish()
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
-        if wasReady { detach(c, now: Self.now) }
+        if wasReady { detach(c, output: output, now: Self.now) }
     }
 
     func perform(_ actions: [GatewaySession.Action], binding: SocketBinding) async {
@@ -96,7 +96,7 @@ extension GatewayHub {
             case .authenticate(let payload): await identify(connection, payload)
             case .resume(let payload): await resume(binding, payload)
             case .requestGuildMembers(let request): await membersChunk(connection, request)
-            case .updatePresence: break  // accepted; presence is its own issue
+            case .updatePresence(let value): await updatePresence(connection, value)
             }
         }
     }
@@ -124,6 +124,9 @@ extension GatewayHub {
             connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
             for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try WireJSON.encodeString(guild)) }
             await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+            let state = identify.presence?.state ?? PresenceState(status: .online)
+            connection.state.withLock { $0.presence = state }
+            await presence.sessionStarted(claims.userID, state: state)
             await catchUpIdentified(connection, cell: cell, after: ready.outboxSeq)
             connection.endCatchUp()
         } catch {
@@ -164,9 +167,19 @@ extension GatewayHub {
             return
         }
         binding.connection.withLock { $0 = old }
+        await presence.sessionStarted(claims.userID, state: old.state.withLock { $0.presence })
         if adopted { await catchUpAdopted(old) }
         old.deliver("RESUMED", data: "{}")
         if adopted { old.endCatchUp() }
+    }
+
+    /// Op 3: the session's user chose a status (online, idle, dnd, invisible) or custom status.
+    private func updatePresence(_ connection: GatewayConnection, _ value: JSONValue) async {
+        guard let data = try? WireJSON.encode(value), let requested = try? WireJSON.decode(IdentifyPayload.Presence.self, from: data),
+              let user = connection.userID else { return }
+        let state = requested.state
+        connection.state.withLock { $0.presence = state }
+        await presence.statusChanged(user, state: state)
     }
 
     /// REQUEST_GUILD_MEMBERS: answered with one GUILD_MEMBERS_CHUNK read from the workspace's cell

@@ -33,9 +33,10 @@ final class GatewayHub: Sendable {
     /// Redis drop everything above it is read back from the cell's outbox.
     private let delivered = Mutex<[Int: Int64]>([:])
     private let draining = Atomic<Bool>(false)
+    let presence: PresenceReporter
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
-         publicGatewayURL: String, resumeWindow: Double = 60, logger: Logger) {
+         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, logger: Logger) {
         self.directory = directory
         self.tokens = tokens
         self.internalSecret = internalSecret
@@ -48,6 +49,27 @@ final class GatewayHub: Sendable {
             subscribers[entry.cell.id] = RedisSubscriber(host: entry.cell.redis.host, port: entry.cell.redis.port, logger: logger)
         }
         self.subscribers = subscribers
+        presence = PresenceReporter(
+            ttl: presenceTTL,
+            report: { report in
+                guard let entry = directory.entry(for: report.user_id.cell), let body = try? WireJSON.encode(report) else { return }
+                var request = HTTPClientRequest(url: entry.baseURL + "/internal/presence")
+                request.method = .POST
+                request.headers.add(name: "X-Concord-Internal", value: internalSecret)
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+                do { _ = try await http.execute(request, timeout: .seconds(10)) } catch {
+                    logger.warning("presence report failed", metadata: ["error": "\(error)"])
+                }
+            },
+            refresh: { cell, users, expiresAt in
+                // ZADD XX CH answers 0 for a user whose presence is gone (it lapsed): report it again.
+                guard let entry = directory.entry(for: cell),
+                      let replies = try? await entry.redis.pipeline(users.map {
+                          ["ZADD", Topics.presenceExpiry(cell: entry.cell.name), "XX", "CH", String(expiresAt), $0.description]
+                      }) else { return [] }
+                return zip(users, replies).compactMap { user, reply in (try? reply.get())?.integer == 0 ? user : nil }
+            })
     }
 
     /// Keeps each cell's subscription connected and routes what arrives; also expires
@@ -74,6 +96,7 @@ final class GatewayHub: Sendable {
                     expireDetached(now: ProcessInfo.processInfo.systemUptime)
                 }
             }
+            group.addTask { [self] in await presence.run() }
             await group.waitForAll()
         }
     }
@@ -136,7 +159,16 @@ final class GatewayHub: Sendable {
             return ids.compactMap { r.sessions[$0] }
         }
         var rule = MessageContentRule(type: e.type, payload: e.payload)
-        for connection in targets { offer(event, cell: cell, to: connection, rule: &rule, readBack: nil) }
+        // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
+        // their real status on their user topic instead (invisible is not offline to oneself).
+        let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
+        for connection in targets where subject == nil || connection.userID != subject {
+            offer(event, cell: cell, to: connection, rule: &rule, readBack: nil)
+        }
+    }
+
+    static func presenceSubject(_ payload: String) -> Snowflake? {
+        (try? WireJSON.decode(PresenceUpdatePayload.self, from: Data(payload.utf8)))?.user.id
     }
 
     /// Delivers one cell event to one session, live or read back from the outbox (`readBack`
@@ -247,12 +279,18 @@ final class GatewayHub: Sendable {
 
     /// A dropped session stays registered (still numbering and keeping events) until its
     /// resume window passes.
-    func detach(_ connection: GatewayConnection, now: Double) {
-        connection.state.withLock { s in
+    /// `output` is the closing socket's: a session that a newer socket already took over
+    /// (RESUME while the old socket was still open) is left alone.
+    func detach(_ connection: GatewayConnection, output: SocketOutput, now: Double) {
+        let user = connection.state.withLock { s -> Snowflake? in
+            guard s.output === output else { return nil }
+            let wasAttached = !s.handedOver
             s.writer = nil
             s.output = nil
             s.detachedUntil = now + resumeWindow
+            return wasAttached ? s.userID : nil
         }
+        if let user { presence.sessionEnded(user) }
     }
 
     /// Draining (SIGTERM, a deploy): every session's resume state goes to its user's home cell's
@@ -303,6 +341,7 @@ final class GatewayHub: Sendable {
             s.authorization = authorization
             s.sessionID = sessionID
             s.cursors = Dictionary(uniqueKeysWithValues: record.cursors.compactMap { k, v in Int(k).map { ($0, v) } })
+            s.presence = record.presence ?? PresenceState(status: .online)
         }
         connection.beginCatchUp()
         await register(connection, sessionID: sessionID, userID: record.userID, guilds: record.guilds)

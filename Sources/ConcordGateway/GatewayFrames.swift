@@ -12,6 +12,21 @@ public struct IdentifyPayload: Decodable, Sendable, Equatable {
     public struct Presence: Decodable, Sendable, Equatable {
         public var status: String?
         public var afk: Bool?
+        public var activities: [Activity]?
+
+        public struct Activity: Decodable, Sendable, Equatable {
+            public var type: Int?
+            public var name: String?
+            public var state: String?
+        }
+
+        /// The presence it asks for: unknown statuses count as online; a custom status is the
+        /// state of an activity of type 4.
+        public var state: PresenceState {
+            let custom = activities?.first { $0.type == 4 }.flatMap { $0.state ?? $0.name }
+            return PresenceState(status: status.flatMap(PresenceStatus.init(rawValue:)).map { $0 == .offline ? .invisible : $0 } ?? .online,
+                                 customStatus: custom.map { String($0.prefix(128)) })
+        }
     }
     public var token: String
     public var intents: Int

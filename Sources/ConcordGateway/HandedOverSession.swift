@@ -13,10 +13,11 @@ public struct HandedOverSession: Codable, Sendable, Equatable {
     /// Cell id → the highest outbox sequence delivered to this session.
     public var cursors: [String: Int64]
     public var frames: [KeptFrame]
+    public var presence: PresenceState?
 
     public init(userID: Snowflake, isBot: Bool, intents: Int, sequence: Int64, guilds: [Snowflake],
-                cursors: [String: Int64], frames: [KeptFrame]) {
+                cursors: [String: Int64], frames: [KeptFrame], presence: PresenceState?) {
         self.userID = userID; self.isBot = isBot; self.intents = intents; self.sequence = sequence
-        self.guilds = guilds; self.cursors = cursors; self.frames = frames
+        self.guilds = guilds; self.cursors = cursors; self.frames = frames; self.presence = presence
     }
 }

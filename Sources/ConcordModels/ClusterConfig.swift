@@ -58,6 +58,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var rate_limits: RateLimits?
     /// Hours the outbox keeps published rows so late consumers can read them back (≥ 24).
     public var outbox_retention_hours: Double?
+    /// How long a user stays online after their sessions' last refresh (default 60 s: about
+    /// 1.5 heartbeat intervals); edges refresh every third of it.
+    public var presence_ttl_seconds: Double?
 
     public init(regions: [String], cells: [Cell], edges: [Edge], rateLimits: RateLimits? = nil) {
         self.regions = regions

@@ -55,6 +55,11 @@ public struct OutboxEvent: Sendable, Equatable {
 public enum Topics {
     public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
+    /// Online users' presence expiry times (a sorted set, Unix ms) and chosen states (a hash).
+    public static func presenceExpiry(cell: String) -> String { "concord:\(cell):presence:expiry" }
+    public static func presenceState(cell: String) -> String { "concord:\(cell):presence:state" }
+    /// The users a workspace's members see online, for counts without scanning members.
+    public static func presenceOnline(_ guild: Snowflake, cell: String) -> String { "concord:\(cell):presence:online:\(guild)" }
     /// A drained gateway session's resume state, in its user's home cell's Redis.
     public static func handedOverSession(_ sessionID: String, cell: String) -> String { "concord:\(cell):resume:\(sessionID)" }
     /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.

@@ -57,6 +57,7 @@ public struct GuildCreatePayload: Codable, Sendable, Equatable {
         member_count = try c.decode(Int.self, forKey: .member_count)
         joined_at = try c.decodeIfPresent(String.self, forKey: .joined_at)
         large = try c.decode(Bool.self, forKey: .large)
+        presences = try c.decodeIfPresent([JSONValue].self, forKey: .presences) ?? []
     }
     public func encode(to encoder: any Encoder) throws {
         try guild.encode(to: encoder)

@@ -31,6 +31,7 @@ public struct Guild: Codable, Sendable, Equatable {
     public var premium_progress_bar_enabled: Bool = false
     public var max_members: Int = 500_000
     public var approximate_member_count: Int?
+    public var approximate_presence_count: Int?
 
     public init(id: Snowflake, name: String, description: String?, ownerID: Snowflake,
                 systemChannelID: Snowflake?, memberCount: Int? = nil) {

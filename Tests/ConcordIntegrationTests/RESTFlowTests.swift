@@ -283,7 +283,8 @@ struct RESTFlowTests {
             #expect(reply.headers["Retry-After"].first.flatMap(Int.init) ?? 0 >= 1)
             #expect(reply.headers["Via"].isEmpty == false)
             #expect((reply.json?["retry_after"]).map { if case .double(let d) = $0 { d > 0 } else if case .int(let i) = $0 { i > 0 } else { false } } == true)
-            #expect(try await c.request(.GET, "\(path)?limit=100", token: alice).decode([Message].self).count == 2)
+            // A refused send stores nothing (a slow run may refill a token between sends, so count the 200s).
+            #expect(try await c.request(.GET, "\(path)?limit=100", token: alice).decode([Message].self).count == statuses.filter { $0 == 200 }.count)
         }
     }
 }

@@ -16,6 +16,8 @@ import Testing
 struct TestCluster: Sendable {
     let edgeURLs: [String]
     var edgeURL: String { edgeURLs[0] }
+    /// The cluster as its processes see it (the cell with its bound API port).
+    let config: ClusterConfig
     let cellURL: String
     let cellName: String
     let domain: CellDomain
@@ -70,7 +72,9 @@ struct TestCluster: Sendable {
             return ClusterConfig.Edge(name: "edge-\(n)", region: "local", listen: .init(host: "127.0.0.1", port: port),
                                       publicURL: "http://127.0.0.1:\(port)")
         }
-        let config = ClusterConfig(regions: ["local"], cells: [bound], edges: edgeEntries, rateLimits: rateLimits)
+        var config = ClusterConfig(regions: ["local"], cells: [bound], edges: edgeEntries, rateLimits: rateLimits)
+        // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
+        config.presence_ttl_seconds = 2
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
         for edge in edgeEntries {
             let edgePort = PortBox()
@@ -79,7 +83,7 @@ struct TestCluster: Sendable {
             edges.append((edgeGroup, Task { try await edgeGroup.run() }))
             _ = try await edgePort.wait()
         }
-        let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
+        let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config, cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
                                   domain: cellNode.domain, http: http, secrets: secrets,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>

@@ -1,0 +1,102 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// Presence end to end: statuses set through IDENTIFY and op 3 reach the members who share a
+/// workspace exactly once per change, invisible looks offline to others, and a user whose
+/// sessions stop refreshing goes offline within the TTL (2 s in tests).
+@Suite("Presence")
+struct PresenceTests {
+    static let watching = 1 | 1 << 8 | 1 << 9  // GUILDS | GUILD_PRESENCES | GUILD_MESSAGES
+
+    func identify(_ token: String, intents: Int = watching, presence: String? = nil) -> String {
+        let p = presence.map { #","presence":{"status":"\#($0)","since":0,"activities":[],"afk":false}"# } ?? ""
+        return #"{"op":2,"d":{"token":"\#(token)","intents":\#(intents),"properties":{"os":"linux","browser":"test","device":"test"}\#(p)}}"#
+    }
+    func gateway(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+    func presences(_ client: GatewayTestClient, of user: Snowflake) -> [String] {
+        client.dispatches("PRESENCE_UPDATE").filter { $0["d"]?["user"]?["id"]?.stringValue == user.description }
+            .compactMap { $0["d"]?["status"]?.stringValue }
+    }
+
+    /// Alice and Bob in one workspace, Bob's session watching presences.
+    func twoMembers(_ c: TestCluster) async throws -> (alice: (Snowflake, String), bob: (Snowflake, String), guild: Snowflake, watcher: GatewayTestClient) {
+        let alice = try await c.register("alice")
+        let bob = try await c.register("bob")
+        let guild = try await c.request(.POST, "/guilds", token: alice.1, body: GuildCreateRequest(name: "Presence")).decode(Guild.self)
+        _ = try await c.domain.addMember(guild.id, userID: bob.0)
+        let watcher = GatewayTestClient(url: gateway(c))
+        watcher.send(identify(bob.1))
+        try await watcher.waitDispatch("GUILD_CREATE")
+        return (alice, bob, guild.id, watcher)
+    }
+
+    @Test func statusChangesReachMembersOnceAndInvisibleLooksOffline() async throws {
+        try await TestCluster.with { c in
+            let (alice, bobAccount, guild, bob) = try await twoMembers(c)
+            let first = GatewayTestClient(url: gateway(c))
+            first.send(identify(alice.1))
+            let second = GatewayTestClient(url: gateway(c))
+            second.send(identify(alice.1))
+            try await eventually("alice online for bob") { presences(bob, of: alice.0) == ["online"] }
+            try await first.waitDispatch("READY")
+            try await second.waitDispatch("READY")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(presences(bob, of: alice.0) == ["online"], "two sessions, one PRESENCE_UPDATE")
+
+            first.send(#"{"op":3,"d":{"since":null,"status":"dnd","afk":false,"activities":[{"type":4,"name":"Custom Status","state":"in a meeting"}]}}"#)
+            try await eventually("alice dnd for bob") { presences(bob, of: alice.0) == ["online", "dnd"] }
+            let dnd = bob.dispatches("PRESENCE_UPDATE").last
+            #expect(dnd?["d"]?["activities"]?.arrayValue?.first?["state"]?.stringValue == "in a meeting", "custom status is an activity of type 4")
+            #expect(dnd?["d"]?["guild_id"]?.stringValue == guild.description)
+            let counted = try await c.request(.GET, "/guilds/\(guild)?with_counts=true", token: alice.1).json
+            #expect(counted?["approximate_presence_count"]?.intValue == 2)
+
+            // A session that identifies now finds alice's presence in GUILD_CREATE.
+            let late = GatewayTestClient(url: gateway(c))
+            late.send(identify(bobAccount.1))
+            let create = try await late.waitDispatch("GUILD_CREATE")
+            let listed = create["d"]?["presences"]?.arrayValue?.first { $0["user"]?["id"]?.stringValue == alice.0.description }
+            #expect(listed?["status"]?.stringValue == "dnd")
+
+            first.send(#"{"op":3,"d":{"since":null,"status":"invisible","afk":false,"activities":[]}}"#)
+            try await eventually("alice looks offline to bob") { presences(bob, of: alice.0) == ["online", "dnd", "offline"] }
+            try await eventually("alice's own session sees invisible") { presences(second, of: alice.0).last == "invisible" }
+            let recounted = try await c.request(.GET, "/guilds/\(guild)?with_counts=true", token: alice.1).json
+            #expect(recounted?["approximate_presence_count"]?.intValue == 1, "invisible is not counted online")
+            for client in [first, second, bob, late] { client.close() }
+        }
+    }
+
+    @Test func aUserWhoseSessionsStopGoesOfflineWithinTheTTLOnce() async throws {
+        try await TestCluster.with { c in
+            let (alice, _, _, bob) = try await twoMembers(c)
+            let session = GatewayTestClient(url: gateway(c))
+            session.send(identify(alice.1, presence: "idle"))
+            try await eventually("alice idle for bob") { presences(bob, of: alice.0) == ["idle"] }
+            // Well within the TTL the edge keeps refreshing her: no flapping.
+            try await Task.sleep(for: .seconds(3))
+            #expect(presences(bob, of: alice.0) == ["idle"])
+            session.close()
+            try await eventually("alice offline for bob", timeout: .seconds(8)) { presences(bob, of: alice.0) == ["idle", "offline"] }
+            try await Task.sleep(for: .seconds(1))
+            #expect(presences(bob, of: alice.0) == ["idle", "offline"], "exactly one offline")
+            bob.close()
+        }
+    }
+
+    @Test func killingTheEdgeProcessTakesItsUsersOfflineWithinTheTTL() async throws {
+        try await TestCluster.with { c in
+            let (alice, _, _, bob) = try await twoMembers(c)
+            let edge = try await EdgeProcess.start(joining: c)
+            let session = GatewayTestClient(url: edge.url.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json")
+            session.send(identify(alice.1))
+            try await eventually("alice online for bob, through the other edge") { presences(bob, of: alice.0) == ["online"] }
+            edge.kill9()
+            try await eventually("alice offline after SIGKILL", timeout: .seconds(8)) { presences(bob, of: alice.0) == ["online", "offline"] }
+            try await Task.sleep(for: .seconds(1))
+            #expect(presences(bob, of: alice.0) == ["online", "offline"], "exactly one offline")
+            bob.close()
+        }
+    }
+}
