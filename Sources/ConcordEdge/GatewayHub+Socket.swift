@@ -202,9 +202,21 @@ extension GatewayHub {
             "chunk_index": .int(0), "chunk_count": .int(1),
             "not_found": .array((request.user_ids ?? []).filter { !found.contains($0) }.map { .string($0.description) }),
         ]
-        if request.presences == true { chunk["presences"] = .array([]) }
+        if request.presences == true { chunk["presences"] = .array(await visiblePresences(of: Array(found), guild: request.guild_id)) }
         if let nonce = request.nonce { chunk["nonce"] = .string(nonce) }
         if let data = try? WireJSON.encodeString(JSONValue.object(chunk)) { connection.deliver("GUILD_MEMBERS_CHUNK", data: data) }
+    }
+
+    /// The presences others see of these members, from the workspace's cell's Redis (one HMGET).
+    private func visiblePresences(of users: [Snowflake], guild: Snowflake) async -> [JSONValue] {
+        guard !users.isEmpty, let entry = directory.entry(for: guild.cell),
+              let reply = try? await entry.redis.send(["HMGET", Topics.presenceState(cell: entry.cell.name)] + users.map(\.description)) else { return [] }
+        return zip(users, reply.array ?? []).compactMap { user, value in
+            guard let text = value.string, let state = try? WireJSON.decode(PresenceState.self, from: Data(text.utf8)),
+                  state.visible.status != .offline,
+                  let data = try? WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: state.visible)) else { return nil }
+            return try? WireJSON.decode(JSONValue.self, from: data)
+        }
     }
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {

@@ -59,6 +59,12 @@ struct PresenceTests {
             let listed = create["d"]?["presences"]?.arrayValue?.first { $0["user"]?["id"]?.stringValue == alice.0.description }
             #expect(listed?["status"]?.stringValue == "dnd")
 
+            // Large workspaces send presences only on request: REQUEST_GUILD_MEMBERS with presences=true.
+            late.send(#"{"op":8,"d":{"guild_id":"\#(guild)","query":"","limit":0,"presences":true,"nonce":"p"}}"#)
+            let chunk = try await late.waitDispatch("GUILD_MEMBERS_CHUNK")
+            let chunked = chunk["d"]?["presences"]?.arrayValue?.first { $0["user"]?["id"]?.stringValue == alice.0.description }
+            #expect(chunked?["status"]?.stringValue == "dnd")
+
             first.send(#"{"op":3,"d":{"since":null,"status":"invisible","afk":false,"activities":[]}}"#)
             try await eventually("alice looks offline to bob") { presences(bob, of: alice.0) == ["online", "dnd", "offline"] }
             try await eventually("alice's own session sees invisible") { presences(second, of: alice.0).last == "invisible" }
