@@ -22,11 +22,7 @@ extension CellDomain {
             // As Discord: presences of the members online, for workspaces that are not large
             // (large ones send them only on REQUEST_GUILD_MEMBERS).
             if !large {
-                let others = members.map(\.user.id).filter { $0 != caller.userID }
-                payload.presences = try await presences(of: others).compactMap { user, state in
-                    state.visible.status == .offline ? nil
-                        : try? WireJSON.decode(JSONValue.self, from: WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: workspace.id, state: state.visible)))
-                }
+                payload.presences = try await presenceList(of: members.map(\.user.id).filter { $0 != caller.userID }, guild: workspace.id)
             }
             guilds.append(payload)
         }

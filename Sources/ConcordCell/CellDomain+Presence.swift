@@ -66,6 +66,22 @@ extension CellDomain {
         return states
     }
 
+    /// GUILD_CREATE's `presences`: the members online, as others see them.
+    func presenceList(of users: [Snowflake], guild: Snowflake) async throws -> [JSONValue] {
+        try await presences(of: users).compactMap { user, state in
+            state.visible.status == .offline ? nil
+                : try WireJSON.decode(JSONValue.self, from: WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: state.visible)))
+        }
+    }
+
+    /// A user who is online joined a workspace: its members hear it, and its count includes them.
+    func announcePresence(of user: Snowflake, joining guild: Snowflake) async throws {
+        guard let state = try await presences(of: [user])[user]?.visible, state.status != .offline else { return }
+        _ = try await redis.send("SADD", Topics.presenceOnline(guild, cell: cellName), user.description)
+        let update = try event("PRESENCE_UPDATE", guild: guild, channel: nil, PresenceUpdatePayload(userID: user, guildID: guild, state: state))
+        _ = try await redis.send("PUBLISH", Topics.workspace(guild, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: update))
+    }
+
     /// How many members of a workspace others see online, without scanning its members.
     public func onlineCount(_ guild: Snowflake) async throws -> Int {
         Int(try await redis.send("SCARD", Topics.presenceOnline(guild, cell: cellName)).integer ?? 0)

@@ -94,24 +94,31 @@ extension CellDomain {
     /// Adds a user to a workspace (an invite accepted, or an operator adding a bot); returns
     /// nil if they already were a member.
     public func addMember(_ guildID: Snowflake, userID: Snowflake) async throws -> Member? {
-        try await commit { tx -> Member? in
+        let member = try await commit { tx -> Member? in
             guard let workspace = try await tx.workspace(id: guildID) else { throw APIError.unknownGuild }
             guard let user = try await tx.user(id: userID) else { throw APIError.unknownUser }
             guard let joined = try await tx.insertMember(workspaceID: guildID, userID: userID) else { return nil }
             let member = Presenter.member(MemberRecord(user: user, nick: nil, joinedAt: joined), withUser: true)
             try await tx.insertEvent(try event("GUILD_MEMBER_ADD", guild: guildID, channel: nil, WithGuildID(member, guildID: guildID)))
             let count = try await tx.memberCount(workspaceID: guildID)
-            let payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await tx.channels(workspaceID: guildID),
-                                             members: [member], memberCount: count, joinedAt: member.joined_at,
-                                             large: count > Self.largeThreshold)
+            let large = count > Self.largeThreshold
+            // The joiner gets the workspace as READY would show it: members and their presences
+            // for a workspace that is not large, only their own member otherwise.
+            let members = large ? [member]
+                : try await tx.members(workspaceID: guildID, after: Snowflake(0), limit: Self.largeThreshold).map { Presenter.member($0, withUser: true) }
+            var payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await tx.channels(workspaceID: guildID),
+                                             members: members, memberCount: count, joinedAt: member.joined_at, large: large)
+            if !large { payload.presences = try await presenceList(of: members.map(\.user!.id).filter { $0 != userID }, guild: guildID) }
             try await tx.insertEvent(try event("GUILD_CREATE", guild: guildID, channel: nil, user: userID, payload))
             return member
         }
+        if member != nil { try? await announcePresence(of: userID, joining: guildID) }
+        return member
     }
 
     /// Removes a member; the owner cannot be removed.
     public func removeMember(_ guildID: Snowflake, userID: Snowflake) async throws -> Bool {
-        try await commit { tx -> Bool in
+        let removed = try await commit { tx -> Bool in
             guard let workspace = try await tx.workspace(id: guildID) else { throw APIError.unknownGuild }
             guard workspace.ownerID != userID else { throw APIError.missingPermissions }
             guard let user = try await tx.user(id: userID) else { throw APIError.unknownUser }
@@ -120,6 +127,8 @@ extension CellDomain {
             try await tx.insertEvent(try event("GUILD_DELETE", guild: guildID, channel: nil, user: userID, GuildDeletePayload(id: guildID)))
             return true
         }
+        if removed { _ = try? await redis.send("SREM", Topics.presenceOnline(guildID, cell: cellName), userID.description) }
+        return removed
     }
 
     /// Every workspace of this cell with its member count (operators).

@@ -132,11 +132,16 @@ try:
     wait(bob, lambda d: text_of(d, "channel-title") == "# general")
     check(True, "bob joined through the invite link and sees #general")
 
+    alice_id = alice.execute_script("return concord.store.me.id")
+    bob_id = bob.execute_script("return concord.store.me.id")
+    wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, f'#members li[data-user="{bob_id}"][data-status="online"]'))
+    wait(bob, lambda d: d.find_elements(By.CSS_SELECTOR, f'#members li[data-user="{alice_id}"][data-status="online"]'))
+    check(True, "each sees the other's online dot")
+
     send(alice, "hello bob")
     wait_message(bob, lambda m: m["content"] == "hello bob", "bob sees alice's message live")
     check(True, "bob sees alice's message live")
 
-    bob_id = bob.execute_script("return concord.store.me.id")
     greeting = next(m for m in messages(bob) if m["content"] == "hello bob")
     target = bob.find_element(By.CSS_SELECTOR, f'.msg[data-id="{greeting["id"]}"]')
     ActionChains(bob).move_to_element(target).perform()
@@ -232,6 +237,10 @@ try:
 except Exception as error:  # report and fail
     print("FAILED:", repr(error), flush=True)
     try:
+        for who, driver in (("alice", alice), ("bob", bob)):
+            print(who, "members:", driver.execute_script(
+                "return [...document.querySelectorAll('#members li')].map(l => l.dataset.user + ':' + l.dataset.status).join(' ')"
+                " + ' presences: ' + JSON.stringify([...concord.store.presences])"), flush=True)
         alice.save_screenshot(os.path.join(artifacts, "failure-alice.png"))
         bob.save_screenshot(os.path.join(artifacts, "failure-bob.png"))
         for entry in alice.get_log("browser")[-10:] + bob.get_log("browser")[-10:]:

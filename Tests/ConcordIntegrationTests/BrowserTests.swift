@@ -15,7 +15,7 @@ struct BrowserTests {
         try await TestCluster.with { c in
             let (status, log) = try await PythonScript.run("Browser/chat_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(300))
             #expect(status == 0, "browser flow failed:\n\(log)")
-            for step in ["bob joined through the invite link and sees #general", "bob sees alice's message live",
+            for step in ["bob joined through the invite link and sees #general", "each sees the other's online dot", "bob sees alice's message live",
                          "the reply shows the quoted original", "bob sees that alice is typing",
                          "Up edits the last own message and bob sees it edited", "alice deleted a message and it disappeared for bob",
                          "a <script> message shows as text and runs nothing", "mentions render as names", "links are clickable",

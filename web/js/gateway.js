@@ -2,8 +2,8 @@
 // sequence, dispatches. A dropped socket is resumed (nothing lost, nothing repeated); a session
 // that cannot be resumed identifies again and the app reloads what it shows.
 
-// GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | GUILD_MESSAGE_TYPING | MESSAGE_CONTENT
-const INTENTS = 1 | 2 | 512 | 2048 | 32768;
+// GUILDS | GUILD_MEMBERS | GUILD_PRESENCES | GUILD_MESSAGES | GUILD_MESSAGE_TYPING | MESSAGE_CONTENT
+const INTENTS = 1 | 2 | 256 | 512 | 2048 | 32768;
 const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 
 export class Gateway {

@@ -5,8 +5,8 @@ import { createApi } from './api.js';
 import { Composer } from './composer.js';
 import { Gateway } from './gateway.js';
 import { MessageView } from './messages.js';
-import { renderSidebar } from './sidebar.js';
-import { addGuild, guildOfChannel, nameOf, orderedChannels, store } from './store.js';
+import { renderMembers, renderSidebar } from './sidebar.js';
+import { addGuild, guildOfChannel, nameOf, orderedChannels, setPresence, store } from './store.js';
 
 const TOKEN_KEY = 'concord.token';
 const $ = (id) => document.getElementById(id);
@@ -84,6 +84,7 @@ async function start() {
   $('auth').hidden = true;
   $('app').hidden = false;
   $('me-name').textContent = store.me.global_name ?? store.me.username;
+  store.ownPresence = { status: 'online' };
   readyCount = 0;
   gateway = new Gateway({
     token,
@@ -133,9 +134,11 @@ function dispatch(type, d) {
     case 'GUILD_MEMBER_ADD':
     case 'GUILD_MEMBER_UPDATE':
       store.guilds.get(d.guild_id)?.members.set(d.user.id, d);
+      renderMembers();
       break;
     case 'GUILD_MEMBER_REMOVE':
       store.guilds.get(d.guild_id)?.members.delete(d.user.id);
+      renderMembers();
       break;
     case 'MESSAGE_CREATE':
       store.typing.get(d.channel_id)?.delete(d.author.id);
@@ -147,6 +150,12 @@ function dispatch(type, d) {
       break;
     case 'MESSAGE_DELETE':
       messages.remove(d.channel_id, d.id);
+      break;
+    case 'PRESENCE_UPDATE':
+      // Without guild_id it is the user's own real status (invisible shows as invisible).
+      if (d.user.id === store.me?.id && !d.guild_id) store.ownPresence = d.status === 'offline' ? null : { status: d.status };
+      else if (d.user.id !== store.me?.id) setPresence(d);
+      renderMembers();
       break;
     case 'TYPING_START':
       if (d.user_id === store.me?.id) break;
@@ -171,6 +180,7 @@ setInterval(renderTyping, 1000);
 
 function redrawSidebar() {
   renderSidebar({ onGuild: selectGuild, onChannel: selectChannel });
+  renderMembers();
 }
 
 function selectGuild(id) {
@@ -200,8 +210,11 @@ $('toggle-sidebar').addEventListener('click', () => $('sidebar').classList.toggl
 
 toggleForm('new-guild', 'new-guild-form', async (name) => {
   const guild = await api('POST', '/guilds', { name });
-  const channels = await api('GET', `/guilds/${guild.id}/channels`);
-  addGuild({ ...guild, channels, members: [] });
+  // The gateway's GUILD_CREATE may have come first; it is the fuller picture.
+  if (!store.guilds.has(guild.id)) {
+    const channels = await api('GET', `/guilds/${guild.id}/channels`);
+    if (!store.guilds.has(guild.id)) addGuild({ ...guild, channels, members: [{ user: store.me }] });
+  }
   selectGuild(guild.id);
 });
 
@@ -254,7 +267,8 @@ async function showInvite(code) {
         selectAfterJoin = guildId;
         if (!store.guilds.has(guildId)) {
           const channels = await api('GET', `/guilds/${guildId}/channels`);
-          addGuild({ ...invite.guild, channels, members: [] });
+          // Unless the gateway's fuller GUILD_CREATE arrived while this was on its way.
+          if (!store.guilds.has(guildId)) addGuild({ ...invite.guild, channels, members: [{ user: store.me }] });
         }
         selectGuild(guildId);
         closeInvite();

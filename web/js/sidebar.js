@@ -24,6 +24,38 @@ export function renderSidebar({ onGuild, onChannel }) {
   channelList.replaceChildren(...rows);
 }
 
+/** The workspace's members, online first, each with a status dot. */
+export function renderMembers() {
+  const guild = store.guilds.get(store.guildId);
+  const members = guild ? [...guild.members.values()] : [];
+  const presenceOf = (m) => (m.user.id === store.me?.id ? store.ownPresence : store.presences.get(m.user.id));
+  const rank = { online: 0, idle: 1, dnd: 2 };
+  members.sort((a, b) => (rank[presenceOf(a)?.status] ?? 3) - (rank[presenceOf(b)?.status] ?? 3)
+    || (a.user.username).localeCompare(b.user.username));
+  const online = members.filter((m) => presenceOf(m)).length;
+  document.getElementById('members-title').textContent = `Members — ${online} online`;
+  document.getElementById('members').replaceChildren(...members.map((member) => {
+    const presence = presenceOf(member);
+    const li = document.createElement('li');
+    li.dataset.user = member.user.id;
+    li.dataset.status = presence?.status ?? 'offline';
+    if (!presence) li.classList.add('offline');
+    const dot = document.createElement('span');
+    dot.className = `dot ${presence?.status ?? 'offline'}`;
+    dot.title = presence?.status ?? 'offline';
+    const name = document.createElement('span');
+    name.textContent = member.nick ?? member.user.global_name ?? member.user.username;
+    li.append(dot, name);
+    if (presence?.custom) {
+      const custom = document.createElement('span');
+      custom.className = 'custom';
+      custom.textContent = presence.custom;
+      li.append(custom);
+    }
+    return li;
+  }));
+}
+
 function item(label, active, onClick, id) {
   const li = document.createElement('li');
   const button = document.createElement('button');

@@ -8,7 +8,15 @@ export const store = {
   channelId: null,
   history: new Map(),     // channel id → { messages: [] (oldest first), complete: bool }
   typing: new Map(),      // channel id → Map(user id → expiry time)
+  presences: new Map(),   // user id → { status, custom } as others see it (absent: offline)
 };
+
+/** Records a PRESENCE_UPDATE (or a GUILD_CREATE presence). */
+export function setPresence(update) {
+  const custom = update.activities?.find((a) => a.type === 4)?.state ?? null;
+  if (!update.status || update.status === 'offline') store.presences.delete(update.user.id);
+  else store.presences.set(update.user.id, { status: update.status, custom });
+}
 
 export function addGuild(payload) {
   const guild = {
@@ -17,6 +25,7 @@ export function addGuild(payload) {
     members: new Map((payload.members ?? []).map((m) => [m.user.id, m])),
   };
   store.guilds.set(guild.id, guild);
+  for (const presence of payload.presences ?? []) setPresence(presence);
   return guild;
 }
 
