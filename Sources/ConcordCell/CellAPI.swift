@@ -116,6 +116,13 @@ public struct CellAPI: Sendable {
         case .triggerTyping:
             try await d.triggerTyping(route.channelID!, caller: try me())
             return JSONResponse.noContent()
+        case .ackMessage:
+            // Discord answers {"token": null}; Concord adds the channel's counts after the ack.
+            let entry = try await d.acknowledge(route.channelID!, messageID: route.messageID!, caller: try me())
+            return JSONResponse.ok(Data(#"{"token":null,"mention_count":\#(entry.mention_count),"unread_count":\#(entry.unread_count)}"#.utf8))
+        case .bulkAck:
+            try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
+            return JSONResponse.noContent()
         }
     }
 

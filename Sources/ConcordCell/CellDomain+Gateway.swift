@@ -26,6 +26,6 @@ extension CellDomain {
             }
             guilds.append(payload)
         }
-        return ReadyState(user: user, guilds: guilds, outboxSeq: head)
+        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller))
     }
 }

@@ -243,10 +243,17 @@ extension GatewayHub {
             var user_settings: [String: JSONValue] = [:]
             var guild_join_requests: [JSONValue] = []
             var geo_ordered_rtc_regions: [String] = []
+            var read_state: ReadStates
+        }
+        struct ReadStates: Encodable {
+            var version = 1
+            var partial = false
+            var entries: [ReadStateEntry]
         }
         return try WireJSON.encodeString(Ready(user: ready.user, guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
                                                session_id: sessionID, resume_gateway_url: publicGatewayURL,
-                                               application: bot ? ApplicationStub(id: ready.user.id) : nil))
+                                               application: bot ? ApplicationStub(id: ready.user.id) : nil,
+                                               read_state: ReadStates(entries: ready.readStates)))
     }
 
     static func newSessionID() -> String {

@@ -18,6 +18,7 @@ enum RequestValidator {
         case .register: try check(RegisterRequest.self, Validation.validate)
         case .login: try check(LoginRequest.self) { _ in }
         case .createInvite: if !body.isEmpty { try check(InviteCreateRequest.self, Validation.validate) }
+        case .bulkAck: try check(BulkAckRequest.self, Validation.validate)
         default: break
         }
     }

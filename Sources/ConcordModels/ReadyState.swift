@@ -6,10 +6,12 @@ public struct ReadyState: Codable, Sendable, Equatable {
     /// The cell's outbox head, read before the state: every event after it is delivered live
     /// or read back, so nothing between READY and the subscription is lost.
     public var outboxSeq: Int64
+    public var readStates: [ReadStateEntry]
 
-    public init(user: User, guilds: [GuildCreatePayload], outboxSeq: Int64) {
+    public init(user: User, guilds: [GuildCreatePayload], outboxSeq: Int64, readStates: [ReadStateEntry] = []) {
         self.user = user
         self.guilds = guilds
         self.outboxSeq = outboxSeq
+        self.readStates = readStates
     }
 }

@@ -9,6 +9,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listMembers, getMember
     case createInvite, getInvite, acceptInvite
     case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
+    case ackMessage, bulkAck
 
     /// Endpoints open without a token.
     public var isPublic: Bool { [.register, .login, .getGateway, .getInvite].contains(self) }
@@ -75,6 +76,8 @@ public enum RouteTable {
         ("PATCH", [.literal("channels"), .channel, .literal("messages"), .message], .editMessage),
         ("DELETE", [.literal("channels"), .channel, .literal("messages"), .message], .deleteMessage),
         ("POST", [.literal("channels"), .channel, .literal("typing")], .triggerTyping),
+        ("POST", [.literal("channels"), .channel, .literal("messages"), .message, .literal("ack")], .ackMessage),
+        ("POST", [.literal("read-states"), .literal("ack-bulk")], .bulkAck),
     ]
 
     /// The API's path prefixes; Discord's libraries use `/api/v10` (some still `/api/v9`).

@@ -193,6 +193,15 @@ public enum Validation {
         try errors.throwIfAny()
     }
 
+    /// Discord accepts at most 100 read states per bulk ack.
+    public static func validate(_ r: BulkAckRequest) throws {
+        var errors = FormErrors()
+        if r.read_states.isEmpty || r.read_states.count > 100 {
+            errors.add(["read_states"], code: "BASE_TYPE_BAD_LENGTH", message: "Must be between 1 and 100 in length.")
+        }
+        try errors.throwIfAny()
+    }
+
     public static func validate(_ r: RegisterRequest) throws {
         var errors = FormErrors()
         errors.lengthBetween(r.username, Limits.username, ["username"])

@@ -31,6 +31,9 @@ extension SQLExecutor {
     }
 
     /// Inserts a message and its outbox event in one statement (one round trip, one transaction).
+    /// Inserts a message and its outbox row in one statement. The only other writes are for the
+    /// users it mentions (their mention counts), @everyone (once per channel), and the author's
+    /// own read state (a sender has read up to their own message).
     public func insertMessage(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) async throws {
         try await run("""
             WITH inserted AS (
@@ -42,6 +45,18 @@ extension SQLExecutor {
                         \(m.componentsJSON)::jsonb, \(m.nonceJSON), \(m.flags), \(m.referenceMessageID?.int64),
                         \(m.referenceChannelID?.int64), \(m.referenceGuildID?.int64))
                 RETURNING id
+            ), mentioned AS (
+                INSERT INTO read_states (user_id, channel_id, mention_count)
+                SELECT u, \(m.channelID.int64), 1 FROM unnest(\(m.mentionIDs.map(\.int64))::bigint[]) AS u, inserted
+                WHERE u <> \(authorID.int64)
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1
+            ), everyone AS (
+                INSERT INTO mass_mentions (channel_id, message_id)
+                SELECT \(m.channelID.int64), inserted.id FROM inserted WHERE \(m.mentionEveryone)
+            ), own AS (
+                INSERT INTO read_states (user_id, channel_id, last_message_id)
+                SELECT \(authorID.int64), \(m.channelID.int64), inserted.id FROM inserted
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id)
             )
             INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
             SELECT \(event.type), \(event.guildID?.int64), \(event.channelID?.int64), \(event.userID?.int64), \(event.payload)::json
@@ -102,20 +117,51 @@ extension SQLExecutor {
         }
     }
 
+    /// Updates a message. Mentions it gains or loses change the counts of the users it still is
+    /// unread for (their last read message is older).
     public func updateMessage(_ m: MessageRecord, event: PendingEvent) async throws {
+        let (channel, id, mentions) = (m.channelID.int64, m.id.int64, m.mentionIDs.map(\.int64))
         try await run("""
-            UPDATE messages SET content = \(m.content), embeds = \(m.embedsJSON)::jsonb, components = \(m.componentsJSON)::jsonb,
-                   flags = \(m.flags), mention_ids = \(m.mentionIDs.map(\.int64)), mention_everyone = \(m.mentionEveryone),
-                   edited_at = \(m.editedAt)
-            WHERE channel_id = \(m.channelID.int64) AND bucket = \(m.id.bucket) AND id = \(m.id.int64)
+            WITH old AS (
+                SELECT mention_ids, mention_everyone, author_id FROM messages
+                WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id) FOR UPDATE
+            ), updated AS (
+                UPDATE messages SET content = \(m.content), embeds = \(m.embedsJSON)::jsonb, components = \(m.componentsJSON)::jsonb,
+                       flags = \(m.flags), mention_ids = \(mentions), mention_everyone = \(m.mentionEveryone), edited_at = \(m.editedAt)
+                WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id)
+            ), gained AS (
+                INSERT INTO read_states (user_id, channel_id, mention_count)
+                SELECT u, \(channel), 1 FROM old, unnest(\(mentions)::bigint[]) AS u
+                WHERE NOT (u = ANY(old.mention_ids)) AND u <> old.author_id
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1
+                WHERE read_states.last_message_id < \(id)
+            ), lost AS (
+                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0) FROM old
+                WHERE rs.channel_id = \(channel) AND rs.user_id = ANY(old.mention_ids) AND NOT (rs.user_id = ANY(\(mentions)::bigint[]))
+                  AND rs.last_message_id < \(id)
+            ), everyone_gained AS (
+                INSERT INTO mass_mentions (channel_id, message_id) SELECT \(channel), \(id) FROM old WHERE \(m.mentionEveryone)
+                ON CONFLICT DO NOTHING
+            )
+            DELETE FROM mass_mentions WHERE NOT \(m.mentionEveryone) AND channel_id = \(channel) AND message_id = \(id)
             """)
         try await insertEvent(event)
     }
 
-    /// Deletes a message; returns whether it existed.
+    /// Deletes a message; returns whether it existed. An unread mention it carried no longer counts.
     public func deleteMessage(channelID: Snowflake, id: Snowflake) async throws -> Bool {
         !(try await run("""
-            DELETE FROM messages WHERE channel_id = \(channelID.int64) AND bucket = \(id.bucket) AND id = \(id.int64) RETURNING id
+            WITH gone AS (
+                DELETE FROM messages WHERE channel_id = \(channelID.int64) AND bucket = \(id.bucket) AND id = \(id.int64)
+                RETURNING id, mention_ids, author_id
+            ), unmentioned AS (
+                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0) FROM gone
+                WHERE rs.channel_id = \(channelID.int64) AND rs.user_id = ANY(gone.mention_ids) AND rs.user_id <> gone.author_id
+                  AND rs.last_message_id < gone.id
+            ), unmassed AS (
+                DELETE FROM mass_mentions mm USING gone WHERE mm.channel_id = \(channelID.int64) AND mm.message_id = gone.id
+            )
+            SELECT id FROM gone
             """)).isEmpty
     }
 }

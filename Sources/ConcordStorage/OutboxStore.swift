@@ -97,11 +97,29 @@ extension Database {
             guard assigned > 0 else { return (old, 0) }
             let head = old + Int64(assigned)
             try await tx.run("UPDATE outbox_head SET seq = \(head)")
+            // Each channel numbers its new messages in commit order: unread counts are differences
+            // of these numbers.
             try await tx.run("""
-                UPDATE channels c SET last_message_id = GREATEST(c.last_message_id, n.last_id)
-                FROM (SELECT channel_id, max((payload->>'id')::bigint) AS last_id FROM outbox
-                      WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE' GROUP BY channel_id) n
-                WHERE c.id = n.channel_id
+                WITH created AS (
+                    SELECT channel_id, (payload->>'id')::bigint AS message_id,
+                           row_number() OVER (PARTITION BY channel_id ORDER BY seq) AS n
+                    FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE'
+                ), bumped AS (
+                    UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
+                    FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t
+                    WHERE c.id = t.channel_id
+                    RETURNING c.id, c.message_seq - t.added AS base
+                ), numbered AS (
+                    UPDATE messages m SET channel_seq = bumped.base + created.n
+                    FROM created JOIN bumped ON bumped.id = created.channel_id
+                    WHERE m.channel_id = created.channel_id AND m.id = created.message_id
+                      AND m.bucket = ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int
+                    RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
+                )
+                -- A sender has read up to their own message: their read sequence follows it.
+                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, numbered.channel_seq)
+                FROM numbered
+                WHERE rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id AND rs.last_message_id = numbered.id
                 """)
             return (head, assigned)
         }

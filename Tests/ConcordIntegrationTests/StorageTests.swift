@@ -37,7 +37,8 @@ struct StorageTests {
     @Test func migrationsAreRecordedAndIdempotent() async throws {
         try await TestServers.withMigratedDatabase { db in
             let versions = try await Migrator.appliedVersions(db)
-            #expect(versions == [1, 2, 3, 4])
+            let files = try FileManager.default.contentsOfDirectory(atPath: TestServers.migrationsDirectory).filter { $0.hasSuffix(".sql") }
+            #expect(versions == Array(1...files.count), "every numbered migration applied once, in order")
             #expect(try await Migrator(directory: TestServers.migrationsDirectory).migrate(db).isEmpty)
         }
     }

@@ -1,0 +1,37 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+/// Read states: what each user has read, and the unread and mention counts derived from it.
+extension CellDomain {
+    /// Marks a channel read up to a message, then tells the user's other sessions (MESSAGE_ACK)
+    /// so every device clears the badge.
+    public func acknowledge(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws -> ReadStateEntry {
+        _ = try await requireChannel(channelID, caller: caller)
+        guard let state = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID) else {
+            throw APIError.unknownMessage
+        }
+        let entry = Self.entry(state)
+        let ack = try event("MESSAGE_ACK", guild: nil, channel: channelID, user: caller.userID, MessageAckPayload(entry))
+        _ = try? await redis.send("PUBLISH", Topics.user(caller.userID, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: ack))
+        return entry
+    }
+
+    /// `POST /read-states/ack-bulk`: each entry as a single ack; channels the caller cannot see
+    /// or messages that are gone are skipped, as Discord does.
+    public func acknowledge(_ request: BulkAckRequest, caller: Caller) async throws {
+        try Validation.validate(request)
+        for item in request.read_states {
+            do { _ = try await acknowledge(item.channel_id, messageID: item.message_id, caller: caller) } catch is APIError {}
+        }
+    }
+
+    /// Every text channel's read state for READY.
+    public func readStates(_ caller: Caller) async throws -> [ReadStateEntry] {
+        try await db.readStates(userID: caller.userID).map(Self.entry)
+    }
+
+    static func entry(_ r: ReadStateRecord) -> ReadStateEntry {
+        ReadStateEntry(channelID: r.channelID, lastMessageID: r.lastMessageID, mentionCount: r.mentionCount, unreadCount: r.unreadCount)
+    }
+}

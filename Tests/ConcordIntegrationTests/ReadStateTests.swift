@@ -1,0 +1,82 @@
+import ConcordAuth
+import ConcordCell
+import ConcordModels
+import Foundation
+import Testing
+
+/// Read states end to end: unread counts are channel sequence minus read sequence, mention
+/// counts follow posts, edits, deletions and acks, READY carries them, and an ack reaches the
+/// user's other sessions as MESSAGE_ACK.
+@Suite("Read states")
+struct ReadStateTests {
+    func identify(_ token: String) -> String {
+        #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"test","device":"test"}}}"#
+    }
+    func gateway(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+
+    @Test func countsFollowPostsEditsDeletesAndAcks() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let (bobID, bob) = try await c.register("bob")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Unread")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            _ = try await c.domain.addMember(guild.id, userID: bobID)
+            let claims = try #require(TokenAuthority(secret: c.secrets.tokenSecret).verify(bob))
+            let caller = Caller(userID: bobID, tokenID: claims.tokenID, isBot: false)
+            let bobSession = GatewayTestClient(url: gateway(c))
+            bobSession.send(identify(bob))
+            try await bobSession.waitDispatch("GUILD_CREATE")
+
+            func post(_ text: String) async throws -> Message {
+                try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: text)).decode(Message.self)
+            }
+            func bobsCounts() async throws -> (unread: Int, mentions: Int) {
+                // Delivered to Bob's session means sequenced, so the channel's numbering has caught up.
+                let state = try #require(try await c.domain.readStates(caller).first { $0.id == general })
+                return (state.unread_count, state.mention_count)
+            }
+            let m1 = try await post("hello")
+            let m2 = try await post("hey <@\(bobID)>")
+            let m3 = try await post("@everyone look")
+            try await eventually("bob got all three") { bobSession.dispatches("MESSAGE_CREATE").count == 3 }
+            #expect(try await bobsCounts() == (3, 2), "three unread, one direct mention and one @everyone")
+
+            let ready = GatewayTestClient(url: gateway(c))
+            ready.send(identify(bob))
+            let entries = try await ready.waitDispatch("READY")["d"]?["read_state"]?["entries"]?.arrayValue ?? []
+            let entry = entries.first { $0["id"]?.stringValue == general.description }
+            #expect(entry?["unread_count"]?.intValue == 3 && entry?["mention_count"]?.intValue == 2, "READY carries read_state")
+
+            _ = try await c.request(.PATCH, "/channels/\(general)/messages/\(m1.id)", token: alice, json: #"{"content":"hello <@\#(bobID)>"}"#)
+            #expect(try await bobsCounts().mentions == 3, "an edit that adds a mention counts it")
+            _ = try await c.request(.DELETE, "/channels/\(general)/messages/\(m2.id)", token: alice)
+            #expect(try await bobsCounts().mentions == 2, "deleting an unread mention lowers the count")
+
+            let ack = try await c.request(.POST, "/channels/\(general)/messages/\(m3.id)/ack", token: bob, json: #"{"token":null}"#)
+            #expect(ack.status == 200)
+            #expect(ack.json?["unread_count"]?.intValue == 0 && ack.json?["mention_count"]?.intValue == 0)
+            let relayed = try await bobSession.waitDispatch("MESSAGE_ACK")
+            #expect(relayed["d"]?["message_id"]?.stringValue == m3.id.description, "the other session hears the ack")
+            #expect(try await bobsCounts() == (0, 0))
+
+            let m4 = try await post("one more for <@\(bobID)>")
+            try await eventually("bob got m4") { bobSession.dispatches("MESSAGE_CREATE").count == 4 }
+            #expect(try await bobsCounts() == (1, 1))
+            _ = try await c.request(.PATCH, "/channels/\(general)/messages/\(m4.id)", token: alice, json: #"{"content":"one more"}"#)
+            #expect(try await bobsCounts().mentions == 0, "an edit that removes a mention uncounts it")
+
+            // Alice read everything she wrote herself.
+            let aliceClaims = try #require(TokenAuthority(secret: c.secrets.tokenSecret).verify(alice))
+            let aliceState = try await c.domain.readStates(Caller(userID: aliceClaims.userID, tokenID: aliceClaims.tokenID, isBot: false))
+            #expect(aliceState.first { $0.id == general }?.unread_count == 0, "a sender's own messages are read")
+
+            let bulk = try await c.request(.POST, "/read-states/ack-bulk", token: bob,
+                                           body: BulkAckRequest(readStates: [.init(channelID: general, messageID: m4.id)]))
+            #expect(bulk.status == 204)
+            #expect(try await bobsCounts() == (0, 0))
+            let tooMany = try await c.request(.POST, "/read-states/ack-bulk", token: bob, body: BulkAckRequest(readStates: []))
+            #expect(tooMany.status == 400)
+            for client in [bobSession, ready] { client.close() }
+        }
+    }
+}
