@@ -10,10 +10,8 @@ import Testing
 /// that start while messages flow. Every test checks exactly which events arrive, in order.
 @Suite("Gateway under faults")
 struct GatewayFaultTests {
-    func identify(_ token: String) -> String {
-        #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"test","device":"test"}}}"#
-    }
-    func gateway(_ edgeURL: String) -> String { edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+    func identify(_ token: String) -> String { GatewayFrames.identify(token) }
+    func gateway(_ edgeURL: String) -> String { GatewayFrames.url(edgeURL) }
     func contents(_ client: GatewayTestClient) -> [String] { client.dispatches("MESSAGE_CREATE").compactMap { $0["d"]?["content"]?.stringValue } }
     func dispatchSeqs(_ client: GatewayTestClient) -> [Int64] { client.all.compactMap { $0["op"]?.intValue == 0 ? $0["s"]?.intValue : nil } }
 

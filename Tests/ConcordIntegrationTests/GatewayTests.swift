@@ -8,10 +8,8 @@ import Testing
 /// The gateway end to end: a WebSocket client against a running edge and cell.
 @Suite("Gateway end to end")
 struct GatewayTests {
-    func identify(_ token: String, intents: Int = 1 | 1 << 9 | 1 << 15) -> String {
-        #"{"op":2,"d":{"token":"\#(token)","intents":\#(intents),"properties":{"os":"linux","browser":"test","device":"test"}}}"#
-    }
-    func gatewayURL(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+    func identify(_ token: String, intents: Int = GatewayFrames.defaultIntents) -> String { GatewayFrames.identify(token, intents: intents) }
+    func gatewayURL(_ c: TestCluster) -> String { GatewayFrames.url(c.edgeURL) }
 
     @Test func identifyReadyGuildCreateAndLiveMessages() async throws {
         try await TestCluster.with { c in

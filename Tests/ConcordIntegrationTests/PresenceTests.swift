@@ -10,10 +10,9 @@ struct PresenceTests {
     static let watching = 1 | 1 << 8 | 1 << 9  // GUILDS | GUILD_PRESENCES | GUILD_MESSAGES
 
     func identify(_ token: String, intents: Int = watching, presence: String? = nil) -> String {
-        let p = presence.map { #","presence":{"status":"\#($0)","since":0,"activities":[],"afk":false}"# } ?? ""
-        return #"{"op":2,"d":{"token":"\#(token)","intents":\#(intents),"properties":{"os":"linux","browser":"test","device":"test"}\#(p)}}"#
+        GatewayFrames.identify(token, intents: intents, presence: presence)
     }
-    func gateway(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+    func gateway(_ c: TestCluster) -> String { GatewayFrames.url(c.edgeURL) }
     func presences(_ client: GatewayTestClient, of user: Snowflake) -> [String] {
         client.dispatches("PRESENCE_UPDATE").filter { $0["d"]?["user"]?["id"]?.stringValue == user.description }
             .compactMap { $0["d"]?["status"]?.stringValue }
@@ -95,7 +94,7 @@ struct PresenceTests {
         try await TestCluster.with { c in
             let (alice, _, _, bob) = try await twoMembers(c)
             let edge = try await EdgeProcess.start(joining: c)
-            let session = GatewayTestClient(url: edge.url.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json")
+            let session = GatewayTestClient(url: GatewayFrames.url(edge.url))
             session.send(identify(alice.1))
             try await eventually("alice online for bob, through the other edge") { presences(bob, of: alice.0) == ["online"] }
             edge.kill9()

@@ -9,10 +9,8 @@ import Testing
 /// user's other sessions as MESSAGE_ACK.
 @Suite("Read states")
 struct ReadStateTests {
-    func identify(_ token: String) -> String {
-        #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"test","device":"test"}}}"#
-    }
-    func gateway(_ c: TestCluster) -> String { c.edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json" }
+    func identify(_ token: String) -> String { GatewayFrames.identify(token) }
+    func gateway(_ c: TestCluster) -> String { GatewayFrames.url(c.edgeURL) }
 
     @Test func countsFollowPostsEditsDeletesAndAcks() async throws {
         try await TestCluster.with { c in

@@ -73,3 +73,19 @@ final class Inbox: Sendable {
     let frames = Mutex<[JSONValue]>([])
     let binaryFrames = Atomic<Int>(0)
 }
+
+/// The frames and URLs gateway tests send and connect to.
+enum GatewayFrames {
+    /// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT
+    static let defaultIntents = 1 | 1 << 9 | 1 << 15
+
+    static func identify(_ token: String, intents: Int = defaultIntents, presence: String? = nil) -> String {
+        let p = presence.map { #","presence":{"status":"\#($0)","since":0,"activities":[],"afk":false}"# } ?? ""
+        return #"{"op":2,"d":{"token":"\#(token)","intents":\#(intents),"properties":{"os":"linux","browser":"test","device":"test"}\#(p)}}"#
+    }
+
+    /// An edge's gateway URL (JSON encoding, v10).
+    static func url(_ edgeURL: String) -> String {
+        edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json"
+    }
+}
