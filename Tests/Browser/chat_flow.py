@@ -184,6 +184,13 @@ try:
     check(bob.execute_script("return [...document.querySelectorAll('#messages a')].some(a => a.href === 'https://example.com/page' && a.rel.includes('noopener'))"),
           "links are clickable")
 
+    # A mention in another channel: bold channel and a badge, until bob reads it.
+    rest("POST", f"/channels/{history_id}/messages", alice_token, {"content": f"ping <@{bob_id}>"})
+    history_button = f'#channels button[data-id="channel-{history_id}"]'
+    badge = wait(bob, lambda d: d.find_elements(By.CSS_SELECTOR, history_button + " .badge"))
+    check(badge[0].get_attribute("textContent") == "1" and "unread" in bob.find_element(By.CSS_SELECTOR, history_button).get_attribute("class"),
+          "an unread mention shows as a badge on the channel")
+
     # 300 messages of history, read by scrolling back from the newest.
     for i in range(300):
         rest("POST", f"/channels/{history_id}/messages", alice_token, {"content": f"history {i:03d}"})
@@ -203,7 +210,10 @@ try:
         after = bob.execute_script(f"return document.querySelector('.msg[data-id=\"{top[0]}\"]').getBoundingClientRect().top")
         jumps.append(abs(after - top[1]))
     seen = [m["content"] for m in messages(bob)]
-    check(seen == [f"history {i:03d}" for i in range(300)], "scroll-back loads all 300 messages once, in order")
+    check(seen == [f"ping @bob{suffix}"] + [f"history {i:03d}" for i in range(300)], "scroll-back loads all 300 messages once, in order")
+    check(not bob.find_elements(By.CSS_SELECTOR, history_button + " .badge")
+          and "unread" not in bob.find_element(By.CSS_SELECTOR, history_button).get_attribute("class"),
+          "reading the channel clears its badge")
     check(len(jumps) >= 5 and max(jumps) < 2, f"older pages load without jumps (largest shift {max(jumps, default=0):.0f}px)")
 
     bob.find_element(By.ID, "toggle-sidebar").click()
@@ -230,6 +240,17 @@ try:
     wait_message(alice, lambda m: m["content"] == "back online", "alice sees bob again")
     check(True, "messages flow both ways after the reconnect")
 
+    # The read state is the server's: a reload (a new session) still shows #history read.
+    time.sleep(1)
+    bob.refresh()
+    wait(bob, lambda d: text_of(d, "channel-title") == "# general")
+    check(not bob.find_elements(By.CSS_SELECTOR, history_button + " .badge")
+          and "unread" not in bob.find_element(By.CSS_SELECTOR, history_button).get_attribute("class"),
+          "after a reload #history is still read (the ack was saved)")
+
+    # A mention alice has not seen yet, for the screenshot's badge.
+    rest("POST", f"/channels/{history_id}/messages", bob_token, {"content": f"see you in here <@{alice_id}>"})
+    wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, history_button + " .badge"))
     alice.save_screenshot(os.path.join(artifacts, "chat-desktop.png"))
     bob.save_screenshot(os.path.join(artifacts, "chat-phone.png"))
     check(True, "screenshots saved")

@@ -18,7 +18,8 @@ struct BrowserTests {
             for step in ["bob joined through the invite link and sees #general", "each sees the other's online dot", "bob sees alice's message live",
                          "the reply shows the quoted original", "bob sees that alice is typing",
                          "Up edits the last own message and bob sees it edited", "alice deleted a message and it disappeared for bob",
-                         "a <script> message shows as text and runs nothing", "mentions render as names", "links are clickable",
+                         "a <script> message shows as text and runs nothing", "mentions render as names", "links are clickable", "an unread mention shows as a badge on the channel",
+                         "reading the channel clears its badge", "after a reload #history is still read (the ack was saved)",
                          "scroll-back loads all 300 messages once, in order", "bob sees the disconnected banner",
                          "after reconnecting bob has the missed message exactly once", "screenshots saved"] {
                 #expect(log.contains("ok: \(step)"), "missing step: \(step)")

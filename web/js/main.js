@@ -6,7 +6,7 @@ import { Composer } from './composer.js';
 import { Gateway } from './gateway.js';
 import { MessageView } from './messages.js';
 import { renderMembers, renderSidebar } from './sidebar.js';
-import { addGuild, guildOfChannel, nameOf, orderedChannels, setPresence, store } from './store.js';
+import { addGuild, guildOfChannel, historyOf, nameOf, orderedChannels, readStateOf, setPresence, store } from './store.js';
 
 const TOKEN_KEY = 'concord.token';
 const $ = (id) => document.getElementById(id);
@@ -106,6 +106,7 @@ function dispatch(type, d) {
   switch (type) {
     case 'READY':
       store.me = d.user;
+      store.readStates = new Map((d.read_state?.entries ?? []).map((e) => [e.id, e]));
       // A new session after a lost one: what it shows may be stale, so read it again.
       if (readyCount++ > 0) messages.refresh().catch(showError);
       break;
@@ -144,6 +145,11 @@ function dispatch(type, d) {
       store.typing.get(d.channel_id)?.delete(d.author.id);
       messages.upsert(d);
       renderTyping();
+      countUnread(d);
+      break;
+    case 'MESSAGE_ACK':
+      Object.assign(readStateOf(d.channel_id), { last_message_id: d.message_id, unread_count: d.unread_count, mention_count: d.mention_count });
+      redrawSidebar();
       break;
     case 'MESSAGE_UPDATE':
       messages.upsert(d);
@@ -166,6 +172,35 @@ function dispatch(type, d) {
       break;
   }
 }
+
+// Unread counts: a message elsewhere (or while the tab is hidden) counts until the channel is
+// read; reading it acks the newest message through the API, which clears every device.
+
+function countUnread(message) {
+  if (message.author.id === store.me?.id) return;
+  if (message.channel_id === store.channelId && document.visibilityState === 'visible') return acknowledge(message.channel_id);
+  const state = readStateOf(message.channel_id);
+  state.unread_count += 1;
+  if (message.mention_everyone || message.mentions?.some((u) => u.id === store.me?.id)) state.mention_count += 1;
+  redrawSidebar();
+}
+
+function acknowledge(channelId) {
+  const history = historyOf(channelId);
+  const latest = history.messages[history.messages.length - 1];
+  const state = readStateOf(channelId);
+  if (!latest || (state.last_message_id === latest.id && state.unread_count === 0)) return;
+  Object.assign(state, { last_message_id: latest.id, unread_count: 0, mention_count: 0 });
+  redrawSidebar();
+  clearTimeout(acknowledge.timers?.[channelId]);
+  (acknowledge.timers ??= {})[channelId] = setTimeout(() => {
+    api('POST', `/channels/${channelId}/messages/${latest.id}/ack`, { token: null }).catch(() => {});
+  }, 300);
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && store.channelId) acknowledge(store.channelId);
+});
 
 function renderTyping() {
   const now = Date.now();
@@ -200,7 +235,7 @@ function selectChannel(id) {
   $('sidebar').classList.remove('open');
   redrawSidebar();
   renderTyping();
-  if (id) messages.show(id).catch(showError);
+  if (id) messages.show(id).then(() => { if (store.channelId === id) acknowledge(id); }).catch(showError);
   $('input').focus();
 }
 

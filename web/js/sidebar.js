@@ -1,11 +1,14 @@
 // Workspaces and the current workspace's channels.
-import { orderedChannels, store } from './store.js';
+import { orderedChannels, readStateOf, store } from './store.js';
 
 export function renderSidebar({ onGuild, onChannel }) {
   const guildList = document.getElementById('guilds');
   guildList.replaceChildren(...[...store.guilds.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((guild) => item(guild.name, guild.id === store.guildId, () => onGuild(guild.id), `guild-${guild.id}`)));
+    .map((guild) => {
+      const unread = [...guild.channels.keys()].some((id) => id !== store.channelId && readStateOf(id).unread_count > 0);
+      return item(guild.name, guild.id === store.guildId, () => onGuild(guild.id), `guild-${guild.id}`, { unread });
+    }));
 
   const channelList = document.getElementById('channels');
   const guild = store.guilds.get(store.guildId);
@@ -18,7 +21,9 @@ export function renderSidebar({ onGuild, onChannel }) {
       rows.push(header);
     }
     for (const channel of group.channels) {
-      rows.push(item(`# ${channel.name}`, channel.id === store.channelId, () => onChannel(channel.id), `channel-${channel.id}`));
+      const state = readStateOf(channel.id);
+      rows.push(item(`# ${channel.name}`, channel.id === store.channelId, () => onChannel(channel.id), `channel-${channel.id}`,
+        { unread: channel.id !== store.channelId && state.unread_count > 0, mentions: state.mention_count }));
     }
   }
   channelList.replaceChildren(...rows);
@@ -56,13 +61,21 @@ export function renderMembers() {
   }));
 }
 
-function item(label, active, onClick, id) {
+/** A list entry; unread ones are bold, and mentions show as a count badge. */
+function item(label, active, onClick, id, { unread = false, mentions = 0 } = {}) {
   const li = document.createElement('li');
   const button = document.createElement('button');
   button.type = 'button';
   button.textContent = label;
   button.dataset.id = id;
   if (active) button.classList.add('active');
+  if (unread) button.classList.add('unread');
+  if (mentions > 0 && !active) {
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = mentions > 99 ? '99+' : String(mentions);
+    button.append(badge);
+  }
   button.addEventListener('click', onClick);
   li.append(button);
   return li;

@@ -9,7 +9,13 @@ export const store = {
   history: new Map(),     // channel id → { messages: [] (oldest first), complete: bool }
   typing: new Map(),      // channel id → Map(user id → expiry time)
   presences: new Map(),   // user id → { status, custom } as others see it (absent: offline)
+  readStates: new Map(),  // channel id → { last_message_id, unread_count, mention_count }
 };
+
+export function readStateOf(channelId) {
+  if (!store.readStates.has(channelId)) store.readStates.set(channelId, { last_message_id: '0', unread_count: 0, mention_count: 0 });
+  return store.readStates.get(channelId);
+}
 
 /** Records a PRESENCE_UPDATE (or a GUILD_CREATE presence). */
 export function setPresence(update) {
