@@ -71,6 +71,8 @@ final class GatewayConnection: Sendable {
         var handedOver = false
         /// The status this session asked for (IDENTIFY's presence, op 3).
         var presence = PresenceState(status: .online)
+        /// What the session asked to receive per channel (op 40), for large workspaces.
+        var levels = SubscriptionLevels()
     }
 
     let state: Mutex<State>

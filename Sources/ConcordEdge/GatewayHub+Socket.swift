@@ -97,6 +97,7 @@ extension GatewayHub {
             case .resume(let payload): await resume(binding, payload)
             case .requestGuildMembers(let request): await membersChunk(connection, request)
             case .updatePresence(let value): await updatePresence(connection, value)
+            case .subscribe(let payload): connection.state.withLock { $0.levels.apply(payload) }
             }
         }
     }
@@ -118,6 +119,7 @@ extension GatewayHub {
                 s.sessionID = sessionID
                 s.authorization = authorization
                 s.cursors[cell] = ready.outboxSeq
+                s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
             }
             // Live events wait while the outbox is read back from where READY's state was taken.
             connection.beginCatchUp()

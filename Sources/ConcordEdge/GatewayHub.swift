@@ -159,11 +159,12 @@ final class GatewayHub: Sendable {
             return ids.compactMap { r.sessions[$0] }
         }
         var rule = MessageContentRule(type: e.type, payload: e.payload)
+        let facts = MessageFacts(type: e.type, payload: e.payload)
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
         for connection in targets where subject == nil || connection.userID != subject {
-            offer(event, cell: cell, to: connection, rule: &rule, readBack: nil)
+            offer(event, cell: cell, to: connection, rule: &rule, facts: facts, readBack: nil)
         }
     }
 
@@ -175,15 +176,24 @@ final class GatewayHub: Sendable {
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
     private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection,
-                       rule: inout MessageContentRule, readBack joined: Set<Snowflake>?) {
+                       rule: inout MessageContentRule, facts: MessageFacts, readBack joined: Set<Snowflake>?) {
         let e = event.event
-        let (user, isBot, intents) = connection.state.withLock { ($0.userID, $0.isBot, $0.machine.intents) }
-        let data = user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload
+        let (user, isBot, intents, outcome) = connection.state.withLock { s in
+            (s.userID, s.isBot, s.machine.intents,
+             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, messageID: facts.id, seq: event.seq,
+                              mentioned: s.userID.map(facts.mentions) ?? false))
+        }
+        let (type, data): (String, String)
+        switch outcome {
+        case .drop: return
+        case .replace(let compactType, let compactData): (type, data) = (compactType, compactData)
+        case .deliver: (type, data) = (e.type, user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
+        }
         let origin = EventOrigin(cell: cell, seq: event.seq)
         if let joined {
-            connection.deliverReadBack(e.type, data: data, origin: origin, joined: joined, guild: e.guildID)
+            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID)
         } else {
-            connection.deliverLive(e.type, data: data, origin: origin)
+            connection.deliverLive(type, data: data, origin: origin)
         }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
@@ -217,7 +227,8 @@ final class GatewayHub: Sendable {
                 after = max(after, event.seq)
                 guard wants(connection, event.event) else { continue }
                 var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
-                offer(event, cell: cell, to: connection, rule: &rule, readBack: joined)
+                offer(event, cell: cell, to: connection, rule: &rule, facts: MessageFacts(type: event.event.type, payload: event.event.payload),
+                      readBack: joined)
             }
             if page.count < 500 { return }
         }

@@ -13,6 +13,8 @@ public enum GatewayOpcode: Int, Sendable {
     case invalidSession = 9
     case hello = 10
     case heartbeatAck = 11
+    /// Concord's extension: per-channel subscription levels (see SubscriptionLevels).
+    case channelSubscriptions = 40
 }
 
 /// Discord's gateway close codes.

@@ -20,6 +20,7 @@ public struct GatewaySession: Sendable {
         case authenticate(IdentifyPayload)
         case resume(ResumePayload)
         case requestGuildMembers(RequestGuildMembersPayload)
+        case subscribe(ChannelSubscriptionsPayload)
         case updatePresence(JSONValue)
     }
 
@@ -79,6 +80,10 @@ public struct GatewaySession: Sendable {
             guard phase == .ready else { return close(.notAuthenticated) }
             guard let payload = decode(RequestGuildMembersPayload.self, frame.d) else { return close(.decodeError) }
             return [.requestGuildMembers(payload)]
+        case .channelSubscriptions:
+            guard phase == .ready else { return close(.notAuthenticated) }
+            guard let payload = decode(ChannelSubscriptionsPayload.self, frame.d) else { return close(.decodeError) }
+            return [.subscribe(payload)]
         case .voiceStateUpdate:
             guard phase == .ready else { return close(.notAuthenticated) }
             return []

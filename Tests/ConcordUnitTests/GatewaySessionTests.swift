@@ -158,3 +158,42 @@ extension StreamCompressionTests {
         #expect(compression.makeDecompressor().decompress([1, 2, 3, 4, 5, 6, 7, 8]) == nil, "corrupt input is refused")
     }
 }
+
+@Suite("Subscription levels (op 40)")
+struct SubscriptionLevelTests {
+    let guild = Snowflake(10), onScreen = Snowflake(11), counted = Snowflake(12), flagged = Snowflake(13), message = Snowflake(99)
+
+    func levels() -> SubscriptionLevels {
+        var levels = SubscriptionLevels()
+        levels.largeGuilds = [guild]
+        levels.apply(ChannelSubscriptionsPayload(guild_id: guild, default: .flag,
+                                                 channels: [onScreen.description: .full, counted.description: .counts]))
+        return levels
+    }
+
+    @Test func eachLevelGetsItsEvents() {
+        var l = levels()
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: onScreen, messageID: message, seq: 5, mentioned: false) == .deliver)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: true)
+                == .replace(type: "CHANNEL_UNREAD_UPDATE", data: #"{"guild_id":"10","channel_id":"12","message_id":"99","seq":5,"mention_delta":1}"#))
+        #expect(l.outcome(type: "TYPING_START", guild: guild, channel: counted, messageID: nil, seq: 0, mentioned: false) == .drop)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 6, mentioned: false)
+                == .replace(type: "CHANNEL_UNREAD", data: #"{"guild_id":"10","channel_id":"13","message_id":"99"}"#))
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 7, mentioned: false) == .drop,
+                "a flag is sent once until the channel is read")
+        #expect(l.outcome(type: "MESSAGE_ACK", guild: nil, channel: flagged, messageID: nil, seq: 0, mentioned: false) == .deliver)
+        if case .replace = l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 8, mentioned: false) {} else {
+            Issue.record("after a read the flag is sent again")
+        }
+        #expect(l.outcome(type: "CHANNEL_UPDATE", guild: guild, channel: counted, messageID: nil, seq: 9, mentioned: false) == .deliver)
+    }
+
+    @Test func smallWorkspacesAndSessionsWithoutOp40GetEverything() {
+        var l = levels()
+        l.largeGuilds = []
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: false) == .deliver)
+        var untouched = SubscriptionLevels()
+        untouched.largeGuilds = [guild]
+        #expect(untouched.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: false) == .deliver)
+    }
+}
