@@ -120,6 +120,9 @@ public struct CellAPI: Sendable {
             // Discord answers {"token": null}; Concord adds the channel's counts after the ack.
             let entry = try await d.acknowledge(route.channelID!, messageID: route.messageID!, caller: try me())
             return JSONResponse.ok(Data(#"{"token":null,"mention_count":\#(entry.mention_count),"unread_count":\#(entry.unread_count)}"#.utf8))
+        case .getReadStates:
+            // Concord's addition: the same entries READY carries, for a client that wants them fresh.
+            return try JSONResponse.ok(try await d.readStates(try me()))
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()

@@ -9,7 +9,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listMembers, getMember
     case createInvite, getInvite, acceptInvite
     case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
-    case ackMessage, bulkAck
+    case ackMessage, bulkAck, getReadStates
 
     /// Endpoints open without a token.
     public var isPublic: Bool { [.register, .login, .getGateway, .getInvite].contains(self) }
@@ -78,6 +78,7 @@ public enum RouteTable {
         ("POST", [.literal("channels"), .channel, .literal("typing")], .triggerTyping),
         ("POST", [.literal("channels"), .channel, .literal("messages"), .message, .literal("ack")], .ackMessage),
         ("POST", [.literal("read-states"), .literal("ack-bulk")], .bulkAck),
+        ("GET", [.literal("users"), .literal("@me"), .literal("read-states")], .getReadStates),
     ]
 
     /// The API's path prefixes; Discord's libraries use `/api/v10` (some still `/api/v9`).

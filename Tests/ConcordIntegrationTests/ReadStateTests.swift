@@ -74,6 +74,17 @@ struct ReadStateTests {
             #expect(try await bobsCounts() == (0, 0))
             let tooMany = try await c.request(.POST, "/read-states/ack-bulk", token: bob, body: BulkAckRequest(readStates: []))
             #expect(tooMany.status == 400)
+
+            // Counts do not live in Redis: flushing it changes nothing.
+            _ = try await post("after the ack <@\(bobID)>")
+            try await eventually("bob got it") { bobSession.dispatches("MESSAGE_CREATE").count == 5 }
+            // The test Redis is shared by tests running in parallel: "flush" this cell's keys only.
+            let keys = try await c.domain.redis.send("KEYS", "concord:\(c.cellName):*").array?.compactMap(\.string) ?? []
+            #expect(!keys.isEmpty)
+            _ = try await c.domain.redis.send(["DEL"] + keys)
+            let fresh = try await c.request(.GET, "/users/@me/read-states", token: bob).decode([ReadStateEntry].self)
+            let afterFlush = fresh.first { $0.id == general }
+            #expect(afterFlush?.unread_count == 1 && afterFlush?.mention_count == 1, "counts after a Redis flush")
             for client in [bobSession, ready] { client.close() }
         }
     }
