@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence clean status
 
 run:
 	@scripts/run.sh
@@ -22,6 +22,9 @@ bench:
 
 bench-fanout:
 	@BENCH_ONLY=fanout scripts/bench.sh
+
+bench-presence:
+	@BENCH_ONLY=presence scripts/bench.sh
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh

@@ -2,7 +2,8 @@
 # `make bench`: release build, a durable PostgreSQL (fsync on) and a Redis, one cell and one
 # edge on loopback; then message sends through the edge, the same inserts through pgbench,
 # history reads, and gateway fan-out to 1k and 10k sessions. Prints the figures; asserts
-# nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`).
+# nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`), BENCH_ONLY=presence
+# just the presence and read-state figures (`make bench-presence`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -88,8 +89,56 @@ fanout() {
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}"
 }
+redis_commands() { redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ { print $2 }' | tr -d '\r'; }
+now() { date +%s.%N; }
+
+# Presence and read states: S idle sessions heartbeating (edge CPU, Redis commands/s); posting
+# into a 100k-member workspace with 5k sessions online (Redis commands per message); reading the
+# read states of a user in 200 channels.
+presence_bench() {
+  local sessions=${BENCH_HEARTBEAT_SESSIONS:-$(( $(ulimit -n) > 16000 ? 15000 : $(ulimit -n) - 1000 ))}
+  local hb_json hb_guild big_json big_guild big_channel c1 c2 t1 t2 hb
+  hb_json=$(ctl workspace create "Heartbeats" --owner "$OWNER"); hb_guild=$(json 'd["id"]' <<< "$hb_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$hb_guild" --owner "$OWNER" --count "$sessions" --prefix hb > "$root/hb-tokens"
+  rm -f "$root/hb-started"
+  "$BIN/concord-bench" heartbeats --edge "$EDGE" --tokens "$root/hb-tokens" --sessions "$sessions" --seconds "${BENCH_HEARTBEAT_SECONDS:-60}" \
+    --edge-pid "${pids[1]}" --started-file "$root/hb-started" > "$root/hb.txt" & hb=$!
+  while [ ! -f "$root/hb-started" ] && kill -0 "$hb" 2>/dev/null; do sleep 0.2; done
+  c1=$(redis_commands); t1=$(now)
+  wait "$hb" || true
+  c2=$(redis_commands); t2=$(now)
+  cat "$root/hb.txt"
+  awk -v a="$c1" -v b="$c2" -v s="$t1" -v e="$t2" 'BEGIN { printf "heartbeats: Redis %.0f commands/s during the window (every Redis command of the cell, publisher and sweeper included)\n", (b - a) / (e - s) }'
+
+  big_json=$(ctl workspace create "Big" --owner "$OWNER")
+  big_guild=$(json 'd["id"]' <<< "$big_json"); big_channel=$(json 'd["system_channel_id"]' <<< "$big_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$big_guild" --owner "$OWNER" --count 100000 --prefix big > "$root/big-tokens"
+  for i in $(seq 199); do
+    curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' -d "{\"name\":\"room-$i\"}" \
+      "$EDGE/api/v10/guilds/$big_guild/channels" > /dev/null
+  done
+  head -5000 "$root/big-tokens" > "$root/big-online"
+  rm -f "$root/hb-started"
+  "$BIN/concord-bench" heartbeats --edge "$EDGE" --tokens "$root/big-online" --sessions 5000 --seconds $(( DURATION + 5 )) \
+    --edge-pid "${pids[1]}" --started-file "$root/hb-started" > "$root/big-online.txt" & hb=$!
+  while [ ! -f "$root/hb-started" ] && kill -0 "$hb" 2>/dev/null; do sleep 0.2; done
+  echo "$OWNER_TOKEN" > "$root/owner-token"
+  c1=$(redis_commands)
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/owner-token" --channel "$big_channel" --clients 4 --seconds "$DURATION" | tee "$root/big-sends.txt"
+  c2=$(redis_commands)
+  wait "$hb" || true
+  local posted
+  posted=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/big-sends.txt")
+  awk -v a="$c1" -v b="$c2" -v n="$posted" 'BEGIN { printf "100k-member workspace, 5,000 sessions online: %.2f Redis commands per message posted (all of the cell'"'"'s commands, presence refreshes included)\n", (b - a) / n }'
+  "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me/read-states --clients 8 --seconds "$DURATION"
+}
+
 if [ "$ONLY" = fanout ]; then
   for s in $FANOUT_SESSIONS; do fanout "$s"; done
+  exit 0
+fi
+if [ "$ONLY" = presence ]; then
+  presence_bench
   exit 0
 fi
 
@@ -120,5 +169,6 @@ echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") 
 "$BIN/concord-bench" history --edge "$EDGE" --tokens "$root/tokens" --channel "$HISTORY_CHANNEL" --clients "$READERS" \
   --seconds "$DURATION" --oldest "$OLDEST" --newest "$NEWEST"
 
+presence_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done

@@ -39,17 +39,11 @@ extension GatewayHub {
         } else {
             output.write(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
         }
-        // The reader and the ticker run beside the writer, which owns the socket's output. When
-        // the client goes away the reader ends the writer's stream; when the writer sends a close
-        // it returns at once. Neither waits on the other, so no half-closed socket pins the session.
-        let ticker = Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                let c = binding.current
-                let actions = c.state.withLock { $0.machine.tick(now: Self.now) }
-                await perform(actions, binding: binding)
-            }
-        }
+        // The reader runs beside the writer, which owns the socket's closing; the hub's one ticker
+        // checks heartbeat and identify deadlines for every socket. When the client goes away the
+        // reader ends the writer's stream; when the writer sends a close it returns at once.
+        // Neither waits on the other, so no half-closed socket pins the session.
+        sockets.withLock { $0[ObjectIdentifier(binding)] = binding }
         let reader = Task { [self] in
             defer { writer.finish() }
             do {
@@ -79,12 +73,22 @@ extension GatewayHub {
                 break writing
             }
         }
-        ticker.cancel()
+        sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         reader.cancel()
         writer.finish()
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
         if wasReady { detach(c, output: output, now: Self.now) }
+    }
+
+    /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never
+    /// identified (4003). One loop for the edge instead of a sleeping task per socket.
+    func tickAll() {
+        let now = Self.now
+        for binding in sockets.withLock({ Array($0.values) }) {
+            let connection = binding.current
+            for case .close(let code) in connection.state.withLock({ $0.machine.tick(now: now) }) { connection.send(.close(code)) }
+        }
     }
 
     func perform(_ actions: [GatewaySession.Action], binding: SocketBinding) async {

@@ -17,6 +17,9 @@ final class GatewayHub: Sendable {
     struct Registry {
         var sessions: [String: GatewayConnection] = [:]
         var byGuild: [Snowflake: Set<String>] = [:]
+        /// The sessions of each workspace that asked for presences (GUILD_PRESENCES): a presence
+        /// change in a large workspace visits these, not every session in it.
+        var presenceWatchers: [Snowflake: Set<String>] = [:]
         var byUser: [Snowflake: Set<String>] = [:]
     }
 
@@ -33,6 +36,8 @@ final class GatewayHub: Sendable {
     /// Redis drop everything above it is read back from the cell's outbox.
     private let delivered = Mutex<[Int: Int64]>([:])
     private let draining = Atomic<Bool>(false)
+    /// Every open socket, for the ticker.
+    let sockets = Mutex<[ObjectIdentifier: SocketBinding]>([:])
     let presence: PresenceReporter
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
@@ -97,6 +102,12 @@ final class GatewayHub: Sendable {
                 }
             }
             group.addTask { [self] in await presence.run() }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    tickAll()
+                }
+            }
             await group.waitForAll()
         }
     }
@@ -155,7 +166,8 @@ final class GatewayHub: Sendable {
     private func route(_ event: OutboxEvent, cell: Int) {
         let e = event.event
         let targets: [GatewayConnection] = registry.withLock { r in
-            let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { r.byGuild[$0] ?? [] } ?? []
+            let byGuild = e.type == "PRESENCE_UPDATE" ? r.presenceWatchers : r.byGuild
+            let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { byGuild[$0] ?? [] } ?? []
             return ids.compactMap { r.sessions[$0] }
         }
         var rule = MessageContentRule(type: e.type, payload: e.payload)
@@ -265,8 +277,14 @@ final class GatewayHub: Sendable {
 
     private func follow(_ connection: GatewayConnection, guild: Snowflake) {
         guard let id = connection.sessionID else { return }
-        connection.state.withLock { _ = $0.guilds.insert(guild) }
-        registry.withLock { r in _ = r.byGuild[guild, default: []].insert(id) }
+        let watchesPresence = connection.state.withLock { s in
+            s.guilds.insert(guild)
+            return s.machine.intents.contains(.guildPresences)
+        }
+        registry.withLock { r in
+            r.byGuild[guild, default: []].insert(id)
+            if watchesPresence { r.presenceWatchers[guild, default: []].insert(id) }
+        }
     }
 
     func unfollow(_ connection: GatewayConnection, guild: Snowflake) {
@@ -274,6 +292,8 @@ final class GatewayHub: Sendable {
         connection.state.withLock { _ = $0.guilds.remove(guild) }
         let last = registry.withLock { r -> Bool in
             r.byGuild[guild]?.remove(id)
+            r.presenceWatchers[guild]?.remove(id)
+            if r.presenceWatchers[guild]?.isEmpty == true { r.presenceWatchers[guild] = nil }
             if r.byGuild[guild]?.isEmpty == true { r.byGuild[guild] = nil; return true }
             return false
         }

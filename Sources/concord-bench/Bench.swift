@@ -11,7 +11,7 @@ import NIOHTTP1
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord-bench", abstract: "Concord's benchmark clients.",
-        subcommands: [Sends.self, History.self, Fanout.self])
+        subcommands: [Sends.self, History.self, Fanout.self, Heartbeats.self, Get.self])
 }
 
 struct Target: ParsableArguments {
@@ -136,6 +136,29 @@ struct History: AsyncParsableCommand {
         _ = await drive(clients: target.clients, seconds: 1, rate: nil, once)
         let samples = await drive(clients: target.clients, seconds: target.seconds, rate: nil, once)
         samples.report("history pages (limit=50, random before=), \(target.clients) clients", seconds: target.seconds)
+        try await http.shutdown()
+    }
+}
+
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Clients repeating one GET (e.g. /users/@me/read-states).")
+    @Option(help: "The edge's base URL.") var edge: String = "http://127.0.0.1:58080"
+    @Option(help: "The Authorization value.") var token: String
+    @Option(help: "The path under /api/v10.") var path: String
+    @Option var clients: Int = 8
+    @Option var seconds: Double = 10
+
+    func run() async throws {
+        let http = makeClient(clients)
+        let (url, token) = ("\(edge)/api/v10\(path)", self.token)
+        let once: @Sendable (Int, Int) async -> Double? = { _, _ in
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "Authorization", value: token)
+            return await timed(http, request)
+        }
+        _ = await drive(clients: clients, seconds: 1, rate: nil, once)
+        let samples = await drive(clients: clients, seconds: seconds, rate: nil, once)
+        samples.report("GET \(path), \(clients) clients", seconds: seconds)
         try await http.shutdown()
     }
 }

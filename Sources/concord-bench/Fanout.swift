@@ -23,37 +23,15 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
 
     func run() async throws {
-        let (senderToken, connectConcurrency) = (self.senderToken, self.connectConcurrency)
+        let senderToken = self.senderToken
         let tokenList = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         guard let url = URL(string: edge), let host = url.host, let port = url.port else { throw ValidationError("bad --edge") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let logs = (0..<sessions).map { _ in SessionLog() }
         let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
 
-        // Connect and identify, a bounded number at a time.
-        let connectStart = DispatchTime.now().uptimeNanoseconds
-        await withTaskGroup(of: Void.self) { tasks in
-            for (i, log) in logs.enumerated() {
-                if i >= connectConcurrency { await tasks.next() }
-                let token = tokenList[i % tokenList.count]
-                let identify = #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"concord-bench","device":"concord-bench"}}}"#
-                tasks.addTask {
-                    do {
-                        try await FanoutSession.connect(host: host, port: port, path: "/gateway?v=10&encoding=json",
-                                                        identify: identify, log: log, group: group)
-                        for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
-                            try await Task.sleep(for: .milliseconds(20))
-                        }
-                    } catch {
-                        if !log.failed.exchange(true, ordering: .relaxed), i < 3 { print("connect failed: \(error)") }
-                    }
-                }
-            }
-        }
-        let connected = logs.filter { $0.ready.load(ordering: .relaxed) }.count
-        let connectSeconds = Double(DispatchTime.now().uptimeNanoseconds - connectStart) / 1e9
-        print(String(format: "fan-out: %d/%d sessions ready in %.1f s (%.0f identifies/s), %d failed to connect",
-                     connected, sessions, connectSeconds, Double(connected) / connectSeconds, logs.filter { $0.failed.load(ordering: .relaxed) }.count))
+        let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port,
+                                                  concurrency: connectConcurrency, group: group, label: "fan-out")
         try await Task.sleep(for: .seconds(2))
         if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
             print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session",
@@ -132,6 +110,37 @@ struct Fanout: AsyncParsableCommand {
                          edgeCPU / wall * 100, ownCPU / wall * 100, threads))
         }
         try await group.shutdownGracefully()
+    }
+}
+
+/// Opens gateway sessions, a bounded number at a time, and waits until each is READY.
+enum SessionPool {
+    static func connect(_ logs: [SessionLog], tokens: [String], host: String, port: Int, concurrency: Int,
+                        group: any EventLoopGroup, label: String) async -> Int {
+        let start = DispatchTime.now().uptimeNanoseconds
+        await withTaskGroup(of: Void.self) { tasks in
+            for (i, log) in logs.enumerated() {
+                if i >= concurrency { await tasks.next() }
+                let token = tokens[i % tokens.count]
+                let identify = #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"concord-bench","device":"concord-bench"}}}"#
+                tasks.addTask {
+                    do {
+                        try await FanoutSession.connect(host: host, port: port, path: "/gateway?v=10&encoding=json",
+                                                        identify: identify, log: log, group: group)
+                        for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    } catch {
+                        if !log.failed.exchange(true, ordering: .relaxed), i < 3 { print("connect failed: \(error)") }
+                    }
+                }
+            }
+        }
+        let connected = logs.filter { $0.ready.load(ordering: .relaxed) }.count
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print(String(format: "%@: %d/%d sessions ready in %.1f s (%.0f identifies/s), %d failed to connect",
+                     label, connected, logs.count, seconds, Double(connected) / seconds, logs.filter { $0.failed.load(ordering: .relaxed) }.count))
+        return connected
     }
 }
 
