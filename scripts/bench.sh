@@ -90,6 +90,12 @@ fanout() {
     --seconds "$DURATION" --edge-pid "${pids[1]}"
 }
 redis_commands() { redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ { print $2 }' | tr -d '\r'; }
+# Calls per Redis command, one "name count" per line.
+redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1 \2/p'; }
+# The calls between two snapshots, divided by $3: "name per-unit" for each command that moved.
+redis_calls_diff() {
+  awk -v n="$3" 'NR == FNR { before[$1] = $2; next } { d = $2 - before[$1]; if (d > 0) printf "  %-12s %10.2f\n", $1, d / n }' "$1" "$2"
+}
 now() { date +%s.%N; }
 
 # Presence and read states: S idle sessions heartbeating (edge CPU, Redis commands/s); posting
@@ -98,18 +104,6 @@ now() { date +%s.%N; }
 presence_bench() {
   local sessions=${BENCH_HEARTBEAT_SESSIONS:-$(( $(ulimit -n) > 16000 ? 15000 : $(ulimit -n) - 1000 ))}
   local hb_json hb_guild big_json big_guild big_channel c1 c2 t1 t2 hb
-  hb_json=$(ctl workspace create "Heartbeats" --owner "$OWNER"); hb_guild=$(json 'd["id"]' <<< "$hb_json")
-  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$hb_guild" --owner "$OWNER" --count "$sessions" --prefix hb > "$root/hb-tokens"
-  rm -f "$root/hb-started"
-  "$BIN/concord-bench" heartbeats --edge "$EDGE" --tokens "$root/hb-tokens" --sessions "$sessions" --seconds "${BENCH_HEARTBEAT_SECONDS:-60}" \
-    --edge-pid "${pids[1]}" --started-file "$root/hb-started" > "$root/hb.txt" & hb=$!
-  while [ ! -f "$root/hb-started" ] && kill -0 "$hb" 2>/dev/null; do sleep 0.2; done
-  c1=$(redis_commands); t1=$(now)
-  wait "$hb" || true
-  c2=$(redis_commands); t2=$(now)
-  cat "$root/hb.txt"
-  awk -v a="$c1" -v b="$c2" -v s="$t1" -v e="$t2" 'BEGIN { printf "heartbeats: Redis %.0f commands/s during the window (every Redis command of the cell, publisher and sweeper included)\n", (b - a) / (e - s) }'
-
   big_json=$(ctl workspace create "Big" --owner "$OWNER")
   big_guild=$(json 'd["id"]' <<< "$big_json"); big_channel=$(json 'd["system_channel_id"]' <<< "$big_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$big_guild" --owner "$OWNER" --count 100000 --prefix big > "$root/big-tokens"
@@ -123,14 +117,31 @@ presence_bench() {
     --edge-pid "${pids[1]}" --started-file "$root/hb-started" > "$root/big-online.txt" & hb=$!
   while [ ! -f "$root/hb-started" ] && kill -0 "$hb" 2>/dev/null; do sleep 0.2; done
   echo "$OWNER_TOKEN" > "$root/owner-token"
-  c1=$(redis_commands)
-  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/owner-token" --channel "$big_channel" --clients 4 --seconds "$DURATION" | tee "$root/big-sends.txt"
-  c2=$(redis_commands)
+  redis_calls > "$root/calls-before"
+  # Paced well below the edge's fan-out capacity (each message goes to 5,000 sessions).
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/owner-token" --channel "$big_channel" --clients 4 --seconds "$DURATION" \
+    --paced-rate 10 | tee "$root/big-sends.txt"
+  redis_calls > "$root/calls-after"
   wait "$hb" || true
   local posted
   posted=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/big-sends.txt")
-  awk -v a="$c1" -v b="$c2" -v n="$posted" 'BEGIN { printf "100k-member workspace, 5,000 sessions online: %.2f Redis commands per message posted (all of the cell'"'"'s commands, presence refreshes included)\n", (b - a) / n }'
+  echo "100k-member workspace, 5,000 sessions online: Redis calls per message posted, by command (presence refreshes (zadd) and sweeps (eval) run regardless of posting):"
+  redis_calls_diff "$root/calls-before" "$root/calls-after" "$posted"
   "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me/read-states --clients 8 --seconds "$DURATION"
+  hb_json=$(ctl workspace create "Heartbeats" --owner "$OWNER"); hb_guild=$(json 'd["id"]' <<< "$hb_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$hb_guild" --owner "$OWNER" --count "$sessions" --prefix hb > "$root/hb-tokens"
+  rm -f "$root/hb-started"
+  "$BIN/concord-bench" heartbeats --edge "$EDGE" --tokens "$root/hb-tokens" --sessions "$sessions" --seconds "${BENCH_HEARTBEAT_SECONDS:-60}" \
+    --edge-pid "${pids[1]}" --started-file "$root/hb-started" > "$root/hb.txt" & hb=$!
+  while [ ! -f "$root/hb-started" ] && kill -0 "$hb" 2>/dev/null; do sleep 0.2; done
+  c1=$(redis_commands); t1=$(now); redis_calls > "$root/hb-calls-before"
+  wait "$hb" || true
+  c2=$(redis_commands); t2=$(now); redis_calls > "$root/hb-calls-after"
+  cat "$root/hb.txt"
+  awk -v a="$c1" -v b="$c2" -v s="$t1" -v e="$t2" 'BEGIN { printf "heartbeats: Redis %.0f commands/s during the window (every Redis command of the cell, publisher and sweeper included)\n", (b - a) / (e - s) }'
+  echo "heartbeats: Redis calls per second during the window, by command:"
+  redis_calls_diff "$root/hb-calls-before" "$root/hb-calls-after" "$(awk -v s="$t1" -v e="$t2" 'BEGIN { print e - s }')"
+
 }
 
 if [ "$ONLY" = fanout ]; then
