@@ -40,7 +40,7 @@ extension CellDomain {
         let reply = try await redis.send(["EVAL", Self.reportScript, "2"] + presenceKeys
                                          + [report.user_id.description, String(report.expires_at), state])
         guard let old = reply.string else { return }
-        try await presenceChanged(report.user_id, from: Self.decodeState(old), to: report.state)
+        try await presenceChanged(report.user_id, from: PresenceState(stored: old), to: report.state)
     }
 
     /// Ends the presences nobody refreshed in time (their sessions stopped heartbeating, or the
@@ -50,33 +50,27 @@ extension CellDomain {
         let items = reply.array ?? []
         for pair in stride(from: 0, to: items.count - 1, by: 2) {
             guard let user = items[pair].string.flatMap(Snowflake.init) else { continue }
-            try await presenceChanged(user, from: Self.decodeState(items[pair + 1].string ?? "offline"), to: .offline)
+            try await presenceChanged(user, from: PresenceState(stored: items[pair + 1].string ?? "offline"), to: .offline)
         }
         return items.count / 2
     }
 
-    /// The live presences of some users (absent: offline), as they chose them.
-    public func presences(of users: [Snowflake]) async throws -> [Snowflake: PresenceState] {
-        guard !users.isEmpty else { return [:] }
+    /// The stored states of some users (nil: no live presence), one HMGET.
+    func storedPresences(of users: [Snowflake]) async throws -> [(user: Snowflake, state: String?)] {
+        guard !users.isEmpty else { return [] }
         let reply = try await redis.send(["HMGET", Topics.presenceState(cell: cellName)] + users.map(\.description))
-        var states: [Snowflake: PresenceState] = [:]
-        for (user, value) in zip(users, reply.array ?? []) {
-            if let text = value.string, case let state = Self.decodeState(text), state.status != .offline { states[user] = state }
-        }
-        return states
+        return Array(zip(users, (reply.array ?? []).map(\.string)))
     }
 
     /// GUILD_CREATE's `presences`: the members online, as others see them.
     func presenceList(of users: [Snowflake], guild: Snowflake) async throws -> [JSONValue] {
-        try await presences(of: users).compactMap { user, state in
-            state.visible.status == .offline ? nil
-                : try WireJSON.decode(JSONValue.self, from: WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: state.visible)))
-        }
+        PresenceUpdatePayload.listed(try await storedPresences(of: users), guild: guild)
     }
 
     /// A user who is online joined a workspace: its members hear it, and its count includes them.
     func announcePresence(of user: Snowflake, joining guild: Snowflake) async throws {
-        guard let state = try await presences(of: [user])[user]?.visible, state.status != .offline else { return }
+        guard let text = try await storedPresences(of: [user]).first?.state, case let state = PresenceState(stored: text).visible,
+              state.status != .offline else { return }
         _ = try await redis.send("SADD", Topics.presenceOnline(guild, cell: cellName), user.description)
         let update = try event("PRESENCE_UPDATE", guild: guild, channel: nil, PresenceUpdatePayload(userID: user, guildID: guild, state: state))
         _ = try await redis.send("PUBLISH", Topics.workspace(guild, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: update))
@@ -102,10 +96,5 @@ extension CellDomain {
                                    PresenceUpdatePayload(userID: user, guildID: workspace.id, state: new.visible))
             _ = try await redis.send("PUBLISH", Topics.workspace(workspace.id, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: update))
         }
-    }
-
-    static func decodeState(_ text: String) -> PresenceState {
-        if text == "offline" { return .offline }
-        return (try? WireJSON.decode(PresenceState.self, from: Data(text.utf8))) ?? .offline
     }
 }

@@ -5,12 +5,6 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// What a connection's writer sends: a frame, or a close with a code.
-enum Outgoing: Sendable {
-    case frame(String)
-    case close(GatewayCloseCode)
-}
-
 /// A socket's frame output, written straight into its NIO channel: fan-out costs one event-loop
 /// task per recipient instead of a task switch and an async write. Every write is queued on the
 /// channel's event loop (never run inline), so frames leave in the order they were written; the
@@ -50,8 +44,8 @@ final class GatewayConnection: Sendable {
         var buffer = ResumeBuffer()
         /// Where frames go while a socket is attached.
         var output: SocketOutput?
-        /// The socket's control stream: closes, which go through the WebSocket handshake.
-        var writer: AsyncStream<Outgoing>.Continuation?
+        /// The attached socket's closing: a close goes through the WebSocket handshake.
+        var closer: AsyncStream<GatewayCloseCode>.Continuation?
         var userID: Snowflake?
         var isBot = false
         /// The Authorization value the session identified with, for calls made on its behalf.
@@ -77,8 +71,8 @@ final class GatewayConnection: Sendable {
 
     let state: Mutex<State>
 
-    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, writer: AsyncStream<Outgoing>.Continuation?) {
-        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), output: output, writer: writer))
+    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, closer: AsyncStream<GatewayCloseCode>.Continuation?) {
+        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), output: output, closer: closer))
     }
 
     /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
@@ -140,13 +134,13 @@ final class GatewayConnection: Sendable {
         s.output?.write(frame)
     }
 
-    func send(_ outgoing: Outgoing) {
-        state.withLock { s in
-            switch outgoing {
-            case .frame(let text): s.output?.write(text)
-            case .close: _ = s.writer?.yield(outgoing)
-            }
-        }
+    /// A frame that is not a numbered dispatch (HELLO's kin: ACKs, op 7, op 9, …).
+    func send(_ frame: String) {
+        state.withLock { s in s.output?.write(frame) }
+    }
+
+    func close(_ code: GatewayCloseCode) {
+        state.withLock { s in _ = s.closer?.yield(code) }
     }
 
     /// Frames a drain hands over per session at most: clients acknowledge what they received in

@@ -21,11 +21,11 @@ extension GatewayHub {
     /// straight into the channel (see SocketOutput); closes go through the WebSocket handler.
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel,
                query: [String: String], heartbeatInterval: Double = 41.25) async {
-        let (stream, writer) = AsyncStream<Outgoing>.makeStream()
+        let (closes, closer) = AsyncStream<GatewayCloseCode>.makeStream()
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
         let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)))
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, writer: writer)
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer)
         let binding = SocketBinding(connection)
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
         let refusal: GatewayCloseCode? = if isDraining { .unknownError }
@@ -35,17 +35,17 @@ extension GatewayHub {
             // A close sent in the same instant as the upgrade can reach a client before it reads
             // frames at all; a short pause lets it see the code.
             try? await Task.sleep(for: .milliseconds(100))
-            writer.yield(.close(refusal))
+            closer.yield(refusal)
         } else {
             output.write(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
         }
-        // The reader runs beside the writer, which owns the socket's closing; the hub's one ticker
+        // The reader runs beside this task, which owns the socket's closing; the hub's one ticker
         // checks heartbeat and identify deadlines for every socket. When the client goes away the
-        // reader ends the writer's stream; when the writer sends a close it returns at once.
-        // Neither waits on the other, so no half-closed socket pins the session.
+        // reader ends the close stream; when a close is asked for this task sends it and returns
+        // at once. Neither waits on the other, so no half-closed socket pins the session.
         sockets.withLock { $0[ObjectIdentifier(binding)] = binding }
         let reader = Task { [self] in
-            defer { writer.finish() }
+            defer { closer.finish() }
             do {
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     let bytes: [UInt8] = switch message {
@@ -63,19 +63,14 @@ extension GatewayHub {
                 }
             } catch {}
         }
-        writing: for await outgoing in stream {
-            switch outgoing {
-            case .frame(let text):
-                output.write(text)
-            case .close(let code):
-                // Bounded: a client that never answers the close handshake must not hold the session.
-                _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
-                break writing
-            }
+        for await code in closes {
+            // Bounded: a client that never answers the close handshake must not hold the session.
+            _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
+            break
         }
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         reader.cancel()
-        writer.finish()
+        closer.finish()
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
         if wasReady { detach(c, output: output, now: Self.now) }
@@ -87,7 +82,7 @@ extension GatewayHub {
         let now = Self.now
         for binding in sockets.withLock({ Array($0.values) }) {
             let connection = binding.current
-            for case .close(let code) in connection.state.withLock({ $0.machine.tick(now: now) }) { connection.send(.close(code)) }
+            for case .close(let code) in connection.state.withLock({ $0.machine.tick(now: now) }) { connection.close(code) }
         }
     }
 
@@ -95,8 +90,8 @@ extension GatewayHub {
         let connection = binding.current
         for action in actions {
             switch action {
-            case .send(let frame): connection.send(.frame(frame))
-            case .close(let code): connection.send(.close(code))
+            case .send(let frame): connection.send(frame)
+            case .close(let code): connection.close(code)
             case .authenticate(let payload): await identify(connection, payload)
             case .resume(let payload): await resume(binding, payload)
             case .requestGuildMembers(let request): await membersChunk(connection, request)
@@ -110,7 +105,7 @@ extension GatewayHub {
     /// READY and one GUILD_CREATE per workspace, then starts live delivery.
     private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload) async {
         guard let (claims, authorization) = await verify(identify.token) else {
-            connection.send(.close(.authenticationFailed)); return
+            connection.close(.authenticationFailed); return
         }
         do {
             let cell = claims.userID.cell
@@ -137,7 +132,7 @@ extension GatewayHub {
             connection.endCatchUp()
         } catch {
             logger.warning("identify failed", metadata: ["error": "\(error)"])
-            connection.send(.close(.unknownError))
+            connection.close(.unknownError)
         }
     }
 
@@ -146,7 +141,7 @@ extension GatewayHub {
     /// the latter, what its cells published since the hand-over is read back from the outbox.
     private func resume(_ binding: SocketBinding, _ payload: ResumePayload) async {
         let fresh = binding.current
-        guard let (claims, authorization) = await verify(payload.token) else { fresh.send(.close(.authenticationFailed)); return }
+        guard let (claims, authorization) = await verify(payload.token) else { fresh.close(.authenticationFailed); return }
         var old = resumable(payload.session_id)
         if let local = old, local.userID != claims.userID || local.state.withLock({ $0.handedOver }) { old = nil }
         var adopted = false
@@ -155,13 +150,13 @@ extension GatewayHub {
             old = await adopt(payload.session_id, claims: claims, authorization: authorization, heartbeatInterval: interval)
             adopted = old != nil
         }
-        guard let old else { fresh.send(.frame(ServerFrame.invalidSession(resumable: false))); return }
-        let (output, writer) = fresh.state.withLock { ($0.output, $0.writer) }
+        guard let old else { fresh.send(ServerFrame.invalidSession(resumable: false)); return }
+        let (output, closer) = fresh.state.withLock { ($0.output, $0.closer) }
         let replayed = old.state.withLock { s -> Bool in
             guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
-            s.writer?.yield(.close(.unknownError))  // a still-open old socket gives way
+            s.closer?.yield(.unknownError)  // a still-open old socket gives way
             s.output = output
-            s.writer = writer
+            s.closer = closer
             s.detachedUntil = nil
             s.machine.reattached(now: Self.now)
             for frame in frames { output?.write(frame) }
@@ -169,7 +164,7 @@ extension GatewayHub {
         }
         guard replayed else {
             if adopted { remove(payload.session_id, old) }
-            fresh.send(.frame(ServerFrame.invalidSession(resumable: false)))
+            fresh.send(ServerFrame.invalidSession(resumable: false))
             return
         }
         binding.connection.withLock { $0 = old }
@@ -217,12 +212,7 @@ extension GatewayHub {
     private func visiblePresences(of users: [Snowflake], guild: Snowflake) async -> [JSONValue] {
         guard !users.isEmpty, let entry = directory.entry(for: guild.cell),
               let reply = try? await entry.redis.send(["HMGET", Topics.presenceState(cell: entry.cell.name)] + users.map(\.description)) else { return [] }
-        return zip(users, reply.array ?? []).compactMap { user, value in
-            guard let text = value.string, let state = try? WireJSON.decode(PresenceState.self, from: Data(text.utf8)),
-                  state.visible.status != .offline,
-                  let data = try? WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: state.visible)) else { return nil }
-            return try? WireJSON.decode(JSONValue.self, from: data)
-        }
+        return PresenceUpdatePayload.listed(Array(zip(users, (reply.array ?? []).map(\.string))), guild: guild)
     }
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {

@@ -171,12 +171,12 @@ final class GatewayHub: Sendable {
             return ids.compactMap { r.sessions[$0] }
         }
         var rule = MessageContentRule(type: e.type, payload: e.payload)
-        let facts = MessageFacts(type: e.type, payload: e.payload)
+        var facts = MessageFacts(payload: e.payload)
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
         for connection in targets where subject == nil || connection.userID != subject {
-            offer(event, cell: cell, to: connection, rule: &rule, facts: facts, readBack: nil)
+            offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, readBack: nil)
         }
     }
 
@@ -188,12 +188,11 @@ final class GatewayHub: Sendable {
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
     private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection,
-                       rule: inout MessageContentRule, facts: MessageFacts, readBack joined: Set<Snowflake>?) {
+                       rule: inout MessageContentRule, facts: inout MessageFacts, readBack joined: Set<Snowflake>?) {
         let e = event.event
         let (user, isBot, intents, outcome) = connection.state.withLock { s in
             (s.userID, s.isBot, s.machine.intents,
-             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, messageID: facts.id, seq: event.seq,
-                              mentioned: s.userID.map(facts.mentions) ?? false))
+             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &facts))
         }
         let (type, data): (String, String)
         switch outcome {
@@ -230,7 +229,7 @@ final class GatewayHub: Sendable {
         while true {
             guard let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue else {
                 logger.warning("outbox read-back for a session failed", metadata: ["cell": "\(cell)"])
-                connection.send(.close(.unknownError))
+                connection.close(.unknownError)
                 if let id = connection.sessionID { remove(id, connection) }
                 return
             }
@@ -239,8 +238,8 @@ final class GatewayHub: Sendable {
                 after = max(after, event.seq)
                 guard wants(connection, event.event) else { continue }
                 var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
-                offer(event, cell: cell, to: connection, rule: &rule, facts: MessageFacts(type: event.event.type, payload: event.event.payload),
-                      readBack: joined)
+                var facts = MessageFacts(payload: event.event.payload)
+                offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, readBack: joined)
             }
             if page.count < 500 { return }
         }
@@ -316,7 +315,7 @@ final class GatewayHub: Sendable {
         let user = connection.state.withLock { s -> Snowflake? in
             guard s.output === output else { return nil }
             let wasAttached = !s.handedOver
-            s.writer = nil
+            s.closer = nil
             s.output = nil
             s.detachedUntil = now + resumeWindow
             return wasAttached ? s.userID : nil
@@ -344,11 +343,11 @@ final class GatewayHub: Sendable {
             }
         }
         for (_, connection) in all {
-            connection.send(.frame(ServerFrame.reconnect))
-            connection.send(.close(.unknownError))
+            connection.send(ServerFrame.reconnect)
+            connection.close(.unknownError)
         }
         // The server stops after this returns; give the sockets a moment to write their close.
-        for _ in 0..<150 where all.contains(where: { $0.1.state.withLock { $0.writer != nil } }) {
+        for _ in 0..<150 where all.contains(where: { $0.1.state.withLock { $0.closer != nil } }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
         logger.info("gateway drained", metadata: ["sessions": "\(all.count)"])
@@ -363,7 +362,7 @@ final class GatewayHub: Sendable {
               case .bulk(let bytes) = reply,
               let record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
               record.userID == claims.userID else { return nil }
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, writer: nil)
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
             s.buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)

@@ -61,17 +61,19 @@ public struct SubscriptionLevels: Sendable, Equatable {
         case drop
     }
 
-    /// `mentioned` says whether the message mentions this session's user (or everyone).
-    public mutating func outcome(type: String, guild: Snowflake?, channel: Snowflake?, messageID: Snowflake?,
-                                 seq: Int64, mentioned: Bool) -> Outcome {
+    /// `facts` are read from the event only when a lighter level needs them, which in most
+    /// deliveries (full level, small workspaces) is never.
+    public mutating func outcome(type: String, guild: Snowflake?, channel: Snowflake?, seq: Int64,
+                                 user: Snowflake?, facts: inout MessageFacts) -> Outcome {
         if type == "MESSAGE_ACK", let channel { flagged.remove(channel); return .deliver }
         guard let guild, let channel else { return .deliver }
         let level = level(guild: guild, channel: channel)
         guard level != .full else { return .deliver }
         switch type {
         case "MESSAGE_CREATE":
-            let id = messageID?.description ?? "0"
+            let id = facts.id?.description ?? "0"
             if level == .counts {
+                let mentioned = user.map { facts.mentions($0) } ?? false
                 return .replace(type: "CHANNEL_UNREAD_UPDATE", data: #"{"guild_id":"\#(guild)","channel_id":"\#(channel)","message_id":"\#(id)","seq":\#(seq),"mention_delta":\#(mentioned ? 1 : 0)}"#)
             }
             guard flagged.insert(channel).inserted else { return .drop }
@@ -84,19 +86,28 @@ public struct SubscriptionLevels: Sendable, Equatable {
     }
 }
 
-/// What the levels need to know of a message event, read once per event at the edge.
+/// What the levels need to know of a MESSAGE_CREATE, parsed from its payload once per edge, on
+/// first use.
 public struct MessageFacts: Sendable {
-    public var id: Snowflake?
-    public var mentionIDs: Set<Snowflake> = []
-    public var mentionEveryone = false
+    private let payload: String
+    private var parsed: (id: Snowflake?, mentionIDs: Set<Snowflake>, mentionEveryone: Bool)?
 
-    public init(type: String, payload: String) {
-        guard type == "MESSAGE_CREATE",
-              let value = try? WireJSON.decode(JSONValue.self, from: Data(payload.utf8)) else { return }
-        id = value["id"]?.stringValue.flatMap(Snowflake.init)
-        mentionIDs = Set(value["mentions"]?.arrayValue?.compactMap { $0["id"]?.stringValue.flatMap(Snowflake.init) } ?? [])
-        mentionEveryone = value["mention_everyone"] == .bool(true)
+    public init(payload: String) { self.payload = payload }
+
+    public var id: Snowflake? { mutating get { facts().id } }
+
+    public mutating func mentions(_ user: Snowflake) -> Bool {
+        let f = facts()
+        return f.mentionEveryone || f.mentionIDs.contains(user)
     }
 
-    public func mentions(_ user: Snowflake) -> Bool { mentionEveryone || mentionIDs.contains(user) }
+    private mutating func facts() -> (id: Snowflake?, mentionIDs: Set<Snowflake>, mentionEveryone: Bool) {
+        if let parsed { return parsed }
+        let value = try? WireJSON.decode(JSONValue.self, from: Data(payload.utf8))
+        let facts = (id: value?["id"]?.stringValue.flatMap(Snowflake.init),
+                     mentionIDs: Set(value?["mentions"]?.arrayValue?.compactMap { $0["id"]?.stringValue.flatMap(Snowflake.init) } ?? []),
+                     mentionEveryone: value?["mention_everyone"] == .bool(true))
+        parsed = facts
+        return facts
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A user's chosen status, as IDENTIFY's presence and op 3 set it.
 public enum PresenceStatus: String, Codable, Sendable, CaseIterable {
     case online, idle, dnd, invisible, offline
@@ -58,5 +60,24 @@ public struct PresenceUpdatePayload: Codable, Sendable, Equatable {
         status = state.status.rawValue
         activities = state.custom_status.map { [Activity(state: $0)] } ?? []
         client_status = ClientStatus(web: state.status == .offline ? nil : state.status.rawValue)
+    }
+}
+
+extension PresenceState {
+    /// A state as the presence hash keeps it ("offline", or its JSON); anything unreadable is offline.
+    public init(stored text: String) {
+        self = text == "offline" ? .offline : (try? WireJSON.decode(PresenceState.self, from: Data(text.utf8))) ?? .offline
+    }
+}
+
+extension PresenceUpdatePayload {
+    /// The `presences` of GUILD_CREATE and GUILD_MEMBERS_CHUNK: those of these users that others
+    /// see online, from their stored states (nil: no live presence).
+    public static func listed(_ stored: [(user: Snowflake, state: String?)], guild: Snowflake) -> [JSONValue] {
+        stored.compactMap { user, text in
+            guard let visible = text.map({ PresenceState(stored: $0).visible }), visible.status != .offline,
+                  let data = try? WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: visible)) else { return nil }
+            return try? WireJSON.decode(JSONValue.self, from: data)
+        }
     }
 }

@@ -161,7 +161,7 @@ extension StreamCompressionTests {
 
 @Suite("Subscription levels (op 40)")
 struct SubscriptionLevelTests {
-    let guild = Snowflake(10), onScreen = Snowflake(11), counted = Snowflake(12), flagged = Snowflake(13), message = Snowflake(99)
+    let guild = Snowflake(10), onScreen = Snowflake(11), counted = Snowflake(12), flagged = Snowflake(13)
 
     func levels() -> SubscriptionLevels {
         var levels = SubscriptionLevels()
@@ -171,29 +171,35 @@ struct SubscriptionLevelTests {
         return levels
     }
 
+    let me = Snowflake(7)
+    var plain: MessageFacts { MessageFacts(payload: #"{"id":"99","mentions":[],"mention_everyone":false}"#) }
+    var mentioning: MessageFacts { MessageFacts(payload: #"{"id":"99","mentions":[{"id":"7"}],"mention_everyone":false}"#) }
+
     @Test func eachLevelGetsItsEvents() {
+        var (plain, mentioning) = (self.plain, self.mentioning)
         var l = levels()
-        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: onScreen, messageID: message, seq: 5, mentioned: false) == .deliver)
-        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: true)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: onScreen, seq: 5, user: me, facts: &plain) == .deliver)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, seq: 5, user: me, facts: &mentioning)
                 == .replace(type: "CHANNEL_UNREAD_UPDATE", data: #"{"guild_id":"10","channel_id":"12","message_id":"99","seq":5,"mention_delta":1}"#))
-        #expect(l.outcome(type: "TYPING_START", guild: guild, channel: counted, messageID: nil, seq: 0, mentioned: false) == .drop)
-        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 6, mentioned: false)
+        #expect(l.outcome(type: "TYPING_START", guild: guild, channel: counted, seq: 0, user: me, facts: &plain) == .drop)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, seq: 6, user: me, facts: &plain)
                 == .replace(type: "CHANNEL_UNREAD", data: #"{"guild_id":"10","channel_id":"13","message_id":"99"}"#))
-        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 7, mentioned: false) == .drop,
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, seq: 7, user: me, facts: &plain) == .drop,
                 "a flag is sent once until the channel is read")
-        #expect(l.outcome(type: "MESSAGE_ACK", guild: nil, channel: flagged, messageID: nil, seq: 0, mentioned: false) == .deliver)
-        if case .replace = l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, messageID: message, seq: 8, mentioned: false) {} else {
+        #expect(l.outcome(type: "MESSAGE_ACK", guild: nil, channel: flagged, seq: 0, user: me, facts: &plain) == .deliver)
+        if case .replace = l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: flagged, seq: 8, user: me, facts: &plain) {} else {
             Issue.record("after a read the flag is sent again")
         }
-        #expect(l.outcome(type: "CHANNEL_UPDATE", guild: guild, channel: counted, messageID: nil, seq: 9, mentioned: false) == .deliver)
+        #expect(l.outcome(type: "CHANNEL_UPDATE", guild: guild, channel: counted, seq: 9, user: me, facts: &plain) == .deliver)
     }
 
     @Test func smallWorkspacesAndSessionsWithoutOp40GetEverything() {
+        var plain = self.plain
         var l = levels()
         l.largeGuilds = []
-        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: false) == .deliver)
+        #expect(l.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, seq: 5, user: me, facts: &plain) == .deliver)
         var untouched = SubscriptionLevels()
         untouched.largeGuilds = [guild]
-        #expect(untouched.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, messageID: message, seq: 5, mentioned: false) == .deliver)
+        #expect(untouched.outcome(type: "MESSAGE_CREATE", guild: guild, channel: counted, seq: 5, user: me, facts: &plain) == .deliver)
     }
 }
