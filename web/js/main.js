@@ -245,13 +245,20 @@ $('toggle-sidebar').addEventListener('click', () => $('sidebar').classList.toggl
 
 toggleForm('new-guild', 'new-guild-form', async (name) => {
   const guild = await api('POST', '/guilds', { name });
-  // The gateway's GUILD_CREATE may have come first; it is the fuller picture.
+  await showJoined(guild);
+});
+
+/**
+ * Opens a workspace the user just created or joined. The gateway's GUILD_CREATE (members,
+ * presences) usually arrives first; until it does, the channels come from the API.
+ */
+async function showJoined(guild) {
   if (!store.guilds.has(guild.id)) {
     const channels = await api('GET', `/guilds/${guild.id}/channels`);
     if (!store.guilds.has(guild.id)) addGuild({ ...guild, channels, members: [{ user: store.me }] });
   }
   selectGuild(guild.id);
-});
+}
 
 toggleForm('new-channel', 'new-channel-form', async (name) => {
   if (!store.guildId) return;
@@ -298,14 +305,8 @@ async function showInvite(code) {
     $('join-accept').onclick = async () => {
       try {
         await api('POST', `/invites/${code}`);
-        const guildId = invite.guild.id;
-        selectAfterJoin = guildId;
-        if (!store.guilds.has(guildId)) {
-          const channels = await api('GET', `/guilds/${guildId}/channels`);
-          // Unless the gateway's fuller GUILD_CREATE arrived while this was on its way.
-          if (!store.guilds.has(guildId)) addGuild({ ...invite.guild, channels, members: [{ user: store.me }] });
-        }
-        selectGuild(guildId);
+        selectAfterJoin = invite.guild.id;
+        await showJoined(invite.guild);
         closeInvite();
       } catch (error) {
         showError(error);
