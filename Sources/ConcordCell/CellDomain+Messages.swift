@@ -56,9 +56,11 @@ extension CellDomain {
         record.mentionIDs = message.mentions.map(\.user.id)
         let json = try WireJSON.encodeString(message)
         try await db.ensureMessagePartition(bucket: record.id.bucket)
-        try await db.insertMessage(record, authorID: caller.userID,
-                                   event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
+        let changed = try await db.insertMessage(record, authorID: caller.userID,
+                                                 event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
         signal.wake()
+        await counters.apply(changed)
+        if mentionEveryone { await counters.massMention(channel: channelID, message: record.id, present: true) }
         return json
     }
 
@@ -91,9 +93,11 @@ extension CellDomain {
         let referenced = try await record.referenceMessageID.asyncMap { try await db.message(channelID: channelID, id: $0) } ?? nil
         let message = try await render(record, referenced: referenced)
         let edited = record
-        try await commit { tx in
+        let changed = try await commit { tx in
             try await tx.updateMessage(edited, event: try event("MESSAGE_UPDATE", guild: access.channel.guild_id, channel: channelID, message))
         }
+        await counters.apply(changed)
+        await counters.massMention(channel: channelID, message: id, present: edited.mentionEveryone)
         return message
     }
 
@@ -102,11 +106,14 @@ extension CellDomain {
         let access = try await requireChannel(channelID, caller: caller)
         guard let record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
         guard record.author.id == caller.userID || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
-        try await commit { tx in
-            guard try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        let changed = try await commit { tx in
+            guard let changed = try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
             try await tx.insertEvent(try event("MESSAGE_DELETE", guild: access.channel.guild_id, channel: channelID,
                                                MessageDeletePayload(id: id, channelID: channelID, guildID: access.channel.guild_id)))
+            return changed
         }
+        await counters.apply(changed)
+        if record.mentionEveryone { await counters.massMention(channel: channelID, message: id, present: false) }
     }
 
     /// Typing is ephemeral: published straight to Redis, not kept in the outbox.

@@ -8,9 +8,10 @@ extension CellDomain {
     /// so every device clears the badge.
     public func acknowledge(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws -> ReadStateEntry {
         _ = try await requireChannel(channelID, caller: caller)
-        guard let state = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID) else {
+        guard let (state, row) = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID) else {
             throw APIError.unknownMessage
         }
+        await counters.apply([row])
         let entry = Self.entry(state)
         let ack = try event("MESSAGE_ACK", guild: nil, channel: channelID, user: caller.userID, MessageAckPayload(entry))
         _ = try? await redis.send("PUBLISH", Topics.user(caller.userID, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: ack))
@@ -26,9 +27,22 @@ extension CellDomain {
         }
     }
 
-    /// Every text channel's read state for READY.
+    /// Every text channel's read state, for READY and GET /users/@me/read-states: counted from
+    /// the cell's Redis (rebuilding what it lacks from PostgreSQL first), or from PostgreSQL
+    /// alone while Redis is unreachable.
     public func readStates(_ caller: Caller) async throws -> [ReadStateEntry] {
-        try await db.readStates(userID: caller.userID).map(Self.entry)
+        let channels = try await db.textChannelIDs(userID: caller.userID)
+        do {
+            var snapshot = try await counters.read(user: caller.userID, channels: channels)
+            if !snapshot.complete {
+                try await counters.rebuild(snapshot, user: caller.userID, db: db)
+                snapshot = try await counters.read(user: caller.userID, channels: channels)
+            }
+            if snapshot.complete { return snapshot.entries }
+        } catch {
+            logger.warning("unread counters unavailable; counting in PostgreSQL", metadata: ["error": "\(error)"])
+        }
+        return try await db.readStates(userID: caller.userID).map(Self.entry)
     }
 
     static func entry(_ r: ReadStateRecord) -> ReadStateEntry {

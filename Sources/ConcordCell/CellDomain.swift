@@ -33,6 +33,7 @@ public final class CellDomain: Sendable {
     let hasher: PasswordHasher
     let signal: OutboxSignal
     let logger: Logger
+    public let counters: UnreadCounters
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
@@ -46,6 +47,7 @@ public final class CellDomain: Sendable {
         self.hasher = hasher
         self.signal = signal
         self.logger = logger
+        self.counters = UnreadCounters(redis: redis, cellName: cellName)
     }
 
     /// Builds an event whose payload is `value` serialized once.

@@ -33,7 +33,7 @@ public struct CellNode: Sendable {
         self.domain = domain
         services = [
             DatabaseService(db: db),
-            OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, logger: logger),
+            OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, counters: domain.counters, logger: logger),
             CellMaintenance(domain: domain, retentionHours: retentionHours, logger: logger),
             app,
         ]

@@ -14,17 +14,19 @@ public struct OutboxPublisher: Service {
     let redis: RedisClient
     let cellName: String
     let signal: OutboxSignal
+    let counters: UnreadCounters
     let pollInterval: Duration
     let linger: Duration
     let logger: Logger
 
-    public init(db: Database, redis: RedisClient, cellName: String, signal: OutboxSignal,
+    public init(db: Database, redis: RedisClient, cellName: String, signal: OutboxSignal, counters: UnreadCounters? = nil,
                 pollInterval: Duration = .milliseconds(200), linger: Duration = .milliseconds(5),
                 logger: Logger = Logger(label: "concord.outbox")) {
         self.db = db
         self.redis = redis
         self.cellName = cellName
         self.signal = signal
+        self.counters = counters ?? UnreadCounters(redis: redis, cellName: cellName)
         self.pollInterval = pollInterval
         self.linger = linger
         self.logger = logger
@@ -67,7 +69,7 @@ public struct OutboxPublisher: Service {
     /// Sequences what has committed and publishes everything after `position`; returns the new position.
     func publishPending(after position: Int64) async throws -> Int64 {
         var position = position
-        var head = try await db.sequenceOutbox().head
+        var head = try await sequence()
         while position < head {
             let events = try await db.events(after: position, upTo: head, limit: 500)
             guard let last = events.last else { break }
@@ -77,9 +79,17 @@ public struct OutboxPublisher: Service {
             }
             position = last.seq
             try await db.advanceCursor(Self.consumer, to: position)
-            if position >= head { head = try await db.sequenceOutbox().head }
+            if position >= head { head = try await sequence() }
         }
         return position
+    }
+
+    /// Numbers what has committed, and raises the unread counters' copy of what that changed.
+    private func sequence() async throws -> Int64 {
+        let sequenced = try await db.sequenceOutbox()
+        await counters.raise(sequenced.channelSeqs)
+        await counters.apply(sequenced.readStates)
+        return sequenced.head
     }
 
     func topic(for event: PendingEvent) -> String {

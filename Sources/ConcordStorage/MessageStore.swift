@@ -34,7 +34,8 @@ extension SQLExecutor {
     /// Inserts a message and its outbox row in one statement. The only other writes are for the
     /// users it mentions (their mention counts), @everyone (once per channel), and the author's
     /// own read state (a sender has read up to their own message).
-    public func insertMessage(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) async throws {
+    /// Answers the read-state rows it changed.
+    public func insertMessage(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) async throws -> [ReadStateRow] {
         try await run("""
             WITH inserted AS (
                 INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
@@ -49,19 +50,24 @@ extension SQLExecutor {
                 INSERT INTO read_states (user_id, channel_id, mention_count)
                 SELECT u, \(m.channelID.int64), 1 FROM unnest(\(m.mentionIDs.map(\.int64))::bigint[]) AS u, inserted
                 WHERE u <> \(authorID.int64)
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
+                \(unescaped: ReadStateRow.returning)
             ), everyone AS (
                 INSERT INTO mass_mentions (channel_id, message_id)
                 SELECT \(m.channelID.int64), inserted.id FROM inserted WHERE \(m.mentionEveryone)
             ), own AS (
                 INSERT INTO read_states (user_id, channel_id, last_message_id)
                 SELECT \(authorID.int64), \(m.channelID.int64), inserted.id FROM inserted
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id)
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
+                    \(unescaped: ReadStateRow.newVersion)
+                \(unescaped: ReadStateRow.returning)
+            ), queued AS (
+                INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
+                SELECT \(event.type), \(event.guildID?.int64), \(event.channelID?.int64), \(event.userID?.int64), \(event.payload)::json
+                FROM inserted
             )
-            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
-            SELECT \(event.type), \(event.guildID?.int64), \(event.channelID?.int64), \(event.userID?.int64), \(event.payload)::json
-            FROM inserted
-            """)
+            SELECT * FROM mentioned UNION ALL SELECT * FROM own
+            """).map(ReadStateRow.row)
     }
 
     public func message(channelID: Snowflake, id: Snowflake) async throws -> MessageRecord? {
@@ -118,10 +124,10 @@ extension SQLExecutor {
     }
 
     /// Updates a message. Mentions it gains or loses change the counts of the users it still is
-    /// unread for (their last read message is older).
-    public func updateMessage(_ m: MessageRecord, event: PendingEvent) async throws {
+    /// unread for (their last read message is older). Answers the read-state rows it changed.
+    public func updateMessage(_ m: MessageRecord, event: PendingEvent) async throws -> [ReadStateRow] {
         let (channel, id, mentions) = (m.channelID.int64, m.id.int64, m.mentionIDs.map(\.int64))
-        try await run("""
+        let changed = try await run("""
             WITH old AS (
                 SELECT mention_ids, mention_everyone, author_id FROM messages
                 WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id) FOR UPDATE
@@ -133,36 +139,46 @@ extension SQLExecutor {
                 INSERT INTO read_states (user_id, channel_id, mention_count)
                 SELECT u, \(channel), 1 FROM old, unnest(\(mentions)::bigint[]) AS u
                 WHERE NOT (u = ANY(old.mention_ids)) AND u <> old.author_id
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
                 WHERE read_states.last_message_id < \(id)
+                \(unescaped: ReadStateRow.returning)
             ), lost AS (
-                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0) FROM old
+                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0), \(unescaped: ReadStateRow.newVersion) FROM old
                 WHERE rs.channel_id = \(channel) AND rs.user_id = ANY(old.mention_ids) AND NOT (rs.user_id = ANY(\(mentions)::bigint[]))
                   AND rs.last_message_id < \(id)
+                RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
             ), everyone_gained AS (
                 INSERT INTO mass_mentions (channel_id, message_id) SELECT \(channel), \(id) FROM old WHERE \(m.mentionEveryone)
                 ON CONFLICT DO NOTHING
+            ), everyone_lost AS (
+                DELETE FROM mass_mentions WHERE NOT \(m.mentionEveryone) AND channel_id = \(channel) AND message_id = \(id)
             )
-            DELETE FROM mass_mentions WHERE NOT \(m.mentionEveryone) AND channel_id = \(channel) AND message_id = \(id)
-            """)
+            SELECT * FROM gained UNION ALL SELECT * FROM lost
+            """).map(ReadStateRow.row)
         try await insertEvent(event)
+        return changed
     }
 
-    /// Deletes a message; returns whether it existed. An unread mention it carried no longer counts.
-    public func deleteMessage(channelID: Snowflake, id: Snowflake) async throws -> Bool {
-        !(try await run("""
+    /// Deletes a message; answers the read-state rows it changed, or nil when it did not exist.
+    /// An unread mention it carried no longer counts.
+    public func deleteMessage(channelID: Snowflake, id: Snowflake) async throws -> [ReadStateRow]? {
+        let rows = try await run("""
             WITH gone AS (
                 DELETE FROM messages WHERE channel_id = \(channelID.int64) AND bucket = \(id.bucket) AND id = \(id.int64)
                 RETURNING id, mention_ids, author_id
             ), unmentioned AS (
-                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0) FROM gone
+                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0), \(unescaped: ReadStateRow.newVersion) FROM gone
                 WHERE rs.channel_id = \(channelID.int64) AND rs.user_id = ANY(gone.mention_ids) AND rs.user_id <> gone.author_id
                   AND rs.last_message_id < gone.id
+                RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
             ), unmassed AS (
                 DELETE FROM mass_mentions mm USING gone WHERE mm.channel_id = \(channelID.int64) AND mm.message_id = gone.id
             )
-            SELECT id FROM gone
-            """)).isEmpty
+            -- One row per changed read state, or one row of nulls when none changed: no row at all means no message.
+            SELECT u.* FROM gone LEFT JOIN unmentioned u ON true
+            """)
+        guard !rows.isEmpty else { return nil }
+        return try rows.filter { try $0.makeRandomAccess()[0].decode(Int64?.self) != nil }.map(ReadStateRow.row)
     }
 }
 

@@ -77,14 +77,23 @@ extension SQLExecutor {
     }
 }
 
+/// What one sequencing pass did: the new outbox head, how many rows it numbered, and the derived
+/// state it changed (channels' message sequences, senders' read states) for the unread counters.
+public struct SequencedOutbox: Sendable {
+    public var head: Int64
+    public var assigned: Int
+    public var channelSeqs: [(channel: Snowflake, seq: Int64)] = []
+    public var readStates: [ReadStateRow] = []
+}
+
 extension Database {
     /// Gives the next committed, unsequenced outbox rows their sequence numbers, in the order
     /// they became visible, and keeps derived channel state (last_message_id) current.
-    /// Only one sequencer runs per cell at a time (an advisory lock); returns the new head.
-    public func sequenceOutbox(batch: Int = 1000) async throws -> (head: Int64, assigned: Int) {
+    /// Only one sequencer runs per cell at a time (an advisory lock).
+    public func sequenceOutbox(batch: Int = 1000) async throws -> SequencedOutbox {
         try await transaction { tx in
             guard try await tx.run("SELECT pg_try_advisory_xact_lock(7362002)").first?.decode(Bool.self) == true else {
-                return (try await tx.outboxHead(), 0)
+                return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
             }
             let old = try await tx.run("SELECT seq FROM outbox_head FOR UPDATE").first?.decode(Int64.self) ?? 0
             let assigned = try await tx.run("""
@@ -94,12 +103,12 @@ extension Database {
                 UPDATE outbox o SET seq = \(old) + batch.ord, sequenced_at = now() FROM batch WHERE o.id = batch.id
                 RETURNING o.seq
                 """).count
-            guard assigned > 0 else { return (old, 0) }
+            guard assigned > 0 else { return SequencedOutbox(head: old, assigned: 0) }
             let head = old + Int64(assigned)
             try await tx.run("UPDATE outbox_head SET seq = \(head)")
             // Each channel numbers its new messages in commit order: unread counts are differences
             // of these numbers.
-            try await tx.run("""
+            let readStates = try await tx.run("""
                 WITH created AS (
                     SELECT channel_id, (payload->>'id')::bigint AS message_id,
                            row_number() OVER (PARTITION BY channel_id ORDER BY seq) AS n
@@ -117,11 +126,19 @@ extension Database {
                     RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
                 )
                 -- A sender has read up to their own message: their read sequence follows it.
-                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, numbered.channel_seq)
+                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, numbered.channel_seq), \(unescaped: ReadStateRow.newVersion)
                 FROM numbered
                 WHERE rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id AND rs.last_message_id = numbered.id
-                """)
-            return (head, assigned)
+                RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
+                """).map(ReadStateRow.row)
+            let channelSeqs = try await tx.run("""
+                SELECT id, message_seq FROM channels WHERE id IN (
+                    SELECT channel_id FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE')
+                """).map { row in
+                let (id, seq) = try row.decode((Int64, Int64).self)
+                return (channel: Snowflake(int64: id), seq: seq)
+            }
+            return SequencedOutbox(head: head, assigned: assigned, channelSeqs: channelSeqs, readStates: readStates)
         }
     }
 }

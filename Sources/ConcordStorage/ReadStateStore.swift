@@ -10,11 +10,38 @@ public struct ReadStateRecord: Sendable, Equatable {
     public var mentionCount: Int
 }
 
+/// One stored read-state row as it changed, with the version its change took: what the cell's
+/// Redis copy of read states applies (newest version wins).
+public struct ReadStateRow: Sendable, Equatable {
+    public var userID: Snowflake
+    public var channelID: Snowflake
+    public var lastMessageID: Snowflake
+    public var lastSeq: Int64
+    public var mentionCount: Int
+    public var version: Int64
+
+    public init(userID: Snowflake, channelID: Snowflake, lastMessageID: Snowflake, lastSeq: Int64, mentionCount: Int, version: Int64) {
+        self.userID = userID; self.channelID = channelID; self.lastMessageID = lastMessageID
+        self.lastSeq = lastSeq; self.mentionCount = mentionCount; self.version = version
+    }
+
+    /// The columns every read-state write returns, in `row(_:)`'s order.
+    static let returning = "RETURNING user_id, channel_id, last_message_id, last_seq, mention_count, version"
+    /// The assignment every read-state update adds: a new version for the changed row.
+    static let newVersion = "version = nextval('read_state_versions')"
+
+    static func row(_ row: PostgresRow) throws -> ReadStateRow {
+        let (user, channel, last, seq, mentions, version) = try row.decode((Int64, Int64, Int64, Int64, Int, Int64).self)
+        return ReadStateRow(userID: Snowflake(int64: user), channelID: Snowflake(int64: channel), lastMessageID: Snowflake(int64: last),
+                            lastSeq: seq, mentionCount: mentions, version: version)
+    }
+}
+
 extension SQLExecutor {
     /// Marks a channel read up to a message: the read sequence becomes that message's, and the
     /// mention count is recounted over the messages after it (usually none). Answers the new
     /// state, or nil when the message does not exist.
-    public func acknowledge(userID: Snowflake, channelID: Snowflake, messageID: Snowflake) async throws -> ReadStateRecord? {
+    public func acknowledge(userID: Snowflake, channelID: Snowflake, messageID: Snowflake) async throws -> (ReadStateRecord, ReadStateRow)? {
         let (user, channel, message) = (userID.int64, channelID.int64, messageID.int64)
         return try await run("""
             WITH target AS (
@@ -28,14 +55,55 @@ extension SQLExecutor {
                 INSERT INTO read_states (user_id, channel_id, last_message_id, last_seq, mention_count)
                 SELECT \(user), \(channel), target.id, target.seq, later.mentions FROM target, later
                 ON CONFLICT (user_id, channel_id) DO UPDATE
-                SET last_message_id = EXCLUDED.last_message_id, last_seq = EXCLUDED.last_seq, mention_count = EXCLUDED.mention_count
-                RETURNING channel_id, last_message_id, last_seq, mention_count
+                SET last_message_id = EXCLUDED.last_message_id, last_seq = EXCLUDED.last_seq, mention_count = EXCLUDED.mention_count,
+                    \(unescaped: ReadStateRow.newVersion)
+                \(unescaped: ReadStateRow.returning)
             )
             SELECT s.channel_id, s.last_message_id, GREATEST(c.message_seq - s.last_seq, 0)::int AS unread,
                    s.mention_count + (SELECT count(*)::int FROM mass_mentions mm
-                                      WHERE mm.channel_id = s.channel_id AND mm.message_id > s.last_message_id) AS mentions
+                                      WHERE mm.channel_id = s.channel_id AND mm.message_id > s.last_message_id) AS mentions,
+                   s.user_id, s.channel_id, s.last_message_id, s.last_seq, s.mention_count, s.version
             FROM saved s JOIN channels c ON c.id = s.channel_id
-            """).first.map(Self.readState)
+            """).first.map { row in
+            let columns = row.makeRandomAccess()
+            let (user, seq, personal, version) = (try columns[4].decode(Int64.self), try columns[7].decode(Int64.self),
+                                                  try columns[8].decode(Int.self), try columns[9].decode(Int64.self))
+            let record = try Self.readState(row)
+            return (record, ReadStateRow(userID: Snowflake(int64: user), channelID: record.channelID, lastMessageID: record.lastMessageID,
+                                         lastSeq: seq, mentionCount: personal, version: version))
+        }
+    }
+
+    /// A user's stored read-state rows (what the Redis copy is rebuilt from).
+    public func readStateRows(userID: Snowflake) async throws -> [ReadStateRow] {
+        try await run("""
+            SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read_states WHERE user_id = \(userID.int64)
+            """).map(ReadStateRow.row)
+    }
+
+    /// The text channels of the user's workspaces: whose read states READY and the unread
+    /// counters report.
+    public func textChannelIDs(userID: Snowflake) async throws -> [Snowflake] {
+        try await run("""
+            SELECT c.id FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
+            WHERE mb.user_id = \(userID.int64) ORDER BY c.id
+            """).map { Snowflake(int64: try $0.decode(Int64.self)) }
+    }
+
+    /// Each channel's message sequence (the unread counters' channel side, rebuilt from here).
+    public func channelSeqs(_ channelIDs: [Snowflake]) async throws -> [(channel: Snowflake, seq: Int64)] {
+        try await run("SELECT id, message_seq FROM channels WHERE id = ANY(\(channelIDs.map(\.int64)))").map { row in
+            let (id, seq) = try row.decode((Int64, Int64).self)
+            return (Snowflake(int64: id), seq)
+        }
+    }
+
+    /// The @everyone/@here messages of some channels.
+    public func massMentions(_ channelIDs: [Snowflake]) async throws -> [(channel: Snowflake, message: Snowflake)] {
+        try await run("SELECT channel_id, message_id FROM mass_mentions WHERE channel_id = ANY(\(channelIDs.map(\.int64)))").map { row in
+            let (channel, message) = try row.decode((Int64, Int64).self)
+            return (Snowflake(int64: channel), Snowflake(int64: message))
+        }
     }
 
     /// The read states of every text channel in the user's workspaces (never-read channels

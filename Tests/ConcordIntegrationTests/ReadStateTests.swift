@@ -1,5 +1,5 @@
 import ConcordAuth
-import ConcordCell
+@testable import ConcordCell
 import ConcordModels
 import Foundation
 import Testing
@@ -75,7 +75,10 @@ struct ReadStateTests {
             let tooMany = try await c.request(.POST, "/read-states/ack-bulk", token: bob, body: BulkAckRequest(readStates: []))
             #expect(tooMany.status == 400)
 
-            // Counts do not live in Redis: flushing it changes nothing.
+            // The counters Redis holds agree with PostgreSQL's own count.
+            #expect(try await c.domain.readStates(caller) == (try await c.domain.db.readStates(userID: bobID).map(CellDomain.entry)))
+
+            // Counts live in the cell's Redis and come back from PostgreSQL after a flush.
             _ = try await post("after the ack <@\(bobID)>")
             try await eventually("bob got it") { bobSession.dispatches("MESSAGE_CREATE").count == 5 }
             // The test Redis is shared by tests running in parallel: "flush" this cell's keys only.
@@ -87,5 +90,66 @@ struct ReadStateTests {
             #expect(afterFlush?.unread_count == 1 && afterFlush?.mention_count == 1, "counts after a Redis flush")
             for client in [bobSession, ready] { client.close() }
         }
+    }
+
+    /// Reads come from Redis (a value planted there shows), a Redis that restarts with an old
+    /// snapshot after missing writes is not believed (the generation moves on), and a flushed
+    /// Redis is rebuilt from PostgreSQL — each time with the same counts PostgreSQL gives.
+    @Test func countersSurviveARedisOutageAndAFlush() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(redisPort: own.port) { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let (bobID, _) = try await c.register("bob")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Counters")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            _ = try await c.domain.addMember(guild.id, userID: bobID)
+            // While Redis is down the edge cannot check tokens, so everything goes through the cell.
+            let alicesCaller = Caller(userID: aliceID, tokenID: Snowflake(1), isBot: false)
+            let bobsCaller = Caller(userID: bobID, tokenID: Snowflake(1), isBot: false)
+            func post(_ text: String) async throws -> Snowflake {
+                try WireJSON.decode(Message.self, from: Data(try await c.domain.createMessage(general, MessageCreateRequest(content: text),
+                                                                                                   caller: alicesCaller).utf8)).id
+            }
+            func bobsCounts() async throws -> [Int] {
+                let state = try #require(try await c.domain.readStates(bobsCaller).first { $0.id == general })
+                return [state.unread_count, state.mention_count]
+            }
+            func postgresCounts() async throws -> [Int] {
+                let state = try #require(try await c.domain.db.readStates(userID: bobID).first { $0.channelID == general })
+                return [state.unreadCount, state.mentionCount]
+            }
+            let redis = c.domain.redis
+            let counters = c.domain.counters
+
+            let first = try await post("hi <@\(bobID)>")
+            try await eventually("sequenced") { try await bobsCounts() == [1, 1] }
+            let entry = try await redis.send("HGET", counters.userKey(bobID), general.description).string ?? ""
+            #expect(entry.hasSuffix(" 0 0 1"), "Bob's copied entry: nothing read, one mention (\(entry))")
+            _ = try await redis.send("HSET", counters.seqKey, general.description, "100")
+            #expect(try await bobsCounts() == [100, 1], "the count is read from Redis")
+
+            _ = try await redis.send("SAVE")
+            await own.stop()
+            _ = try await c.domain.acknowledge(general, messageID: first, caller: bobsCaller)
+            _ = try await post("again <@\(bobID)>")
+            let everyone = try await post("@everyone look")
+            _ = try await post("plain")
+            try await eventually("all four sequenced") { try await postgresCounts() == [3, 2] }
+            #expect(try await bobsCounts() == [3, 2], "counted in PostgreSQL while Redis is down")
+            try await own.start()
+            #expect(try await redis.send("HGET", counters.seqKey, general.description).string == "100", "the old snapshot is back")
+            #expect(try await bobsCounts() == [3, 2], "a snapshot that missed writes is rebuilt, not believed")
+            #expect(try await postgresCounts() == [3, 2])
+
+            let keys = try await redis.send("KEYS", "concord:\(c.cellName):unread:*").array?.compactMap(\.string) ?? []
+            #expect(keys.count >= 4, "seq, generation, Bob's hash, mass mentions: \(keys)")
+            _ = try await redis.send("FLUSHALL")
+            #expect(try await bobsCounts() == [3, 2], "counts after a flush")
+            _ = try await c.domain.deleteMessage(general, id: everyone, caller: alicesCaller)
+            #expect(try await bobsCounts() == [3, 1], "deleting the unread @everyone lowers the count")
+            #expect(try await postgresCounts() == [3, 1])
+        }
+        await own.stop()
     }
 }

@@ -86,7 +86,8 @@ struct StorageTests {
             let reread = try await db.message(channelID: channel.id, id: full.id)
             #expect(reread?.content == "edited")
             #expect(reread?.editedAt == edited.editedAt)
-            #expect(try await db.deleteMessage(channelID: channel.id, id: full.id))
+            #expect(try await db.deleteMessage(channelID: channel.id, id: full.id) != nil)
+            #expect(try await db.deleteMessage(channelID: channel.id, id: full.id) == nil, "a second delete finds nothing")
             #expect(try await db.message(channelID: channel.id, id: full.id) == nil)
         }
     }

@@ -1,0 +1,212 @@
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Foundation
+import Synchronization
+
+/// The cell's unread counters in its Redis: a copy of what PostgreSQL holds durably, kept so that
+/// counting a user's unread messages and mentions never touches the database's read-state rows.
+///
+/// - `unread:seq` (hash): each channel's message sequence, raised by the outbox sequencer.
+/// - `unread:user:<id>` (hash): per channel "version last-message last-seq mentions"; each
+///   change carries the version PostgreSQL gave it and only a newer version replaces an entry,
+///   so live changes and a rebuild may interleave in any order. Field `~` holds the generation
+///   the hash was rebuilt at.
+/// - `unread:mass:<channel>` (sorted set, all scores 0): the @everyone/@here message ids,
+///   zero-padded so a lexical range counts the ones after a read position; `unread:massgen`
+///   records the generation each channel's set was rebuilt at.
+/// - `unread:gen`: the generation. Whatever was not rebuilt at the current generation is rebuilt
+///   from PostgreSQL when next read, so a flushed Redis (no generation, no markers) rebuilds
+///   itself, and a process that failed to write a change (Redis down) bumps the generation as
+///   soon as Redis answers again, which invalidates every copy at once. A process starts in that
+///   state too: what a crashed predecessor failed to write cannot linger.
+public final class UnreadCounters: Sendable {
+    let redis: RedisClient
+    let prefix: String
+    /// Set when a write did not reach Redis: the copy may be missing a change until the
+    /// generation is bumped.
+    private let stale = Mutex(true)
+
+    public init(redis: RedisClient, cellName: String) {
+        self.redis = redis
+        self.prefix = "concord:\(cellName):unread:"
+    }
+
+    var generationKey: String { prefix + "gen" }
+    var seqKey: String { prefix + "seq" }
+    var massGenerationKey: String { prefix + "massgen" }
+    func userKey(_ user: Snowflake) -> String { prefix + "user:\(user)" }
+    func massKey(_ channel: Snowflake) -> String { prefix + "mass:\(channel)" }
+
+    /// Message ids as fixed-width strings, so lexical order is numeric order.
+    static func padded(_ id: Snowflake) -> String {
+        let digits = id.description
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    // MARK: Writes after commit
+
+    static let applyScript = """
+        for i = 1, #ARGV, 3 do
+          local cur = redis.call('HGET', KEYS[(i + 2) / 3], ARGV[i])
+          if not cur or tonumber(string.match(cur, '^%d+')) < tonumber(ARGV[i + 1]) then
+            redis.call('HSET', KEYS[(i + 2) / 3], ARGV[i], ARGV[i + 1] .. ' ' .. ARGV[i + 2])
+          end
+        end
+        return 0
+        """
+
+    static let raiseSeqScript = """
+        for i = 1, #ARGV, 2 do
+          local cur = redis.call('HGET', KEYS[1], ARGV[i])
+          if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        end
+        return 0
+        """
+
+    func applyCommand(_ rows: [ReadStateRow]) -> [String] {
+        var arguments: [String] = []
+        for row in rows {
+            arguments += [row.channelID.description, String(row.version), "\(row.lastMessageID) \(row.lastSeq) \(row.mentionCount)"]
+        }
+        return ["EVAL", Self.applyScript, String(rows.count)] + rows.map { userKey($0.userID) } + arguments
+    }
+
+    func raiseCommand(_ seqs: [(channel: Snowflake, seq: Int64)]) -> [String] {
+        ["EVAL", Self.raiseSeqScript, "1", seqKey] + seqs.flatMap { [$0.channel.description, String($0.seq)] }
+    }
+
+    /// Copies changed read-state rows (newest version wins).
+    public func apply(_ rows: [ReadStateRow]) async {
+        guard !rows.isEmpty else { return }
+        await write(applyCommand(rows))
+    }
+
+    /// Raises channels' message sequences (never lowers them).
+    public func raise(_ seqs: [(channel: Snowflake, seq: Int64)]) async {
+        guard !seqs.isEmpty else { return }
+        await write(raiseCommand(seqs))
+    }
+
+    /// Records whether a message mentions @everyone/@here now.
+    public func massMention(channel: Snowflake, message: Snowflake, present: Bool) async {
+        await write(present ? ["ZADD", massKey(channel), "0", Self.padded(message)] : ["ZREM", massKey(channel), Self.padded(message)])
+    }
+
+    private func write(_ command: [String]) async {
+        do {
+            try await renewIfStale()
+            _ = try await redis.send(command)
+        } catch {
+            stale.withLock { $0 = true }
+        }
+    }
+
+    static let renewScript = """
+        redis.call('DEL', KEYS[2], KEYS[3])
+        return redis.call('INCR', KEYS[1])
+        """
+
+    /// After a failed write (or at start), moves to a new generation before anything else.
+    private func renewIfStale() async throws {
+        guard stale.withLock({ $0 }) else { return }
+        _ = try await redis.send(["EVAL", Self.renewScript, "3", generationKey, seqKey, massGenerationKey])
+        stale.withLock { $0 = false }
+    }
+
+    // MARK: Reads
+
+    /// Per channel: sequence (-1: not copied yet), the user's entry ("" when none), the count of
+    /// mass mentions after the entry's last message (-1: not rebuilt at this generation).
+    /// The first element says whether the user's hash is of this generation.
+    static let readScript = """
+        local gen = redis.call('GET', KEYS[1]) or '0'
+        local out = { redis.call('HGET', KEYS[3], '~') == gen and 1 or 0 }
+        for i, channel in ipairs(ARGV) do
+          local seq = redis.call('HGET', KEYS[2], channel)
+          local entry = redis.call('HGET', KEYS[3], channel) or ''
+          local mass = -1
+          if redis.call('HGET', KEYS[4], channel) == gen then
+            local last = string.match(entry, '^%d+ (%d+)') or '0'
+            mass = redis.call('ZLEXCOUNT', KEYS[4 + i], '(' .. string.rep('0', 20 - #last) .. last, '+')
+          end
+          table.insert(out, tonumber(seq or '-1'))
+          table.insert(out, entry)
+          table.insert(out, mass)
+        end
+        return out
+        """
+
+    /// What Redis holds for a user's channels, and what it lacks.
+    struct Snapshot {
+        var userCurrent: Bool
+        var entries: [ReadStateEntry] = []
+        var missingSeqs: [Snowflake] = []
+        var missingMass: [Snowflake] = []
+        var complete: Bool { userCurrent && missingSeqs.isEmpty && missingMass.isEmpty }
+    }
+
+    func read(user: Snowflake, channels: [Snowflake]) async throws -> Snapshot {
+        try await renewIfStale()
+        let keys = [generationKey, seqKey, userKey(user), massGenerationKey] + channels.map(massKey)
+        let reply = try await redis.send(["EVAL", Self.readScript, String(keys.count)] + keys + channels.map(\.description))
+        guard let items = reply.array, let first = items.first?.integer else { throw RedisError.protocolError }
+        var snapshot = Snapshot(userCurrent: first == 1)
+        for (index, channel) in channels.enumerated() {
+            let base = 1 + index * 3
+            let seq = items[base].integer ?? -1
+            let mass = items[base + 2].integer ?? -1
+            let fields = (items[base + 1].string ?? "").split(separator: " ").compactMap { Int64($0) }
+            if seq < 0 { snapshot.missingSeqs.append(channel) }
+            if mass < 0 { snapshot.missingMass.append(channel) }
+            let (lastMessage, lastSeq, mentions) = fields.count == 4 ? (fields[1], fields[2], fields[3]) : (0, 0, 0)
+            snapshot.entries.append(ReadStateEntry(channelID: channel, lastMessageID: Snowflake(int64: lastMessage),
+                                                   mentionCount: Int(mentions) + Int(max(mass, 0)),
+                                                   unreadCount: Int(max(seq - lastSeq, 0))))
+        }
+        return snapshot
+    }
+
+    // MARK: Rebuilding from PostgreSQL
+
+    static let clearUserScript = """
+        redis.call('DEL', KEYS[2])
+        return redis.call('GET', KEYS[1]) or '0'
+        """
+
+    static let clearMassScript = """
+        for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+        return redis.call('GET', KEYS[1]) or '0'
+        """
+
+    static let markMassScript = """
+        for i = 1, #ARGV - 1 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[#ARGV]) end
+        return 0
+        """
+
+    /// Rebuilds what a snapshot lacked. Each part is cleared first and read from PostgreSQL
+    /// after, so a change committed meanwhile is either in the rows read or applied after the
+    /// clear; versions keep the newer of the two.
+    func rebuild(_ snapshot: Snapshot, user: Snowflake, db: Database) async throws {
+        if !snapshot.userCurrent {
+            let generation = try await redis.send(["EVAL", Self.clearUserScript, "2", generationKey, userKey(user)]).string ?? "0"
+            let rows = try await db.readStateRows(userID: user)
+            if !rows.isEmpty { _ = try await redis.send(applyCommand(rows)) }
+            _ = try await redis.send(["HSET", userKey(user), "~", generation])
+        }
+        if !snapshot.missingSeqs.isEmpty {
+            let seqs = try await db.channelSeqs(snapshot.missingSeqs)
+            if !seqs.isEmpty { _ = try await redis.send(raiseCommand(seqs)) }
+        }
+        if !snapshot.missingMass.isEmpty {
+            let channels = snapshot.missingMass
+            let generation = try await redis.send(["EVAL", Self.clearMassScript, String(channels.count + 1), generationKey]
+                                                  + channels.map(massKey)).string ?? "0"
+            let mentions = try await db.massMentions(channels)
+            if !mentions.isEmpty {
+                _ = try await redis.pipeline(mentions.map { ["ZADD", massKey($0.channel), "0", Self.padded($0.message)] })
+            }
+            _ = try await redis.send(["EVAL", Self.markMassScript, "1", massGenerationKey] + channels.map(\.description) + [generation])
+        }
+    }
+}
