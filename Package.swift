@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Targets are roles over shared core targets; dependencies point toward the core:
-// ConcordModels ← ConcordAuth ← ConcordStorage / ConcordRedis ← ConcordCell, ConcordEdge ← executables.
+// ConcordModels ← ConcordAuth ← ConcordStorage / ConcordRedis ← ConcordTiering ← ConcordCell, ConcordEdge ← executables.
 // The edge never links ConcordStorage: it reaches data only through the cell's internal API.
 let package = Package(
     name: "Concord",
@@ -44,7 +44,8 @@ let package = Package(
         ]),
         // PostgreSQL: migrations and the cell's stores. The only target with SQL.
         .target(name: "ConcordStorage", dependencies: [
-            "ConcordModels",
+            "ConcordModels", "CSQLite", "CZstd",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SQL"]),
@@ -52,6 +53,12 @@ let package = Package(
         .target(name: "ConcordGateway", dependencies: ["ConcordModels", "CZlib", "CZstd"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Tiering: archive files, their store and cache, reading history across tiers, moving buckets.
+        .target(name: "ConcordTiering", dependencies: [
+            "ConcordModels", "ConcordStorage",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
         .target(name: "ConcordHTTP", dependencies: [
             "ConcordModels",
@@ -60,7 +67,7 @@ let package = Package(
         ]),
         // The cell: domain actions (the only writers of the outbox), internal API, outbox publisher.
         .target(name: "ConcordCell", dependencies: [
-            "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordRedis", "ConcordHTTP",
+            "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordTiering", "ConcordRedis", "ConcordHTTP",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -79,7 +86,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concordctl", dependencies: [
-            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth",
+            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concord-bench", dependencies: [
@@ -93,7 +100,7 @@ let package = Package(
         ]),
         .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
-            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway",
+            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),

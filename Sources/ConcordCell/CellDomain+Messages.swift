@@ -6,14 +6,14 @@ extension CellDomain {
     public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> [Message] {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
         guard access.channel.type == ChannelType.guildText.rawValue else { return [] }
-        let records = try await db.messages(channelID: channelID, page: page, limit: limit)
+        let records = try await history.page(channelID, page, limit: limit)
         return try await Presenter.messages(records, db: db)
     }
 
     public func message(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws -> Message {
         _ = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
-        guard let record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
-        return try await Presenter.messages([record], db: db)[0]
+        guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
+        return try await Presenter.messages([found.record], db: db)[0]
     }
 
     /// Posts a message: validated, permission-checked, stored with its MESSAGE_CREATE event in
@@ -67,7 +67,8 @@ extension CellDomain {
     public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, caller: Caller) async throws -> Message {
         try Validation.validate(request)
         let access = try await requireChannel(channelID, caller: caller)
-        guard var record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
+        var record = found.record
         guard record.author.id == caller.userID else { throw APIError.cannotEditOthersMessage }
         if case .value(let content) = request.content { record.content = content }
         if case .null = request.content { record.content = "" }
@@ -93,21 +94,33 @@ extension CellDomain {
         let referenced = try await record.referenceMessageID.asyncMap { try await db.message(channelID: channelID, id: $0) } ?? nil
         let message = try await render(record, referenced: referenced)
         let edited = record
+        let update = try event("MESSAGE_UPDATE", guild: access.channel.guild_id, channel: channelID, message)
         let changed = try await commit { tx in
-            try await tx.updateMessage(edited, event: try event("MESSAGE_UPDATE", guild: access.channel.guild_id, channel: channelID, message))
+            // An archived message's edit is kept beside its file (read over it, folded in by the next rewrite).
+            guard let archived = found.archived else { return try await tx.updateMessage(edited, event: update) }
+            try await tx.overrideArchived(edited, base: archived)
+            try await tx.insertEvent(update)
+            return []
         }
         await counters.apply(changed)
-        await counters.massMention(channel: channelID, message: id, present: edited.mentionEveryone)
+        if found.archived == nil { await counters.massMention(channel: channelID, message: id, present: edited.mentionEveryone) }
         return message
     }
 
     /// Deletes a message: its author may, and so may members who can manage messages.
     public func deleteMessage(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws {
         let access = try await requireChannel(channelID, caller: caller)
-        guard let record = try await db.message(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+        guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
+        let record = found.record
         guard record.author.id == caller.userID || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
         let changed = try await commit { tx in
-            guard let changed = try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+            var changed: [ReadStateRow] = []
+            if found.archived != nil {
+                try await tx.deleteArchived(channelID: channelID, id: id)
+            } else {
+                guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+                changed = rows
+            }
             try await tx.insertEvent(try event("MESSAGE_DELETE", guild: access.channel.guild_id, channel: channelID,
                                                MessageDeletePayload(id: id, channelID: channelID, guildID: access.channel.guild_id)))
             return changed

@@ -2,6 +2,7 @@ import ConcordAuth
 import ConcordModels
 import ConcordRedis
 import ConcordStorage
+import ConcordTiering
 import Foundation
 import Logging
 
@@ -34,9 +35,12 @@ public final class CellDomain: Sendable {
     let signal: OutboxSignal
     let logger: Logger
     public let counters: UnreadCounters
+    /// Message history across the warm and cold tiers.
+    public let history: MessageHistory
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
+                archives: any ArchiveStore = DirectoryArchiveStore(directory: NSTemporaryDirectory() + "concord-archive"),
                 logger: Logger = Logger(label: "concord.cell")) {
         self.cellID = cellID
         self.cellName = cellName
@@ -48,6 +52,7 @@ public final class CellDomain: Sendable {
         self.signal = signal
         self.logger = logger
         self.counters = UnreadCounters(redis: redis, cellName: cellName)
+        self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
     }
 
     /// Builds an event whose payload is `value` serialized once.

@@ -3,6 +3,7 @@ import ConcordHTTP
 import ConcordModels
 import ConcordRedis
 import ConcordStorage
+import ConcordTiering
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -23,7 +24,8 @@ public struct CellNode: Sendable {
         let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
         let signal = OutboxSignal()
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
-                                tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal, logger: logger)
+                                tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal,
+                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory), logger: logger)
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

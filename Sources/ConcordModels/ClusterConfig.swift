@@ -25,9 +25,30 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var redis: Endpoint
         /// Where the cell's internal API listens; only edges and operators talk to it.
         public var api: Endpoint
-        public init(id: Int, name: String, region: String, postgres: Postgres, redis: Endpoint, api: Endpoint) {
+        public var tiering: Tiering?
+        public init(id: Int, name: String, region: String, postgres: Postgres, redis: Endpoint, api: Endpoint, tiering: Tiering? = nil) {
             self.id = id; self.name = name; self.region = region
-            self.postgres = postgres; self.redis = redis; self.api = api
+            self.postgres = postgres; self.redis = redis; self.api = api; self.tiering = tiering
+        }
+
+        /// Where the cell's archive files go (relative paths are from the working directory).
+        public var archiveDirectory: String { tiering?.archive_dir ?? "var/archive/\(name)" }
+        /// How many days a bucket stays warm before `tier run` archives it, unless a workspace says otherwise.
+        public var coldAfterDays: Int { tiering?.cold_after_days ?? 90 }
+        /// How many of each channel's latest messages the hot tier keeps, and for how many channels.
+        public var hotMessagesPerChannel: Int { tiering?.hot_messages_per_channel ?? 100 }
+        public var hotChannels: Int { tiering?.hot_channels ?? 10_000 }
+    }
+
+    /// Message tiering: hot (the cell's Redis), warm (PostgreSQL), cold (archive files).
+    public struct Tiering: Codable, Sendable, Equatable {
+        public var archive_dir: String?
+        public var cold_after_days: Int?
+        public var hot_messages_per_channel: Int?
+        public var hot_channels: Int?
+        public init(archiveDir: String? = nil, coldAfterDays: Int? = nil, hotMessagesPerChannel: Int? = nil, hotChannels: Int? = nil) {
+            archive_dir = archiveDir; cold_after_days = coldAfterDays
+            hot_messages_per_channel = hotMessagesPerChannel; hot_channels = hotChannels
         }
     }
     public struct Edge: Codable, Sendable, Equatable {

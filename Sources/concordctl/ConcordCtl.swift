@@ -4,6 +4,7 @@ import ConcordCell
 import ConcordModels
 import ConcordRedis
 import ConcordStorage
+import ConcordTiering
 import Foundation
 import Logging
 
@@ -13,7 +14,7 @@ struct ConcordCtl: AsyncParsableCommand {
         commandName: "concordctl",
         abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
         subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
-                      MemberCommands.self, CellCommands.self, TopologyCommand.self, BenchCommands.self])
+                      MemberCommands.self, CellCommands.self, TierCommands.self, TopologyCommand.self, BenchCommands.self])
 }
 
 struct CellOptions: ParsableArguments {
@@ -63,7 +64,8 @@ func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async 
     let result = try await withDatabase(cell) { db in
         // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
-                                tokens: TokenAuthority(secret: secrets.tokenSecret), process: Snowflake.maxProcessID)
+                                tokens: TokenAuthority(secret: secrets.tokenSecret), process: Snowflake.maxProcessID,
+                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory))
         return try await body(domain)
     }
     await redis.close()

@@ -34,6 +34,9 @@ struct ComposeFileTests {
             #expect((process["command"] as? [String])?.contains(cell.name) == true)
             #expect(services["migrate-\(cell.name)"] != nil)
             #expect(volumes["pg-\(cell.name)"] != nil && volumes["redis-\(cell.name)"] != nil)
+            // The cold tier's archive files live on a named volume at the directory the config names.
+            #expect(volumes["archive-\(cell.name)"] != nil)
+            #expect((process["volumes"] as? [String])?.contains("archive-\(cell.name):\(cell.archiveDirectory)") == true)
         }
         for edge in docker.edges {
             let service = try #require(services[edge.name] as? [String: Any], "no service for edge \(edge.name)")

@@ -14,7 +14,7 @@ struct EdgeProcess {
         var config = cluster.config
         config.edges = [.init(name: "edge-process", region: "local", listen: .init(host: "127.0.0.1", port: port),
                               publicURL: "http://127.0.0.1:\(port)")]
-        let directory = ProcessInfo.processInfo.environment["CONCORD_TEST_SCRATCH"] ?? NSTemporaryDirectory()
+        let directory = TestServers.scratch
         let path = directory + "/edge-\(port).json"
         try WireJSON.encode(config).write(to: URL(fileURLWithPath: path))
         let process = Process()

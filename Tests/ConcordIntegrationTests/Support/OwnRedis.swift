@@ -10,7 +10,7 @@ struct OwnRedis: Sendable {
 
     init() throws {
         port = Int.random(in: 20_000...29_999)
-        let scratch = ProcessInfo.processInfo.environment["CONCORD_TEST_SCRATCH"] ?? NSTemporaryDirectory()
+        let scratch = TestServers.scratch
         directory = scratch + "/redis-own-\(port)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }

@@ -50,7 +50,8 @@ struct TestCluster: Sendable {
         let cell = ClusterConfig.Cell(id: 1, name: cellName, region: "local",
                                       postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
                                       redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
-                                      api: .init(host: "127.0.0.1", port: 0))
+                                      api: .init(host: "127.0.0.1", port: 0),
+                                      tiering: .init(archiveDir: TestServers.scratch + "/archive-\(cellName)"))
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
         let logger = TestServers.logger

@@ -21,6 +21,8 @@ enum TestServers {
         return port
     }
     static var postgresPassword: String? { env["CONCORD_TEST_PG_PASSWORD"] }
+    /// A directory for the files tests make (configs, archives, their own Redis).
+    static var scratch: String { env["CONCORD_TEST_SCRATCH"] ?? NSTemporaryDirectory() }
 
     /// A loopback port free right now, for a server whose public URL must name its port
     /// before it starts (an edge's resume_gateway_url).

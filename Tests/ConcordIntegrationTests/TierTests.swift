@@ -1,0 +1,194 @@
+import ConcordAuth
+import ConcordModels
+import ConcordStorage
+import ConcordTiering
+import Foundation
+import Testing
+
+/// Cold tiering end to end: old buckets move to archive files and every page of history reads
+/// the same before and after, across bucket and tier boundaries, with edits and deletions; a
+/// crash at each step of a move loses and duplicates nothing; a damaged archive is a clear
+/// error and an alert, never a silent hole.
+@Suite("Message tiers")
+struct TierTests {
+    /// A workspace with 240 messages over the last 60 days (about six buckets), a few of them
+    /// edited and deleted, so a 30-day policy archives roughly half.
+    struct History {
+        let c: TestCluster
+        let token: String
+        let channel: Snowflake
+        let ids: [Snowflake]
+        let deleted: Set<Snowflake>
+
+        static func make(_ c: TestCluster) async throws -> History {
+            let (aliceID, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "History")).decode(Guild.self)
+            let channel = guild.system_channel_id!
+            let generator = SnowflakeGenerator(cell: 1, process: 14)
+            let start = Date().addingTimeInterval(-60 * 86_400)
+            let ids = (0..<240).map { generator.next(now: start.addingTimeInterval(Double($0) * 60 * 86_400 / 240)) }
+            try await c.domain.db.seedMessages(channelID: channel, workspaceID: guild.id, authorID: aliceID, ids: ids) { "old message \($0)" }
+            for index in [3, 100, 200] {
+                let edited = try await c.request(.PATCH, "/channels/\(channel)/messages/\(ids[index])", token: alice,
+                                                 json: #"{"content":"edited \#(index)"}"#)
+                #expect(edited.status == 200)
+            }
+            var deleted: Set<Snowflake> = []
+            for index in [4, 120, 201] {
+                #expect(try await c.request(.DELETE, "/channels/\(channel)/messages/\(ids[index])", token: alice).status == 204)
+                deleted.insert(ids[index])
+            }
+            return History(c: c, token: alice, channel: channel, ids: ids, deleted: deleted)
+        }
+
+        func get(_ query: String) async throws -> (status: Int, json: JSONValue?) {
+            let reply = try await c.request(.GET, "/channels/\(channel)/messages?\(query)", token: token)
+            return (reply.status, reply.json)
+        }
+
+        /// Every page a client could ask for: the whole channel backwards and forwards in pages
+        /// of 50, and `around` pages at both ends, in the middle and at a deleted message.
+        func pages() async throws -> [String: JSONValue] {
+            var pages: [String: JSONValue] = [:]
+            var before: String? = nil
+            for step in 0..<10 {
+                let query = "limit=50" + (before.map { "&before=\($0)" } ?? "")
+                let page = try await get(query)
+                #expect(page.status == 200, "\(query): \(String(describing: page.json))")
+                pages["backwards \(step)"] = page.json
+                guard let items = page.json?.arrayValue, items.count == 50, let last = items.last?["id"]?.stringValue else { break }
+                before = last
+            }
+            var after = "0"
+            for step in 0..<10 {
+                let page = try await get("limit=50&after=\(after)")
+                pages["forwards \(step)"] = page.json
+                guard let items = page.json?.arrayValue, items.count == 50, let first = items.first?["id"]?.stringValue else { break }
+                after = first
+            }
+            for index in [0, 60, 119, 120, 121, 239] {
+                pages["around \(index)"] = try await get("limit=25&around=\(ids[index])").json
+            }
+            return pages
+        }
+
+        /// The ids a backwards walk returns, oldest first: each message exactly once.
+        func walkedIDs() async throws -> [Snowflake] {
+            try await pages().filter { $0.key.hasPrefix("backwards") }.sorted { $0.key < $1.key }
+                .flatMap { $0.value.arrayValue ?? [] }.compactMap { $0["id"]?.stringValue.flatMap(Snowflake.init) }.reversed()
+        }
+
+        var expectedIDs: [Snowflake] { ids.filter { !deleted.contains($0) } }
+    }
+
+    func mover(_ c: TestCluster) -> TierMover {
+        TierMover(db: c.domain.db, store: DirectoryArchiveStore(directory: c.config.cells[0].archiveDirectory), cellName: c.cellName,
+                  defaultDays: 30)
+    }
+
+    @Test func pagesReadTheSameBeforeAndAfterArchivingAndRestoring() async throws {
+        try await TestCluster.with { c in
+            let history = try await History.make(c)
+            let before = try await history.pages()
+            #expect(try await history.walkedIDs() == history.expectedIDs)
+
+            let report = try await mover(c).run()
+            #expect(report.rows > 80 && report.rows < 160, "about half the history is older than 30 days: \(report.rows)")
+            let status = try await c.domain.db.tierStatus()
+            #expect(status.coldRows == report.rows && status.copiedFiles == 0)
+            #expect(status.warmRows > 0, "the newer half stays warm")
+            #expect(try await history.pages() == before, "every page reads the same from the archives")
+
+            // Writes to cold messages: an edit and a deletion, read over the file at once.
+            let coldID = history.ids[10]
+            let edit = try await c.request(.PATCH, "/channels/\(history.channel)/messages/\(coldID)", token: history.token,
+                                           json: #"{"content":"edited while cold"}"#)
+            #expect(edit.status == 200 && edit.json?["content"]?.stringValue == "edited while cold")
+            #expect(try await c.request(.DELETE, "/channels/\(history.channel)/messages/\(history.ids[11])", token: history.token).status == 204)
+            #expect(try await c.request(.GET, "/channels/\(history.channel)/messages/\(history.ids[11])", token: history.token).status == 404)
+            let fetched = try await c.request(.GET, "/channels/\(history.channel)/messages/\(coldID)", token: history.token)
+            #expect(fetched.json?["content"]?.stringValue == "edited while cold" && fetched.json?["edited_timestamp"] != nil)
+            let afterWrites = try await history.pages()
+            var expected = history.expectedIDs
+            expected.removeAll { $0 == history.ids[11] }
+            #expect(try await history.walkedIDs() == expected)
+
+            // The next run folds them into a rewritten file; nothing a reader sees changes.
+            let rewrite = try await mover(c).run()
+            #expect(rewrite.rewritten == 1 && rewrite.files.isEmpty)
+            #expect(try await c.domain.db.tierStatus().overrides == 0)
+            #expect(try await history.pages() == afterWrites)
+            #expect(try await mover(c).verifyAll().allSatisfy { $0.problem == nil })
+
+            for bucket in Set(try await c.domain.db.archiveFiles().map(\.bucket)) {
+                _ = try await mover(c).restore(bucket: bucket)
+            }
+            #expect(try await c.domain.db.tierStatus().coldRows == 0)
+            #expect(try await history.pages() == afterWrites, "restored buckets read the same from PostgreSQL")
+        }
+    }
+
+    /// `concordctl tier run` killed (SIGKILL) after each step of a move, then run again.
+    @Test func aCrashAtAnyStepLosesAndDuplicatesNothing() async throws {
+        try await TestCluster.with { c in
+            let history = try await History.make(c)
+            let before = try await history.pages()
+            let configPath = TestServers.scratch + "/tier-\(c.cellName).json"
+            try WireJSON.encode(c.config).write(to: URL(fileURLWithPath: configPath))
+            // The cell archives after 90 days; 60 days ahead, that is the same half as a 30-day policy today.
+            let binary = TestServers.repositoryRoot.appendingPathComponent(".build/debug/concordctl").path
+            func tierRun(crashAfter step: TierMover.Step?) async throws -> Subprocess.Result {
+                var env = ProcessInfo.processInfo.environment
+                env["CONCORD_PG_PASSWORD"] = TestServers.postgresPassword
+                env["CONCORD_TIER_CRASH_AFTER"] = step?.rawValue
+                return try await Subprocess.run(binary, ["tier", "run", "--config", configPath, "--ahead-days", "60"], environment: env,
+                                                timeout: .seconds(60))
+            }
+            for step in TierMover.Step.allCases {
+                let crashed = try await tierRun(crashAfter: step)
+                #expect(crashed.killedBySignal, "killed after \(step): \(crashed.log)")
+                #expect(try await history.walkedIDs() == history.expectedIDs, "after a crash at \(step): every message once")
+                #expect(try await history.pages() == before, "after a crash at \(step)")
+
+                let rerun = try await tierRun(crashAfter: nil)
+                #expect(rerun.status == 0, "the rerun finishes: \(rerun.log)")
+                let status = try await c.domain.db.tierStatus()
+                #expect(status.copiedFiles == 0 && status.coldRows > 0, "after \(step) and a rerun: \(status.coldRows) cold")
+                #expect(try await history.pages() == before, "after \(step) and a rerun")
+                let stored = try await DirectoryArchiveStore(directory: c.config.cells[0].archiveDirectory).list()
+                #expect(Set(stored) == Set(try await c.domain.db.archiveFiles().map(\.name)), "no stray files after \(step)")
+
+                for bucket in Set(try await c.domain.db.archiveFiles().map(\.bucket)) {
+                    _ = try await mover(c).restore(bucket: bucket)
+                }
+            }
+        }
+    }
+
+    @Test func aCorruptOrMissingArchiveIsAClearErrorAndAnAlert() async throws {
+        try await TestCluster.with { c in
+            let history = try await History.make(c)
+            _ = try await mover(c).run()
+            let files = try await c.domain.db.archiveFiles(state: "cold")
+            let oldest = try #require(files.first)
+            let path = c.config.cells[0].archiveDirectory + "/" + oldest.name
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[bytes.count / 2] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+
+            let page = try await history.get("limit=50&after=0")
+            #expect(page.status == 503, "a page inside the damaged file fails: \(String(describing: page.json))")
+            #expect(page.json?["message"]?.stringValue?.contains(oldest.name) == true && page.json?["code"] != nil)
+            let newest = try await history.get("limit=10")
+            #expect(newest.status == 200, "pages that do not touch it still work")
+            let status = try await c.domain.db.tierStatus()
+            #expect(status.alerts.map(\.name) == [oldest.name], "tier status shows the alert")
+            let verified = try await mover(c).verifyAll()
+            #expect(verified.first { $0.name == oldest.name }?.problem?.contains("checksum") == true)
+            #expect(verified.filter { $0.problem != nil }.count == 1)
+
+            try FileManager.default.removeItem(atPath: path)
+            #expect(try await mover(c).verifyAll().first { $0.name == oldest.name }?.problem?.contains("missing") == true)
+        }
+    }
+}
