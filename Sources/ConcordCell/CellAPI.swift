@@ -101,8 +101,8 @@ public struct CellAPI: Sendable {
         case .acceptInvite:
             return try JSONResponse.ok(try await d.acceptInvite(route.inviteCode!, caller: try me()))
         case .listMessages:
-            return try JSONResponse.ok(try await d.messages(route.channelID!, caller: try me(), page: try Self.page(query),
-                                                            limit: try query.int("limit", default: 50, in: Limits.pageSize)))
+            return JSONResponse.ok(Data(try await d.messages(route.channelID!, caller: try me(), page: try Self.page(query),
+                                                             limit: try query.int("limit", default: 50, in: Limits.pageSize)).utf8))
         case .getMessage:
             return try JSONResponse.ok(try await d.message(route.channelID!, id: route.messageID!, caller: try me()))
         case .createMessage:
@@ -132,6 +132,9 @@ public struct CellAPI: Sendable {
     /// Routes only edges use: what a gateway session needs, and outbox read-back by sequence.
     func internalRoute(_ request: Request) async throws -> Response {
         switch request.uri.path {
+        case "/internal/stats":
+            let stats = domain.stats
+            return JSONResponse.ok(Data(#"{"hot_hits":\#(stats.hotHits.load(ordering: .relaxed)),"history_reads":\#(stats.historyReads.load(ordering: .relaxed))}"#.utf8))
         case "/internal/outbox":
             // Read-back by sequence for consumers that missed publications (edges after a Redis drop).
             let query = QueryParameters(request)

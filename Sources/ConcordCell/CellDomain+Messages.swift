@@ -3,11 +3,30 @@ import ConcordStorage
 import Foundation
 
 extension CellDomain {
-    public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> [Message] {
+    /// A page of history as a JSON array: from the hot tier when it covers the page, otherwise
+    /// read once for all concurrent askers from the warm and cold tiers (and, for the latest
+    /// page, kept hot for the next reader).
+    public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> String {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
-        guard access.channel.type == ChannelType.guildText.rawValue else { return [] }
-        let records = try await history.page(channelID, page, limit: limit)
-        return try await Presenter.messages(records, db: db)
+        guard access.channel.type == ChannelType.guildText.rawValue else { return "[]" }
+        // Without Redis, pages are read from the database and nothing is kept hot.
+        let lookup = try? await hot.lookup(channelID, page: page, limit: limit)
+        if case .hit(let json) = lookup {
+            stats.hotHits.add(1, ordering: .relaxed)
+            return json
+        }
+        let version: String? = if case .miss(let seen) = lookup { seen } else { nil }
+        return try await flights.run("\(channelID) \(page) \(limit)") { [self] in
+            stats.historyReads.add(1, ordering: .relaxed)
+            // The latest page is read as deep as the hot list keeps, to fill it.
+            let depth = page == .latest && version != nil ? max(limit, hot.perChannel) : limit
+            let records = try await history.page(channelID, page, limit: depth)
+            let rendered = try await Presenter.messages(records, db: db).map { ($0.id, try WireJSON.encodeString($0)) }
+            if page == .latest, let version {
+                await hot.fill(channelID, version: version, latest: rendered, reachesStart: records.count < depth)
+            }
+            return "[" + rendered.prefix(limit).map(\.1).joined(separator: ",") + "]"
+        }
     }
 
     public func message(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws -> Message {
@@ -59,6 +78,7 @@ extension CellDomain {
         let changed = try await db.insertMessage(record, authorID: caller.userID,
                                                  event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
         signal.wake()
+        await hot.append(channelID, id: record.id, json: json)
         await counters.apply(changed)
         if mentionEveryone { await counters.massMention(channel: channelID, message: record.id, present: true) }
         return json
@@ -102,6 +122,7 @@ extension CellDomain {
             try await tx.insertEvent(update)
             return []
         }
+        await hot.invalidate(channelID)
         await counters.apply(changed)
         if found.archived == nil { await counters.massMention(channel: channelID, message: id, present: edited.mentionEveryone) }
         return message
@@ -125,6 +146,7 @@ extension CellDomain {
                                                MessageDeletePayload(id: id, channelID: channelID, guildID: access.channel.guild_id)))
             return changed
         }
+        await hot.invalidate(channelID)
         await counters.apply(changed)
         if record.mentionEveryone { await counters.massMention(channel: channelID, message: id, present: false) }
     }

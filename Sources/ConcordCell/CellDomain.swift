@@ -5,6 +5,7 @@ import ConcordStorage
 import ConcordTiering
 import Foundation
 import Logging
+import Synchronization
 
 /// Who is calling, from a verified token.
 public struct Caller: Sendable, Equatable {
@@ -22,6 +23,13 @@ public struct Caller: Sendable, Equatable {
     }
 }
 
+/// How history pages were answered (for benchmarks and `GET /internal/stats`).
+public final class HistoryStats: Sendable {
+    public let hotHits = Atomic<Int>(0)
+    /// Reads that went to the database (after coalescing).
+    public let historyReads = Atomic<Int>(0)
+}
+
 /// The cell's domain actions: every state change goes through here, checks permissions,
 /// and commits its outbox event in the same transaction. Nothing else writes the outbox.
 public final class CellDomain: Sendable {
@@ -37,10 +45,15 @@ public final class CellDomain: Sendable {
     public let counters: UnreadCounters
     /// Message history across the warm and cold tiers.
     public let history: MessageHistory
+    /// Each active channel's latest messages, in Redis.
+    public let hot: HotMessages
+    let flights = PageFlights()
+    public let stats = HistoryStats()
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
                 archives: any ArchiveStore = DirectoryArchiveStore(directory: NSTemporaryDirectory() + "concord-archive"),
+                hotMessagesPerChannel: Int = 100, hotChannels: Int = 10_000,
                 logger: Logger = Logger(label: "concord.cell")) {
         self.cellID = cellID
         self.cellName = cellName
@@ -53,6 +66,7 @@ public final class CellDomain: Sendable {
         self.logger = logger
         self.counters = UnreadCounters(redis: redis, cellName: cellName)
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
+        self.hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
     }
 
     /// Builds an event whose payload is `value` serialized once.

@@ -25,7 +25,8 @@ public struct CellNode: Sendable {
         let signal = OutboxSignal()
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal,
-                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory), logger: logger)
+                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
+                                hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, logger: logger)
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

@@ -4,7 +4,8 @@ import Foundation
 public enum WireJSON {
     public static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: the same value always has the same bytes (cached pages compare equal to fresh ones).
+        e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return e
     }
     public static func encode<T: Encodable>(_ value: T) throws -> Data { try encoder().encode(value) }

@@ -1,4 +1,5 @@
 import ConcordAuth
+@testable import ConcordCell
 import ConcordModels
 import ConcordStorage
 import ConcordTiering
@@ -189,6 +190,87 @@ struct TierTests {
 
             try FileManager.default.removeItem(atPath: path)
             #expect(try await mover(c).verifyAll().first { $0.name == oldest.name }?.problem?.contains("missing") == true)
+        }
+    }
+}
+
+/// The hot tier: pages served from Redis are byte-for-byte the pages the database gives, and
+/// no page goes stale after a post, an edit or a deletion; concurrent reads of one page are
+/// one database read.
+@Suite("Hot tier")
+struct HotTierTests {
+    @Test func hotPagesMatchTheDatabaseAndNeverGoStale() async throws {
+        try await TestCluster.with { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Hot")).decode(Guild.self)
+            let channel = guild.system_channel_id!
+            var ids: [Snowflake] = []
+            for i in 0..<30 {
+                ids.append(try await c.request(.POST, "/channels/\(channel)/messages", token: alice,
+                                               body: MessageCreateRequest(content: "hot \(i) <@\(aliceID)>")).decode(Message.self).id)
+            }
+            let stats = c.domain.stats
+            func page(_ query: String) async throws -> String {
+                let reply = try await c.request(.GET, "/channels/\(channel)/messages?\(query)", token: alice)
+                #expect(reply.status == 200)
+                return String(decoding: reply.body, as: UTF8.self)
+            }
+            /// The same page with the hot tier emptied first: what the database answers.
+            func fromDatabase(_ query: String) async throws -> String {
+                let keys = try await c.domain.redis.send("KEYS", "concord:\(c.cellName):hot:*").array?.compactMap(\.string) ?? []
+                if !keys.isEmpty { _ = try await c.domain.redis.send(["DEL"] + keys) }
+                return try await page(query)
+            }
+            func hits() -> Int { stats.hotHits.load(ordering: .relaxed) }
+
+            let first = try await page("limit=20")
+            let hitsBefore = hits()
+            #expect(try await page("limit=20") == first, "the second read is served hot")
+            #expect(hits() == hitsBefore + 1)
+            #expect(try await page("limit=10&before=\(ids[20])") == (try await page("limit=10&before=\(ids[20])")))
+
+            ids.append(try await c.request(.POST, "/channels/\(channel)/messages", token: alice,
+                                           body: MessageCreateRequest(content: "newest")).decode(Message.self).id)
+            let afterPost = try await page("limit=20")
+            #expect(afterPost.contains("\"newest\""), "a post joins the hot list at once")
+            #expect(hits() == hitsBefore + 4, "the list reaches the channel's start, so before-pages are hot too")
+            #expect(afterPost == (try await fromDatabase("limit=20")), "hot JSON is exactly the database's")
+            let older = try await page("limit=10&before=\(ids[25])")
+            #expect(older == (try await fromDatabase("limit=10&before=\(ids[25])")))
+
+            _ = try await page("limit=20")  // hot again
+            _ = try await c.request(.PATCH, "/channels/\(channel)/messages/\(ids[29])", token: alice, json: #"{"content":"changed"}"#)
+            let afterEdit = try await page("limit=20")
+            #expect(afterEdit.contains("\"changed\"") && !afterEdit.contains("\"hot 29 "), "no stale page after an edit")
+            _ = try await page("limit=20")
+            #expect(try await c.request(.DELETE, "/channels/\(channel)/messages/\(ids[30])", token: alice).status == 204)
+            let afterDelete = try await page("limit=20")
+            #expect(!afterDelete.contains("\"newest\""), "no stale page after a deletion")
+            #expect(afterDelete == (try await fromDatabase("limit=20")))
+        }
+    }
+
+    @Test func concurrentReadsOfOnePageAreOneDatabaseRead() async throws {
+        try await TestCluster.with { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Storm")).decode(Guild.self)
+            let channel = guild.system_channel_id!
+            let generator = SnowflakeGenerator(cell: 1, process: 14)
+            let ids = (0..<400).map { generator.next(now: Date().addingTimeInterval(Double($0 - 400))) }
+            try await c.domain.db.seedMessages(channelID: channel, workspaceID: guild.id, authorID: aliceID, ids: ids) { "storm \($0)" }
+            let claims = try #require(TokenAuthority(secret: c.secrets.tokenSecret).verify(alice))
+            let caller = Caller(userID: aliceID, tokenID: claims.tokenID, isBot: false)
+            let readsBefore = c.domain.stats.historyReads.load(ordering: .relaxed)
+            // Older than the hot list: every one of these must come from the database.
+            let pages = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<200 {
+                    group.addTask { try await c.domain.messages(channel, caller: caller, page: .before(ids[100]), limit: 50) }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            let reads = c.domain.stats.historyReads.load(ordering: .relaxed) - readsBefore
+            #expect(Set(pages).count == 1 && pages[0].contains("\"storm 99\""))
+            #expect(reads >= 1 && reads <= 20, "200 concurrent readers cost \(reads) database reads")
         }
     }
 }
