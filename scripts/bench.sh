@@ -3,7 +3,8 @@
 # edge on loopback; then message sends through the edge, the same inserts through pgbench,
 # history reads, and gateway fan-out to 1k and 10k sessions. Prints the figures; asserts
 # nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`), BENCH_ONLY=presence
-# just the presence and read-state figures (`make bench-presence`).
+# just the presence and read-state figures (`make bench-presence`), BENCH_ONLY=tiers just the
+# message tiers (`make bench-tiers`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -42,7 +43,8 @@ cat > "$root/cluster.json" <<JSON
   "cells": [{ "id": 1, "name": "bench-1", "region": "bench",
               "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "postgres" },
               "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
-              "api": { "host": "127.0.0.1", "port": $CELL_PORT } }],
+              "api": { "host": "127.0.0.1", "port": $CELL_PORT },
+              "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
               "public_url": "http://127.0.0.1:$EDGE_PORT" }],
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000 } }
@@ -144,6 +146,30 @@ presence_bench() {
 
 }
 
+# Tiers: a channel with BENCH_TIER_HISTORY messages over 200 days; `tier run` archives what is
+# older than 90 days (prints bytes per message in each tier); then page latency per tier and
+# history storms (concord-bench tiers).
+tiers_bench() {
+  local channel seeded oldest newest cut_ms cut_bucket cold_below
+  channel=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"name":"tiers"}' "$EDGE/api/v10/guilds/$GUILD/channels" | json 'd["id"]')
+  seeded=$("$BIN/concordctl" bench seed-history --config "$CONFIG" --channel "$channel" --author "$OWNER" \
+    --count "${BENCH_TIER_HISTORY:-100000}" --days 200)
+  oldest=$(awk '{print $2}' <<< "$seeded"); newest=$(awk '{print $4}' <<< "$seeded")
+  echo "tiers: ${BENCH_TIER_HISTORY:-100000} messages over 200 days; archiving what is older than 90 days"
+  "$BIN/concordctl" tier run --config "$CONFIG" | grep -E "archived|storage"
+  cut_ms=$(( $(date +%s%3N) - 90 * 86400000 ))
+  cut_bucket=$(( (cut_ms - 1420070400000) / 864000000 ))
+  cold_below=$(( (cut_bucket * 864000000) << 22 ))
+  "$BIN/concord-bench" tiers --edge "$EDGE" --cell "http://127.0.0.1:$CELL_PORT" --token "$OWNER_TOKEN" --channel "$channel" \
+    --oldest "$oldest" --cold-below "$cold_below" --newest "$newest"
+  "$BIN/concordctl" tier status --config "$CONFIG" || true
+}
+
+if [ "$ONLY" = tiers ]; then
+  tiers_bench
+  exit 0
+fi
 if [ "$ONLY" = fanout ]; then
   for s in $FANOUT_SESSIONS; do fanout "$s"; done
   exit 0
@@ -181,5 +207,6 @@ echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") 
   --seconds "$DURATION" --oldest "$OLDEST" --newest "$NEWEST"
 
 presence_bench
+tiers_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done

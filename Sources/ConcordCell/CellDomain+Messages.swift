@@ -16,7 +16,7 @@ extension CellDomain {
             return json
         }
         let version: String? = if case .miss(let seen) = lookup { seen } else { nil }
-        return try await flights.run("\(channelID) \(page) \(limit)") { [self] in
+        return try await flights.run("\(channelID) \(page) \(limit) v\(version ?? "?")", remember: version != nil) { [self] in
             stats.historyReads.add(1, ordering: .relaxed)
             // The latest page is read as deep as the hot list keeps, to fill it.
             let depth = page == .latest && version != nil ? max(limit, hot.perChannel) : limit

@@ -9,12 +9,13 @@ import Synchronization
 /// - `hot:<gen>:<channel>` (list, newest first): "id json" entries, at most `perChannel` of them,
 ///   ending with "~" when the list reaches back to the channel's first message. It always holds
 ///   a channel's latest messages without a gap, or does not exist.
-/// - `hot:version:<channel>`: raised by every change of the channel's history. A fill (read from
-///   the database) is stored only if the version did not move while it was read, so a fill can
-///   never put back what an edit or deletion removed.
+/// - `hot:version:<channel>`: raised by every change of the channel's history. A channel's
+///   version as readers see it is "generation.version"; a fill (read from the database) is stored
+///   only if it did not move while it was read, so a fill can never put back what an edit or
+///   deletion removed (and pages kept in memory by PageFlights are keyed by it too).
 /// - `hot:lru` (sorted set): channels by last use; past `maxChannels` the least recently used
 ///   lists are dropped first.
-/// - `hot:gen`: lists live under the current generation. A process that failed to write to
+/// - `hot:gen`: lists live under the current generation (started from the clock when missing). A process that failed to write to
 ///   Redis (a new message it could not add, an edit it could not remove) moves the generation
 ///   on as soon as Redis answers again, which drops every list at once; a process starts that way.
 public final class HotMessages: Sendable {
@@ -39,21 +40,32 @@ public final class HotMessages: Sendable {
     var generationKey: String { prefix + "gen" }
 
     /// Every script finds the channel's list under the current generation itself: a process
-    /// never acts on a generation another process has moved past.
+    /// never acts on a generation another process has moved past. A Redis that lost the
+    /// generation (flushed, or restarted empty) starts a new one from its clock, never one a
+    /// version seen before could belong to.
     static let listOfChannel = """
-        local function list_of(channel) return ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. channel end
+        local function generation()
+          local g = redis.call('GET', KEYS[1])
+          if not g then
+            local t = redis.call('TIME')
+            g = t[1] .. string.format('%06d', tonumber(t[2]))
+            redis.call('SET', KEYS[1], g)
+          end
+          return g
+        end
+        local function list_of(channel) return ARGV[1] .. generation() .. ':' .. channel end
+        local function version() return generation() .. '.' .. (redis.call('GET', KEYS[2]) or '0') end
         """
 
     // MARK: Reads
 
     static let readScript = listOfChannel + "\n" + """
         local list = list_of(ARGV[2])
-        local version = redis.call('GET', KEYS[2]) or '0'
         local entries = redis.call('LRANGE', list, 0, -1)
-        if #entries == 0 then return {version} end
+        if #entries == 0 then return {version()} end
         redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
         redis.call('EXPIRE', list, ARGV[4])
-        table.insert(entries, 1, version)
+        table.insert(entries, 1, version())
         return entries
         """
 
@@ -99,7 +111,7 @@ public final class HotMessages: Sendable {
     /// Stores the list if the version is unchanged, then drops the least recently used lists
     /// past the bound.
     static let fillScript = listOfChannel + "\n" + """
-        if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[3] then return 0 end
+        if version() ~= ARGV[3] then return 0 end
         local list = list_of(ARGV[2])
         redis.call('DEL', list)
         redis.call('RPUSH', list, unpack(ARGV, 7))
@@ -154,10 +166,16 @@ public final class HotMessages: Sendable {
         }
     }
 
+    static let renewScript = listOfChannel + "\n" + """
+        generation()
+        redis.call('DEL', KEYS[2])
+        return redis.call('INCR', KEYS[1])
+        """
+
     /// After a lost write (or at start), moves every list aside before anything else.
     private func renewIfStale() async throws {
         guard stale.withLock({ $0 }) else { return }
-        _ = try await redis.send(["EVAL", "redis.call('DEL', KEYS[2]) return redis.call('INCR', KEYS[1])", "2", generationKey, lruKey])
+        _ = try await redis.send(["EVAL", Self.renewScript, "2", generationKey, lruKey])
         stale.withLock { $0 = false }
     }
 

@@ -11,7 +11,7 @@ import NIOHTTP1
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord-bench", abstract: "Concord's benchmark clients.",
-        subcommands: [Sends.self, History.self, Fanout.self, Heartbeats.self, Get.self])
+        subcommands: [Sends.self, History.self, Fanout.self, Heartbeats.self, Get.self, Tiers.self])
 }
 
 struct Target: ParsableArguments {

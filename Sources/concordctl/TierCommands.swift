@@ -37,6 +37,11 @@ struct TierCommands: AsyncParsableCommand {
                 printTable(["bucket", "file", "rows", "archive bytes", "warm bytes"], report.files.map {
                     [String($0.bucket), $0.name, String($0.rows), String($0.bytes), String($0.warmBytes)]
                 })
+                let (bytes, warm) = report.files.reduce((Int64(0), Int64(0))) { ($0.0 + $1.bytes, $0.1 + $1.warmBytes) }
+                if report.rows > 0 && !dryRun {
+                    print(String(format: "storage: %.1f bytes per message in archives vs %.1f in PostgreSQL (table, TOAST, indexes): %.2f of the warm bytes",
+                                 Double(bytes) / Double(report.rows), Double(warm) / Double(report.rows), Double(bytes) / Double(max(warm, 1))))
+                }
             }
         }
     }

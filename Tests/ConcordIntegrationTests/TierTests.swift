@@ -271,6 +271,14 @@ struct HotTierTests {
             let reads = c.domain.stats.historyReads.load(ordering: .relaxed) - readsBefore
             #expect(Set(pages).count == 1 && pages[0].contains("\"storm 99\""))
             #expect(reads >= 1 && reads <= 20, "200 concurrent readers cost \(reads) database reads")
+
+            // A reader just after gets the page read at the same version; a post moves the version.
+            let readsAfterStorm = c.domain.stats.historyReads.load(ordering: .relaxed)
+            #expect(try await c.domain.messages(channel, caller: caller, page: .before(ids[100]), limit: 50) == pages[0])
+            #expect(c.domain.stats.historyReads.load(ordering: .relaxed) == readsAfterStorm)
+            _ = try await c.domain.createMessage(channel, MessageCreateRequest(content: "news"), caller: caller)
+            #expect(try await c.domain.messages(channel, caller: caller, page: .before(ids[100]), limit: 50) == pages[0])
+            #expect(c.domain.stats.historyReads.load(ordering: .relaxed) == readsAfterStorm + 1, "read again after a change")
         }
     }
 }
