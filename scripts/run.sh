@@ -88,5 +88,6 @@ Or register through the API:
   curl -s -X POST -H 'Content-Type: application/json' \\
        -d '{"username":"bob","password":"a long password"}' ${edges#*|}/api/v10/auth/register
 
-Operators: $BIN/concordctl --help   (cell status, workspace list, bot create, member add, token revoke)
+Operators: $BIN/concordctl --help   (cell status, workspace list, bot create, member add, token revoke,
+           tier status / tier run / tier verify / tier restore: message tiers and archives)
 INFO

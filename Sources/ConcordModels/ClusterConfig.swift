@@ -32,7 +32,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         }
 
         /// Where the cell's archive files go (relative paths are from the working directory).
-        public var archiveDirectory: String { tiering?.archive_dir ?? "var/archive/\(name)" }
+        public var archiveDirectory: String { tiering?.archive_dir ?? "var/data/archive/\(name)" }
         /// How many days a bucket stays warm before `tier run` archives it, unless a workspace says otherwise.
         public var coldAfterDays: Int { tiering?.cold_after_days ?? 90 }
         /// How many of each channel's latest messages the hot tier keeps, and for how many channels.
