@@ -2,7 +2,6 @@ import ConcordModels
 import ConcordRedis
 import ConcordStorage
 import Foundation
-import Synchronization
 
 /// The hot tier: each active channel's latest messages, rendered, in the cell's Redis.
 ///
@@ -25,13 +24,15 @@ public final class HotMessages: Sendable {
     let maxChannels: Int
     /// Lists expire when nobody reads or writes them for this long (orphans of old generations too).
     let idleSeconds = 3600
-    private let stale = Mutex(true)
+    /// After a lost write (or at start) every list is moved aside before anything else.
+    private let lostWrites: LostWriteGuard
 
     public init(redis: RedisClient, cellName: String, perChannel: Int, maxChannels: Int) {
         self.redis = redis
         self.prefix = "concord:\(cellName):hot:"
         self.perChannel = perChannel
         self.maxChannels = maxChannels
+        self.lostWrites = LostWriteGuard(redis: redis, renewal: ["EVAL", Self.renewScript, "2", prefix + "gen", prefix + "lru"])
     }
 
     var versionPrefix: String { prefix + "version:" }
@@ -78,7 +79,7 @@ public final class HotMessages: Sendable {
     /// The page as a JSON array when the channel's hot list covers it (`latest`, or `before` an
     /// id inside the list); otherwise the version a fill must see unchanged.
     func lookup(_ channel: Snowflake, page: HistoryPage, limit: Int) async throws -> Lookup {
-        try await renewIfStale()
+        try await lostWrites.renewIfStale()
         let reply = try await redis.send(["EVAL", Self.readScript, "3", generationKey, versionKey(channel), lruKey,
                                           prefix, channel.description, now(), String(idleSeconds)])
         guard let items = reply.array, let version = items.first?.string else { throw RedisError.protocolError }
@@ -130,7 +131,7 @@ public final class HotMessages: Sendable {
     func fill(_ channel: Snowflake, version: String, latest: [(id: Snowflake, json: String)], reachesStart: Bool) async {
         let entries = latest.prefix(perChannel).map { "\($0.id) \($0.json)" } + (reachesStart && latest.count <= perChannel ? ["~"] : [])
         guard !entries.isEmpty else { return }
-        await write(["EVAL", Self.fillScript, "3", generationKey, versionKey(channel), lruKey, prefix, channel.description, version,
+        await lostWrites.write(["EVAL", Self.fillScript, "3", generationKey, versionKey(channel), lruKey, prefix, channel.description, version,
                      now(), String(idleSeconds), String(maxChannels)] + entries)
     }
 
@@ -143,7 +144,7 @@ public final class HotMessages: Sendable {
 
     /// A new message, after commit: added to the channel's list if the channel is hot.
     func append(_ channel: Snowflake, id: Snowflake, json: String) async {
-        await write(["EVAL", Self.appendScript, "2", generationKey, versionKey(channel), prefix, channel.description, "\(id) \(json)",
+        await lostWrites.write(["EVAL", Self.appendScript, "2", generationKey, versionKey(channel), prefix, channel.description, "\(id) \(json)",
                      String(perChannel)])
     }
 
@@ -154,16 +155,7 @@ public final class HotMessages: Sendable {
 
     /// An edit or deletion, after commit: the channel's list goes (the next read refills it).
     func invalidate(_ channel: Snowflake) async {
-        await write(["EVAL", Self.invalidateScript, "2", generationKey, versionKey(channel), prefix, channel.description])
-    }
-
-    private func write(_ command: [String]) async {
-        do {
-            try await renewIfStale()
-            _ = try await redis.send(command)
-        } catch {
-            stale.withLock { $0 = true }
-        }
+        await lostWrites.write(["EVAL", Self.invalidateScript, "2", generationKey, versionKey(channel), prefix, channel.description])
     }
 
     static let renewScript = listOfChannel + "\n" + """
@@ -171,13 +163,6 @@ public final class HotMessages: Sendable {
         redis.call('DEL', KEYS[2])
         return redis.call('INCR', KEYS[1])
         """
-
-    /// After a lost write (or at start), moves every list aside before anything else.
-    private func renewIfStale() async throws {
-        guard stale.withLock({ $0 }) else { return }
-        _ = try await redis.send(["EVAL", Self.renewScript, "2", generationKey, lruKey])
-        stale.withLock { $0 = false }
-    }
 
     private func now() -> String { String(Int64(Date().timeIntervalSince1970 * 1000)) }
 }

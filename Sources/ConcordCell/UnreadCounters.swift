@@ -2,7 +2,6 @@ import ConcordModels
 import ConcordRedis
 import ConcordStorage
 import Foundation
-import Synchronization
 
 /// The cell's unread counters in its Redis: a copy of what PostgreSQL holds durably, kept so that
 /// counting a user's unread messages and mentions never touches the database's read-state rows.
@@ -23,13 +22,13 @@ import Synchronization
 public final class UnreadCounters: Sendable {
     let redis: RedisClient
     let prefix: String
-    /// Set when a write did not reach Redis: the copy may be missing a change until the
-    /// generation is bumped.
-    private let stale = Mutex(true)
+    /// After a failed write (or at start), the copy moves to a new generation before anything else.
+    private let lostWrites: LostWriteGuard
 
     public init(redis: RedisClient, cellName: String) {
         self.redis = redis
         self.prefix = "concord:\(cellName):unread:"
+        self.lostWrites = LostWriteGuard(redis: redis, renewal: ["EVAL", Self.renewScript, "3", prefix + "gen", prefix + "seq", prefix + "massgen"])
     }
 
     var generationKey: String { prefix + "gen" }
@@ -79,27 +78,18 @@ public final class UnreadCounters: Sendable {
     /// Copies changed read-state rows (newest version wins).
     public func apply(_ rows: [ReadStateRow]) async {
         guard !rows.isEmpty else { return }
-        await write(applyCommand(rows))
+        await lostWrites.write(applyCommand(rows))
     }
 
     /// Raises channels' message sequences (never lowers them).
     public func raise(_ seqs: [(channel: Snowflake, seq: Int64)]) async {
         guard !seqs.isEmpty else { return }
-        await write(raiseCommand(seqs))
+        await lostWrites.write(raiseCommand(seqs))
     }
 
     /// Records whether a message mentions @everyone/@here now.
     public func massMention(channel: Snowflake, message: Snowflake, present: Bool) async {
-        await write(present ? ["ZADD", massKey(channel), "0", Self.padded(message)] : ["ZREM", massKey(channel), Self.padded(message)])
-    }
-
-    private func write(_ command: [String]) async {
-        do {
-            try await renewIfStale()
-            _ = try await redis.send(command)
-        } catch {
-            stale.withLock { $0 = true }
-        }
+        await lostWrites.write(present ? ["ZADD", massKey(channel), "0", Self.padded(message)] : ["ZREM", massKey(channel), Self.padded(message)])
     }
 
     static let renewScript = """
@@ -107,12 +97,6 @@ public final class UnreadCounters: Sendable {
         return redis.call('INCR', KEYS[1])
         """
 
-    /// After a failed write (or at start), moves to a new generation before anything else.
-    private func renewIfStale() async throws {
-        guard stale.withLock({ $0 }) else { return }
-        _ = try await redis.send(["EVAL", Self.renewScript, "3", generationKey, seqKey, massGenerationKey])
-        stale.withLock { $0 = false }
-    }
 
     // MARK: Reads
 
@@ -147,7 +131,7 @@ public final class UnreadCounters: Sendable {
     }
 
     func read(user: Snowflake, channels: [Snowflake]) async throws -> Snapshot {
-        try await renewIfStale()
+        try await lostWrites.renewIfStale()
         let keys = [generationKey, seqKey, userKey(user), massGenerationKey] + channels.map(massKey)
         let reply = try await redis.send(["EVAL", Self.readScript, String(keys.count)] + keys + channels.map(\.description))
         guard let items = reply.array, let first = items.first?.integer else { throw RedisError.protocolError }

@@ -1,0 +1,34 @@
+import ConcordRedis
+import Synchronization
+
+/// Guards a copy of durable state kept in Redis (hot messages, unread counters) against lost
+/// writes: a write that fails leaves the copy missing a change, so before the next use the copy
+/// moves to a new generation (`renewal`, one script), which makes every older part of it unused.
+/// A process starts that way: what a crashed predecessor failed to write cannot linger.
+final class LostWriteGuard: Sendable {
+    let redis: RedisClient
+    let renewal: [String]
+    private let stale = Mutex(true)
+
+    init(redis: RedisClient, renewal: [String]) {
+        self.redis = redis
+        self.renewal = renewal
+    }
+
+    /// Sends a write; a failure is remembered, not thrown (the durable state is elsewhere).
+    func write(_ command: [String]) async {
+        do {
+            try await renewIfStale()
+            _ = try await redis.send(command)
+        } catch {
+            stale.withLock { $0 = true }
+        }
+    }
+
+    /// Moves to a new generation if a write was lost since the last one.
+    func renewIfStale() async throws {
+        guard stale.withLock({ $0 }) else { return }
+        _ = try await redis.send(renewal)
+        stale.withLock { $0 = false }
+    }
+}
