@@ -153,7 +153,17 @@ public struct CellAPI: Sendable {
             guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
                 throw APIError.unauthorized
             }
-            return try JSONResponse.ok(try await domain.readyState(Caller(claims)))
+            // Another cell than the user's home gives only the user's workspaces homed here.
+            let here = QueryParameters(request).string("part") == "guilds"
+            return try JSONResponse.ok(try await domain.readyState(Caller(claims), guildsOnly: here))
+        case let path where path.hasPrefix("/internal/users/"):
+            guard let id = Snowflake(path.dropFirst("/internal/users/".count)) else { throw APIError.unknownUser }
+            if request.method == .put {
+                var body = request
+                try await domain.storeReplica(try WireJSON.decode(User.self, from: try await body.collectJSONBody()), id: id)
+                return JSONResponse.noContent()
+            }
+            return try JSONResponse.ok(try await domain.profile(id))
         default:
             throw APIError.notFound
         }

@@ -5,9 +5,11 @@ import Foundation
 extension CellDomain {
     /// The user and every workspace they are in, as GUILD_CREATE payloads. Workspaces above the
     /// large threshold carry only the user's own member object, as Discord does.
-    public func readyState(_ caller: Caller, largeThreshold: Int = CellDomain.largeThreshold) async throws -> ReadyState {
+    /// `guildsOnly`: for a user homed in another cell — the workspaces (and read states) this
+    /// cell holds for them; the edge merges them with the home cell's READY.
+    public func readyState(_ caller: Caller, guildsOnly: Bool = false, largeThreshold: Int = CellDomain.largeThreshold) async throws -> ReadyState {
         let head = try await db.outboxHead()
-        let user = try await currentUser(caller)
+        let user = guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : try await currentUser(caller)
         var guilds: [GuildCreatePayload] = []
         for workspace in try await db.workspaces(memberID: caller.userID) {
             let count = try await db.memberCount(workspaceID: workspace.id)
@@ -27,5 +29,18 @@ extension CellDomain {
             guilds.append(payload)
         }
         return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller))
+    }
+
+    /// A user homed here, as other cells copy it (no password, no tokens).
+    public func profile(_ id: Snowflake) async throws -> User {
+        guard id.cell == cellID, let user = try await db.user(id: id) else { throw APIError.unknownUser }
+        return user
+    }
+
+    /// Keeps the copy of a user homed in another cell (an edge brings it before the user joins
+    /// a workspace here).
+    public func storeReplica(_ user: User, id: Snowflake) async throws {
+        guard user.id == id, id.cell != cellID else { throw APIError.invalidForm(.single(["id"], code: "BASE_TYPE_INVALID", message: "Not a user of another cell")) }
+        try await db.upsertReplica(user, homeCell: id.cell)
     }
 }

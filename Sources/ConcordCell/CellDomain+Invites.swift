@@ -34,6 +34,7 @@ extension CellDomain {
             return try await present(record)
         }
         guard !caller.isBot else { throw APIError.botsCannotUse }
+        if caller.userID.cell != cellID, try await db.user(id: caller.userID) == nil { throw APIError.profileNotHere }
         guard let used = try await db.useInvite(code: code) else { throw APIError.unknownInvite }
         _ = try await addMember(used.workspaceID, userID: caller.userID)
         return try await present(used)

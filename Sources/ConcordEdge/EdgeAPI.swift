@@ -110,29 +110,80 @@ public final class EdgeAPI: Sendable {
     }
 
     func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
+        // Lists about the caller span every cell holding one of their workspaces: ask all, merge.
+        if let claims, route.endpoint == .getCurrentUserGuilds || route.endpoint == .getReadStates {
+            return try await gathered(request, claims: claims)
+        }
         guard let cell = directory.entry(for: route.ownerCell ?? claims?.userID.cell) else {
             throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
         }
-        var outgoing = HTTPClientRequest(url: cell.baseURL + request.uri.description)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
+        var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+        // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
+        // workspaces) gets a copy from the home cell, then the request again.
+        if reply.status == 409, let claims, claims.userID.cell != cell.cell.id,
+           (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(APIError.profileNotHere.code) {
+            try await copyProfile(of: claims.userID, to: cell)
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+        }
+        if reply.status == 204 { return JSONResponse.noContent() }
+        return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
+    }
+
+    /// One request to a cell with the internal secret and the caller's token; a cell that cannot
+    /// be reached is a 503.
+    func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data()) async throws
+        -> (status: Int, body: Data) {
+        var outgoing = HTTPClientRequest(url: cell.baseURL + path)
+        outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        if let auth = request.headers[.authorization] { outgoing.headers.add(name: "Authorization", value: auth) }
+        if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
         if !body.isEmpty {
             outgoing.headers.add(name: "Content-Type", value: "application/json")
             outgoing.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
         do {
-            response = try await http.execute(outgoing, timeout: .seconds(30))
-            bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let response = try await http.execute(outgoing, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            return (Int(response.status.code), Data(bytes.readableBytesView))
         } catch {
             logger.warning("cell unreachable", metadata: ["cell": "\(cell.cell.name)", "error": "\(error)"])
             throw APIError.serviceUnavailable
         }
-        let status = HTTPResponse.Status(code: Int(response.status.code))
-        if status == .noContent { return JSONResponse.noContent() }
-        return JSONResponse.ok(Data(bytes.readableBytesView), status: status)
+    }
+
+    /// Copies a user's profile from their home cell to another cell.
+    func copyProfile(of user: Snowflake, to cell: CellDirectory.Entry) async throws {
+        guard let home = directory.entry(for: user.cell) else { throw APIError.unknownUser }
+        let path = "/internal/users/\(user)"
+        let profile = try await send(to: home, method: .GET, path: path, authorization: nil)
+        guard profile.status == 200 else { throw APIError.unknownUser }
+        let stored = try await send(to: cell, method: .PUT, path: path, authorization: nil, body: profile.body)
+        guard stored.status == 204 else { throw APIError.serviceUnavailable }
+    }
+
+    /// The same GET asked of every cell at once; their JSON arrays concatenated. The home cell
+    /// must answer; another cell that cannot is left out (its workspaces are missing until it is back).
+    func gathered(_ request: Request, claims: TokenClaims) async throws -> Response {
+        let (path, auth) = (request.uri.description, request.headers[.authorization])
+        let replies = await withTaskGroup(of: (Int, (status: Int, body: Data)?).self) { group in
+            for cell in directory.all {
+                group.addTask { (cell.cell.id, try? await self.send(to: cell, method: .GET, path: path, authorization: auth)) }
+            }
+            return await group.reduce(into: [(Int, (status: Int, body: Data)?)]()) { $0.append($1) }
+        }
+        var items: [String] = []
+        for (cell, reply) in replies.sorted(by: { $0.0 < $1.0 }) {
+            guard let reply, reply.status == 200 else {
+                if cell == claims.userID.cell { throw APIError.serviceUnavailable }
+                logger.warning("a cell's part of a gathered list is missing", metadata: ["cell": "\(cell)"])
+                continue
+            }
+            let text = String(decoding: reply.body, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("[") && !inner.isEmpty { items.append(String(inner)) }
+        }
+        return JSONResponse.ok(Data(("[" + items.joined(separator: ",") + "]").utf8))
     }
 }
 

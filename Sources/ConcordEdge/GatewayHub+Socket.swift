@@ -101,15 +101,19 @@ extension GatewayHub {
         }
     }
 
-    /// Verifies the token (signature, then revocation), fetches READY from the home cell, sends
+    /// Verifies the token (signature, then revocation), gathers READY from the cells, sends
     /// READY and one GUILD_CREATE per workspace, then starts live delivery.
     private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload) async {
         guard let (claims, authorization) = await verify(identify.token) else {
             connection.close(.authenticationFailed); return
         }
         do {
-            let cell = claims.userID.cell
-            let ready = try await readyState(authorization: authorization, cell: cell)
+            let parts = try await readyStates(authorization: authorization, home: claims.userID.cell)
+            var ready = parts[0].state
+            for part in parts.dropFirst() {
+                ready.guilds += part.state.guilds
+                ready.readStates += part.state.readStates
+            }
             let sessionID = Self.newSessionID()
             connection.state.withLock { s in
                 s.machine.identified(intents: Intents(rawValue: identify.intents))
@@ -117,7 +121,7 @@ extension GatewayHub {
                 s.isBot = claims.isBot
                 s.sessionID = sessionID
                 s.authorization = authorization
-                s.cursors[cell] = ready.outboxSeq
+                for part in parts { s.cursors[part.cell] = part.state.outboxSeq }
                 s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
             }
             // Live events wait while the outbox is read back from where READY's state was taken.
@@ -128,7 +132,7 @@ extension GatewayHub {
             let state = identify.presence?.state ?? PresenceState(status: .online)
             connection.state.withLock { $0.presence = state }
             await presence.sessionStarted(claims.userID, state: state)
-            await catchUpIdentified(connection, cell: cell, after: ready.outboxSeq)
+            for part in parts { await catchUpIdentified(connection, cell: part.cell, after: part.state.outboxSeq) }
             connection.endCatchUp()
         } catch {
             logger.warning("identify failed", metadata: ["error": "\(error)"])

@@ -257,7 +257,9 @@ final class GatewayHub: Sendable {
         for guild in guilds { follow(connection, guild: guild) }
         // SUBSCRIBE is idempotent, so every session waits for its own confirmation even when
         // another session of the same workspace asked first.
-        await subscribe(Topics.user(userID, cell: cellName(userID.cell)), cell: userID.cell)
+        // Events for the user come from every cell holding one of their workspaces (a join there,
+        // for one), so the user's topic is followed in each.
+        for entry in directory.all { await subscribe(Topics.user(userID, cell: entry.cell.name), cell: entry.cell.id) }
         for guild in guilds { await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell) }
     }
 
@@ -414,8 +416,24 @@ final class GatewayHub: Sendable {
     // MARK: Cell calls
 
     /// The user's READY state from their cell.
-    func readyState(authorization: String, cell: Int) async throws -> ReadyState {
-        guard let body = try await cellGet(cell, path: "/internal/gateway/ready", authorization: authorization) else { throw APIError.unauthorized }
-        return try WireJSON.decode(ReadyState.self, from: body)
+    /// READY's state, gathered from every cell at once: the home cell gives the user and their
+    /// workspaces there, each other cell the user's workspaces it holds. Each part keeps its
+    /// cell's outbox position. A cell other than home that cannot answer is left out (its
+    /// workspaces are missing from this session) rather than failing the IDENTIFY.
+    func readyStates(authorization: String, home: Int) async throws -> [(cell: Int, state: ReadyState)] {
+        let parts = await withTaskGroup(of: (Int, ReadyState?).self) { group in
+            for entry in directory.all {
+                let cell = entry.cell.id
+                group.addTask {
+                    let path = "/internal/gateway/ready" + (cell == home ? "" : "?part=guilds")
+                    let body = try? await self.cellGet(cell, path: path, authorization: authorization)
+                    return (cell, body.flatMap { try? WireJSON.decode(ReadyState.self, from: $0) })
+                }
+            }
+            return await group.reduce(into: [(Int, ReadyState?)]()) { $0.append($1) }
+        }
+        guard parts.contains(where: { $0.0 == home && $0.1 != nil }) else { throw APIError.unauthorized }
+        for (cell, state) in parts where state == nil { logger.warning("a cell's part of READY is missing", metadata: ["cell": "\(cell)"]) }
+        return parts.compactMap { cell, state in state.map { (cell, $0) } }.sorted { ($0.cell != home ? 1 : 0, $0.cell) < ($1.cell != home ? 1 : 0, $1.cell) }
     }
 }

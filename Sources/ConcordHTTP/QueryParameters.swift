@@ -11,6 +11,8 @@ public struct QueryParameters: Sendable {
         self.values = values
     }
 
+    public func string(_ name: String) -> String? { values[name] }
+
     public func snowflake(_ name: String) throws -> Snowflake? {
         guard let raw = values[name] else { return nil }
         guard let id = Snowflake(raw) else {

@@ -24,6 +24,9 @@ public struct APIError: Error, Sendable, Equatable {
     public static let unknownMember = APIError(status: 404, code: 10007, message: "Unknown Member")
     public static let unknownMessage = APIError(status: 404, code: 10008, message: "Unknown Message")
     public static let unknownUser = APIError(status: 404, code: 10013, message: "Unknown User")
+    /// Between edge and cell only: the caller is homed in another cell and this cell has no copy
+    /// of their profile yet (the edge copies it from the home cell and retries).
+    public static let profileNotHere = APIError(status: 409, code: 10013, message: "Unknown User in this cell")
     public static let unknownApplication = APIError(status: 404, code: 10002, message: "Unknown Application")
     public static let botsCannotUse = APIError(status: 403, code: 20001, message: "Bots cannot use this endpoint")
     public static let onlyBots = APIError(status: 403, code: 20002, message: "Only bots can use this endpoint")

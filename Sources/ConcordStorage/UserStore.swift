@@ -25,6 +25,17 @@ extension SQLExecutor {
         }
     }
 
+    /// Stores (or refreshes) the copy of a user homed in another cell.
+    public func upsertReplica(_ user: User, homeCell: Int) async throws {
+        try await run("""
+            INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
+            VALUES (\(user.id.int64), \(user.username), \(user.global_name), \(user.avatar), \(user.bot), \(homeCell))
+            ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
+                avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
+            WHERE users.home_cell IS NOT NULL
+            """)
+    }
+
     public func user(id: Snowflake) async throws -> User? {
         try await users(ids: [id]).first
     }

@@ -11,8 +11,9 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// A real cell and a real edge, in this process but talking over loopback HTTP, on a fresh
-/// migrated database and the test Redis.
+/// Real cells and real edges, in this process but talking over loopback HTTP, each cell on a
+/// fresh migrated database, all on the test Redis (keys are prefixed by cell name). With more
+/// than one cell, cells and edges alternate between regions "us" and "eu".
 struct TestCluster: Sendable {
     let edgeURLs: [String]
     var edgeURL: String { edgeURLs[0] }
@@ -21,6 +22,8 @@ struct TestCluster: Sendable {
     let cellURL: String
     let cellName: String
     let domain: CellDomain
+    /// Every cell's domain, in cell id order (cell 1 first).
+    let domains: [CellDomain]
     let http: HTTPClient
     let secrets: ClusterSecrets
     /// Start each edge's graceful shutdown (what SIGTERM does).
@@ -41,39 +44,42 @@ struct TestCluster: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    static func with<T: Sendable>(edges edgeCount: Int = 1,
+    static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1,
                                   rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
                                   redisPort: Int? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
-        let database = try await TestServers.createDatabase()
-        let cellName = "test-" + UUID().uuidString.prefix(8).lowercased()
-        let cell = ClusterConfig.Cell(id: 1, name: cellName, region: "local",
-                                      postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
-                                      redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
-                                      api: .init(host: "127.0.0.1", port: 0),
-                                      tiering: .init(archiveDir: TestServers.scratch + "/archive-\(cellName)"))
+        let base = "test-" + UUID().uuidString.prefix(8).lowercased()
+        let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
-        _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
-            try await migrator.migrate($0)
-        }
-
-        let cellPort = PortBox()
-        let cellNode = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-        let cellGroup = ServiceGroup(services: cellNode.services, gracefulShutdownSignals: [], logger: logger)
-        let cellTask = Task { try await cellGroup.run() }
-        let apiPort = try await cellPort.wait()
-        var bound = cell
-        bound.api.port = apiPort
+        var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>)] = []
+        for id in 1...cellCount {
+            let database = try await TestServers.createDatabase()
+            let name = id == 1 ? base : "\(base)-c\(id)"
+            var cell = ClusterConfig.Cell(id: id, name: name, region: regions[(id - 1) % regions.count],
+                                          postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
+                                          redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
+                                          api: .init(host: "127.0.0.1", port: 0),
+                                          tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
+            _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
+                try await migrator.migrate($0)
+            }
+            let cellPort = PortBox()
+            let node = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
+            let group = ServiceGroup(services: node.services, gracefulShutdownSignals: [], logger: logger)
+            let task = Task { try await group.run() }
+            cell.api.port = try await cellPort.wait()
+            cells.append((cell, node, group, task))
+        }
         let edgeEntries = try (1...edgeCount).map { n in
             let port = try TestServers.freePort()
-            return ClusterConfig.Edge(name: "edge-\(n)", region: "local", listen: .init(host: "127.0.0.1", port: port),
+            return ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
                                       publicURL: "http://127.0.0.1:\(port)")
         }
-        var config = ClusterConfig(regions: ["local"], cells: [bound], edges: edgeEntries, rateLimits: rateLimits)
+        var config = ClusterConfig(regions: regions, cells: cells.map(\.config), edges: edgeEntries, rateLimits: rateLimits)
         // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
         config.presence_ttl_seconds = 2
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
@@ -84,14 +90,15 @@ struct TestCluster: Sendable {
             edges.append((edgeGroup, Task { try await edgeGroup.run() }))
             _ = try await edgePort.wait()
         }
-        let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config, cellURL: "http://127.0.0.1:\(apiPort)", cellName: cellName,
-                                  domain: cellNode.domain, http: http, secrets: secrets,
+        let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
+                                  cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
+                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), http: http, secrets: secrets,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
         for (group, task) in edges { await stop(group, task, "edge") }
-        await stop(cellGroup, cellTask, "cell")
+        for cell in cells { await stop(cell.group, cell.task, "cell") }
         return try result.get()
     }
 
@@ -126,9 +133,10 @@ struct TestCluster: Sendable {
         try await request(method, path, token: token, json: try WireJSON.encodeString(body), edge: edge)
     }
 
-    /// Registers a person through the API and returns (user id, token).
-    func register(_ username: String, password: String = "correct horse battery") async throws -> (Snowflake, String) {
-        let reply = try await request(.POST, "/auth/register", body: RegisterRequest(username: username, password: password))
+    /// Registers a person through the API and returns (user id, token). They are homed in the
+    /// first cell of the region of the edge they register at.
+    func register(_ username: String, password: String = "correct horse battery", edge: Int = 0) async throws -> (Snowflake, String) {
+        let reply = try await request(.POST, "/auth/register", body: RegisterRequest(username: username, password: password), edge: edge)
         #expect(reply.status == 201, "register failed: \(reply.text)")
         let token = try reply.decode(TokenResponse.self)
         return (token.user_id, token.token)
