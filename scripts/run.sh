@@ -59,6 +59,7 @@ for name in $(awk '$1=="cell"{print $2}' <<< "$topology"); do
   start_process cell "$name"
 done
 edges=$(awk '$1=="edge"{print $2"|"$3}' <<< "$topology")
+first_url=$(awk '$1=="edge"{print $3; exit}' <<< "$topology")
 for entry in $edges; do
   start_process edge "${entry%%|*}"
 done
@@ -72,21 +73,22 @@ cat <<INFO
 
 Concord is running.
 
-  Chat in a browser: ${edges#*|}/app/
+  Chat in a browser: ${first_url}/app/
   (register, create a workspace, invite someone with the link it gives, open a second window)
 
   Edges (web client under /app, REST API under /api/v10, gateway at /gateway):
-$(for entry in $edges; do echo "    ${entry%%|*}: ${entry#*|}"; done)
+$(awk '$1=="edge"{printf "    %s (region %s): %s\n", $2, $4, $3}' <<< "$topology")
+  Cells: $(awk '$1=="cell"{printf "%s ", $2}' <<< "$topology")(each with its own PostgreSQL and Redis)
   Logs: var/logs/   Data: var/data/   Stop: make stop
 
 Create a user and talk to the API:
   set -a; . var/secrets.env; set +a
   $BIN/concordctl user create alice --password 'a long password'
-  curl -s -H "Authorization: <token>" ${edges#*|}/api/v10/users/@me
+  curl -s -H "Authorization: <token>" ${first_url}/api/v10/users/@me
 
 Or register through the API:
   curl -s -X POST -H 'Content-Type: application/json' \\
-       -d '{"username":"bob","password":"a long password"}' ${edges#*|}/api/v10/auth/register
+       -d '{"username":"bob","password":"a long password"}' ${first_url}/api/v10/auth/register
 
 Operators: $BIN/concordctl --help   (cell status, workspace list, bot create, member add, token revoke,
            tier status / tier run / tier verify / tier restore: message tiers and archives)

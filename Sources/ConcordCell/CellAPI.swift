@@ -66,7 +66,7 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(try await d.currentUserGuilds(try me()))
         case .getApplication:
             return try JSONResponse.ok(try await d.application(try me()))
-        case .getGateway, .getGatewayBot:
+        case .getGateway, .getGatewayBot, .listEdges:
             throw APIError.notFound
         case .createGuild:
             return try JSONResponse.ok(try await d.createWorkspace(try decode(GuildCreateRequest.self), ownerID: try me().userID), status: .created)

@@ -20,18 +20,23 @@ public final class EdgeAPI: Sendable {
     let limits: ClusterConfig.RateLimits
     let http: HTTPClient
     let gatewayURL: String
+    let region: String
+    let edges: [EdgeListing]
     let gateway: GatewayHub
     let webApp: WebApp
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
-                limits: ClusterConfig.RateLimits, publicURL: String, webApp: WebApp = WebApp(root: WebApp.defaultRoot),
+                limits: ClusterConfig.RateLimits, publicURL: String, region: String = "local", edges: [EdgeListing] = [],
+                webApp: WebApp = WebApp(root: WebApp.defaultRoot),
                 presenceTTL: Double = 60, logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
         self.directory = directory
         self.tokens = tokens
         self.internalSecret = internalSecret
         self.limits = limits
+        self.region = region
+        self.edges = edges
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
@@ -62,7 +67,9 @@ public final class EdgeAPI: Sendable {
             try rateLimit(route, claims: claims)
             switch route.endpoint {
             case .getGateway:
-                return try JSONResponse.ok(["url": gatewayURL])
+                return try JSONResponse.ok(["url": gatewayURL, "region": region])
+            case .listEdges:
+                return try JSONResponse.ok(edges)
             case .getGatewayBot:
                 guard claims?.isBot == true else { throw APIError.unauthorized }
                 return try JSONResponse.ok(GatewayBotResponse(url: gatewayURL))
@@ -184,6 +191,16 @@ public final class EdgeAPI: Sendable {
             if text.hasPrefix("[") && !inner.isEmpty { items.append(String(inner)) }
         }
         return JSONResponse.ok(Data(("[" + items.joined(separator: ",") + "]").utf8))
+    }
+}
+
+/// One entry of `GET /edges`: where a client can connect, and in which region.
+public struct EdgeListing: Codable, Sendable, Equatable {
+    public var name: String
+    public var region: String
+    public var url: String
+    public init(name: String, region: String, url: String) {
+        self.name = name; self.region = region; self.url = url
     }
 }
 

@@ -16,7 +16,8 @@ public struct EdgeNode: Sendable {
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
-                          limits: config.rate_limits ?? .discord, publicURL: edge.public_url,
+                          limits: config.rate_limits ?? .discord, publicURL: edge.public_url, region: edge.region,
+                          edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), presenceTTL: config.presence_ttl_seconds ?? 60, logger: logger)
         let gateway = api.gateway
         let app = Application(

@@ -227,7 +227,7 @@ final class GatewayHub: Sendable {
     private func catchUp(_ connection: GatewayConnection, cell: Int, after start: Int64, joined: Set<Snowflake>) async {
         var after = start
         while true {
-            guard let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue else {
+            guard let page = await readOutbox(cell, after: after) else {
                 logger.warning("outbox read-back for a session failed", metadata: ["cell": "\(cell)"])
                 connection.close(.unknownError)
                 if let id = connection.sessionID { remove(id, connection) }
@@ -243,6 +243,20 @@ final class GatewayHub: Sendable {
             }
             if page.count < 500 { return }
         }
+    }
+
+    /// One page of a cell's outbox after `after`; a failed read is tried again a few times
+    /// (a busy cell is not a lost session), nil when it keeps failing.
+    private func readOutbox(_ cell: Int, after: Int64) async -> [JSONValue]? {
+        var pause = Duration.milliseconds(100)
+        for attempt in 1...5 {
+            if let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue { return page }
+            if attempt < 5 {
+                try? await Task.sleep(for: pause)
+                pause *= 2
+            }
+        }
+        return nil
     }
 
     // MARK: Sessions

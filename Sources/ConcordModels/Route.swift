@@ -3,7 +3,7 @@
 public enum Endpoint: String, CaseIterable, Sendable {
     case register, login
     case getCurrentUser, getUser, getCurrentUserGuilds, getApplication
-    case getGateway, getGatewayBot
+    case getGateway, getGatewayBot, listEdges
     case createGuild, getGuild, modifyGuild, deleteGuild
     case listChannels, createChannel, getChannel, modifyChannel, deleteChannel
     case listMembers, getMember
@@ -12,9 +12,9 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case ackMessage, bulkAck, getReadStates
 
     /// Endpoints open without a token.
-    public var isPublic: Bool { [.register, .login, .getGateway, .getInvite].contains(self) }
+    public var isPublic: Bool { [.register, .login, .getGateway, .getInvite, .listEdges].contains(self) }
     /// Endpoints the edge answers itself, without a cell.
-    public var isEdgeLocal: Bool { [.getGateway, .getGatewayBot].contains(self) }
+    public var isEdgeLocal: Bool { [.getGateway, .getGatewayBot, .listEdges].contains(self) }
 }
 
 /// A matched request: the endpoint and the ids in its path.
@@ -55,6 +55,8 @@ public enum RouteTable {
         ("GET", [.literal("oauth2"), .literal("applications"), .literal("@me")], .getApplication),
         ("GET", [.literal("applications"), .literal("@me")], .getApplication),
         ("GET", [.literal("gateway")], .getGateway),
+        // Concord's addition: every edge with its region, for clients choosing the nearest.
+        ("GET", [.literal("edges")], .listEdges),
         ("GET", [.literal("gateway"), .literal("bot")], .getGatewayBot),
         ("POST", [.literal("guilds")], .createGuild),
         ("GET", [.literal("guilds"), .guild], .getGuild),

@@ -24,7 +24,7 @@ struct Heartbeats: AsyncParsableCommand {
                                                   group: group, label: "heartbeats")
         // Let the identify burst settle before measuring the steady state.
         try await Task.sleep(for: .seconds(5))
-        if let startedFile { FileManager.default.createFile(atPath: startedFile, contents: Data()) }
+        if let startedFile { _ = FileManager.default.createFile(atPath: startedFile, contents: Data()) }
         let before = ProcessStats.cpuSeconds(edgePid) ?? 0
         let start = DispatchTime.now().uptimeNanoseconds
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))

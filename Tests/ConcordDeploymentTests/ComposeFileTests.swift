@@ -22,6 +22,11 @@ struct ComposeFileTests {
         #expect(docker.cells.map(\.region) == local.cells.map(\.region))
         #expect(docker.edges.map(\.name) == local.edges.map(\.name))
         #expect(docker.edges.map(\.listen.port) == local.edges.map(\.listen.port))
+        // Two regions, each with a cell and an edge.
+        #expect(local.regions.count == 2)
+        for region in local.regions {
+            #expect(local.cells.contains { $0.region == region } && local.edges.contains { $0.region == region }, "region \(region)")
+        }
 
         let compose = try #require(try Yams.load(yaml: try load("docker/compose.yaml")) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])

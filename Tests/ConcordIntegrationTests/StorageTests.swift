@@ -30,7 +30,7 @@ struct StorageTests {
 
     func insert(_ db: Database, _ r: MessageRecord) async throws {
         try await db.ensureMessagePartition(bucket: r.id.bucket)
-        try await db.insertMessage(r, authorID: r.author.id, event: PendingEvent(type: "MESSAGE_CREATE", guildID: r.workspaceID,
+        _ = try await db.insertMessage(r, authorID: r.author.id, event: PendingEvent(type: "MESSAGE_CREATE", guildID: r.workspaceID,
                                                                                 channelID: r.channelID, payload: #"{"id":"\#(r.id)"}"#))
     }
 
@@ -80,7 +80,7 @@ struct StorageTests {
             var edited = read
             edited.content = "edited"
             edited.editedAt = Date(timeIntervalSince1970: 1_700_000_000)
-            try await db.transaction { tx in
+            _ = try await db.transaction { tx in
                 try await tx.updateMessage(edited, event: PendingEvent(type: "MESSAGE_UPDATE", guildID: ws.id, channelID: channel.id, payload: "{}"))
             }
             let reread = try await db.message(channelID: channel.id, id: full.id)
