@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Targets are roles over shared core targets; dependencies point toward the core:
-// ConcordModels ← ConcordAuth ← ConcordStorage / ConcordRedis ← ConcordTiering ← ConcordCell, ConcordEdge ← executables.
+// ConcordModels ← ConcordAuth ← ConcordStorage / ConcordRedis ← ConcordTiering ← ConcordCell, ConcordEdge, ConcordRelay ← executables.
 // The edge never links ConcordStorage: it reaches data only through the cell's internal API.
 let package = Package(
     name: "Concord",
@@ -79,8 +79,15 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The relay: other cells' outbox events into one cell's replicas (shared channels).
+        .target(name: "ConcordRelay", dependencies: [
+            "ConcordModels",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "concord", dependencies: [
-            "ConcordCell", "ConcordEdge",
+            "ConcordCell", "ConcordEdge", "ConcordRelay",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,7 +107,7 @@ let package = Package(
         ]),
         .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
-            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering",
+            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),

@@ -156,6 +156,23 @@ public struct CellAPI: Sendable {
             // Another cell than the user's home gives only the user's workspaces homed here.
             let here = QueryParameters(request).string("part") == "guilds"
             return try JSONResponse.ok(try await domain.readyState(Caller(claims), guildsOnly: here))
+        case "/internal/relay/cursor":
+            let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
+            let cursor = try await domain.db.relayCursor(source: source)
+            return JSONResponse.ok(Data(#"{"seq":\#(cursor.seq)}"#.utf8))
+        case "/internal/relay/apply":
+            // A page of another cell's outbox (as /internal/outbox serves it), applied to the replicas here.
+            let query = QueryParameters(request)
+            let source = try query.int("source", default: 0, in: 1...Snowflake.maxCellID)
+            let through = Int64(try query.int("through", default: 0, in: 0...Int.max))
+            var body = request
+            let page = try WireJSON.decode([JSONValue].self, from: try await body.collectJSONBody())
+            let events = try page.map { item -> OutboxEvent in
+                guard let event = OutboxEvent(wireJSON: Array(try WireJSON.encode(item))) else { throw APIError.invalidJSON }
+                return event
+            }
+            let applied = try await domain.applyRelayed(source: source, events: events, through: through)
+            return JSONResponse.ok(Data(#"{"applied":\#(applied)}"#.utf8))
         case let path where path.hasPrefix("/internal/users/"):
             guard let id = Snowflake(path.dropFirst("/internal/users/".count)) else { throw APIError.unknownUser }
             if request.method == .put {

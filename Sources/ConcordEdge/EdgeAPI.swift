@@ -121,6 +121,17 @@ public final class EdgeAPI: Sendable {
         if let claims, route.endpoint == .getCurrentUserGuilds || route.endpoint == .getReadStates {
             return try await gathered(request, claims: claims)
         }
+        // A channel of another cell may be shared into a workspace of the caller's own cell,
+        // whose replica serves reads locally: ask there first, then the channel's home.
+        if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, request.method == .get,
+           let local = directory.entry(for: claims.userID.cell) {
+            let reply = try await send(to: local, method: .GET, path: request.uri.description, authorization: request.headers[.authorization])
+            // Not here, or here but not through the caller's workspaces: the home decides.
+            let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
+            let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
+                || (reply.status == 403 && code == Int64(APIError.missingAccess.code))
+            if !elsewhere { return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status)) }
+        }
         guard let cell = directory.entry(for: route.ownerCell ?? claims?.userID.cell) else {
             throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
         }

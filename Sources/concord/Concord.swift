@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCell
 import ConcordEdge
+import ConcordRelay
 import ConcordModels
 import Foundation
 import NIOCore
@@ -23,8 +24,8 @@ enum Main {
 struct Concord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord",
-        abstract: "Runs one Concord process: an edge or a cell.",
-        subcommands: [EdgeCommand.self, CellCommand.self])
+        abstract: "Runs one Concord process: an edge, a cell or a relay.",
+        subcommands: [EdgeCommand.self, CellCommand.self, RelayCommand.self])
 }
 
 struct ProcessOptions: ParsableArguments {
@@ -72,5 +73,20 @@ struct CellCommand: AsyncParsableCommand {
             logger.notice("cell listening", metadata: ["api": "\(cell.api.host):\(port)"])
         }
         try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}
+
+struct RelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "relay",
+        abstract: "Runs the relay into one cell: other cells' outbox events applied to its replicas of shared channels.")
+    @OptionGroup var options: ProcessOptions
+
+    func run() async throws {
+        let config = try ClusterConfig.load(path: options.config)
+        guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
+        let logger = options.logger("concord.relay.\(cell.name)")
+        let relay = Relay(config: config, destination: cell, internalSecret: try ClusterSecrets.fromEnvironment().internalSecret, logger: logger)
+        logger.notice("relaying into cell", metadata: ["cell": "\(cell.name)"])
+        try await ServiceGroup(services: [relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

@@ -14,7 +14,7 @@ struct ConcordCtl: AsyncParsableCommand {
         commandName: "concordctl",
         abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
         subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
-                      MemberCommands.self, CellCommands.self, TierCommands.self, TopologyCommand.self, BenchCommands.self])
+                      MemberCommands.self, ChannelCommands.self, CellCommands.self, OutboxCommands.self, TierCommands.self, TopologyCommand.self, BenchCommands.self])
 }
 
 struct CellOptions: ParsableArguments {
@@ -58,7 +58,10 @@ func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) as
 }
 
 func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async throws -> T) async throws -> T {
-    let (_, cell) = try options.selectedCell()
+    try await withDomain(cell: try options.selectedCell().1, body)
+}
+
+func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) async throws -> T) async throws -> T {
     let secrets = try ClusterSecrets.fromEnvironment()
     let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
     let result = try await withDatabase(cell) { db in

@@ -1,5 +1,10 @@
+import ConcordCell
 import ConcordModels
+import ConcordRelay
+import ConcordStorage
 import Foundation
+import Logging
+import ServiceLifecycle
 import Testing
 
 /// Two cells in two regions, an edge in each: a user homed in one cell joins, reads and writes a
@@ -62,5 +67,116 @@ struct CellTests {
             #expect(unread?["unread_count"]?.intValue == 1, "Bob's reply is unread for Alice, counted in cell 2")
             for client in [session, bobSession, again] { client.close() }
         }
+    }
+
+    /// A relay into one cell, started and stopped at will.
+    final class RelayRunner: @unchecked Sendable {
+        // Only the test's own task starts and stops it, one call at a time.
+        var running: (ServiceGroup, Task<Void, any Error>)?
+        let make: () -> Relay
+        init(_ make: @escaping () -> Relay) { self.make = make }
+        func start() {
+            let group = ServiceGroup(services: [make()], gracefulShutdownSignals: [], logger: TestServers.logger)
+            running = (group, Task { try await group.run() })
+        }
+        func stop() async {
+            guard let (group, task) = running else { return }
+            await group.triggerGracefulShutdown()
+            _ = await task.result
+            running = nil
+        }
+    }
+
+    /// A channel of a workspace in cell 1 shared into a workspace in cell 2: the relay keeps the
+    /// replica equal to the home (message count and content digest) through a stopped relay, a
+    /// Redis outage and a replay; members of the other workspace read it and get its events.
+    @Test func aSharedChannelStaysEqualOnBothSidesThroughFaults() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(cells: 2, edges: 2, redisPort: own.port) { c in
+            let (_, alice) = try await c.register("alice", edge: 0)
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
+            let away = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Away"), edge: 1).decode(Guild.self)
+            let shared = try await c.request(.POST, "/guilds/\(home.id)/channels", token: alice, json: #"{"name":"connect"}"#).decode(GuildChannel.self)
+            var posted = 0
+            func post(_ count: Int) async throws {
+                for _ in 0..<count {
+                    let reply = try await c.request(.POST, "/channels/\(shared.id)/messages", token: alice, body: MessageCreateRequest(content: "m\(posted)"))
+                    #expect(reply.status == 200)
+                    posted += 1
+                }
+            }
+            try await post(5)
+            // `concordctl channel share`, the operator's command, as a process.
+            let configPath = TestServers.scratch + "/cells-\(c.cellName).json"
+            try WireJSON.encode(c.config).write(to: URL(fileURLWithPath: configPath))
+            var env = ProcessInfo.processInfo.environment
+            env["CONCORD_PG_PASSWORD"] = TestServers.postgresPassword
+            env["CONCORD_TOKEN_SECRET"] = String(decoding: c.secrets.tokenSecret, as: UTF8.self)
+            env["CONCORD_INTERNAL_SECRET"] = c.secrets.internalSecret
+            let ctl = TestServers.repositoryRoot.appendingPathComponent(".build/debug/concordctl").path
+            let share = try await Subprocess.run(ctl, ["channel", "share", shared.id.description, "--into", away.id.description,
+                                                       "--config", configPath], environment: env, timeout: .seconds(60))
+            #expect(share.status == 0, "\(share.log)")
+
+            let (homeDB, replicaDB) = (c.domains[0].db, c.domains[1].db)
+            func equal() async throws -> Bool {
+                let (a, b) = (try await homeDB.channelDigest(shared.id), try await replicaDB.channelDigest(shared.id))
+                return a.count == posted && a == b
+            }
+            #expect(try await replicaDB.channelDigest(shared.id).count == 5, "the share copies the history so far")
+
+            let relay = RelayRunner { Relay(config: c.config, destination: c.config.cells[1], internalSecret: c.secrets.internalSecret,
+                                            pollInterval: .milliseconds(20), logger: TestServers.logger) }
+            relay.start()
+            let bobSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
+            bobSession.send(GatewayFrames.identify(bob))
+            let guildCreate = try await bobSession.waitDispatch("GUILD_CREATE")
+            #expect(guildCreate["d"]?["channels"]?.arrayValue?.contains { $0["id"]?.stringValue == shared.id.description } == true,
+                    "the shared channel is a channel of Bob's workspace")
+            try await post(10)
+            try await eventually("the replica caught up") { try await equal() }
+            try await eventually("Bob's session got them") { bobSession.dispatches("MESSAGE_CREATE").count == 10 }
+            #expect(bobSession.dispatches("MESSAGE_CREATE").allSatisfy { $0["d"]?["guild_id"]?.stringValue == away.id.description })
+
+            // Bob is not a member of Alice's workspace: he reads the channel from his cell's replica.
+            let history = try await c.request(.GET, "/channels/\(shared.id)/messages?limit=100", token: bob, edge: 1).decode([Message].self)
+            #expect(history.count == 15 && history.first?.content == "m14")
+            #expect(try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 0).status == 200, "through either edge")
+
+            // The relay stopped: the home keeps going, the replica waits, then catches up.
+            await relay.stop()
+            try await post(10)
+            #expect(try await replicaDB.channelDigest(shared.id).count == 15)
+            relay.start()
+            try await eventually("caught up after the relay restarted") { try await equal() }
+
+            // Redis down in both cells: the relay needs only the cells' databases.
+            await own.stop()
+            // (The edges need Redis to check tokens, so these are written through the cell.)
+            for _ in 0..<5 {
+                _ = try await c.domains[0].createMessage(shared.id, MessageCreateRequest(content: "m\(posted)"),
+                                                        caller: Caller(userID: home.owner_id, tokenID: Snowflake(1), isBot: false))
+                posted += 1
+            }
+            try await eventually("caught up with Redis down") { try await equal() }
+            try await own.start()
+
+            // A replay from the start applies everything again and changes nothing.
+            try await replicaDB.setRelayCursor(source: 1, seq: 0)
+            try await eventually("replayed") { try await replicaDB.relayCursor(source: 1).seq >= (try await homeDB.outboxHead()) }
+            #expect(try await equal(), "\(posted) messages, one copy each, same content on both sides")
+            // An edit and a deletion at home reach the replica too.
+            let latest = try await c.request(.GET, "/channels/\(shared.id)/messages?limit=2", token: alice).decode([Message].self)
+            _ = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(latest[0].id)", token: alice, json: #"{"content":"edited"}"#)
+            _ = try await c.request(.DELETE, "/channels/\(shared.id)/messages/\(latest[1].id)", token: alice)
+            posted -= 1
+            try await eventually("edit and deletion relayed") { try await equal() }
+            #expect(try await c.request(.GET, "/channels/\(shared.id)/messages?limit=1", token: bob, edge: 1).decode([Message].self).first?.content == "edited")
+            await relay.stop()
+            bobSession.close()
+        }
+        await own.stop()
     }
 }

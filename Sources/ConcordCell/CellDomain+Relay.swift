@@ -1,0 +1,99 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+/// The receiving side of the relay: events of channels shared into this cell's workspaces,
+/// read from their home cell's outbox, applied to the local replicas in order, once.
+extension CellDomain {
+    /// Applies a batch read from `source`'s outbox (everything after this cell's cursor up to
+    /// `lastSeq`; events this cell has no replica for are skipped) and moves the cursor to
+    /// `lastSeq`, in one transaction: a batch is applied entirely or not at all, and a batch
+    /// read again (a relay restarted, a replay) changes nothing already applied. Each applied
+    /// event is written to this cell's outbox as an event of the local workspace, so local
+    /// gateway sessions receive it — only when it changed something, so a batch applied again
+    /// sends nothing twice. Answers how many events were applied.
+    public func applyRelayed(source: Int, events: [OutboxEvent], through lastSeq: Int64) async throws -> Int {
+        guard source != cellID else { throw APIError.invalidForm(.single(["source"], code: "BASE_TYPE_INVALID", message: "A cell does not relay to itself")) }
+        let messages = try events.filter { $0.event.type != "MESSAGE_DELETE" }.compactMap { event -> Message? in
+            guard event.event.type.hasPrefix("MESSAGE_"), event.event.channelID != nil else { return nil }
+            return try? WireJSON.decode(Message.self, from: Data(event.event.payload.utf8))
+        }
+        for bucket in Set(messages.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
+        let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        let (applied, channels) = try await commit { tx -> (Int, Set<Snowflake>) in
+            let current = try await tx.lockRelayCursor(source: source)
+            let fresh = events.filter { $0.seq > current && $0.seq <= lastSeq }
+            let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
+            var applied = 0
+            var touched: Set<Snowflake> = []
+            for item in fresh {
+                let event = item.event
+                guard let channel = event.channelID, let workspace = replicas[channel] else { continue }
+                switch event.type {
+                case "MESSAGE_CREATE", "MESSAGE_UPDATE":
+                    guard let id = Self.payloadID(event.payload), let message = byID[id] else { continue }
+                    if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
+                    guard try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
+                case "MESSAGE_DELETE":
+                    guard let id = Self.payloadID(event.payload), try await tx.deleteMessage(channelID: channel, id: id) != nil else { continue }
+                default:
+                    continue
+                }
+                try await tx.insertEvent(PendingEvent(type: event.type, guildID: workspace, channelID: channel, userID: nil,
+                                                      payload: try Self.relocated(event.payload, to: workspace)))
+                applied += 1
+                touched.insert(channel)
+            }
+            if lastSeq > current { try await tx.setRelayCursor(source: source, seq: lastSeq) }
+            return (applied, touched)
+        }
+        for channel in channels { await hot.invalidate(channel) }
+        return applied
+    }
+
+    static func payloadID(_ payload: String) -> Snowflake? {
+        (try? WireJSON.decode(JSONValue.self, from: Data(payload.utf8)))?["id"]?.stringValue.flatMap(Snowflake.init)
+    }
+
+    /// Takes a channel of another cell into one of this cell's workspaces: the replica channel,
+    /// the channel's messages so far (the relay brings the rest), and CHANNEL_CREATE for the
+    /// workspace's sessions, in one transaction.
+    public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake, history: [MessageRecord]) async throws {
+        guard homeCell != cellID, workspaceID.cell == cellID, try await db.workspace(id: workspaceID) != nil else { throw APIError.unknownGuild }
+        var replica = channel
+        replica.guild_id = workspaceID
+        replica.parent_id = nil
+        for bucket in Set(history.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
+        let shared = replica
+        try await commit { tx in
+            try await tx.insertReplicaChannel(shared, homeCell: homeCell)
+            for var message in history {
+                if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
+                message.workspaceID = workspaceID
+                message.referenceGuildID = message.referenceGuildID.map { _ in workspaceID }
+                _ = try await tx.upsertRelayedMessage(message)
+            }
+            try await tx.insertEvent(try event("CHANNEL_CREATE", guild: workspaceID, channel: shared.id, shared))
+        }
+    }
+
+    /// A relayed message as a row of the replica (in the local workspace).
+    static func record(_ m: Message, workspace: Snowflake) throws -> MessageRecord {
+        MessageRecord(id: m.id, channelID: m.channel_id, workspaceID: workspace, author: m.author, authorMember: nil, type: m.type,
+                      content: m.content, tts: m.tts, mentionEveryone: m.mention_everyone, mentionIDs: m.mentions.map(\.user.id),
+                      embedsJSON: try WireJSON.encodeString(m.embeds), componentsJSON: try WireJSON.encodeString(m.components),
+                      nonceJSON: try m.nonce.map { try WireJSON.encodeString($0) }, flags: m.flags, pinned: m.pinned,
+                      referenceMessageID: m.message_reference?.message_id, referenceChannelID: m.message_reference?.channel_id,
+                      referenceGuildID: m.message_reference?.guild_id.map { _ in workspace },
+                      editedAt: m.edited_timestamp.flatMap(DiscordTimestamp.date(from:)))
+    }
+
+    /// The payload as the local workspace's event: its guild_id, and no member object (the
+    /// author's membership is in the home workspace).
+    static func relocated(_ payload: String, to workspace: Snowflake) throws -> String {
+        guard case .object(var fields) = try WireJSON.decode(JSONValue.self, from: Data(payload.utf8)) else { return payload }
+        fields["guild_id"] = .string(workspace.description)
+        fields["member"] = nil
+        return try WireJSON.encodeString(JSONValue.object(fields))
+    }
+}

@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import ConcordModels
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Carries other cells' outbox events into one cell: for each source cell, it asks the
+/// destination where it is in that source's outbox, reads the next page after it from the
+/// source, and hands the page to the destination, which applies what concerns its replicas and
+/// moves its cursor in the same transaction. The relay keeps no state of its own: stop it, kill
+/// it, run two, and the destination's cursor still says exactly what was applied.
+public struct Relay: Service {
+    let destination: ClusterConfig.Cell
+    let sources: [ClusterConfig.Cell]
+    let internalSecret: String
+    let pollInterval: Duration
+    let logger: Logger
+
+    public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String,
+                pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "concord.relay")) {
+        self.destination = destination
+        self.sources = config.cells.filter { $0.id != destination.id }
+        self.internalSecret = internalSecret
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for source in sources { group.addTask { await self.follow(source, http: http) } }
+            }
+        }
+        try await http.shutdown()
+    }
+
+    /// Relays one source until cancelled; failures (either cell unreachable, the destination's
+    /// database down) are retried with a growing pause, from the destination's cursor.
+    func follow(_ source: ClusterConfig.Cell, http: HTTPClient) async {
+        var pause = pollInterval
+        while !Task.isCancelled {
+            do {
+                let applied = try await step(source, http: http)
+                pause = pollInterval
+                if applied == nil { try await Task.sleep(for: pollInterval) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// One page: answers how many events the destination applied, or nil when there was nothing new.
+    func step(_ source: ClusterConfig.Cell, http: HTTPClient) async throws -> Int? {
+        let cursor = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
+        let page = try await body(http, source, "/internal/outbox?after=\(cursor)&limit=500")
+        guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue, let last = items.last?["seq"]?.intValue else {
+            return nil
+        }
+        let reply = try await body(http, destination, "/internal/relay/apply?source=\(source.id)&through=\(last)", post: page)
+        return Int(try WireJSON.decode(JSONValue.self, from: reply)["applied"]?.intValue ?? 0)
+    }
+
+    func json(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String) async throws -> JSONValue {
+        try WireJSON.decode(JSONValue.self, from: try await body(http, cell, path))
+    }
+
+    func body(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> Data {
+        var request = HTTPClientRequest(url: "http://\(cell.api.host == "0.0.0.0" ? "127.0.0.1" : cell.api.host):\(cell.api.port)\(path)")
+        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        if let post {
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: post))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        guard response.status == .ok else {
+            throw RelayError(description: "\(cell.name)\(path.prefix(while: { $0 != "?" })) answered \(response.status.code)")
+        }
+        return Data(bytes.readableBytesView)
+    }
+}
+
+struct RelayError: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,99 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+/// Shared channels: the home cell's record of where a channel is shared, and on the other side
+/// the replica the relay keeps.
+extension SQLExecutor {
+    public func shareChannel(_ channelID: Snowflake, into workspaceID: Snowflake) async throws {
+        try await run("""
+            INSERT INTO channel_shares (channel_id, workspace_id, cell_id) VALUES (\(channelID.int64), \(workspaceID.int64), \(workspaceID.cell))
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    /// The channel, homed in another cell, as a channel of a local workspace.
+    public func insertReplicaChannel(_ c: GuildChannel, homeCell: Int) async throws {
+        try await run("""
+            INSERT INTO channels (id, workspace_id, type, name, topic, position, parent_id, nsfw, home_cell)
+            VALUES (\(c.id.int64), \(c.guild_id.int64), \(c.type), \(c.name), \(c.topic), \(c.position), NULL, \(c.nsfw), \(homeCell))
+            ON CONFLICT (id) DO NOTHING
+            """)
+    }
+
+    /// The home cell of a replica channel here (nil: the channel is local, or unknown).
+    public func replicaHome(channelID: Snowflake) async throws -> Int? {
+        try await run("SELECT home_cell FROM channels WHERE id = \(channelID.int64)").first?.decode(Int?.self) ?? nil
+    }
+
+    /// The local workspace a replica channel belongs to, per replica channel of `homeCell`.
+    public func replicaChannels(homeCell: Int, ids: [Snowflake]) async throws -> [Snowflake: Snowflake] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [Snowflake: Snowflake] = [:]
+        for row in try await run("""
+            SELECT id, workspace_id FROM channels WHERE home_cell = \(homeCell) AND id = ANY(\(ids.map(\.int64)))
+            """) {
+            let (id, workspace) = try row.decode((Int64, Int64).self)
+            found[Snowflake(int64: id)] = Snowflake(int64: workspace)
+        }
+        return found
+    }
+
+    /// When the first outbox event after `seq` was written (nil: none yet).
+    public func eventTime(after seq: Int64) async throws -> Date? {
+        try await run("SELECT created_at FROM outbox WHERE seq > \(seq) ORDER BY seq LIMIT 1").first?.decode(Date.self)
+    }
+
+    public func relayCursor(source: Int) async throws -> (seq: Int64, appliedAt: Date?) {
+        guard let row = try await run("SELECT seq, applied_at FROM relay_cursors WHERE source_cell = \(source)").first else { return (0, nil) }
+        let (seq, at) = try row.decode((Int64, Date).self)
+        return (seq, at)
+    }
+
+    /// The relay's position in a source's outbox, locked for this transaction (two relays of
+    /// the same pair apply one after the other, the second finding nothing left to do).
+    public func lockRelayCursor(source: Int) async throws -> Int64 {
+        try await run("INSERT INTO relay_cursors (source_cell, seq) VALUES (\(source), 0) ON CONFLICT DO NOTHING")
+        return try await run("SELECT seq FROM relay_cursors WHERE source_cell = \(source) FOR UPDATE").first?.decode(Int64.self) ?? 0
+    }
+
+    /// Moves the relay's position in a source's outbox (forward as it applies; back for a replay).
+    public func setRelayCursor(source: Int, seq: Int64) async throws {
+        try await run("""
+            INSERT INTO relay_cursors (source_cell, seq, applied_at) VALUES (\(source), \(seq), now())
+            ON CONFLICT (source_cell) DO UPDATE SET seq = EXCLUDED.seq, applied_at = now()
+            """)
+    }
+
+    /// Writes a relayed message (created or edited at its home) into the replica: inserted
+    /// once, later versions replace it. Answers whether anything changed (a message applied
+    /// again, by a restarted relay or a replay, changes nothing).
+    public func upsertRelayedMessage(_ m: MessageRecord) async throws -> Bool {
+        !(try await run("""
+            INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
+                                  mention_ids, embeds, components, nonce, flags, pinned, reference_message_id, reference_channel_id,
+                                  reference_guild_id, edited_at)
+            VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64), \(m.author.id.int64), \(m.type),
+                    \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
+                    \(m.componentsJSON)::jsonb, \(m.nonceJSON), \(m.flags), \(m.pinned), \(m.referenceMessageID?.int64),
+                    \(m.referenceChannelID?.int64), \(m.referenceGuildID?.int64), \(m.editedAt))
+            ON CONFLICT (channel_id, bucket, id) DO UPDATE SET content = EXCLUDED.content, embeds = EXCLUDED.embeds,
+                components = EXCLUDED.components, flags = EXCLUDED.flags, pinned = EXCLUDED.pinned, mention_ids = EXCLUDED.mention_ids,
+                mention_everyone = EXCLUDED.mention_everyone, edited_at = EXCLUDED.edited_at
+            WHERE (messages.content, messages.embeds, messages.components, messages.flags, messages.pinned, messages.edited_at)
+                  IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.embeds, EXCLUDED.components, EXCLUDED.flags, EXCLUDED.pinned, EXCLUDED.edited_at)
+            RETURNING id
+            """)).isEmpty
+    }
+
+    /// Content digests of a channel's messages in id order (id, content, whether edited), for
+    /// comparing a replica with its home. (Edit times are left out: a replica reads them back
+    /// from Discord's microsecond strings, which may differ from the stored value by a microsecond.)
+    public func channelDigest(_ channelID: Snowflake) async throws -> (count: Int, md5: String) {
+        let row = try await run("""
+            SELECT count(*)::int, COALESCE(md5(string_agg(id::text || ':' || content || ':' || (edited_at IS NOT NULL)::text, '|' ORDER BY id)), '')
+            FROM messages WHERE channel_id = \(channelID.int64)
+            """).first
+        return try row?.decode((Int, String).self) ?? (0, "")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import ConcordCell
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+struct ChannelCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "channel", abstract: "Channels.", subcommands: [Share.self])
+
+    struct Share: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shares a channel into a workspace homed in another cell (its members read and write it there).")
+        @OptionGroup var options: CellOptions
+        @Argument(help: "The channel id.") var channel: String
+        @Option(help: "The workspace id to share it into.") var into: String
+
+        func run() async throws {
+            let (channelID, workspaceID) = (try parseID(channel, "channel"), try parseID(into, "--into"))
+            let config = try ClusterConfig.load(path: options.config)
+            guard let home = config.cells.first(where: { $0.id == channelID.cell }),
+                  let destination = config.cells.first(where: { $0.id == workspaceID.cell }) else {
+                throw ValidationError("the channel's or the workspace's cell is not in \(options.config)")
+            }
+            guard home.id != destination.id else { throw ValidationError("the workspace is in the channel's own cell: nothing to share across") }
+            // The share is recorded first, so everything after it reaches the relay; the history
+            // copied after it overlaps what the relay brings, and applying twice changes nothing.
+            let (shared, history) = try await withDatabase(home) { db -> (GuildChannel, [MessageRecord]) in
+                guard let found = try await db.channel(id: channelID), try await db.replicaHome(channelID: channelID) == nil else {
+                    throw ValidationError("no channel \(channelID) homed in \(home.name)")
+                }
+                try await db.shareChannel(channelID, into: workspaceID)
+                var history: [MessageRecord] = []
+                var page = HistoryPage.latest
+                while true {
+                    let batch = try await db.messages(channelID: channelID, page: page, limit: 100)
+                    history += batch
+                    guard batch.count == 100, let oldest = batch.last else { break }
+                    page = .before(oldest.id)
+                }
+                return (found, history)
+            }
+            try await withDomain(cell: destination) { domain in
+                try await domain.acceptShare(shared, homeCell: home.id, into: workspaceID, history: history)
+            }
+            print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(history.count) message(s); "
+                  + "run `concord relay --name \(destination.name)` to keep it current")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import ConcordModels
+import ConcordStorage
+import Foundation
+
+struct OutboxCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "outbox", abstract: "Cross-cell replication from the cells' outboxes.",
+                                                    subcommands: [Status.self, Replay.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per destination cell: how far its relay is behind each source, in rows and seconds.")
+        @OptionGroup var options: CellOptions
+
+        func run() async throws {
+            let config = try ClusterConfig.load(path: options.config)
+            var rows: [[String]] = []
+            for destination in config.cells {
+                for source in config.cells where source.id != destination.id {
+                    let cursor = try await withDatabase(destination) { try await $0.relayCursor(source: source.id) }
+                    let (head, oldest) = try await withDatabase(source) { db in
+                        (try await db.outboxHead(), try await db.eventTime(after: cursor.seq))
+                    }
+                    let lagSeconds = oldest.map { String(format: "%.1f", max(0, Date().timeIntervalSince($0))) } ?? "0"
+                    rows.append([source.name, destination.name, String(cursor.seq), String(head), String(max(0, head - cursor.seq)), lagSeconds])
+                }
+            }
+            printTable(["from", "to", "applied through", "source head", "lag rows", "lag seconds"], rows)
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-applies a source's outbox from SEQ into a cell (safe: applying an event twice changes nothing).")
+        @OptionGroup var options: CellOptions
+        @Option(help: "The first outbox sequence to apply again.") var from: Int64
+        @Option(help: "The destination cell.") var to: String
+        @Option(help: "The source cell (default: every other cell).") var source: String?
+
+        func run() async throws {
+            let config = try ClusterConfig.load(path: options.config)
+            guard let destination = config.cell(named: to) else { throw ValidationError("no cell named \(to)") }
+            let sources = config.cells.filter { $0.id != destination.id && (source == nil || $0.name == source) }
+            try await withDatabase(destination) { db in
+                for source in sources {
+                    try await db.setRelayCursor(source: source.id, seq: max(0, from - 1))
+                    print("\(destination.name): the relay applies \(source.name)'s outbox again from \(from)")
+                }
+            }
+        }
+    }
+}
