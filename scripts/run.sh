@@ -57,6 +57,8 @@ start_process() {
 
 for name in $(awk '$1=="cell"{print $2}' <<< "$topology"); do
   start_process cell "$name"
+  # Keeps this cell's replicas of channels shared from other cells current.
+  start_process relay "$name"
 done
 edges=$(awk '$1=="edge"{print $2"|"$3}' <<< "$topology")
 first_url=$(awk '$1=="edge"{print $3; exit}' <<< "$topology")
@@ -78,7 +80,7 @@ Concord is running.
 
   Edges (web client under /app, REST API under /api/v10, gateway at /gateway):
 $(awk '$1=="edge"{printf "    %s (region %s): %s\n", $2, $4, $3}' <<< "$topology")
-  Cells: $(awk '$1=="cell"{printf "%s ", $2}' <<< "$topology")(each with its own PostgreSQL and Redis)
+  Cells: $(awk '$1=="cell"{printf "%s ", $2}' <<< "$topology")(each with its own PostgreSQL, Redis and relay)
   Logs: var/logs/   Data: var/data/   Stop: make stop
 
 Create a user and talk to the API:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make stop`: stops the edges and cells, then each cell's Redis and PostgreSQL. Data stays.
+# `make stop`: stops the edges, relays and cells, then each cell's Redis and PostgreSQL. Data stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 VAR="$PWD/var"
-for pidfile in "$VAR"/pids/edge-*.pid "$VAR"/pids/cell-*.pid; do
+for pidfile in "$VAR"/pids/edge-*.pid "$VAR"/pids/relay-*.pid "$VAR"/pids/cell-*.pid; do
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   kill "$pid" 2>/dev/null || true

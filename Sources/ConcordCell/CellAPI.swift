@@ -156,6 +156,12 @@ public struct CellAPI: Sendable {
             // Another cell than the user's home gives only the user's workspaces homed here.
             let here = QueryParameters(request).string("part") == "guilds"
             return try JSONResponse.ok(try await domain.readyState(Caller(claims), guildsOnly: here))
+        case "/internal/shared/messages":
+            // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
+            var body = request
+            let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody())
+            let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id)
+            return JSONResponse.ok(Data(json.utf8))
         case "/internal/relay/cursor":
             let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
             let cursor = try await domain.db.relayCursor(source: source)

@@ -39,11 +39,36 @@ extension CellDomain {
     /// one statement. Returns the message as JSON, the same bytes the event carries.
     public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, caller: Caller) async throws -> String {
         try Validation.validate(request)
+        // A replica of a channel homed in another cell: checked here (the caller's workspace
+        // is here), written at home.
+        if let home = try await db.replicaHome(channelID: channelID) {
+            let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+            guard let author = access.member else { throw APIError.missingAccess }
+            return try await peers.postShared(channelID, request, author: author.user, workspace: access.channel.guild_id, home: home)
+        }
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
         guard access.channel.type == ChannelType.guildText.rawValue else { throw APIError.nonTextChannel }
         guard let author = access.member else { throw APIError.missingAccess }
-        let guildID = access.channel.guild_id
+        return try await post(channelID, request, author: author.user, authorMember: author, permissions: access.permissions,
+                              guildID: access.channel.guild_id)
+    }
+
+    /// A message written here for a member of a workspace of another cell this channel is
+    /// shared into (their cell checked their access and asks on their behalf).
+    public func createSharedMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, via workspaceID: Snowflake) async throws -> String {
+        try Validation.validate(request)
+        guard let channel = try await db.channel(id: channelID), try await db.isShared(channelID, into: workspaceID) else {
+            throw APIError.missingAccess
+        }
+        if author.id.cell != cellID { try await db.upsertReplica(author, homeCell: author.id.cell) }
+        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id)
+    }
+
+    /// Writes a message whose author may send it, with its MESSAGE_CREATE event.
+    private func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
+                      permissions: Permissions, guildID: Snowflake) async throws -> String {
         let content = request.content ?? ""
+        let caller = Caller(userID: author.id, tokenID: Snowflake(0), isBot: author.bot)
 
         var referenced: MessageRecord?
         if let ref = request.message_reference, let refID = ref.message_id {
@@ -55,14 +80,14 @@ extension CellDomain {
             }
         }
 
-        let (mentionIDs, mentionEveryone) = mentions(in: content, allowed: request.allowed_mentions, permissions: access.permissions,
+        let (mentionIDs, mentionEveryone) = mentions(in: content, allowed: request.allowed_mentions, permissions: permissions,
                                                     repliedTo: referenced?.author.id)
         let nonceJSON: String? = switch request.nonce {
         case .none, .null?: nil
         case let nonce?: try WireJSON.encodeString(nonce)
         }
         var record = MessageRecord(
-            id: ids.next(), channelID: channelID, workspaceID: guildID, author: author.user, authorMember: author,
+            id: ids.next(), channelID: channelID, workspaceID: guildID, author: author, authorMember: authorMember,
             type: (referenced == nil ? MessageType.normal : .reply).rawValue, content: content, tts: request.tts ?? false,
             mentionEveryone: mentionEveryone, mentionIDs: mentionIDs,
             embedsJSON: try WireJSON.encodeString(request.allEmbeds.map(Self.normalized)),

@@ -48,12 +48,14 @@ public final class CellDomain: Sendable {
     /// Each active channel's latest messages, in Redis.
     public let hot: HotMessages
     let flights = PageFlights()
+    /// The other cells (set by the node once addresses are known).
+    public let peers: PeerCells
     public let stats = HistoryStats()
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
                 archives: any ArchiveStore = DirectoryArchiveStore(directory: NSTemporaryDirectory() + "concord-archive"),
-                hotMessagesPerChannel: Int = 100, hotChannels: Int = 10_000,
+                hotMessagesPerChannel: Int = 100, hotChannels: Int = 10_000, peers: PeerCells? = nil,
                 logger: Logger = Logger(label: "concord.cell")) {
         self.cellID = cellID
         self.cellName = cellName
@@ -66,6 +68,7 @@ public final class CellDomain: Sendable {
         self.logger = logger
         self.counters = UnreadCounters(redis: redis, cellName: cellName)
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
+        self.peers = peers ?? PeerCells(internalSecret: "")
         self.hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
     }
 

@@ -15,7 +15,8 @@ public struct CellNode: Sendable {
     public let services: [any Service]
 
     /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
-    public init(cell: ClusterConfig.Cell, secrets: ClusterSecrets, retentionHours: Double = 72,
+    /// - Parameter cluster: every cell of the cluster (for writes handed to a shared channel's home).
+    public init(cell: ClusterConfig.Cell, cluster: [ClusterConfig.Cell] = [], secrets: ClusterSecrets, retentionHours: Double = 72,
                 logger: Logger = Logger(label: "concord.cell"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
@@ -23,10 +24,12 @@ public struct CellNode: Sendable {
                                                      password: secrets.postgresPassword), logger: logger)
         let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
         let signal = OutboxSignal()
+        let peers = PeerCells(internalSecret: secrets.internalSecret)
+        peers.set(cluster)
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal,
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
-                                hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, logger: logger)
+                                hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers, logger: logger)
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

@@ -116,16 +116,21 @@ public final class EdgeAPI: Sendable {
         }
     }
 
+    /// What a replica of a shared channel answers for its workspace's members.
+    static let replicaServes: Set<Endpoint> = [.listMessages, .getMessage, .getChannel, .createMessage, .triggerTyping, .ackMessage]
+
     func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
         // Lists about the caller span every cell holding one of their workspaces: ask all, merge.
         if let claims, route.endpoint == .getCurrentUserGuilds || route.endpoint == .getReadStates {
             return try await gathered(request, claims: claims)
         }
         // A channel of another cell may be shared into a workspace of the caller's own cell,
-        // whose replica serves reads locally: ask there first, then the channel's home.
-        if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, request.method == .get,
+        // whose replica serves reads, read states and typing locally and hands posts to the
+        // channel's home: ask there first, then the channel's home.
+        if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, Self.replicaServes.contains(route.endpoint),
            let local = directory.entry(for: claims.userID.cell) {
-            let reply = try await send(to: local, method: .GET, path: request.uri.description, authorization: request.headers[.authorization])
+            let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
+                                       authorization: request.headers[.authorization], body: body)
             // Not here, or here but not through the caller's workspaces: the home decides.
             let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
             let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))

@@ -12,6 +12,10 @@ extension SQLExecutor {
             """)
     }
 
+    public func isShared(_ channelID: Snowflake, into workspaceID: Snowflake) async throws -> Bool {
+        !(try await run("SELECT 1 FROM channel_shares WHERE channel_id = \(channelID.int64) AND workspace_id = \(workspaceID.int64)")).isEmpty
+    }
+
     /// The channel, homed in another cell, as a channel of a local workspace.
     public func insertReplicaChannel(_ c: GuildChannel, homeCell: Int) async throws {
         try await run("""

@@ -43,7 +43,7 @@ struct ChannelCommands: AsyncParsableCommand {
                 try await domain.acceptShare(shared, homeCell: home.id, into: workspaceID, history: history)
             }
             print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(history.count) message(s); "
-                  + "run `concord relay --name \(destination.name)` to keep it current")
+                  + "the relay into \(destination.name) (`concord relay --name \(destination.name)`) keeps it current")
         }
     }
 }

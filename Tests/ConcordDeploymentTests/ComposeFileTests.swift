@@ -38,6 +38,8 @@ struct ComposeFileTests {
             let process = try #require(services[cell.name] as? [String: Any], "no service for cell \(cell.name)")
             #expect((process["command"] as? [String])?.contains(cell.name) == true)
             #expect(services["migrate-\(cell.name)"] != nil)
+            let relay = try #require(services["relay-\(cell.name)"] as? [String: Any], "no relay into \(cell.name)")
+            #expect((relay["command"] as? [String]) == ["relay", "--config", "/opt/concord/cluster.json", "--name", cell.name])
             #expect(volumes["pg-\(cell.name)"] != nil && volumes["redis-\(cell.name)"] != nil)
             // The cold tier's archive files live on a named volume at the directory the config names.
             #expect(volumes["archive-\(cell.name)"] != nil)

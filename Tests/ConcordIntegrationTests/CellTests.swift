@@ -138,6 +138,8 @@ struct CellTests {
             try await post(10)
             try await eventually("the replica caught up") { try await equal() }
             try await eventually("Bob's session got them") { bobSession.dispatches("MESSAGE_CREATE").count == 10 }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(bobSession.dispatches("MESSAGE_CREATE").count == 10, "each once")
             #expect(bobSession.dispatches("MESSAGE_CREATE").allSatisfy { $0["d"]?["guild_id"]?.stringValue == away.id.description })
 
             // Bob is not a member of Alice's workspace: he reads the channel from his cell's replica.
@@ -145,10 +147,20 @@ struct CellTests {
             #expect(history.count == 15 && history.first?.content == "m14")
             #expect(try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 0).status == 200, "through either edge")
 
+            // Bob writes in it too: his cell checks him, the channel's home stores it, the relay brings it back.
+            let fromBob = try await c.request(.POST, "/channels/\(shared.id)/messages", token: bob, body: MessageCreateRequest(content: "m\(posted)"), edge: 1)
+            #expect(fromBob.status == 200, "\(fromBob.text)")
+            #expect(fromBob.json?["author"]?["username"]?.stringValue == "bob")
+            posted += 1
+            try await eventually("Bob's message is in both copies") { try await equal() }
+            let outsider = try await c.request(.POST, "/channels/\(shared.id)/messages", token: (try await c.register("carol", edge: 1)).1,
+                                               body: MessageCreateRequest(content: "let me in"), edge: 1)
+            #expect(outsider.status == 403, "a member of neither workspace may not write: \(outsider.text)")
+
             // The relay stopped: the home keeps going, the replica waits, then catches up.
             await relay.stop()
             try await post(10)
-            #expect(try await replicaDB.channelDigest(shared.id).count == 15)
+            #expect(try await replicaDB.channelDigest(shared.id).count == posted - 10, "the replica waits for the relay")
             relay.start()
             try await eventually("caught up after the relay restarted") { try await equal() }
 

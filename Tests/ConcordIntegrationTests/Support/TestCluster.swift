@@ -74,6 +74,8 @@ struct TestCluster: Sendable {
             cell.api.port = try await cellPort.wait()
             cells.append((cell, node, group, task))
         }
+        // Cells hand writes to shared channels to each other: each learns the others' bound ports.
+        for cell in cells { cell.node.domain.peers.set(cells.map(\.config)) }
         let edgeEntries = try (1...edgeCount).map { n in
             let port = try TestServers.freePort()
             return ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),

@@ -1,0 +1,61 @@
+import AsyncHTTPClient
+import ConcordModels
+import Foundation
+import NIOCore
+import Synchronization
+
+/// The other cells, as one cell reaches them: only to hand a write to a shared channel's home
+/// cell (everything else between cells goes through the outbox and the relay).
+public final class PeerCells: Sendable {
+    let internalSecret: String
+    let http: HTTPClient
+    /// Cell id → internal API base URL; set once the cluster's addresses are known.
+    private let addresses = Mutex<[Int: String]>([:])
+
+    /// The process-wide shared client: nothing to shut down, whoever makes a cell domain.
+    public init(internalSecret: String, http: HTTPClient = .shared) {
+        self.internalSecret = internalSecret
+        self.http = http
+    }
+
+    public func set(_ cells: [ClusterConfig.Cell]) {
+        addresses.withLock { map in
+            for cell in cells { map[cell.id] = "http://\(cell.api.host == "0.0.0.0" ? "127.0.0.1" : cell.api.host):\(cell.api.port)" }
+        }
+    }
+
+    /// Posts into a shared channel at its home cell for `author`, a member of `workspace` (here);
+    /// answers the message JSON the home cell stored. The home cell's errors pass through.
+    func postShared(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, workspace: Snowflake, home: Int) async throws -> String {
+        guard let base = addresses.withLock({ $0[home] }) else { throw APIError.serviceUnavailable }
+        var outgoing = HTTPClientRequest(url: "\(base)/internal/shared/messages")
+        outgoing.method = .POST
+        outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        outgoing.headers.add(name: "Content-Type", value: "application/json")
+        outgoing.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(SharedPost(channel_id: channelID, workspace_id: workspace,
+                                                                                  author: author, message: request))))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(outgoing, timeout: .seconds(30))
+            body = try await response.body.collect(upTo: 16 << 20)
+        } catch {
+            throw APIError.serviceUnavailable
+        }
+        let text = String(buffer: body)
+        guard response.status == .ok else {
+            let error = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8))
+            throw APIError(status: Int(response.status.code), code: Int(error?["code"]?.intValue ?? 0),
+                           message: error?["message"]?.stringValue ?? "The channel's home cell refused the message")
+        }
+        return text
+    }
+}
+
+/// A write to a shared channel handed to its home cell.
+public struct SharedPost: Codable, Sendable {
+    public var channel_id: Snowflake
+    public var workspace_id: Snowflake
+    public var author: User
+    public var message: MessageCreateRequest
+}
