@@ -59,6 +59,10 @@ extension SQLExecutor {
     }
 
     /// Every workspace of this cell with its member count, for operators.
+    public func workspaceCount() async throws -> Int {
+        try await run("SELECT count(*)::int FROM workspaces").first?.decode(Int.self) ?? 0
+    }
+
     public func allWorkspaces() async throws -> [(WorkspaceRecord, Int)] {
         try await run("""
             SELECT \(unescaped: Self.workspaceColumns), (SELECT count(*) FROM members m WHERE m.workspace_id = w.id) AS member_count

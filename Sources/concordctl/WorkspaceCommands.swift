@@ -8,17 +8,40 @@ struct WorkspaceCommands: AsyncParsableCommand {
                                                     subcommands: [Create.self, List.self, Show.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Creates a workspace owned by a user.")
+        static let configuration = CommandConfiguration(
+            abstract: "Creates a workspace owned by a user, homed in --cell, or in the cell of --region (default: the owner's) with the fewest workspaces.")
         @OptionGroup var options: CellOptions
         @Argument var name: String
         @Option(help: "The owner's user id.") var owner: String
+        @Option(help: "Home it in this region's least loaded cell (ignored with --cell).") var region: String?
 
         func run() async throws {
             let name = self.name
             let owner = try parseID(self.owner, "--owner")
-            let guild = try await withDomain(options) { try await $0.createWorkspace(GuildCreateRequest(name: name), ownerID: owner) }
+            let config = try ClusterConfig.load(path: options.config)
+            guard let ownerCell = config.cells.first(where: { $0.id == owner.cell }) else { throw ValidationError("the owner's cell is not in the config") }
+            let home = try await Self.placement(config, cell: options.cell, region: region ?? ownerCell.region)
+            if home.id != ownerCell.id {
+                // The owner is homed elsewhere: their profile goes with them, as when they join.
+                guard let user = try await withDatabase(ownerCell, { try await $0.user(id: owner) }) else { throw ValidationError("no user \(owner)") }
+                try await withDatabase(home) { try await $0.upsertReplica(user, homeCell: ownerCell.id) }
+            }
+            let guild = try await withDomain(cell: home) { try await $0.createWorkspace(GuildCreateRequest(name: name), ownerID: owner) }
             if options.json { return try printJSON(guild) }
-            printTable(["id", "name", "owner"], [[guild.id.description, guild.name, guild.owner_id.description]])
+            printTable(["id", "name", "owner", "cell"], [[guild.id.description, guild.name, guild.owner_id.description, home.name]])
+        }
+
+        /// The named cell, or the cell of the region with the fewest workspaces.
+        static func placement(_ config: ClusterConfig, cell: String?, region: String) async throws -> ClusterConfig.Cell {
+            if let cell {
+                guard let named = config.cell(named: cell) else { throw ValidationError("no cell named \(cell)") }
+                return named
+            }
+            let candidates = config.cells.filter { $0.region == region }
+            guard !candidates.isEmpty else { throw ValidationError("no cell in region \(region)") }
+            var counts: [(ClusterConfig.Cell, Int)] = []
+            for candidate in candidates { counts.append((candidate, try await withDatabase(candidate) { try await $0.workspaceCount() })) }
+            return counts.min { ($0.1, $0.0.id) < ($1.1, $1.0.id) }!.0
         }
     }
 
