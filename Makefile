@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells clean status
 
 run:
 	@scripts/run.sh
@@ -28,6 +28,9 @@ bench-presence:
 
 bench-tiers:
 	@BENCH_ONLY=tiers scripts/bench.sh
+
+bench-cells:
+	@BENCH_ONLY=cells scripts/bench.sh
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh

@@ -96,6 +96,7 @@ let package = Package(
         .executableTarget(name: "concordctl", dependencies: [
             "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "concord-bench", dependencies: [
             "ConcordModels",

@@ -4,7 +4,7 @@
 # history reads, and gateway fan-out to 1k and 10k sessions. Prints the figures; asserts
 # nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`), BENCH_ONLY=presence
 # just the presence and read-state figures (`make bench-presence`), BENCH_ONLY=tiers just the
-# message tiers (`make bench-tiers`).
+# message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -19,6 +19,8 @@ ONLY=${BENCH_ONLY:-all}
 # Each gateway session is a socket in the edge and in the load generator.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180
+# A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
+PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 EDGE2_PORT=58181
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -33,31 +35,48 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  stop_postgres "$root/pg"; stop_redis "$root/redis"; rm -rf "$root"
+  stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
 }
 trap cleanup EXIT
 
 export CONCORD_TOKEN_SECRET=$(random_secret) CONCORD_INTERNAL_SECRET=$(random_secret) CONCORD_PG_PASSWORD=$(random_secret)
 cat > "$root/cluster.json" <<JSON
-{ "regions": ["bench"],
+{ "regions": ["bench", "far"],
   "cells": [{ "id": 1, "name": "bench-1", "region": "bench",
               "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "postgres" },
               "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL_PORT },
-              "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } }],
+              "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } },
+            { "id": 2, "name": "bench-2", "region": "far",
+              "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "postgres" },
+              "redis": { "host": "127.0.0.1", "port": $REDIS2_PORT },
+              "api": { "host": "127.0.0.1", "port": $CELL2_PORT },
+              "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
-              "public_url": "http://127.0.0.1:$EDGE_PORT" }],
+              "public_url": "http://127.0.0.1:$EDGE_PORT" },
+            { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
+              "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000 } }
 JSON
 CONFIG="$root/cluster.json"
 start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
 psql_as_super "$root/pg" "$PG_PORT" "CREATE DATABASE concord"
 start_redis "$root/redis" "$REDIS_PORT"
+start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
+psql_as_super "$root/pg2" "$PG2_PORT" "CREATE DATABASE concord"
+start_redis "$root/redis2" "$REDIS2_PORT"
 "$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
 "$BIN/concord" cell --config "$CONFIG" --name bench-1 --log-level warning > "$root/cell.log" 2>&1 & pids+=($!)
 "$BIN/concord" edge --config "$CONFIG" --name edge-1 --log-level warning > "$root/edge.log" 2>&1 & pids+=($!)
+"$BIN/concord" cell --config "$CONFIG" --name bench-2 --log-level warning > "$root/cell2.log" 2>&1 & pids+=($!)
+"$BIN/concord" edge --config "$CONFIG" --name edge-2 --log-level warning > "$root/edge2.log" 2>&1 & pids+=($!)
+"$BIN/concord" relay --config "$CONFIG" --name bench-1 --log-level warning > "$root/relay1.log" 2>&1 & pids+=($!)
+"$BIN/concord" relay --config "$CONFIG" --name bench-2 --log-level warning > "$root/relay2.log" 2>&1 & pids+=($!)
+EDGE2="http://127.0.0.1:$EDGE2_PORT"
 EDGE="http://127.0.0.1:$EDGE_PORT"
-for _ in $(seq 100); do curl -fsS "$EDGE/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+for url in "$EDGE" "$EDGE2"; do
+  for _ in $(seq 100); do curl -fsS "$url/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+done
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl() { "$BIN/concordctl" "$@" --config "$CONFIG" --json; }
@@ -166,6 +185,34 @@ tiers_bench() {
   "$BIN/concordctl" tier status --config "$CONFIG" || true
 }
 
+# Cells: a channel of a workspace in cell 1 shared into a workspace in cell 2; the sender posts
+# through edge 1 at each of BENCH_CELL_RATES (200 and 1,000) messages/s while sessions of the other workspace's
+# members on edge 2 time each message's arrival (home cell → outbox → relay → replica → its outbox
+# → edge 2). Then the edge's routing overhead: one GET through the edge and at the cell directly.
+cells_bench() {
+  local far_json far_owner far_guild shared
+  far_json=$(ctl user create farowner --cell bench-2); far_owner=$(json 'd["id"]' <<< "$far_json")
+  far_guild=$(ctl workspace create "Far" --owner "$far_owner" | json 'd["id"]')
+  shared=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"name":"shared"}' "$EDGE/api/v10/guilds/$GUILD/channels" | json 'd["id"]')
+  "$BIN/concordctl" channel share "$shared" --into "$far_guild" --config "$CONFIG"
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --cell bench-2 --workspace "$far_guild" --owner "$far_owner" \
+    --count 10 --prefix far > "$root/far-tokens"
+  for rate in ${BENCH_CELL_RATES:-200 1000}; do
+    echo "cells: posting at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
+    "$BIN/concord-bench" fanout --edge "$EDGE2" --post-edge "$EDGE" --tokens "$root/far-tokens" --sender-token "$OWNER_TOKEN" \
+      --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
+    "$BIN/concordctl" outbox status --config "$CONFIG"
+  done
+  "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me --clients 1 --seconds "$DURATION" | sed 's/^/routing: /'
+  "$BIN/concord-bench" get --edge "http://127.0.0.1:$CELL_PORT" --at-cell --token "$OWNER_TOKEN" --path /users/@me --clients 1 \
+    --seconds "$DURATION" | sed 's/^/routing: /'
+}
+
+if [ "$ONLY" = cells ]; then
+  cells_bench
+  exit 0
+fi
 if [ "$ONLY" = tiers ]; then
   tiers_bench
   exit 0
@@ -208,5 +255,6 @@ echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") 
 
 presence_bench
 tiers_bench
+cells_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done

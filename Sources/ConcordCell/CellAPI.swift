@@ -172,7 +172,8 @@ public struct CellAPI: Sendable {
             let source = try query.int("source", default: 0, in: 1...Snowflake.maxCellID)
             let through = Int64(try query.int("through", default: 0, in: 0...Int.max))
             var body = request
-            let page = try WireJSON.decode([JSONValue].self, from: try await body.collectJSONBody())
+            // A page of up to 500 events is larger than any public request may be.
+            let page = try WireJSON.decode([JSONValue].self, from: try await body.collectJSONBody(limit: 64 << 20))
             let events = try page.map { item -> OutboxEvent in
                 guard let event = OutboxEvent(wireJSON: Array(try WireJSON.encode(item))) else { throw APIError.invalidJSON }
                 return event

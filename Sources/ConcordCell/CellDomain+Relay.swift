@@ -26,13 +26,16 @@ extension CellDomain {
             let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
             var applied = 0
             var touched: Set<Snowflake> = []
+            var authors: Set<Snowflake> = []
             for item in fresh {
                 let event = item.event
                 guard let channel = event.channelID, let workspace = replicas[channel] else { continue }
                 switch event.type {
                 case "MESSAGE_CREATE", "MESSAGE_UPDATE":
                     guard let id = Self.payloadID(event.payload), let message = byID[id] else { continue }
-                    if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
+                    if message.author.id.cell != cellID, authors.insert(message.author.id).inserted {
+                        try await tx.upsertReplica(message.author, homeCell: message.author.id.cell)
+                    }
                     guard try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
                 case "MESSAGE_DELETE":
                     guard let id = Self.payloadID(event.payload), try await tx.deleteMessage(channelID: channel, id: id) != nil else { continue }

@@ -52,6 +52,12 @@ extension SQLExecutor {
                                  warmBytes: warm, state: state, createdAt: created, verifiedAt: verified)
     }
 
+    /// A row selected as (channel_id, id, author_id, content, row JSON).
+    static func archivedRow(_ row: PostgresRow) throws -> ArchivedRow {
+        let (channel, id, author, content, json) = try row.decode((Int64, Int64, Int64, String, String).self)
+        return ArchivedRow(channelID: channel, id: id, authorID: author, content: content, row: json)
+    }
+
     // MARK: Choosing and moving rows
 
     /// The buckets that have a message partition.
@@ -84,10 +90,7 @@ extension SQLExecutor {
         try await run("""
             SELECT m.channel_id, m.id, m.author_id, m.content, row_to_json(m)::text FROM messages m
             WHERE m.bucket = \(bucket) AND m.channel_id = ANY(\(channels.map(\.int64))) ORDER BY m.channel_id, m.id
-            """).map { row in
-            let (channel, id, author, content, json) = try row.decode((Int64, Int64, Int64, String, String).self)
-            return ArchivedRow(channelID: channel, id: id, authorID: author, content: content, row: json)
-        }
+            """).map(Self.archivedRow)
     }
 
     /// What `rows` of the bucket's partition take in PostgreSQL: its share of the partition's
@@ -229,10 +232,7 @@ extension SQLExecutor {
             WITH archived AS (SELECT * FROM json_populate_recordset(NULL::messages, \(Self.jsonArray(rows))::json)),
             \(unescaped: Self.currentArchived)
             SELECT m.channel_id, m.id, m.author_id, m.content, row_to_json(m)::text FROM current_rows m ORDER BY m.channel_id, m.id
-            """).map { row in
-            let (channel, id, author, content, json) = try row.decode((Int64, Int64, Int64, String, String).self)
-            return ArchivedRow(channelID: channel, id: id, authorID: author, content: content, row: json)
-        }
+            """).map(Self.archivedRow)
     }
 
     /// Puts a file's rows back into PostgreSQL and forgets the file (one transaction: the

@@ -147,18 +147,21 @@ struct Get: AsyncParsableCommand {
     @Option(help: "The path under /api/v10.") var path: String
     @Option var clients: Int = 8
     @Option var seconds: Double = 10
+    @Flag(name: .customLong("at-cell"), help: "--edge is a cell's internal API: send the internal secret (CONCORD_INTERNAL_SECRET).") var atCell = false
 
     func run() async throws {
         let http = makeClient(clients)
         let (url, token) = ("\(edge)/api/v10\(path)", self.token)
+        let secret = atCell ? ProcessInfo.processInfo.environment["CONCORD_INTERNAL_SECRET"] : nil
         let once: @Sendable (Int, Int) async -> Double? = { _, _ in
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Authorization", value: token)
+            if let secret { request.headers.add(name: "X-Concord-Internal", value: secret) }
             return await timed(http, request)
         }
         _ = await drive(clients: clients, seconds: 1, rate: nil, once)
         let samples = await drive(clients: clients, seconds: seconds, rate: nil, once)
-        samples.report("GET \(path), \(clients) clients", seconds: seconds)
+        samples.report("GET \(path) \(atCell ? "at the cell directly" : "through the edge"), \(clients) clients", seconds: seconds)
         try await http.shutdown()
     }
 }

@@ -14,6 +14,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "The edge's base URL.") var edge: String = "http://127.0.0.1:58080"
     @Option(help: "A file with one Authorization value per line; sessions cycle through them.") var tokens: String
     @Option(help: "The Authorization value of the sender (not one of the sessions).") var senderToken: String
+    @Option(help: "The edge the sender posts through (default: --edge).") var postEdge: String?
     @Option var channel: String
     @Option var sessions: Int = 1000
     @Option(help: "Messages per second the sender posts.") var rate: Double = 10
@@ -45,7 +46,7 @@ struct Fanout: AsyncParsableCommand {
         let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
         let sendStart = DispatchTime.now().uptimeNanoseconds
-        let postURL = "\(edge)/api/v10/channels/\(channel)/messages"
+        let postURL = "\(postEdge ?? edge)/api/v10/channels/\(channel)/messages"
         await withTaskGroup(of: Void.self) { tasks in
             for k in 0..<count {
                 let due = sendStart + UInt64(Double(k) / rate * 1e9)

@@ -164,6 +164,18 @@ struct CellTests {
             relay.start()
             try await eventually("caught up after the relay restarted") { try await equal() }
 
+            // The destination's PostgreSQL refuses connections: the relay retries; nothing is lost.
+            let destinationDatabase = c.config.cells[1].postgres.database
+            func allowDestination(_ allowed: Bool) async throws {
+                let admin = Database(settings: try TestServers.settings(database: "postgres"), logger: TestServers.logger)
+                try await TestServers.withRunning(admin) { try await $0.setConnectionsAllowed(database: destinationDatabase, allowed) }
+            }
+            try await allowDestination(false)
+            try await post(10)
+            try await Task.sleep(for: .milliseconds(300))
+            try await allowDestination(true)
+            try await eventually("caught up after the destination's database came back", timeout: .seconds(20)) { try await equal() }
+
             // Redis down in both cells: the relay needs only the cells' databases.
             await own.stop()
             // (The edges need Redis to check tokens, so these are written through the cell.)

@@ -46,5 +46,12 @@ struct SnowflakeTests {
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 1_704_067_200)) == "2024-01-01T00:00:00.000000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000+00:00")
+        // Read back (relayed messages carry their edit time as this string).
+        #expect(DiscordTimestamp.date(from: "2000-02-29T00:00:00.500000+00:00") == Date(timeIntervalSince1970: 951_782_400.5))
+        let now = Date(timeIntervalSince1970: 1_764_093_600.123456)
+        let back = DiscordTimestamp.date(from: DiscordTimestamp.string(from: now))
+        #expect(back.map { abs($0.timeIntervalSince(now)) < 0.000_002 } == true)
+        #expect(DiscordTimestamp.date(from: "2024-01-01T00:00:00.000000+02:00") == nil, "only UTC, as written")
+        #expect(DiscordTimestamp.date(from: "yesterday") == nil)
     }
 }
