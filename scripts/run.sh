@@ -55,6 +55,15 @@ start_process() {
   echo $! > "$pidfile"
 }
 
+# Inter-region links: each cell as another region reaches it, through a proxy adding the delay.
+while read -r kind listen target delay; do
+  [ "$kind" = link ] || continue
+  pidfile="$VAR/pids/link-$listen.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
+  nohup python3 scripts/delay_proxy.py --listen "$listen" --to "$target" --delay-ms "$delay" >> "$VAR/logs/link-$listen.log" 2>&1 &
+  echo $! > "$pidfile"
+done <<< "$topology"
+
 for name in $(awk '$1=="cell"{print $2}' <<< "$topology"); do
   start_process cell "$name"
   # Keeps this cell's replicas of channels shared from other cells current.
@@ -81,6 +90,7 @@ Concord is running.
   Edges (web client under /app, REST API under /api/v10, gateway at /gateway):
 $(awk '$1=="edge"{printf "    %s (region %s): %s\n", $2, $4, $3}' <<< "$topology")
   Cells: $(awk '$1=="cell"{printf "%s ", $2}' <<< "$topology")(each with its own PostgreSQL, Redis and relay)
+  Between regions: $(awk '$1=="link"{print $4; exit}' <<< "$topology") ms each way (delay proxies: var/pids/link-*.pid)
   Logs: var/logs/   Data: var/data/   Stop: make stop
 
 Create a user and talk to the API:

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 VAR="$PWD/var"
-for pidfile in "$VAR"/pids/edge-*.pid "$VAR"/pids/relay-*.pid "$VAR"/pids/cell-*.pid; do
+for pidfile in "$VAR"/pids/edge-*.pid "$VAR"/pids/relay-*.pid "$VAR"/pids/cell-*.pid "$VAR"/pids/link-*.pid; do
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   kill "$pid" 2>/dev/null || true

@@ -25,7 +25,7 @@ public struct CellNode: Sendable {
         let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret)
-        peers.set(cluster)
+        peers.set(cluster, from: cell.region)
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal,
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory),

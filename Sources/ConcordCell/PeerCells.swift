@@ -18,9 +18,10 @@ public final class PeerCells: Sendable {
         self.http = http
     }
 
-    public func set(_ cells: [ClusterConfig.Cell]) {
+    /// The cluster's cells, reached from `region` (this cell's).
+    public func set(_ cells: [ClusterConfig.Cell], from region: String) {
         addresses.withLock { map in
-            for cell in cells { map[cell.id] = "http://\(cell.api.host == "0.0.0.0" ? "127.0.0.1" : cell.api.host):\(cell.api.port)" }
+            for cell in cells { map[cell.id] = cell.apiURL(from: region) }
         }
     }
 

@@ -10,6 +10,8 @@ public struct CellDirectory: Sendable {
         public var cell: ClusterConfig.Cell
         public var baseURL: String
         public var redis: RedisClient
+        /// The Redis address from this edge's region (for its subscriber connection).
+        public var redisAddress: ClusterConfig.Endpoint
     }
     let entries: [Int: Entry]
     /// Where requests with no owner (register, login) go: the first cell of the edge's region.
@@ -18,8 +20,10 @@ public struct CellDirectory: Sendable {
     public init(config: ClusterConfig, region: String?) {
         var entries: [Int: Entry] = [:]
         for cell in config.cells {
-            entries[cell.id] = Entry(cell: cell, baseURL: "http://\(cell.api.host):\(cell.api.port)",
-                                     redis: RedisClient(host: cell.redis.host, port: cell.redis.port))
+            // Cells of another region are reached over the inter-region link.
+            let redis = cell.redis(from: region ?? cell.region)
+            entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region),
+                                     redis: RedisClient(host: redis.host, port: redis.port), redisAddress: redis)
         }
         self.entries = entries
         defaultCell = (config.cells.first { $0.region == region } ?? config.cells[0]).id

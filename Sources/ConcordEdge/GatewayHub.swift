@@ -51,7 +51,7 @@ final class GatewayHub: Sendable {
         self.logger = logger
         var subscribers: [Int: RedisSubscriber] = [:]
         for entry in directory.all {
-            subscribers[entry.cell.id] = RedisSubscriber(host: entry.cell.redis.host, port: entry.cell.redis.port, logger: logger)
+            subscribers[entry.cell.id] = RedisSubscriber(host: entry.redisAddress.host, port: entry.redisAddress.port, logger: logger)
         }
         self.subscribers = subscribers
         presence = PresenceReporter(

@@ -26,9 +26,20 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// Where the cell's internal API listens; only edges and operators talk to it.
         public var api: Endpoint
         public var tiering: Tiering?
+        /// How processes in another region reach this cell, when not directly: through the
+        /// inter-region links (locally, delay proxies `make run` starts).
+        public var reached_from: [String: Link]?
         public init(id: Int, name: String, region: String, postgres: Postgres, redis: Endpoint, api: Endpoint, tiering: Tiering? = nil) {
             self.id = id; self.name = name; self.region = region
             self.postgres = postgres; self.redis = redis; self.api = api; self.tiering = tiering
+        }
+
+        /// The cell's internal API and Redis as seen from `region`.
+        public func api(from region: String) -> Endpoint { reached_from?[region]?.api ?? api }
+        public func redis(from region: String) -> Endpoint { reached_from?[region]?.redis ?? redis }
+        public func apiURL(from region: String) -> String {
+            let endpoint = api(from: region)
+            return "http://\(endpoint.host == "0.0.0.0" ? "127.0.0.1" : endpoint.host):\(endpoint.port)"
         }
 
         /// Where the cell's archive files go (relative paths are from the working directory).
@@ -38,6 +49,13 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// How many of each channel's latest messages the hot tier keeps, and for how many channels.
         public var hotMessagesPerChannel: Int { tiering?.hot_messages_per_channel ?? 100 }
         public var hotChannels: Int { tiering?.hot_channels ?? 10_000 }
+    }
+
+    /// A cell's addresses as another region reaches them.
+    public struct Link: Codable, Sendable, Equatable {
+        public var api: Endpoint
+        public var redis: Endpoint
+        public init(api: Endpoint, redis: Endpoint) { self.api = api; self.redis = redis }
     }
 
     /// Message tiering: hot (the cell's Redis), warm (PostgreSQL), cold (archive files).
@@ -82,6 +100,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// How long a user stays online after their sessions' last refresh (default 60 s: about
     /// 1.5 heartbeat intervals); edges refresh every third of it.
     public var presence_ttl_seconds: Double?
+    /// One-way delay of the local inter-region links (`make run` starts a delay proxy for each
+    /// `reached_from` address, forwarding to the cell's own).
+    public var inter_region_delay_ms: Double?
 
     public init(regions: [String], cells: [Cell], edges: [Edge], rateLimits: RateLimits? = nil) {
         self.regions = regions

@@ -71,7 +71,8 @@ public struct Relay: Service {
     }
 
     func body(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> Data {
-        var request = HTTPClientRequest(url: "http://\(cell.api.host == "0.0.0.0" ? "127.0.0.1" : cell.api.host):\(cell.api.port)\(path)")
+        // The relay runs in its destination's region: other cells are reached over the link.
+        var request = HTTPClientRequest(url: cell.apiURL(from: destination.region) + path)
         request.headers.add(name: "X-Concord-Internal", value: internalSecret)
         if let post {
             request.method = .POST

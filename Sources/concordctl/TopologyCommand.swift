@@ -4,7 +4,7 @@ import ConcordModels
 /// Prints the cluster config as lines for shell scripts (`make run` reads it).
 struct TopologyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "topology",
-        abstract: "Prints the config's cells and edges, one per line: `cell NAME PG_PORT REDIS_PORT DATABASE` / `edge NAME URL REGION`.")
+        abstract: "Prints the config's cells, edges and inter-region links, one per line: `cell NAME PG_PORT REDIS_PORT DATABASE` / `edge NAME URL REGION` / `link LISTEN_PORT TARGET_HOST:PORT DELAY_MS`.")
     @Option(help: "The cluster config file (JSON).")
     var config: String = "config/cluster.json"
 
@@ -12,5 +12,12 @@ struct TopologyCommand: ParsableCommand {
         let cluster = try ClusterConfig.load(path: config)
         for c in cluster.cells { print("cell \(c.name) \(c.postgres.port) \(c.redis.port) \(c.postgres.database)") }
         for e in cluster.edges { print("edge \(e.name) \(e.public_url) \(e.region)") }
+        let delay = cluster.inter_region_delay_ms ?? 0
+        for c in cluster.cells {
+            for (_, link) in (c.reached_from ?? [:]).sorted(by: { $0.key < $1.key }) {
+                print("link \(link.api.port) \(c.api.host == "0.0.0.0" ? "127.0.0.1" : c.api.host):\(c.api.port) \(delay)")
+                print("link \(link.redis.port) \(c.redis.host):\(c.redis.port) \(delay)")
+            }
+        }
     }
 }

@@ -203,4 +203,44 @@ struct CellTests {
         }
         await own.stop()
     }
+
+    /// With a 200 ms one-way link between the regions: a post in us reaches a session in eu
+    /// after one crossing (not before: the link is real), and a write from eu into a workspace
+    /// homed in us pays one round trip over it, not one per query. Medians of five, with
+    /// bounds a whole link-crossing apart, so a slow machine does not decide the outcome.
+    @Test func crossingTheLinkBetweenRegionsIsPaidOnce() async throws {
+        let delay = 200.0
+        try await TestCluster.with(cells: 2, edges: 2, interRegionDelay: delay) { c in
+            let (_, alice) = try await c.register("alice", edge: 0)
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Across")).decode(Guild.self)
+            let general = try #require(home.system_channel_id)
+            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob, edge: 1).status == 200)
+            let bobSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
+            bobSession.send(GatewayFrames.identify(bob))
+            _ = try await bobSession.waitDispatch("GUILD_CREATE")
+
+            func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+            var deliveries: [Double] = []
+            var farWrites: [Double] = []
+            for i in 0..<5 {
+                let posted = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "us \(i)"))
+                let acknowledged = ContinuousClock.now
+                #expect(posted.status == 200)
+                _ = try await bobSession.waitDispatch("MESSAGE_CREATE") { $0["d"]?["content"]?.stringValue == "us \(i)" }
+                deliveries.append(Double((ContinuousClock.now - acknowledged).components.attoseconds) / 1e15
+                                  + Double((ContinuousClock.now - acknowledged).components.seconds) * 1000)
+                let started = ContinuousClock.now
+                let far = try await c.request(.POST, "/channels/\(general)/messages", token: bob, body: MessageCreateRequest(content: "eu \(i)"), edge: 1)
+                let took = ContinuousClock.now - started
+                #expect(far.status == 200)
+                farWrites.append(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15)
+            }
+            let (delivery, write) = (median(deliveries), median(farWrites))
+            #expect(delivery >= delay && delivery < 2 * delay + 300, "us → eu delivery \(delivery) ms: one crossing of \(delay) ms")
+            #expect(write >= 2 * delay && write < 4 * delay, "a far write \(write) ms: one round trip of \(2 * delay) ms, not two")
+            bobSession.close()
+        }
+    }
 }

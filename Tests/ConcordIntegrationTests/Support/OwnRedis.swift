@@ -9,7 +9,7 @@ struct OwnRedis: Sendable {
     var pidFile: String { directory + "/redis.pid" }
 
     init() throws {
-        port = Int.random(in: 20_000...29_999)
+        port = try TestServers.freePort()
         let scratch = TestServers.scratch
         directory = scratch + "/redis-own-\(port)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

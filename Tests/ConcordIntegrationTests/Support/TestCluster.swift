@@ -44,7 +44,9 @@ struct TestCluster: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1,
+    /// - Parameter interRegionDelay: one-way milliseconds of the links between regions: each
+    ///   cell is reached from the other region through a delay proxy (scripts/delay_proxy.py).
+    static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
                                   redisPort: Int? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
@@ -54,44 +56,66 @@ struct TestCluster: Sendable {
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>)] = []
-        for id in 1...cellCount {
-            let database = try await TestServers.createDatabase()
-            let name = id == 1 ? base : "\(base)-c\(id)"
-            var cell = ClusterConfig.Cell(id: id, name: name, region: regions[(id - 1) % regions.count],
-                                          postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
-                                          redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
-                                          api: .init(host: "127.0.0.1", port: 0),
-                                          tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
-            _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
-                try await migrator.migrate($0)
-            }
-            let cellPort = PortBox()
-            let node = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
-            let group = ServiceGroup(services: node.services, gracefulShutdownSignals: [], logger: logger)
-            let task = Task { try await group.run() }
-            cell.api.port = try await cellPort.wait()
-            cells.append((cell, node, group, task))
-        }
-        // Cells hand writes to shared channels to each other: each learns the others' bound ports.
-        for cell in cells { cell.node.domain.peers.set(cells.map(\.config)) }
-        let edgeEntries = try (1...edgeCount).map { n in
-            let port = try TestServers.freePort()
-            return ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
-                                      publicURL: "http://127.0.0.1:\(port)")
-        }
-        var config = ClusterConfig(regions: regions, cells: cells.map(\.config), edges: edgeEntries, rateLimits: rateLimits)
-        // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
-        config.presence_ttl_seconds = 2
+        var links: [DelayProxy] = []
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
-        for edge in edgeEntries {
-            let edgePort = PortBox()
-            let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger) { edgePort.set($0) }
-            let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
-            edges.append((edgeGroup, Task { try await edgeGroup.run() }))
-            _ = try await edgePort.wait()
+        var edgeEntries: [ClusterConfig.Edge] = []
+        var config = ClusterConfig(regions: regions, cells: [], edges: [])
+        // Whatever started is stopped again if a later step of the set-up fails.
+        do {
+            for id in 1...cellCount {
+                let database = try await TestServers.createDatabase()
+                let name = id == 1 ? base : "\(base)-c\(id)"
+                var cell = ClusterConfig.Cell(id: id, name: name, region: regions[(id - 1) % regions.count],
+                                              postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
+                                              redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
+                                              api: .init(host: "127.0.0.1", port: 0),
+                                              tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
+                _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
+                    try await migrator.migrate($0)
+                }
+                let cellPort = PortBox()
+                let node = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
+                let group = ServiceGroup(services: node.services, gracefulShutdownSignals: [], logger: logger)
+                let task = Task { try await group.run() }
+                cell.api.port = try await cellPort.wait()
+                cells.append((cell, node, group, task))
+            }
+            if let delay = interRegionDelay {
+                for index in cells.indices {
+                    for region in regions where region != cells[index].config.region {
+                        let api = try await DelayProxy.start(to: cells[index].config.api.port, delayMilliseconds: delay)
+                        let redis = try await DelayProxy.start(to: cells[index].config.redis.port, delayMilliseconds: delay)
+                        links += [api, redis]
+                        cells[index].config.reached_from = [region: .init(api: .init(host: "127.0.0.1", port: api.port),
+                                                                          redis: .init(host: "127.0.0.1", port: redis.port))]
+                    }
+                }
+            }
+            // Cells hand writes to shared channels to each other: each learns the others' bound ports.
+            for cell in cells { cell.node.domain.peers.set(cells.map(\.config), from: cell.config.region) }
+            edgeEntries = try (1...edgeCount).map { n in
+                let port = try TestServers.freePort()
+                return ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
+                                          publicURL: "http://127.0.0.1:\(port)")
+            }
+            config = ClusterConfig(regions: regions, cells: cells.map(\.config), edges: edgeEntries, rateLimits: rateLimits)
+            // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
+            config.presence_ttl_seconds = 2
+            for edge in edgeEntries {
+                let edgePort = PortBox()
+                let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger) { edgePort.set($0) }
+                let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
+                edges.append((edgeGroup, Task { try await edgeGroup.run() }))
+                _ = try await edgePort.wait()
+            }
+        } catch {
+            for (group, task) in edges { await stop(group, task, "edge") }
+            for cell in cells { await stop(cell.group, cell.task, "cell") }
+            for link in links { link.stop() }
+            throw error
         }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
                                   cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
                                   domain: cells[0].node.domain, domains: cells.map(\.node.domain), http: http, secrets: secrets,
@@ -101,6 +125,7 @@ struct TestCluster: Sendable {
         try? await http.shutdown()
         for (group, task) in edges { await stop(group, task, "edge") }
         for cell in cells { await stop(cell.group, cell.task, "cell") }
+        for link in links { link.stop() }
         return try result.get()
     }
 

@@ -26,20 +26,28 @@ enum TestServers {
 
     /// A loopback port free right now, for a server whose public URL must name its port
     /// before it starts (an edge's resume_gateway_url).
+    /// A port nothing listens on, below the kernel's ephemeral range (32768+), so the many
+    /// outgoing connections of parallel tests cannot take it between now and the bind.
     static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let candidate = Int.random(in: 12_000...31_999)
+            if try canBind(candidate) { return candidate }
+        }
+        throw NotConfigured()
+    }
+
+    private static func canBind(_ port: Int) throws -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NotConfigured() }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        address.sin_port = UInt16(port).bigEndian
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
         }
-        guard bound else { throw NotConfigured() }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static var migrationsDirectory: String {

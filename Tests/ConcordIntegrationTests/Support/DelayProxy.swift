@@ -1,0 +1,27 @@
+import Foundation
+
+/// A delayed TCP link to a local port (scripts/delay_proxy.py, as `make run` uses between
+/// regions), for the life of a test.
+struct DelayProxy: Sendable {
+    let port: Int
+    let pid: pid_t
+
+    static func start(to target: Int, delayMilliseconds: Double) async throws -> DelayProxy {
+        let port = try TestServers.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestServers.repositoryRoot.appendingPathComponent("scripts/delay_proxy.py").path,
+                             "--listen", String(port), "--to", "127.0.0.1:\(target)", "--delay-ms", String(delayMilliseconds)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 {
+            if OwnRedis.isListening(port: port) { return DelayProxy(port: port, pid: process.processIdentifier) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        throw UnexpectedReply(description: "the delay proxy did not start on \(port)")
+    }
+
+    func stop() { kill(pid, SIGKILL) }
+}
