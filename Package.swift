@@ -82,7 +82,7 @@ let package = Package(
         ]),
         // The relay: other cells' outbox events into one cell's replicas (shared channels).
         .target(name: "ConcordRelay", dependencies: [
-            "ConcordModels",
+            "ConcordModels", "ConcordRedis",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

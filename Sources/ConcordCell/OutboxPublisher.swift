@@ -73,7 +73,9 @@ public struct OutboxPublisher: Service {
         while position < head {
             let events = try await db.events(after: position, upTo: head, limit: 500)
             guard let last = events.last else { break }
-            let replies = try await redis.pipeline(events.map { ["PUBLISH", topic(for: $0.event), $0.wireJSON] })
+            // The batch's last position goes out too, for relays following this cell's outbox.
+            let replies = try await redis.pipeline(events.map { ["PUBLISH", topic(for: $0.event), $0.wireJSON] }
+                                                   + [["PUBLISH", Topics.outbox(cell: cellName), String(last.seq)]])
             if let failure = replies.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
                 throw error
             }

@@ -55,6 +55,8 @@ public struct OutboxEvent: Sendable, Equatable {
 public enum Topics {
     public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
+    /// The cell's outbox position after each published batch (relays wake on it).
+    public static func outbox(cell: String) -> String { "concord:\(cell):outbox" }
     /// Online users' presence expiry times (a sorted set, Unix ms) and chosen states (a hash).
     public static func presenceExpiry(cell: String) -> String { "concord:\(cell):presence:expiry" }
     public static func presenceState(cell: String) -> String { "concord:\(cell):presence:state" }

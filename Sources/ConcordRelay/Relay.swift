@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConcordModels
+import ConcordRedis
 import Foundation
 import Logging
 import NIOCore
@@ -18,7 +19,7 @@ public struct Relay: Service {
     let logger: Logger
 
     public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String,
-                pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "concord.relay")) {
+                pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "concord.relay")) {
         self.destination = destination
         self.sources = config.cells.filter { $0.id != destination.id }
         self.internalSecret = internalSecret
@@ -36,22 +37,44 @@ public struct Relay: Service {
         try await http.shutdown()
     }
 
-    /// Relays one source until cancelled; failures (either cell unreachable, the destination's
-    /// database down) are retried with a growing pause, from the destination's cursor.
+    /// Relays one source until cancelled: a page whenever the source publishes a new outbox
+    /// position (its Redis, over the link), and every poll interval besides (Redis may be down).
+    /// Failures (either cell unreachable, the destination's database down) are retried with a
+    /// growing pause, from the destination's cursor.
     func follow(_ source: ClusterConfig.Cell, http: HTTPClient) async {
-        var pause = pollInterval
-        while !Task.isCancelled {
-            do {
-                let applied = try await step(source, http: http)
-                pause = pollInterval
-                if applied == nil { try await Task.sleep(for: pollInterval) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(2))
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let address = source.redis(from: destination.region)
+        let subscriber = RedisSubscriber(host: address.host, port: address.port, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await subscriber.run() }
+            group.addTask {
+                try? await subscriber.subscribe(Topics.outbox(cell: source.name))
+                for await event in subscriber.events {
+                    if case .message = event { wake.yield() }
+                }
             }
+            group.addTask { [pollInterval] in
+                while !Task.isCancelled {
+                    wake.yield()
+                    try? await Task.sleep(for: pollInterval)
+                }
+                wake.finish()
+            }
+            var pause = pollInterval
+            for await _ in wakes {
+                do {
+                    // Everything there is, a page at a time.
+                    while try await step(source, http: http) != nil, !Task.isCancelled {}
+                    pause = pollInterval
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
+                    try? await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(2))
+                }
+                if Task.isCancelled { break }
+            }
+            group.cancelAll()
         }
     }
 
