@@ -15,6 +15,7 @@ import uuid
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -43,6 +44,19 @@ def browser(width, height):
 
 def wait(driver, condition, timeout=15):
     return WebDriverWait(driver, timeout).until(condition)
+
+
+def click(driver, locator, attempts=5):
+    """Clicks the element once clickable; the sidebar re-renders as unread counts change, so an
+    element found a moment ago may be gone: find it again."""
+    for attempt in range(attempts):
+        try:
+            wait(driver, EC.element_to_be_clickable(locator)).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 def text_of(driver, element_id):
@@ -101,7 +115,7 @@ try:
     bob_token = register(bob, f"bob{suffix}")
     check(alice_token and bob_token, "both people registered and are in the app")
     bob.find_element(By.ID, "toggle-sidebar").click()  # the phone-sized window keeps the sidebar folded away
-    wait(bob, EC.element_to_be_clickable((By.ID, "logout"))).click()
+    click(bob, (By.ID, "logout"))
     wait(bob, EC.visibility_of_element_located((By.NAME, "username"))).send_keys(f"bob{suffix}")
     bob.find_element(By.NAME, "password").send_keys("a long password")
     bob.find_element(By.CSS_SELECTOR, 'button[value="login"]').click()
@@ -119,7 +133,7 @@ try:
     alice.find_element(By.CSS_SELECTOR, "#new-channel-form input").send_keys("history", Keys.ENTER)
     wait(alice, lambda d: text_of(d, "channel-title") == "# history")
     history_id = alice.execute_script("return concord.store.channelId")
-    alice.find_element(By.XPATH, "//ul[@id='channels']//button[text()='# general']").click()
+    click(alice, (By.XPATH, "//ul[@id='channels']//button[text()='# general']"))
     wait(alice, lambda d: text_of(d, "channel-title") == "# general")
     check(True, "alice created #history and went back to #general")
 
@@ -128,7 +142,7 @@ try:
     check("/app/#/invite/" in link, "alice made an invite link")
 
     bob.get(link)
-    wait(bob, EC.element_to_be_clickable((By.ID, "join-accept"))).click()
+    click(bob, (By.ID, "join-accept"))
     wait(bob, lambda d: text_of(d, "channel-title") == "# general")
     check(True, "bob joined through the invite link and sees #general")
 
@@ -195,7 +209,7 @@ try:
     for i in range(300):
         rest("POST", f"/channels/{history_id}/messages", alice_token, {"content": f"history {i:03d}"})
     bob.find_element(By.ID, "toggle-sidebar").click()
-    wait(bob, EC.element_to_be_clickable((By.XPATH, "//ul[@id='channels']//button[text()='# history']"))).click()
+    click(bob, (By.XPATH, "//ul[@id='channels']//button[text()='# history']"))
     wait(bob, lambda d: text_of(d, "channel-title") == "# history")
     wait_message(bob, lambda m: m["content"] == "history 299", "the newest history message")
     jumps = []
@@ -217,7 +231,7 @@ try:
     check(len(jumps) >= 5 and max(jumps) < 2, f"older pages load without jumps (largest shift {max(jumps, default=0):.0f}px)")
 
     bob.find_element(By.ID, "toggle-sidebar").click()
-    wait(bob, EC.element_to_be_clickable((By.XPATH, "//ul[@id='channels']//button[text()='# general']"))).click()
+    click(bob, (By.XPATH, "//ul[@id='channels']//button[text()='# general']"))
     wait(bob, lambda d: text_of(d, "channel-title") == "# general")
 
     # Cut bob's network, post while he is away, bring it back.
