@@ -87,13 +87,14 @@ struct CellTests {
         }
     }
 
-    /// A channel of a workspace in cell 1 shared into a workspace in cell 2: the relay keeps the
-    /// replica equal to the home (message count and content digest) through a stopped relay, a
-    /// Redis outage and a replay; members of the other workspace read it and get its events.
+    /// A channel of a workspace in cell 1 shared into a workspace in cell 2 (regions joined by a
+    /// link): the relay keeps the replica equal to the home (message count and content digest)
+    /// through a stopped relay, the home cut off, the destination's database down, a Redis outage
+    /// and a replay; members of the other workspace read it, write in it and get its events.
     @Test func aSharedChannelStaysEqualOnBothSidesThroughFaults() async throws {
         let own = try OwnRedis()
         try await own.start()
-        try await TestCluster.with(cells: 2, edges: 2, redisPort: own.port) { c in
+        try await TestCluster.with(cells: 2, edges: 2, interRegionDelay: 5, redisPort: own.port) { c in
             let (_, alice) = try await c.register("alice", edge: 0)
             let (_, bob) = try await c.register("bob", edge: 1)
             let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
@@ -164,6 +165,17 @@ struct CellTests {
             relay.start()
             try await eventually("caught up after the relay restarted") { try await equal() }
 
+            // Cell 1 cut off from the other region (its link gone): the relay into cell 2 cannot
+            // reach it while the home keeps taking messages; when the link returns, it catches up.
+            let link = try #require(c.links.first { $0.cell == 1 })
+            link.api.stop()
+            link.redis.stop()
+            try await post(10)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await replicaDB.channelDigest(shared.id).count == posted - 10, "nothing crosses a cut link")
+            let healed = [try await link.api.restart(), try await link.redis.restart()]
+            try await eventually("caught up after the link came back", timeout: .seconds(20)) { try await equal() }
+
             // The destination's PostgreSQL refuses connections: the relay retries; nothing is lost.
             let destinationDatabase = c.config.cells[1].postgres.database
             func allowDestination(_ allowed: Bool) async throws {
@@ -200,6 +212,7 @@ struct CellTests {
             #expect(try await c.request(.GET, "/channels/\(shared.id)/messages?limit=1", token: bob, edge: 1).decode([Message].self).first?.content == "edited")
             await relay.stop()
             bobSession.close()
+            for proxy in healed { proxy.stop() }
         }
         await own.stop()
     }

@@ -1,13 +1,15 @@
 import Foundation
 
 /// A delayed TCP link to a local port (scripts/delay_proxy.py, as `make run` uses between
-/// regions), for the life of a test.
+/// regions), for the life of a test; `stop` cuts it, `restart` heals it on the same port.
 struct DelayProxy: Sendable {
     let port: Int
+    let target: Int
+    let delayMilliseconds: Double
     let pid: pid_t
 
-    static func start(to target: Int, delayMilliseconds: Double) async throws -> DelayProxy {
-        let port = try TestServers.freePort()
+    static func start(to target: Int, delayMilliseconds: Double, port: Int? = nil) async throws -> DelayProxy {
+        let port = try port ?? TestServers.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", TestServers.repositoryRoot.appendingPathComponent("scripts/delay_proxy.py").path,
@@ -16,12 +18,20 @@ struct DelayProxy: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<200 {
-            if OwnRedis.isListening(port: port) { return DelayProxy(port: port, pid: process.processIdentifier) }
+            if OwnRedis.isListening(port: port) {
+                return DelayProxy(port: port, target: target, delayMilliseconds: delayMilliseconds, pid: process.processIdentifier)
+            }
             try await Task.sleep(for: .milliseconds(25))
         }
         kill(process.processIdentifier, SIGKILL)
         throw UnexpectedReply(description: "the delay proxy did not start on \(port)")
     }
 
+    /// Cuts the link: the proxy and every connection through it are gone.
     func stop() { kill(pid, SIGKILL) }
+
+    /// The same link again, on the same port.
+    func restart() async throws -> DelayProxy {
+        try await Self.start(to: target, delayMilliseconds: delayMilliseconds, port: port)
+    }
 }

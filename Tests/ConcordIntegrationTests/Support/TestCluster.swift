@@ -24,6 +24,8 @@ struct TestCluster: Sendable {
     let domain: CellDomain
     /// Every cell's domain, in cell id order (cell 1 first).
     let domains: [CellDomain]
+    /// The inter-region links (with `interRegionDelay`): how the other region reaches each cell.
+    let links: [(cell: Int, api: DelayProxy, redis: DelayProxy)]
     let http: HTTPClient
     let secrets: ClusterSecrets
     /// Start each edge's graceful shutdown (what SIGTERM does).
@@ -57,7 +59,7 @@ struct TestCluster: Sendable {
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>)] = []
-        var links: [DelayProxy] = []
+        var links: [(cell: Int, api: DelayProxy, redis: DelayProxy)] = []
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
         var edgeEntries: [ClusterConfig.Edge] = []
         var config = ClusterConfig(regions: regions, cells: [], edges: [])
@@ -86,7 +88,7 @@ struct TestCluster: Sendable {
                     for region in regions where region != cells[index].config.region {
                         let api = try await DelayProxy.start(to: cells[index].config.api.port, delayMilliseconds: delay)
                         let redis = try await DelayProxy.start(to: cells[index].config.redis.port, delayMilliseconds: delay)
-                        links += [api, redis]
+                        links.append((cells[index].config.id, api, redis))
                         cells[index].config.reached_from = [region: .init(api: .init(host: "127.0.0.1", port: api.port),
                                                                           redis: .init(host: "127.0.0.1", port: redis.port))]
                     }
@@ -112,20 +114,20 @@ struct TestCluster: Sendable {
         } catch {
             for (group, task) in edges { await stop(group, task, "edge") }
             for cell in cells { await stop(cell.group, cell.task, "cell") }
-            for link in links { link.stop() }
+            for link in links { link.api.stop(); link.redis.stop() }
             throw error
         }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
                                   cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
-                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), http: http, secrets: secrets,
+                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
         for (group, task) in edges { await stop(group, task, "edge") }
         for cell in cells { await stop(cell.group, cell.task, "cell") }
-        for link in links { link.stop() }
+        for link in links { link.api.stop(); link.redis.stop() }
         return try result.get()
     }
 
