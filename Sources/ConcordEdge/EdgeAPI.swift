@@ -149,6 +149,15 @@ public final class EdgeAPI: Sendable {
             try await copyProfile(of: claims.userID, to: cell)
             reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
         }
+        // People are homed in the cell of the region where they signed up: a login this edge's
+        // cell does not know is tried in the other cells (usernames are unique within a cell;
+        // the password decides).
+        if route.endpoint == .login, reply.status == 400, String(decoding: reply.body, as: UTF8.self).contains("INVALID_LOGIN") {
+            for other in directory.all.sorted(by: { $0.cell.id < $1.cell.id }) where other.cell.id != cell.cell.id {
+                let attempt = try await send(to: other, method: method, path: path, authorization: nil, body: body)
+                if attempt.status == 200 { return JSONResponse.ok(attempt.body) }
+            }
+        }
         if reply.status == 204 { return JSONResponse.noContent() }
         return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
     }

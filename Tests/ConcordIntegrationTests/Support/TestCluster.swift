@@ -113,7 +113,7 @@ struct TestCluster: Sendable {
             }
         } catch {
             for (group, task) in edges { await stop(group, task, "edge") }
-            for cell in cells { await stop(cell.group, cell.task, "cell") }
+            for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
             for link in links { link.api.stop(); link.redis.stop() }
             throw error
         }
@@ -126,18 +126,20 @@ struct TestCluster: Sendable {
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
         for (group, task) in edges { await stop(group, task, "edge") }
-        for cell in cells { await stop(cell.group, cell.task, "cell") }
+        for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
         for link in links { link.api.stop(); link.redis.stop() }
         return try result.get()
     }
 
     /// Shuts a process's services down gracefully; one that does not finish in time is
-    /// cancelled and left behind, so a slow shutdown fails loudly instead of hanging the run.
+    /// cancelled and left behind, so a hung shutdown fails loudly instead of hanging the run.
+    /// (30 s: a cell whose database connections were cut and restored may take a while to
+    /// wind its pool down on a loaded machine.)
     private static func stop(_ group: ServiceGroup, _ task: Task<Void, any Error>, _ name: String) async {
         await group.triggerGracefulShutdown()
-        let finished = await withDeadline(.seconds(10)) { _ = await task.result } != nil
+        let finished = await withDeadline(.seconds(30)) { _ = await task.result } != nil
         if !finished {
-            Issue.record("the \(name)'s services did not shut down within 10 s")
+            Issue.record("the \(name)'s services did not shut down within 30 s")
             task.cancel()
         }
     }
