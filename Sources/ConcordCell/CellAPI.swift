@@ -162,13 +162,6 @@ public struct CellAPI: Sendable {
             let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody())
             let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id)
             return JSONResponse.ok(Data(json.utf8))
-        case "/internal/relay/outbox":
-            // For the relay into cell `to`: the next stretch of this cell's outbox, only what concerns `to`.
-            let query = QueryParameters(request)
-            let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
-            let to = try query.int("to", default: 0, in: 1...Snowflake.maxCellID)
-            let (events, through) = try await domain.db.sharedEvents(after: after, scan: 5000, toCell: to)
-            return JSONResponse.ok(Data(#"{"through":\#(through),"events":[\#(events.map(\.wireJSON).joined(separator: ","))]}"#.utf8))
         case "/internal/relay/cursor":
             let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
             let cursor = try await domain.db.relayCursor(source: source)

@@ -7,9 +7,8 @@ import NIOCore
 import ServiceLifecycle
 
 /// Carries other cells' outbox events into one cell: for each source cell, it asks the
-/// destination where it is in that source's outbox, reads the next stretch after it from the
-/// source (only the events of channels shared into the destination cross), and hands them to
-/// the destination, which applies what concerns its replicas and
+/// destination where it is in that source's outbox, reads the next page after it from the
+/// source, and hands the page to the destination, which applies what concerns its replicas and
 /// moves its cursor in the same transaction. The relay keeps no state of its own: stop it, kill
 /// it, run two, and the destination's cursor still says exactly what was applied.
 public struct Relay: Service {
@@ -79,15 +78,14 @@ public struct Relay: Service {
         }
     }
 
-    /// One stretch of the source's outbox (the source sends only the events of channels shared
-    /// into the destination, and how far it looked): answers how many events the destination
-    /// applied, or nil when there was nothing new.
+    /// One page: answers how many events the destination applied, or nil when there was nothing new.
     func step(_ source: ClusterConfig.Cell, http: HTTPClient) async throws -> Int? {
         let cursor = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
-        let stretch = try await json(http, source, "/internal/relay/outbox?after=\(cursor)&to=\(destination.id)")
-        guard let through = stretch["through"]?.intValue, through > cursor, let events = stretch["events"] else { return nil }
-        let reply = try await body(http, destination, "/internal/relay/apply?source=\(source.id)&through=\(through)",
-                                   post: try WireJSON.encode(events))
+        let page = try await body(http, source, "/internal/outbox?after=\(cursor)&limit=500")
+        guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue, let last = items.last?["seq"]?.intValue else {
+            return nil
+        }
+        let reply = try await body(http, destination, "/internal/relay/apply?source=\(source.id)&through=\(last)", post: page)
         return Int(try WireJSON.decode(JSONValue.self, from: reply)["applied"]?.intValue ?? 0)
     }
 

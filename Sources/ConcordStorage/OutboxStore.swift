@@ -28,31 +28,12 @@ extension SQLExecutor {
         try await run("""
             SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text FROM outbox
             WHERE seq > \(after) AND seq <= \(upTo) ORDER BY seq LIMIT \(limit)
-            """).map(Self.outboxEvent)
-    }
-
-    /// What a relay into `cell` needs of the next `scan` sequenced events after `after`: the
-    /// events of channels shared into that cell's workspaces, and how far the scan went (the
-    /// relay's cursor moves past the rest without carrying them across regions).
-    public func sharedEvents(after: Int64, scan: Int, toCell cell: Int) async throws -> (events: [OutboxEvent], through: Int64) {
-        let through = try await run("""
-            SELECT COALESCE(max(seq), \(after)) FROM (SELECT seq FROM outbox WHERE seq > \(after) ORDER BY seq LIMIT \(scan)) scanned
-            """).first?.decode(Int64.self) ?? after
-        guard through > after else { return ([], after) }
-        let events = try await run("""
-            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text FROM outbox
-            WHERE seq > \(after) AND seq <= \(through)
-              AND channel_id IN (SELECT channel_id FROM channel_shares WHERE cell_id = \(cell))
-            ORDER BY seq
-            """).map(Self.outboxEvent)
-        return (events, through)
-    }
-
-    static func outboxEvent(_ row: PostgresRow) throws -> OutboxEvent {
-        let (seq, type, ws, ch, user, payload) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String).self)
-        return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
-                                                        channelID: ch.map(Snowflake.init(int64:)),
-                                                        userID: user.map(Snowflake.init(int64:)), payload: payload))
+            """).map { row in
+            let (seq, type, ws, ch, user, payload) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String).self)
+            return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
+                                                            channelID: ch.map(Snowflake.init(int64:)),
+                                                            userID: user.map(Snowflake.init(int64:)), payload: payload))
+        }
     }
 
     public func outboxHead() async throws -> Int64 {
