@@ -126,8 +126,9 @@ struct TestCluster: Sendable {
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }
         try? await http.shutdown()
         for (group, task) in edges { await stop(group, task, "edge") }
-        for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
+        // Links go before the cells: no connection through a proxy outlives the processes at its ends.
         for link in links { link.api.stop(); link.redis.stop() }
+        for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
         return try result.get()
     }
 
