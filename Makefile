@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves clean status
 
 run:
 	@scripts/run.sh
@@ -31,6 +31,9 @@ bench-tiers:
 
 bench-cells:
 	@BENCH_ONLY=cells scripts/bench.sh
+
+bench-moves:
+	@BENCH_ONLY=moves scripts/bench.sh
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh

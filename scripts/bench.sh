@@ -4,7 +4,8 @@
 # history reads, and gateway fan-out to 1k and 10k sessions. Prints the figures; asserts
 # nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`), BENCH_ONLY=presence
 # just the presence and read-state figures (`make bench-presence`), BENCH_ONLY=tiers just the
-# message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`).
+# message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`),
+# BENCH_ONLY=moves a workspace move under load (`make bench-moves`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -209,6 +210,31 @@ cells_bench() {
     --seconds "$DURATION" | sed 's/^/routing: /'
 }
 
+# Moves: a workspace with BENCH_MOVE_MESSAGES (100,000) messages and 100 members moves from
+# cell 1 to cell 2 while its members post 100 messages/s through edge 1; prints the move's
+# report (copy, catch-up passes, freeze and total milliseconds) and the posts' latency and
+# errors over the whole run (the freeze shows in their p99; errors should be 0).
+moves_bench() {
+  local move_json move_guild move_channel load
+  move_json=$(ctl workspace create "Moving" --owner "$OWNER")
+  move_guild=$(json 'd["id"]' <<< "$move_json"); move_channel=$(json 'd["system_channel_id"]' <<< "$move_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$move_guild" --owner "$OWNER" \
+    --count 100 --prefix mover > "$root/move-tokens"
+  "$BIN/concordctl" bench seed-history --config "$CONFIG" --channel "$move_channel" --author "$OWNER" \
+    --count "${BENCH_MOVE_MESSAGES:-100000}" --days 30 >/dev/null
+  echo "moves: a workspace with ${BENCH_MOVE_MESSAGES:-100000} messages and 100 members moves from bench-1 to bench-2 while its members post 100 msg/s"
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/move-tokens" --channel "$move_channel" --clients 4 \
+    --paced-rate 100 --seconds 30 | sed 's/^/moves: /' &
+  load=$!
+  sleep 5
+  "$BIN/concordctl" workspace move "$move_guild" --to bench-2 --config "$CONFIG" --json | tr -d '\n ' | sed 's/^/moves: move report /; s/$/\n/'
+  wait "$load"
+}
+
+if [ "$ONLY" = moves ]; then
+  moves_bench
+  exit 0
+fi
 if [ "$ONLY" = cells ]; then
   cells_bench
   exit 0
@@ -256,5 +282,6 @@ echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") 
 presence_bench
 tiers_bench
 cells_bench
+moves_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done

@@ -29,6 +29,7 @@ public struct CellAPI: Sendable {
             }
             if request.uri.path.hasPrefix("/internal/") { return try await internalRoute(request) }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            if domain.directory.movedAway(route, from: domain.cellID) != nil { throw APIError.movedAway }
             var caller: Caller?
             if !route.endpoint.isPublic {
                 guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
@@ -40,6 +41,9 @@ public struct CellAPI: Sendable {
             return try await handle(route, caller: caller, body: body, query: QueryParameters(request))
         } catch let error as APIError {
             return JSONResponse.error(error)
+        } catch where error.sqlState == MovedWorkspace.refusedWrite {
+            // The workspace moved while this request was on its way (or waited out the move's freeze).
+            return JSONResponse.error(.movedAway)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return JSONResponse.error(.internalError)
@@ -142,6 +146,9 @@ public struct CellAPI: Sendable {
             let limit = try query.int("limit", default: 500, in: 1...5000)
             let events = try await domain.db.events(after: after, limit: limit)
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
+        case "/internal/directory":
+            // Read from the database, not this process's copy: an edge asking has just been told 421.
+            return try JSONResponse.ok(try await domain.db.directoryEntries())
         case "/internal/outbox/head":
             return JSONResponse.ok(Data(#"{"seq":\#(try await domain.db.outboxHead())}"#.utf8))
         case "/internal/presence":

@@ -51,6 +51,8 @@ public final class CellDomain: Sendable {
     /// The other cells (set by the node once addresses are known).
     public let peers: PeerCells
     public let stats = HistoryStats()
+    /// Where moved workspaces live now (kept current from the database by the maintenance chores).
+    public let directory = WorkspaceDirectory()
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),

@@ -22,22 +22,27 @@ public struct CellMaintenance: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
+        let clock = ChoreClock()
+        await clock.run {
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await clock.repeatEvery(interval) { await runOnce() } }
+                // A move's directory change reaches this cell within a second (the mover waits
+                // longer before removing the old copy); its database refuses the moved
+                // workspace's writes from the switch on anyway.
                 group.addTask {
-                    while !Task.isCancelled {
-                        await runOnce()
-                        try? await Task.sleep(for: interval)
+                    await clock.repeatEvery(.seconds(1)) {
+                        do { try await domain.refreshDirectory() } catch {
+                            logger.warning("directory refresh failed", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
                 // Presence expiry is checked every second: a user whose sessions all stopped
                 // heartbeating (or whose edge died) goes offline within its TTL plus a second.
                 group.addTask {
-                    while !Task.isCancelled {
+                    await clock.repeatEvery(.seconds(1)) {
                         do { _ = try await domain.sweepPresences() } catch {
                             logger.warning("presence sweep failed", metadata: ["error": "\(error)"])
                         }
-                        try? await Task.sleep(for: .seconds(1))
                     }
                 }
             }

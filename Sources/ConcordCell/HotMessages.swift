@@ -165,4 +165,7 @@ public final class HotMessages: Sendable {
         """
 
     private func now() -> String { String(Int64(Date().timeIntervalSince1970 * 1000)) }
+
+    /// Drops everything copied so far: it is rebuilt from PostgreSQL as it is next used.
+    public func renew() async { await lostWrites.renew() }
 }

@@ -25,6 +25,13 @@ final class LostWriteGuard: Sendable {
         }
     }
 
+    /// Moves to a new generation now (what the copy holds no longer matches the database, e.g.
+    /// a workspace moved in); if Redis cannot answer, the next use does it.
+    func renew() async {
+        stale.withLock { $0 = true }
+        try? await renewIfStale()
+    }
+
     /// Moves to a new generation if a write was lost since the last one.
     func renewIfStale() async throws {
         guard stale.withLock({ $0 }) else { return }

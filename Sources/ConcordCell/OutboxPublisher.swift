@@ -33,36 +33,38 @@ public struct OutboxPublisher: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
+        let clock = ChoreClock()
+        await clock.run {
             await withTaskGroup(of: Void.self) { group in
                 // A commit wakes the publisher at once; the ticker catches commits made by other
                 // processes (e.g. concordctl) and retries after failures.
                 group.addTask { [signal, pollInterval] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: pollInterval)
+                    while !clock.stopped && !Task.isCancelled {
+                        await clock.sleep(pollInterval)
                         signal.wake()
                     }
                 }
-                group.addTask { await self.loop() }
-                await group.next()
+                // The loop ends between passes once the clock stops; then the ticker goes.
+                await self.loop(clock)
                 group.cancelAll()
             }
-        }
+        } onStop: { [signal] in signal.wake() }
     }
 
-    private func loop() async {
+    private func loop(_ clock: ChoreClock) async {
         var published: Int64?
         for await _ in signal.stream {
+            if clock.stopped || Task.isCancelled { return }
             do {
                 if published == nil { published = try await db.cursor(Self.consumer) }
                 published = try await publishPending(after: published!)
             } catch {
                 logger.warning("outbox publication failed; will retry", metadata: ["error": "\(error)"])
             }
-            if Task.isCancelled { return }
+            if clock.stopped || Task.isCancelled { return }
             // Let commits gather for a moment: one pass per few milliseconds instead of one per
             // commit keeps the sequencer's own transactions from competing with the writes.
-            try? await Task.sleep(for: linger)
+            await clock.sleep(linger)
         }
     }
 

@@ -193,4 +193,7 @@ public final class UnreadCounters: Sendable {
             _ = try await redis.send(["EVAL", Self.markMassScript, "1", massGenerationKey] + channels.map(\.description) + [generation])
         }
     }
+
+    /// Drops everything copied so far: it is rebuilt from PostgreSQL as it is next used.
+    public func renew() async { await lostWrites.renew() }
 }

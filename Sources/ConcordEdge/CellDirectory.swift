@@ -14,6 +14,8 @@ public struct CellDirectory: Sendable {
         public var redisAddress: ClusterConfig.Endpoint
     }
     let entries: [Int: Entry]
+    /// Where moved workspaces live now.
+    public let moves = WorkspaceDirectory()
     /// Where requests with no owner (register, login) go: the first cell of the edge's region.
     let defaultCell: Int
 
@@ -37,6 +39,11 @@ public struct CellDirectory: Sendable {
 
     /// Whether a verified token has been revoked, asked of its user's home cell's Redis. Throws
     /// when that Redis cannot answer: callers refuse the token rather than guess.
+    /// The cell that owns what a route touches, after moves; the caller's own cell for routes about the caller.
+    func owner(of route: Route, caller: Snowflake?) -> Entry? {
+        entry(for: moves.owner(of: route) ?? caller?.cell)
+    }
+
     public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
         guard let home = entry(for: claims.userID.cell) else { return true }
         return try await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer == 1

@@ -127,21 +127,28 @@ public final class EdgeAPI: Sendable {
         // A channel of another cell may be shared into a workspace of the caller's own cell,
         // whose replica serves reads, read states and typing locally and hands posts to the
         // channel's home: ask there first, then the channel's home.
-        if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, Self.replicaServes.contains(route.endpoint),
+        if let claims, let channel = route.channelID, directory.moves.home(channel: channel) != claims.userID.cell, Self.replicaServes.contains(route.endpoint),
            let local = directory.entry(for: claims.userID.cell) {
             let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
                                        authorization: request.headers[.authorization], body: body)
             // Not here, or here but not through the caller's workspaces: the home decides.
             let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
             let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
-                || (reply.status == 403 && code == Int64(APIError.missingAccess.code))
+                || (reply.status == 403 && code == Int64(APIError.missingAccess.code)) || reply.status == 421
             if !elsewhere { return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status)) }
         }
-        guard let cell = directory.entry(for: route.ownerCell ?? claims?.userID.cell) else {
+        let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
+        guard var cell = directory.owner(of: route, caller: claims?.userID) else {
             throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
         }
-        let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
         var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+        // The workspace has moved (this edge's directory was behind): learn where, and go there.
+        for _ in 0..<2 where reply.status == 421 {
+            await gateway.reloadDirectory(from: cell.cell.id)
+            guard let moved = directory.owner(of: route, caller: claims?.userID), moved.cell.id != cell.cell.id else { break }
+            cell = moved
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+        }
         // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
         // workspaces) gets a copy from the home cell, then the request again.
         if reply.status == 409, let claims, claims.userID.cell != cell.cell.id,
@@ -204,18 +211,18 @@ public final class EdgeAPI: Sendable {
             }
             return await group.reduce(into: [(Int, (status: Int, body: Data)?)]()) { $0.append($1) }
         }
-        var items: [String] = []
+        var parts: [(cell: Int, items: [JSONValue])] = []
         for (cell, reply) in replies.sorted(by: { $0.0 < $1.0 }) {
-            guard let reply, reply.status == 200 else {
+            guard let reply, reply.status == 200, let items = try? WireJSON.decode([JSONValue].self, from: reply.body) else {
                 if cell == claims.userID.cell { throw APIError.serviceUnavailable }
                 logger.warning("a cell's part of a gathered list is missing", metadata: ["cell": "\(cell)"])
                 continue
             }
-            let text = String(decoding: reply.body, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("[") && !inner.isEmpty { items.append(String(inner)) }
+            parts.append((cell, items))
         }
-        return JSONResponse.ok(Data(("[" + items.joined(separator: ",") + "]").utf8))
+        // While a workspace moves, both cells may list it (or its channels' read states) for a moment.
+        let items = directory.moves.keepHomeCopies(parts) { $0["id"]?.stringValue.flatMap(Snowflake.init) }.flatMap(\.items)
+        return JSONResponse.ok(try WireJSON.encode(items))
     }
 }
 

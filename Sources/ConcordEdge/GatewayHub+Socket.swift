@@ -191,7 +191,7 @@ extension GatewayHub {
     /// with the session's own token, so membership and permissions are checked there.
     private func membersChunk(_ connection: GatewayConnection, _ request: RequestGuildMembersPayload) async {
         guard let authorization = connection.state.withLock({ $0.authorization }) else { return }
-        guard let page = try? await cellJSON(request.guild_id.cell, path: "/api/v10/guilds/\(request.guild_id)/members?limit=1000",
+        guard let page = try? await cellJSON(directory.moves.home(workspace: request.guild_id), path: "/api/v10/guilds/\(request.guild_id)/members?limit=1000",
                                              authorization: authorization)?.arrayValue else { return }
         let query = request.query?.lowercased() ?? ""
         let wanted = request.user_ids.map(Set.init)
@@ -214,7 +214,7 @@ extension GatewayHub {
 
     /// The presences others see of these members, from the workspace's cell's Redis (one HMGET).
     private func visiblePresences(of users: [Snowflake], guild: Snowflake) async -> [JSONValue] {
-        guard !users.isEmpty, let entry = directory.entry(for: guild.cell),
+        guard !users.isEmpty, let entry = directory.entry(for: directory.moves.home(workspace: guild)),
               let reply = try? await entry.redis.send(["HMGET", Topics.presenceState(cell: entry.cell.name)] + users.map(\.description)) else { return [] }
         return PresenceUpdatePayload.listed(Array(zip(users, (reply.array ?? []).map(\.string))), guild: guild)
     }

@@ -88,6 +88,8 @@ final class GatewayHub: Sendable {
                     // delivery stays in sequence order.
                     for await event in subscriber.events {
                         switch event {
+                        case .message(let topic, _) where topic == Topics.directory(cell: cellName(cellID)):
+                            Task { await reloadDirectory(from: cellID) }
                         case .message(_, let payload): receive(payload, cell: cellID)
                         case .connected(resumed: false): await startFeed(cell: cellID)
                         case .connected(resumed: true): await readBack(cell: cellID)
@@ -99,6 +101,15 @@ final class GatewayHub: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
                     expireDetached(now: ProcessInfo.processInfo.systemUptime)
+                }
+            }
+            // Moves are announced on each cell's directory topic; a missed announcement (Redis
+            // down) is made up by reloading now and then, and by any cell's 421.
+            group.addTask { [self] in
+                for (cellID, subscriber) in subscribers { try? await subscriber.subscribe(Topics.directory(cell: cellName(cellID))) }
+                while !Task.isCancelled {
+                    for cellID in subscribers.keys.sorted() where await reloadDirectory(from: cellID) { break }
+                    try? await Task.sleep(for: .seconds(10))
                 }
             }
             group.addTask { [self] in await presence.run() }
@@ -144,6 +155,37 @@ final class GatewayHub: Sendable {
                 if let data = try? WireJSON.encode(item) { receive(Array(data), cell: cell) }
             }
             if page.count < 500 { return }
+        }
+    }
+
+    /// Loads the directory of moved workspaces from a cell; sessions in a workspace whose home
+    /// changed follow it there. Answers whether the cell answered.
+    @discardableResult
+    func reloadDirectory(from cell: Int) async -> Bool {
+        guard let data = try? await cellGet(cell, path: "/internal/directory", authorization: nil),
+              let entries = try? WireJSON.decode([DirectoryEntry].self, from: data) else { return false }
+        for (entry, from) in directory.moves.merge(entries) {
+            await rehome(entry.workspace_id, from: from, to: entry.cell_id, since: entry.since_seq)
+        }
+        return true
+    }
+
+    /// The sessions in a moved workspace subscribe to its topic in the new home and read back
+    /// what that cell published for it since it took over; the old home's topic is kept a
+    /// little longer, for what it committed before the freeze and has not yet published.
+    private func rehome(_ workspace: Snowflake, from old: Int, to new: Int, since: Int64) async {
+        let sessions = registry.withLock { r in (r.byGuild[workspace] ?? []).compactMap { r.sessions[$0] } }
+        guard !sessions.isEmpty else { return }
+        logger.info("workspace moved; its sessions follow", metadata: ["workspace": "\(workspace)", "cell": "\(new)", "sessions": "\(sessions.count)"])
+        for connection in sessions { connection.beginCatchUp() }
+        await subscribe(Topics.workspace(workspace, cell: cellName(new)), cell: new)
+        for connection in sessions {
+            await catchUp(connection, cell: new, after: since, joined: [workspace])
+            connection.endCatchUp()
+        }
+        Task { [self] in
+            try? await Task.sleep(for: .seconds(10))
+            try? await subscribers[old]?.unsubscribe(Topics.workspace(workspace, cell: cellName(old)))
         }
     }
 
@@ -274,7 +316,10 @@ final class GatewayHub: Sendable {
         // Events for the user come from every cell holding one of their workspaces (a join there,
         // for one), so the user's topic is followed in each.
         for entry in directory.all { await subscribe(Topics.user(userID, cell: entry.cell.name), cell: entry.cell.id) }
-        for guild in guilds { await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell) }
+        for guild in guilds {
+            let home = directory.moves.home(workspace: guild)
+            await subscribe(Topics.workspace(guild, cell: cellName(home)), cell: home)
+        }
     }
 
     /// The session's user joined a workspace while connected: follow it, and read back from the
@@ -282,10 +327,11 @@ final class GatewayHub: Sendable {
     private func joinLive(_ connection: GatewayConnection, guild: Snowflake, after origin: EventOrigin) {
         connection.beginCatchUp()
         follow(connection, guild: guild)
+        let home = directory.moves.home(workspace: guild)
         Task { [self] in
-            await subscribe(Topics.workspace(guild, cell: cellName(guild.cell)), cell: guild.cell)
-            let after = guild.cell == origin.cell ? origin.seq : connection.state.withLock { $0.cursors[guild.cell, default: 0] }
-            await catchUp(connection, cell: guild.cell, after: after, joined: [guild])
+            await subscribe(Topics.workspace(guild, cell: cellName(home)), cell: home)
+            let after = home == origin.cell ? origin.seq : connection.state.withLock { $0.cursors[home, default: 0] }
+            await catchUp(connection, cell: home, after: after, joined: [guild])
             connection.endCatchUp()
         }
     }
@@ -312,7 +358,8 @@ final class GatewayHub: Sendable {
             if r.byGuild[guild]?.isEmpty == true { r.byGuild[guild] = nil; return true }
             return false
         }
-        if last { Task { try? await subscribers[guild.cell]?.unsubscribe(Topics.workspace(guild, cell: cellName(guild.cell))) } }
+        let home = directory.moves.home(workspace: guild)
+        if last { Task { try? await subscribers[home]?.unsubscribe(Topics.workspace(guild, cell: cellName(home))) } }
     }
 
     private func subscribe(_ topic: String, cell: Int) async {
@@ -397,7 +444,7 @@ final class GatewayHub: Sendable {
     /// Reads back, for an adopted session, what its cells published after it was handed over.
     func catchUpAdopted(_ connection: GatewayConnection) async {
         let cursors = connection.state.withLock { $0.cursors }
-        let cells = Set(connection.guilds.map(\.cell)).union(connection.userID.map { [$0.cell] } ?? [])
+        let cells = Set(connection.guilds.map(directory.moves.home(workspace:))).union(connection.userID.map { [$0.cell] } ?? [])
         for cell in cells { await catchUp(connection, cell: cell, after: cursors[cell, default: 0], joined: []) }
     }
 
@@ -448,6 +495,15 @@ final class GatewayHub: Sendable {
         }
         guard parts.contains(where: { $0.0 == home && $0.1 != nil }) else { throw APIError.unauthorized }
         for (cell, state) in parts where state == nil { logger.warning("a cell's part of READY is missing", metadata: ["cell": "\(cell)"]) }
-        return parts.compactMap { cell, state in state.map { (cell, $0) } }.sorted { ($0.cell != home ? 1 : 0, $0.cell) < ($1.cell != home ? 1 : 0, $1.cell) }
+        // While a workspace moves, both cells may hold it (and its read states) for a moment.
+        var answered = parts.compactMap { cell, state in state.map { (cell: cell, state: $0) } }
+        let moves = directory.moves
+        let guilds = moves.keepHomeCopies(answered.map { ($0.cell, $0.state.guilds) }) { $0.guild.id }
+        let readStates = moves.keepHomeCopies(answered.map { ($0.cell, $0.state.readStates) }) { $0.id }
+        for index in answered.indices {
+            answered[index].state.guilds = guilds[index].items
+            answered[index].state.readStates = readStates[index].items
+        }
+        return answered.sorted { ($0.cell != home ? 1 : 0, $0.cell) < ($1.cell != home ? 1 : 0, $1.cell) }
     }
 }

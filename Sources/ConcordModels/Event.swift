@@ -57,6 +57,8 @@ public enum Topics {
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
     /// The cell's outbox position after each published batch (relays wake on it).
     public static func outbox(cell: String) -> String { "concord:\(cell):outbox" }
+    /// Announces that the workspace directory changed (a move): edges reload it.
+    public static func directory(cell: String) -> String { "concord:\(cell):directory" }
     /// Online users' presence expiry times (a sorted set, Unix ms) and chosen states (a hash).
     public static func presenceExpiry(cell: String) -> String { "concord:\(cell):presence:expiry" }
     public static func presenceState(cell: String) -> String { "concord:\(cell):presence:state" }

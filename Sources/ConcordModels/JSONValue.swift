@@ -40,4 +40,13 @@ public enum JSONValue: Codable, Sendable, Equatable {
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
     public var intValue: Int64? { if case .int(let i) = self { return i }; return nil }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    /// A number, whether written with a fraction or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .double(let d): d
+        case .int(let i): Double(i)
+        default: nil
+        }
+    }
 }

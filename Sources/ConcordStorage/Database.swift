@@ -1,3 +1,4 @@
+import ConcordModels
 import Logging
 import PostgresNIO
 import Synchronization
@@ -50,21 +51,52 @@ public final class Database: SQLExecutor {
 
     @discardableResult
     public func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await client.query(query, logger: logger).collect()
+        // Checked like a transaction's statements (see `transaction`): the pool may hand out a
+        // connection the server has just ended.
+        try await withConnection { connection in
+            try await Transaction(connection: connection, logger: logger).run(query)
+        }
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    ///
+    /// Not postgres-nio's `withTransaction`: a query written to a connection that has already
+    /// closed is never answered (its write fails with no one told), and after the server ends a
+    /// connection mid-transaction (a restart, `pg_terminate_backend`) that is exactly where the
+    /// ROLLBACK would go, leaving the caller (a request, the outbox sequencer) waiting forever.
+    /// So no statement is sent on a closed connection, and the ROLLBACK gets a deadline.
     public func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(Transaction(connection: connection, logger: logger))
+        try await withConnection { connection in
+            let tx = Transaction(connection: connection, logger: logger)
+            try await tx.run("BEGIN")
+            let value: T
+            do {
+                value = try await body(tx)
+            } catch {
+                await rollback(connection)
+                throw error
             }
-        } catch let error as PostgresTransactionError {
-            // Surface the closure's own error (e.g. an APIError), not the wrapper.
-            if let closureError = error.closureError { throw closureError }
-            throw error
+            try await tx.run("COMMIT")
+            return value
         }
     }
+
+    /// A pooled connection for `body`, or `LeaseTimeout` after 30 s (see `LeaseHandoff`; as
+    /// long as the edges' and relays' own timeouts, so only a lease that would never come fails).
+    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await LeaseHandoff.withConnection(client, deadline: .seconds(30), body)
+    }
+
+    private func rollback(_ connection: PostgresConnection) async {
+        guard !connection.isClosed else { return }
+        let logger = self.logger
+        _ = await withDeadline(.seconds(10)) { _ = try? await connection.query("ROLLBACK", logger: logger).collect() }
+    }
+}
+
+/// A statement was not sent: its transaction's connection had closed (the server ended it).
+public struct ConnectionClosed: Error, CustomStringConvertible {
+    public var description: String { "the database connection closed" }
 }
 
 /// One connection inside an open transaction.
@@ -74,7 +106,9 @@ public struct Transaction: SQLExecutor {
 
     @discardableResult
     public func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await connection.query(query, logger: logger).collect()
+        // See `Database.transaction`: a statement sent on a closed connection is never answered.
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        return try await connection.query(query, logger: logger).collect()
     }
 }
 

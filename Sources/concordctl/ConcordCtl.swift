@@ -57,6 +57,18 @@ func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) as
     }
 }
 
+/// Opens several cells' databases at once (cell id → database).
+func withDatabases<T: Sendable>(_ cells: [ClusterConfig.Cell], _ body: ([Int: Database]) async throws -> T) async throws -> T {
+    guard let first = cells.first else { return try await body([:]) }
+    return try await withDatabase(first) { db in
+        try await withDatabases(Array(cells.dropFirst())) { rest in
+            var all = rest
+            all[first.id] = db
+            return try await body(all)
+        }
+    }
+}
+
 func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async throws -> T) async throws -> T {
     try await withDomain(cell: try options.selectedCell().1, body)
 }

@@ -115,15 +115,7 @@ struct CellTests {
             }
             try await post(5)
             // `concordctl channel share`, the operator's command, as a process.
-            let configPath = TestServers.scratch + "/cells-\(c.cellName).json"
-            try WireJSON.encode(c.config).write(to: URL(fileURLWithPath: configPath))
-            var env = ProcessInfo.processInfo.environment
-            env["CONCORD_PG_PASSWORD"] = TestServers.postgresPassword
-            env["CONCORD_TOKEN_SECRET"] = String(decoding: c.secrets.tokenSecret, as: UTF8.self)
-            env["CONCORD_INTERNAL_SECRET"] = c.secrets.internalSecret
-            let ctl = TestServers.repositoryRoot.appendingPathComponent(".build/debug/concordctl").path
-            let share = try await Subprocess.run(ctl, ["channel", "share", shared.id.description, "--into", away.id.description,
-                                                       "--config", configPath], environment: env, timeout: .seconds(60))
+            let share = try await c.concordctl(["channel", "share", shared.id.description, "--into", away.id.description])
             #expect(share.status == 0, "\(share.log)")
 
             let (homeDB, replicaDB) = (c.domains[0].db, c.domains[1].db)
@@ -191,7 +183,8 @@ struct CellTests {
             try await post(10)
             try await Task.sleep(for: .milliseconds(300))
             try await allowDestination(true)
-            try await eventually("caught up after the destination's database came back", timeout: .seconds(20)) { try await equal() }
+            // (45 s: a lease the pool lost while the database refused connections is given up after 30 s.)
+            try await eventually("caught up after the destination's database came back", timeout: .seconds(45)) { try await equal() }
 
             // Redis down in both cells: the relay needs only the cells' databases.
             await own.stop()

@@ -58,7 +58,7 @@ final class GatewayTestClient: Sendable {
 
     /// Waits for the first frame that matches, after `skipping` earlier matches.
     @discardableResult
-    func wait(for what: String, timeout: Duration = .seconds(10), _ match: @escaping (JSONValue) -> Bool) async throws -> JSONValue {
+    func wait(for what: String, timeout: Duration = .seconds(20), _ match: @escaping (JSONValue) -> Bool) async throws -> JSONValue {
         try await eventually(what, timeout: timeout) { self.all.contains(where: match) }
         return all.first(where: match)!
     }

@@ -58,7 +58,7 @@ struct TestCluster: Sendable {
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
-        var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>)] = []
+        var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>, watch: ServiceWatch)] = []
         var links: [(cell: Int, api: DelayProxy, redis: DelayProxy)] = []
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
         var edgeEntries: [ClusterConfig.Edge] = []
@@ -78,10 +78,11 @@ struct TestCluster: Sendable {
                 }
                 let cellPort = PortBox()
                 let node = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
-                let group = ServiceGroup(services: node.services, gracefulShutdownSignals: [], logger: logger)
+                let watch = ServiceWatch()
+                let group = ServiceGroup(services: watch.wrap(node.services), gracefulShutdownSignals: [], logger: logger)
                 let task = Task { try await group.run() }
                 cell.api.port = try await cellPort.wait()
-                cells.append((cell, node, group, task))
+                cells.append((cell, node, group, task, watch))
             }
             if let delay = interRegionDelay {
                 for index in cells.indices {
@@ -113,7 +114,7 @@ struct TestCluster: Sendable {
             }
         } catch {
             for (group, task) in edges { await stop(group, task, "edge") }
-            for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
+            for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)", cell.watch) }
             for link in links { link.api.stop(); link.redis.stop() }
             throw error
         }
@@ -128,22 +129,35 @@ struct TestCluster: Sendable {
         for (group, task) in edges { await stop(group, task, "edge") }
         // Links go before the cells: no connection through a proxy outlives the processes at its ends.
         for link in links { link.api.stop(); link.redis.stop() }
-        for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)") }
+        for cell in cells { await stop(cell.group, cell.task, "cell \(cell.config.name)", cell.watch) }
         return try result.get()
     }
 
     /// Shuts a process's services down gracefully. One that does not finish in 30 s is
-    /// cancelled, as an operator's second signal would (noted on stderr: the destination cell of
-    /// the shared-channel fault test sometimes needs it, an open problem); one that does not
-    /// stop even then fails the test, so a hard hang fails loudly instead of hanging the run.
-    private static func stop(_ group: ServiceGroup, _ task: Task<Void, any Error>, _ name: String) async {
+    /// cancelled, as an operator's second signal would (noted on stderr with the services still
+    /// running); one that does not stop even then fails the test, so a hard hang fails loudly
+    /// instead of hanging the run.
+    private static func stop(_ group: ServiceGroup, _ task: Task<Void, any Error>, _ name: String, _ watch: ServiceWatch? = nil) async {
         await group.triggerGracefulShutdown()
         if await withDeadline(.seconds(30), { _ = await task.result }) != nil { return }
-        FileHandle.standardError.write(Data("warning: the \(name)'s services did not shut down gracefully within 30 s; cancelling\n".utf8))
+        let running = watch.map { " (still running: \($0.stillRunning.joined(separator: ", ")))" } ?? ""
+        FileHandle.standardError.write(Data("warning: the \(name)'s services did not shut down gracefully within 30 s\(running); cancelling\n".utf8))
         task.cancel()
         if await withDeadline(.seconds(10), { _ = await task.result }) == nil {
             Issue.record("the \(name)'s services did not stop within 30 s, nor 10 s after being cancelled")
         }
+    }
+
+    /// Runs `concordctl` (the operator's tool, as a process) against this cluster.
+    func concordctl(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Subprocess.Result {
+        let configPath = TestServers.scratch + "/cluster-\(cellName).json"
+        try WireJSON.encode(config).write(to: URL(fileURLWithPath: configPath))
+        var env = ProcessInfo.processInfo.environment
+        env["CONCORD_PG_PASSWORD"] = TestServers.postgresPassword
+        env["CONCORD_TOKEN_SECRET"] = String(decoding: secrets.tokenSecret, as: UTF8.self)
+        env["CONCORD_INTERNAL_SECRET"] = secrets.internalSecret
+        let ctl = TestServers.repositoryRoot.appendingPathComponent(".build/debug/concordctl").path
+        return try await Subprocess.run(ctl, arguments + ["--config", configPath], environment: env, timeout: timeout)
     }
 
     /// A request to the edge's REST API (`path` is under /api/v10).

@@ -1,0 +1,252 @@
+import ConcordModels
+import Foundation
+import PostgresNIO
+
+public struct MoveError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Moves a workspace from its home cell to another while it stays in use:
+///
+/// 1. copy: profiles, the workspace, channels, invites, read states, mass mentions and
+///    messages go to the destination, which refuses the workspace's writes until the switch
+///    (members wait for the freeze, so nobody sees the workspace there before it is switched);
+/// 2. catch up: what the source's outbox says changed since the copy began is copied again,
+///    pass after pass while the passes shrink;
+/// 3. freeze: the workspace's advisory lock in the source, taken exclusively, waits for writes
+///    in flight and holds back new ones (their outbox trigger waits for it);
+/// 4. the last changes, the small tables and the members are copied, and both copies are
+///    compared (each channel's message digest, counts of members, read states and invites);
+/// 5. switch: the directory names the destination in every cell and the source refuses the
+///    workspace's writes (answered 421, so edges retry at the new home); the lock is released;
+/// 6. the source's copy is removed.
+///
+/// Each copy replaces rows by key, so a move that fails or is interrupted before the switch
+/// leaves the source as it was and can be run again.
+public struct WorkspaceMove: Sendable {
+    public struct Cell: Sendable {
+        public var id: Int
+        public var db: Database
+        public init(id: Int, db: Database) { self.id = id; self.db = db }
+    }
+
+    public struct Report: Sendable {
+        public var copiedMessages = 0
+        public var copiedReadStates = 0
+        public var catchUpPasses = 0
+        public var caughtUpMessages = 0
+        public var freezeMilliseconds = 0.0
+        public var totalMilliseconds = 0.0
+        public var channels = 0
+        public var members = 0
+        public var removedOldCopy = false
+    }
+
+    let workspace: Snowflake
+    let source: Cell
+    let destination: Cell
+    let others: [Cell]
+    let pageSize: Int
+    let log: @Sendable (String) -> Void
+
+    public init(workspace: Snowflake, from source: Cell, to destination: Cell, others: [Cell], pageSize: Int = 2000,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.workspace = workspace
+        self.source = source
+        self.destination = destination
+        self.others = others
+        self.pageSize = pageSize
+        self.log = log
+    }
+
+    /// Runs the move; `announce` is called for each cell after the directory changed there.
+    /// - Parameter settle: the wait between the switch and removing the old copy, so the old
+    ///   cell has noticed the directory change (cells look every second) before reads
+    ///   of the workspace there find its rows going.
+    public func run(removeOldCopy: Bool = true, settle: Duration = .seconds(2), announce: @Sendable (Int) async -> Void = { _ in }) async throws -> Report {
+        let started = ContinuousClock.now
+        var report = Report()
+        try await checkMovable()
+        let channels = try await source.db.workspaceChannelIDs(workspace)
+        var position = try await source.db.outboxHead()
+        var readStateVersion = Int64.min
+        do {
+            // The destination takes no writes for the workspace until the switch (an edge may
+            // ask a member's own cell first): its outbox trigger refuses them, so they go to the home.
+            try await destination.db.markMovedAway(workspace, to: source.id)
+            // 1. Copy.
+            try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels))
+            for table in [MovedTable.workspaces, .channels, .invites] {
+                try await copy(try await source.db.exportWorkspaceRows(table, workspace))
+            }
+            report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
+            try await copy(try await source.db.exportMassMentions(channels: channels))
+            var cursor = MessageCursor()
+            while true {
+                let (page, next, buckets) = try await source.db.exportMessages(channels: channels, after: cursor, limit: pageSize)
+                if page.count == 0 { break }
+                for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
+                try await copy(page)
+                report.copiedMessages += page.count
+                cursor = next
+            }
+            log("copied \(report.copiedMessages) messages and \(report.copiedReadStates) read states")
+
+            // 2. Catch up while the passes shrink.
+            for _ in 0..<5 {
+                let head = try await source.db.outboxHead()
+                let changed = try await catchUp(channels: channels, after: position, through: head, readStates: &readStateVersion)
+                position = head
+                report.catchUpPasses += 1
+                report.caughtUpMessages += changed
+                if changed < 100 { break }
+            }
+
+            // 3–5. Freeze, finish, compare, switch.
+            let frozen = try await frozen(channels: channels, position: position, readStates: readStateVersion, report: &report, announce: announce)
+            report.freezeMilliseconds = frozen
+        } catch {
+            // Before the source refused the workspace's writes it is still the home: the partial
+            // copy goes, and a directory entry already written for the destination is taken back.
+            if try await source.db.moveObstacles(workspace).alreadyMoved == false {
+                try? await destination.db.removeWorkspaceCopy(workspace)
+                let version = Int64(Date().timeIntervalSince1970 * 1000) + 1
+                try? await destination.db.reassertHome(workspace, cell: source.id, version: version)
+                await announce(destination.id)
+            }
+            throw error
+        }
+        report.channels = channels.count
+        // 6. The old copy goes once the new home holds everything.
+        if removeOldCopy {
+            try await Task.sleep(for: settle)
+            try await source.db.removeWorkspaceCopy(workspace)
+            try await source.db.markOldCopyRemoved(workspace)
+            report.removedOldCopy = true
+        }
+        report.totalMilliseconds = Self.milliseconds(ContinuousClock.now - started)
+        return report
+    }
+
+    func checkMovable() async throws {
+        guard source.id != destination.id else { throw MoveError("the workspace is already homed in cell \(source.id)") }
+        guard try await source.db.workspace(id: workspace) != nil else { throw MoveError("no workspace \(workspace) in cell \(source.id)") }
+        let obstacles = try await source.db.moveObstacles(workspace)
+        if obstacles.alreadyMoved { throw MoveError("workspace \(workspace) has already moved out of cell \(source.id)") }
+        if obstacles.sharedChannels > 0 || obstacles.replicaChannels > 0 {
+            throw MoveError("workspace \(workspace) has shared channels (\(obstacles.sharedChannels) shared out, \(obstacles.replicaChannels) shared in); unshare them before moving it")
+        }
+        if obstacles.archivedBuckets > 0 {
+            throw MoveError("workspace \(workspace) has \(obstacles.archivedBuckets) archived buckets; restore them (concordctl tier restore) before moving it")
+        }
+    }
+
+    private func copy(_ rows: RowExport) async throws {
+        try await destination.db.importRows(rows)
+    }
+
+    private func copyReadStates(channels: [Int64], after version: inout Int64) async throws -> Int {
+        var copied = 0
+        while true {
+            let (page, newest) = try await source.db.exportReadStates(channels: channels, after: version, limit: pageSize)
+            if page.count == 0 { return copied }
+            try await copy(page)
+            copied += page.count
+            version = newest
+        }
+    }
+
+    /// Copies again what outbox events in `(after, through]` changed; answers how many messages.
+    private func catchUp(channels: [Int64], after: Int64, through: Int64, readStates version: inout Int64) async throws -> Int {
+        let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through)
+        for start in stride(from: 0, to: touched.count, by: pageSize) {
+            let ids = Array(touched[start..<min(start + pageSize, touched.count)])
+            let (rows, buckets, present) = try await source.db.exportMessages(channels: channels, ids: ids)
+            for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
+            try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels, messageIDs: ids))
+            try await copy(rows)
+            // What the source no longer has was deleted there.
+            try await destination.db.deleteMessages(channels: channels, ids: ids.filter { !present.contains($0) })
+        }
+        for table in [MovedTable.workspaces, .channels, .invites] {
+            try await copy(try await source.db.exportWorkspaceRows(table, workspace))
+        }
+        _ = try await copyReadStates(channels: channels, after: &version)
+        return touched.count
+    }
+
+    /// The freeze: answers how long the workspace's writes were held back, in milliseconds.
+    private func frozen(channels: [Int64], position: Int64, readStates: Int64, report: inout Report,
+                        announce: @Sendable (Int) async -> Void) async throws -> Double {
+        var version = readStates
+        let (frozenFor, members) = try await source.db.client.withConnection { lock in
+            try await lock.query("SELECT pg_advisory_lock(\(workspace.int64))", logger: source.db.logger).collect()
+            let frozenAt = ContinuousClock.now
+            do {
+                // Channels created since the copy began belong to the workspace too.
+                let channels = try await source.db.workspaceChannelIDs(workspace)
+                // Every write that got in before the lock is committed; wait until the source's
+                // sequencer has numbered each (it runs in the cell, which also keeps its Redis
+                // counters in step with what it numbers, so the move does not do it itself).
+                let patience = ContinuousClock.now + .seconds(30)
+                while try await source.db.unsequencedEvents(workspace, channels: channels) > 0 {
+                    guard ContinuousClock.now < patience else { throw MoveError("cell \(source.id) is not sequencing its outbox; is it running?") }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                let head = try await source.db.outboxHead()
+                _ = try await catchUp(channels: channels, after: position, through: head, readStates: &version)
+                try await destination.db.transaction { tx in
+                    try await tx.dropRowsMissingFromSource(workspace, channels: channels)
+                    try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
+                    for table in [MovedTable.workspaces, .channels, .invites, .members] {
+                        try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
+                    }
+                    try await tx.importRows(try await source.db.exportMassMentions(channels: channels))
+                }
+                let (here, there) = (try await source.db.workspaceFingerprint(workspace), try await destination.db.workspaceFingerprint(workspace))
+                guard here == there else {
+                    throw MoveError("the copy differs from the source (\(Set(here).symmetricDifference(there).sorted().prefix(4))); the move was abandoned")
+                }
+                let members = try await destination.db.run("SELECT count(*)::int FROM members WHERE workspace_id = \(workspace.int64)").first?.decode(Int.self) ?? 0
+                try await switchHome(channels: channels)
+                try await lock.query("SELECT pg_advisory_unlock(\(workspace.int64))", logger: source.db.logger).collect()
+                return (Self.milliseconds(ContinuousClock.now - frozenAt), members)
+            } catch {
+                _ = try? await lock.query("SELECT pg_advisory_unlock(\(workspace.int64))", logger: source.db.logger).collect()
+                throw error
+            }
+        }
+        report.members = members
+        log("froze writes for \(String(format: "%.1f", frozenFor)) ms")
+        for cell in others {
+            do { try await cell.db.recordDirectory(try await destination.db.directoryEntries(after: 0).filter { $0.workspace_id == workspace }) } catch {
+                log("cell \(cell.id) could not take the new directory entries yet (\(error)); it learns them on the next move or from a rerun")
+            }
+        }
+        for cell in [source.id, destination.id] + others.map(\.id) { await announce(cell) }
+        return frozenFor
+    }
+
+    /// The destination first (it is ready), then the source in one transaction with its refusal
+    /// of further writes; the other cells follow after the freeze.
+    private func switchHome(channels: [Int64]) async throws {
+        let version = Int64(Date().timeIntervalSince1970 * 1000)
+        let since = try await destination.db.outboxHead()
+        let codes = try await destination.db.run("SELECT code FROM invites WHERE workspace_id = \(workspace.int64)").map { try $0.decode(String.self) }
+        let keys = [workspace.description] + channels.map { Snowflake(int64: $0).description } + codes.map(DirectoryEntry.key(invite:))
+        let entries = keys.map { DirectoryEntry(key: $0, workspaceID: workspace, cellID: destination.id, version: version, sinceSeq: since) }
+        try await destination.db.transaction { tx in
+            try await tx.recordDirectory(entries)
+            try await tx.clearMovedAway(workspace)
+        }
+        try await source.db.transaction { tx in
+            try await tx.markMovedAway(workspace, to: destination.id)
+            try await tx.recordDirectory(entries)
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+}

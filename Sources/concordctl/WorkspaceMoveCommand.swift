@@ -1,0 +1,74 @@
+import ArgumentParser
+import ConcordModels
+import ConcordRedis
+import ConcordStorage
+import Foundation
+
+extension WorkspaceCommands {
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Moves a workspace to another cell while it stays in use (copy, catch up, a brief write freeze, switch, remove the old copy).")
+        @OptionGroup var options: CellOptions
+        @Argument var workspace: String
+        @Option(help: "The cell to move it to.") var to: String
+        @Flag(help: "Keep the old cell's copy (it takes no writes either way).") var keepSource = false
+
+        func run() async throws {
+            let workspace = try parseID(self.workspace, "workspace id")
+            let config = try ClusterConfig.load(path: options.config)
+            guard let destination = config.cell(named: to) else { throw ValidationError("no cell named \(to)") }
+            let json = options.json
+            let report = try await withDatabases(config.cells) { databases -> WorkspaceMove.Report in
+                // Where it lives now: its id's cell, unless that cell's directory says it moved.
+                guard let idCell = databases[workspace.cell] else { throw ValidationError("cell \(workspace.cell) of workspace \(workspace) is not in the config") }
+                let entry = try await idCell.directoryEntries().last { $0.key == workspace.description }
+                let home = entry?.cell_id ?? workspace.cell
+                guard let sourceDB = databases[home], let destinationDB = databases[destination.id] else { throw ValidationError("cell \(home) is not in the config") }
+                let move = WorkspaceMove(workspace: workspace, from: .init(id: home, db: sourceDB), to: .init(id: destination.id, db: destinationDB),
+                                         others: databases.filter { $0.key != home && $0.key != destination.id }.map { .init(id: $0.key, db: $0.value) },
+                                         log: { if !json { print($0) } })
+                return try await move.run(removeOldCopy: !keepSource) { cellID in
+                    await Self.announce(config.cells.first { $0.id == cellID })
+                }
+            }
+            if options.json { return try printJSON(MoveSummary(report)) }
+            printTable(["messages", "read states", "members", "channels", "catch-up passes", "freeze ms", "total ms", "old copy"],
+                       [[String(report.copiedMessages), String(report.copiedReadStates), String(report.members), String(report.channels),
+                         String(report.catchUpPasses), String(format: "%.1f", report.freezeMilliseconds), String(format: "%.0f", report.totalMilliseconds),
+                         report.removedOldCopy ? "removed" : "kept"]])
+        }
+
+        /// Tells the edges following the cell's Redis that the directory changed (they also reload
+        /// it every few seconds and on any 421, so a cell whose Redis is down is not fatal).
+        static func announce(_ cell: ClusterConfig.Cell?) async {
+            guard let cell else { return }
+            let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
+            _ = try? await redis.send("PUBLISH", Topics.directory(cell: cell.name), "moved")
+            await redis.close()
+        }
+    }
+}
+
+struct MoveSummary: Encodable {
+    var copied_messages: Int
+    var copied_read_states: Int
+    var caught_up_messages: Int
+    var catch_up_passes: Int
+    var members: Int
+    var channels: Int
+    var freeze_ms: Double
+    var total_ms: Double
+    var old_copy_removed: Bool
+
+    init(_ r: WorkspaceMove.Report) {
+        copied_messages = r.copiedMessages
+        copied_read_states = r.copiedReadStates
+        caught_up_messages = r.caughtUpMessages
+        catch_up_passes = r.catchUpPasses
+        members = r.members
+        channels = r.channels
+        freeze_ms = r.freezeMilliseconds
+        total_ms = r.totalMilliseconds
+        old_copy_removed = r.removedOldCopy
+    }
+}

@@ -1,0 +1,138 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+import Synchronization
+import Testing
+
+/// `concordctl workspace move` while people keep writing: every acknowledged message is in the
+/// new home exactly once, the old home's copy is gone, clients never see an error, and a gateway
+/// session follows the workspace to its new cell without losing or repeating an event.
+@Suite("Workspace moves")
+struct MoveTests {
+    @Test func aWorkspaceMovesUnderSteadyWritesWithNothingLostOrRepeated() async throws {
+        try await TestCluster.with(cells: 2, edges: 2, interRegionDelay: 5) { c in
+            let (_, alice) = try await c.register("alice", edge: 0)
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Moving")).decode(Guild.self)
+            let general = try #require(guild.system_channel_id)
+            let side = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: #"{"name":"side"}"#).decode(GuildChannel.self)
+            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob, edge: 1).status == 200)
+            #expect(guild.id.cell == 1)
+
+            // History before the move, some of it edited or deleted, and read states.
+            var before: [Snowflake] = []
+            for i in 0..<120 {
+                let channel = i % 3 == 0 ? side.id : general
+                before.append(try await c.request(.POST, "/channels/\(channel)/messages", token: i % 2 == 0 ? alice : bob,
+                                                  body: MessageCreateRequest(content: "before \(i)"), edge: i % 2).decode(Message.self).id)
+            }
+            _ = try await c.request(.PATCH, "/channels/\(general)/messages/\(before[1])", token: bob, json: #"{"content":"edited before"}"#, edge: 1)
+            #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(before[2])", token: alice).status == 204)
+            #expect(try await c.request(.POST, "/channels/\(general)/messages/\(before[4])/ack", token: bob, json: "{}", edge: 1).status == 200)
+
+            let bobSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
+            bobSession.send(GatewayFrames.identify(bob))
+            _ = try await bobSession.waitDispatch("GUILD_CREATE") { $0["d"]?["id"]?.stringValue == guild.id.description }
+
+            // Steady writes through both edges while the move runs; every answer is recorded.
+            let load = WriteLoad()
+            async let us: Void = load.run(c, "alice", token: alice, edge: 0, channel: general)
+            async let eu: Void = load.run(c, "bob", token: bob, edge: 1, channel: general)
+            try await Task.sleep(for: .milliseconds(300))
+            let move = try await c.concordctl(["workspace", "move", guild.id.description, "--to", c.config.cells[1].name, "--json"], timeout: .seconds(120))
+            // Writes go on for a while at the new home.
+            try await Task.sleep(for: .milliseconds(500))
+            load.stopped.store(true, ordering: .relaxed)
+            _ = await (us, eu)
+
+            #expect(move.status == 0, "\(move.log)")
+            let summary = try WireJSON.decode(JSONValue.self, from: Data(move.log.utf8.drop { $0 != UInt8(ascii: "{") }))
+            #expect(summary["old_copy_removed"]?.boolValue == true)
+            #expect((summary["freeze_ms"]?.doubleValue ?? .infinity) < 10_000, "a freeze of milliseconds to seconds")
+            #expect(load.failures.withLock { $0 }.isEmpty, "clients saw no error: \(load.failures.withLock { $0.prefix(3) })")
+
+            // Every acknowledged message is in the new home once; the old home holds none.
+            let written = load.acknowledged.withLock { $0 }
+            #expect(written.count > 20, "the writers kept writing (\(written.count))")
+            #expect(written.contains { $0.id.cell == 1 } && written.contains { $0.id.cell == 2 }, "writes landed on both sides of the move")
+            let (newHome, oldHome) = (c.domains[1].db, c.domains[0].db)
+            let stored = try await newHome.messageIDs(channel: general)
+            #expect(stored.count == Set(stored).count, "no message is stored twice")
+            let expected = Set(written.map(\.id)).union(before.enumerated().filter { $0.offset % 3 != 0 && $0.offset != 2 }.map(\.element))
+            #expect(Set(stored) == expected, "missing: \(expected.subtracting(stored).count), unexpected: \(Set(stored).subtracting(expected).count)")
+            #expect(try await newHome.messageIDs(channel: side.id).count == 40)
+            let (oldMessages, oldWorkspace) = (try await oldHome.messageIDs(channel: general), try await oldHome.workspace(id: guild.id))
+            #expect(oldMessages.isEmpty && oldWorkspace == nil, "the old copy is removed")
+
+            // Clients keep working through both edges, edits included.
+            for (token, edge) in [(alice, 0), (bob, 1)] {
+                let page = try await c.request(.GET, "/channels/\(general)/messages?limit=100", token: token, edge: edge).decode([Message].self)
+                #expect(page.first?.id == written.map(\.id).max())
+                let guilds = try await c.request(.GET, "/users/@me/guilds", token: token, edge: edge).decode([PartialGuild].self)
+                #expect(guilds.filter { $0.id == guild.id }.count == 1, "listed once")
+            }
+            let edited = try await c.request(.GET, "/channels/\(general)/messages/\(before[1])", token: alice).decode(Message.self)
+            #expect(edited.content == "edited before")
+            let states = try await c.request(.GET, "/users/@me/read-states", token: bob, edge: 1).decode([ReadStateEntry].self)
+            #expect(states.first { $0.id == general }?.last_message_id != nil, "Bob's read state moved with the workspace")
+            #expect(try await c.request(.GET, "/invites/\(invite.code)", token: alice).status == 200, "invites still work")
+
+            // Bob's session followed the workspace: each message written after his IDENTIFY, once.
+            let wanted = Set(written.map(\.content))
+            try await eventually("Bob's session got every message", timeout: .seconds(15)) {
+                Set(bobSession.dispatches("MESSAGE_CREATE").compactMap { $0["d"]?["content"]?.stringValue }).isSuperset(of: wanted)
+            }
+            let seen = bobSession.dispatches("MESSAGE_CREATE").compactMap { $0["d"]?["content"]?.stringValue }.filter(wanted.contains)
+            #expect(seen.count == wanted.count, "none twice")
+            let last = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "after")).decode(Message.self)
+            #expect(last.id.cell == 2, "written in the new home")
+            _ = try await bobSession.waitDispatch("MESSAGE_CREATE") { $0["d"]?["content"]?.stringValue == "after" }
+            bobSession.close()
+        }
+    }
+
+    /// A workspace with a channel shared into another cell cannot move (the channel's replicas
+    /// follow its home's outbox); the refusal says why and changes nothing.
+    @Test func aWorkspaceWithSharedChannelsIsRefused() async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let (_, alice) = try await c.register("alice")
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
+            let away = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Away"), edge: 1).decode(Guild.self)
+            let channel = try #require(home.system_channel_id)
+            #expect(try await c.concordctl(["channel", "share", channel.description, "--into", away.id.description]).status == 0)
+            let move = try await c.concordctl(["workspace", "move", home.id.description, "--to", c.config.cells[1].name])
+            #expect(move.status != 0 && move.log.contains("shared channels"), "\(move.log)")
+            #expect(try await c.domains[0].db.workspace(id: home.id) != nil)
+            #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: alice, body: MessageCreateRequest(content: "still here")).status == 200)
+        }
+    }
+}
+
+/// Posts into a channel through an edge until stopped, recording each acknowledged message and
+/// each failure.
+final class WriteLoad: Sendable {
+    let stopped = Atomic<Bool>(false)
+    let acknowledged = Mutex<[(id: Snowflake, content: String)]>([])
+    let failures = Mutex<[String]>([])
+
+    func run(_ c: TestCluster, _ name: String, token: String, edge: Int, channel: Snowflake) async {
+        var n = 0
+        while !stopped.load(ordering: .relaxed) {
+            let content = "\(name) \(n)"
+            n += 1
+            do {
+                let reply = try await c.request(.POST, "/channels/\(channel)/messages", token: token, body: MessageCreateRequest(content: content), edge: edge)
+                if reply.status == 200, let message = try? reply.decode(Message.self) {
+                    acknowledged.withLock { $0.append((message.id, content)) }
+                } else {
+                    failures.withLock { $0.append("\(reply.status) \(reply.text.prefix(200))") }
+                }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
