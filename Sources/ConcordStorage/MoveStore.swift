@@ -142,8 +142,9 @@ extension SQLExecutor {
         return (RowExport(table: .messages, json: json, count: count), buckets.map(Int.init), Set(present))
     }
 
-    /// The messages of the channels that outbox events in `(after, through]` created, changed or deleted.
-    public func touchedMessages(channels: [Int64], after: Int64, through: Int64) async throws -> [Int64] {
+    /// The messages of the channels that outbox events in `(after, through]` (and, with
+    /// `unsequenced`, committed events not numbered yet) created, changed or deleted.
+    public func touchedMessages(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false) async throws -> [Int64] {
         try await run("""
             SELECT DISTINCT x.id FROM outbox o CROSS JOIN LATERAL (
                 SELECT (o.payload->>'id')::bigint AS id WHERE o.event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE', 'MESSAGE_DELETE')
@@ -154,15 +155,34 @@ extension SQLExecutor {
                     CASE WHEN json_typeof(o.payload->'ids') = 'array' THEN o.payload->'ids' ELSE '[]'::json END) e
                 WHERE o.event_type = 'MESSAGE_DELETE_BULK'
             ) x
-            WHERE o.seq > \(after) AND o.seq <= \(through) AND o.channel_id = ANY(\(channels)) AND x.id IS NOT NULL
+            WHERE ((o.seq > \(after) AND o.seq <= \(through)) OR (\(unsequenced) AND o.seq IS NULL))
+              AND o.channel_id = ANY(\(channels)) AND x.id IS NOT NULL
             """).map { try $0.decode(Int64.self) }
     }
 
-    /// Outbox rows about the workspace that are committed but not numbered yet.
-    public func unsequencedEvents(_ workspace: Snowflake, channels: [Int64]) async throws -> Int {
+    /// Numbers the copied messages the source's sequencer had not numbered yet (it will, in the
+    /// source, after the switch), as the sequencer would: after each channel's last number, in id
+    /// order, with their authors' read states following their own messages.
+    public func numberUnsequencedMessages(channels: [Int64]) async throws {
         try await run("""
-            SELECT count(*)::int FROM outbox WHERE seq IS NULL AND (workspace_id = \(workspace.int64) OR channel_id = ANY(\(channels)))
-            """).first?.decode(Int.self) ?? 0
+            WITH pending AS (
+                SELECT channel_id, bucket, id, author_id, row_number() OVER (PARTITION BY channel_id ORDER BY id) AS n
+                FROM messages WHERE channel_id = ANY(\(channels)) AND channel_seq IS NULL
+            ), bumped AS (
+                UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
+                FROM (SELECT channel_id, count(*) AS added, max(id) AS last_id FROM pending GROUP BY channel_id) t
+                WHERE c.id = t.channel_id
+                RETURNING c.id, c.message_seq - t.added AS base
+            ), numbered AS (
+                UPDATE messages m SET channel_seq = bumped.base + pending.n
+                FROM pending JOIN bumped ON bumped.id = pending.channel_id
+                WHERE m.channel_id = pending.channel_id AND m.bucket = pending.bucket AND m.id = pending.id
+                RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
+            )
+            UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, numbered.channel_seq), \(unescaped: ReadStateRow.newVersion)
+            FROM numbered
+            WHERE rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id AND rs.last_message_id = numbered.id
+            """)
     }
 
     /// Writes exported rows; a row already here (by the table's key) is replaced, except a

@@ -158,8 +158,9 @@ public struct WorkspaceMove: Sendable {
     }
 
     /// Copies again what outbox events in `(after, through]` changed; answers how many messages.
-    private func catchUp(channels: [Int64], after: Int64, through: Int64, readStates version: inout Int64) async throws -> Int {
-        let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through)
+    private func catchUp(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false,
+                         readStates version: inout Int64) async throws -> Int {
+        let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through, unsequenced: unsequenced)
         for start in stride(from: 0, to: touched.count, by: pageSize) {
             let ids = Array(touched[start..<min(start + pageSize, touched.count)])
             let (rows, buckets, present) = try await source.db.exportMessages(channels: channels, ids: ids)
@@ -186,16 +187,13 @@ public struct WorkspaceMove: Sendable {
             do {
                 // Channels created since the copy began belong to the workspace too.
                 let channels = try await source.db.workspaceChannelIDs(workspace)
-                // Every write that got in before the lock is committed; wait until the source's
-                // sequencer has numbered each (it runs in the cell, which also keeps its Redis
-                // counters in step with what it numbers, so the move does not do it itself).
-                let patience = ContinuousClock.now + .seconds(30)
-                while try await source.db.unsequencedEvents(workspace, channels: channels) > 0 {
-                    guard ContinuousClock.now < patience else { throw MoveError("cell \(source.id) is not sequencing its outbox; is it running?") }
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-                let head = try await source.db.outboxHead()
-                _ = try await catchUp(channels: channels, after: position, through: head, readStates: &version)
+                // Every write that got in before the lock has committed, but the source's
+                // sequencer may not have numbered its outbox rows yet (and cannot be waited for: it
+                // may itself wait for a row lock held by a write the freeze holds back), so
+                // unnumbered rows count as changes too, and their messages are numbered here.
+                // Nothing about the workspace commits any more, so everything after the last
+                // pass is final (a bound would race the sequencer numbering rows meanwhile).
+                _ = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, readStates: &version)
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
                     try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
@@ -203,6 +201,7 @@ public struct WorkspaceMove: Sendable {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
                     try await tx.importRows(try await source.db.exportMassMentions(channels: channels))
+                    try await tx.numberUnsequencedMessages(channels: channels)
                 }
                 let (here, there) = (try await source.db.workspaceFingerprint(workspace), try await destination.db.workspaceFingerprint(workspace))
                 guard here == there else {
