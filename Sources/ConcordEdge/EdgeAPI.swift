@@ -126,8 +126,10 @@ public final class EdgeAPI: Sendable {
         }
         // A channel of another cell may be shared into a workspace of the caller's own cell,
         // whose replica serves reads, read states and typing locally and hands posts to the
-        // channel's home: ask there first, then the channel's home.
-        if let claims, let channel = route.channelID, directory.moves.home(channel: channel) != claims.userID.cell, Self.replicaServes.contains(route.endpoint),
+        // channel's home: ask there first, then the channel's home. (Channels of moved
+        // workspaces are never shared: they go straight to their home.)
+        if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, directory.moves.entry(channel.description) == nil,
+           Self.replicaServes.contains(route.endpoint),
            let local = directory.entry(for: claims.userID.cell) {
             let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
                                        authorization: request.headers[.authorization], body: body)

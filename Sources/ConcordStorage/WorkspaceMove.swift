@@ -82,15 +82,7 @@ public struct WorkspaceMove: Sendable {
             }
             report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
             try await copy(try await source.db.exportMassMentions(channels: channels))
-            var cursor = MessageCursor()
-            while true {
-                let (page, next, buckets) = try await source.db.exportMessages(channels: channels, after: cursor, limit: pageSize)
-                if page.count == 0 { break }
-                for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
-                try await copy(page)
-                report.copiedMessages += page.count
-                cursor = next
-            }
+            report.copiedMessages = try await copyMessages(of: channels)
             log("copied \(report.copiedMessages) messages and \(report.copiedReadStates) read states")
 
             // 2. Catch up while the passes shrink.
@@ -146,6 +138,22 @@ public struct WorkspaceMove: Sendable {
         try await destination.db.importRows(rows)
     }
 
+    /// Copies every message of the channels, a keyset page at a time; answers how many.
+    @discardableResult
+    private func copyMessages(of channels: [Int64]) async throws -> Int {
+        guard !channels.isEmpty else { return 0 }
+        var cursor = MessageCursor()
+        var copied = 0
+        while true {
+            let (page, next, buckets) = try await source.db.exportMessages(channels: channels, after: cursor, limit: pageSize)
+            if page.count == 0 { return copied }
+            for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
+            try await copy(page)
+            copied += page.count
+            cursor = next
+        }
+    }
+
     private func copyReadStates(channels: [Int64], after version: inout Int64) async throws -> Int {
         var copied = 0
         while true {
@@ -178,15 +186,21 @@ public struct WorkspaceMove: Sendable {
     }
 
     /// The freeze: answers how long the workspace's writes were held back, in milliseconds.
-    private func frozen(channels: [Int64], position: Int64, readStates: Int64, report: inout Report,
+    private func frozen(channels copied: [Int64], position: Int64, readStates: Int64, report: inout Report,
                         announce: @Sendable (Int) async -> Void) async throws -> Double {
         var version = readStates
         let (frozenFor, members) = try await source.db.client.withConnection { lock in
             try await lock.query("SELECT pg_advisory_lock(\(workspace.int64))", logger: source.db.logger).collect()
             let frozenAt = ContinuousClock.now
             do {
-                // Channels created since the copy began belong to the workspace too.
+                // Channels created since the copy began belong to the workspace too: their
+                // messages are copied whole (the passes only looked at the first channels).
                 let channels = try await source.db.workspaceChannelIDs(workspace)
+                let added = channels.filter { !copied.contains($0) }
+                if !added.isEmpty { try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: added)) }
+                try await copyMessages(of: added)
+                var fromStart = Int64.min
+                _ = try await copyReadStates(channels: added, after: &fromStart)
                 // Every write that got in before the lock has committed, but the source's
                 // sequencer may not have numbered its outbox rows yet (and cannot be waited for: it
                 // may itself wait for a row lock held by a write the freeze holds back), so

@@ -40,7 +40,13 @@ struct MoveTests {
             async let us: Void = load.run(c, "alice", token: alice, edge: 0, channel: general)
             async let eu: Void = load.run(c, "bob", token: bob, edge: 1, channel: general)
             try await Task.sleep(for: .milliseconds(300))
-            let move = try await c.concordctl(["workspace", "move", guild.id.description, "--to", c.config.cells[1].name, "--json"], timeout: .seconds(120))
+            async let moving = c.concordctl(["workspace", "move", guild.id.description, "--to", c.config.cells[1].name, "--json"], timeout: .seconds(120))
+            // A channel created while the move runs (most likely during its copy) comes along.
+            let late = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: #"{"name":"late"}"#).decode(GuildChannel.self)
+            for i in 0..<5 {
+                #expect(try await c.request(.POST, "/channels/\(late.id)/messages", token: alice, body: MessageCreateRequest(content: "late \(i)")).status == 200)
+            }
+            let move = try await moving
             // Writes go on for a while at the new home.
             try await Task.sleep(for: .milliseconds(500))
             load.stopped.store(true, ordering: .relaxed)
@@ -62,6 +68,7 @@ struct MoveTests {
             let expected = Set(written.map(\.id)).union(before.enumerated().filter { $0.offset % 3 != 0 && $0.offset != 2 }.map(\.element))
             #expect(Set(stored) == expected, "missing: \(expected.subtracting(stored).count), unexpected: \(Set(stored).subtracting(expected).count)")
             #expect(try await newHome.messageIDs(channel: side.id).count == 40)
+            #expect(try await newHome.messageIDs(channel: late.id).count == 5, "the channel created during the move, with its messages")
             let (oldMessages, oldWorkspace) = (try await oldHome.messageIDs(channel: general), try await oldHome.workspace(id: guild.id))
             #expect(oldMessages.isEmpty && oldWorkspace == nil, "the old copy is removed")
 
