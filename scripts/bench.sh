@@ -224,7 +224,7 @@ moves_bench() {
     --count "${BENCH_MOVE_MESSAGES:-100000}" --days 30 >/dev/null
   echo "moves: a workspace with ${BENCH_MOVE_MESSAGES:-100000} messages and 100 members moves from bench-1 to bench-2 while its members post 100 msg/s"
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/move-tokens" --channel "$move_channel" --clients 4 \
-    --paced-rate 100 --seconds 30 | sed 's/^/moves: /' &
+    --paced-rate 100 --seconds "${BENCH_MOVE_SECONDS:-60}" | sed 's/^/moves: /' &
   load=$!
   sleep 5
   "$BIN/concordctl" workspace move "$move_guild" --to bench-2 --config "$CONFIG" --json | tr -d '\n ' | sed 's/^/moves: move report /; s/$/\n/'

@@ -160,14 +160,15 @@ extension SQLExecutor {
             """).map { try $0.decode(Int64.self) }
     }
 
-    /// Numbers the copied messages the source's sequencer had not numbered yet (it will, in the
-    /// source, after the switch), as the sequencer would: after each channel's last number, in id
+    /// Numbers the copied messages (of `ids`, the last pass's) the source's sequencer had not
+    /// numbered yet (it will, in the source, after the switch), as the sequencer would: after each channel's last number, in id
     /// order, with their authors' read states following their own messages.
-    public func numberUnsequencedMessages(channels: [Int64]) async throws {
+    public func numberUnsequencedMessages(channels: [Int64], among ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
         try await run("""
             WITH pending AS (
                 SELECT channel_id, bucket, id, author_id, row_number() OVER (PARTITION BY channel_id ORDER BY id) AS n
-                FROM messages WHERE channel_id = ANY(\(channels)) AND channel_seq IS NULL
+                FROM messages WHERE channel_id = ANY(\(channels)) AND id = ANY(\(ids)) AND channel_seq IS NULL
             ), bumped AS (
                 UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
                 FROM (SELECT channel_id, count(*) AS added, max(id) AS last_id FROM pending GROUP BY channel_id) t

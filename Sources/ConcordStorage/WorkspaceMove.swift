@@ -88,7 +88,7 @@ public struct WorkspaceMove: Sendable {
             // 2. Catch up while the passes shrink.
             for _ in 0..<5 {
                 let head = try await source.db.outboxHead()
-                let changed = try await catchUp(channels: channels, after: position, through: head, readStates: &readStateVersion)
+                let changed = try await catchUp(channels: channels, after: position, through: head, readStates: &readStateVersion).count
                 position = head
                 report.catchUpPasses += 1
                 report.caughtUpMessages += changed
@@ -165,9 +165,9 @@ public struct WorkspaceMove: Sendable {
         }
     }
 
-    /// Copies again what outbox events in `(after, through]` changed; answers how many messages.
+    /// Copies again what outbox events in `(after, through]` changed; answers those messages.
     private func catchUp(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false,
-                         readStates version: inout Int64) async throws -> Int {
+                         readStates version: inout Int64) async throws -> [Int64] {
         let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through, unsequenced: unsequenced)
         for start in stride(from: 0, to: touched.count, by: pageSize) {
             let ids = Array(touched[start..<min(start + pageSize, touched.count)])
@@ -182,7 +182,7 @@ public struct WorkspaceMove: Sendable {
             try await copy(try await source.db.exportWorkspaceRows(table, workspace))
         }
         _ = try await copyReadStates(channels: channels, after: &version)
-        return touched.count
+        return touched
     }
 
     /// The freeze: answers how long the workspace's writes were held back, in milliseconds.
@@ -207,7 +207,7 @@ public struct WorkspaceMove: Sendable {
                 // unnumbered rows count as changes too, and their messages are numbered here.
                 // Nothing about the workspace commits any more, so everything after the last
                 // pass is final (a bound would race the sequencer numbering rows meanwhile).
-                _ = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, readStates: &version)
+                let last = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, readStates: &version)
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
                     try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
@@ -215,9 +215,12 @@ public struct WorkspaceMove: Sendable {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
                     try await tx.importRows(try await source.db.exportMassMentions(channels: channels))
-                    try await tx.numberUnsequencedMessages(channels: channels)
+                    try await tx.numberUnsequencedMessages(channels: channels, among: last)
                 }
-                let (here, there) = (try await source.db.workspaceFingerprint(workspace), try await destination.db.workspaceFingerprint(workspace))
+                // Both sides at once: reading every message twice is most of the freeze.
+                async let sourcePrint = source.db.workspaceFingerprint(workspace)
+                async let destinationPrint = destination.db.workspaceFingerprint(workspace)
+                let (here, there) = (try await sourcePrint, try await destinationPrint)
                 guard here == there else {
                     throw MoveError("the copy differs from the source (\(Set(here).symmetricDifference(there).sorted().prefix(4))); the move was abandoned")
                 }
