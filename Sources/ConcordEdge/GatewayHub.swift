@@ -84,11 +84,12 @@ final class GatewayHub: Sendable {
             for (cellID, subscriber) in subscribers {
                 group.addTask { await subscriber.run() }
                 group.addTask { [self] in
+                    let directoryTopic = Topics.directory(cell: cellName(cellID))
                     // Live messages wait in the subscriber's stream while a read-back runs, so
                     // delivery stays in sequence order.
                     for await event in subscriber.events {
                         switch event {
-                        case .message(let topic, _) where topic == Topics.directory(cell: cellName(cellID)):
+                        case .message(let topic, _) where topic == directoryTopic:
                             Task { await reloadDirectory(from: cellID) }
                         case .message(_, let payload): receive(payload, cell: cellID)
                         case .connected(resumed: false): await startFeed(cell: cellID)
