@@ -55,14 +55,15 @@ public final class WorkspaceDirectory: Sendable {
 
     public func home(workspace id: Snowflake) -> Int { entry(id.description)?.cell_id ?? id.cell }
     public func home(channel id: Snowflake) -> Int { entry(id.description)?.cell_id ?? id.cell }
-    public func home(invite code: String) -> Int? { entry(DirectoryEntry.key(invite: code))?.cell_id ?? InviteCode.cell(of: code) }
 
-    /// The cell that owns what a route touches (see `Route.ownerCell`), after moves.
+    /// The cell that owns what a route touches: its directory entry, else `Route.ownerCell`.
     public func owner(of route: Route) -> Int? {
-        if let guild = route.guildID { return home(workspace: guild) }
-        if let channel = route.channelID { return home(channel: channel) }
-        if let code = route.inviteCode { return home(invite: code) }
-        return route.userID?.cell
+        Self.key(of: route).flatMap(entry)?.cell_id ?? route.ownerCell
+    }
+
+    /// The directory key of what a route touches (its workspace, channel or invite code).
+    static func key(of route: Route) -> String? {
+        route.guildID?.description ?? route.channelID?.description ?? route.inviteCode.map(DirectoryEntry.key(invite:))
     }
 
     /// Of an item that several cells list (a workspace or channel, for the moment a move has both
@@ -81,8 +82,7 @@ public final class WorkspaceDirectory: Sendable {
 
     /// When the directory says a route's workspace has moved from `cell` to another: that cell.
     public func movedAway(_ route: Route, from cell: Int) -> Int? {
-        let key = route.guildID?.description ?? route.channelID?.description ?? route.inviteCode.map(DirectoryEntry.key(invite:))
-        guard let key, let entry = entry(key), entry.cell_id != cell else { return nil }
+        guard let key = Self.key(of: route), let entry = entry(key), entry.cell_id != cell else { return nil }
         return entry.cell_id
     }
 }
