@@ -144,6 +144,7 @@ public struct CellAPI: Sendable {
             let query = QueryParameters(request)
             let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
             let limit = try query.int("limit", default: 500, in: 1...5000)
+            if query.string("settled") == "1" { try await domain.settleOutbox() }
             let events = try await domain.db.events(after: after, limit: limit)
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
         case "/internal/directory":

@@ -31,6 +31,20 @@ extension CellDomain {
         return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller))
     }
 
+    /// Waits (up to `limit`) until every outbox row committed before the call has its sequence
+    /// number, so a session's read-back holds everything acknowledged before it asked: a message
+    /// posted just before a RESUME is replayed before RESUMED, not delivered live after it.
+    public func settleOutbox(limit: Duration = .seconds(2)) async throws {
+        guard let horizon = try await db.newestUnsequencedOutboxID() else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while clock.now < deadline {
+            signal.wake()
+            try await Task.sleep(for: .milliseconds(5))
+            if !(try await db.hasUnsequencedOutbox(through: horizon)) { return }
+        }
+    }
+
     /// A user homed here, as other cells copy it (no password, no tokens).
     public func profile(_ id: Snowflake) async throws -> User {
         guard id.cell == cellID, let user = try await db.user(id: id) else { throw APIError.unknownUser }

@@ -270,7 +270,7 @@ final class GatewayHub: Sendable {
     private func catchUp(_ connection: GatewayConnection, cell: Int, after start: Int64, joined: Set<Snowflake>) async {
         var after = start
         while true {
-            guard let page = await readOutbox(cell, after: after) else {
+            guard let page = await readOutbox(cell, after: after, settled: after == start) else {
                 logger.warning("outbox read-back for a session failed", metadata: ["cell": "\(cell)"])
                 connection.close(.unknownError)
                 if let id = connection.sessionID { remove(id, connection) }
@@ -289,11 +289,13 @@ final class GatewayHub: Sendable {
     }
 
     /// One page of a cell's outbox after `after`; a failed read is tried again a few times
-    /// (a busy cell is not a lost session), nil when it keeps failing.
-    private func readOutbox(_ cell: Int, after: Int64) async -> [JSONValue]? {
+    /// (a busy cell is not a lost session), nil when it keeps failing. `settled`: the cell first
+    /// numbers what committed before the read, so the page holds everything acknowledged so far.
+    private func readOutbox(_ cell: Int, after: Int64, settled: Bool) async -> [JSONValue]? {
         var pause = Duration.milliseconds(100)
+        let path = "/internal/outbox?after=\(after)&limit=500" + (settled ? "&settled=1" : "")
         for attempt in 1...5 {
-            if let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue { return page }
+            if let page = try? await cellJSON(cell, path: path)?.arrayValue { return page }
             if attempt < 5 {
                 try? await Task.sleep(for: pause)
                 pause *= 2

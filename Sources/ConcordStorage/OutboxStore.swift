@@ -36,6 +36,16 @@ extension SQLExecutor {
         }
     }
 
+    /// The newest committed outbox row still waiting for its sequence number, if any.
+    public func newestUnsequencedOutboxID() async throws -> Int64? {
+        try await run("SELECT max(id) FROM outbox WHERE seq IS NULL").first?.decode(Int64?.self) ?? nil
+    }
+
+    /// Whether any outbox row up to `id` is still waiting for its sequence number.
+    public func hasUnsequencedOutbox(through id: Int64) async throws -> Bool {
+        try await run("SELECT EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL AND id <= \(id))").first?.decode(Bool.self) ?? false
+    }
+
     public func outboxHead() async throws -> Int64 {
         try await run("SELECT seq FROM outbox_head").first?.decode(Int64.self) ?? 0
     }
