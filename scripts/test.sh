@@ -53,11 +53,11 @@ fi
 # Waves, so the suites that start whole clusters do not all share two cores at once (their
 # waits are generous, but a machine this small saturates), and the one test that times a link
 # crossing runs alone. Every wave runs; the result fails if any wave did.
-clusters="GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|CellTests|MoveTests|BrowserTests"
+clusters="GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|CellTests|MoveTests|BrowserTests|DirectMessageTests"
 timed="crossingTheLinkBetweenRegionsIsPaidOnce"
 status=0
 swift test --skip-build --disable-xctest --skip "$clusters" || status=1
 swift test --skip-build --disable-xctest --filter "GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|MoveTests" || status=1
-swift test --skip-build --disable-xctest --filter "CellTests|BrowserTests" --skip "$timed" || status=1
+swift test --skip-build --disable-xctest --filter "CellTests|BrowserTests|DirectMessageTests" --skip "$timed" || status=1
 swift test --skip-build --disable-xctest --filter "$timed" || status=1
 exit $status

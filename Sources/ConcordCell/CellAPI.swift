@@ -70,6 +70,10 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(try await d.currentUserGuilds(try me()))
         case .getApplication:
             return try JSONResponse.ok(try await d.application(try me()))
+        case .listDMs:
+            return try JSONResponse.ok(try await d.dmChannels(try me()))
+        case .createDM:
+            return try JSONResponse.ok(try await d.openDM(try decode(DMCreateRequest.self), caller: try me()))
         case .getGateway, .getGatewayBot, .listEdges:
             throw APIError.notFound
         case .createGuild:

@@ -8,8 +8,10 @@ extension CellDomain {
         return try await db.channels(workspaceID: guildID)
     }
 
-    public func channel(_ id: Snowflake, caller: Caller) async throws -> GuildChannel {
-        try await requireChannel(id, caller: caller).channel
+    public func channel(_ id: Snowflake, caller: Caller) async throws -> AnyChannel {
+        let access = try await requireChannel(id, caller: caller)
+        if access.dmUsers != nil { return .dm(try await dmChannel(id, caller: caller)) }
+        return .guild(access.channel)
     }
 
     public func createChannel(_ guildID: Snowflake, _ request: ChannelCreateRequest, caller: Caller) async throws -> GuildChannel {

@@ -28,7 +28,8 @@ extension CellDomain {
             }
             guilds.append(payload)
         }
-        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller))
+        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller),
+                          privateChannels: guildsOnly ? [] : try await dmChannels(caller))
     }
 
     /// Waits (up to `limit`) until every outbox row committed before the call has its sequence

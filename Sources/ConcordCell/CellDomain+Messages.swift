@@ -8,7 +8,7 @@ extension CellDomain {
     /// page, kept hot for the next reader).
     public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> String {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
-        guard access.channel.type == ChannelType.guildText.rawValue else { return "[]" }
+        guard access.channel.type != ChannelType.guildCategory.rawValue else { return "[]" }
         // Without Redis, pages are read from the database and nothing is kept hot.
         let lookup = try? await hot.lookup(channelID, page: page, limit: limit)
         if case .hit(let json) = lookup {
@@ -43,14 +43,15 @@ extension CellDomain {
         // is here), written at home.
         if let home = try await db.replicaHome(channelID: channelID) {
             let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+            try await refuseAtDMReplica(access)
             guard let author = access.member else { throw APIError.missingAccess }
             return try await peers.postShared(channelID, request, author: author.user, workspace: access.channel.guild_id, home: home)
         }
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
-        guard access.channel.type == ChannelType.guildText.rawValue else { throw APIError.nonTextChannel }
+        guard access.channel.type != ChannelType.guildCategory.rawValue else { throw APIError.nonTextChannel }
         guard let author = access.member else { throw APIError.missingAccess }
-        return try await post(channelID, request, author: author.user, authorMember: author, permissions: access.permissions,
-                              guildID: access.channel.guild_id)
+        return try await post(channelID, request, author: author.user, authorMember: access.dmUsers == nil ? author : nil,
+                              permissions: access.permissions, guildID: access.guildID, dmUsers: access.dmUsers)
     }
 
     /// A message written here for a member of a workspace of another cell this channel is
@@ -61,12 +62,13 @@ extension CellDomain {
             throw APIError.missingAccess
         }
         if author.id.cell != cellID { try await db.upsertReplica(author, homeCell: author.id.cell) }
-        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id)
+        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id, dmUsers: nil)
     }
 
-    /// Writes a message whose author may send it, with its MESSAGE_CREATE event.
+    /// Writes a message whose author may send it, with its MESSAGE_CREATE event (for a DM, one
+    /// addressed to each of its users).
     private func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
-                      permissions: Permissions, guildID: Snowflake) async throws -> String {
+                      permissions: Permissions, guildID: Snowflake?, dmUsers: [Snowflake]?) async throws -> String {
         let content = request.content ?? ""
         let caller = Caller(userID: author.id, tokenID: Snowflake(0), isBot: author.bot)
 
@@ -94,14 +96,25 @@ extension CellDomain {
             componentsJSON: try WireJSON.encodeString(request.components ?? []), nonceJSON: nonceJSON,
             flags: (request.flags ?? 0) & Self.settableFlags, pinned: false,
             referenceMessageID: referenced?.id, referenceChannelID: referenced.map { _ in channelID },
-            referenceGuildID: referenced.map { _ in guildID }, editedAt: nil)
+            referenceGuildID: referenced == nil ? nil : guildID, editedAt: nil)
         let message = try await render(record, referenced: referenced)
         // Only users who resolved to members are pinged (and later counted as mentions).
         record.mentionIDs = message.mentions.map(\.user.id)
         let json = try WireJSON.encodeString(message)
         try await db.ensureMessagePartition(bucket: record.id.bucket)
-        let changed = try await db.insertMessage(record, authorID: caller.userID,
+        let changed: [ReadStateRow]
+        if let dmUsers {
+            let stored = record
+            changed = try await db.transaction { tx in
+                let events = dmUsers.map { PendingEvent(type: "MESSAGE_CREATE", guildID: nil, channelID: channelID, userID: $0, payload: json) }
+                let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
+                for event in events.dropFirst() { try await tx.insertEvent(event) }
+                return changed
+            }
+        } else {
+            changed = try await db.insertMessage(record, authorID: caller.userID,
                                                  event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
+        }
         signal.wake()
         await hot.append(channelID, id: record.id, json: json)
         await counters.apply(changed)
@@ -139,12 +152,16 @@ extension CellDomain {
         let referenced = try await record.referenceMessageID.asyncMap { try await db.message(channelID: channelID, id: $0) } ?? nil
         let message = try await render(record, referenced: referenced)
         let edited = record
-        let update = try event("MESSAGE_UPDATE", guild: access.channel.guild_id, channel: channelID, message)
+        let updates = try channelEvents("MESSAGE_UPDATE", access: access, message)
         let changed = try await commit { tx in
             // An archived message's edit is kept beside its file (read over it, folded in by the next rewrite).
-            guard let archived = found.archived else { return try await tx.updateMessage(edited, event: update) }
+            guard let archived = found.archived else {
+                let changed = try await tx.updateMessage(edited, event: updates[0])
+                try await tx.insertEvents(Array(updates.dropFirst()))
+                return changed
+            }
             try await tx.overrideArchived(edited, base: archived)
-            try await tx.insertEvent(update)
+            try await tx.insertEvents(updates)
             return []
         }
         await hot.invalidate(channelID)
@@ -167,8 +184,8 @@ extension CellDomain {
                 guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
                 changed = rows
             }
-            try await tx.insertEvent(try event("MESSAGE_DELETE", guild: access.channel.guild_id, channel: channelID,
-                                               MessageDeletePayload(id: id, channelID: channelID, guildID: access.channel.guild_id)))
+            try await tx.insertEvents(try channelEvents("MESSAGE_DELETE", access: access,
+                                                        MessageDeletePayload(id: id, channelID: channelID, guildID: access.guildID)))
             return changed
         }
         await hot.invalidate(channelID)
@@ -179,12 +196,14 @@ extension CellDomain {
     /// Typing is ephemeral: published straight to Redis, not kept in the outbox.
     public func triggerTyping(_ channelID: Snowflake, caller: Caller) async throws {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+        try await refuseAtDMReplica(access)
         guard let member = access.member else { throw APIError.missingAccess }
-        let payload = TypingStartPayload(channelID: channelID, guildID: access.channel.guild_id, userID: caller.userID,
-                                         timestamp: Int(Date().timeIntervalSince1970), member: Presenter.member(member, withUser: true))
-        let pending = try event("TYPING_START", guild: access.channel.guild_id, channel: channelID, payload)
-        _ = try? await redis.send("PUBLISH", Topics.workspace(access.channel.guild_id, cell: cellName),
-                                  OutboxEvent.wireJSON(seq: nil, event: pending))
+        let payload = TypingStartPayload(channelID: channelID, guildID: access.guildID, userID: caller.userID, timestamp: Int(Date().timeIntervalSince1970),
+                                         member: access.dmUsers == nil ? Presenter.member(member, withUser: true) : nil)
+        for pending in try channelEvents("TYPING_START", access: access, payload) {
+            let topic = pending.userID.map { Topics.user($0, cell: cellName) } ?? Topics.workspace(access.channel.guild_id, cell: cellName)
+            _ = try? await redis.send("PUBLISH", topic, OutboxEvent.wireJSON(seq: nil, event: pending))
+        }
     }
 
     // MARK: Helpers

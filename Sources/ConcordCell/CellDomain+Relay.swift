@@ -23,13 +23,23 @@ extension CellDomain {
         let (applied, channels) = try await commit { tx -> (Int, Set<Snowflake>) in
             let current = try await tx.lockRelayCursor(source: source)
             let fresh = events.filter { $0.seq > current && $0.seq <= lastSeq }
-            let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
             var applied = 0
+            // A DM with one of this cell's users: its replica starts here (before its messages).
+            for item in fresh {
+                if try await self.openDMReplica(item.event, source: source, tx) { applied += 1 }
+            }
+            let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
             var touched: Set<Snowflake> = []
             var authors: Set<Snowflake> = []
             for item in fresh {
                 let event = item.event
-                guard let channel = event.channelID, let workspace = replicas[channel] else { continue }
+                guard let channel = event.channelID, let found = replicas[channel] else { continue }
+                // A DM replica's events are not sent again from here: the DM's home addressed
+                // them to both users, whose edges follow their topics in every cell.
+                guard let workspace = found else {
+                    if try await self.applyToDMReplica(event, channel: channel, byID: byID, tx) { applied += 1; touched.insert(channel) }
+                    continue
+                }
                 switch event.type {
                 case "MESSAGE_CREATE", "MESSAGE_UPDATE":
                     guard let id = Self.payloadID(event.payload), let message = byID[id] else { continue }
@@ -81,13 +91,13 @@ extension CellDomain {
     }
 
     /// A relayed message as a row of the replica (in the local workspace).
-    static func record(_ m: Message, workspace: Snowflake) throws -> MessageRecord {
+    static func record(_ m: Message, workspace: Snowflake?) throws -> MessageRecord {
         MessageRecord(id: m.id, channelID: m.channel_id, workspaceID: workspace, author: m.author, authorMember: nil, type: m.type,
                       content: m.content, tts: m.tts, mentionEveryone: m.mention_everyone, mentionIDs: m.mentions.map(\.user.id),
                       embedsJSON: try WireJSON.encodeString(m.embeds), componentsJSON: try WireJSON.encodeString(m.components),
                       nonceJSON: try m.nonce.map { try WireJSON.encodeString($0) }, flags: m.flags, pinned: m.pinned,
                       referenceMessageID: m.message_reference?.message_id, referenceChannelID: m.message_reference?.channel_id,
-                      referenceGuildID: m.message_reference?.guild_id.map { _ in workspace },
+                      referenceGuildID: m.message_reference?.guild_id == nil ? nil : workspace,
                       editedAt: m.edited_timestamp.flatMap(DiscordTimestamp.date(from:)))
     }
 

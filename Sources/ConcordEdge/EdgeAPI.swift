@@ -139,6 +139,7 @@ public final class EdgeAPI: Sendable {
                 || (reply.status == 403 && code == Int64(APIError.missingAccess.code)) || reply.status == 421
             if !elsewhere { return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status)) }
         }
+        if let claims, route.endpoint == .createDM { return try await openDM(request, claims: claims, body: body) }
         let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
         guard var cell = directory.owner(of: route, caller: claims?.userID) else {
             throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
@@ -191,6 +192,23 @@ public final class EdgeAPI: Sendable {
             logger.warning("cell unreachable", metadata: ["cell": "\(cell.cell.name)", "error": "\(error)"])
             throw APIError.serviceUnavailable
         }
+    }
+
+    /// A DM is homed in the cell of its lower user id, whoever opens it. That cell needs both
+    /// users' profiles: when it lacks one (it answers 409 or unknown user), they are copied
+    /// from their home cells and the request made again.
+    func openDM(_ request: Request, claims: TokenClaims, body: Data) async throws -> Response {
+        let recipient = try WireJSON.decodeBody(DMCreateRequest.self, from: body).recipient_id
+        let homeID = DMChannel.homeCell(claims.userID, recipient)
+        guard let home = directory.entry(for: homeID) else { throw APIError.unknownUser }
+        let (path, auth) = (request.uri.description, request.headers[.authorization])
+        var reply = try await send(to: home, method: .POST, path: path, authorization: auth, body: body)
+        let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
+        if reply.status == 409 || (reply.status == 404 && code == Int64(APIError.unknownUser.code)) {
+            for user in Set([claims.userID, recipient]) where user.cell != homeID { try await copyProfile(of: user, to: home) }
+            reply = try await send(to: home, method: .POST, path: path, authorization: auth, body: body)
+        }
+        return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
     }
 
     /// Copies a user's profile from their home cell to another cell.

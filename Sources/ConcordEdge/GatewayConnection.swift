@@ -58,7 +58,7 @@ final class GatewayConnection: Sendable {
         var cursors: [Int: Int64] = [:]
         /// While the outbox is read back for this session, live events wait here.
         var catchUps = 0
-        var held: [(type: String, data: String, origin: EventOrigin)] = []
+        var held: [(type: String, data: String, origin: EventOrigin, direct: Bool)] = []
         /// Sequences delivered by read-backs still running, so two of them never repeat one.
         var caughtUp: Set<EventOrigin> = []
         /// Set when a draining edge has handed the session over: nothing more is numbered here.
@@ -81,23 +81,24 @@ final class GatewayConnection: Sendable {
     }
 
     /// A live event from a cell: held while a read-back runs, dropped if already delivered.
-    func deliverLive(_ type: String, data: String, origin: EventOrigin) {
+    /// `direct`: a DM's event (gated by the DM intents).
+    func deliverLive(_ type: String, data: String, origin: EventOrigin, direct: Bool = false) {
         state.withLock { s in
-            if s.catchUps > 0 { s.held.append((type, data, origin)); return }
-            Self.dispatchEvent(&s, type, data, origin)
+            if s.catchUps > 0 { s.held.append((type, data, origin, direct)); return }
+            Self.dispatchEvent(&s, type, data, origin, direct: direct)
         }
     }
 
     /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
     /// it is delivered only when it belongs to a workspace the session has just joined.
-    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?) {
+    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?, direct: Bool = false) {
         state.withLock { s in
             guard !s.caughtUp.contains(origin) else { return }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
                 guard let guild, joined.contains(guild) else { return }
                 Self.dispatch(&s, type, data)
             } else {
-                Self.dispatchEvent(&s, type, data, origin)
+                Self.dispatchEvent(&s, type, data, origin, direct: direct)
             }
             s.caughtUp.insert(origin)
         }
@@ -113,23 +114,23 @@ final class GatewayConnection: Sendable {
             guard s.catchUps == 0 else { return }
             let held = s.held
             s.held = []
-            for (type, data, origin) in held where !s.caughtUp.contains(origin) {
-                Self.dispatchEvent(&s, type, data, origin)
+            for (type, data, origin, direct) in held where !s.caughtUp.contains(origin) {
+                Self.dispatchEvent(&s, type, data, origin, direct: direct)
             }
             s.caughtUp = []
         }
     }
 
-    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin) {
+    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin, direct: Bool) {
         if origin.seq > 0 {
             guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
             s.cursors[origin.cell] = origin.seq
         }
-        dispatch(&s, type, data)
+        dispatch(&s, type, data, direct: direct)
     }
 
-    private static func dispatch(_ s: inout State, _ type: String, _ data: String) {
-        guard !s.handedOver, let (seq, frame) = s.machine.dispatch(type, data: data) else { return }
+    private static func dispatch(_ s: inout State, _ type: String, _ data: String, direct: Bool = false) {
+        guard !s.handedOver, let (seq, frame) = s.machine.dispatch(type, data: data, direct: direct) else { return }
         s.buffer.append(seq: seq, frame: frame)
         s.output?.write(frame)
     }

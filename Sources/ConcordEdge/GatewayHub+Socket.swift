@@ -237,7 +237,7 @@ extension GatewayHub {
             var session_type = "normal"
             var shard = [0, 1]
             var application: ApplicationStub?
-            var private_channels: [JSONValue] = []
+            var private_channels: [DMChannel]
             var relationships: [JSONValue] = []
             var presences: [JSONValue] = []
             var user_settings: [String: JSONValue] = [:]
@@ -253,7 +253,7 @@ extension GatewayHub {
         return try WireJSON.encodeString(Ready(user: ready.user, guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
                                                session_id: sessionID, resume_gateway_url: publicGatewayURL,
                                                application: bot ? ApplicationStub(id: ready.user.id) : nil,
-                                               read_state: ReadStates(entries: ready.readStates)))
+                                               private_channels: ready.privateChannels, read_state: ReadStates(entries: ready.readStates)))
     }
 
     static func newSessionID() -> String {

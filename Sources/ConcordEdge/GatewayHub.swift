@@ -233,6 +233,7 @@ final class GatewayHub: Sendable {
     private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection,
                        rule: inout MessageContentRule, facts: inout MessageFacts, readBack joined: Set<Snowflake>?) {
         let e = event.event
+        let direct = e.guildID == nil && e.channelID != nil
         let (user, isBot, intents, outcome) = connection.state.withLock { s in
             (s.userID, s.isBot, s.machine.intents,
              s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &facts))
@@ -241,13 +242,14 @@ final class GatewayHub: Sendable {
         switch outcome {
         case .drop: return
         case .replace(let compactType, let compactData): (type, data) = (compactType, compactData)
-        case .deliver: (type, data) = (e.type, user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
+        // As Discord: a bot reads DMs without the MESSAGE_CONTENT intent.
+        case .deliver: (type, data) = (e.type, direct ? e.payload : user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
         }
         let origin = EventOrigin(cell: cell, seq: event.seq)
         if let joined {
-            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID)
+            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID, direct: direct)
         } else {
-            connection.deliverLive(type, data: data, origin: origin)
+            connection.deliverLive(type, data: data, origin: origin, direct: direct)
         }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }

@@ -19,6 +19,7 @@ enum RequestValidator {
         case .login: try check(LoginRequest.self) { _ in }
         case .createInvite: if !body.isEmpty { try check(InviteCreateRequest.self, Validation.validate) }
         case .bulkAck: try check(BulkAckRequest.self, Validation.validate)
+        case .createDM: try check(DMCreateRequest.self) { _ in }
         default: break
         }
     }

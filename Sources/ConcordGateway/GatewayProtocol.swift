@@ -65,15 +65,24 @@ public struct Intents: OptionSet, Sendable, Hashable {
     public static let guildMessages = Intents(rawValue: 1 << 9)
     public static let guildMessageTyping = Intents(rawValue: 1 << 11)
     public static let directMessages = Intents(rawValue: 1 << 12)
+    public static let directMessageTyping = Intents(rawValue: 1 << 14)
     public static let messageContent = Intents(rawValue: 1 << 15)
     /// Every intent Discord defines up to bit 25; anything above is invalid (close 4013).
     public static let known = Intents(rawValue: (1 << 26) - 1)
     /// Privileged intents; Concord grants them to every bot (the operator added the bot).
     public static let privileged: Intents = [.guildMembers, .guildPresences, .messageContent]
 
-    /// The intent an event needs, or nil when every session receives it.
-    public static func required(for eventType: String) -> Intents? {
-        switch eventType {
+    /// The intent an event needs, or nil when every session receives it. `direct`: the event is
+    /// a DM's, which Discord gates with the DIRECT_MESSAGES intents instead.
+    public static func required(for eventType: String, direct: Bool = false) -> Intents? {
+        if direct {
+            switch eventType {
+            case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": return .directMessages
+            case "TYPING_START": return .directMessageTyping
+            default: return nil
+            }
+        }
+        return switch eventType {
         case "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE": .guilds
         case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE": .guildMembers
         case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": .guildMessages

@@ -36,6 +36,7 @@ public struct APIError: Error, Sendable, Equatable {
     public static let missingAccess = APIError(status: 403, code: 50001, message: "Missing Access")
     public static let cannotEditOthersMessage = APIError(status: 403, code: 50005, message: "Cannot edit a message authored by another user")
     public static let emptyMessage = APIError(status: 400, code: 50006, message: "Cannot send an empty message")
+    public static let cannotSendToUser = APIError(status: 400, code: 50007, message: "Cannot send messages to this user")
     public static let nonTextChannel = APIError(status: 400, code: 50008, message: "Cannot send messages in a non-text channel")
     public static let missingPermissions = APIError(status: 403, code: 50013, message: "Missing Permissions")
     public static let invalidJSON = APIError(status: 400, code: 50109, message: "The request body contains invalid JSON.")

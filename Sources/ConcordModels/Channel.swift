@@ -1,7 +1,26 @@
 /// Discord's channel types that Concord serves.
 public enum ChannelType: Int, Codable, Sendable {
     case guildText = 0
+    case dm = 1
     case guildCategory = 4
+}
+
+/// Discord's DM channel object: `recipients` are the other users, so each side sees its own.
+public struct DMChannel: Codable, Sendable, Equatable {
+    public var id: Snowflake
+    public var type = ChannelType.dm.rawValue
+    public var last_message_id: Snowflake?
+    public var recipients: [User]
+    public var flags = 0
+
+    public init(id: Snowflake, lastMessageID: Snowflake?, recipients: [User]) {
+        self.id = id
+        self.last_message_id = lastMessageID
+        self.recipients = recipients
+    }
+
+    /// The cell a DM between these two users is homed in: the lower id's, so both find it there.
+    public static func homeCell(_ a: Snowflake, _ b: Snowflake) -> Int { min(a, b).cell }
 }
 
 /// Discord's channel object (guild text channels and categories).
@@ -30,6 +49,19 @@ public struct GuildChannel: Codable, Sendable, Equatable {
         self.parent_id = parentID
         self.nsfw = nsfw
         self.last_message_id = lastMessageID
+    }
+}
+
+/// A channel as `GET /channels/{id}` answers: a workspace's, or a DM.
+public enum AnyChannel: Encodable, Sendable, Equatable {
+    case guild(GuildChannel)
+    case dm(DMChannel)
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .guild(let channel): try channel.encode(to: encoder)
+        case .dm(let channel): try channel.encode(to: encoder)
+        }
     }
 }
 

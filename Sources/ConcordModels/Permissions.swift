@@ -26,6 +26,8 @@ public struct Permissions: OptionSet, Sendable, Hashable {
         .readMessageHistory, .mentionEveryone, .changeNickname,
     ]
     public static let all = Permissions(rawValue: (1 << 51) - 1)
+    /// What either side of a direct message may do there (no one manages a DM).
+    public static let directMessage: Permissions = [.addReactions, .viewChannel, .sendMessages, .embedLinks, .attachFiles, .readMessageHistory]
 
     /// A member's permissions in a workspace: owners hold every permission.
     public static func of(userID: Snowflake, inGuildOwnedBy ownerID: Snowflake) -> Permissions {

@@ -7,11 +7,14 @@ public struct ReadyState: Codable, Sendable, Equatable {
     /// or read back, so nothing between READY and the subscription is lost.
     public var outboxSeq: Int64
     public var readStates: [ReadStateEntry]
+    /// The user's DMs (from their home cell, which holds each one or its replica).
+    public var privateChannels: [DMChannel]
 
-    public init(user: User, guilds: [GuildCreatePayload], outboxSeq: Int64, readStates: [ReadStateEntry] = []) {
+    public init(user: User, guilds: [GuildCreatePayload], outboxSeq: Int64, readStates: [ReadStateEntry] = [], privateChannels: [DMChannel] = []) {
         self.user = user
         self.guilds = guilds
         self.outboxSeq = outboxSeq
         self.readStates = readStates
+        self.privateChannels = privateChannels
     }
 }

@@ -63,6 +63,12 @@ public struct MessageEditRequest: Decodable, Sendable, Equatable {
     }
 }
 
+/// `POST /users/@me/channels`: open (or find) the DM with one user.
+public struct DMCreateRequest: Codable, Sendable, Equatable {
+    public var recipient_id: Snowflake
+    public init(recipientID: Snowflake) { recipient_id = recipientID }
+}
+
 public struct GuildCreateRequest: Codable, Sendable, Equatable {
     public var name: String
     public var description: String?

@@ -2,7 +2,7 @@
 /// table, so a route means one thing on both sides of the internal hop.
 public enum Endpoint: String, CaseIterable, Sendable {
     case register, login
-    case getCurrentUser, getUser, getCurrentUserGuilds, getApplication
+    case getCurrentUser, getUser, getCurrentUserGuilds, getApplication, listDMs, createDM
     case getGateway, getGatewayBot, listEdges
     case createGuild, getGuild, modifyGuild, deleteGuild
     case listChannels, createChannel, getChannel, modifyChannel, deleteChannel
@@ -52,6 +52,8 @@ public enum RouteTable {
         ("GET", [.literal("users"), .literal("@me")], .getCurrentUser),
         ("GET", [.literal("users"), .literal("@me"), .literal("guilds")], .getCurrentUserGuilds),
         ("GET", [.literal("users"), .user], .getUser),
+        ("GET", [.literal("users"), .literal("@me"), .literal("channels")], .listDMs),
+        ("POST", [.literal("users"), .literal("@me"), .literal("channels")], .createDM),
         ("GET", [.literal("oauth2"), .literal("applications"), .literal("@me")], .getApplication),
         ("GET", [.literal("applications"), .literal("@me")], .getApplication),
         ("GET", [.literal("gateway")], .getGateway),

@@ -8,10 +8,16 @@ public struct ChannelAccess: Sendable {
     public var ownerID: Snowflake
     public var user: User?
     public var member: MemberRecord?
+    /// A DM's two users (nil for a workspace's channel). For a DM, `channel.guild_id` is 0 and
+    /// `member` is the caller when they are one of the two.
+    public var dmUsers: [Snowflake]? = nil
     public var permissions: Permissions {
         guard let member else { return [] }
+        if dmUsers != nil { return .directMessage }
         return Permissions.of(userID: member.user.id, inGuildOwnedBy: ownerID)
     }
+    /// The workspace the channel belongs to; nil for a DM.
+    public var guildID: Snowflake? { dmUsers == nil ? channel.guild_id : nil }
 }
 
 extension SQLExecutor {
@@ -20,8 +26,9 @@ extension SQLExecutor {
     }
 
     static func channel(_ row: PostgresRandomAccessRow) throws -> GuildChannel {
+        // A DM has no workspace: 0 stands in (see ChannelAccess.dmUsers).
         GuildChannel(id: try row.snowflake("c_id"), type: ChannelType(rawValue: try row["c_type"].decode(Int.self)) ?? .guildText,
-                guildID: try row.snowflake("c_workspace_id"), name: try row["c_name"].decode(String.self),
+                guildID: try row.optionalSnowflake("c_workspace_id") ?? Snowflake(0), name: try row["c_name"].decode(String.self),
                 topic: try row["c_topic"].decode(String?.self), position: try row["c_position"].decode(Int.self),
                 parentID: try row.optionalSnowflake("c_parent_id"), nsfw: try row["c_nsfw"].decode(Bool.self),
                 lastMessageID: try row.optionalSnowflake("c_last_message_id"))
@@ -45,19 +52,25 @@ extension SQLExecutor {
             .map { try Self.channel($0.makeRandomAccess()) }
     }
 
-    /// The channel, its workspace's owner, the user and their membership, in one round trip.
+    /// The channel, its workspace's owner, the user and their membership (or, for a DM, its two
+    /// users), in one round trip.
     public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
         let rows = try await run("""
             SELECT \(unescaped: Self.channelColumns), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
-                   m.nick AS m_nick, m.joined_at AS m_joined_at
+                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high
             FROM channels c
-            JOIN workspaces w ON w.id = c.workspace_id
+            LEFT JOIN workspaces w ON w.id = c.workspace_id
+            LEFT JOIN dm_channels d ON d.channel_id = c.id
             LEFT JOIN users u ON u.id = \(userID.int64)
             LEFT JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = \(userID.int64)
-            WHERE c.id = \(id.int64)
+            WHERE c.id = \(id.int64) AND (w.id IS NOT NULL OR d.channel_id IS NOT NULL)
             """)
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
+        if let low = try row.optionalSnowflake("d_low"), let high = try row.optionalSnowflake("d_high") {
+            let member = user.flatMap { [low, high].contains($0.id) ? MemberRecord(user: $0, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)) : nil }
+            return ChannelAccess(channel: try Self.channel(row), ownerID: Snowflake(0), user: user, member: member, dmUsers: [low, high])
+        }
         return ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
                              member: try user.flatMap { try row.member(prefix: "m_", user: $0) })
     }

@@ -117,12 +117,13 @@ extension Database {
             let head = old + Int64(assigned)
             try await tx.run("UPDATE outbox_head SET seq = \(head)")
             // Each channel numbers its new messages in commit order: unread counts are differences
-            // of these numbers.
+            // of these numbers. (A DM's message has one event per user: it is counted once.)
             let readStates = try await tx.run("""
                 WITH created AS (
-                    SELECT channel_id, (payload->>'id')::bigint AS message_id,
-                           row_number() OVER (PARTITION BY channel_id ORDER BY seq) AS n
-                    FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE'
+                    SELECT channel_id, message_id, row_number() OVER (PARTITION BY channel_id ORDER BY first_seq) AS n
+                    FROM (SELECT channel_id, (payload->>'id')::bigint AS message_id, min(seq) AS first_seq
+                          FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE'
+                          GROUP BY 1, 2) e
                 ), bumped AS (
                     UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
                     FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t

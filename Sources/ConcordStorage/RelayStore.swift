@@ -30,15 +30,15 @@ extension SQLExecutor {
         try await run("SELECT home_cell FROM channels WHERE id = \(channelID.int64)").first?.decode(Int?.self) ?? nil
     }
 
-    /// The local workspace a replica channel belongs to, per replica channel of `homeCell`.
-    public func replicaChannels(homeCell: Int, ids: [Snowflake]) async throws -> [Snowflake: Snowflake] {
+    /// The local workspace a replica channel belongs to (nil for a DM), per replica channel of `homeCell`.
+    public func replicaChannels(homeCell: Int, ids: [Snowflake]) async throws -> [Snowflake: Snowflake?] {
         guard !ids.isEmpty else { return [:] }
-        var found: [Snowflake: Snowflake] = [:]
+        var found: [Snowflake: Snowflake?] = [:]
         for row in try await run("""
             SELECT id, workspace_id FROM channels WHERE home_cell = \(homeCell) AND id = ANY(\(ids.map(\.int64)))
             """) {
-            let (id, workspace) = try row.decode((Int64, Int64).self)
-            found[Snowflake(int64: id)] = Snowflake(int64: workspace)
+            let (id, workspace) = try row.decode((Int64, Int64?).self)
+            found[Snowflake(int64: id)] = .some(workspace.map(Snowflake.init(int64:)))
         }
         return found
     }

@@ -82,6 +82,20 @@ struct GatewaySessionTests {
         #expect(channel?.frame == #"{"op":0,"d":{"id":"1"},"s":2,"t":"CHANNEL_CREATE"}"#)
     }
 
+    @Test func directMessagesAreGatedByTheirOwnIntents() {
+        var s = GatewaySession(now: 0)
+        _ = s.receive(bytes(identify), now: 0)
+        s.identified(intents: [.guilds, .guildMessages])
+        #expect(s.dispatch("MESSAGE_CREATE", data: "{}", direct: true) == nil, "GUILD_MESSAGES does not cover DMs")
+        #expect(s.dispatch("MESSAGE_CREATE", data: "{}")?.seq == 1)
+        var dms = GatewaySession(now: 0)
+        _ = dms.receive(bytes(identify), now: 0)
+        dms.identified(intents: .directMessages)
+        #expect(dms.dispatch("MESSAGE_CREATE", data: "{}", direct: true)?.seq == 1)
+        #expect(dms.dispatch("MESSAGE_CREATE", data: "{}") == nil)
+        #expect(dms.dispatch("TYPING_START", data: "{}", direct: true) == nil, "DM typing has its own intent")
+    }
+
     @Test func resumeReplaysExactlyWhatWasMissed() {
         var buffer = ResumeBuffer(capacity: 3)
         #expect(buffer.replay(after: 0) == [])

@@ -16,6 +16,14 @@ struct RouteTests {
         #expect(try RouteTable.match(method: "GET", path: "/api/v10/users/@me").ownerCell == nil)
     }
 
+    @Test func directMessagesAreOpenedInTheLowerUsersCell() throws {
+        #expect(try RouteTable.match(method: "POST", path: "/api/v10/users/@me/channels").endpoint == .createDM)
+        #expect(try RouteTable.match(method: "GET", path: "/api/v10/users/@me/channels").endpoint == .listDMs)
+        let early = Snowflake(milliseconds: Snowflake.discordEpochMilliseconds + 1_000, cell: 2, process: 0, increment: 0)
+        let late = Snowflake(milliseconds: Snowflake.discordEpochMilliseconds + 2_000, cell: 1, process: 0, increment: 0)
+        #expect(DMChannel.homeCell(early, late) == 2 && DMChannel.homeCell(late, early) == 2, "either side finds the same home")
+    }
+
     @Test func unknownPathsMethodsAndIDs() {
         #expect(throws: APIError.notFound) { try RouteTable.match(method: "GET", path: "/api/v10/nothing") }
         #expect(throws: APIError.notFound) { try RouteTable.match(method: "GET", path: "/v10/users/@me") }
