@@ -174,6 +174,11 @@ public struct CellAPI: Sendable {
             let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody())
             let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id)
             return JSONResponse.ok(Data(json.utf8))
+        case "/internal/shared/messages/change":
+            var body = request
+            let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody())
+            guard let message = try await domain.changeSharedMessage(change) else { return JSONResponse.ok(Data("{}".utf8)) }
+            return try JSONResponse.ok(message)
         case "/internal/relay/cursor":
             let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
             let cursor = try await domain.db.relayCursor(source: source)

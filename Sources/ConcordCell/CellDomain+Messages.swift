@@ -42,10 +42,8 @@ extension CellDomain {
         // A replica of a channel homed in another cell: checked here (the caller's workspace
         // is here), written at home.
         if let home = try await db.replicaHome(channelID: channelID) {
-            let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
-            try await refuseAtDMReplica(access)
-            guard let author = access.member else { throw APIError.missingAccess }
-            return try await peers.postShared(channelID, request, author: author.user, workspace: access.channel.guild_id, home: home)
+            let (author, workspace) = try await replicaWriter(channelID, caller: caller)
+            return try await peers.postShared(channelID, request, author: author, workspace: workspace, home: home)
         }
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
         guard access.channel.type != ChannelType.guildCategory.rawValue else { throw APIError.nonTextChannel }
@@ -54,20 +52,9 @@ extension CellDomain {
                               permissions: access.permissions, guildID: access.guildID, dmUsers: access.dmUsers)
     }
 
-    /// A message written here for a member of a workspace of another cell this channel is
-    /// shared into (their cell checked their access and asks on their behalf).
-    public func createSharedMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, via workspaceID: Snowflake) async throws -> String {
-        try Validation.validate(request)
-        guard let channel = try await db.channel(id: channelID), try await db.isShared(channelID, into: workspaceID) else {
-            throw APIError.missingAccess
-        }
-        if author.id.cell != cellID { try await db.upsertReplica(author, homeCell: author.id.cell) }
-        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id, dmUsers: nil)
-    }
-
     /// Writes a message whose author may send it, with its MESSAGE_CREATE event (for a DM, one
     /// addressed to each of its users).
-    private func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
+    func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
                       permissions: Permissions, guildID: Snowflake?, dmUsers: [Snowflake]?) async throws -> String {
         let content = request.content ?? ""
         let caller = Caller(userID: author.id, tokenID: Snowflake(0), isBot: author.bot)
@@ -122,12 +109,24 @@ extension CellDomain {
         return json
     }
 
+    /// Edits the caller's own message (in a replica of a shared channel: at the channel's home).
     public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, caller: Caller) async throws -> Message {
         try Validation.validate(request)
-        let access = try await requireChannel(channelID, caller: caller)
+        if let home = try await db.replicaHome(channelID: channelID) {
+            let (author, workspace) = try await replicaWriter(channelID, caller: caller, needs: .viewChannel)
+            let json = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author,
+                                                                 message_id: id, edit: request), home: home)
+            return try WireJSON.decode(Message.self, from: Data(json.utf8))
+        }
+        return try await edit(id, in: try await requireChannel(channelID, caller: caller), request, by: caller.userID)
+    }
+
+    /// Edits a message of a channel the editor may see, if they wrote it.
+    func edit(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake) async throws -> Message {
+        let channelID = access.channel.id
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         var record = found.record
-        guard record.author.id == caller.userID else { throw APIError.cannotEditOthersMessage }
+        guard record.author.id == editor else { throw APIError.cannotEditOthersMessage }
         if case .value(let content) = request.content { record.content = content }
         if case .null = request.content { record.content = "" }
         switch request.embeds {
@@ -170,12 +169,23 @@ extension CellDomain {
         return message
     }
 
-    /// Deletes a message: its author may, and so may members who can manage messages.
+    /// Deletes a message: its author may, and so may members who can manage messages (in a
+    /// replica of a shared channel: at the channel's home, where only its author may).
     public func deleteMessage(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws {
-        let access = try await requireChannel(channelID, caller: caller)
+        if let home = try await db.replicaHome(channelID: channelID) {
+            let (author, workspace) = try await replicaWriter(channelID, caller: caller, needs: .viewChannel)
+            _ = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author,
+                                                          message_id: id, edit: nil), home: home)
+            return
+        }
+        try await delete(id, in: try await requireChannel(channelID, caller: caller), by: caller.userID)
+    }
+
+    func delete(_ id: Snowflake, in access: ChannelAccess, by deleter: Snowflake) async throws {
+        let channelID = access.channel.id
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         let record = found.record
-        guard record.author.id == caller.userID || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
+        guard record.author.id == deleter || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
         let changed = try await commit { tx in
             var changed: [ReadStateRow] = []
             if found.archived != nil {

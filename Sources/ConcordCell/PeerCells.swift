@@ -28,26 +28,35 @@ public final class PeerCells: Sendable {
     /// Posts into a shared channel at its home cell for `author`, a member of `workspace` (here);
     /// answers the message JSON the home cell stored. The home cell's errors pass through.
     func postShared(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, workspace: Snowflake, home: Int) async throws -> String {
+        try await send("/internal/shared/messages", SharedPost(channel_id: channelID, workspace_id: workspace, author: author, message: request), to: home)
+    }
+
+    /// Edits or deletes the author's message in a shared channel at its home cell; answers the
+    /// edited message's JSON (`{}` for a deletion).
+    func changeShared(_ change: SharedChange, home: Int) async throws -> String {
+        try await send("/internal/shared/messages/change", change, to: home)
+    }
+
+    private func send(_ path: String, _ body: some Encodable, to home: Int) async throws -> String {
         guard let base = addresses.withLock({ $0[home] }) else { throw APIError.serviceUnavailable }
-        var outgoing = HTTPClientRequest(url: "\(base)/internal/shared/messages")
+        var outgoing = HTTPClientRequest(url: base + path)
         outgoing.method = .POST
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
         outgoing.headers.add(name: "Content-Type", value: "application/json")
-        outgoing.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(SharedPost(channel_id: channelID, workspace_id: workspace,
-                                                                                  author: author, message: request))))
+        outgoing.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(body)))
         let response: HTTPClientResponse
-        let body: ByteBuffer
+        let reply: ByteBuffer
         do {
             response = try await http.execute(outgoing, timeout: .seconds(30))
-            body = try await response.body.collect(upTo: 16 << 20)
+            reply = try await response.body.collect(upTo: 16 << 20)
         } catch {
             throw APIError.serviceUnavailable
         }
-        let text = String(buffer: body)
+        let text = String(buffer: reply)
         guard response.status == .ok else {
             let error = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8))
             throw APIError(status: Int(response.status.code), code: Int(error?["code"]?.intValue ?? 0),
-                           message: error?["message"]?.stringValue ?? "The channel's home cell refused the message")
+                           message: error?["message"]?.stringValue ?? "The channel's home cell refused the write")
         }
         return text
     }
@@ -59,4 +68,14 @@ public struct SharedPost: Codable, Sendable {
     public var workspace_id: Snowflake
     public var author: User
     public var message: MessageCreateRequest
+}
+
+/// An edit (`edit` set) or deletion of the author's own message in a shared channel, handed to
+/// its home cell.
+public struct SharedChange: Codable, Sendable {
+    public var channel_id: Snowflake
+    public var workspace_id: Snowflake
+    public var author: User
+    public var message_id: Snowflake
+    public var edit: MessageEditRequest?
 }

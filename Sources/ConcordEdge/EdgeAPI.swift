@@ -117,7 +117,8 @@ public final class EdgeAPI: Sendable {
     }
 
     /// What a replica of a shared channel answers for its workspace's members.
-    static let replicaServes: Set<Endpoint> = [.listMessages, .getMessage, .getChannel, .createMessage, .triggerTyping, .ackMessage]
+    static let replicaServes: Set<Endpoint> = [.listMessages, .getMessage, .getChannel, .createMessage, .editMessage, .deleteMessage,
+                                               .triggerTyping, .ackMessage]
 
     func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
         // Lists about the caller span every cell holding one of their workspaces: ask all, merge.
@@ -125,7 +126,7 @@ public final class EdgeAPI: Sendable {
             return try await gathered(request, claims: claims)
         }
         // A channel of another cell may be shared into a workspace of the caller's own cell,
-        // whose replica serves reads, read states and typing locally and hands posts to the
+        // whose replica serves reads, read states and typing locally and hands writes to the
         // channel's home: ask there first, then the channel's home. (Channels of moved
         // workspaces are never shared: they go straight to their home.)
         if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, directory.moves.entry(channel.description) == nil,

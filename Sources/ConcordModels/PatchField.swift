@@ -14,6 +14,17 @@ public enum PatchField<Value: Sendable & Equatable>: Sendable, Equatable {
     }
 }
 
+extension KeyedEncodingContainer {
+    /// Writes a PATCH field back as it came: left out when absent, null, or the value.
+    public mutating func encodePatch<T: Encodable & Sendable & Equatable>(_ field: PatchField<T>, forKey key: Key) throws {
+        switch field {
+        case .absent: break
+        case .null: try encodeNil(forKey: key)
+        case .value(let value): try encode(value, forKey: key)
+        }
+    }
+}
+
 extension KeyedDecodingContainer {
     public func decodePatch<T: Decodable & Sendable & Equatable>(_ type: T.Type, forKey key: Key) throws -> PatchField<T> {
         guard contains(key) else { return .absent }

@@ -38,7 +38,7 @@ public struct MessageCreateRequest: Codable, Sendable, Equatable {
     public var allEmbeds: [Embed] { (embeds ?? []) + (embed.map { [$0] } ?? []) }
 }
 
-public struct MessageEditRequest: Decodable, Sendable, Equatable {
+public struct MessageEditRequest: Codable, Sendable, Equatable {
     public var content: PatchField<String> = .absent
     public var embeds: PatchField<[Embed]> = .absent
     public var flags: PatchField<Int> = .absent
@@ -60,6 +60,16 @@ public struct MessageEditRequest: Decodable, Sendable, Equatable {
         flags = try c.decodePatch(Int.self, forKey: .flags)
         components = try c.decodePatch([JSONValue].self, forKey: .components)
         allowed_mentions = try c.decodeIfPresent(AllowedMentions.self, forKey: .allowed_mentions)
+    }
+
+    /// As the client sent it (`embed` folded into `embeds`), for a cell handing the edit on.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodePatch(content, forKey: .content)
+        try c.encodePatch(embeds, forKey: .embeds)
+        try c.encodePatch(flags, forKey: .flags)
+        try c.encodePatch(components, forKey: .components)
+        try c.encodeIfPresent(allowed_mentions, forKey: .allowed_mentions)
     }
 }
 

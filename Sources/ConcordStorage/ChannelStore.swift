@@ -16,6 +16,14 @@ public struct ChannelAccess: Sendable {
         if dmUsers != nil { return .directMessage }
         return Permissions.of(userID: member.user.id, inGuildOwnedBy: ownerID)
     }
+    public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil) {
+        self.channel = channel
+        self.ownerID = ownerID
+        self.user = user
+        self.member = member
+        self.dmUsers = dmUsers
+    }
+
     /// The workspace the channel belongs to; nil for a DM.
     public var guildID: Snowflake? { dmUsers == nil ? channel.guild_id : nil }
 }

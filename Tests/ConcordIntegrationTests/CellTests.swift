@@ -208,6 +208,23 @@ struct CellTests {
             posted -= 1
             try await eventually("edit and deletion relayed") { try await equal() }
             #expect(try await c.request(.GET, "/channels/\(shared.id)/messages?limit=1", token: bob, edge: 1).decode([Message].self).first?.content == "edited")
+
+            // Bob edits and deletes his own messages from his side (the home does it); not Alice's.
+            let bobsFirst = try fromBob.decode(Message.self)
+            let bobEdit = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(bobsFirst.id)", token: bob, json: #"{"content":"bob, edited"}"#, edge: 1)
+            #expect(bobEdit.status == 200 && bobEdit.json?["content"]?.stringValue == "bob, edited", "\(bobEdit.text)")
+            let notHis = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(latest[0].id)", token: bob, json: #"{"content":"mine now"}"#, edge: 1)
+            #expect(notHis.status == 403 && notHis.json?["code"]?.intValue == 50005, "\(notHis.text)")
+            let notHisToDelete = try await c.request(.DELETE, "/channels/\(shared.id)/messages/\(latest[0].id)", token: bob, edge: 1)
+            #expect(notHisToDelete.status == 403, "\(notHisToDelete.text)")
+            let bobsSecond = try await c.request(.POST, "/channels/\(shared.id)/messages", token: bob, body: MessageCreateRequest(content: "oops"), edge: 1).decode(Message.self)
+            let bobDelete = try await c.request(.DELETE, "/channels/\(shared.id)/messages/\(bobsSecond.id)", token: bob, edge: 1)
+            #expect(bobDelete.status == 204, "\(bobDelete.text)")
+            try await eventually("Bob's edit and deletion are on both sides") {
+                let relayed = try await replicaDB.message(channelID: shared.id, id: bobsFirst.id)
+                return try await equal() && relayed?.content == "bob, edited"
+            }
+            #expect(try await homeDB.message(channelID: shared.id, id: bobsSecond.id) == nil)
             await relay.stop()
             bobSession.close()
             for proxy in healed { proxy.stop() }
