@@ -131,6 +131,10 @@ public struct CellAPI: Sendable {
         case .getReadStates:
             // Concord's addition: the same entries READY carries, for a client that wants them fresh.
             return try JSONResponse.ok(try await d.readStates(try me()))
+        case .createShareInvite:
+            return try JSONResponse.ok(try await d.createShareInvite(route.channelID!, caller: try me()))
+        case .acceptShareInvite:
+            return try JSONResponse.ok(try await d.acceptShareInvite(route.inviteCode!, into: route.guildID!, caller: try me()))
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()
@@ -179,6 +183,12 @@ public struct CellAPI: Sendable {
             let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody())
             guard let message = try await domain.changeSharedMessage(change) else { return JSONResponse.ok(Data("{}".utf8)) }
             return try JSONResponse.ok(message)
+        case "/internal/shares/claim":
+            var body = request
+            return try JSONResponse.ok(try await domain.claimShare(try WireJSON.decode(SharedHistoryRequest.self, from: try await body.collectJSONBody())))
+        case "/internal/shares/history":
+            var body = request
+            return try JSONResponse.ok(try await domain.sharedHistory(try WireJSON.decode(SharedHistoryRequest.self, from: try await body.collectJSONBody())))
         case "/internal/relay/cursor":
             let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
             let cursor = try await domain.db.relayCursor(source: source)

@@ -46,4 +46,74 @@ extension CellDomain {
         }
         return channel
     }
+
+    // MARK: Share invites (Slack Connect's flow: one owner offers, the other accepts)
+
+    /// How long a share invite can be accepted.
+    static let shareInviteLifetime: TimeInterval = 7 * 86_400
+
+    /// `POST /channels/{id}/share-invites`: the owner of the channel's workspace offers it.
+    public func createShareInvite(_ channelID: Snowflake, caller: Caller) async throws -> ShareInvite {
+        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .manageChannels])
+        guard access.dmUsers == nil, access.channel.type == ChannelType.guildText.rawValue, try await db.replicaHome(channelID: channelID) == nil else {
+            throw APIError.invalidForm(.single(["channel_id"], code: "CHANNEL_TYPE_INVALID", message: "Only a text channel of this workspace can be shared"))
+        }
+        guard caller.userID == access.ownerID else { throw APIError.missingPermissions }
+        let expires = Date().addingTimeInterval(Self.shareInviteLifetime)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5 {
+            let code = InviteCode.make(cell: cellID, using: &rng)
+            if try await db.insertShareInvite(code: code, channelID: channelID, inviterID: caller.userID, expiresAt: expires) {
+                return ShareInvite(code: code, channelID: channelID, guildID: access.channel.guild_id, inviterID: caller.userID,
+                                   expiresAt: DiscordTimestamp.string(from: expires))
+            }
+        }
+        throw APIError.internalError
+    }
+
+    /// `POST /guilds/{id}/share-invites/{code}`: the owner of a workspace here accepts a share
+    /// invite of a channel homed in another cell. The home records the share (so the relay
+    /// carries everything after it), this cell copies the history so far and makes the replica.
+    /// Accepting again is answered with the same channel.
+    public func acceptShareInvite(_ code: String, into workspaceID: Snowflake, caller: Caller) async throws -> GuildChannel {
+        let access = try await requireWorkspace(workspaceID, caller: caller)
+        guard caller.userID == access.workspace.ownerID else { throw APIError.missingPermissions }
+        guard let home = InviteCode.cell(of: code), home != cellID else { throw APIError.unknownInvite }
+        let channel = try await peers.claimShare(SharedHistoryRequest(channel_id: nil, workspace_id: workspaceID, code: code, before: nil), home: home)
+        var history: [MessageRecord] = []
+        var before: Snowflake?
+        while true {
+            let page = try await peers.sharedHistory(SharedHistoryRequest(channel_id: channel.id, workspace_id: workspaceID, code: nil, before: before), home: home)
+            history += try page.map { try Self.record($0, workspace: workspaceID) }
+            guard page.count == Self.sharedHistoryPage, let oldest = page.last else { break }
+            before = oldest.id
+        }
+        try await acceptShare(channel, homeCell: home, into: workspaceID, history: history)
+        var replica = channel
+        replica.guild_id = workspaceID
+        replica.parent_id = nil
+        return replica
+    }
+
+    static let sharedHistoryPage = 100
+
+    /// The home's side of an acceptance: takes the code for the workspace and records the share.
+    public func claimShare(_ request: SharedHistoryRequest) async throws -> GuildChannel {
+        guard let code = request.code, request.workspace_id.cell != cellID else { throw APIError.unknownInvite }
+        return try await commit { tx in
+            guard let channelID = try await tx.claimShareInvite(code: code, workspaceID: request.workspace_id),
+                  let channel = try await tx.channel(id: channelID) else { throw APIError.unknownInvite }
+            try await tx.shareChannel(channelID, into: request.workspace_id)
+            return channel
+        }
+    }
+
+    /// A page of a shared channel's history (newest first, before `before`), for the cell
+    /// making its replica.
+    public func sharedHistory(_ request: SharedHistoryRequest) async throws -> [Message] {
+        guard let channelID = request.channel_id else { throw APIError.unknownChannel }
+        _ = try await sharedChannel(channelID, via: request.workspace_id)
+        let records = try await history.page(channelID, request.before.map { .before($0) } ?? .latest, limit: Self.sharedHistoryPage)
+        return try await Presenter.messages(records, db: db)
+    }
 }

@@ -37,6 +37,16 @@ public final class PeerCells: Sendable {
         try await send("/internal/shared/messages/change", change, to: home)
     }
 
+    /// Takes a share invite at the channel's home for a workspace here; answers the channel.
+    func claimShare(_ request: SharedHistoryRequest, home: Int) async throws -> GuildChannel {
+        try WireJSON.decode(GuildChannel.self, from: Data(try await send("/internal/shares/claim", request, to: home).utf8))
+    }
+
+    /// A page of a shared channel's history from its home.
+    func sharedHistory(_ request: SharedHistoryRequest, home: Int) async throws -> [Message] {
+        try WireJSON.decode([Message].self, from: Data(try await send("/internal/shares/history", request, to: home).utf8))
+    }
+
     private func send(_ path: String, _ body: some Encodable, to home: Int) async throws -> String {
         guard let base = addresses.withLock({ $0[home] }) else { throw APIError.serviceUnavailable }
         var outgoing = HTTPClientRequest(url: base + path)
@@ -78,4 +88,13 @@ public struct SharedChange: Codable, Sendable {
     public var author: User
     public var message_id: Snowflake
     public var edit: MessageEditRequest?
+}
+
+/// A cell accepting a share invite asks the channel's home to take the code (`code`), then for
+/// the channel's history a page at a time (`channel_id`, `before`).
+public struct SharedHistoryRequest: Codable, Sendable {
+    public var channel_id: Snowflake?
+    public var workspace_id: Snowflake
+    public var code: String?
+    public var before: Snowflake?
 }

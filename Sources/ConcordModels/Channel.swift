@@ -65,6 +65,23 @@ public enum AnyChannel: Encodable, Sendable, Equatable {
     }
 }
 
+/// Concord's share invite: the owner of a channel's workspace offers it to another workspace,
+/// whose owner accepts it with `POST /guilds/{their workspace}/share-invites/{code}`.
+public struct ShareInvite: Codable, Sendable, Equatable {
+    public var code: String
+    public var channel_id: Snowflake
+    public var guild_id: Snowflake
+    public var inviter_id: Snowflake
+    public var expires_at: String
+    public init(code: String, channelID: Snowflake, guildID: Snowflake, inviterID: Snowflake, expiresAt: String) {
+        self.code = code
+        channel_id = channelID
+        guild_id = guildID
+        inviter_id = inviterID
+        expires_at = expiresAt
+    }
+}
+
 /// Discord's invite object.
 public struct Invite: Codable, Sendable, Equatable {
     public struct PartialChannel: Codable, Sendable, Equatable {

@@ -10,6 +10,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case createInvite, getInvite, acceptInvite
     case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
     case ackMessage, bulkAck, getReadStates
+    case createShareInvite, acceptShareInvite
 
     /// Endpoints open without a token.
     public var isPublic: Bool { [.register, .login, .getGateway, .getInvite, .listEdges].contains(self) }
@@ -83,6 +84,9 @@ public enum RouteTable {
         ("POST", [.literal("channels"), .channel, .literal("messages"), .message, .literal("ack")], .ackMessage),
         ("POST", [.literal("read-states"), .literal("ack-bulk")], .bulkAck),
         ("GET", [.literal("users"), .literal("@me"), .literal("read-states")], .getReadStates),
+        // Concord's addition: sharing a channel with a workspace of another organisation.
+        ("POST", [.literal("channels"), .channel, .literal("share-invites")], .createShareInvite),
+        ("POST", [.literal("guilds"), .guild, .literal("share-invites"), .invite], .acceptShareInvite),
     ]
 
     /// The API's path prefixes; Discord's libraries use `/api/v10` (some still `/api/v9`).

@@ -232,6 +232,54 @@ struct CellTests {
         await own.stop()
     }
 
+    /// Slack Connect's flow over REST: the owner of a channel's workspace offers it with a share
+    /// invite, the owner of a workspace homed in the other cell accepts it into theirs (history
+    /// copied, the channel readable and writable there). A member who is not the owner can do
+    /// neither, and a code is taken by one workspace.
+    @Test func aShareInviteIsOfferedByOneOwnerAndAcceptedByTheOther() async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let (_, alice) = try await c.register("alice", edge: 0)
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let (_, dave) = try await c.register("dave", edge: 1)
+            let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
+            let away = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Away"), edge: 1).decode(Guild.self)
+            let daves = try await c.request(.POST, "/guilds", token: dave, body: GuildCreateRequest(name: "Dave's"), edge: 1).decode(Guild.self)
+            let invite = try await c.request(.POST, "/channels/\(away.system_channel_id!)/invites", token: bob, json: "{}", edge: 1).decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: dave, edge: 1).status == 200)
+            let channel = try await c.request(.POST, "/guilds/\(home.id)/channels", token: alice, json: #"{"name":"connect"}"#).decode(GuildChannel.self)
+            for i in 0..<3 {
+                #expect(try await c.request(.POST, "/channels/\(channel.id)/messages", token: alice, body: MessageCreateRequest(content: "before \(i)")).status == 200)
+            }
+
+            let notTheirs = try await c.request(.POST, "/channels/\(channel.id)/share-invites", token: bob, edge: 1)
+            #expect(notTheirs.status == 403, "only the channel's workspace can offer it: \(notTheirs.text)")
+            let offer = try await c.request(.POST, "/channels/\(channel.id)/share-invites", token: alice)
+            #expect(offer.status == 200, "\(offer.text)")
+            let code = try offer.decode(ShareInvite.self).code
+            let notOwner = try await c.request(.POST, "/guilds/\(away.id)/share-invites/\(code)", token: dave, edge: 1)
+            #expect(notOwner.status == 403, "a member who is not the owner cannot accept: \(notOwner.text)")
+            let accepted = try await c.request(.POST, "/guilds/\(away.id)/share-invites/\(code)", token: bob, edge: 1)
+            #expect(accepted.status == 200, "\(accepted.text)")
+            let replica = try accepted.decode(GuildChannel.self)
+            #expect(replica.id == channel.id && replica.guild_id == away.id)
+            let again = try await c.request(.POST, "/guilds/\(away.id)/share-invites/\(code)", token: bob, edge: 1)
+            #expect(again.status == 200, "accepting again answers the same channel: \(again.text)")
+            let taken = try await c.request(.POST, "/guilds/\(daves.id)/share-invites/\(code)", token: dave, edge: 1)
+            #expect(taken.status == 404 && taken.json?["code"]?.intValue == 10006, "a code is taken by one workspace: \(taken.text)")
+
+            let (homeDB, replicaDB) = (c.domains[0].db, c.domains[1].db)
+            let (a, b) = (try await homeDB.channelDigest(channel.id), try await replicaDB.channelDigest(channel.id))
+            #expect(a.count == 3 && a == b, "the history so far is copied")
+            let channels = try await c.request(.GET, "/guilds/\(away.id)/channels", token: dave, edge: 1).decode([GuildChannel].self)
+            #expect(channels.contains { $0.id == channel.id }, "a channel of Bob's workspace now")
+            let read = try await c.request(.GET, "/channels/\(channel.id)/messages", token: dave, edge: 1).decode([Message].self)
+            #expect(read.map(\.content) == ["before 2", "before 1", "before 0"])
+            let written = try await c.request(.POST, "/channels/\(channel.id)/messages", token: dave, body: MessageCreateRequest(content: "hello from Away"), edge: 1)
+            #expect(written.status == 200, "\(written.text)")
+            #expect(try await homeDB.channelDigest(channel.id).count == 4, "written at the channel's home")
+        }
+    }
+
     /// With a 200 ms one-way link between the regions: a post in us reaches a session in eu
     /// after one crossing (not before: the link is real), and a write from eu into a workspace
     /// homed in us pays one round trip over it, not one per query. Medians of five, with

@@ -19,6 +19,9 @@ struct RouteTests {
     @Test func directMessagesAreOpenedInTheLowerUsersCell() throws {
         #expect(try RouteTable.match(method: "POST", path: "/api/v10/users/@me/channels").endpoint == .createDM)
         #expect(try RouteTable.match(method: "GET", path: "/api/v10/users/@me/channels").endpoint == .listDMs)
+        let accept = try RouteTable.match(method: "POST", path: "/api/v10/guilds/42/share-invites/2abcdefghi")
+        #expect(accept.endpoint == .acceptShareInvite && accept.ownerCell == Snowflake(42).cell && accept.inviteCode == "2abcdefghi",
+                "a share invite is accepted in the accepting workspace's cell")
         let early = Snowflake(milliseconds: Snowflake.discordEpochMilliseconds + 1_000, cell: 2, process: 0, increment: 0)
         let late = Snowflake(milliseconds: Snowflake.discordEpochMilliseconds + 2_000, cell: 1, process: 0, increment: 0)
         #expect(DMChannel.homeCell(early, late) == 2 && DMChannel.homeCell(late, early) == 2, "either side finds the same home")
