@@ -72,7 +72,9 @@ extension CellDomain {
     /// the channel's messages so far (the relay brings the rest), and CHANNEL_CREATE for the
     /// workspace's sessions, in one transaction.
     public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake, history: [MessageRecord]) async throws {
-        guard homeCell != cellID, workspaceID.cell == cellID, try await db.workspace(id: workspaceID) != nil else { throw APIError.unknownGuild }
+        guard homeCell != cellID, directory.home(workspace: workspaceID) == cellID, try await db.workspace(id: workspaceID) != nil else {
+            throw APIError.unknownGuild
+        }
         var replica = channel
         replica.guild_id = workspaceID
         replica.parent_id = nil

@@ -99,11 +99,12 @@ extension CellDomain {
 
     /// The home's side of an acceptance: takes the code for the workspace and records the share.
     public func claimShare(_ request: SharedHistoryRequest) async throws -> GuildChannel {
-        guard let code = request.code, request.workspace_id.cell != cellID else { throw APIError.unknownInvite }
+        let destination = directory.home(workspace: request.workspace_id)
+        guard let code = request.code, destination != cellID else { throw APIError.unknownInvite }
         return try await commit { tx in
             guard let channelID = try await tx.claimShareInvite(code: code, workspaceID: request.workspace_id),
                   let channel = try await tx.channel(id: channelID) else { throw APIError.unknownInvite }
-            try await tx.shareChannel(channelID, into: request.workspace_id)
+            try await tx.shareChannel(channelID, into: request.workspace_id, cell: destination)
             return channel
         }
     }

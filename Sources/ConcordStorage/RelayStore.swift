@@ -5,9 +5,11 @@ import PostgresNIO
 /// Shared channels: the home cell's record of where a channel is shared, and on the other side
 /// the replica the relay keeps.
 extension SQLExecutor {
-    public func shareChannel(_ channelID: Snowflake, into workspaceID: Snowflake) async throws {
+    /// Records that a channel is shared into a workspace homed in `cell` (its id's cell, or
+    /// where it moved).
+    public func shareChannel(_ channelID: Snowflake, into workspaceID: Snowflake, cell: Int) async throws {
         try await run("""
-            INSERT INTO channel_shares (channel_id, workspace_id, cell_id) VALUES (\(channelID.int64), \(workspaceID.int64), \(workspaceID.cell))
+            INSERT INTO channel_shares (channel_id, workspace_id, cell_id) VALUES (\(channelID.int64), \(workspaceID.int64), \(cell))
             ON CONFLICT DO NOTHING
             """)
     }

@@ -18,8 +18,13 @@ struct ChannelCommands: AsyncParsableCommand {
             let (channelID, workspaceID) = (try parseID(channel, "channel"), try parseID(into, "--into"))
             let config = try ClusterConfig.load(path: options.config)
             guard let home = config.cells.first(where: { $0.id == channelID.cell }),
-                  let destination = config.cells.first(where: { $0.id == workspaceID.cell }) else {
+                  let idCell = config.cells.first(where: { $0.id == workspaceID.cell }) else {
                 throw ValidationError("the channel's or the workspace's cell is not in \(options.config)")
+            }
+            // The workspace lives in its id's cell unless that cell's directory says it moved.
+            let moved = try await withDatabase(idCell) { try await $0.directoryEntries().last { $0.key == workspaceID.description } }
+            guard let destination = config.cells.first(where: { $0.id == moved?.cell_id ?? idCell.id }) else {
+                throw ValidationError("cell \(moved?.cell_id ?? 0) is not in \(options.config)")
             }
             guard home.id != destination.id else { throw ValidationError("the workspace is in the channel's own cell: nothing to share across") }
             // The share is recorded first, so everything after it reaches the relay; the history
@@ -28,7 +33,7 @@ struct ChannelCommands: AsyncParsableCommand {
                 guard let found = try await db.channel(id: channelID), try await db.replicaHome(channelID: channelID) == nil else {
                     throw ValidationError("no channel \(channelID) homed in \(home.name)")
                 }
-                try await db.shareChannel(channelID, into: workspaceID)
+                try await db.shareChannel(channelID, into: workspaceID, cell: destination.id)
                 var history: [MessageRecord] = []
                 var page = HistoryPage.latest
                 while true {
@@ -40,6 +45,7 @@ struct ChannelCommands: AsyncParsableCommand {
                 return (found, history)
             }
             try await withDomain(cell: destination) { domain in
+                try await domain.refreshDirectory()
                 try await domain.acceptShare(shared, homeCell: home.id, into: workspaceID, history: history)
             }
             print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(history.count) message(s); "

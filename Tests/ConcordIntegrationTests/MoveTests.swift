@@ -101,6 +101,31 @@ struct MoveTests {
 
     /// A workspace with a channel shared into another cell cannot move (the channel's replicas
     /// follow its home's outbox); the refusal says why and changes nothing.
+    /// After a move, a channel of the old cell can be shared into the workspace where it lives
+    /// now (by the operator, or by the owners' share invite): the share follows the directory,
+    /// not the workspace id's cell.
+    @Test func aMovedWorkspaceTakesSharesInItsNewHome() async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let (_, alice) = try await c.register("alice")
+            let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
+            let moving = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Moving")).decode(Guild.self)
+            let move = try await c.concordctl(["workspace", "move", moving.id.description, "--to", c.config.cells[1].name])
+            #expect(move.status == 0, "\(move.log)")
+            let first = try await c.request(.POST, "/guilds/\(home.id)/channels", token: alice, json: #"{"name":"by-operator"}"#).decode(GuildChannel.self)
+            let second = try await c.request(.POST, "/guilds/\(home.id)/channels", token: alice, json: #"{"name":"by-invite"}"#).decode(GuildChannel.self)
+            let shared = try await c.concordctl(["channel", "share", first.id.description, "--into", moving.id.description])
+            #expect(shared.status == 0, "\(shared.log)")
+            let code = try await c.request(.POST, "/channels/\(second.id)/share-invites", token: alice).decode(ShareInvite.self).code
+            let accepted = try await c.request(.POST, "/guilds/\(moving.id)/share-invites/\(code)", token: alice, edge: 1)
+            #expect(accepted.status == 200, "\(accepted.text)")
+            for channel in [first.id, second.id] {
+                #expect(try await c.domains[1].db.replicaHome(channelID: channel) == 1, "the replica is in the workspace's new cell")
+            }
+            let listed = try await c.request(.GET, "/guilds/\(moving.id)/channels", token: alice).decode([GuildChannel].self)
+            #expect(Set([first.id, second.id]).isSubset(of: Set(listed.map(\.id))))
+        }
+    }
+
     @Test func aWorkspaceWithSharedChannelsIsRefused() async throws {
         try await TestCluster.with(cells: 2, edges: 2) { c in
             let (_, alice) = try await c.register("alice")
