@@ -54,8 +54,8 @@ extension CellDomain {
 
     /// A DM replica answers reads only: posts, acks and typing go to the DM's home, where its
     /// messages are numbered. Answering "unknown channel" sends the edge there.
-    func refuseAtDMReplica(_ access: ChannelAccess) async throws {
-        if access.dmUsers != nil, try await db.replicaHome(channelID: access.channel.id) != nil { throw APIError.unknownChannel }
+    func refuseAtDMReplica(_ access: ChannelAccess) throws {
+        if access.dmUsers != nil, access.homeCell != nil { throw APIError.unknownChannel }
     }
 
     // MARK: The replica side (applied by the relay, inside its transaction)

@@ -39,13 +39,13 @@ extension CellDomain {
     /// one statement. Returns the message as JSON, the same bytes the event carries.
     public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, caller: Caller) async throws -> String {
         try Validation.validate(request)
+        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
         // A replica of a channel homed in another cell: checked here (the caller's workspace
         // is here), written at home.
-        if let home = try await db.replicaHome(channelID: channelID) {
-            let (author, workspace) = try await replicaWriter(channelID, caller: caller)
+        if let home = access.homeCell {
+            let (author, workspace) = try replicaWriter(access)
             return try await peers.postShared(channelID, request, author: author, workspace: workspace, home: home)
         }
-        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
         guard access.channel.type != ChannelType.guildCategory.rawValue else { throw APIError.nonTextChannel }
         guard let author = access.member else { throw APIError.missingAccess }
         return try await post(channelID, request, author: author.user, authorMember: access.dmUsers == nil ? author : nil,
@@ -112,13 +112,14 @@ extension CellDomain {
     /// Edits the caller's own message (in a replica of a shared channel: at the channel's home).
     public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, caller: Caller) async throws -> Message {
         try Validation.validate(request)
-        if let home = try await db.replicaHome(channelID: channelID) {
-            let (author, workspace) = try await replicaWriter(channelID, caller: caller, needs: .viewChannel)
+        let access = try await requireChannel(channelID, caller: caller)
+        if let home = access.homeCell {
+            let (author, workspace) = try replicaWriter(access)
             let json = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author,
                                                                  message_id: id, edit: request), home: home)
             return try WireJSON.decode(Message.self, from: Data(json.utf8))
         }
-        return try await edit(id, in: try await requireChannel(channelID, caller: caller), request, by: caller.userID)
+        return try await edit(id, in: access, request, by: caller.userID)
     }
 
     /// Edits a message of a channel the editor may see, if they wrote it.
@@ -172,13 +173,14 @@ extension CellDomain {
     /// Deletes a message: its author may, and so may members who can manage messages (in a
     /// replica of a shared channel: at the channel's home, where only its author may).
     public func deleteMessage(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws {
-        if let home = try await db.replicaHome(channelID: channelID) {
-            let (author, workspace) = try await replicaWriter(channelID, caller: caller, needs: .viewChannel)
+        let access = try await requireChannel(channelID, caller: caller)
+        if let home = access.homeCell {
+            let (author, workspace) = try replicaWriter(access)
             _ = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author,
                                                           message_id: id, edit: nil), home: home)
             return
         }
-        try await delete(id, in: try await requireChannel(channelID, caller: caller), by: caller.userID)
+        try await delete(id, in: access, by: caller.userID)
     }
 
     func delete(_ id: Snowflake, in access: ChannelAccess, by deleter: Snowflake) async throws {
@@ -206,7 +208,7 @@ extension CellDomain {
     /// Typing is ephemeral: published straight to Redis, not kept in the outbox.
     public func triggerTyping(_ channelID: Snowflake, caller: Caller) async throws {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
-        try await refuseAtDMReplica(access)
+        try refuseAtDMReplica(access)
         guard let member = access.member else { throw APIError.missingAccess }
         let payload = TypingStartPayload(channelID: channelID, guildID: access.guildID, userID: caller.userID, timestamp: Int(Date().timeIntervalSince1970),
                                          member: access.dmUsers == nil ? Presenter.member(member, withUser: true) : nil)

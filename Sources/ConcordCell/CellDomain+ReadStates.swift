@@ -7,7 +7,7 @@ extension CellDomain {
     /// Marks a channel read up to a message, then tells the user's other sessions (MESSAGE_ACK)
     /// so every device clears the badge.
     public func acknowledge(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws -> ReadStateEntry {
-        try await refuseAtDMReplica(try await requireChannel(channelID, caller: caller))
+        try refuseAtDMReplica(try await requireChannel(channelID, caller: caller))
         guard let (state, row) = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID) else {
             throw APIError.unknownMessage
         }

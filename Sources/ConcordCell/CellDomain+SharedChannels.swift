@@ -8,10 +8,8 @@ import Foundation
 extension CellDomain {
     /// The caller as a writer in a replica here: a member of the local workspace the channel is
     /// shared into. (A DM's replica sends writes home through the edge instead.)
-    func replicaWriter(_ channelID: Snowflake, caller: Caller, needs permission: Permissions = [.viewChannel, .sendMessages]) async throws
-        -> (author: User, workspace: Snowflake) {
-        let access = try await requireChannel(channelID, caller: caller, needs: permission)
-        try await refuseAtDMReplica(access)
+    func replicaWriter(_ access: ChannelAccess) throws -> (author: User, workspace: Snowflake) {
+        try refuseAtDMReplica(access)
         guard let author = access.member else { throw APIError.missingAccess }
         return (author.user, access.channel.guild_id)
     }
@@ -55,7 +53,7 @@ extension CellDomain {
     /// `POST /channels/{id}/share-invites`: the owner of the channel's workspace offers it.
     public func createShareInvite(_ channelID: Snowflake, caller: Caller) async throws -> ShareInvite {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .manageChannels])
-        guard access.dmUsers == nil, access.channel.type == ChannelType.guildText.rawValue, try await db.replicaHome(channelID: channelID) == nil else {
+        guard access.dmUsers == nil, access.channel.type == ChannelType.guildText.rawValue, access.homeCell == nil else {
             throw APIError.invalidForm(.single(["channel_id"], code: "CHANNEL_TYPE_INVALID", message: "Only a text channel of this workspace can be shared"))
         }
         guard caller.userID == access.ownerID else { throw APIError.missingPermissions }

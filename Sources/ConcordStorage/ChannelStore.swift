@@ -11,17 +11,20 @@ public struct ChannelAccess: Sendable {
     /// A DM's two users (nil for a workspace's channel). For a DM, `channel.guild_id` is 0 and
     /// `member` is the caller when they are one of the two.
     public var dmUsers: [Snowflake]? = nil
+    /// For a replica of a channel homed in another cell (shared, or a DM): that cell.
+    public var homeCell: Int? = nil
     public var permissions: Permissions {
         guard let member else { return [] }
         if dmUsers != nil { return .directMessage }
         return Permissions.of(userID: member.user.id, inGuildOwnedBy: ownerID)
     }
-    public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil) {
+    public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil, homeCell: Int? = nil) {
         self.channel = channel
         self.ownerID = ownerID
         self.user = user
         self.member = member
         self.dmUsers = dmUsers
+        self.homeCell = homeCell
     }
 
     /// The workspace the channel belongs to; nil for a DM.
@@ -65,7 +68,7 @@ extension SQLExecutor {
     public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
         let rows = try await run("""
             SELECT \(unescaped: Self.channelColumns), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
-                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high
+                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell
             FROM channels c
             LEFT JOIN workspaces w ON w.id = c.workspace_id
             LEFT JOIN dm_channels d ON d.channel_id = c.id
@@ -75,12 +78,13 @@ extension SQLExecutor {
             """)
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
+        let homeCell = try row["c_home_cell"].decode(Int?.self)
         if let low = try row.optionalSnowflake("d_low"), let high = try row.optionalSnowflake("d_high") {
             let member = user.flatMap { [low, high].contains($0.id) ? MemberRecord(user: $0, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)) : nil }
-            return ChannelAccess(channel: try Self.channel(row), ownerID: Snowflake(0), user: user, member: member, dmUsers: [low, high])
+            return ChannelAccess(channel: try Self.channel(row), ownerID: Snowflake(0), user: user, member: member, dmUsers: [low, high], homeCell: homeCell)
         }
         return ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
-                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) })
+                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, homeCell: homeCell)
     }
 
     public func updateChannel(_ c: GuildChannel) async throws {

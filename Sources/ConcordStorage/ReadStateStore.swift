@@ -83,10 +83,23 @@ extension SQLExecutor {
 
     /// The text channels of the user's workspaces: whose read states READY and the unread
     /// counters report.
+    /// The channels a user has read states for here, with their message sequences: the text
+    /// channels of their workspaces, and their DMs homed here (a replica's messages are not
+    /// numbered: the home counts them).
+    private static func countedChannels(_ userID: Snowflake) -> String {
+        let user = userID.int64
+        return """
+            SELECT c.id, c.message_seq FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
+            WHERE mb.user_id = \(user)
+            UNION ALL
+            SELECT c.id, c.message_seq FROM dm_channels d JOIN channels c ON c.id = d.channel_id AND c.home_cell IS NULL
+            WHERE d.user_low = \(user) OR d.user_high = \(user)
+            """
+    }
+
     public func textChannelIDs(userID: Snowflake) async throws -> [Snowflake] {
         try await run("""
-            SELECT c.id FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
-            WHERE mb.user_id = \(userID.int64) ORDER BY c.id
+            SELECT c.id FROM (\(unescaped: Self.countedChannels(userID))) c ORDER BY c.id
             """).map { Snowflake(int64: try $0.decode(Int64.self)) }
     }
 
@@ -106,8 +119,8 @@ extension SQLExecutor {
         }
     }
 
-    /// The read states of every text channel in the user's workspaces (never-read channels
-    /// included, counting from zero). Each is a few primary-key lookups, whatever the channel's size.
+    /// The read states of the channels `countedChannels` names (never-read channels included,
+    /// counting from zero). Each is a few primary-key lookups, whatever the channel's size.
     public func readStates(userID: Snowflake) async throws -> [ReadStateRecord] {
         let user = userID.int64
         return try await run("""
@@ -115,9 +128,8 @@ extension SQLExecutor {
                    GREATEST(c.message_seq - COALESCE(rs.last_seq, 0), 0)::int AS unread,
                    COALESCE(rs.mention_count, 0) + (SELECT count(*)::int FROM mass_mentions mm
                                                     WHERE mm.channel_id = c.id AND mm.message_id > COALESCE(rs.last_message_id, 0)) AS mentions
-            FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
+            FROM (\(unescaped: Self.countedChannels(userID))) c
             LEFT JOIN read_states rs ON rs.user_id = \(user) AND rs.channel_id = c.id
-            WHERE mb.user_id = \(user)
             ORDER BY c.id
             """).map(Self.readState)
     }

@@ -80,6 +80,11 @@ struct DirectMessageTests {
                 let (a, b) = (try await homeDB.channelDigest(dm.id), try await replicaDB.channelDigest(dm.id))
                 return a.count == 4 && a == b
             }
+            // Unread counts come from the DM's home, through either edge: Alice has not read Bob's last message.
+            try await eventually("Alice's read state counts Bob's last message") {
+                let states = try await c.request(.GET, "/users/@me/read-states", token: alice, edge: 1).decode([ReadStateEntry].self)
+                return states.first { $0.id == dm.id }?.unread_count == 1
+            }
             let replicaSide = c.domains[replicaIndex]
             let replicaUser = home == 1 ? bobID : aliceID
             let page = try await replicaSide.messages(dm.id, caller: Caller(userID: replicaUser, tokenID: Snowflake(1), isBot: false), page: .latest, limit: 50)
