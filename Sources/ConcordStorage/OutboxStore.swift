@@ -101,7 +101,13 @@ extension Database {
     /// they became visible, and keeps derived channel state (last_message_id) current.
     /// Only one sequencer runs per cell at a time (an advisory lock).
     public func sequenceOutbox(batch: Int = 1000) async throws -> SequencedOutbox {
-        try await transaction { tx in
+        // Most passes find nothing new (the publisher looks again after each publication): one
+        // statement answers that, instead of a transaction of five.
+        if let row = try await run("SELECT seq, EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) FROM outbox_head").first {
+            let (head, pending) = try row.decode((Int64, Bool).self)
+            if !pending { return SequencedOutbox(head: head, assigned: 0) }
+        }
+        return try await transaction { tx in
             guard try await tx.run("SELECT pg_try_advisory_xact_lock(7362002)").first?.decode(Bool.self) == true else {
                 return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
             }
