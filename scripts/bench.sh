@@ -187,7 +187,7 @@ tiers_bench() {
 }
 
 # Cells: a channel of a workspace in cell 1 shared into a workspace in cell 2; the sender posts
-# through edge 1 at each of BENCH_CELL_RATES (200 and 1,000) messages/s while sessions of the other workspace's
+# through edge 1 (its BENCH_CLIENTS members in turn) at each of BENCH_CELL_RATES (100, 200 and 1,000) messages/s while sessions of the other workspace's
 # members on edge 2 time each message's arrival (home cell → outbox → relay → replica → its outbox
 # → edge 2). Then the edge's routing overhead: one GET through the edge and at the cell directly.
 cells_bench() {
@@ -199,10 +199,10 @@ cells_bench() {
   "$BIN/concordctl" channel share "$shared" --into "$far_guild" --config "$CONFIG"
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --cell bench-2 --workspace "$far_guild" --owner "$far_owner" \
     --count 10 --prefix far > "$root/far-tokens"
-  for rate in ${BENCH_CELL_RATES:-200 1000}; do
-    echo "cells: posting at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
+  for rate in ${BENCH_CELL_RATES:-100 200 1000}; do
+    echo "cells: $CLIENTS members posting together at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
     "$BIN/concord-bench" fanout --edge "$EDGE2" --post-edge "$EDGE" --tokens "$root/far-tokens" --sender-token "$OWNER_TOKEN" \
-      --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
+      --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
     "$BIN/concordctl" outbox status --config "$CONFIG"
   done
   "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me --clients 1 --seconds "$DURATION" | sed 's/^/routing: /'

@@ -14,6 +14,8 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "The edge's base URL.") var edge: String = "http://127.0.0.1:58080"
     @Option(help: "A file with one Authorization value per line; sessions cycle through them.") var tokens: String
     @Option(help: "The Authorization value of the sender (not one of the sessions).") var senderToken: String
+    @Option(help: "A file of senders' Authorization values, one per line; messages rotate through them (instead of --sender-token).")
+    var senderTokens: String?
     @Option(help: "The edge the sender posts through (default: --edge).") var postEdge: String?
     @Option var channel: String
     @Option var sessions: Int = 1000
@@ -24,7 +26,10 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
 
     func run() async throws {
-        let senderToken = self.senderToken
+        // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
+        let senders = try senderTokens.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty } }
+            ?? [senderToken]
+        guard !senders.isEmpty else { throw ValidationError("no sender tokens") }
         let tokenList = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         guard let url = URL(string: edge), let host = url.host, let port = url.port else { throw ValidationError("bad --edge") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -55,7 +60,7 @@ struct Fanout: AsyncParsableCommand {
                 tasks.addTask {
                     var request = HTTPClientRequest(url: postURL)
                     request.method = .POST
-                    request.headers.add(name: "Authorization", value: senderToken)
+                    request.headers.add(name: "Authorization", value: senders[k % senders.count])
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(ByteBuffer(string: #"{"content":"fanout \#(k)"}"#))
                     let start = DispatchTime.now().uptimeNanoseconds
