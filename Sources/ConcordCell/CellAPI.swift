@@ -198,6 +198,7 @@ public struct CellAPI: Sendable {
             let query = QueryParameters(request)
             let source = try query.int("source", default: 0, in: 1...Snowflake.maxCellID)
             let through = Int64(try query.int("through", default: 0, in: 0...Int.max))
+            let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
             var body = request
             // A page of up to 500 events is larger than any public request may be.
             let page = try WireJSON.decode([JSONValue].self, from: try await body.collectJSONBody(limit: 64 << 20))
@@ -205,8 +206,8 @@ public struct CellAPI: Sendable {
                 guard let event = OutboxEvent(wireJSON: Array(try WireJSON.encode(item))) else { throw APIError.invalidJSON }
                 return event
             }
-            let applied = try await domain.applyRelayed(source: source, events: events, through: through)
-            return JSONResponse.ok(Data(#"{"applied":\#(applied)}"#.utf8))
+            let (applied, cursor) = try await domain.applyRelayed(source: source, events: events, after: after, through: through)
+            return JSONResponse.ok(Data(#"{"applied":\#(applied),"cursor":\#(cursor)}"#.utf8))
         case let path where path.hasPrefix("/internal/users/"):
             guard let id = Snowflake(path.dropFirst("/internal/users/".count)) else { throw APIError.unknownUser }
             if request.method == .put {

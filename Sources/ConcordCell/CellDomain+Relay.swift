@@ -11,8 +11,11 @@ extension CellDomain {
     /// read again (a relay restarted, a replay) changes nothing already applied. Each applied
     /// event is written to this cell's outbox as an event of the local workspace, so local
     /// gateway sessions receive it — only when it changed something, so a batch applied again
-    /// sends nothing twice. Answers how many events were applied.
-    public func applyRelayed(source: Int, events: [OutboxEvent], through lastSeq: Int64) async throws -> Int {
+    /// sends nothing twice. A page read after a position beyond this cell's cursor (`after`:
+    /// the cursor was moved back for a replay since the relay last looked) is not applied, so
+    /// nothing between the two is skipped. Answers how many events were applied and where the
+    /// cursor is now.
+    public func applyRelayed(source: Int, events: [OutboxEvent], after: Int64, through lastSeq: Int64) async throws -> (applied: Int, cursor: Int64) {
         guard source != cellID else { throw APIError.invalidForm(.single(["source"], code: "BASE_TYPE_INVALID", message: "A cell does not relay to itself")) }
         let messages = try events.filter { $0.event.type != "MESSAGE_DELETE" }.compactMap { event -> Message? in
             guard event.event.type.hasPrefix("MESSAGE_"), event.event.channelID != nil else { return nil }
@@ -20,8 +23,9 @@ extension CellDomain {
         }
         for bucket in Set(messages.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
         let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
-        let (applied, channels) = try await commit { tx -> (Int, Set<Snowflake>) in
+        let (applied, cursor, channels) = try await commit { tx -> (Int, Int64, Set<Snowflake>) in
             let current = try await tx.lockRelayCursor(source: source)
+            guard after <= current else { return (0, current, []) }
             let fresh = events.filter { $0.seq > current && $0.seq <= lastSeq }
             var applied = 0
             // A DM with one of this cell's users: its replica starts here (before its messages).
@@ -58,10 +62,10 @@ extension CellDomain {
                 touched.insert(channel)
             }
             if lastSeq > current { try await tx.setRelayCursor(source: source, seq: lastSeq) }
-            return (applied, touched)
+            return (applied, max(current, lastSeq), touched)
         }
         for channel in channels { await hot.invalidate(channel) }
-        return applied
+        return (applied, cursor)
     }
 
     static func payloadID(_ payload: String) -> Snowflake? {

@@ -61,12 +61,17 @@ public struct Relay: Service {
                 wake.finish()
             }
             var pause = pollInterval
+            // The destination's cursor as its last answer gave it, read again after a failure and
+            // at least every poll interval (a replay moves it back). A stale one is harmless: the
+            // destination refuses a page that does not follow its own cursor.
+            var cursor: (seq: Int64, at: ContinuousClock.Instant)?
             for await _ in wakes {
                 do {
                     // Everything there is, a page at a time.
-                    while try await step(source, http: http) != nil, !Task.isCancelled {}
+                    while try await step(source, http: http, cursor: &cursor) != nil, !Task.isCancelled {}
                     pause = pollInterval
                 } catch {
+                    cursor = nil
                     if Task.isCancelled { break }
                     logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
                     try? await Task.sleep(for: pause)
@@ -79,14 +84,23 @@ public struct Relay: Service {
     }
 
     /// One page: answers how many events the destination applied, or nil when there was nothing new.
-    func step(_ source: ClusterConfig.Cell, http: HTTPClient) async throws -> Int? {
-        let cursor = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
-        let page = try await body(http, source, "/internal/outbox?after=\(cursor)&limit=500")
+    func step(_ source: ClusterConfig.Cell, http: HTTPClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws -> Int? {
+        let clock = ContinuousClock()
+        let after: Int64
+        if let known = cursor, clock.now - known.at < pollInterval {
+            after = known.seq
+        } else {
+            after = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
+            cursor = (after, clock.now)
+        }
+        let page = try await body(http, source, "/internal/outbox?after=\(after)&limit=500")
         guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue, let last = items.last?["seq"]?.intValue else {
             return nil
         }
-        let reply = try await body(http, destination, "/internal/relay/apply?source=\(source.id)&through=\(last)", post: page)
-        return Int(try WireJSON.decode(JSONValue.self, from: reply)["applied"]?.intValue ?? 0)
+        let reply = try WireJSON.decode(JSONValue.self, from: try await body(
+            http, destination, "/internal/relay/apply?source=\(source.id)&after=\(after)&through=\(last)", post: page))
+        cursor = reply["cursor"]?.intValue.map { ($0, clock.now) }
+        return Int(reply["applied"]?.intValue ?? 0)
     }
 
     func json(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String) async throws -> JSONValue {

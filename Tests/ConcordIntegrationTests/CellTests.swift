@@ -201,6 +201,12 @@ struct CellTests {
             try await replicaDB.setRelayCursor(source: 1, seq: 0)
             try await eventually("replayed") { try await replicaDB.relayCursor(source: 1).seq >= (try await homeDB.outboxHead()) }
             #expect(try await equal(), "\(posted) messages, one copy each, same content on both sides")
+            // A relay whose idea of the cursor is ahead of the destination's (a replay moved it back)
+            // has its page refused, so nothing between the two is skipped.
+            let head = try await homeDB.outboxHead()
+            let gap = try await c.domains[1].applyRelayed(source: 1, events: [], after: head + 10, through: head + 20)
+            let cursorAfterGap = try await replicaDB.relayCursor(source: 1).seq
+            #expect(gap.applied == 0 && gap.cursor <= head && cursorAfterGap <= head)
             // An edit and a deletion at home reach the replica too.
             let latest = try await c.request(.GET, "/channels/\(shared.id)/messages?limit=2", token: alice).decode([Message].self)
             _ = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(latest[0].id)", token: alice, json: #"{"content":"edited"}"#)
