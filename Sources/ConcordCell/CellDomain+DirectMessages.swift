@@ -46,9 +46,11 @@ extension CellDomain {
 
     /// An event of a channel: one for its workspace, or for a DM one addressed to each user.
     func channelEvents(_ type: String, access: ChannelAccess, _ value: some Encodable) throws -> [PendingEvent] {
-        let channel = access.channel.id
-        guard let users = access.dmUsers else { return [try event(type, guild: access.channel.guild_id, channel: channel, value)] }
-        let payload = try WireJSON.encodeString(value)
+        Self.addressed(type, channel: access.channel.id, guild: access.guildID, dmUsers: access.dmUsers, payload: try WireJSON.encodeString(value))
+    }
+
+    static func addressed(_ type: String, channel: Snowflake, guild: Snowflake?, dmUsers: [Snowflake]?, payload: String) -> [PendingEvent] {
+        guard let users = dmUsers else { return [PendingEvent(type: type, guildID: guild, channelID: channel, payload: payload)] }
         return users.map { PendingEvent(type: type, guildID: nil, channelID: channel, userID: $0, payload: payload) }
     }
 

@@ -89,18 +89,18 @@ extension CellDomain {
         record.mentionIDs = message.mentions.map(\.user.id)
         let json = try WireJSON.encodeString(message)
         try await db.ensureMessagePartition(bucket: record.id.bucket)
+        let events = Self.addressed("MESSAGE_CREATE", channel: channelID, guild: guildID, dmUsers: dmUsers, payload: json)
         let changed: [ReadStateRow]
-        if let dmUsers {
+        if events.count == 1 {
+            // One statement, no transaction: the common case, kept cheap.
+            changed = try await db.insertMessage(record, authorID: caller.userID, event: events[0])
+        } else {
             let stored = record
             changed = try await db.transaction { tx in
-                let events = dmUsers.map { PendingEvent(type: "MESSAGE_CREATE", guildID: nil, channelID: channelID, userID: $0, payload: json) }
                 let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
-                for event in events.dropFirst() { try await tx.insertEvent(event) }
+                try await tx.insertEvents(Array(events.dropFirst()))
                 return changed
             }
-        } else {
-            changed = try await db.insertMessage(record, authorID: caller.userID,
-                                                 event: PendingEvent(type: "MESSAGE_CREATE", guildID: guildID, channelID: channelID, payload: json))
         }
         signal.wake()
         await hot.append(channelID, id: record.id, json: json)
@@ -213,8 +213,7 @@ extension CellDomain {
         let payload = TypingStartPayload(channelID: channelID, guildID: access.guildID, userID: caller.userID, timestamp: Int(Date().timeIntervalSince1970),
                                          member: access.dmUsers == nil ? Presenter.member(member, withUser: true) : nil)
         for pending in try channelEvents("TYPING_START", access: access, payload) {
-            let topic = pending.userID.map { Topics.user($0, cell: cellName) } ?? Topics.workspace(access.channel.guild_id, cell: cellName)
-            _ = try? await redis.send("PUBLISH", topic, OutboxEvent.wireJSON(seq: nil, event: pending))
+            _ = try? await redis.send("PUBLISH", Topics.of(pending, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: pending))
         }
     }
 

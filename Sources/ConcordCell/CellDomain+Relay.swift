@@ -74,8 +74,9 @@ extension CellDomain {
 
     /// Takes a channel of another cell into one of this cell's workspaces: the replica channel,
     /// the channel's messages so far (the relay brings the rest), and CHANNEL_CREATE for the
-    /// workspace's sessions, in one transaction.
-    public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake, history: [MessageRecord]) async throws {
+    /// workspace's sessions, in one transaction. Answers the replica.
+    @discardableResult
+    public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake, history: [MessageRecord]) async throws -> GuildChannel {
         guard homeCell != cellID, directory.home(workspace: workspaceID) == cellID, try await db.workspace(id: workspaceID) != nil else {
             throw APIError.unknownGuild
         }
@@ -94,6 +95,7 @@ extension CellDomain {
             }
             try await tx.insertEvent(try event("CHANNEL_CREATE", guild: workspaceID, channel: shared.id, shared))
         }
+        return shared
     }
 
     /// A relayed message as a row of the replica (in the local workspace).

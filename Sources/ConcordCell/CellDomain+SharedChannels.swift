@@ -86,11 +86,7 @@ extension CellDomain {
             guard page.count == Self.sharedHistoryPage, let oldest = page.last else { break }
             before = oldest.id
         }
-        try await acceptShare(channel, homeCell: home, into: workspaceID, history: history)
-        var replica = channel
-        replica.guild_id = workspaceID
-        replica.parent_id = nil
-        return replica
+        return try await acceptShare(channel, homeCell: home, into: workspaceID, history: history)
     }
 
     static let sharedHistoryPage = 100

@@ -76,7 +76,7 @@ public struct OutboxPublisher: Service {
             let events = try await db.events(after: position, upTo: head, limit: 500)
             guard let last = events.last else { break }
             // The batch's last position goes out too, for relays following this cell's outbox.
-            let replies = try await redis.pipeline(events.map { ["PUBLISH", topic(for: $0.event), $0.wireJSON] }
+            let replies = try await redis.pipeline(events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] }
                                                    + [["PUBLISH", Topics.outbox(cell: cellName), String(last.seq)]])
             if let failure = replies.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
                 throw error
@@ -94,11 +94,5 @@ public struct OutboxPublisher: Service {
         await counters.raise(sequenced.channelSeqs)
         await counters.apply(sequenced.readStates)
         return sequenced.head
-    }
-
-    func topic(for event: PendingEvent) -> String {
-        if let user = event.userID { return Topics.user(user, cell: cellName) }
-        if let guild = event.guildID { return Topics.workspace(guild, cell: cellName) }
-        return "concord:\(cellName):cell"
     }
 }

@@ -55,6 +55,12 @@ public struct OutboxEvent: Sendable, Equatable {
 public enum Topics {
     public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
+    /// Where an event is published: its user's topic when addressed to one user, else its workspace's.
+    public static func of(_ event: PendingEvent, cell: String) -> String {
+        if let id = event.userID { return user(id, cell: cell) }
+        if let guild = event.guildID { return workspace(guild, cell: cell) }
+        return "concord:\(cell):cell"
+    }
     /// The cell's outbox position after each published batch (relays wake on it).
     public static func outbox(cell: String) -> String { "concord:\(cell):outbox" }
     /// Announces that the workspace directory changed (a move): edges reload it.
