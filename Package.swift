@@ -69,6 +69,7 @@ let package = Package(
         .target(name: "ConcordCell", dependencies: [
             "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordTiering", "ConcordRedis", "ConcordHTTP",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

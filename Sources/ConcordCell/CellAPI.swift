@@ -155,6 +155,10 @@ public struct CellAPI: Sendable {
             if query.string("settled") == "1" { try await domain.settleOutbox() }
             let events = try await domain.db.events(after: after, limit: limit)
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
+        case "/internal/revocations/sync":
+            // An edge found the revoked set incomplete (Redis flushed or replaced): refill it now.
+            _ = try await domain.syncRevokedTokens()
+            return JSONResponse.noContent()
         case "/internal/directory":
             // Read from the database, not this process's copy: an edge asking has just been told 421.
             return try JSONResponse.ok(try await domain.db.directoryEntries())

@@ -7,7 +7,7 @@ extension CellDomain {
     /// Registers a person and returns their first token.
     public func register(_ request: RegisterRequest) async throws -> TokenResponse {
         try Validation.validate(request)
-        let hash = try hasher.hash(request.password)
+        let hash = try await passwords.hash(request.password)
         let user = User(id: ids.next(), username: request.username, globalName: request.global_name, bot: false)
         guard try await db.insertUser(user, passwordHash: hash, ownerID: nil) else {
             throw APIError.invalidForm(.single(["username"], code: "USERNAME_ALREADY_TAKEN", message: "Username is unavailable. Try adding numbers, letters, underscores _ , or periods."))
@@ -15,13 +15,18 @@ extension CellDomain {
         return TokenResponse(token: try await issueToken(for: user), userID: user.id)
     }
 
+    /// An unknown name costs the same hash as a wrong password. A hash made with weaker
+    /// parameters than today's is replaced once the password has been checked against it.
     public func login(_ request: LoginRequest) async throws -> TokenResponse {
-        guard let (user, hash) = try await db.credentials(username: request.login),
-              PasswordHasher.verify(request.password, against: hash) else {
+        let found = try await db.credentials(username: request.login)
+        guard try await passwords.verify(request.password, against: found?.1), let (user, hash) = found else {
             var errors = FormErrors()
             errors.add(["login"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
             errors.add(["password"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
             throw APIError.invalidForm(errors)
+        }
+        if passwords.hasher.isWeaker(hash) {
+            try await db.setPasswordHash(userID: user.id, to: try await passwords.hash(request.password), replacing: hash)
         }
         return TokenResponse(token: try await issueToken(for: user), userID: user.id)
     }
@@ -42,7 +47,8 @@ extension CellDomain {
         errors.lengthBetween(username, Limits.username, ["username"])
         try errors.throwIfAny()
         let user = User(id: ids.next(), username: username, globalName: nil, bot: bot)
-        let hash = try password.map { try hasher.hash($0) }
+        var hash: String?
+        if let password { hash = try await passwords.hash(password) }
         guard try await db.insertUser(user, passwordHash: hash, ownerID: ownerID) else {
             throw APIError.invalidForm(.single(["username"], code: "USERNAME_ALREADY_TAKEN", message: "Username is unavailable."))
         }
@@ -55,18 +61,26 @@ extension CellDomain {
         let revoked = try await db.revokeTokens(id: id, fingerprint: token.map(TokenAuthority.fingerprint), userID: userID)
         if !revoked.isEmpty {
             _ = try await redis.send(["SADD", Topics.revokedTokens] + revoked.map(\.description))
+            _ = try await redis.send("PUBLISH", Topics.revocations(cell: cellName), revoked.map(\.description).joined(separator: ","))
         }
         return revoked
     }
 
-    /// Copies every revoked token id into Redis (after a Redis restart or flush).
+    /// Copies every revoked token id into Redis (after a Redis restart or flush), then marks the
+    /// set complete.
     public func syncRevokedTokens() async throws -> Int {
         let revoked = try await db.revokedTokenIDs()
         for chunk in stride(from: 0, to: revoked.count, by: 500) {
             let part = revoked[chunk..<min(chunk + 500, revoked.count)]
             _ = try await redis.send(["SADD", Topics.revokedTokens] + part.map(\.description))
         }
+        _ = try await redis.send("SET", Topics.revokedTokensLoaded(cell: cellName), "1")
         return revoked.count
+    }
+
+    /// Whether Redis still holds the complete revoked set (it has not been flushed or replaced).
+    public func revokedTokensLoaded() async throws -> Bool {
+        try await redis.send("EXISTS", Topics.revokedTokensLoaded(cell: cellName)).integer == 1
     }
 
     public func currentUser(_ caller: Caller) async throws -> User {

@@ -91,16 +91,27 @@ extension CellDomain {
         try await db.ensureMessagePartition(bucket: record.id.bucket)
         let events = Self.addressed("MESSAGE_CREATE", channel: channelID, guild: guildID, dmUsers: dmUsers, payload: json)
         let changed: [ReadStateRow]
-        if events.count == 1 {
+        let nonce = request.enforcedNonce
+        if events.count == 1 && nonce == nil {
             // One statement, no transaction: the common case, kept cheap.
             changed = try await db.insertMessage(record, authorID: caller.userID, event: events[0])
         } else {
             let stored = record
-            changed = try await db.transaction { tx in
+            let outcome = try await db.transaction { tx -> (changed: [ReadStateRow], earlier: Snowflake?) in
+                if let nonce, let earlier = try await tx.claimNonce(channelID: channelID, authorID: caller.userID, nonce: nonce, messageID: stored.id) {
+                    return ([], earlier)
+                }
                 let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
                 try await tx.insertEvents(Array(events.dropFirst()))
-                return changed
+                return (changed, nil)
             }
+            // The nonce was sent moments ago: the first message is the answer, nothing new is written.
+            if let earlier = outcome.earlier {
+                // (Deleted since the claim was read: the client sends again and claims it anew.)
+                guard let found = try await history.message(channelID, id: earlier) else { throw APIError.unknownMessage }
+                return try WireJSON.encodeString(try await Presenter.messages([found.record], db: db)[0])
+            }
+            changed = outcome.changed
         }
         signal.wake()
         await hot.append(channelID, id: record.id, json: json)

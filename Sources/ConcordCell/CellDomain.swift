@@ -39,7 +39,7 @@ public final class CellDomain: Sendable {
     public let redis: RedisClient
     public let tokens: TokenAuthority
     let ids: SnowflakeGenerator
-    let hasher: PasswordHasher
+    let passwords: PasswordWork
     let signal: OutboxSignal
     let logger: Logger
     public let counters: UnreadCounters
@@ -65,7 +65,7 @@ public final class CellDomain: Sendable {
         self.redis = redis
         self.tokens = tokens
         self.ids = SnowflakeGenerator(cell: cellID, process: process)
-        self.hasher = hasher
+        self.passwords = PasswordWork(hasher: hasher)
         self.signal = signal
         self.logger = logger
         self.counters = UnreadCounters(redis: redis, cellName: cellName)

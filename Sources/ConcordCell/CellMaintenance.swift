@@ -36,6 +36,17 @@ public struct CellMaintenance: Service {
                         }
                     }
                 }
+                // A flushed or restarted Redis loses the revoked set; edges refuse tokens until it
+                // is complete again, so its marker is looked at every second.
+                group.addTask {
+                    await clock.repeatEvery(.seconds(1)) {
+                        do {
+                            if try await !domain.revokedTokensLoaded() { _ = try await domain.syncRevokedTokens() }
+                        } catch {
+                            logger.warning("could not check the revoked-token set", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
                 // Presence expiry is checked every second: a user whose sessions all stopped
                 // heartbeating (or whose edge died) goes offline within its TTL plus a second.
                 group.addTask {
@@ -61,6 +72,7 @@ public struct CellMaintenance: Service {
             try await domain.db.ensureMessagePartition(bucket: now.bucket + 1)
             let pruned = try await domain.db.pruneOutbox(retentionHours: retentionHours)
             if pruned > 0 { logger.info("pruned outbox", metadata: ["rows": "\(pruned)"]) }
+            try await domain.db.pruneNonces()
         } catch {
             logger.warning("maintenance failed", metadata: ["error": "\(error)"])
         }

@@ -27,7 +27,8 @@ public struct CellNode: Sendable {
         let peers = PeerCells(internalSecret: secrets.internalSecret)
         peers.set(cluster, from: cell.region)
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
-                                tokens: TokenAuthority(secret: secrets.tokenSecret), signal: signal,
+                                tokens: TokenAuthority(secret: secrets.tokenSecret),
+                                hasher: PasswordHasher(costLog2: cell.passwordCostLog2), signal: signal,
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
                                 hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers, logger: logger)
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)

@@ -44,8 +44,20 @@ public struct CellDirectory: Sendable {
         entry(for: moves.owner(of: route) ?? caller?.cell)
     }
 
+    /// Revoked, or not known to be valid: a Redis whose revoked set is not marked complete (it
+    /// was flushed or replaced and the cell has not refilled it yet) cannot vouch for a token.
     public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
         guard let home = entry(for: claims.userID.cell) else { return true }
-        return try await home.redis.send("SISMEMBER", Topics.revokedTokens, claims.tokenID.description).integer == 1
+        let replies = try await home.redis.pipeline([
+            ["SISMEMBER", Topics.revokedTokens, claims.tokenID.description],
+            ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)],
+        ])
+        guard replies.count == 2, let member = try replies[0].get().integer, let loaded = try replies[1].get().integer else {
+            throw RevocationUnknown()
+        }
+        if loaded == 0 { throw RevocationUnknown() }
+        return member == 1
     }
+
+    struct RevocationUnknown: Error {}
 }

@@ -18,6 +18,7 @@ public final class EdgeAPI: Sendable {
     let internalSecret: String
     let limiter = RateLimiter()
     let limits: ClusterConfig.RateLimits
+    let addresses: ClientAddress
     let http: HTTPClient
     let gatewayURL: String
     let region: String
@@ -27,7 +28,7 @@ public final class EdgeAPI: Sendable {
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
-                limits: ClusterConfig.RateLimits, publicURL: String, region: String = "local", edges: [EdgeListing] = [],
+                limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
                 webApp: WebApp = WebApp(root: WebApp.defaultRoot),
                 presenceTTL: Double = 60, logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
@@ -35,6 +36,7 @@ public final class EdgeAPI: Sendable {
         self.tokens = tokens
         self.internalSecret = internalSecret
         self.limits = limits
+        addresses = ClientAddress(trustedProxies: Set(trustedProxies))
         self.region = region
         self.edges = edges
         var config = HTTPClient.Configuration()
@@ -53,18 +55,26 @@ public final class EdgeAPI: Sendable {
         for entry in directory.all { await entry.redis.close() }
     }
 
-    public func respond(_ request: Request) async -> Response {
+    /// - Parameter peer: the address the request came from (its socket's remote address).
+    public func respond(_ request: Request, peer: String? = nil) async -> Response {
         if request.method == .get || request.method == .head, let page = webApp.response(path: request.uri.path, headers: request.headers) {
             return page
         }
         var request = request
         do {
+            // An oversized body is refused before anything else reads or counts it.
+            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > Limits.requestBodyBytes {
+                throw APIError.payloadTooLarge
+            }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            let body = try await request.collectJSONBody()
+            if !body.isEmpty, !Self.declaresJSON(request.headers[.contentType]) { throw APIError.unsupportedMediaType }
             var claims: TokenClaims?
             if !route.endpoint.isPublic || request.headers[.authorization] != nil && route.endpoint != .register && route.endpoint != .login {
                 claims = try await authenticate(request.headers[.authorization])
             }
-            try rateLimit(route, claims: claims)
+            let client = addresses.resolve(peer: peer, forwardedFor: request.headers[.forwardedFor])
+            try rateLimit(route, claims: claims, client: client, body: body)
             switch route.endpoint {
             case .getGateway:
                 return try JSONResponse.ok(["url": gatewayURL, "region": region])
@@ -76,7 +86,6 @@ public final class EdgeAPI: Sendable {
             default:
                 break
             }
-            let body = try await request.collectJSONBody()
             try RequestValidator.validate(route.endpoint, body: body)
             return try await forward(request, route: route, claims: claims, body: body)
         } catch let error as APIError {
@@ -87,32 +96,49 @@ public final class EdgeAPI: Sendable {
         }
     }
 
+    /// `application/json`, with or without parameters (`; charset=utf-8`).
+    static func declaresJSON(_ contentType: String?) -> Bool {
+        guard let type = contentType?.split(separator: ";").first else { return false }
+        return type.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
     /// Signature first (cheap, local), then revocation in the home cell's Redis. If that
     /// Redis cannot answer, the request is refused (503) rather than let a revoked token in.
     func authenticate(_ header: String?) async throws -> TokenClaims {
         guard let claims = tokens.authenticate(authorizationHeader: header) else { throw APIError.unauthorized }
-        let revoked: Bool
-        do {
-            revoked = try await directory.isRevoked(claims)
-        } catch {
-            logger.warning("revocation check failed", metadata: ["error": "\(error)"])
+        guard let revoked = await gateway.isRevoked(claims) else {
+            logger.warning("revocation check failed", metadata: ["cell": "\(claims.userID.cell)"])
             throw APIError.serviceUnavailable
         }
         if revoked { throw APIError.unauthorized }
         return claims
     }
 
-    func rateLimit(_ route: Route, claims: TokenClaims?) throws {
-        let caller = claims?.tokenID.description ?? "anonymous"
-        let perSecond = limits.requests_per_second
-        if let wait = limiter.take("global:\(caller)", rate: perSecond, burst: perSecond) {
-            throw APIError.rateLimited(retryAfter: wait, global: true)
+    /// Budgets are per user, never per token (logging in again does not buy a new budget).
+    /// Anonymous requests are counted per client address, the cheap public routes apart from
+    /// login and register, so a flood of one never locks anyone out of the other; each account
+    /// name also has its own login budget, whoever tries it (brute force from many addresses).
+    func rateLimit(_ route: Route, claims: TokenClaims?, client: String, body: Data) throws {
+        func take(_ key: String, perSecond: Double, burst: Double, global: Bool = false) throws {
+            if let wait = limiter.take(key, rate: perSecond, burst: burst) { throw APIError.rateLimited(retryAfter: wait, global: global) }
         }
+        guard let claims else {
+            switch route.endpoint {
+            case .login, .register:
+                try take("auth:\(client)", perSecond: limits.authPerMinute / 60, burst: limits.authPerMinute)
+                if route.endpoint == .login, let login = try? WireJSON.decode(LoginRequest.self, from: body) {
+                    try take("login:\(login.login.lowercased())", perSecond: limits.loginsPerMinute / 60, burst: limits.loginsPerMinute)
+                }
+            default:
+                try take("public:\(client)", perSecond: limits.publicPerSecond, burst: limits.publicPerSecond * 2)
+            }
+            return
+        }
+        let user = claims.userID.description
+        try take("global:\(user)", perSecond: limits.requests_per_second, burst: limits.requests_per_second, global: true)
         if route.endpoint == .createMessage {
             let perWindow = limits.message_sends_per_5s
-            if let wait = limiter.take("\(route.rateLimitKey):\(caller)", rate: perWindow / 5, burst: perWindow) {
-                throw APIError.rateLimited(retryAfter: wait, global: false)
-            }
+            try take("\(route.rateLimitKey):\(user)", perSecond: perWindow / 5, burst: perWindow)
         }
     }
 

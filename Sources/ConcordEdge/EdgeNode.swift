@@ -16,12 +16,12 @@ public struct EdgeNode: Sendable {
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
-                          limits: config.rate_limits ?? .discord, publicURL: edge.public_url, region: edge.region,
+                          limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), presenceTTL: config.presence_ttl_seconds ?? 60, logger: logger)
         let gateway = api.gateway
         let app = Application(
-            responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
+            responder: CallbackResponder<EdgeRequestContext> { request, context in await api.respond(request, peer: context.peerAddress) },
             server: .http1WebSocketUpgrade { request, channel, _ in
                 // The gateway lives at /gateway (GET /api/v10/gateway points here).
                 let (path, query) = Self.split(request.path ?? "")
@@ -48,6 +48,16 @@ public struct EdgeNode: Sendable {
             }
         }
         return (parts.first.map(String.init) ?? "", query)
+    }
+}
+
+/// A request's context: Hummingbird's, plus the address of the socket it came in on.
+struct EdgeRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let peerAddress: String?
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 

@@ -10,22 +10,55 @@ import Synchronization
 /// channel's event loop (never run inline), so frames leave in the order they were written; the
 /// callers hold their session's lock, which fixes that order. The compression stream has its own
 /// lock because a resumed session takes the output over from the socket's first session.
+///
+/// The bytes written but not yet taken by the socket are counted: a client that stops reading
+/// (or reads slower than its events arrive) would otherwise grow the edge without bound. Past
+/// `unsentLimit` the socket is closed at once; the session stays resumable, and what it was
+/// not sent is in its resume buffer. A RESUME's replay is counted apart: it is bounded by the
+/// resume buffer already, and a client that has just reconnected is about to read it.
 final class SocketOutput: Sendable {
+    /// Enough for a burst of large GUILD_CREATEs at identify; far less than a stalled client
+    /// would pile up in a minute of ordinary traffic.
+    static let defaultUnsentLimit = 1 << 20
+
     let channel: any Channel
     private let compressor: Mutex<(any GatewayCompressor)?>
+    private let unsent = Atomic<Int>(0)
+    private let replaying = Atomic<Int>(0)
+    private let overflowed = Atomic<Bool>(false)
+    let unsentLimit: Int
 
-    init(channel: any Channel, compression: GatewayCompression?) {
+    init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit) {
         self.channel = channel
+        self.unsentLimit = unsentLimit
         compressor = Mutex(compression?.makeCompressor())
     }
 
-    func write(_ text: String) {
+    var unsentBytes: Int { unsent.load(ordering: .relaxed) + replaying.load(ordering: .relaxed) }
+    var hasOverflowed: Bool { overflowed.load(ordering: .relaxed) }
+
+    /// - Parameter replay: a frame of a RESUME's replay.
+    func write(_ text: String, replay: Bool = false) {
+        guard !overflowed.load(ordering: .relaxed) else { return }
         let frame = compressor.withLock { c in
             if let c { return WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: c.compress(text))) }
             return WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
         }
-        let channel = self.channel
-        channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+        let size = frame.data.readableBytes
+        if replay {
+            replaying.wrappingAdd(size, ordering: .relaxed)
+        } else if unsent.wrappingAdd(size, ordering: .relaxed).newValue > unsentLimit {
+            unsent.wrappingSubtract(size, ordering: .relaxed)
+            if !overflowed.exchange(true, ordering: .relaxed) { channel.close(promise: nil) }
+            return
+        }
+        channel.eventLoop.execute { [self] in
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { [self] _ in
+                if replay { replaying.wrappingSubtract(size, ordering: .relaxed) } else { unsent.wrappingSubtract(size, ordering: .relaxed) }
+            }
+            channel.writeAndFlush(frame, promise: written)
+        }
     }
 }
 
@@ -50,6 +83,8 @@ final class GatewayConnection: Sendable {
         var isBot = false
         /// The Authorization value the session identified with, for calls made on its behalf.
         var authorization: String?
+        /// The token the session identified (or last resumed) with: revoking it ends the session.
+        var tokenID: Snowflake?
         var guilds: Set<Snowflake> = []
         var sessionID: String?
         /// When a dropped session stops being resumable.

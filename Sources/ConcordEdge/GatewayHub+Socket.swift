@@ -16,6 +16,7 @@ final class SocketBinding: Sendable {
 
 extension GatewayHub {
     static var now: Double { ProcessInfo.processInfo.systemUptime }
+    static let socketSendBuffer: SocketOptionValue = 128 << 10
 
     /// Serves one WebSocket: HELLO, then frames through the session's state machine. Frames go
     /// straight into the channel (see SocketOutput); closes go through the WebSocket handler.
@@ -25,6 +26,9 @@ extension GatewayHub {
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
         let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)))
+        // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
+        // what the client has not taken stays in the session's own bounded count (SocketOutput).
+        try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer)
         let binding = SocketBinding(connection)
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
@@ -121,6 +125,7 @@ extension GatewayHub {
                 s.isBot = claims.isBot
                 s.sessionID = sessionID
                 s.authorization = authorization
+                s.tokenID = claims.tokenID
                 for part in parts { s.cursors[part.cell] = part.state.outboxSeq }
                 s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
             }
@@ -162,8 +167,9 @@ extension GatewayHub {
             s.output = output
             s.closer = closer
             s.detachedUntil = nil
+            s.tokenID = claims.tokenID
             s.machine.reattached(now: Self.now)
-            for frame in frames { output?.write(frame) }
+            for frame in frames { output?.write(frame, replay: true) }
             return true
         }
         guard replayed else {
@@ -221,7 +227,7 @@ extension GatewayHub {
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {
         let raw = token.hasPrefix("Bot ") ? String(token.dropFirst(4)) : token
-        guard let claims = tokens.verify(raw), (try? await directory.isRevoked(claims)) == false else { return nil }
+        guard let claims = tokens.verify(raw), await isRevoked(claims) == false else { return nil }
         return (claims, claims.isBot ? "Bot " + raw : raw)
     }
 

@@ -30,7 +30,7 @@ final class GatewayHub: Sendable {
     let publicGatewayURL: String
     let logger: Logger
     let resumeWindow: Double
-    private let registry = Mutex(Registry())
+    let registry = Mutex(Registry())
     private let subscribers: [Int: RedisSubscriber]
     /// The highest outbox sequence delivered from each cell: repeats are dropped, and after a
     /// Redis drop everything above it is read back from the cell's outbox.
@@ -85,12 +85,15 @@ final class GatewayHub: Sendable {
                 group.addTask { await subscriber.run() }
                 group.addTask { [self] in
                     let directoryTopic = Topics.directory(cell: cellName(cellID))
+                    let revocationTopic = Topics.revocations(cell: cellName(cellID))
                     // Live messages wait in the subscriber's stream while a read-back runs, so
                     // delivery stays in sequence order.
                     for await event in subscriber.events {
                         switch event {
                         case .message(let topic, _) where topic == directoryTopic:
                             Task { await reloadDirectory(from: cellID) }
+                        case .message(let topic, let payload) where topic == revocationTopic:
+                            closeSessions(revoked: Set(String(decoding: payload, as: UTF8.self).split(separator: ",").compactMap(Snowflake.init)))
                         case .message(_, let payload): receive(payload, cell: cellID)
                         case .connected(resumed: false): await startFeed(cell: cellID)
                         case .connected(resumed: true): await readBack(cell: cellID)
@@ -107,13 +110,23 @@ final class GatewayHub: Sendable {
             // Moves are announced on each cell's directory topic; a missed announcement (Redis
             // down) is made up by reloading now and then, and by any cell's 421.
             group.addTask { [self] in
-                for (cellID, subscriber) in subscribers { try? await subscriber.subscribe(Topics.directory(cell: cellName(cellID))) }
+                for (cellID, subscriber) in subscribers {
+                    try? await subscriber.subscribe(Topics.directory(cell: cellName(cellID)))
+                    try? await subscriber.subscribe(Topics.revocations(cell: cellName(cellID)))
+                }
                 while !Task.isCancelled {
                     for cellID in subscribers.keys.sorted() where await reloadDirectory(from: cellID) { break }
                     try? await Task.sleep(for: .seconds(10))
                 }
             }
             group.addTask { [self] in await presence.run() }
+            // A revocation announced while this edge's subscription was down is found here.
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(15))
+                    await sweepRevokedSessions()
+                }
+            }
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))

@@ -34,12 +34,18 @@ public struct GatewaySession: Sendable {
     public let identifyTimeout: Double
     private let connectedAt: Double
     private var lastHeartbeat: Double
+    /// Discord's limit on what a client sends: 120 commands in any 60 s window (close 4008).
+    public static let commandsPerWindow = 120
+    public static let commandWindow: Double = 60
+    private var windowStart: Double
+    private var commandsInWindow = 0
 
     public init(now: Double, heartbeatInterval: Double = 41.25, identifyTimeout: Double = 30) {
         self.heartbeatInterval = heartbeatInterval
         self.identifyTimeout = identifyTimeout
         connectedAt = now
         lastHeartbeat = now
+        windowStart = now
     }
 
     /// The first frame: HELLO.
@@ -52,7 +58,15 @@ public struct GatewaySession: Sendable {
 
     public mutating func receive(_ bytes: [UInt8], now: Double) -> [Action] {
         if case .closed = phase { return [] }
-        guard bytes.count <= maximumClientPayloadBytes,
+        if now - windowStart >= Self.commandWindow {
+            windowStart = now
+            commandsInWindow = 0
+        }
+        commandsInWindow += 1
+        guard commandsInWindow <= Self.commandsPerWindow else { return close(.rateLimited) }
+        // Strict syntax first: the decoder would take trailing commas, recurse once per nesting
+        // level of a hostile frame, and let U+0000 through to the cells.
+        guard bytes.count <= maximumClientPayloadBytes, (try? JSONSyntax.check(bytes)) != nil,
               let frame = try? WireJSON.decode(ClientFrame.self, from: Data(bytes)) else { return close(.decodeError) }
         guard let op = GatewayOpcode(rawValue: frame.op) else { return close(.unknownOpcode) }
         switch op {

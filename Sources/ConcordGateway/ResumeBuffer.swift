@@ -1,34 +1,49 @@
 /// The dispatches a session was sent, kept so a reconnecting client can RESUME and receive
-/// exactly what it missed. Bounded by count; a client asking for more than is kept gets op 9.
+/// exactly what it missed. Bounded by count and by bytes (a client that never acknowledges
+/// must not make its edge keep everything); a client asking for more than is kept gets op 9.
 public struct ResumeBuffer: Sendable {
     public let capacity: Int
+    public let byteCapacity: Int
     private var frames: [(seq: Int64, frame: String)] = []
     private var start = 0
+    /// The UTF-8 bytes of the frames from `start` on.
+    public private(set) var keptBytes = 0
     /// The sequence of the last frame sent, kept or not.
     public private(set) var lastSeq: Int64 = 0
 
-    public init(capacity: Int = 1000) {
+    /// A heartbeat interval's worth of a busy session's traffic (acks arrive with heartbeats).
+    public static let defaultByteCapacity = 2 << 20
+
+    public init(capacity: Int = 1000, byteCapacity: Int = ResumeBuffer.defaultByteCapacity) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
     /// A buffer handed over by another edge: the frames it kept and the last sequence it sent.
-    public init(capacity: Int = 1000, kept: [KeptFrame], lastSeq: Int64) {
-        self.init(capacity: capacity)
+    public init(capacity: Int = 1000, byteCapacity: Int = ResumeBuffer.defaultByteCapacity, kept: [KeptFrame], lastSeq: Int64) {
+        self.init(capacity: capacity, byteCapacity: byteCapacity)
         for entry in kept.suffix(capacity) { append(seq: entry.seq, frame: entry.frame) }
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 
     public mutating func append(seq: Int64, frame: String) {
-        if frames.count - start >= capacity { start += 1 }
         frames.append((seq, frame))
+        keptBytes += frame.utf8.count
         lastSeq = seq
+        while frames.count - start > capacity || (keptBytes > byteCapacity && start < frames.count) {
+            keptBytes -= frames[start].frame.utf8.count
+            start += 1
+        }
         if start > capacity { frames.removeFirst(start); start = 0 }
     }
 
     /// Forgets the frames up to `seq`: the client has acknowledged them in a heartbeat and will
     /// never resume from before it.
     public mutating func drop(through seq: Int64) {
-        while start < frames.count, frames[start].seq <= seq { start += 1 }
+        while start < frames.count, frames[start].seq <= seq {
+            keptBytes -= frames[start].frame.utf8.count
+            start += 1
+        }
         if start > capacity / 2 { frames.removeFirst(start); start = 0 }
     }
 

@@ -41,12 +41,23 @@ public struct SubscriptionLevels: Sendable, Equatable {
 
     public init() {}
 
+    /// What one session may ask for at most: more than any workspace it is in has channels,
+    /// and a bound however many op 40 frames a client sends.
+    public static let maximumChannels = 10_000
+    public static let maximumGuilds = 1_000
+
     public mutating func apply(_ payload: ChannelSubscriptionsPayload) {
-        if let level = payload.default { defaults[payload.guild_id] = level }
+        if let level = payload.default, defaults[payload.guild_id] != nil || defaults.count < Self.maximumGuilds {
+            defaults[payload.guild_id] = level
+        }
         for (id, level) in payload.channels ?? [:] {
-            if let channel = Snowflake(id) { channels[channel] = level }
+            guard let channel = Snowflake(id), channels[channel] != nil || channels.count < Self.maximumChannels else { continue }
+            channels[channel] = level
         }
     }
+
+    /// How many channel levels the session holds.
+    public var channelCount: Int { channels.count }
 
     public func level(guild: Snowflake, channel: Snowflake) -> SubscriptionLevel {
         guard largeGuilds.contains(guild) else { return .full }

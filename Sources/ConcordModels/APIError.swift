@@ -41,6 +41,8 @@ public struct APIError: Error, Sendable, Equatable {
     public static let missingPermissions = APIError(status: 403, code: 50013, message: "Missing Permissions")
     public static let invalidJSON = APIError(status: 400, code: 50109, message: "The request body contains invalid JSON.")
     public static let payloadTooLarge = APIError(status: 413, code: 40005, message: "Request entity too large")
+    /// A body that is not declared as JSON is not read as JSON (Discord's REST API takes JSON only here).
+    public static let unsupportedMediaType = APIError(status: 415, code: 0, message: "415: Unsupported Media Type (send Content-Type: application/json)")
     public static let serviceUnavailable = APIError(status: 503, code: 0, message: "503: Service Unavailable")
     public static let internalError = APIError(status: 500, code: 0, message: "500: Internal Server Error")
 

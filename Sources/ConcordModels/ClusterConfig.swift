@@ -29,6 +29,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// How processes in another region reach this cell, when not directly: through the
         /// inter-region links (locally, delay proxies `make run` starts).
         public var reached_from: [String: Link]?
+        /// scrypt's cost as log2 N (default 17, OWASP's recommendation); tests lower it.
+        public var password_cost_log2: Int?
         public init(id: Int, name: String, region: String, postgres: Postgres, redis: Endpoint, api: Endpoint, tiering: Tiering? = nil) {
             self.id = id; self.name = name; self.region = region
             self.postgres = postgres; self.redis = redis; self.api = api; self.tiering = tiering
@@ -49,6 +51,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// How many of each channel's latest messages the hot tier keeps, and for how many channels.
         public var hotMessagesPerChannel: Int { tiering?.hot_messages_per_channel ?? 100 }
         public var hotChannels: Int { tiering?.hot_channels ?? 10_000 }
+        public var passwordCostLog2: Int { password_cost_log2 ?? 17 }
     }
 
     /// A cell's addresses as another region reaches them.
@@ -80,15 +83,29 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         }
     }
     public struct RateLimits: Codable, Sendable, Equatable {
-        /// Requests per second per token across all routes (Discord's global limit is 50).
+        /// Requests per second per user across all routes (Discord's global limit is 50).
         public var requests_per_second: Double
-        /// Message sends per channel per token in a 5-second window (Discord: 5).
+        /// Message sends per channel per user in a 5-second window (Discord: 5).
         public var message_sends_per_5s: Double
-        public init(requestsPerSecond: Double, messageSendsPer5s: Double) {
+        /// Anonymous requests per second per client address to the cheap public routes
+        /// (GET /gateway, /edges, invites); a flood of them never touches login's budget.
+        public var public_requests_per_second: Double?
+        /// Logins and registrations per minute per client address.
+        public var auth_requests_per_minute: Double?
+        /// Login attempts per minute per account name, whoever makes them (brute force).
+        public var logins_per_minute_per_account: Double?
+        public init(requestsPerSecond: Double, messageSendsPer5s: Double, publicRequestsPerSecond: Double? = nil,
+                    authRequestsPerMinute: Double? = nil, loginsPerMinutePerAccount: Double? = nil) {
             requests_per_second = requestsPerSecond
             message_sends_per_5s = messageSendsPer5s
+            public_requests_per_second = publicRequestsPerSecond
+            auth_requests_per_minute = authRequestsPerMinute
+            logins_per_minute_per_account = loginsPerMinutePerAccount
         }
         public static let discord = RateLimits(requestsPerSecond: 50, messageSendsPer5s: 5)
+        public var publicPerSecond: Double { public_requests_per_second ?? 20 }
+        public var authPerMinute: Double { auth_requests_per_minute ?? 30 }
+        public var loginsPerMinute: Double { logins_per_minute_per_account ?? 10 }
     }
 
     public var regions: [String]
@@ -103,6 +120,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// One-way delay of the local inter-region links (`make run` starts a delay proxy for each
     /// `reached_from` address, forwarding to the cell's own).
     public var inter_region_delay_ms: Double?
+    /// Addresses of reverse proxies in front of the edges: only their X-Forwarded-For is
+    /// believed when rate-limiting by client address.
+    public var trusted_proxies: [String]?
 
     public init(regions: [String], cells: [Cell], edges: [Edge], rateLimits: RateLimits? = nil) {
         self.regions = regions

@@ -1,7 +1,12 @@
 /// Discord's embed object. Fields Concord does not interpret are dropped, as Discord does.
 public struct Embed: Codable, Sendable, Equatable {
     public struct Footer: Codable, Sendable, Equatable { public var text: String; public var icon_url: String? }
-    public struct Media: Codable, Sendable, Equatable { public var url: String; public var height: Int?; public var width: Int? }
+    public struct Media: Codable, Sendable, Equatable {
+        public var url: String
+        public var height: Int?
+        public var width: Int?
+        public init(url: String, height: Int? = nil, width: Int? = nil) { self.url = url; self.height = height; self.width = width }
+    }
     public struct Provider: Codable, Sendable, Equatable { public var name: String?; public var url: String? }
     public struct Author: Codable, Sendable, Equatable { public var name: String; public var url: String?; public var icon_url: String? }
     public struct Field: Codable, Sendable, Equatable {

@@ -74,4 +74,9 @@ public enum Topics {
     public static func handedOverSession(_ sessionID: String, cell: String) -> String { "concord:\(cell):resume:\(sessionID)" }
     /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.
     public static let revokedTokens = "concord:revoked-tokens"
+    /// Set once the cell has copied every revoked token id into that set: without it (a flushed
+    /// or new Redis) edges refuse tokens rather than take an empty set as "none revoked".
+    public static func revokedTokensLoaded(cell: String) -> String { "concord:\(cell):revoked-tokens:loaded" }
+    /// Revoked token ids, comma-separated, as they are revoked: edges close their live sessions.
+    public static func revocations(cell: String) -> String { "concord:\(cell):revocations" }
 }

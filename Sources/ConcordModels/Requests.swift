@@ -16,6 +16,8 @@ public struct AllowedMentions: Codable, Sendable, Equatable {
 public struct MessageCreateRequest: Codable, Sendable, Equatable {
     public var content: String?
     public var nonce: JSONValue?
+    /// With a nonce: a repeat of the same nonce within a few minutes answers the first message.
+    public var enforce_nonce: Bool?
     public var tts: Bool?
     public var embeds: [Embed]?
     public var embed: Embed?
@@ -32,6 +34,16 @@ public struct MessageCreateRequest: Codable, Sendable, Equatable {
         self.embeds = embeds
         self.allowed_mentions = allowedMentions
         self.message_reference = reference
+    }
+
+    /// The nonce as `enforce_nonce` compares it (a string, or an integer's digits).
+    public var enforcedNonce: String? {
+        guard enforce_nonce == true else { return nil }
+        switch nonce {
+        case .string(let s)?: return s
+        case .int(let i)?: return String(i)
+        default: return nil
+        }
     }
 
     /// `embed` is the legacy single-embed field; both count toward the limit.

@@ -42,7 +42,8 @@ public struct Snowflake: RawRepresentable, Hashable, Comparable, Sendable, Custo
 
     /// The smallest id whose time is `date`: used to turn a time into a pagination bound.
     public static func lowerBound(at unixMilliseconds: UInt64) -> Snowflake {
-        Snowflake((unixMilliseconds - discordEpochMilliseconds) << 22)
+        let since = unixMilliseconds > discordEpochMilliseconds ? unixMilliseconds - discordEpochMilliseconds : 0
+        return Snowflake(Swift.min(since, max.rawValue >> 22) << 22)
     }
     public static func firstID(ofBucket bucket: Int) -> Snowflake {
         Snowflake(UInt64(bucket) * bucketMilliseconds << 22)
@@ -53,10 +54,14 @@ public struct Snowflake: RawRepresentable, Hashable, Comparable, Sendable, Custo
     public init(int64: Int64) { rawValue = UInt64(bitPattern: int64) }
 
     public var description: String { String(rawValue) }
+    /// Ids are stored as PostgreSQL bigints: a value above 2^63−1 (or negative, or not a
+    /// number) is no id, so arithmetic on a parsed id (around+1, a bucket) cannot overflow.
     public init?(_ string: some StringProtocol) {
-        guard let value = UInt64(string) else { return nil }
+        guard let value = UInt64(string), value <= Self.max.rawValue else { return nil }
         rawValue = value
     }
+    /// The largest id a client may name.
+    public static let max = Snowflake(UInt64(Int64.max))
     public static func < (a: Snowflake, b: Snowflake) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -66,12 +71,16 @@ extension Snowflake: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
-            guard let value = UInt64(string) else {
+            guard let id = Snowflake(string) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "Value \"\(string)\" is not snowflake.")
             }
-            rawValue = value
+            self = id
         } else {
-            rawValue = try container.decode(UInt64.self)
+            let value = try container.decode(UInt64.self)
+            guard value <= Self.max.rawValue else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "Value \"\(value)\" is not snowflake.")
+            }
+            rawValue = value
         }
     }
     public func encode(to encoder: any Encoder) throws {

@@ -11,6 +11,18 @@ public enum Limits {
     public static let embedFooter = 2048
     public static let embedAuthorName = 256
     public static let embedTotal = 6000
+    public static let embedURL = 2048
+    public static let embedType = 32
+    public static let embedTimestamp = 64
+    public static let embedProviderName = 256
+    public static let embedColor = 0...0xFF_FFFF
+    public static let mediaDimension = 0...65_535
+    public static let componentString = 512
+    public static let componentLabel = 80
+    public static let componentCustomID = 100
+    public static let componentPlaceholder = 150
+    public static let componentList = 25
+    public static let stickers = 3
     public static let nonceLength = 25
     public static let actionRows = 5
     public static let componentsPerRow = 5
@@ -64,6 +76,9 @@ public enum Validation {
         }
         validateComponents(r.components, into: &errors)
         validateAllowedMentions(r.allowed_mentions, into: &errors)
+        if (r.sticker_ids ?? []).count > Limits.stickers {
+            errors.add(["sticker_ids"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.stickers) or fewer in length.")
+        }
         if let ref = r.message_reference, ref.message_id == nil {
             errors.add(["message_reference", "message_id"], code: "BASE_TYPE_REQUIRED", message: "This field is required")
         }
@@ -95,6 +110,20 @@ public enum Validation {
             errors.maxLength(e.description, Limits.embedDescription, p + ["description"])
             errors.maxLength(e.footer?.text, Limits.embedFooter, p + ["footer", "text"])
             errors.maxLength(e.author?.name, Limits.embedAuthorName, p + ["author", "name"])
+            for (value, name) in [(e.url, ["url"]), (e.footer?.icon_url, ["footer", "icon_url"]), (e.image?.url, ["image", "url"]),
+                                  (e.thumbnail?.url, ["thumbnail", "url"]), (e.video?.url, ["video", "url"]),
+                                  (e.provider?.url, ["provider", "url"]), (e.author?.url, ["author", "url"]),
+                                  (e.author?.icon_url, ["author", "icon_url"])] {
+                errors.maxLength(value, Limits.embedURL, p + name)
+            }
+            errors.maxLength(e.type, Limits.embedType, p + ["type"])
+            errors.maxLength(e.timestamp, Limits.embedTimestamp, p + ["timestamp"])
+            errors.maxLength(e.provider?.name, Limits.embedProviderName, p + ["provider", "name"])
+            errors.between(e.color, Limits.embedColor, p + ["color"])
+            for (media, name) in [(e.image, "image"), (e.thumbnail, "thumbnail"), (e.video, "video")] {
+                errors.between(media?.width, Limits.mediaDimension, p + [name, "width"])
+                errors.between(media?.height, Limits.mediaDimension, p + [name, "height"])
+            }
             let fields = e.fields ?? []
             if fields.count > Limits.embedFields {
                 errors.add(p + ["fields"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.embedFields) or fewer in length.")
@@ -126,6 +155,39 @@ public enum Validation {
             if children.isEmpty || children.count > Limits.componentsPerRow {
                 errors.add(["components", String(i), "components"], code: "BASE_TYPE_BAD_LENGTH", message: "Must be between 1 and \(Limits.componentsPerRow) in length.")
             }
+            for (j, child) in children.enumerated() { boundComponent(child, at: ["components", String(i), "components", String(j)], into: &errors) }
+        }
+    }
+
+    /// Discord's per-field limits on a component (label, custom_id, placeholder), and for what
+    /// Concord does not interpret, a bound on every string and list in it, so no message grows
+    /// past what a real component can hold.
+    static func boundComponent(_ value: JSONValue, at path: [String], into errors: inout FormErrors) {
+        switch value {
+        case .object(let fields):
+            for (key, field) in fields {
+                if case .string(let text) = field {
+                    let max = switch key {
+                    case "label": Limits.componentLabel
+                    case "custom_id": Limits.componentCustomID
+                    case "placeholder": Limits.componentPlaceholder
+                    default: Limits.componentString
+                    }
+                    errors.maxLength(text, max, path + [key])
+                } else {
+                    boundComponent(field, at: path + [key], into: &errors)
+                }
+            }
+        case .array(let items):
+            if items.count > Limits.componentList {
+                errors.add(path, code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.componentList) or fewer in length.")
+                return
+            }
+            for (k, item) in items.enumerated() { boundComponent(item, at: path + [String(k)], into: &errors) }
+        case .string(let text):
+            errors.maxLength(text, Limits.componentString, path)
+        default:
+            break
         }
     }
 
@@ -136,6 +198,9 @@ public enum Validation {
         }
         if (a.users ?? []).count > Limits.allowedMentionUsers {
             errors.add(["allowed_mentions", "users"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.allowedMentionUsers) or fewer in length.")
+        }
+        if (a.roles ?? []).count > Limits.allowedMentionUsers {
+            errors.add(["allowed_mentions", "roles"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.allowedMentionUsers) or fewer in length.")
         }
         if (a.parse ?? []).contains("users") && !(a.users ?? []).isEmpty {
             errors.add(["allowed_mentions"], code: "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE", message: "parse:[\"users\"] and users: [ids...] are mutually exclusive.")

@@ -16,9 +16,11 @@ public enum WireJSON {
         try JSONDecoder().decode(type, from: data)
     }
 
-    /// Decodes a request body; malformed JSON and wrong types become Discord's 400 errors.
+    /// Decodes a request body; malformed JSON (by RFC 8259, strictly), a string holding U+0000
+    /// and wrong types become Discord's 400 errors.
     public static func decodeBody<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         guard !data.isEmpty else { throw APIError.invalidJSON }
+        try JSONSyntax.validate(data)
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let error as DecodingError {

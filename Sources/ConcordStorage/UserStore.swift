@@ -56,6 +56,11 @@ extension SQLExecutor {
         return (try row.user(prefix: "u_"), try row["password_hash"].decode(String.self))
     }
 
+    /// Replaces a password hash with a stronger one, unless it changed meanwhile.
+    public func setPasswordHash(userID: Snowflake, to hash: String, replacing old: String) async throws {
+        try await run("UPDATE users SET password_hash = \(hash) WHERE id = \(userID.int64) AND password_hash = \(old)")
+    }
+
     /// The owner of a bot (its application's owner), if any.
     public func botOwner(botID: Snowflake) async throws -> User? {
         let rows = try await run("""

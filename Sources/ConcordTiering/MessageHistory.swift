@@ -23,7 +23,7 @@ public struct MessageHistory: Sendable {
         case .around(let id):
             // Discord's around: the message itself and up to limit/2 on each side.
             let newer = try await newer(channelID, than: id, limit: limit / 2)
-            return newer + (try await older(channelID, than: Snowflake(id.rawValue + 1), limit: limit - newer.count))
+            return newer + (try await older(channelID, than: Snowflake(min(id.rawValue + 1, Snowflake.max.rawValue)), limit: limit - newer.count))
         }
     }
 

@@ -80,6 +80,7 @@ func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) asyn
         // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret), process: Snowflake.maxProcessID,
+                                hasher: PasswordHasher(costLog2: cell.passwordCostLog2),
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory))
         return try await body(domain)
     }

@@ -49,7 +49,8 @@ struct TestCluster: Sendable {
     /// - Parameter interRegionDelay: one-way milliseconds of the links between regions: each
     ///   cell is reached from the other region through a delay proxy (scripts/delay_proxy.py).
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
-                                  rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000),
+                                  rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
+                                                                               authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000),
                                   redisPort: Int? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
@@ -73,6 +74,8 @@ struct TestCluster: Sendable {
                                               redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
                                               api: .init(host: "127.0.0.1", port: 0),
                                               tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
+                // Cheap hashes: the suites register hundreds of people (production uses 2^17).
+                cell.password_cost_log2 = 10
                 _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
                     try await migrator.migrate($0)
                 }
@@ -161,8 +164,9 @@ struct TestCluster: Sendable {
     }
 
     /// A request to the edge's REST API (`path` is under /api/v10).
+    /// `rawBody` goes as it is, with only the headers given (no Content-Type of its own).
     func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil,
-                 headers extra: [(String, String)] = [], rawPath: Bool = false, edge: Int = 0) async throws -> Reply {
+                 headers extra: [(String, String)] = [], rawBody: String? = nil, rawPath: Bool = false, edge: Int = 0) async throws -> Reply {
         var request = HTTPClientRequest(url: edgeURLs[edge] + (rawPath ? path : "/api/v10" + path))
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: token) }
@@ -171,6 +175,7 @@ struct TestCluster: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: json))
         }
+        if let rawBody { request.body = .bytes(ByteBuffer(string: rawBody)) }
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))

@@ -1,0 +1,265 @@
+import AsyncHTTPClient
+import ConcordAuth
+import ConcordModels
+import ConcordRedis
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A careless client and an attacker against a running edge and cell: each case here once
+/// crashed a cell, locked people out, stored what PostgreSQL refuses, or grew a process.
+@Suite("Hardening")
+struct HardeningTests {
+    /// Discord's error shape: a code and a message.
+    func isDiscordError(_ reply: TestCluster.Reply) -> Bool {
+        reply.json?["code"]?.intValue != nil && reply.json?["message"]?.stringValue != nil
+    }
+
+    @Test func hostileNumbersAreClientErrorsAndTheCellStaysUp() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Numbers")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let posted = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "one"))
+            #expect(posted.status == 200)
+            // This exact request once killed the cell (around+1 overflowed).
+            for query in ["around=18446744073709551615", "around=9223372036854775808", "before=-1", "after=abc",
+                          "limit=18446744073709551616", "limit=-5", "limit=0", "around=1&limit=101"] {
+                let reply = try await c.request(.GET, "/channels/\(general)/messages?\(query)", token: alice)
+                #expect(reply.status == 400, "\(query): \(reply.status) \(reply.text)")
+                #expect(reply.json?["code"]?.intValue == 50035, "\(query)")
+            }
+            for path in ["/channels/18446744073709551615", "/channels/-1/messages", "/guilds/99999999999999999999999",
+                         "/channels/\(general)/messages/18446744073709551615", "/invites/%00"] {
+                let reply = try await c.request(.GET, path, token: alice)
+                #expect((400..<500).contains(reply.status) && isDiscordError(reply), "\(path): \(reply.status) \(reply.text)")
+            }
+            let largest = try await c.request(.GET, "/channels/\(general)/messages?around=9223372036854775807", token: alice)
+            #expect(largest.status == 200, "the largest id is a valid cursor: \(largest.text)")
+            let page = try await c.request(.GET, "/channels/\(general)/messages?before=9223372036854775807", token: alice)
+            #expect(try page.decode([Message].self).map(\.content) == ["one"], "the cell still serves")
+            for body in [#"{"name":"x","position":18446744073709551615}"#, #"{"name":"x","position":-1}"#] {
+                let reply = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: body)
+                #expect(reply.status == 400 && isDiscordError(reply), "\(body): \(reply.text)")
+            }
+            for body in [#"{"max_age":-1}"#, #"{"max_uses":18446744073709551615}"#, #"{"max_age":1e300}"#] {
+                let reply = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: body)
+                #expect(reply.status == 400 && isDiscordError(reply), "\(body): \(reply.text)")
+            }
+        }
+    }
+
+    @Test func noTextFieldTakesANulCharacter() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Nul")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let nul = #"nul\u0000byte"#
+            let cases: [(HTTPMethod, String, String, [String])] = [
+                (.POST, "/channels/\(general)/messages", #"{"content":"\#(nul)"}"#, ["content"]),
+                (.POST, "/channels/\(general)/messages", #"{"content":"x","nonce":"\#(nul)"}"#, ["nonce"]),
+                (.POST, "/channels/\(general)/messages", #"{"embeds":[{"title":"\#(nul)"}]}"#, ["embeds", "0", "title"]),
+                (.POST, "/guilds", #"{"name":"\#(nul)"}"#, ["name"]),
+                (.PATCH, "/guilds/\(guild.id)", #"{"description":"\#(nul)"}"#, ["description"]),
+                (.POST, "/guilds/\(guild.id)/channels", #"{"name":"ok","topic":"\#(nul)"}"#, ["topic"]),
+                (.PATCH, "/channels/\(general)", #"{"name":"\#(nul)"}"#, ["name"]),
+                (.POST, "/auth/register", #"{"username":"carol","password":"\#(nul)xxxxxxxx"}"#, ["password"]),
+                (.POST, "/auth/login", #"{"login":"\#(nul)","password":"whatever1"}"#, ["login"]),
+            ]
+            for (method, path, body, errorPath) in cases {
+                let reply = try await c.request(method, path, token: path.hasPrefix("/auth") ? nil : alice, json: body)
+                #expect(reply.status == 400, "\(path) \(body): \(reply.status) \(reply.text)")
+                #expect(reply.json?["code"]?.intValue == 50035, "\(path)")
+                var node = reply.json?["errors"]
+                for key in errorPath { node = node?[key] }
+                #expect(node?["_errors"] != nil, "the error names \(errorPath): \(reply.text)")
+            }
+            let history = try await c.request(.GET, "/channels/\(general)/messages", token: alice).decode([Message].self)
+            #expect(history.isEmpty, "nothing was stored")
+        }
+    }
+
+    @Test func malformedAndOversizedBodies() async throws {
+        try await TestCluster.with(rateLimits: .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 1,
+                                                      authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)) { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Bodies")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let trailing = try await c.request(.POST, "/channels/\(general)/messages", token: alice, json: #"{"content":"x",}"#)
+            #expect(trailing.status == 400 && trailing.json?["code"]?.intValue == 50109, "\(trailing.text)")
+            let deep = try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                           json: #"{"content":"x","components":"# + String(repeating: "[", count: 50_000))
+            #expect(deep.status == 400 && deep.json?["code"]?.intValue == 50109, "deep nesting: \(deep.text)")
+            let plain = try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                            headers: [("Content-Type", "text/plain")], rawBody: #"{"content":"x"}"#)
+            #expect(plain.status == 415 && isDiscordError(plain), "\(plain.status) \(plain.text)")
+            let charset = try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                              headers: [("Content-Type", "application/json; charset=utf-8")], rawBody: #"{"content":"ok"}"#)
+            #expect(charset.status == 200, "\(charset.text)")
+
+            // Anonymous budget spent; an oversized body is still answered 413, not 429: nothing reads it first.
+            var limited = 0
+            for _ in 0..<5 where try await c.request(.GET, "/gateway").status == 429 { limited += 1 }
+            #expect(limited > 0)
+            let huge = String(repeating: "a", count: 30 << 20)
+            let oversized = try await c.request(.POST, "/auth/login", json: #"{"login":"alice","password":"\#(huge)"}"#)
+            #expect(oversized.status == 413 && oversized.json?["code"]?.intValue == 40005, "\(oversized.status)")
+            let overAuthenticated = try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                                        json: #"{"content":"\#(String(repeating: "b", count: 300_000))"}"#)
+            #expect(overAuthenticated.status == 413)
+            let history = try await c.request(.GET, "/channels/\(general)/messages", token: alice).decode([Message].self)
+            #expect(history.map(\.content) == ["ok"])
+        }
+    }
+
+    @Test func enforceNonceAnswersTheFirstMessage() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Nonces")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            func post(_ body: String) async throws -> Message {
+                try await c.request(.POST, "/channels/\(general)/messages", token: alice, json: body).decode(Message.self)
+            }
+            let first = try await post(#"{"content":"once","nonce":"n-1","enforce_nonce":true}"#)
+            let again = try await post(#"{"content":"once","nonce":"n-1","enforce_nonce":true}"#)
+            #expect(again.id == first.id)
+            let numeric = try await post(#"{"content":"num","nonce":42,"enforce_nonce":true}"#)
+            #expect(try await post(#"{"content":"num","nonce":42,"enforce_nonce":true}"#).id == numeric.id)
+            // Without enforce_nonce, Discord creates a second message with the same nonce.
+            let loose = try await post(#"{"content":"twice","nonce":"n-2"}"#)
+            #expect(try await post(#"{"content":"twice","nonce":"n-2"}"#).id != loose.id)
+            // Ten clients retrying at once: one message.
+            let ids = try await withThrowingTaskGroup(of: Snowflake.self) { group in
+                for _ in 0..<10 { group.addTask { try await post(#"{"content":"race","nonce":"n-3","enforce_nonce":true}"#).id } }
+                return try await group.reduce(into: Set<Snowflake>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 1)
+            let history = try await c.request(.GET, "/channels/\(general)/messages", token: alice).decode([Message].self)
+            #expect(history.map(\.content).sorted() == ["num", "once", "race", "twice", "twice"])
+            // Another author's nonce is theirs alone.
+            let (_, bob) = try await c.register("bob")
+            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").json?["code"]?.stringValue ?? ""
+            _ = try await c.request(.POST, "/invites/\(invite)", token: bob)
+            let bobs = try await c.request(.POST, "/channels/\(general)/messages", token: bob,
+                                           json: #"{"content":"mine","nonce":"n-1","enforce_nonce":true}"#).decode(Message.self)
+            #expect(bobs.id != first.id)
+        }
+    }
+
+    /// One anonymous bucket per edge let a GET /gateway flood lock every login out.
+    @Test func floodsOfOneKindLockNoOneOut() async throws {
+        let limits = ClusterConfig.RateLimits(requestsPerSecond: 5, messageSendsPer5s: 1_000, publicRequestsPerSecond: 5,
+                                              authRequestsPerMinute: 60, loginsPerMinutePerAccount: 3)
+        try await TestCluster.with(rateLimits: limits) { c in
+            _ = try await c.register("alice")
+            _ = try await c.register("bob")
+            let flood = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { var limited = 0; for _ in 0..<10 where try await c.request(.GET, "/gateway").status == 429 { limited += 1 }; return limited }
+                }
+                // Meanwhile, from the same address, a login goes through.
+                let login = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
+                #expect(login.status == 200, "login during the flood: \(login.status) \(login.text)")
+                return try await group.reduce(0, +)
+            }
+            #expect(flood > 300, "the flood was limited (\(flood) of 400)")
+            // A forged X-Forwarded-For from an untrusted peer buys no new budget.
+            var forged = 0
+            for i in 0..<10 where try await c.request(.GET, "/gateway", headers: [("X-Forwarded-For", "198.51.100.\(i)")]).status == 429 { forged += 1 }
+            #expect(forged >= 8)
+
+            // Guessing one account's password: limited per account, whoever asks; others unaffected.
+            var answers: [Int] = []
+            for _ in 0..<4 { answers.append(try await c.request(.POST, "/auth/login", body: LoginRequest(login: "bob", password: "guess guess")).status) }
+            #expect(answers == [400, 400, 400, 429], "\(answers)")
+            let bobNow = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "BOB", password: "correct horse battery"))
+            #expect(bobNow.status == 429, "the account's budget is spent, right password or not")
+            let alice = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
+            #expect(alice.status == 200)
+
+            // Budgets are per user: two tokens of one person share one (5 a second here).
+            let first = try alice.decode(TokenResponse.self).token
+            let second = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
+            let fresh = try second.decode(TokenResponse.self).token
+            var allowed = 0
+            for token in Array(repeating: [first, fresh], count: 6).flatMap({ $0 })
+            where try await c.request(.GET, "/users/@me", token: token).status == 200 { allowed += 1 }
+            #expect(allowed <= 8, "12 requests over two tokens drew \(allowed) answers, not a budget each")
+        }
+    }
+
+    @Test func revokingATokenEndsItsLiveSessionsAndAFlushedRedisDoesNotRevive() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(redisPort: own.port) { c in
+            let (_, alice) = try await c.register("alice")
+            let (_, other) = try await c.register("carol")
+            _ = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Revoked"))
+            let client = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            client.send(GatewayFrames.identify(alice))
+            try await client.waitDispatch("GUILD_CREATE")
+            let revoked = try await c.domain.revokeTokens(token: alice)
+            #expect(revoked.count == 1)
+            #expect(await client.closeCode() == .unknown(4004), "the live session is closed at once")
+            #expect(try await c.request(.GET, "/users/@me", token: alice).status == 401)
+
+            let redis = RedisClient(host: "127.0.0.1", port: own.port)
+            _ = try await redis.send("FLUSHALL")
+            #expect(try await c.request(.GET, "/users/@me", token: alice).status == 401, "a flushed Redis does not make it valid")
+            #expect(try await c.request(.GET, "/users/@me", token: other).status == 200, "valid tokens work once the set is refilled")
+            let again = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            again.send(GatewayFrames.identify(alice))
+            #expect(await again.closeCode() == .unknown(4004))
+            await redis.close()
+        }
+        await own.stop()
+    }
+
+    /// A client that identifies, then never reads: the edge closes it once its unsent bytes pass
+    /// the bound (instead of keeping everything), and it resumes with nothing lost.
+    @Test func aClientThatStopsReadingIsClosedAndResumesWithNothingLost() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Stall")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let stalled = try StalledSocket(port: port)
+            try stalled.send(GatewayFrames.identify(alice))
+            var frames = stalled.read(for: 1.5)
+            let ready = try #require(frames.first { $0["t"]?.stringValue == "READY" })
+            let sessionID = try #require(ready["d"]?["session_id"]?.stringValue)
+            #expect(frames.contains { $0["t"]?.stringValue == "GUILD_CREATE" })
+
+            // ~2.4 KB a frame: 700 of them pass the 1 MiB bound and the sockets' buffers, and fit the resume buffer.
+            let total = 700
+            let filler = String(repeating: "x", count: 1900)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<6 {
+                    group.addTask {
+                        for i in stride(from: worker, to: total, by: 6) {
+                            let reply = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "\(i) \(filler)"))
+                            #expect(reply.status == 200)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            frames += stalled.read(for: 15)
+            #expect(stalled.endOfStream, "the edge closed the socket that stopped reading")
+            let received = frames.filter { $0["t"]?.stringValue == "MESSAGE_CREATE" }
+            #expect(received.count < total, "it was cut off before everything was sent (\(received.count))")
+            let lastSeq = frames.compactMap { $0["s"]?.intValue }.max() ?? 0
+
+            let resumed = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            resumed.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(sessionID)","seq":\#(lastSeq)}}"#)
+            let answer = try await resumed.wait(for: "RESUMED or op 9") { $0["t"]?.stringValue == "RESUMED" || $0["op"]?.intValue == 9 }
+            #expect(answer["t"]?.stringValue == "RESUMED", "resumed after \(lastSeq), not told to identify again")
+            let replayed = resumed.dispatches("MESSAGE_CREATE")
+            #expect(received.count + replayed.count == total, "\(received.count) before + \(replayed.count) replayed")
+            let ids = (received + replayed).compactMap { $0["d"]?["id"]?.stringValue }
+            #expect(Set(ids).count == total, "each message exactly once")
+            resumed.close()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ConcordModels
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A gateway client over a plain TCP socket that can stop reading: what a hostile or stuck
+/// client does. Its receive buffer is made small, so what the server writes piles up on the
+/// server's side. Reads and writes block with short timeouts (tests only).
+final class StalledSocket: @unchecked Sendable {
+    // @unchecked: one test task drives it from start to end; nothing else touches it.
+    private let fd: Int32
+    private var pending: [UInt8] = []
+    private(set) var endOfStream = false
+
+    init(port: Int, path: String = "/gateway?v=10&encoding=json") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket") }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); throw Failure("connect") }
+        try writeAll(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
+        // The 101's head, then frames.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if let end = pending.firstRange(of: Array("\r\n\r\n".utf8)) { pending.removeSubrange(..<end.upperBound); return }
+            readSome()
+        }
+        throw Failure("no upgrade response")
+    }
+
+    deinit { close(fd) }
+
+    /// Sends a text frame, masked as a client must.
+    func send(_ text: String) throws {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try writeAll(frame)
+    }
+
+    /// Reads for up to `seconds` (or until the server closes), answering the text frames read.
+    func read(for seconds: Double) -> [JSONValue] {
+        var frames: [JSONValue] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            while let frame = nextFrame() { frames.append(frame) }
+            if endOfStream { break }
+            readSome()
+        }
+        while let frame = nextFrame() { frames.append(frame) }
+        return frames
+    }
+
+    private func readSome() {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        if count > 0 { pending += buffer[0..<count] } else if count == 0 { endOfStream = true }
+    }
+
+    /// One unmasked server frame off the front of what was read (text as JSON; others skipped).
+    private func nextFrame() -> JSONValue? {
+        while pending.count >= 2 {
+            var length = Int(pending[1] & 0x7F)
+            var offset = 2
+            if length == 126 {
+                guard pending.count >= 4 else { return nil }
+                length = Int(pending[2]) << 8 | Int(pending[3]); offset = 4
+            } else if length == 127 {
+                guard pending.count >= 10 else { return nil }
+                length = pending[2..<10].reduce(0) { $0 << 8 | Int($1) }; offset = 10
+            }
+            guard pending.count >= offset + length else { return nil }
+            let opcode = pending[0] & 0x0F
+            let payload = Array(pending[offset..<(offset + length)])
+            pending.removeFirst(offset + length)
+            if opcode == 1, let value = try? WireJSON.decode(JSONValue.self, from: Data(payload)) { return value }
+        }
+        return nil
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure("send") }
+            sent += n
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ what: String) { description = "stalled socket: \(what) failed" }
+    }
+}
