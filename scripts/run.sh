@@ -18,14 +18,23 @@ if [ ! -f "$VAR/secrets.env" ]; then
     echo "CONCORD_TOKEN_SECRET=$(random_secret)"
     echo "CONCORD_INTERNAL_SECRET=$(random_secret)"
     echo "CONCORD_PG_PASSWORD=$(random_secret)"
+    echo "CONCORD_REDIS_PASSWORD=$(random_secret)"
   } > "$VAR/secrets.env"
   umask 022
 fi
+# Checkouts from before Redis had a password get one added.
+grep -q '^CONCORD_REDIS_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_REDIS_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
 set -a; . "$VAR/secrets.env"; set +a
 
 log "building ($BUILD)"
-swift build -c "$BUILD" --product concord 2>&1 | grep -E "error|Compiling|Build" | tail -3 || true
-swift build -c "$BUILD" --product concordctl 2>&1 | grep -E "error|Build" | tail -1 || true
+# A failed build stops here, loudly: stale binaries are never started.
+for product in concord concordctl; do
+  if ! swift build -c "$BUILD" --product "$product" > "$VAR/logs/build.log" 2>&1; then
+    grep -E "error" "$VAR/logs/build.log" | head -20 >&2 || tail -20 "$VAR/logs/build.log" >&2
+    log "the build failed (full output: var/logs/build.log); nothing was started"
+    exit 1
+  fi
+done
 BIN=$(swift build -c "$BUILD" --show-bin-path)
 
 # Data must be enterable by the postgres user: keep it under /var/tmp, linked from var/.
@@ -33,6 +42,9 @@ export CONCORD_WEB_ROOT="${CONCORD_WEB_ROOT:-$PWD/web}"
 DATA_ROOT="${CONCORD_DATA:-/var/tmp/concord-$(echo "$PWD" | md5sum | cut -c1-8)}"
 mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
+# What Concord's own processes write (archives, Redis files, logs) is theirs alone.
+umask 027
+chmod 750 "$VAR" "$VAR/logs" "$VAR/pids"
 
 topology=$("$BIN/concordctl" topology --config "$CONFIG")
 while read -r kind name pgport redisport database; do
@@ -41,17 +53,20 @@ while read -r kind name pgport redisport database; do
   start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_PASSWORD" durable
   psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
     || psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "CREATE DATABASE $database"
-  start_redis "$DATA_ROOT/$name/redis" "$redisport" aof
+  start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
 done <<< "$topology"
 
 log "applying migrations"
 "$BIN/concordctl" migrate --config "$CONFIG"
 
+# Each process runs under a supervisor that starts it again if it dies (with back-off); the
+# pid file holds the supervisor's pid, and `make status` shows the restarts.
 start_process() {
   local role=$1 name=$2
   local pidfile="$VAR/pids/$role-$name.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
-  nohup "$BIN/concord" "$role" --config "$CONFIG" --name "$name" >> "$VAR/logs/$role-$name.log" 2>&1 &
+  nohup scripts/supervise.sh "$VAR/logs/$role-$name.log" "$VAR/pids/$role-$name.state" \
+    "$BIN/concord" "$role" --config "$CONFIG" --name "$name" >/dev/null 2>&1 &
   echo $! > "$pidfile"
 }
 
@@ -60,7 +75,8 @@ while read -r kind listen target delay; do
   [ "$kind" = link ] || continue
   pidfile="$VAR/pids/link-$listen.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
-  nohup python3 scripts/delay_proxy.py --listen "$listen" --to "$target" --delay-ms "$delay" >> "$VAR/logs/link-$listen.log" 2>&1 &
+  nohup scripts/supervise.sh "$VAR/logs/link-$listen.log" "$VAR/pids/link-$listen.state" \
+    python3 scripts/delay_proxy.py --listen "$listen" --to "$target" --delay-ms "$delay" >/dev/null 2>&1 &
   echo $! > "$pidfile"
 done <<< "$topology"
 

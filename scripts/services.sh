@@ -35,10 +35,11 @@ ensure_packages() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
-  # Debian's server package starts a cluster of its own; ours are started by hand.
-  if [ -x /usr/bin/pg_lsclusters ] && pg_lsclusters -h 2>/dev/null | grep -q online; then
-    pg_lsclusters -h | awk '$4=="online"{print $1, $2}' | while read -r v c; do pg_ctlcluster "$v" "$c" stop || true; done
+    # Installing Debian's server package starts its default cluster; ours are started by hand.
+    # Only that one, just created by this install, is stopped: other clusters are not ours.
+    if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ -x /usr/bin/pg_ctlcluster ]; then
+      $sudo pg_ctlcluster 15 main stop 2>/dev/null || true
+    fi
   fi
 }
 
@@ -74,10 +75,19 @@ start_postgres() {
   as_pg "$PG_BIN/pg_ctl" -D "$dir" -w -l "$dir/server.log" -o "$opts" start >/dev/null
 }
 
+# Fails (and says why) when the server is still running afterwards.
 stop_postgres() {
   local dir=$1
   [ -f "$dir/postmaster.pid" ] || return 0
-  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>"$dir.stop.err"; then
+    local pid; pid=$(head -1 "$dir/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      log "pg_ctl could not stop PostgreSQL in $dir: $(cat "$dir.stop.err")"
+      rm -f "$dir.stop.err"
+      return 1
+    fi
+  fi
+  rm -f "$dir.stop.err"
 }
 
 # psql_as_super DIR PORT SQL: runs SQL through the server's Unix socket.
@@ -86,16 +96,24 @@ psql_as_super() {
   as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt -c "$sql"
 }
 
-# start_redis DIR PORT [aof]
+# start_redis DIR PORT [aof] [PASSWORD]
+# With a password, every client must AUTH. Memory is capped; only keys with a TTL (presence,
+# resume hand-overs, hot pages) are evicted, never counters or revoked tokens.
 start_redis() {
-  local dir=$1 port=$2 mode=${3:-memory}
-  mkdir -p "$dir"
+  local dir=$1 port=$2 mode=${3:-memory} password=${4:-}
+  mkdir -p "$dir"; chmod 700 "$dir"
   if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then return 0; fi
   local persist=(--save '' --appendonly no)
   [ "$mode" = aof ] && persist=(--save '' --appendonly yes --appendfsync everysec)
-  redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log" "${persist[@]}" >/dev/null
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  local auth=()
+  if [ -n "$password" ]; then
+    # The password goes in a config file only the owner reads, not on a command line `ps` shows.
+    printf 'requirepass %s\n' "$password" > "$dir/auth.conf"; chmod 600 "$dir/auth.conf"
+    auth=("$dir/auth.conf")
+  fi
+  redis-server "${auth[@]}" --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
+    --logfile "$dir/redis.log" --maxmemory 512mb --maxmemory-policy volatile-lru "${persist[@]}" >/dev/null
+  for _ in $(seq 50); do REDISCLI_AUTH="$password" redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
   log "redis on port $port did not start"; return 1
 }
 
@@ -105,6 +123,7 @@ stop_redis() {
   local pid; pid=$(cat "$dir/redis.pid")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then log "Redis (pid $pid) in $dir did not stop"; return 1; fi
   rm -f "$dir/redis.pid"
 }
 

@@ -96,21 +96,26 @@ extension CellDomain {
             // One statement, no transaction: the common case, kept cheap.
             changed = try await db.insertMessage(record, authorID: caller.userID, event: events[0])
         } else {
-            let stored = record
-            let outcome = try await db.transaction { tx -> (changed: [ReadStateRow], earlier: Snowflake?) in
-                if let nonce, let earlier = try await tx.claimNonce(channelID: channelID, authorID: caller.userID, nonce: nonce, messageID: stored.id) {
-                    return ([], earlier)
+            var outcome: (changed: [ReadStateRow], earlier: Snowflake?) = ([], nil)
+            // A nonce whose message was deleted since is let go and claimed again, once.
+            for _ in 0..<2 {
+                let stored = record
+                outcome = try await db.transaction { tx -> (changed: [ReadStateRow], earlier: Snowflake?) in
+                    if let nonce, let earlier = try await tx.claimNonce(channelID: channelID, authorID: caller.userID, nonce: nonce, messageID: stored.id) {
+                        return ([], earlier)
+                    }
+                    let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
+                    try await tx.insertEvents(Array(events.dropFirst()))
+                    return (changed, nil)
                 }
-                let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
-                try await tx.insertEvents(Array(events.dropFirst()))
-                return (changed, nil)
+                guard let nonce, let earlier = outcome.earlier else { break }
+                // The nonce was sent moments ago: the first message is the answer, nothing new is written.
+                if let found = try await history.message(channelID, id: earlier) {
+                    return try WireJSON.encodeString(try await Presenter.messages([found.record], db: db)[0])
+                }
+                try await db.releaseNonce(channelID: channelID, authorID: caller.userID, nonce: nonce, messageID: earlier)
             }
-            // The nonce was sent moments ago: the first message is the answer, nothing new is written.
-            if let earlier = outcome.earlier {
-                // (Deleted since the claim was read: the client sends again and claims it anew.)
-                guard let found = try await history.message(channelID, id: earlier) else { throw APIError.unknownMessage }
-                return try WireJSON.encodeString(try await Presenter.messages([found.record], db: db)[0])
-            }
+            guard outcome.earlier == nil else { throw APIError.unknownMessage }
             changed = outcome.changed
         }
         signal.wake()

@@ -22,7 +22,7 @@ public struct CellNode: Sendable {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
                                                      password: secrets.postgresPassword), logger: logger)
-        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
+        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: secrets.redisPassword)
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret)
         peers.set(cluster, from: cell.region)

@@ -14,19 +14,22 @@ public struct CellDirectory: Sendable {
         public var redisAddress: ClusterConfig.Endpoint
     }
     let entries: [Int: Entry]
+    /// For the subscriptions opened beside each entry's client.
+    let redisPassword: String?
     /// Where moved workspaces live now.
     public let moves = WorkspaceDirectory()
     /// Where requests with no owner (register, login) go: the first cell of the edge's region.
     let defaultCell: Int
 
-    public init(config: ClusterConfig, region: String?) {
+    public init(config: ClusterConfig, region: String?, redisPassword: String? = nil) {
         var entries: [Int: Entry] = [:]
         for cell in config.cells {
             // Cells of another region are reached over the inter-region link.
             let redis = cell.redis(from: region ?? cell.region)
             entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region),
-                                     redis: RedisClient(host: redis.host, port: redis.port), redisAddress: redis)
+                                     redis: RedisClient(host: redis.host, port: redis.port, password: redisPassword), redisAddress: redis)
         }
+        self.redisPassword = redisPassword
         self.entries = entries
         defaultCell = (config.cells.first { $0.region == region } ?? config.cells[0]).id
     }

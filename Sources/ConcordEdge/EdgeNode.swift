@@ -14,7 +14,7 @@ public struct EdgeNode: Sendable {
                 webRoot: String = WebApp.defaultRoot,
                 logger: Logger = Logger(label: "concord.edge"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
-        let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region),
+        let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region, redisPassword: secrets.redisPassword),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },

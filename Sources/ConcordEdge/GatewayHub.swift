@@ -51,7 +51,8 @@ final class GatewayHub: Sendable {
         self.logger = logger
         var subscribers: [Int: RedisSubscriber] = [:]
         for entry in directory.all {
-            subscribers[entry.cell.id] = RedisSubscriber(host: entry.redisAddress.host, port: entry.redisAddress.port, logger: logger)
+            subscribers[entry.cell.id] = RedisSubscriber(host: entry.redisAddress.host, port: entry.redisAddress.port,
+                                                        password: directory.redisPassword, logger: logger)
         }
         self.subscribers = subscribers
         presence = PresenceReporter(
@@ -436,13 +437,18 @@ final class GatewayHub: Sendable {
 
     var isDraining: Bool { draining.load(ordering: .sequentiallyConsistent) }
 
-    /// Takes over a session another edge handed over (at most one edge gets it: GETDEL).
+    /// Takes over a session another edge handed over (at most one edge gets it: GETDEL). The
+    /// record's workspaces are not believed (anyone who can write that Redis could name any):
+    /// the session follows only those the cells say the user is a member of now.
     func adopt(_ sessionID: String, claims: TokenClaims, authorization: String, heartbeatInterval: Double) async -> GatewayConnection? {
         guard let home = directory.entry(for: claims.userID.cell),
               let reply = try? await home.redis.send("GETDEL", Topics.handedOverSession(sessionID, cell: home.cell.name)),
               case .bulk(let bytes) = reply,
-              let record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
-              record.userID == claims.userID else { return nil }
+              var record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
+              record.userID == claims.userID,
+              let memberships = try? await readyStates(authorization: authorization, home: claims.userID.cell) else { return nil }
+        let member = Set(memberships.flatMap { $0.state.guilds.map(\.guild.id) })
+        record.guilds = record.guilds.filter(member.contains)
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)

@@ -165,11 +165,14 @@ public struct ClusterSecrets: Sendable {
     public var tokenSecret: [UInt8]
     public var internalSecret: String
     public var postgresPassword: String?
+    /// Every Redis of the cluster asks for it (AUTH); nil only where Redis has no password (tests).
+    public var redisPassword: String?
 
-    public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?) {
+    public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?, redisPassword: String? = nil) {
         self.tokenSecret = tokenSecret
         self.internalSecret = internalSecret
         self.postgresPassword = postgresPassword
+        self.redisPassword = redisPassword
     }
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ClusterSecrets {
@@ -180,6 +183,7 @@ public struct ClusterSecrets: Sendable {
         guard let internalSecret = env["CONCORD_INTERNAL_SECRET"], internalSecret.utf8.count >= 32 else {
             throw Missing(description: "CONCORD_INTERNAL_SECRET must be set (at least 32 characters)")
         }
-        return ClusterSecrets(tokenSecret: Array(token.utf8), internalSecret: internalSecret, postgresPassword: env["CONCORD_PG_PASSWORD"])
+        return ClusterSecrets(tokenSecret: Array(token.utf8), internalSecret: internalSecret, postgresPassword: env["CONCORD_PG_PASSWORD"],
+                              redisPassword: env["CONCORD_REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -15,8 +15,8 @@ public final class RedisClient: Sendable {
         var connecting: EventLoopFuture<any Channel>?
     }
 
-    public init(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        connector = RedisConnector(host: host, port: port, group: group)
+    public init(host: String, port: Int, password: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        connector = RedisConnector(host: host, port: port, password: password, group: group)
     }
 
     public var address: String { "\(connector.host):\(connector.port)" }

@@ -1,14 +1,16 @@
 import NIOCore
 import NIOPosix
 
-/// Opens TCP connections to one Redis server with the protocol handler installed.
+/// Opens TCP connections to one Redis server with the protocol handler installed, and
+/// authenticates them (AUTH) when the server needs a password.
 struct RedisConnector: Sendable {
     let host: String
     let port: Int
+    let password: String?
     let group: any EventLoopGroup
 
     func connect(onPush: (@Sendable (RedisValue) -> Void)? = nil) -> EventLoopFuture<any Channel> {
-        ClientBootstrap(group: group)
+        let connecting = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(2))
             .channelInitializer { channel in
@@ -17,6 +19,16 @@ struct RedisConnector: Sendable {
                 }
             }
             .connect(host: host, port: port)
+        guard let password else { return connecting }
+        return connecting.flatMap { channel in
+            let promise = channel.eventLoop.makePromise(of: RedisValue.self)
+            let bytes = RedisProtocolHandler.encode([Array("AUTH".utf8), Array(password.utf8)], allocator: channel.allocator)
+            channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in promise.fail(RedisError.connectionClosed) }
+            return promise.futureResult.flatMapErrorThrowing { error in
+                channel.close(promise: nil)
+                throw error
+            }.map { _ in channel }
+        }
     }
 
     /// Writes one command and waits for its reply.

@@ -23,9 +23,9 @@ public final class RedisSubscriber: Sendable {
         var topics: Set<String> = []
     }
 
-    public init(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    public init(host: String, port: Int, password: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "concord.redis.subscriber")) {
-        connector = RedisConnector(host: host, port: port, group: group)
+        connector = RedisConnector(host: host, port: port, password: password, group: group)
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }

@@ -15,14 +15,16 @@ public struct Relay: Service {
     let destination: ClusterConfig.Cell
     let sources: [ClusterConfig.Cell]
     let internalSecret: String
+    let redisPassword: String?
     let pollInterval: Duration
     let logger: Logger
 
-    public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String,
+    public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String, redisPassword: String? = nil,
                 pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "concord.relay")) {
         self.destination = destination
         self.sources = config.cells.filter { $0.id != destination.id }
         self.internalSecret = internalSecret
+        self.redisPassword = redisPassword
         self.pollInterval = pollInterval
         self.logger = logger
     }
@@ -44,7 +46,7 @@ public struct Relay: Service {
     func follow(_ source: ClusterConfig.Cell, http: HTTPClient) async {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let address = source.redis(from: destination.region)
-        let subscriber = RedisSubscriber(host: address.host, port: address.port, logger: logger)
+        let subscriber = RedisSubscriber(host: address.host, port: address.port, password: redisPassword, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await subscriber.run() }
             group.addTask {

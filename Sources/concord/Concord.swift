@@ -85,7 +85,8 @@ struct RelayCommand: AsyncParsableCommand {
         let config = try ClusterConfig.load(path: options.config)
         guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.relay.\(cell.name)")
-        let relay = Relay(config: config, destination: cell, internalSecret: try ClusterSecrets.fromEnvironment().internalSecret, logger: logger)
+        let secrets = try ClusterSecrets.fromEnvironment()
+        let relay = Relay(config: config, destination: cell, internalSecret: secrets.internalSecret, redisPassword: secrets.redisPassword, logger: logger)
         logger.notice("relaying into cell", metadata: ["cell": "\(cell.name)"])
         try await ServiceGroup(services: [relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

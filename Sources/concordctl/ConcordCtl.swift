@@ -75,7 +75,7 @@ func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async 
 
 func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) async throws -> T) async throws -> T {
     let secrets = try ClusterSecrets.fromEnvironment()
-    let redis = RedisClient(host: cell.redis.host, port: cell.redis.port)
+    let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: try ClusterSecrets.fromEnvironment().redisPassword)
     let result = try await withDatabase(cell) { db in
         // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,

@@ -15,11 +15,12 @@ struct OwnRedis: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    func start() async throws {
+    func start(password: String? = nil) async throws {
         let launcher = Process()
         launcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         launcher.arguments = ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
                               "--daemonize", "yes", "--pidfile", pidFile, "--dir", directory, "--logfile", directory + "/redis.log"]
+            + (password.map { ["--requirepass", $0] } ?? [])
         try launcher.run()
         for _ in 0..<200 {
             if Self.isListening(port: port) { return }

@@ -51,12 +51,13 @@ struct TestCluster: Sendable {
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
                                                                                authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000),
-                                  redisPort: Int? = nil,
+                                  redisPort: Int? = nil, redisPassword: String? = nil,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
-                                     internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword)
+                                     internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword,
+                                     redisPassword: redisPassword)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>, watch: ServiceWatch)] = []
