@@ -42,19 +42,22 @@ export CONCORD_WEB_ROOT="${CONCORD_WEB_ROOT:-$PWD/web}"
 DATA_ROOT="${CONCORD_DATA:-/var/tmp/concord-$(echo "$PWD" | md5sum | cut -c1-8)}"
 mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
-# What Concord's own processes write (archives, Redis files, logs) is theirs alone.
-umask 027
-chmod 750 "$VAR" "$VAR/logs" "$VAR/pids"
 
 topology=$("$BIN/concordctl" topology --config "$CONFIG")
 while read -r kind name pgport redisport database; do
   [ "$kind" = cell ] || continue
   log "cell $name: PostgreSQL on $pgport, Redis on $redisport"
+  mkdir -p "$DATA_ROOT/$name"; chmod 755 "$DATA_ROOT/$name"
   start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_PASSWORD" durable
   psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
     || psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "CREATE DATABASE $database"
   start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
 done <<< "$topology"
+
+# What Concord's own processes write (archives, logs) is theirs alone; PostgreSQL keeps its
+# data directories 700 itself, and Redis's are 700.
+umask 027
+chmod 750 "$VAR" "$VAR/logs" "$VAR/pids"
 
 log "applying migrations"
 "$BIN/concordctl" migrate --config "$CONFIG"

@@ -153,6 +153,15 @@ public struct CellAPI: Sendable {
             let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
             let limit = try query.int("limit", default: 500, in: 1...5000)
             if query.string("settled") == "1" { try await domain.settleOutbox() }
+            // A durable follower (a relay) names itself: rows stay until it has them, and rows it
+            // can no longer get are a loud refusal, never a silent skip past the gap.
+            if let follower = query.string("follower") {
+                guard follower.count <= 64, follower.allSatisfy({ $0.isLetter || $0.isNumber || "-_:.".contains($0) }) else {
+                    throw APIError.invalidForm(.single(["follower"], code: "BASE_TYPE_INVALID", message: "Invalid follower name."))
+                }
+                if try await domain.db.outboxPruned(after: after) { throw APIError.outboxPruned(after: after) }
+                try await domain.db.advanceCursor(OutboxFollower.consumer(follower), to: after)
+            }
             let events = try await domain.db.events(after: after, limit: limit)
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
         case "/internal/revocations/sync":

@@ -81,8 +81,8 @@ public final class EdgeAPI: Sendable {
             case .listEdges:
                 return try JSONResponse.ok(edges)
             case .getGatewayBot:
-                guard claims?.isBot == true else { throw APIError.unauthorized }
-                return try JSONResponse.ok(GatewayBotResponse(url: gatewayURL))
+                guard let claims, claims.isBot else { throw APIError.unauthorized }
+                return try JSONResponse.ok(GatewayBotResponse(url: gatewayURL, session_start_limit: await gateway.sessionStartLimit(claims)))
             default:
                 break
             }
@@ -285,13 +285,7 @@ public struct EdgeListing: Codable, Sendable, Equatable {
 
 /// `GET /gateway/bot`'s answer.
 struct GatewayBotResponse: Codable {
-    struct SessionStartLimit: Codable {
-        var total = 1000
-        var remaining = 1000
-        var reset_after = 0
-        var max_concurrency = 1
-    }
     var url: String
     var shards = 1
-    var session_start_limit = SessionStartLimit()
+    var session_start_limit: GatewayHub.SessionStartLimit
 }

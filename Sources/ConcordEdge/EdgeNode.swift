@@ -1,6 +1,8 @@
 import ConcordAuth
+import ConcordHTTP
 import ConcordModels
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
@@ -20,15 +22,23 @@ public struct EdgeNode: Sendable {
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), presenceTTL: config.presence_ttl_seconds ?? 60, logger: logger)
         let gateway = api.gateway
+        let connectionGuard = ConnectionGuard(connectionsPerAddress: (config.rate_limits ?? .discord).connectionsPerAddress)
         let app = Application(
             responder: CallbackResponder<EdgeRequestContext> { request, context in await api.respond(request, peer: context.peerAddress) },
-            server: .http1WebSocketUpgrade { request, channel, _ in
-                // The gateway lives at /gateway (GET /api/v10/gateway points here).
-                let (path, query) = Self.split(request.path ?? "")
-                guard path == "/gateway" || path == "/gateway/" else { return .dontUpgrade }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    await gateway.serve(inbound: inbound, outbound: outbound, channel: channel, query: query)
-                }
+            server: HTTPServerBuilder { responder in
+                // Each address holds a bounded number of connections, each of which must send its
+                // first request head within seconds; idle kept-alive connections close after a minute.
+                GuardedChildChannel(HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: .init(maxFrameSize: 1 << 20)),
+                    shouldUpgrade: { request, channel, _ in
+                        // The gateway lives at /gateway (GET /api/v10/gateway points here).
+                        let (path, query) = Self.split(request.path ?? "")
+                        guard path == "/gateway" || path == "/gateway/" else { return .dontUpgrade }
+                        return .upgrade([:]) { inbound, outbound, _ in
+                            await gateway.serve(inbound: inbound, outbound: outbound, channel: channel, query: query)
+                        }
+                    }), guard: connectionGuard)
             },
             configuration: .init(address: .hostname(edge.listen.host, port: edge.listen.port), serverName: "concord-edge"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? edge.listen.port) },

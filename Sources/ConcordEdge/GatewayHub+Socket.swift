@@ -111,6 +111,9 @@ extension GatewayHub {
         guard let (claims, authorization) = await verify(identify.token) else {
             connection.close(.authenticationFailed); return
         }
+        if let refusal = await startSession(claims) {
+            connection.close(refusal); return
+        }
         do {
             let parts = try await readyStates(authorization: authorization, home: claims.userID.cell)
             var ready = parts[0].state

@@ -46,6 +46,11 @@ public struct APIError: Error, Sendable, Equatable {
     public static let serviceUnavailable = APIError(status: 503, code: 0, message: "503: Service Unavailable")
     public static let internalError = APIError(status: 500, code: 0, message: "500: Internal Server Error")
 
+    /// Between cells only: a follower of the outbox asked for rows that were pruned before it read them.
+    public static func outboxPruned(after: Int64) -> APIError {
+        APIError(status: 410, code: 0, message: "410: outbox rows after \(after) were pruned before this follower read them; its copy cannot be completed from the outbox")
+    }
+
     public static func invalidForm(_ errors: FormErrors) -> APIError {
         APIError(status: 400, code: 50035, message: "Invalid Form Body", errors: errors)
     }

@@ -94,6 +94,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var auth_requests_per_minute: Double?
         /// Login attempts per minute per account name, whoever makes them (brute force).
         public var logins_per_minute_per_account: Double?
+        /// Connections one client address may hold open to an edge at once (HTTP and gateway).
+        public var connections_per_address: Int?
         public init(requestsPerSecond: Double, messageSendsPer5s: Double, publicRequestsPerSecond: Double? = nil,
                     authRequestsPerMinute: Double? = nil, loginsPerMinutePerAccount: Double? = nil) {
             requests_per_second = requestsPerSecond
@@ -106,6 +108,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var publicPerSecond: Double { public_requests_per_second ?? 20 }
         public var authPerMinute: Double { auth_requests_per_minute ?? 30 }
         public var loginsPerMinute: Double { logins_per_minute_per_account ?? 10 }
+        public var connectionsPerAddress: Int { connections_per_address ?? 256 }
     }
 
     public var regions: [String]

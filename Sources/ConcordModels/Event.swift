@@ -52,6 +52,13 @@ public struct OutboxEvent: Sendable, Equatable {
 }
 
 /// Redis topic names, shared by the cell that publishes and the edges that subscribe.
+/// Durable followers of a cell's outbox (relays) keep a cursor there under this name.
+public enum OutboxFollower {
+    public static func consumer(_ follower: String) -> String { "follower:" + follower }
+    /// The name a relay into `destination` follows by.
+    public static func relay(into destination: String) -> String { "relay-" + destination }
+}
+
 public enum Topics {
     public static func workspace(_ id: Snowflake, cell: String) -> String { "concord:\(cell):guild:\(id)" }
     public static func user(_ id: Snowflake, cell: String) -> String { "concord:\(cell):user:\(id)" }
@@ -77,6 +84,9 @@ public enum Topics {
     /// Set once the cell has copied every revoked token id into that set: without it (a flushed
     /// or new Redis) edges refuse tokens rather than take an empty set as "none revoked".
     public static func revokedTokensLoaded(cell: String) -> String { "concord:\(cell):revoked-tokens:loaded" }
+    /// A bot's IDENTIFYs today (session_start_limit), and the 5-second gate of max_concurrency.
+    public static func sessionStarts(_ user: Snowflake, cell: String) -> String { "concord:\(cell):session-starts:\(user)" }
+    public static func identifyGate(_ user: Snowflake, cell: String) -> String { "concord:\(cell):identify-gate:\(user)" }
     /// Revoked token ids, comma-separated, as they are revoked: edges close their live sessions.
     public static func revocations(cell: String) -> String { "concord:\(cell):revocations" }
 }

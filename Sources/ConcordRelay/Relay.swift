@@ -72,6 +72,11 @@ public struct Relay: Service {
                     // Everything there is, a page at a time.
                     while try await step(source, http: http, cursor: &cursor) != nil, !Task.isCancelled {}
                     pause = pollInterval
+                } catch let error as RelayError where error.status == 410 {
+                    // Rows this destination never got are gone: going on would skip them for good.
+                    logger.critical("relay stopped: the source pruned outbox rows this destination never received; the replicas of its channels cannot be completed from the outbox (reshare them, or restore the rows)",
+                                    metadata: ["source": "\(source.name)", "destination": "\(destination.name)", "error": "\(error)"])
+                    break
                 } catch {
                     cursor = nil
                     if Task.isCancelled { break }
@@ -95,7 +100,7 @@ public struct Relay: Service {
             after = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
             cursor = (after, clock.now)
         }
-        let page = try await body(http, source, "/internal/outbox?after=\(after)&limit=500")
+        let page = try await body(http, source, "/internal/outbox?after=\(after)&limit=500&follower=\(OutboxFollower.relay(into: destination.name))")
         guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue, let last = items.last?["seq"]?.intValue else {
             return nil
         }
@@ -121,7 +126,8 @@ public struct Relay: Service {
         let response = try await http.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         guard response.status == .ok else {
-            throw RelayError(description: "\(cell.name)\(path.prefix(while: { $0 != "?" })) answered \(response.status.code)")
+            throw RelayError(description: "\(cell.name)\(path.prefix(while: { $0 != "?" })) answered \(response.status.code): \(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))",
+                             status: Int(response.status.code))
         }
         return Data(bytes.readableBytesView)
     }
@@ -129,4 +135,5 @@ public struct Relay: Service {
 
 struct RelayError: Error, CustomStringConvertible {
     let description: String
+    var status: Int = 0
 }

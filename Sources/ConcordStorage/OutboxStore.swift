@@ -62,7 +62,23 @@ extension SQLExecutor {
             """)
     }
 
+    /// Whether rows right after `after` are gone (pruned): sequences are contiguous, so the oldest
+    /// row left being past `after + 1`, or none left below the head, means a follower at `after`
+    /// can never catch up from here.
+    public func outboxPruned(after: Int64) async throws -> Bool {
+        let oldest = try await run("SELECT min(seq) FROM outbox WHERE seq IS NOT NULL").first?.decode(Int64?.self) ?? nil
+        if let oldest { return oldest > after + 1 }
+        return try await outboxHead() > after
+    }
+
+    /// Stops keeping rows for a follower that is gone for good (an operator's decision).
+    public func forgetOutboxFollower(_ consumer: String) async throws {
+        try await run("DELETE FROM outbox_cursors WHERE consumer = \(consumer)")
+    }
+
     /// Deletes events every consumer has processed and that are older than `retentionHours`.
+    /// Consumers are the publisher and every follower that reads the outbox by sequence (each
+    /// relay of another cell): a follower down for longer than the retention keeps its rows.
     public func pruneOutbox(retentionHours: Double) async throws -> Int {
         try await run("""
             DELETE FROM outbox WHERE seq <= (SELECT coalesce(min(seq), 0) FROM outbox_cursors)

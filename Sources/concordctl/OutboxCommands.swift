@@ -5,7 +5,7 @@ import Foundation
 
 struct OutboxCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "outbox", abstract: "Cross-cell replication from the cells' outboxes.",
-                                                    subcommands: [Status.self, Replay.self])
+                                                    subcommands: [Status.self, Replay.self, Forget.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Per destination cell: how far its relay is behind each source, in rows and seconds.")
@@ -46,6 +46,21 @@ struct OutboxCommands: AsyncParsableCommand {
                     print("\(destination.name): the relay applies \(source.name)'s outbox again from \(from)")
                 }
             }
+        }
+    }
+
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stops a source keeping outbox rows for a destination's relay (a cell retired for good); its rows are then pruned after the retention.")
+        @OptionGroup var options: CellOptions
+        @Option(help: "The source cell whose outbox keeps the rows.") var source: String
+        @Option(help: "The destination cell whose relay no longer follows it.") var destination: String
+
+        func run() async throws {
+            let config = try ClusterConfig.load(path: options.config)
+            guard let cell = config.cell(named: source) else { throw ValidationError("no cell named \(source)") }
+            try await withDatabase(cell) { try await $0.forgetOutboxFollower(OutboxFollower.consumer(OutboxFollower.relay(into: destination))) }
+            print("\(source): no longer keeps outbox rows for \(destination)'s relay")
         }
     }
 }

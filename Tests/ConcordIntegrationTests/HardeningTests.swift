@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConcordAuth
+import ConcordCell
 import ConcordModels
 import ConcordRedis
 import Foundation
@@ -222,6 +223,90 @@ struct HardeningTests {
             await redis.close()
         }
         await own.stop()
+    }
+
+    /// No idle or header timeout and no cap per address let a slowloris hold connections forever.
+    @Test func slowAndPilingConnectionsAreCutOff() async throws {
+        var limits = ClusterConfig.RateLimits(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
+                                              authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
+        limits.connections_per_address = 8
+        try await TestCluster.with(rateLimits: limits) { c in
+            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            // A head sent a few bytes at a time and never finished.
+            let slow = try RawSocket(port: port)
+            slow.write("GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n")
+            let dribble = Task { for _ in 0..<30 { try await Task.sleep(for: .milliseconds(500)); slow.write("X") } }
+            #expect(slow.closedByServer(within: 16), "a head not finished in 10 s is cut off")
+            dribble.cancel()
+            // Eight idle connections from one address are all it may hold.
+            var idle = try (0..<8).map { _ in try RawSocket(port: port) }
+            try await Task.sleep(for: .milliseconds(200))
+            let ninth = try RawSocket(port: port)
+            #expect(ninth.closedByServer(within: 2), "past the cap a connection is closed at once")
+            #expect(!idle[0].closedByServer(within: 0.3), "those within it stay open")
+            idle.removeAll()
+            try await eventually("the address's connections are counted down as they close") {
+                (try? await c.request(.GET, "/gateway").status) == 200
+            }
+        }
+    }
+
+    /// GET /gateway/bot's session_start_limit was a constant; now each bot IDENTIFY counts, in
+    /// the bot's home Redis, and one faster than max_concurrency allows or past the day's budget is refused.
+    @Test func botSessionStartsAreCountedAndLimited() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, _) = try await c.register("owner")
+            let (bot, token) = try await c.domain.createAccount(username: "countedbot", password: nil, bot: true, ownerID: ownerID)
+            func limit() async throws -> JSONValue? { try await c.request(.GET, "/gateway/bot", token: "Bot " + token).json?["session_start_limit"] }
+            #expect(try await limit()?["remaining"]?.intValue == 1000)
+            let first = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            first.send(GatewayFrames.identify(token))
+            try await first.waitDispatch("READY")
+            let after = try await limit()
+            #expect(after?["remaining"]?.intValue == 999)
+            #expect((after?["reset_after"]?.intValue ?? 0) > 86_000_000, "the day's count resets a day after the first start")
+            let tooSoon = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            tooSoon.send(GatewayFrames.identify(token))
+            #expect(await tooSoon.closeCode() == .unknown(4008), "a second IDENTIFY within 5 s (max_concurrency 1)")
+            // The day's budget spent (set directly in the home Redis): refused even after the gate.
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            _ = try await redis.send("SET", Topics.sessionStarts(bot.id, cell: c.cellName), "1000")
+            _ = try await redis.send("DEL", Topics.identifyGate(bot.id, cell: c.cellName))
+            let spent = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            spent.send(GatewayFrames.identify(token))
+            #expect(await spent.closeCode() == .unknown(4008))
+            #expect(try await limit()?["remaining"]?.intValue == 0)
+            await redis.close()
+            first.close()
+        }
+    }
+
+    /// Pruning once honoured only the publisher: a relay down longer than the retention lost
+    /// rows and moved past the gap silently.
+    @Test func theOutboxKeepsRowsUntilEveryFollowerHasThemAndAGapIsRefused() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Outbox")).decode(Guild.self)
+            func follow(after: Int64, as follower: String) async throws -> TestCluster.Reply {
+                try await c.request(.GET, c.cellURL + "/internal/outbox?after=\(after)&limit=500&follower=\(follower)",
+                                    headers: [("X-Concord-Internal", c.secrets.internalSecret)], rawPath: true, absolute: true)
+            }
+            #expect(try await follow(after: 0, as: "relay-test").status == 200)
+            for i in 0..<5 { _ = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "m\(i)")) }
+            try await c.domain.settleOutbox()
+            let head = try await c.domain.db.outboxHead()
+            try await eventually("published") { try await c.domain.db.cursor(OutboxPublisher.consumer) >= head }
+            #expect(try await c.domain.db.pruneOutbox(retentionHours: 0) == 0, "the follower at 0 keeps every row")
+            let page = try await follow(after: 0, as: "relay-test")
+            #expect(page.json?.arrayValue?.count == Int(head), "everything is still there for it")
+            #expect(try await follow(after: head, as: "relay-test").status == 200)
+            #expect(try await c.domain.db.pruneOutbox(retentionHours: 0) == Int(head), "once it has them, they go")
+            let late = try await follow(after: 0, as: "relay-late")
+            #expect(late.status == 410, "a follower behind the pruned rows is refused: \(late.text)")
+            #expect(late.json?["message"]?.stringValue?.contains("pruned") == true)
+            let hostile = try await follow(after: 0, as: "a%20b")
+            #expect(hostile.status == 400)
+        }
     }
 
     @Test func everyRedisConnectionAuthenticates() async throws {

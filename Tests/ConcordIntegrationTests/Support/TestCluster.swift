@@ -167,8 +167,9 @@ struct TestCluster: Sendable {
     /// A request to the edge's REST API (`path` is under /api/v10).
     /// `rawBody` goes as it is, with only the headers given (no Content-Type of its own).
     func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil,
-                 headers extra: [(String, String)] = [], rawBody: String? = nil, rawPath: Bool = false, edge: Int = 0) async throws -> Reply {
-        var request = HTTPClientRequest(url: edgeURLs[edge] + (rawPath ? path : "/api/v10" + path))
+                 headers extra: [(String, String)] = [], rawBody: String? = nil, rawPath: Bool = false, absolute: Bool = false,
+                 edge: Int = 0) async throws -> Reply {
+        var request = HTTPClientRequest(url: absolute ? path : edgeURLs[edge] + (rawPath ? path : "/api/v10" + path))
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: token) }
         for (name, value) in extra { request.headers.add(name: name, value: value) }

@@ -1,0 +1,124 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import Synchronization
+
+/// What one client address may hold of a server: how many connections at once, and how long a
+/// new connection may take to send its first complete request head (a slowloris sends one byte
+/// a minute and holds a connection forever). Later requests on a kept-alive connection fall
+/// under the HTTP server's idle timeout.
+public final class ConnectionGuard: Sendable {
+    public let connectionsPerAddress: Int
+    public let headTimeout: TimeAmount
+    private let open = Mutex<[String: Int]>([:])
+
+    public init(connectionsPerAddress: Int = 256, headTimeout: TimeAmount = .seconds(10)) {
+        self.connectionsPerAddress = connectionsPerAddress
+        self.headTimeout = headTimeout
+    }
+
+    /// The handler to put first in each new connection's pipeline.
+    public func handler() -> any ChannelHandler { ConnectionGuardHandler(guard: self) }
+
+    /// How many connections an address holds now.
+    public func connections(from address: String) -> Int { open.withLock { $0[address] ?? 0 } }
+
+    func admit(_ address: String) -> Bool {
+        open.withLock { open in
+            let count = open[address, default: 0]
+            guard count < connectionsPerAddress else { return false }
+            open[address] = count + 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        open.withLock { open in
+            let count = open[address, default: 1] - 1
+            open[address] = count > 0 ? count : nil
+        }
+    }
+}
+
+/// Passes bytes through untouched; counts the connection against its address and closes it if
+/// no request head (up to its blank line) has arrived in time.
+final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let limits: ConnectionGuard
+    private var address: String?
+    private var deadline: Scheduled<Void>?
+    private var headComplete = false
+    /// The last bytes of the previous read: a head's blank line may be split across reads.
+    private var tail: [UInt8] = []
+
+    init(guard limits: ConnectionGuard) { self.limits = limits }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    /// Once per connection, whether it was active when the handler was added or became so later.
+    private func start(_ context: ChannelHandlerContext) {
+        guard address == nil, !refused else { return }
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard limits.admit(address) else {
+            refused = true
+            context.close(promise: nil)
+            return
+        }
+        self.address = address
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: limits.headTimeout) { channel.close(promise: nil) }
+    }
+    private var refused = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !headComplete {
+            let bytes = tail + Array(unwrapInboundIn(data).readableBytesView)
+            if bytes.firstRange(of: [13, 10, 13, 10]) != nil {
+                headComplete = true
+                deadline?.cancel()
+                tail = []
+            } else {
+                tail = Array(bytes.suffix(3))
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        if let address { limits.release(address) }
+        address = nil
+        context.fireChannelInactive()
+    }
+}
+
+/// A server's child channels with a `ConnectionGuard` in front of whatever they set up.
+public struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    public typealias Value = Inner.Value
+    let inner: Inner
+    let limits: ConnectionGuard
+
+    public init(_ inner: Inner, guard limits: ConnectionGuard) {
+        self.inner = inner
+        self.limits = limits
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ConnectionGuardHandler(guard: limits), position: .first)
+        }.flatMap { inner.setup(channel: channel, logger: logger) }
+    }
+
+    public func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
