@@ -236,14 +236,15 @@ struct HardeningTests {
             let slow = try RawSocket(port: port)
             slow.write("GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n")
             let dribble = Task { for _ in 0..<30 { try await Task.sleep(for: .milliseconds(500)); slow.write("X") } }
-            #expect(slow.closedByServer(within: 16), "a head not finished in 10 s is cut off")
+            #expect(try await offThePool { slow.closedByServer(within: 16) }, "a head not finished in 10 s is cut off")
             dribble.cancel()
             // Eight idle connections from one address are all it may hold.
             var idle = try (0..<8).map { _ in try RawSocket(port: port) }
             try await Task.sleep(for: .milliseconds(200))
             let ninth = try RawSocket(port: port)
-            #expect(ninth.closedByServer(within: 2), "past the cap a connection is closed at once")
-            #expect(!idle[0].closedByServer(within: 0.3), "those within it stay open")
+            #expect(try await offThePool { ninth.closedByServer(within: 2) }, "past the cap a connection is closed at once")
+            let first = idle[0]
+            #expect(try await !offThePool { first.closedByServer(within: 0.3) }, "those within it stay open")
             idle.removeAll()
             try await eventually("the address's connections are counted down as they close") {
                 (try? await c.request(.GET, "/gateway").status) == 200
@@ -342,10 +343,13 @@ struct HardeningTests {
             let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Stall")).decode(Guild.self)
             let general = guild.system_channel_id!
             let port = Int(c.edgeURL.split(separator: ":").last!)!
-            let stalled = try StalledSocket(port: port)
+            let stalled = try await offThePool { try StalledSocket(port: port) }
             try stalled.send(GatewayFrames.identify(alice))
-            var frames: [JSONValue] = []
-            for _ in 0..<50 where !frames.contains(where: { $0["t"]?.stringValue == "GUILD_CREATE" }) { frames += stalled.read(for: 0.2) }
+            var frames = try await offThePool {
+                var frames: [JSONValue] = []
+                for _ in 0..<50 where !frames.contains(where: { $0["t"]?.stringValue == "GUILD_CREATE" }) { frames += stalled.read(for: 0.2) }
+                return frames
+            }
             let ready = try #require(frames.first { $0["t"]?.stringValue == "READY" })
             let sessionID = try #require(ready["d"]?["session_id"]?.stringValue)
             #expect(frames.contains { $0["t"]?.stringValue == "GUILD_CREATE" })
@@ -364,7 +368,7 @@ struct HardeningTests {
                 }
                 try await group.waitForAll()
             }
-            frames += stalled.read(for: 15)
+            frames += try await offThePool { stalled.read(for: 15) }
             #expect(stalled.endOfStream, "the edge closed the socket that stopped reading")
             let received = frames.filter { $0["t"]?.stringValue == "MESSAGE_CREATE" }
             #expect(received.count < total, "it was cut off before everything was sent (\(received.count))")

@@ -41,12 +41,22 @@ final class StalledSocket: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// The close code of the close frame the server sent, once one was read.
+    private(set) var closeCode: UInt16?
+    /// Op 9 (invalid session) frames read.
+    private(set) var invalidSessions = 0
+
     /// Sends a text frame, masked as a client must.
-    func send(_ text: String) throws {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
-        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else {
+    func send(_ text: String) throws { try send(opcode: 1, Array(text.utf8)) }
+
+    /// Sends one frame of any opcode (1 text, 2 binary, …), masked.
+    func send(opcode: UInt8, _ payload: [UInt8]) throws {
+        var frame: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else if payload.count <= 0xFFFF {
             frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            frame.append(0x80 | 127)
+            frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
         }
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         frame += mask
@@ -89,7 +99,15 @@ final class StalledSocket: @unchecked Sendable {
             let opcode = pending[0] & 0x0F
             let payload = Array(pending[offset..<(offset + length)])
             pending.removeFirst(offset + length)
-            if opcode == 1, let value = try? WireJSON.decode(JSONValue.self, from: Data(payload)) { return value }
+            if opcode == 8, payload.count >= 2 {
+                closeCode = UInt16(payload[0]) << 8 | UInt16(payload[1])
+                // Answer the close, as a client does, so the server can end the connection at once.
+                try? send(opcode: 8, Array(payload.prefix(2)))
+            }
+            if opcode == 1, let value = try? WireJSON.decode(JSONValue.self, from: Data(payload)) {
+                if value["op"]?.intValue == 9 { invalidSessions += 1 }
+                return value
+            }
         }
         return nil
     }
@@ -145,5 +163,13 @@ final class RawSocket: @unchecked Sendable {
             if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return true }
         }
         return false
+    }
+}
+
+/// Runs blocking socket work on a thread of its own: the in-process cluster's servers need the
+/// few cooperative threads there are, and a test blocked in recv() on one would starve them.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }

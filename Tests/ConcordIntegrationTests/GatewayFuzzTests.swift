@@ -1,0 +1,135 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// Malformed, oversized, wrongly typed, unknown-op, binary and compressed-garbage frames, and
+/// IDENTIFY/RESUME out of order, against a live edge: each socket gets one of Discord's close
+/// codes (or op 9), the edge keeps serving a session that behaves, and its memory stays bounded.
+@Suite("Gateway fuzzing")
+struct GatewayFuzzTests {
+    /// SplitMix64: the same cases every run (a failure names its seed and case).
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// A case: the frames to send, and the close codes it may end with (nil: any of Discord's).
+    struct Case {
+        var name: String
+        var frames: [(opcode: UInt8, bytes: [UInt8])]
+        var expected: Set<UInt16>?
+        var expectsInvalidSession = false
+    }
+
+    static let discordCodes = Set<UInt16>(4000...4014)
+    /// What the WebSocket layer itself may answer: protocol error, bad data, too big.
+    static let webSocketCodes: Set<UInt16> = [1002, 1003, 1007, 1009]
+
+    func cases(token: String, seed: UInt64, count: Int) -> [Case] {
+        var rng = Generator(state: seed)
+        func text(_ s: String) -> (UInt8, [UInt8]) { (1, Array(s.utf8)) }
+        func randomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        let identify = GatewayFrames.identify(token)
+        var all: [Case] = [
+            Case(name: "identify twice", frames: [text(identify), text(identify)], expected: [4005]),
+            Case(name: "members before identify", frames: [text(#"{"op":8,"d":{"guild_id":"1","query":"","limit":0}}"#)], expected: [4003]),
+            Case(name: "presence before identify", frames: [text(#"{"op":3,"d":{"status":"online"}}"#)], expected: [4003]),
+            Case(name: "unknown op", frames: [text(#"{"op":99,"d":null}"#)], expected: [4001]),
+            Case(name: "server op from a client", frames: [text(#"{"op":0,"d":{},"s":1,"t":"READY"}"#)], expected: [4001]),
+            Case(name: "op as a string", frames: [text(#"{"op":"2","d":{}}"#)], expected: [4002]),
+            Case(name: "op past Int64", frames: [text(#"{"op":18446744073709551616}"#)], expected: [4002]),
+            Case(name: "payload past 4096 bytes", frames: [text(#"{"op":1,"d":null,"x":""# + String(repeating: "a", count: 5000) + #""}"#)], expected: [4002]),
+            Case(name: "frame past 1 MiB", frames: [(1, Array(repeating: UInt8(ascii: "a"), count: (1 << 20) + 10))], expected: [1009]),
+            Case(name: "trailing comma", frames: [text(#"{"op":1,"d":null,}"#)], expected: [4002]),
+            Case(name: "NUL in the token", frames: [text(#"{"op":2,"d":{"token":"a\u0000b","intents":1,"properties":{}}}"#)], expected: [4002]),
+            Case(name: "negative intents", frames: [text(#"{"op":2,"d":{"token":"\#(token)","intents":-1,"properties":{}}}"#)], expected: [4013]),
+            Case(name: "bogus token", frames: [text(GatewayFrames.identify("not.a.token"))], expected: [4004]),
+            Case(name: "resume of nothing", frames: [text(#"{"op":6,"d":{"token":"\#(token)","session_id":"nope","seq":18446744073709551615}}"#)],
+                 expected: [4002]),
+            Case(name: "resume of an unknown session", frames: [text(#"{"op":6,"d":{"token":"\#(token)","session_id":"nope","seq":3}}"#)],
+                 expected: nil, expectsInvalidSession: true),
+            Case(name: "resume after identify", frames: [text(identify), text(#"{"op":6,"d":{"token":"\#(token)","session_id":"x","seq":1}}"#)], expected: [4005]),
+            Case(name: "130 heartbeats at once", frames: Array(repeating: text(#"{"op":1,"d":null}"#), count: 130), expected: [4008]),
+            Case(name: "deep nesting", frames: [text(String(repeating: "[", count: 3000))], expected: [4002]),
+            Case(name: "zlib header and garbage", frames: [(2, [0x78, 0x9C] + randomBytes(200))], expected: [4002]),
+        ]
+        for i in 0..<count {
+            switch i % 5 {
+            case 0: all.append(Case(name: "random text \(i)", frames: [(1, randomBytes(Int.random(in: 1...600, using: &rng)))], expected: nil))
+            case 1: all.append(Case(name: "random binary \(i)", frames: [(2, randomBytes(Int.random(in: 1...600, using: &rng)))], expected: nil))
+            case 2:
+                var bytes = Array(identify.utf8)
+                for _ in 0..<Int.random(in: 1...6, using: &rng) { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                all.append(Case(name: "mutated identify \(i)", frames: [(1, bytes)], expected: nil))
+            case 3:
+                let cut = Array(identify.utf8).prefix(Int.random(in: 1..<identify.utf8.count, using: &rng))
+                all.append(Case(name: "truncated identify \(i)", frames: [(1, Array(cut))], expected: [4002]))
+            default:
+                let op = [Int.random(in: 12...39, using: &rng), Int.random(in: 41...100_000, using: &rng), -Int.random(in: 1...1000, using: &rng)][i % 3]
+                all.append(Case(name: "op \(op)", frames: [text(#"{"op":\#(op),"d":{"guild_id":"\#(UInt64.random(in: 0...UInt64.max, using: &rng))"}}"#)],
+                                expected: [4001]))
+            }
+        }
+        return all
+    }
+
+    static func residentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        return pages * 4096
+    }
+
+    @Test func malformedFramesGetDiscordsCloseCodesAndHurtNoOne() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Fuzz")).decode(Guild.self)
+            let watcher = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            watcher.send(GatewayFrames.identify(alice))
+            try await watcher.waitDispatch("GUILD_CREATE")
+            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let seed: UInt64 = 0xC0FFEE
+            let all = cases(token: alice, seed: seed, count: 80)
+            let before = Self.residentBytes()
+            for round in 0..<2 {
+                for batch in stride(from: 0, to: all.count, by: 10) {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for fuzz in all[batch..<min(batch + 10, all.count)] {
+                            group.addTask {
+                                let socket = try await offThePool {
+                                    let socket = try StalledSocket(port: port)
+                                    for frame in fuzz.frames { try? socket.send(opcode: frame.opcode, frame.bytes) }
+                                    _ = socket.read(for: 5)
+                                    return socket
+                                }
+                                let where_ = "seed \(seed), round \(round), case \(fuzz.name)"
+                                if fuzz.expectsInvalidSession {
+                                    #expect(socket.invalidSessions == 1, "\(where_): op 9")
+                                } else if let expected = fuzz.expected {
+                                    #expect(socket.closeCode.map(expected.contains) == true, "\(where_): closed with \(socket.closeCode.map(String.init) ?? "nothing")")
+                                } else {
+                                    #expect(socket.closeCode.map { Self.discordCodes.union(Self.webSocketCodes).contains($0) } ?? socket.endOfStream,
+                                            "\(where_): closed with \(socket.closeCode.map(String.init) ?? "nothing")")
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+            }
+            // The session that behaved still gets its messages, and the edge still answers.
+            let posted = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "still here"))
+            #expect(posted.status == 200)
+            try await watcher.waitDispatch("MESSAGE_CREATE")
+            #expect(try await c.request(.GET, "/gateway").status == 200)
+            let grown = Self.residentBytes() - before
+            #expect(grown < 300 << 20, "two rounds of \(all.count) hostile sockets grew the process by \(grown >> 20) MiB")
+            watcher.close()
+        }
+    }
+}
