@@ -34,6 +34,13 @@ if python3 -m venv "$venv" >/dev/null 2>&1; then
   else
     log "WARNING: could not install discord.py from PyPI; the discord.py test will be skipped"
   fi
+  # REST fuzzing: schemathesis driven by Discord's own OpenAPI spec (shared/, beside the checkout).
+  spec="$(cd .. && pwd)/shared/discord-openapi.json"
+  if [ -f "$spec" ] && "$venv/bin/pip" install -q schemathesis >/dev/null 2>&1; then
+    export CONCORD_TEST_SCHEMATHESIS=1 CONCORD_TEST_SPEC="$spec"
+  else
+    log "WARNING: schemathesis or $spec unavailable; REST fuzzing will be skipped"
+  fi
   if ensure_browser && "$venv/bin/pip" install -q selenium >/dev/null 2>&1; then
     export CONCORD_TEST_BROWSER=1
   else

@@ -169,7 +169,8 @@ public final class EdgeAPI: Sendable {
         if let claims, route.endpoint == .createDM { return try await openDM(request, claims: claims, body: body) }
         let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
         guard var cell = directory.owner(of: route, caller: claims?.userID) else {
-            throw route.guildID != nil ? APIError.unknownGuild : APIError.unknownChannel
+            throw route.guildID != nil ? APIError.unknownGuild : route.inviteCode != nil ? APIError.unknownInvite
+                : route.channelID != nil ? APIError.unknownChannel : APIError.unknownUser
         }
         var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
         // The workspace has moved (this edge's directory was behind): learn where, and go there.

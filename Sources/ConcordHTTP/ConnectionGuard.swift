@@ -8,6 +8,10 @@ import Synchronization
 /// a minute and holds a connection forever). Later requests on a kept-alive connection fall
 /// under the HTTP server's idle timeout.
 public final class ConnectionGuard: Sendable {
+    /// The largest first request head (request line and headers) and request line read; longer
+    /// ones are answered 431 and 414.
+    public static let maximumHeadBytes = 32 << 10
+    public static let maximumRequestLineBytes = 8 << 10
     public let connectionsPerAddress: Int
     public let headTimeout: TimeAmount
     private let open = Mutex<[String: Int]>([:])
@@ -81,8 +85,23 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if !headComplete {
-            let bytes = tail + Array(unwrapInboundIn(data).readableBytesView)
-            if bytes.firstRange(of: [13, 10, 13, 10]) != nil {
+            let read = Array(unwrapInboundIn(data).readableBytesView)
+            let bytes = tail + read
+            // Offsets in `bytes` are from `headBytes - tail.count` into the head.
+            let base = headBytes - tail.count
+            if requestLineLength == nil, let end = bytes.firstRange(of: [13, 10]) { requestLineLength = base + end.lowerBound }
+            let end = bytes.firstRange(of: [13, 10, 13, 10]).map { base + $0.upperBound }
+            headBytes += read.count
+            if (requestLineLength ?? headBytes) > ConnectionGuard.maximumRequestLineBytes {
+                // Refused here: the HTTP decoder behind would fail on it without answering.
+                refuse(context, (414, "URI Too Long"))
+                return
+            }
+            if (end ?? headBytes) > ConnectionGuard.maximumHeadBytes {
+                refuse(context, (431, "Request Header Fields Too Large"))
+                return
+            }
+            if end != nil {
                 headComplete = true
                 deadline?.cancel()
                 tail = []
@@ -91,6 +110,19 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
             }
         }
         context.fireChannelRead(data)
+    }
+
+    private var headBytes = 0
+    private var requestLineLength: Int?
+
+    /// Answers in Discord's error shape and closes, without passing anything on.
+    private func refuse(_ context: ChannelHandlerContext, _ status: (code: Int, reason: String)) {
+        headComplete = true
+        deadline?.cancel()
+        let body = #"{"code":0,"message":"\#(status.code): \#(status.reason)"}"#
+        let response = "HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -36,6 +36,18 @@ struct HardeningTests {
                 let reply = try await c.request(.GET, path, token: alice)
                 #expect((400..<500).contains(reply.status) && isDiscordError(reply), "\(path): \(reply.status) \(reply.text)")
             }
+            // REST fuzzing found these: a 100 KB path got no answer at all; an unknown invite said "Unknown Channel".
+            let long = try await c.request(.GET, "/invites/" + String(repeating: "a", count: 100_000), token: alice)
+            #expect((400..<500).contains(long.status), "a kept-alive connection's decoder answers it")
+            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let fresh = try await offThePool { () -> String in
+                let socket = try RawSocket(port: port)
+                socket.write("GET /api/v10/invites/" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                return socket.readAll(within: 5)
+            }
+            #expect(fresh.hasPrefix("HTTP/1.1 414") && fresh.contains(#""code":0"#), "a new connection's first head: \(fresh.prefix(200))")
+            let unknownInvite = try await c.request(.GET, "/invites/" + String(repeating: "a", count: 5000), token: alice)
+            #expect(unknownInvite.status == 404 && unknownInvite.json?["code"]?.intValue == 10006, "\(unknownInvite.text)")
             let largest = try await c.request(.GET, "/channels/\(general)/messages?around=9223372036854775807", token: alice)
             #expect(largest.status == 200, "the largest id is a valid cursor: \(largest.text)")
             let page = try await c.request(.GET, "/channels/\(general)/messages?before=9223372036854775807", token: alice)

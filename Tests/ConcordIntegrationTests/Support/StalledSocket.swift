@@ -153,6 +153,18 @@ final class RawSocket: @unchecked Sendable {
         _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// What the server sends within `seconds` or until it closes, as text.
+    func readAll(within seconds: Double) -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { received += buffer[0..<n] } else if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Whether the server closes the connection within `seconds` (what it sends meanwhile is read and dropped).
     func closedByServer(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
