@@ -53,6 +53,9 @@ extension CellDomain {
                     guard try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
                 case "MESSAGE_DELETE":
                     guard let id = Self.payloadID(event.payload), try await tx.deleteMessage(channelID: channel, id: id) != nil else { continue }
+                case "CHANNEL_DELETE":
+                    // Deleted at home: the replica and its copies of the messages go too.
+                    try await tx.deleteChannel(id: channel)
                 default:
                     continue
                 }

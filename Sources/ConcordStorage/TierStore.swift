@@ -1,4 +1,5 @@
 import ConcordModels
+import Crypto
 import Foundation
 import PostgresNIO
 
@@ -119,11 +120,38 @@ extension SQLExecutor {
 
     /// The last step of a move: the file's rows leave PostgreSQL and reads switch to the file.
     /// Answers how many rows were removed.
-    public func completeArchive(_ file: ArchiveFileRecord) async throws -> Int {
+    ///
+    /// `archived` are the file's rows. Whatever changed in PostgreSQL since they were copied
+    /// (an edit, a deletion, between the copy and now or before an interrupted run is finished)
+    /// becomes an override of the file, as an edit of a cold message does: nothing is lost. The
+    /// rows are locked first, so no edit slips in between. Only the copied rows leave; a row the
+    /// file does not hold (written into the bucket since) stays warm.
+    public func completeArchive(_ file: ArchiveFileRecord, archived: [ArchivedRow]) async throws -> Int {
+        let (channels, ids) = (archived.map(\.channelID), archived.map(\.id))
+        let digests = archived.map { Insecure.MD5.hash(data: Data($0.row.utf8)).map { String(format: "%02x", $0) }.joined() }
+        try await run("""
+            SELECT 1 FROM messages m JOIN archived_channels a ON a.channel_id = m.channel_id AND a.bucket = m.bucket
+            WHERE a.file_id = \(file.id) AND m.bucket = \(file.bucket) FOR UPDATE OF m
+            """)
+        try await run("""
+            WITH copied AS (
+                SELECT * FROM unnest(\(channels)::bigint[], \(ids)::bigint[], \(digests)::text[]) AS c(channel_id, id, digest)
+            ), changed AS (
+                INSERT INTO archive_overrides (channel_id, bucket, id, row)
+                SELECT m.channel_id, m.bucket, m.id, row_to_json(m)::jsonb FROM messages m
+                JOIN copied c ON c.channel_id = m.channel_id AND c.id = m.id
+                WHERE m.bucket = \(file.bucket) AND md5(row_to_json(m)::text) <> c.digest
+                ON CONFLICT (channel_id, bucket, id) DO UPDATE SET row = EXCLUDED.row
+            )
+            INSERT INTO archive_overrides (channel_id, bucket, id, row)
+            SELECT c.channel_id, \(file.bucket), c.id, NULL FROM copied c
+            WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.bucket = \(file.bucket) AND m.channel_id = c.channel_id AND m.id = c.id)
+            ON CONFLICT (channel_id, bucket, id) DO UPDATE SET row = NULL
+            """)
         let removed = try await run("""
             WITH gone AS (
-                DELETE FROM messages m USING archived_channels a
-                WHERE a.file_id = \(file.id) AND m.bucket = \(file.bucket) AND m.channel_id = a.channel_id
+                DELETE FROM messages m USING unnest(\(channels)::bigint[], \(ids)::bigint[]) AS c(channel_id, id)
+                WHERE m.bucket = \(file.bucket) AND m.channel_id = c.channel_id AND m.id = c.id
                 RETURNING 1
             )
             SELECT count(*)::int FROM gone

@@ -95,7 +95,7 @@ public struct TierMover: Sendable {
         guard let file = try await db.archiveFiles(state: "copied", bucket: bucket).first(where: { $0.id == id }) else {
             throw ArchiveStoreError(description: "catalog entry \(id) vanished")
         }
-        try await complete(file)
+        try await complete(file, archived: rows)
         step(.delete)
         logger.info("archived bucket", metadata: ["bucket": "\(bucket)", "rows": "\(rows.count)", "bytes": "\(data.count)"])
         return (bucket, name, Int64(rows.count), Int64(data.count), warmBytes)
@@ -134,20 +134,23 @@ public struct TierMover: Sendable {
     }
 
     /// Completes a move interrupted after the catalog step: verify the file again, then remove
-    /// the rows from PostgreSQL. A file that fails is forgotten (its rows never left).
+    /// the rows from PostgreSQL (what changed since the copy becomes overrides of the file). A
+    /// file that fails is forgotten (its rows never left).
     private func finish(_ file: ArchiveFileRecord) async throws {
+        let archived: [ArchivedRow]
         do {
             try await verify(name: file.name, sha256: file.sha256, rowsSHA256: file.rowsSHA256, rowCount: Int(file.rowCount))
+            archived = try await rows(of: file)
         } catch {
             logger.warning("interrupted archive failed verification; rows stay warm", metadata: ["file": "\(file.name)", "error": "\(error)"])
             try await db.discardArchive(file.id)
             return
         }
-        try await complete(file)
+        try await complete(file, archived: archived)
     }
 
-    private func complete(_ file: ArchiveFileRecord) async throws {
-        _ = try await db.transaction { tx in try await tx.completeArchive(file) }
+    private func complete(_ file: ArchiveFileRecord, archived: [ArchivedRow]) async throws {
+        _ = try await db.transaction { tx in try await tx.completeArchive(file, archived: archived) }
     }
 
     /// Writes a cold file again with its edits and deletions folded in, then swaps the catalog

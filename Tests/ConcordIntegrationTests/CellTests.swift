@@ -231,6 +231,11 @@ struct CellTests {
                 return try await equal() && relayed?.content == "bob, edited"
             }
             #expect(try await homeDB.message(channelID: shared.id, id: bobsSecond.id) == nil)
+            // Deleting the channel at home deletes the replica (CHANNEL_DELETE was not relayed), and Bob's session hears of it.
+            #expect(try await c.request(.DELETE, "/channels/\(shared.id)", token: alice).status == 200)
+            try await eventually("the replica is deleted too") { try await replicaDB.channel(id: shared.id) == nil }
+            try await bobSession.waitDispatch("CHANNEL_DELETE")
+            #expect(try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 1).status == 404)
             await relay.stop()
             bobSession.close()
             for proxy in healed { proxy.stop() }
