@@ -92,7 +92,7 @@ struct GatewayFuzzTests {
             let watcher = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             watcher.send(GatewayFrames.identify(alice))
             try await watcher.waitDispatch("GUILD_CREATE")
-            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let port = c.edgePort
             let seed: UInt64 = 0xC0FFEE
             let all = cases(token: alice, seed: seed, count: 80)
             let before = Self.residentBytes()

@@ -39,7 +39,7 @@ struct HardeningTests {
             // REST fuzzing found these: a 100 KB path got no answer at all; an unknown invite said "Unknown Channel".
             let long = try await c.request(.GET, "/invites/" + String(repeating: "a", count: 100_000), token: alice)
             #expect((400..<500).contains(long.status), "a kept-alive connection's decoder answers it")
-            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let port = c.edgePort
             let fresh = try await offThePool { () -> String in
                 let socket = try RawSocket(port: port)
                 socket.write("GET /api/v10/invites/" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -243,7 +243,7 @@ struct HardeningTests {
                                               authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
         limits.connections_per_address = 8
         try await TestCluster.with(rateLimits: limits) { c in
-            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let port = c.edgePort
             // A head sent a few bytes at a time and never finished.
             let slow = try RawSocket(port: port)
             slow.write("GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n")
@@ -354,7 +354,7 @@ struct HardeningTests {
             let (_, alice) = try await c.register("alice")
             let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Stall")).decode(Guild.self)
             let general = guild.system_channel_id!
-            let port = Int(c.edgeURL.split(separator: ":").last!)!
+            let port = c.edgePort
             let stalled = try await offThePool { try StalledSocket(port: port) }
             try stalled.send(GatewayFrames.identify(alice))
             var frames = try await offThePool {

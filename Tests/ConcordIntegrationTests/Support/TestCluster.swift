@@ -17,6 +17,8 @@ import Testing
 struct TestCluster: Sendable {
     let edgeURLs: [String]
     var edgeURL: String { edgeURLs[0] }
+    /// The first edge's port, for tests that speak to it over raw sockets.
+    var edgePort: Int { Int(edgeURL.split(separator: ":").last!)! }
     /// The cluster as its processes see it (the cell with its bound API port).
     let config: ClusterConfig
     let cellURL: String
