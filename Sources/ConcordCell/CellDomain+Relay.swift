@@ -75,30 +75,50 @@ extension CellDomain {
         (try? WireJSON.decode(JSONValue.self, from: Data(payload.utf8)))?["id"]?.stringValue.flatMap(Snowflake.init)
     }
 
-    /// Takes a channel of another cell into one of this cell's workspaces: the replica channel,
-    /// the channel's messages so far (the relay brings the rest), and CHANNEL_CREATE for the
-    /// workspace's sessions, in one transaction. Answers the replica.
+    /// Messages of a shared channel's history copied per page (and per transaction).
+    public static let sharedHistoryPage = 100
+
+    /// Takes a channel of another cell into one of this cell's workspaces: the replica channel
+    /// and CHANNEL_CREATE for the workspace's sessions first (from then on the relay applies
+    /// what the channel's home publishes), then the channel's messages so far, a page at a time
+    /// from `page` (the page before an id, newest first), each page in its own transaction, so
+    /// no history, however long, is held in memory or in one transaction. Copying is
+    /// idempotent: an interrupted acceptance is finished by accepting again. Answers the
+    /// replica and how many messages were copied.
     @discardableResult
-    public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake, history: [MessageRecord]) async throws -> GuildChannel {
+    public func acceptShare(_ channel: GuildChannel, homeCell: Int, into workspaceID: Snowflake,
+                            page: (_ before: Snowflake?) async throws -> [MessageRecord]) async throws -> (replica: GuildChannel, copied: Int) {
         guard homeCell != cellID, directory.home(workspace: workspaceID) == cellID, try await db.workspace(id: workspaceID) != nil else {
             throw APIError.unknownGuild
         }
         var replica = channel
         replica.guild_id = workspaceID
         replica.parent_id = nil
-        for bucket in Set(history.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
         let shared = replica
         try await commit { tx in
+            guard try await tx.replicaHome(channelID: shared.id) == nil else { return }
             try await tx.insertReplicaChannel(shared, homeCell: homeCell)
-            for var message in history {
-                if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
-                message.workspaceID = workspaceID
-                message.referenceGuildID = message.referenceGuildID.map { _ in workspaceID }
-                _ = try await tx.upsertRelayedMessage(message)
-            }
             try await tx.insertEvent(try event("CHANNEL_CREATE", guild: workspaceID, channel: shared.id, shared))
         }
-        return shared
+        var copied = 0
+        var before: Snowflake?
+        while true {
+            let batch = try await page(before)
+            for bucket in Set(batch.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
+            try await commit { tx in
+                for var message in batch {
+                    if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
+                    message.workspaceID = workspaceID
+                    message.referenceGuildID = message.referenceGuildID.map { _ in workspaceID }
+                    _ = try await tx.upsertRelayedMessage(message)
+                }
+            }
+            copied += batch.count
+            guard batch.count == Self.sharedHistoryPage, let oldest = batch.last else { break }
+            before = oldest.id
+        }
+        await hot.invalidate(shared.id)
+        return (shared, copied)
     }
 
     /// A relayed message as a row of the replica (in the local workspace).

@@ -78,18 +78,11 @@ extension CellDomain {
         guard caller.userID == access.workspace.ownerID else { throw APIError.missingPermissions }
         guard let home = InviteCode.cell(of: code), home != cellID else { throw APIError.unknownInvite }
         let channel = try await peers.claimShare(SharedHistoryRequest(channel_id: nil, workspace_id: workspaceID, code: code, before: nil), home: home)
-        var history: [MessageRecord] = []
-        var before: Snowflake?
-        while true {
-            let page = try await peers.sharedHistory(SharedHistoryRequest(channel_id: channel.id, workspace_id: workspaceID, code: nil, before: before), home: home)
-            history += try page.map { try Self.record($0, workspace: workspaceID) }
-            guard page.count == Self.sharedHistoryPage, let oldest = page.last else { break }
-            before = oldest.id
-        }
-        return try await acceptShare(channel, homeCell: home, into: workspaceID, history: history)
+        return try await acceptShare(channel, homeCell: home, into: workspaceID) { [peers] before in
+            let request = SharedHistoryRequest(channel_id: channel.id, workspace_id: workspaceID, code: nil, before: before)
+            return try await peers.sharedHistory(request, home: home).map { try Self.record($0, workspace: workspaceID) }
+        }.replica
     }
-
-    static let sharedHistoryPage = 100
 
     /// The home's side of an acceptance: takes the code for the workspace and records the share.
     public func claimShare(_ request: SharedHistoryRequest) async throws -> GuildChannel {

@@ -29,26 +29,19 @@ struct ChannelCommands: AsyncParsableCommand {
             guard home.id != destination.id else { throw ValidationError("the workspace is in the channel's own cell: nothing to share across") }
             // The share is recorded first, so everything after it reaches the relay; the history
             // copied after it overlaps what the relay brings, and applying twice changes nothing.
-            let (shared, history) = try await withDatabase(home) { db -> (GuildChannel, [MessageRecord]) in
+            let copied = try await withDatabase(home) { db -> Int in
                 guard let found = try await db.channel(id: channelID), try await db.replicaHome(channelID: channelID) == nil else {
                     throw ValidationError("no channel \(channelID) homed in \(home.name)")
                 }
                 try await db.shareChannel(channelID, into: workspaceID, cell: destination.id)
-                var history: [MessageRecord] = []
-                var page = HistoryPage.latest
-                while true {
-                    let batch = try await db.messages(channelID: channelID, page: page, limit: 100)
-                    history += batch
-                    guard batch.count == 100, let oldest = batch.last else { break }
-                    page = .before(oldest.id)
+                return try await withDomain(cell: destination) { domain in
+                    try await domain.refreshDirectory()
+                    return try await domain.acceptShare(found, homeCell: home.id, into: workspaceID) { before in
+                        try await db.messages(channelID: channelID, page: before.map(HistoryPage.before) ?? .latest, limit: CellDomain.sharedHistoryPage)
+                    }.copied
                 }
-                return (found, history)
             }
-            try await withDomain(cell: destination) { domain in
-                try await domain.refreshDirectory()
-                try await domain.acceptShare(shared, homeCell: home.id, into: workspaceID, history: history)
-            }
-            print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(history.count) message(s); "
+            print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(copied) message(s); "
                   + "the relay into \(destination.name) (`concord relay --name \(destination.name)`) keeps it current")
         }
     }

@@ -249,7 +249,7 @@ struct CellTests {
     /// neither, and a code is taken by one workspace.
     @Test func aShareInviteIsOfferedByOneOwnerAndAcceptedByTheOther() async throws {
         try await TestCluster.with(cells: 2, edges: 2) { c in
-            let (_, alice) = try await c.register("alice", edge: 0)
+            let (aliceID, alice) = try await c.register("alice", edge: 0)
             let (_, bob) = try await c.register("bob", edge: 1)
             let (_, dave) = try await c.register("dave", edge: 1)
             let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Home")).decode(Guild.self)
@@ -258,6 +258,11 @@ struct CellTests {
             let invite = try await c.request(.POST, "/channels/\(away.system_channel_id!)/invites", token: bob, json: "{}", edge: 1).decode(Invite.self)
             #expect(try await c.request(.POST, "/invites/\(invite.code)", token: dave, edge: 1).status == 200)
             let channel = try await c.request(.POST, "/guilds/\(home.id)/channels", token: alice, json: #"{"name":"connect"}"#).decode(GuildChannel.self)
+            // 247 older messages and 3 posted: the history is copied in pages, each its own transaction.
+            let generator = SnowflakeGenerator(cell: 1, process: 14)
+            let start = Date().addingTimeInterval(-86_400)
+            let old = (0..<247).map { generator.next(now: start.addingTimeInterval(Double($0))) }
+            try await c.domains[0].db.seedMessages(channelID: channel.id, workspaceID: home.id, authorID: aliceID, ids: old) { "old \($0)" }
             for i in 0..<3 {
                 #expect(try await c.request(.POST, "/channels/\(channel.id)/messages", token: alice, body: MessageCreateRequest(content: "before \(i)")).status == 200)
             }
@@ -280,14 +285,14 @@ struct CellTests {
 
             let (homeDB, replicaDB) = (c.domains[0].db, c.domains[1].db)
             let (a, b) = (try await homeDB.channelDigest(channel.id), try await replicaDB.channelDigest(channel.id))
-            #expect(a.count == 3 && a == b, "the history so far is copied")
+            #expect(a.count == 250 && a == b, "the history so far is copied, page by page")
             let channels = try await c.request(.GET, "/guilds/\(away.id)/channels", token: dave, edge: 1).decode([GuildChannel].self)
             #expect(channels.contains { $0.id == channel.id }, "a channel of Bob's workspace now")
             let read = try await c.request(.GET, "/channels/\(channel.id)/messages", token: dave, edge: 1).decode([Message].self)
-            #expect(read.map(\.content) == ["before 2", "before 1", "before 0"])
+            #expect(read.prefix(4).map(\.content) == ["before 2", "before 1", "before 0", "old 246"])
             let written = try await c.request(.POST, "/channels/\(channel.id)/messages", token: dave, body: MessageCreateRequest(content: "hello from Away"), edge: 1)
             #expect(written.status == 200, "\(written.text)")
-            #expect(try await homeDB.channelDigest(channel.id).count == 4, "written at the channel's home")
+            #expect(try await homeDB.channelDigest(channel.id).count == 251, "written at the channel's home")
         }
     }
 
