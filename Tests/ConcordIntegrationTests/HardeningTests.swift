@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordAuth
 import ConcordCell
+import ConcordGateway
 import ConcordModels
 import ConcordRedis
 import Foundation
@@ -345,6 +346,34 @@ struct HardeningTests {
             client.close()
         }
         await own.stop()
+    }
+
+    /// The edge once believed a hand-over record's workspace list when adopting a resumed
+    /// session: anyone who could write that Redis could receive any workspace's events.
+    @Test func aForgedHandOverRecordGrantsNoWorkspace() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let (malloryID, mallory) = try await c.register("mallory")
+            let secret = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Secret")).decode(Guild.self)
+            let own = try await c.request(.POST, "/guilds", token: mallory, body: GuildCreateRequest(name: "Own")).decode(Guild.self)
+            try await c.domain.settleOutbox()
+            let head = try await c.domain.db.outboxHead()
+            let record = HandedOverSession(userID: malloryID, isBot: false, intents: GatewayFrames.defaultIntents, sequence: 0,
+                                           guilds: [secret.id, own.id], cursors: ["1": head], frames: [], presence: nil)
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            _ = try await redis.send("SET", Topics.handedOverSession("forged", cell: c.cellName), try WireJSON.encodeString(record))
+            await redis.close()
+            let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            session.send(#"{"op":6,"d":{"token":"\#(mallory)","session_id":"forged","seq":0}}"#)
+            try await session.waitDispatch("RESUMED")
+            _ = try await c.request(.POST, "/channels/\(secret.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "secret"))
+            _ = try await c.request(.POST, "/channels/\(own.system_channel_id!)/messages", token: mallory, body: MessageCreateRequest(content: "mine"))
+            try await session.waitDispatch("MESSAGE_CREATE") { $0["d"]?["content"]?.stringValue == "mine" }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!session.dispatches("MESSAGE_CREATE").contains { $0["d"]?["content"]?.stringValue == "secret" },
+                    "a workspace the user is not in stays closed, whatever the record says")
+            session.close()
+        }
     }
 
     /// A client that identifies, then never reads: the edge closes it once its unsent bytes pass
