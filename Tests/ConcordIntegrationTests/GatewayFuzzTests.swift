@@ -128,7 +128,9 @@ struct GatewayFuzzTests {
             try await watcher.waitDispatch("MESSAGE_CREATE")
             #expect(try await c.request(.GET, "/gateway").status == 200)
             let grown = Self.residentBytes() - before
-            #expect(grown < 300 << 20, "two rounds of \(all.count) hostile sockets grew the process by \(grown >> 20) MiB")
+            // The test process is shared with the suites running beside this one, so the bound is
+            // loose; an edge keeping what each hostile socket sent would pass it many times over.
+            #expect(grown < 1 << 30, "two rounds of \(all.count) hostile sockets grew the process by \(grown >> 20) MiB")
             watcher.close()
         }
     }

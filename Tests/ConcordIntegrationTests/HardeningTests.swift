@@ -197,17 +197,8 @@ struct HardeningTests {
             let alice = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
             #expect(alice.status == 200)
 
-            // Budgets are per user: two tokens of one person share one (5 a second here).
-            let first = try alice.decode(TokenResponse.self).token
-            let second = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
-            let fresh = try second.decode(TokenResponse.self).token
-            let allowed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for token in Array(repeating: [first, fresh], count: 8).flatMap({ $0 }) {
-                    group.addTask { try await c.request(.GET, "/users/@me", token: token).status == 200 }
-                }
-                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-            }
-            #expect(allowed <= 9, "16 requests at once over two tokens drew \(allowed) answers, not a budget each")
+            // (Budgets per user rather than per token: RateLimiterTests.budgetsArePerUserAndPerAddress,
+            // where timing cannot blur it.)
         }
     }
 

@@ -1,4 +1,6 @@
+import ConcordAuth
 import ConcordModels
+import Foundation
 import Synchronization
 @testable import ConcordEdge
 import Testing
@@ -24,5 +26,38 @@ struct RateLimiterTests {
         clock.advance(120)
         limiter.sweep(idleFor: 60)
         #expect(limiter.count == 0)
+    }
+
+    /// Budgets belong to the user: a second token (logging in again) shares the first one's.
+    /// Anonymous budgets belong to the address, login apart from the cheap public routes.
+    @Test func budgetsArePerUserAndPerAddress() async throws {
+        let api = EdgeAPI(directory: CellDirectory(config: ClusterConfig(regions: ["local"], cells: [
+            .init(id: 1, name: "c1", region: "local", postgres: .init(host: "127.0.0.1", port: 1, database: "x", user: "x"),
+                  redis: .init(host: "127.0.0.1", port: 1), api: .init(host: "127.0.0.1", port: 1)),
+        ], edges: []), region: "local"), tokens: TokenAuthority(secret: Array(repeating: 7, count: 32)), internalSecret: "s",
+                          limits: .init(requestsPerSecond: 5, messageSendsPer5s: 5, publicRequestsPerSecond: 2, authRequestsPerMinute: 3,
+                                        loginsPerMinutePerAccount: 2),
+                          publicURL: "http://127.0.0.1:1")
+        defer { Task { await api.shutdown() } }
+        let user = Snowflake(1 << 22 | 1 << 16)
+        let (first, second) = (TokenClaims(userID: user, tokenID: Snowflake(10), kind: .user), TokenClaims(userID: user, tokenID: Snowflake(11), kind: .user))
+        func allowed(_ route: Route, _ claims: TokenClaims?, client: String = "a", body: String = "") -> Bool {
+            (try? api.rateLimit(route, claims: claims, client: client, body: Data(body.utf8))) != nil
+        }
+        let route = try RouteTable.match(method: "GET", path: "/api/v10/users/@me")
+        #expect((0..<3).allSatisfy { _ in allowed(route, first) })
+        #expect((0..<2).allSatisfy { _ in allowed(route, second) })
+        #expect(!allowed(route, second), "the second token shares the first one's five")
+        #expect(!allowed(route, first))
+
+        let gateway = try RouteTable.match(method: "GET", path: "/api/v10/gateway")
+        let login = try RouteTable.match(method: "POST", path: "/api/v10/auth/login")
+        #expect(allowed(gateway, nil) && allowed(gateway, nil) && allowed(gateway, nil) && allowed(gateway, nil))
+        #expect(!allowed(gateway, nil), "four public requests from one address, then limited")
+        #expect(allowed(gateway, nil, client: "b"), "another address has its own budget")
+        #expect(allowed(login, nil, body: #"{"login":"bob","password":"x"}"#), "login is not starved by the public routes")
+        #expect(allowed(login, nil, client: "c", body: #"{"login":"bob","password":"y"}"#))
+        #expect(!allowed(login, nil, client: "d", body: #"{"login":"BOB","password":"z"}"#), "an account's budget, whatever the address")
+        #expect(allowed(login, nil, client: "d", body: #"{"login":"carol","password":"z"}"#))
     }
 }
