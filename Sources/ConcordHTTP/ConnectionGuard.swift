@@ -84,6 +84,8 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private var refused = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After a refusal, what else arrives is read and dropped (see `refuse`).
+        if refusedRequest { return }
         if !headComplete {
             let read = Array(unwrapInboundIn(data).readableBytesView)
             let bytes = tail + read
@@ -115,15 +117,23 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private var headBytes = 0
     private var requestLineLength: Int?
 
-    /// Answers in Discord's error shape and closes, without passing anything on.
+    /// Answers in Discord's error shape, without passing anything on. The write side closes
+    /// after the answer, but the rest of what the client is still sending is read and dropped
+    /// for a moment before the connection closes: closing with unread input would reset the
+    /// connection, and the client could lose the answer.
     private func refuse(_ context: ChannelHandlerContext, _ status: (code: Int, reason: String)) {
         headComplete = true
+        refusedRequest = true
         deadline?.cancel()
         let body = #"{"code":0,"message":"\#(status.code): \#(status.reason)"}"#
         let response = "HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         let channel = context.channel
-        context.writeAndFlush(NIOAny(ByteBuffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(NIOAny(ByteBuffer(string: response))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
     }
+    private var refusedRequest = false
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
