@@ -168,6 +168,10 @@ public struct CellAPI: Sendable {
             // An edge found the revoked set incomplete (Redis flushed or replaced): refill it now.
             _ = try await domain.syncRevokedTokens()
             return JSONResponse.noContent()
+        case "/internal/revocations/check":
+            // An edge whose view of the revoked set is incomplete asks the database itself.
+            guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }
+            return JSONResponse.ok(Data(#"{"revoked":\#(try await domain.db.isTokenRevoked(token))}"#.utf8))
         case "/internal/directory":
             // Read from the database, not this process's copy: an edge asking has just been told 421.
             return try JSONResponse.ok(try await domain.db.directoryEntries())

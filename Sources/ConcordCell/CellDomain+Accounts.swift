@@ -59,10 +59,16 @@ extension CellDomain {
     /// Redis set edges check; returns the ids revoked.
     public func revokeTokens(id: Snowflake? = nil, token: String? = nil, userID: Snowflake? = nil) async throws -> [Snowflake] {
         let revoked = try await db.revokeTokens(id: id, fingerprint: token.map(TokenAuthority.fingerprint), userID: userID)
-        if !revoked.isEmpty {
+        guard !revoked.isEmpty else { return revoked }
+        // PostgreSQL has it now. If Redis cannot take it (full, unreachable), its set is marked
+        // incomplete, so edges ask this cell instead of believing the set.
+        do {
             _ = try await redis.send(["SADD", Topics.revokedTokens] + revoked.map(\.description))
-            _ = try await redis.send("PUBLISH", Topics.revocations(cell: cellName), revoked.map(\.description).joined(separator: ","))
+        } catch {
+            logger.warning("revoked tokens not written to Redis; edges will ask the cell", metadata: ["error": "\(error)"])
+            _ = try? await redis.send("DEL", Topics.revokedTokensLoaded(cell: cellName))
         }
+        _ = try? await redis.send("PUBLISH", Topics.revocations(cell: cellName), revoked.map(\.description).joined(separator: ","))
         return revoked
     }
 

@@ -9,18 +9,16 @@ import Foundation
 /// for it (down, or flushed and not yet refilled by the cell).
 extension GatewayHub {
     /// Whether the token is revoked; nil when that cannot be known. A revoked set not marked
-    /// complete is refilled by the home cell at this edge's request, then asked again.
+    /// complete is refilled by the home cell at this edge's request and asked again; if it still
+    /// cannot vouch (its Redis is full or down), the home cell's database answers.
     func isRevoked(_ claims: TokenClaims) async -> Bool? {
-        for attempt in 0..<2 {
-            do {
-                return try await directory.isRevoked(claims)
-            } catch is CellDirectory.RevocationUnknown where attempt == 0 {
-                _ = try? await cellPost(claims.userID.cell, path: "/internal/revocations/sync")
-            } catch {
-                return nil
-            }
-        }
-        return nil
+        do {
+            return try await directory.isRevoked(claims)
+        } catch is CellDirectory.RevocationUnknown {
+            _ = try? await cellPost(claims.userID.cell, path: "/internal/revocations/sync")
+            if let answer = try? await directory.isRevoked(claims) { return answer }
+        } catch {}
+        return try? await cellJSON(claims.userID.cell, path: "/internal/revocations/check?token=\(claims.tokenID)")?["revoked"]?.boolValue
     }
 
     /// Closes (4004, not resumable) every session identified with one of these tokens.

@@ -83,6 +83,11 @@ extension SQLExecutor {
         return try rows.map { Snowflake(int64: try $0.decode(Int64.self)) }
     }
 
+    /// Whether a token was revoked (an unknown token counts as revoked).
+    public func isTokenRevoked(_ id: Snowflake) async throws -> Bool {
+        try await run("SELECT revoked_at IS NOT NULL FROM tokens WHERE id = \(id.int64)").first?.decode(Bool.self) ?? true
+    }
+
     public func revokedTokenIDs() async throws -> [Snowflake] {
         try await run("SELECT id FROM tokens WHERE revoked_at IS NOT NULL").map { Snowflake(int64: try $0.decode(Int64.self)) }
     }

@@ -367,6 +367,46 @@ struct HardeningTests {
         }
     }
 
+    /// A Redis at its memory limit (keys without a TTL fill it, so nothing can be evicted)
+    /// refuses writes: the cell keeps taking messages, sessions keep receiving them, and a
+    /// revocation still holds.
+    @Test func aFullRedisTakesNoCellDown() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(redisPort: own.port) { c in
+            let (_, alice) = try await c.register("alice")
+            let (_, carol) = try await c.register("carol")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Full")).decode(Guild.self)
+            let general = guild.system_channel_id!
+            let client = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            client.send(GatewayFrames.identify(alice))
+            try await client.waitDispatch("GUILD_CREATE")
+            let redis = RedisClient(host: "127.0.0.1", port: own.port)
+            _ = try await redis.send("CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+            _ = try await redis.send("CONFIG", "SET", "maxmemory", "8mb")
+            let filler = String(repeating: "x", count: 64 << 10)
+            var refused = false
+            for i in 0..<400 where !refused {
+                do { _ = try await redis.send("SET", "filler:\(i)", filler) } catch { refused = true }
+            }
+            #expect(refused, "Redis is full")
+            for i in 0..<5 {
+                let posted = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "full \(i)"))
+                #expect(posted.status == 200, "\(posted.status) \(posted.text)")
+            }
+            try await eventually("delivered while Redis is full") { client.dispatches("MESSAGE_CREATE").count >= 5 }
+            let page = try await c.request(.GET, "/channels/\(general)/messages", token: alice)
+            #expect(page.status == 200 && (page.json?.arrayValue?.count ?? 0) >= 5, "\(page.status)")
+            // The revoked set cannot grow: the cell marks it incomplete and edges ask the cell's database.
+            #expect(try await c.domain.revokeTokens(token: carol).count == 1)
+            #expect(try await c.request(.GET, "/users/@me", token: carol).status == 401, "a revocation holds with Redis full")
+            #expect(try await c.request(.GET, "/users/@me", token: alice).status == 200, "and valid tokens still work")
+            await redis.close()
+            client.close()
+        }
+        await own.stop()
+    }
+
     /// A client that identifies, then never reads: the edge closes it once its unsent bytes pass
     /// the bound (instead of keeping everything), and it resumes with nothing lost.
     @Test func aClientThatStopsReadingIsClosedAndResumesWithNothingLost() async throws {
