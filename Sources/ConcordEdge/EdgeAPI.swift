@@ -46,7 +46,8 @@ public final class EdgeAPI: Sendable {
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
         gateway = GatewayHub(directory: directory, tokens: tokens, internalSecret: internalSecret, http: http,
-                             publicGatewayURL: gatewayURL, presenceTTL: presenceTTL, logger: logger)
+                             publicGatewayURL: gatewayURL, presenceTTL: presenceTTL,
+                             unidentifiedPerAddress: limits.unidentifiedSocketsPerAddress, logger: logger)
         self.logger = logger
     }
 

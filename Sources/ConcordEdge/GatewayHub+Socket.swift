@@ -10,7 +10,13 @@ import Synchronization
 /// The session a socket currently drives: its own, or after RESUME the one it took over.
 final class SocketBinding: Sendable {
     let connection: Mutex<GatewayConnection>
-    init(_ c: GatewayConnection) { connection = Mutex(c) }
+    /// The client's address, and whether the socket counts among its unidentified ones.
+    let address: String
+    let counted = Atomic<Bool>(false)
+    init(_ c: GatewayConnection, address: String) {
+        connection = Mutex(c)
+        self.address = address
+    }
     var current: GatewayConnection { connection.withLock { $0 } }
 }
 
@@ -30,9 +36,10 @@ extension GatewayHub {
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
         try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer)
-        let binding = SocketBinding(connection)
+        let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown")
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
         let refusal: GatewayCloseCode? = if isDraining { .unknownError }
+            else if !unidentified.admit(binding) { .rateLimited }
             else if let v = query["v"], v != "10", v != "9" { .invalidAPIVersion }
             else if let encoding = query["encoding"], encoding != "json" { .decodeError } else { nil }
         if let refusal {
@@ -73,6 +80,7 @@ extension GatewayHub {
             break
         }
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
+        unidentified.release(binding)
         reader.cancel()
         closer.finish()
         let c = binding.current
@@ -96,13 +104,21 @@ extension GatewayHub {
             switch action {
             case .send(let frame): connection.send(frame)
             case .close(let code): connection.close(code)
-            case .authenticate(let payload): await identify(connection, payload)
-            case .resume(let payload): await resume(binding, payload)
+            case .authenticate(let payload):
+                await identify(connection, payload)
+                releaseIfIdentified(binding)
+            case .resume(let payload):
+                await resume(binding, payload)
+                releaseIfIdentified(binding)
             case .requestGuildMembers(let request): await membersChunk(connection, request)
             case .updatePresence(let value): await updatePresence(connection, value)
             case .subscribe(let payload): connection.state.withLock { $0.levels.apply(payload) }
             }
         }
+    }
+
+    private func releaseIfIdentified(_ binding: SocketBinding) {
+        if binding.current.state.withLock({ $0.machine.phase == .ready }) { unidentified.release(binding) }
     }
 
     /// Verifies the token (signature, then revocation), gathers READY from the cells, sends

@@ -39,10 +39,12 @@ final class GatewayHub: Sendable {
     /// Every open socket, for the ticker.
     let sockets = Mutex<[ObjectIdentifier: SocketBinding]>([:])
     let presence: PresenceReporter
+    let unidentified: UnidentifiedSockets
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
-         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, logger: Logger) {
+         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64, logger: Logger) {
         self.directory = directory
+        unidentified = UnidentifiedSockets(perAddress: unidentifiedPerAddress)
         self.tokens = tokens
         self.internalSecret = internalSecret
         self.http = http

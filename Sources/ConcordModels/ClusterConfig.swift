@@ -96,6 +96,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var logins_per_minute_per_account: Double?
         /// Connections one client address may hold open to an edge at once (HTTP and gateway).
         public var connections_per_address: Int?
+        /// Gateway sockets one address may hold before they identify (or resume).
+        public var unidentified_sockets_per_address: Int?
         public init(requestsPerSecond: Double, messageSendsPer5s: Double, publicRequestsPerSecond: Double? = nil,
                     authRequestsPerMinute: Double? = nil, loginsPerMinutePerAccount: Double? = nil) {
             requests_per_second = requestsPerSecond
@@ -109,6 +111,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var authPerMinute: Double { auth_requests_per_minute ?? 30 }
         public var loginsPerMinute: Double { logins_per_minute_per_account ?? 10 }
         public var connectionsPerAddress: Int { connections_per_address ?? 256 }
+        public var unidentifiedSocketsPerAddress: Int { unidentified_sockets_per_address ?? 64 }
     }
 
     public var regions: [String]

@@ -286,6 +286,35 @@ struct HardeningTests {
         }
     }
 
+    /// Sockets that never identify each hold a compression context from HELLO on: an address
+    /// may hold only a few of them at once.
+    @Test func socketsThatNeverIdentifyAreCappedPerAddress() async throws {
+        var limits = ClusterConfig.RateLimits(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
+                                              authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
+        limits.unidentified_sockets_per_address = 3
+        try await TestCluster.with(rateLimits: limits) { c in
+            let (_, alice) = try await c.register("alice")
+            let port = c.edgePort
+            let waiting = try await offThePool { try (0..<3).map { _ in try StalledSocket(port: port) } }
+            let fourth = try await offThePool { () -> StalledSocket in
+                let socket = try StalledSocket(port: port)
+                _ = socket.read(for: 3)
+                return socket
+            }
+            #expect(fourth.closeCode == 4008, "a fourth unidentified socket from one address is closed")
+            // One of the three identifies: it no longer counts, and a new socket is let in.
+            try waiting[0].send(GatewayFrames.identify(alice))
+            let ready = try await offThePool { waiting[0].read(for: 3) }
+            #expect(ready.contains { $0["t"]?.stringValue == "READY" })
+            let fifth = try await offThePool { () -> StalledSocket in
+                let socket = try StalledSocket(port: port)
+                _ = socket.read(for: 1)
+                return socket
+            }
+            #expect(fifth.closeCode == nil && !fifth.endOfStream, "room again once one identified")
+        }
+    }
+
     /// Pruning once honoured only the publisher: a relay down longer than the retention lost
     /// rows and moved past the gap silently.
     @Test func theOutboxKeepsRowsUntilEveryFollowerHasThemAndAGapIsRefused() async throws {
