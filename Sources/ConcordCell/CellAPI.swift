@@ -164,10 +164,6 @@ public struct CellAPI: Sendable {
             }
             let events = try await domain.db.events(after: after, limit: limit)
             return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
-        case "/internal/revocations/sync":
-            // An edge found the revoked set incomplete (Redis flushed or replaced): refill it now.
-            _ = try await domain.syncRevokedTokens()
-            return JSONResponse.noContent()
         case "/internal/revocations/check":
             // An edge whose view of the revoked set is incomplete asks the database itself.
             guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }

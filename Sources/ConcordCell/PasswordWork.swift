@@ -52,8 +52,4 @@ public final class PasswordWork: Sendable {
         defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
         return try await pool.runIfActive(body)
     }
-
-    public func shutdown() async {
-        try? await pool.shutdownGracefully()
-    }
 }

@@ -103,8 +103,9 @@ public final class EdgeAPI: Sendable {
         return type.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
-    /// Signature first (cheap, local), then revocation in the home cell's Redis. If that
-    /// Redis cannot answer, the request is refused (503) rather than let a revoked token in.
+    /// Signature first (cheap, local), then revocation: the home cell's Redis, or its database
+    /// when that Redis cannot vouch. If neither answers, the request is refused (503) rather
+    /// than let a revoked token in.
     func authenticate(_ header: String?) async throws -> TokenClaims {
         guard let claims = tokens.authenticate(authorizationHeader: header) else { throw APIError.unauthorized }
         guard let revoked = await gateway.isRevoked(claims) else {

@@ -34,9 +34,6 @@ final class SocketOutput: Sendable {
         compressor = Mutex(compression?.makeCompressor())
     }
 
-    var unsentBytes: Int { unsent.load(ordering: .relaxed) + replaying.load(ordering: .relaxed) }
-    var hasOverflowed: Bool { overflowed.load(ordering: .relaxed) }
-
     /// - Parameter replay: a frame of a RESUME's replay.
     func write(_ text: String, replay: Bool = false) {
         guard !overflowed.load(ordering: .relaxed) else { return }

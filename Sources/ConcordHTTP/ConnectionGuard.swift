@@ -1,7 +1,6 @@
 import HummingbirdCore
 import Logging
 import NIOCore
-import Synchronization
 
 /// What one client address may hold of a server: how many connections at once, and how long a
 /// new connection may take to send its first complete request head (a slowloris sends one byte
@@ -12,35 +11,12 @@ public final class ConnectionGuard: Sendable {
     /// ones are answered 431 and 414.
     public static let maximumHeadBytes = 32 << 10
     public static let maximumRequestLineBytes = 8 << 10
-    public let connectionsPerAddress: Int
     public let headTimeout: TimeAmount
-    private let open = Mutex<[String: Int]>([:])
+    let connections: AddressCounts
 
     public init(connectionsPerAddress: Int = 256, headTimeout: TimeAmount = .seconds(10)) {
-        self.connectionsPerAddress = connectionsPerAddress
+        connections = AddressCounts(limit: connectionsPerAddress)
         self.headTimeout = headTimeout
-    }
-
-    /// The handler to put first in each new connection's pipeline.
-    public func handler() -> any ChannelHandler { ConnectionGuardHandler(guard: self) }
-
-    /// How many connections an address holds now.
-    public func connections(from address: String) -> Int { open.withLock { $0[address] ?? 0 } }
-
-    func admit(_ address: String) -> Bool {
-        open.withLock { open in
-            let count = open[address, default: 0]
-            guard count < connectionsPerAddress else { return false }
-            open[address] = count + 1
-            return true
-        }
-    }
-
-    func release(_ address: String) {
-        open.withLock { open in
-            let count = open[address, default: 1] - 1
-            open[address] = count > 0 ? count : nil
-        }
     }
 }
 
@@ -72,7 +48,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private func start(_ context: ChannelHandlerContext) {
         guard address == nil, !refused else { return }
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        guard limits.admit(address) else {
+        guard limits.connections.admit(address) else {
             refused = true
             context.close(promise: nil)
             return
@@ -137,7 +113,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
-        if let address { limits.release(address) }
+        if let address { limits.connections.release(address) }
         address = nil
         context.fireChannelInactive()
     }

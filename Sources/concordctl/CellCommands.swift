@@ -38,7 +38,7 @@ struct CellCommands: AsyncParsableCommand {
 
         func health(_ cell: ClusterConfig.Cell) async -> CellHealth {
             var health = CellHealth(cell: cell.name, database: "ok", redis: "ok")
-            let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: (try? ClusterSecrets.fromEnvironment())?.redisPassword)
+            let redis = cellRedis(cell)
             do { _ = try await redis.send("PING") } catch { health.redis = "unreachable (\(error))" }
             await redis.close()
             do {

@@ -69,13 +69,18 @@ func withDatabases<T: Sendable>(_ cells: [ClusterConfig.Cell], _ body: ([Int: Da
     }
 }
 
+/// A cell's Redis, with the cluster's Redis password when the environment sets it.
+func cellRedis(_ cell: ClusterConfig.Cell) -> RedisClient {
+    RedisClient(host: cell.redis.host, port: cell.redis.port, password: (try? ClusterSecrets.fromEnvironment())?.redisPassword)
+}
+
 func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async throws -> T) async throws -> T {
     try await withDomain(cell: try options.selectedCell().1, body)
 }
 
 func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) async throws -> T) async throws -> T {
     let secrets = try ClusterSecrets.fromEnvironment()
-    let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: try ClusterSecrets.fromEnvironment().redisPassword)
+    let redis = cellRedis(cell)
     let result = try await withDatabase(cell) { db in
         // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,

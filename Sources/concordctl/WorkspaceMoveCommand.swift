@@ -42,7 +42,7 @@ extension WorkspaceCommands {
         /// it every few seconds and on any 421, so a cell whose Redis is down is not fatal).
         static func announce(_ cell: ClusterConfig.Cell?) async {
             guard let cell else { return }
-            let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: (try? ClusterSecrets.fromEnvironment())?.redisPassword)
+            let redis = cellRedis(cell)
             _ = try? await redis.send("PUBLISH", Topics.directory(cell: cell.name), "moved")
             await redis.close()
         }
