@@ -63,7 +63,7 @@ extension CellDomain {
         // PostgreSQL has it now. If Redis cannot take it (full, unreachable), its set is marked
         // incomplete, so edges ask this cell instead of believing the set.
         do {
-            _ = try await redis.send(["SADD", Topics.revokedTokens] + revoked.map(\.description))
+            _ = try await redis.send(["SADD", Topics.revokedTokens(cell: cellName)] + revoked.map(\.description))
         } catch {
             logger.warning("revoked tokens not written to Redis; edges will ask the cell", metadata: ["error": "\(error)"])
             _ = try? await redis.send("DEL", Topics.revokedTokensLoaded(cell: cellName))
@@ -78,7 +78,7 @@ extension CellDomain {
         let revoked = try await db.revokedTokenIDs()
         for chunk in stride(from: 0, to: revoked.count, by: 500) {
             let part = revoked[chunk..<min(chunk + 500, revoked.count)]
-            _ = try await redis.send(["SADD", Topics.revokedTokens] + part.map(\.description))
+            _ = try await redis.send(["SADD", Topics.revokedTokens(cell: cellName)] + part.map(\.description))
         }
         _ = try await redis.send("SET", Topics.revokedTokensLoaded(cell: cellName), "1")
         return revoked.count

@@ -52,7 +52,7 @@ public struct CellDirectory: Sendable {
     public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
         guard let home = entry(for: claims.userID.cell) else { return true }
         let replies = try await home.redis.pipeline([
-            ["SISMEMBER", Topics.revokedTokens, claims.tokenID.description],
+            ["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
             ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)],
         ])
         guard replies.count == 2, let member = try replies[0].get().integer, let loaded = try replies[1].get().integer else {

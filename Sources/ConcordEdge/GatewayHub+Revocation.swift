@@ -36,7 +36,7 @@ extension GatewayHub {
         for (cell, tokens) in Dictionary(grouping: live, by: { $0.user.cell }) {
             guard let entry = directory.entry(for: cell) else { continue }
             let ids = Array(Set(tokens.map(\.token)))
-            guard let replies = try? await entry.redis.pipeline(ids.map { ["SISMEMBER", Topics.revokedTokens, $0.description] }) else { continue }
+            guard let replies = try? await entry.redis.pipeline(ids.map { ["SISMEMBER", Topics.revokedTokens(cell: entry.cell.name), $0.description] }) else { continue }
             for (id, reply) in zip(ids, replies) where (try? reply.get())?.integer == 1 { revoked.insert(id) }
         }
         closeSessions(revoked: revoked)

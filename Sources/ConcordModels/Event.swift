@@ -80,10 +80,11 @@ public enum Topics {
     /// A drained gateway session's resume state, in its user's home cell's Redis.
     public static func handedOverSession(_ sessionID: String, cell: String) -> String { "concord:\(cell):resume:\(sessionID)" }
     /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.
-    public static let revokedTokens = "concord:revoked-tokens"
+    /// Per cell, like every other key: cells sharing one Redis (tests) keep apart.
+    public static func revokedTokens(cell: String) -> String { "concord:\(cell):revoked-tokens" }
     /// Set once the cell has copied every revoked token id into that set: without it (a flushed
     /// or new Redis) edges refuse tokens rather than take an empty set as "none revoked".
-    public static func revokedTokensLoaded(cell: String) -> String { "concord:\(cell):revoked-tokens:loaded" }
+    public static func revokedTokensLoaded(cell: String) -> String { "concord:\(cell):revoked-tokens:complete" }
     /// A bot's IDENTIFYs today (session_start_limit), and the 5-second gate of max_concurrency.
     public static func sessionStarts(_ user: Snowflake, cell: String) -> String { "concord:\(cell):session-starts:\(user)" }
     public static func identifyGate(_ user: Snowflake, cell: String) -> String { "concord:\(cell):identify-gate:\(user)" }
