@@ -76,7 +76,9 @@ extension CellDomain {
     public func acceptShareInvite(_ code: String, into workspaceID: Snowflake, caller: Caller) async throws -> GuildChannel {
         let access = try await requireWorkspace(workspaceID, caller: caller)
         guard caller.userID == access.workspace.ownerID else { throw APIError.missingPermissions }
-        guard let home = InviteCode.cell(of: code), home != cellID else { throw APIError.unknownInvite }
+        // A code of a moved workspace's channel lives where the directory says, not where it was made.
+        let home = directory.entry(DirectoryEntry.key(invite: code))?.cell_id ?? InviteCode.cell(of: code)
+        guard let home, home != cellID else { throw APIError.unknownInvite }
         let channel = try await peers.claimShare(SharedHistoryRequest(channel_id: nil, workspace_id: workspaceID, code: code, before: nil), home: home)
         return try await acceptShare(channel, homeCell: home, into: workspaceID) { [peers] before in
             let request = SharedHistoryRequest(channel_id: channel.id, workspace_id: workspaceID, code: nil, before: before)

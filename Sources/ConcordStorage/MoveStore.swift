@@ -10,13 +10,13 @@ public struct RowExport: Sendable {
 
 /// The tables a workspace move copies, and the key a copied row replaces an older copy by.
 public enum MovedTable: String, Sendable, CaseIterable {
-    case users, workspaces, channels, members, invites, read_states, mass_mentions, messages
+    case users, workspaces, channels, members, invites, share_invites, read_states, mass_mentions, messages
 
     var conflictKey: String {
         switch self {
         case .users, .workspaces, .channels: "id"
         case .members: "workspace_id, user_id"
-        case .invites: "code"
+        case .invites, .share_invites: "code"
         case .read_states: "user_id, channel_id"
         case .mass_mentions: "channel_id, message_id"
         case .messages: "channel_id, bucket, id"
@@ -41,6 +41,13 @@ public struct MoveObstacles: Sendable {
 }
 
 extension SQLExecutor {
+    /// Lets the rest of this transaction write to a workspace that has moved away (or has not
+    /// moved in yet): the mover's copies and the sequencer's numbering of rows committed before
+    /// a freeze, never a client's write.
+    public func markSystemWrite() async throws {
+        try await run("SELECT set_config('concord.system_write', 'on', true)")
+    }
+
     public func workspaceChannelIDs(_ workspace: Snowflake) async throws -> [Int64] {
         try await run("SELECT id FROM channels WHERE workspace_id = \(workspace.int64) ORDER BY id").map { try $0.decode(Int64.self) }
     }
@@ -56,11 +63,18 @@ extension SQLExecutor {
         return MoveObstacles(sharedChannels: shared, replicaChannels: replicas, archivedBuckets: archived, alreadyMoved: moved)
     }
 
-    /// The workspace's row and the rows that hang off it directly (channels, invites, members).
+    /// The workspace's row and the rows that hang off it (channels, invites, members, and the
+    /// share invites of its channels).
     public func exportWorkspaceRows(_ table: MovedTable, _ workspace: Snowflake) async throws -> RowExport {
-        let column = table == .workspaces ? "id" : "workspace_id"
+        // An integer spliced into the text: nothing a client wrote.
+        let id = workspace.int64
+        let filter = switch table {
+        case .workspaces: "id = \(id)"
+        case .share_invites: "channel_id IN (SELECT id FROM channels WHERE workspace_id = \(id))"
+        default: "workspace_id = \(id)"
+        }
         let row = try await run("""
-            SELECT COALESCE(json_agg(t), '[]')::text, count(*)::int FROM \(unescaped: table.rawValue) t WHERE \(unescaped: column) = \(workspace.int64)
+            SELECT COALESCE(json_agg(t), '[]')::text, count(*)::int FROM \(unescaped: table.rawValue) t WHERE \(unescaped: filter)
             """).first
         let (json, count) = try row?.decode((String, Int).self) ?? ("[]", 0)
         return RowExport(table: table, json: json, count: count)
@@ -188,8 +202,11 @@ extension SQLExecutor {
 
     /// Writes exported rows; a row already here (by the table's key) is replaced, except a
     /// profile, which is left as it is (a user homed here, or a copy as good as this one).
+    /// Run in a transaction: the copy passes the moved-workspace triggers (014), which refuse
+    /// clients' writes to the workspace here until the switch.
     public func importRows(_ rows: RowExport) async throws {
         guard rows.count > 0 else { return }
+        try await markSystemWrite()
         let table = rows.table.rawValue
         let conflict: String
         if rows.table == .users {
@@ -220,6 +237,7 @@ extension SQLExecutor {
         try await run("DELETE FROM channels WHERE workspace_id = \(workspace.int64) AND id <> ALL(\(channels))")
         try await run("DELETE FROM members WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM invites WHERE workspace_id = \(workspace.int64)")
+        try await run("DELETE FROM share_invites WHERE channel_id = ANY(\(channels))")
         try await run("DELETE FROM mass_mentions WHERE channel_id = ANY(\(channels))")
     }
 

@@ -127,6 +127,9 @@ extension Database {
             guard try await tx.run("SELECT pg_try_advisory_xact_lock(7362002)").first?.decode(Bool.self) == true else {
                 return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
             }
+            // Numbering rows committed before a move's freeze is bookkeeping, not a client's write:
+            // it passes the moved-workspace triggers (and does not wait for a freeze).
+            try await tx.markSystemWrite()
             let old = try await tx.run("SELECT seq FROM outbox_head FOR UPDATE").first?.decode(Int64.self) ?? 0
             let assigned = try await tx.run("""
                 WITH batch AS (

@@ -9,13 +9,14 @@ public struct MoveError: Error, CustomStringConvertible {
 
 /// Moves a workspace from its home cell to another while it stays in use:
 ///
-/// 1. copy: profiles, the workspace, channels, invites, read states, mass mentions and
+/// 1. copy: profiles, the workspace, channels, invites, share invites, read states, mass mentions and
 ///    messages go to the destination, which refuses the workspace's writes until the switch
 ///    (members wait for the freeze, so nobody sees the workspace there before it is switched);
 /// 2. catch up: what the source's outbox says changed since the copy began is copied again,
 ///    pass after pass while the passes shrink;
 /// 3. freeze: the workspace's advisory lock in the source, taken exclusively, waits for writes
-///    in flight and holds back new ones (their outbox trigger waits for it);
+///    in flight and holds back new ones (their outbox trigger waits for it, as do the triggers on
+///    invites, share invites and read states, which make no outbox row);
 /// 4. the last changes, the small tables and the members are copied, and both copies are
 ///    compared (each channel's message digest, counts of members, read states and invites);
 /// 5. switch: the directory names the destination in every cell and the source refuses the
@@ -77,7 +78,7 @@ public struct WorkspaceMove: Sendable {
             try await destination.db.markMovedAway(workspace, to: source.id)
             // 1. Copy.
             try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels))
-            for table in [MovedTable.workspaces, .channels, .invites] {
+            for table in [MovedTable.workspaces, .channels, .invites, .share_invites] {
                 try await copy(try await source.db.exportWorkspaceRows(table, workspace))
             }
             report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
@@ -135,7 +136,7 @@ public struct WorkspaceMove: Sendable {
     }
 
     private func copy(_ rows: RowExport) async throws {
-        try await destination.db.importRows(rows)
+        try await destination.db.transaction { try await $0.importRows(rows) }
     }
 
     /// Copies every message of the channels, a keyset page at a time; answers how many.
@@ -178,7 +179,7 @@ public struct WorkspaceMove: Sendable {
             // What the source no longer has was deleted there.
             try await destination.db.deleteMessages(channels: channels, ids: ids.filter { !present.contains($0) })
         }
-        for table in [MovedTable.workspaces, .channels, .invites] {
+        for table in [MovedTable.workspaces, .channels, .invites, .share_invites] {
             try await copy(try await source.db.exportWorkspaceRows(table, workspace))
         }
         _ = try await copyReadStates(channels: channels, after: &version)
@@ -211,7 +212,7 @@ public struct WorkspaceMove: Sendable {
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
                     try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
-                    for table in [MovedTable.workspaces, .channels, .invites, .members] {
+                    for table in [MovedTable.workspaces, .channels, .invites, .share_invites, .members] {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
                     try await tx.importRows(try await source.db.exportMassMentions(channels: channels))
@@ -249,7 +250,10 @@ public struct WorkspaceMove: Sendable {
     private func switchHome(channels: [Int64]) async throws {
         let version = Int64(Date().timeIntervalSince1970 * 1000)
         let since = try await destination.db.outboxHead()
-        let codes = try await destination.db.run("SELECT code FROM invites WHERE workspace_id = \(workspace.int64)").map { try $0.decode(String.self) }
+        let codes = try await destination.db.run("""
+            SELECT code FROM invites WHERE workspace_id = \(workspace.int64)
+            UNION ALL SELECT code FROM share_invites WHERE channel_id = ANY(\(channels))
+            """).map { try $0.decode(String.self) }
         let keys = [workspace.description] + channels.map { Snowflake(int64: $0).description } + codes.map(DirectoryEntry.key(invite:))
         let entries = keys.map { DirectoryEntry(key: $0, workspaceID: workspace, cellID: destination.id, version: version, sinceSeq: since) }
         try await destination.db.transaction { tx in

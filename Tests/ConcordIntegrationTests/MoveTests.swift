@@ -31,6 +31,11 @@ struct MoveTests {
             #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(before[2])", token: alice).status == 204)
             #expect(try await c.request(.POST, "/channels/\(general)/messages/\(before[4])/ack", token: bob, json: "{}", edge: 1).status == 200)
 
+            // A share invite still pending when the workspace moves can be accepted after it.
+            let pendingShare = try await c.request(.POST, "/channels/\(side.id)/share-invites", token: alice).decode(ShareInvite.self)
+            let elsewhere = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Elsewhere")).decode(Guild.self)
+            let sideHistory = before.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+
             let bobSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
             bobSession.send(GatewayFrames.identify(bob))
             _ = try await bobSession.waitDispatch("GUILD_CREATE") { $0["d"]?["id"]?.stringValue == guild.id.description }
@@ -39,6 +44,9 @@ struct MoveTests {
             let load = WriteLoad()
             async let us: Void = load.run(c, "alice", token: alice, edge: 0, channel: general)
             async let eu: Void = load.run(c, "bob", token: bob, edge: 1, channel: general)
+            // Writes that make no outbox row go on too: invites, and Bob's acks in the side channel.
+            let quiet = QuietWrites()
+            async let quietly: Void = quiet.run(c, alice: alice, bob: bob, general: general, side: side.id, history: sideHistory, until: load)
             try await Task.sleep(for: .milliseconds(300))
             async let moving = c.concordctl(["workspace", "move", guild.id.description, "--to", c.config.cells[1].name, "--json"], timeout: .seconds(120))
             // A channel created while the move runs (most likely during its copy) comes along.
@@ -50,7 +58,7 @@ struct MoveTests {
             // Writes go on for a while at the new home.
             try await Task.sleep(for: .milliseconds(500))
             load.stopped.store(true, ordering: .relaxed)
-            _ = await (us, eu)
+            _ = await (us, eu, quietly)
 
             #expect(move.status == 0, "\(move.log)")
             let summary = try WireJSON.decode(JSONValue.self, from: Data(move.log.utf8.drop { $0 != UInt8(ascii: "{") }))
@@ -84,6 +92,15 @@ struct MoveTests {
             let states = try await c.request(.GET, "/users/@me/read-states", token: bob, edge: 1).decode([ReadStateEntry].self)
             #expect(states.first { $0.id == general }?.last_message_id != nil, "Bob's read state moved with the workspace")
             #expect(try await c.request(.GET, "/invites/\(invite.code)", token: alice).status == 200, "invites still work")
+            let (codes, acked) = (quiet.invites.withLock { $0 }, quiet.acked.withLock { $0 })
+            #expect(codes.count > 3 && acked.count > 3, "invites and acks went on during the move (\(codes.count), \(acked.count))")
+            for code in codes {
+                #expect(try await c.request(.GET, "/invites/\(code)", token: bob, edge: 1).status == 200, "invite \(code) made during the move")
+            }
+            #expect(states.first { $0.id == side.id }?.last_message_id == acked.last, "Bob's last ack during the move holds")
+            #expect(quiet.failures.withLock { $0 }.isEmpty, "\(quiet.failures.withLock { $0.prefix(3) })")
+            let accepted = try await c.request(.POST, "/guilds/\(elsewhere.id)/share-invites/\(pendingShare.code)", token: alice)
+            #expect(accepted.status == 200, "a share invite made before the move is accepted after it: \(accepted.text)")
 
             // Bob's session followed the workspace: each message written after his IDENTIFY, once.
             let wanted = Set(written.map(\.content))
@@ -165,6 +182,33 @@ final class WriteLoad: Sendable {
                 failures.withLock { $0.append("\(error)") }
             }
             try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Writes that queue no outbox event, made while a move runs: invites, and acks of a channel's
+/// messages in order (so the last successful one is the read state to expect).
+final class QuietWrites: Sendable {
+    let invites = Mutex<[String]>([])
+    let acked = Mutex<[Snowflake]>([])
+    let failures = Mutex<[String]>([])
+
+    func run(_ c: TestCluster, alice: String, bob: String, general: Snowflake, side: Snowflake, history: [Snowflake], until load: WriteLoad) async {
+        var index = 0
+        while !load.stopped.load(ordering: .relaxed) {
+            do {
+                let made = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: #"{"unique":true}"#)
+                if made.status == 200, let invite = try? made.decode(Invite.self) { invites.withLock { $0.append(invite.code) } } else {
+                    failures.withLock { $0.append("invite: \(made.status) \(made.text)") }
+                }
+                let message = history[index % history.count]
+                let ack = try await c.request(.POST, "/channels/\(side)/messages/\(message)/ack", token: bob, json: "{}", edge: 1)
+                if ack.status == 200 { acked.withLock { $0.append(message) } } else { failures.withLock { $0.append("ack: \(ack.status) \(ack.text)") } }
+                index += 1
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 }
