@@ -44,12 +44,12 @@ export CONCORD_TOKEN_SECRET=$(random_secret) CONCORD_INTERNAL_SECRET=$(random_se
 cat > "$root/cluster.json" <<JSON
 { "regions": ["bench", "far"],
   "cells": [{ "id": 1, "name": "bench-1", "region": "bench",
-              "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "postgres" },
+              "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL_PORT },
               "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } },
             { "id": 2, "name": "bench-2", "region": "far",
-              "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "postgres" },
+              "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS2_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL2_PORT },
               "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
@@ -62,10 +62,10 @@ cat > "$root/cluster.json" <<JSON
 JSON
 CONFIG="$root/cluster.json"
 start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
-psql_as_super "$root/pg" "$PG_PORT" "CREATE DATABASE concord"
+ensure_cell_database "$root/pg" "$PG_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis" "$REDIS_PORT"
 start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
-psql_as_super "$root/pg2" "$PG2_PORT" "CREATE DATABASE concord"
+ensure_cell_database "$root/pg2" "$PG2_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis2" "$REDIS2_PORT"
 "$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
 "$BIN/concord" cell --config "$CONFIG" --name bench-1 --log-level warning > "$root/cell.log" 2>&1 & pids+=($!)
@@ -262,7 +262,7 @@ BUCKET_MS=864000000 EPOCH=1420070400000
 NOW_MS=$(( $(date +%s%3N) ))
 BUCKET=$(( (NOW_MS - EPOCH) / BUCKET_MS ))
 BASE=$(( (BUCKET * BUCKET_MS) << 22 ))
-PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" \
+PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U concord -n -c "$CLIENTS" -j 2 -T "$DURATION" \
   -D chan="$CHANNEL" -D guild="$GUILD" -D author="$OWNER" -D bucket="$BUCKET" -D base="$BASE" \
   -f Sources/ConcordStorage/SQL/pgbench_send.sql concord > "$root/pgbench.txt" 2>&1
 PG_RATE=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')

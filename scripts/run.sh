@@ -18,12 +18,15 @@ if [ ! -f "$VAR/secrets.env" ]; then
     echo "CONCORD_TOKEN_SECRET=$(random_secret)"
     echo "CONCORD_INTERNAL_SECRET=$(random_secret)"
     echo "CONCORD_PG_PASSWORD=$(random_secret)"
+    echo "CONCORD_PG_ADMIN_PASSWORD=$(random_secret)"
     echo "CONCORD_REDIS_PASSWORD=$(random_secret)"
   } > "$VAR/secrets.env"
   umask 022
 fi
 # Checkouts from before Redis had a password get one added.
 grep -q '^CONCORD_REDIS_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_REDIS_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
+# The superuser's password is not the cells' (older checkouts keep theirs: it was set at initdb).
+grep -q '^CONCORD_PG_ADMIN_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_PG_ADMIN_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
 set -a; . "$VAR/secrets.env"; set +a
 
 log "building ($BUILD)"
@@ -44,13 +47,16 @@ mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
 
 topology=$("$BIN/concordctl" topology --config "$CONFIG")
-while read -r kind name pgport redisport database; do
+while read -r kind name pgport redisport database dbuser; do
   [ "$kind" = cell ] || continue
-  log "cell $name: PostgreSQL on $pgport, Redis on $redisport"
+  if [ "$dbuser" = postgres ]; then
+    log "cell $name connects to PostgreSQL as the superuser; give it its own user in $CONFIG (e.g. \"user\": \"concord\")"
+    exit 1
+  fi
+  log "cell $name: PostgreSQL on $pgport (as $dbuser), Redis on $redisport"
   mkdir -p "$DATA_ROOT/$name"; chmod 755 "$DATA_ROOT/$name"
-  start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_PASSWORD" durable
-  psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
-    || psql_as_super "$DATA_ROOT/$name/pg" "$pgport" "CREATE DATABASE $database"
+  start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_ADMIN_PASSWORD" durable
+  ensure_cell_database "$DATA_ROOT/$name/pg" "$pgport" "$database" "$dbuser" "$CONCORD_PG_PASSWORD"
   start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
 done <<< "$topology"
 

@@ -96,6 +96,39 @@ psql_as_super() {
   as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt -c "$sql"
 }
 
+# ensure_cell_database DIR PORT DATABASE ROLE PASSWORD
+# The role the cells connect as: it owns the cell's database and nothing else (no superuser,
+# no other databases, no roles). A database made before the role existed is handed over to it.
+# SQL goes in on standard input: the password never shows on a command line.
+ensure_cell_database() {
+  local dir=$1 port=$2 database=$3 role=$4 password=$5
+  as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
+    CREATE ROLE $role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+  END IF;
+END \$\$;
+ALTER ROLE $role PASSWORD '${password//\'/\'\'}';
+SQL
+  psql_as_super "$dir" "$port" "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 \
+    || psql_as_super "$dir" "$port" "CREATE DATABASE $database OWNER $role"
+  as_pg psql -h "$dir" -p "$port" -U postgres -d "$database" -v ON_ERROR_STOP=1 -qAt >/dev/null <<SQL
+ALTER DATABASE $database OWNER TO $role;
+DO \$\$ DECLARE item record; BEGIN
+  FOR item IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v') AND pg_get_userbyid(c.relowner) <> '$role'
+                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))) LOOP
+    EXECUTE format(CASE item.relkind WHEN 'S' THEN 'ALTER SEQUENCE %I OWNER TO $role' WHEN 'v' THEN 'ALTER VIEW %I OWNER TO $role'
+                                     ELSE 'ALTER TABLE %I OWNER TO $role' END, item.relname);
+  END LOOP;
+  FOR item IN SELECT p.oid::regprocedure AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '$role' LOOP
+    EXECUTE format('ALTER FUNCTION %s OWNER TO $role', item.signature);
+  END LOOP;
+END \$\$;
+SQL
+}
+
 # start_redis DIR PORT [aof] [PASSWORD]
 # With a password, every client must AUTH. Memory is capped; only keys with a TTL (presence,
 # resume hand-overs, hot pages) are evicted, never counters or revoked tokens.

@@ -10,7 +10,7 @@ struct TopologyCommand: ParsableCommand {
 
     func run() throws {
         let cluster = try ClusterConfig.load(path: config)
-        for c in cluster.cells { print("cell \(c.name) \(c.postgres.port) \(c.redis.port) \(c.postgres.database)") }
+        for c in cluster.cells { print("cell \(c.name) \(c.postgres.port) \(c.redis.port) \(c.postgres.database) \(c.postgres.user)") }
         for e in cluster.edges { print("edge \(e.name) \(e.public_url) \(e.region)") }
         let delay = cluster.inter_region_delay_ms ?? 0
         for c in cluster.cells {

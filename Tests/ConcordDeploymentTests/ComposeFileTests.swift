@@ -56,6 +56,29 @@ struct ComposeFileTests {
         #expect(!text.contains("CONCORD_TOKEN_SECRET: \""))
     }
 
+    /// Cells connect to PostgreSQL as a role of their own, never the superuser; the compose
+    /// file's PostgreSQL creates that role, with its own password, when it initializes.
+    @Test func cellsDoNotConnectAsTheSuperuser() throws {
+        for path in ["config/cluster.json", "docker/cluster.json"] {
+            let config = try ClusterConfig.load(path: Self.root.appendingPathComponent(path).path)
+            for cell in config.cells { #expect(cell.postgres.user != "postgres", "\(path): cell \(cell.name)") }
+        }
+        let compose = try #require(try Yams.load(yaml: try load("docker/compose.yaml")) as? [String: Any])
+        let services = try #require(compose["services"] as? [String: Any])
+        let docker = try ClusterConfig.load(path: Self.root.appendingPathComponent("docker/cluster.json").path)
+        for cell in docker.cells {
+            let postgres = try #require(services[cell.postgres.host] as? [String: Any])
+            let environment = try #require(postgres["environment"] as? [String: Any])
+            #expect(environment["CONCORD_PG_USER"] as? String == cell.postgres.user)
+            #expect((environment["POSTGRES_PASSWORD"] as? String)?.contains("CONCORD_PG_ADMIN_PASSWORD") == true, "the superuser's password is not the cells'")
+            #expect((postgres["volumes"] as? [String])?.contains("./postgres-init:/docker-entrypoint-initdb.d:ro") == true)
+        }
+        let script = try load("docker/postgres-init/10-cell-role.sh")
+        #expect(script.contains("NOSUPERUSER") && script.contains("OWNER TO"))
+        // make run and make bench give each cell's database to such a role too.
+        for path in ["scripts/run.sh", "scripts/bench.sh"] { #expect(try load(path).contains("ensure_cell_database"), "\(path)") }
+    }
+
     @Test func kubernetesManifestsParse() throws {
         for file in ["infra/kubernetes/cell-1.yaml", "infra/kubernetes/edge.yaml"] {
             let documents = try Array(Yams.load_all(yaml: try load(file)))

@@ -176,7 +176,7 @@ struct CellTests {
             // The destination's PostgreSQL refuses connections: the relay retries; nothing is lost.
             let destinationDatabase = c.config.cells[1].postgres.database
             func allowDestination(_ allowed: Bool) async throws {
-                let admin = Database(settings: try TestServers.settings(database: "postgres"), logger: TestServers.logger)
+                let admin = Database(settings: try TestServers.adminSettings(), logger: TestServers.logger)
                 try await TestServers.withRunning(admin) { try await $0.setConnectionsAllowed(database: destinationDatabase, allowed) }
             }
             try await allowDestination(false)

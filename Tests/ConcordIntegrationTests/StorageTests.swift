@@ -43,6 +43,17 @@ struct StorageTests {
         }
     }
 
+    /// Migrations and every store work as the cells' own role, which is no superuser and can
+    /// make no databases or roles (every integration suite runs as it).
+    @Test func storesRunAsAnOrdinaryRole() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let row = try #require(try await db.run("SELECT current_user::text, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user").first)
+            let (user, superuser, createsDatabases, createsRoles) = try row.decode((String, Bool, Bool, Bool).self)
+            #expect(user == TestServers.cellRole && !superuser && !createsDatabases && !createsRoles)
+            await #expect(throws: (any Error).self) { try await db.run("CREATE ROLE intruder SUPERUSER") }
+        }
+    }
+
     @Test func sqlScriptsSplitOutsideQuotesAndBodies() {
         let sql = "CREATE TABLE a (x text DEFAULT ';'); -- c;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 'it''s;'"
         #expect(SQLScript.statements(in: sql) == ["CREATE TABLE a (x text DEFAULT ';')", "DO $$ BEGIN PERFORM 1; END $$", "SELECT 'it''s;'"])

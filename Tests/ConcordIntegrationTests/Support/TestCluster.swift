@@ -73,7 +73,7 @@ struct TestCluster: Sendable {
                 let database = try await TestServers.createDatabase()
                 let name = id == 1 ? base : "\(base)-c\(id)"
                 var cell = ClusterConfig.Cell(id: id, name: name, region: regions[(id - 1) % regions.count],
-                                              postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: "postgres"),
+                                              postgres: .init(host: "127.0.0.1", port: try TestServers.postgresPort(), database: database, user: TestServers.cellRole),
                                               redis: .init(host: "127.0.0.1", port: try redisPort ?? TestServers.redisPort()),
                                               api: .init(host: "127.0.0.1", port: 0),
                                               tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))

@@ -68,17 +68,37 @@ enum TestServers {
         return logger
     }
 
-    static func settings(database: String) throws -> DatabaseSettings {
-        DatabaseSettings(host: "127.0.0.1", port: try postgresPort(), database: database, user: "postgres",
+    /// The role cells and stores connect as, as in production: it owns its databases and is
+    /// no superuser, so a test passing proves the cells need nothing more.
+    static let cellRole = "concord_cell"
+
+    static func settings(database: String, user: String = cellRole) throws -> DatabaseSettings {
+        DatabaseSettings(host: "127.0.0.1", port: try postgresPort(), database: database, user: user,
                          password: postgresPassword, maxConnections: 10)
     }
 
-    /// Creates an empty database with a unique name and returns its name.
+    /// The superuser, on the server's own `postgres` database: creates databases, stops them.
+    static func adminSettings() throws -> DatabaseSettings { try settings(database: "postgres", user: "postgres") }
+
+    /// Creates the cell role once per test process (several processes may race: the loser's
+    /// "already exists" is fine).
+    private static let cellRoleReady = Task {
+        let admin = Database(settings: try adminSettings(), logger: logger)
+        try await withRunning(admin) { db in
+            let password = (postgresPassword ?? "").replacingOccurrences(of: "'", with: "''")
+            do {
+                try await db.run(PostgresQuery(unsafeSQL: "CREATE ROLE \(cellRole) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '\(password)'"))
+            } catch where error.sqlState == "42710" || error.sqlState == "23505" {}
+        }
+    }
+
+    /// Creates an empty database owned by the cell role, with a unique name; returns its name.
     static func createDatabase() async throws -> String {
+        try await cellRoleReady.value
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let admin = Database(settings: try settings(database: "postgres"), logger: logger)
+        let admin = Database(settings: try adminSettings(), logger: logger)
         _ = try await withRunning(admin) { db in
-            try await db.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            try await db.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(cellRole)"))
         }
         return String(name)
     }
