@@ -22,7 +22,8 @@ final class SocketOutput: Sendable {
     static let defaultUnsentLimit = 1 << 20
 
     let channel: any Channel
-    private let compressor: Mutex<(any GatewayCompressor)?>
+    /// Made at the socket's second frame: an unidentified socket holds no compression context.
+    private let compressor: Mutex<DeferredCompressor?>
     private let unsent = Atomic<Int>(0)
     private let replaying = Atomic<Int>(0)
     private let overflowed = Atomic<Bool>(false)
@@ -31,7 +32,7 @@ final class SocketOutput: Sendable {
     init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit) {
         self.channel = channel
         self.unsentLimit = unsentLimit
-        compressor = Mutex(compression?.makeCompressor())
+        compressor = Mutex(compression.map(DeferredCompressor.init))
     }
 
     /// - Parameter replay: a frame of a RESUME's replay.

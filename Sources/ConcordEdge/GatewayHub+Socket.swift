@@ -89,12 +89,13 @@ extension GatewayHub {
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never
-    /// identified (4003). One loop for the edge instead of a sleeping task per socket.
-    func tickAll() {
+    /// identified (4003), and send presence updates their rate held back. One loop for the edge
+    /// instead of a sleeping task per socket.
+    func tickAll() async {
         let now = Self.now
         for binding in sockets.withLock({ Array($0.values) }) {
-            let connection = binding.current
-            for case .close(let code) in connection.state.withLock({ $0.machine.tick(now: now) }) { connection.close(code) }
+            let actions = binding.current.state.withLock { $0.machine.tick(now: now) }
+            if !actions.isEmpty { await perform(actions, binding: binding) }
         }
     }
 
@@ -111,6 +112,11 @@ extension GatewayHub {
                 await resume(binding, payload)
                 releaseIfIdentified(binding)
             case .requestGuildMembers(let request): await membersChunk(connection, request)
+            case .rateLimited(let opcode, let retryAfter, let request):
+                var meta: [String: JSONValue] = ["guild_id": .string(request.guild_id.description)]
+                if let nonce = request.nonce { meta["nonce"] = .string(nonce) }
+                let event = JSONValue.object(["opcode": .int(Int64(opcode)), "retry_after": .double((retryAfter * 1000).rounded() / 1000), "meta": .object(meta)])
+                if let data = try? WireJSON.encodeString(event) { connection.deliver("RATE_LIMITED", data: data) }
             case .updatePresence(let value): await updatePresence(connection, value)
             case .subscribe(let payload): connection.state.withLock { $0.levels.apply(payload) }
             }

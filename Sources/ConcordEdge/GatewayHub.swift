@@ -133,7 +133,7 @@ final class GatewayHub: Sendable {
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    tickAll()
+                    await tickAll()
                 }
             }
             await group.waitForAll()

@@ -22,6 +22,9 @@ public struct GatewaySession: Sendable {
         case requestGuildMembers(RequestGuildMembersPayload)
         case subscribe(ChannelSubscriptionsPayload)
         case updatePresence(JSONValue)
+        /// A command refused for its own rate (the session stays): sent as Discord's
+        /// RATE_LIMITED dispatch, so the client knows when to ask again.
+        case rateLimited(opcode: Int, retryAfter: Double, request: RequestGuildMembersPayload)
     }
 
     public private(set) var phase: Phase = .connected
@@ -37,15 +40,27 @@ public struct GatewaySession: Sendable {
     /// Discord's limit on what a client sends: 120 commands in any 60 s window (close 4008).
     public static let commandsPerWindow = 120
     public static let commandWindow: Double = 60
-    private var windowStart: Double
-    private var commandsInWindow = 0
+    private var commands: CommandBudget
+    /// REQUEST_GUILD_MEMBERS each read a workspace's member list from its cell: past this rate a
+    /// request is answered with RATE_LIMITED instead (the session stays).
+    public static let memberRequestsPerWindow = 10
+    public static let memberRequestWindow: Double = 10
+    private var memberRequests: CommandBudget
+    /// Presence updates fan out to every workspace the user is in: past this rate the latest
+    /// one waits for the next window (earlier ones it replaces are never sent).
+    public static let presenceUpdatesPerWindow = 5
+    public static let presenceUpdateWindow: Double = 20
+    private var presenceUpdates: CommandBudget
+    private var pendingPresence: JSONValue?
 
     public init(now: Double, heartbeatInterval: Double = 41.25, identifyTimeout: Double = 30) {
         self.heartbeatInterval = heartbeatInterval
         self.identifyTimeout = identifyTimeout
         connectedAt = now
         lastHeartbeat = now
-        windowStart = now
+        commands = CommandBudget(limit: Self.commandsPerWindow, window: Self.commandWindow, now: now)
+        memberRequests = CommandBudget(limit: Self.memberRequestsPerWindow, window: Self.memberRequestWindow, now: now)
+        presenceUpdates = CommandBudget(limit: Self.presenceUpdatesPerWindow, window: Self.presenceUpdateWindow, now: now)
     }
 
     /// The first frame: HELLO.
@@ -58,12 +73,7 @@ public struct GatewaySession: Sendable {
 
     public mutating func receive(_ bytes: [UInt8], now: Double) -> [Action] {
         if case .closed = phase { return [] }
-        if now - windowStart >= Self.commandWindow {
-            windowStart = now
-            commandsInWindow = 0
-        }
-        commandsInWindow += 1
-        guard commandsInWindow <= Self.commandsPerWindow else { return close(.rateLimited) }
+        guard commands.take(now: now) == nil else { return close(.rateLimited) }
         // Strict syntax first: the decoder would take trailing commas, recurse once per nesting
         // level of a hostile frame, and let U+0000 through to the cells.
         guard bytes.count <= maximumClientPayloadBytes, (try? JSONSyntax.check(bytes)) != nil,
@@ -89,10 +99,19 @@ public struct GatewaySession: Sendable {
             return [.resume(payload)]
         case .presenceUpdate:
             guard phase == .ready else { return close(.notAuthenticated) }
-            return frame.d.map { [.updatePresence($0)] } ?? close(.decodeError)
+            guard let presence = frame.d else { return close(.decodeError) }
+            guard presenceUpdates.take(now: now) == nil else {
+                pendingPresence = presence
+                return []
+            }
+            pendingPresence = nil
+            return [.updatePresence(presence)]
         case .requestGuildMembers:
             guard phase == .ready else { return close(.notAuthenticated) }
             guard let payload = decode(RequestGuildMembersPayload.self, frame.d) else { return close(.decodeError) }
+            if let wait = memberRequests.take(now: now) {
+                return [.rateLimited(opcode: GatewayOpcode.requestGuildMembers.rawValue, retryAfter: wait, request: payload)]
+            }
             return [.requestGuildMembers(payload)]
         case .channelSubscriptions:
             guard phase == .ready else { return close(.notAuthenticated) }
@@ -106,12 +125,17 @@ public struct GatewaySession: Sendable {
         }
     }
 
-    /// Called periodically: closes sessions that stopped heartbeating or never identified.
+    /// Called periodically: closes sessions that stopped heartbeating or never identified, and
+    /// sends a presence update held back by its rate once the next window opens.
     public mutating func tick(now: Double) -> [Action] {
         switch phase {
         case .closed: return []
         case .connected where now - connectedAt > identifyTimeout: return close(.notAuthenticated)
-        default: return now > heartbeatDeadline ? close(.sessionTimedOut) : []
+        default:
+            if now > heartbeatDeadline { return close(.sessionTimedOut) }
+            guard phase == .ready, let presence = pendingPresence, presenceUpdates.take(now: now) == nil else { return [] }
+            pendingPresence = nil
+            return [.updatePresence(presence)]
         }
     }
 

@@ -41,6 +41,46 @@ struct GatewaySessionTests {
         #expect(s.receive(bytes(#"{"op":1,"d":1}"#), now: 31).isEmpty, "nothing after close")
     }
 
+    /// Member requests past their rate get RATE_LIMITED (with when to ask again) and the session
+    /// stays; the next window takes requests again.
+    @Test func memberRequestsPastTheirRateAreAnsweredRateLimited() {
+        var s = GatewaySession(now: 0, heartbeatInterval: 1000)
+        _ = s.receive(bytes(identify), now: 0)
+        s.identified(intents: .guilds)
+        let request = #"{"op":8,"d":{"guild_id":"42","query":"","limit":0,"nonce":"n"}}"#
+        var served = 0
+        for _ in 0..<GatewaySession.memberRequestsPerWindow {
+            if case .requestGuildMembers(let payload)? = s.receive(bytes(request), now: 1).first, payload.guild_id == Snowflake(42) { served += 1 }
+        }
+        #expect(served == GatewaySession.memberRequestsPerWindow)
+        guard case .rateLimited(let opcode, let wait, let refused)? = s.receive(bytes(request), now: 2).first else {
+            Issue.record("no RATE_LIMITED"); return
+        }
+        #expect(opcode == 8 && refused.nonce == "n" && wait > 0 && wait <= GatewaySession.memberRequestWindow)
+        #expect(s.phase == .ready, "the session stays")
+        if case .requestGuildMembers? = s.receive(bytes(request), now: GatewaySession.memberRequestWindow + 0.5).first {} else {
+            Issue.record("the next window takes requests again")
+        }
+    }
+
+    /// Presence updates past their rate are not lost: the latest waits for the next window
+    /// (the ones it replaced are never sent).
+    @Test func presenceUpdatesPastTheirRateWaitAndTheLatestWins() {
+        var s = GatewaySession(now: 0, heartbeatInterval: 1000)
+        _ = s.receive(bytes(identify), now: 0)
+        s.identified(intents: .guilds)
+        func update(_ status: String) -> String { #"{"op":3,"d":{"status":"\#(status)","since":null,"activities":[],"afk":false}}"# }
+        var sent: [String] = []
+        for status in ["online", "idle", "dnd", "online", "idle", "dnd", "invisible"] {
+            for case .updatePresence(let value) in s.receive(bytes(update(status)), now: 1) { sent.append(value["status"]?.stringValue ?? "?") }
+        }
+        #expect(sent == ["online", "idle", "dnd", "online", "idle"])
+        #expect(s.tick(now: 5).isEmpty, "held until the window opens")
+        #expect(s.tick(now: GatewaySession.presenceUpdateWindow + 0.1) == [.updatePresence(.object([
+            "status": .string("invisible"), "since": .null, "activities": .array([]), "afk": .bool(false)]))])
+        #expect(s.tick(now: GatewaySession.presenceUpdateWindow + 1.1).isEmpty, "sent once")
+    }
+
     @Test func identifyTimeoutClosesWith4003() {
         var s = GatewaySession(now: 0, heartbeatInterval: 100, identifyTimeout: 20)
         #expect(s.tick(now: 19).isEmpty)
@@ -157,6 +197,24 @@ struct StreamCompressionTests {
 }
 
 extension StreamCompressionTests {
+    /// The first frame comes from bytes computed once and makes no context; the stream made
+    /// for the second frame carries on as if it had sent the first.
+    @Test(arguments: GatewayCompression.allCases)
+    func theFirstFrameNeedsNoContextAndTheStreamCarriesOn(_ compression: GatewayCompression) {
+        let hello = ServerFrame.hello(interval: .milliseconds(41250))
+        let (first, second) = (DeferredCompressor(compression), DeferredCompressor(compression))
+        let reader = compression.makeDecompressor()
+        let helloBytes = first.compress(hello)
+        #expect(!first.isAllocated, "no context for HELLO")
+        #expect(second.compress(hello) == helloBytes, "every socket's HELLO is the same bytes")
+        #expect(reader.decompress(helloBytes) == hello)
+        for n in 0..<20 {
+            let frame = #"{"op":0,"t":"MESSAGE_CREATE","s":\#(n),"d":{"content":"\#(String(repeating: "hello ", count: n))"}}"#
+            #expect(reader.decompress(first.compress(frame)) == frame)
+        }
+        #expect(first.isAllocated)
+    }
+
     @Test(arguments: GatewayCompression.allCases)
     func everyMessageDecompressesOnArrivalAndTheStreamCarriesOver(_ compression: GatewayCompression) {
         let compressor = compression.makeCompressor()
