@@ -140,6 +140,19 @@ extension CellDomain {
 
     /// Edits a message of a channel the editor may see, if they wrote it.
     func edit(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake) async throws -> Message {
+        try await Self.againIfArchived { try await editOnce(id, in: access, request, by: editor) }
+    }
+
+    /// Runs a write to one message again when its warm row left for the archive between the
+    /// read and the write (the second read finds it cold and writes there).
+    static func againIfArchived<T>(_ write: () async throws -> T) async throws -> T {
+        for _ in 0..<2 {
+            do { return try await write() } catch is MessageLeftWarmTier { continue }
+        }
+        return try await write()
+    }
+
+    private func editOnce(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake) async throws -> Message {
         let channelID = access.channel.id
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         var record = found.record
@@ -200,6 +213,10 @@ extension CellDomain {
     }
 
     func delete(_ id: Snowflake, in access: ChannelAccess, by deleter: Snowflake) async throws {
+        try await Self.againIfArchived { try await deleteOnce(id, in: access, by: deleter) }
+    }
+
+    private func deleteOnce(_ id: Snowflake, in access: ChannelAccess, by deleter: Snowflake) async throws {
         let channelID = access.channel.id
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         let record = found.record
@@ -209,7 +226,7 @@ extension CellDomain {
             if found.archived != nil {
                 try await tx.deleteArchived(channelID: channelID, id: id)
             } else {
-                guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw APIError.unknownMessage }
+                guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw MessageLeftWarmTier() }
                 changed = rows
             }
             try await tx.insertEvents(try channelEvents("MESSAGE_DELETE", access: access,

@@ -23,6 +23,13 @@ extension CellDomain {
         }
         for bucket in Set(messages.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
         let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        // Replica messages this cell's tier mover has archived: their edits and deletions go to
+        // the cold copy, as at home (read here, outside the transaction: it may open a file).
+        var cold: [Snowflake: ArchivedRow] = [:]
+        for item in events where item.event.type == "MESSAGE_UPDATE" || item.event.type == "MESSAGE_DELETE" {
+            guard let channel = item.event.channelID, let id = Self.payloadID(item.event.payload) else { continue }
+            if let row = try await history.message(channel, id: id)?.archived { cold[id] = row }
+        }
         let (applied, cursor, channels) = try await commit { tx -> (Int, Int64, Set<Snowflake>) in
             let current = try await tx.lockRelayCursor(source: source)
             guard after <= current else { return (0, current, []) }
@@ -50,9 +57,25 @@ extension CellDomain {
                     if message.author.id.cell != cellID, authors.insert(message.author.id).inserted {
                         try await tx.upsertReplica(message.author, homeCell: message.author.id.cell)
                     }
-                    guard try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
+                    if let archived = cold[id] {
+                        try await tx.overrideArchived(try Self.record(message, workspace: workspace), base: archived)
+                    } else {
+                        // A cold bucket without the message: it was deleted here (nothing to edit).
+                        guard try await !tx.isCold(channelID: channel, bucket: id.bucket),
+                              try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
+                        try await Self.stillWarm(channel, id, tx)
+                    }
                 case "MESSAGE_DELETE":
-                    guard let id = Self.payloadID(event.payload), try await tx.deleteMessage(channelID: channel, id: id) != nil else { continue }
+                    guard let id = Self.payloadID(event.payload) else { continue }
+                    if cold[id] != nil {
+                        try await tx.deleteArchived(channelID: channel, id: id)
+                    } else {
+                        guard try await !tx.isCold(channelID: channel, bucket: id.bucket) else { continue }
+                        guard try await tx.deleteMessage(channelID: channel, id: id) != nil else {
+                            try await Self.stillWarm(channel, id, tx)
+                            continue
+                        }
+                    }
                 case "CHANNEL_DELETE":
                     // Deleted at home: the replica and its copies of the messages go too.
                     try await tx.deleteChannel(id: channel)
@@ -69,6 +92,13 @@ extension CellDomain {
         }
         for channel in channels { await hot.invalidate(channel) }
         return (applied, cursor)
+    }
+
+    /// A replica row written (or found gone) while the tier mover archived its bucket: the
+    /// write went beside the cold copy, or missed it. The batch is rolled back and retried; the
+    /// next look finds the message cold.
+    static func stillWarm(_ channel: Snowflake, _ id: Snowflake, _ tx: Transaction) async throws {
+        if try await tx.isCold(channelID: channel, bucket: id.bucket) { throw MessageLeftWarmTier() }
     }
 
     static func payloadID(_ payload: String) -> Snowflake? {

@@ -24,6 +24,9 @@ public final class PasswordWork: Sendable {
         pool.start()
     }
 
+    /// The pool's threads end with it (a test process makes a cell per test).
+    deinit { pool.shutdownGracefully { _ in } }
+
     public func hash(_ password: String) async throws -> String {
         try await run { [hasher] in try hasher.hash(password) }
     }

@@ -10,6 +10,12 @@ public enum HistoryPage: Sendable, Equatable {
     case around(Snowflake)
 }
 
+/// A warm message row that was there when read is gone when written: the tier mover archived
+/// it meanwhile (or it was deleted). The caller reads the message again and writes where it is.
+public struct MessageLeftWarmTier: Error {
+    public init() {}
+}
+
 extension SQLExecutor {
     private static var messageSelect: String { "\(Columns.message) FROM messages msg \(Columns.messageAuthor)" }
 
@@ -127,6 +133,11 @@ extension SQLExecutor {
     /// unread for (their last read message is older). Answers the read-state rows it changed.
     public func updateMessage(_ m: MessageRecord, event: PendingEvent) async throws -> [ReadStateRow] {
         let (channel, id, mentions) = (m.channelID.int64, m.id.int64, m.mentionIDs.map(\.int64))
+        // Locked first: a row the tier mover took to its archive while this edit waited is
+        // gone now, and the edit must be made to the cold copy instead (the caller reads again).
+        guard !(try await run("SELECT 1 FROM messages WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id) FOR UPDATE")).isEmpty else {
+            throw MessageLeftWarmTier()
+        }
         let changed = try await run("""
             WITH old AS (
                 SELECT mention_ids, mention_everyone, author_id FROM messages

@@ -185,6 +185,14 @@ extension SQLExecutor {
 
     // MARK: Reading cold rows
 
+    /// Whether one of the channel's buckets has left PostgreSQL for an archive file.
+    public func isCold(channelID: Snowflake, bucket: Int) async throws -> Bool {
+        try await run("""
+            SELECT EXISTS (SELECT 1 FROM archived_channels a JOIN archive_files f ON f.id = a.file_id
+                           WHERE a.channel_id = \(channelID.int64) AND a.bucket = \(bucket) AND f.state = 'cold')
+            """).first?.decode(Bool.self) ?? false
+    }
+
     /// The channel's cold buckets, oldest first.
     public func coldSegments(channelID: Snowflake) async throws -> [ColdSegment] {
         try await run("""

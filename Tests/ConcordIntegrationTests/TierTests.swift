@@ -1,6 +1,7 @@
 import ConcordAuth
 @testable import ConcordCell
 import ConcordModels
+import ConcordRelay
 import ConcordStorage
 import ConcordTiering
 import Foundation
@@ -196,6 +197,42 @@ struct TierTests {
                     "the deleted message does not come back")
             #expect(try await history.pages() == expectedPages)
             #expect(try await mover(c).verifyAll().allSatisfy { $0.problem == nil })
+        }
+    }
+
+    /// A shared channel's replica archives its own old buckets; edits and deletions relayed from
+    /// the home afterwards go to the cold copies, as at home. They used to do nothing (a
+    /// deletion) or put a second, warm copy beside the archived one (an edit).
+    @Test func relayedChangesToArchivedReplicaRowsAreKept() async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let history = try await History.make(c)
+            let (_, bob) = try await c.register("bob", edge: 1)
+            let away = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Away"), edge: 1).decode(Guild.self)
+            let share = try await c.concordctl(["channel", "share", history.channel.description, "--into", away.id.description])
+            #expect(share.status == 0, "\(share.log)")
+            let replica = c.domains[1]
+            let replicaMover = TierMover(db: replica.db, store: DirectoryArchiveStore(directory: c.config.cells[1].archiveDirectory),
+                                         cellName: c.config.cells[1].name, defaultDays: 30)
+            let report = try await replicaMover.run()
+            #expect(report.rows > 80, "the replica's old buckets are archived: \(report.rows)")
+            let (edited, deleted) = (history.ids[10], history.ids[12])
+            #expect(try await replica.db.message(channelID: history.channel, id: edited) == nil, "cold in the replica")
+
+            let relay = CellTests.RelayRunner { Relay(config: c.config, destination: c.config.cells[1], internalSecret: c.secrets.internalSecret,
+                                                      pollInterval: .milliseconds(20), logger: TestServers.logger) }
+            relay.start()
+            #expect(try await c.request(.PATCH, "/channels/\(history.channel)/messages/\(edited)", token: history.token,
+                                        json: #"{"content":"edited at home"}"#).status == 200)
+            #expect(try await c.request(.DELETE, "/channels/\(history.channel)/messages/\(deleted)", token: history.token).status == 204)
+            try await eventually("the edit and the deletion reach the replica's cold copies") {
+                let (now, gone) = (try await replica.history.message(history.channel, id: edited), try await replica.history.message(history.channel, id: deleted))
+                return now?.record.content == "edited at home" && gone == nil
+            }
+            #expect(try await replica.db.message(channelID: history.channel, id: edited) == nil, "no warm copy beside the archived one")
+            let seen = try await c.request(.GET, "/channels/\(history.channel)/messages/\(edited)", token: bob, edge: 1)
+            #expect(seen.json?["content"]?.stringValue == "edited at home", "\(seen.text)")
+            #expect(try await c.request(.GET, "/channels/\(history.channel)/messages/\(deleted)", token: bob, edge: 1).status == 404)
+            await relay.stop()
         }
     }
 
