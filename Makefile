@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves soak clean status
 
 run:
 	@scripts/run.sh
@@ -37,6 +37,10 @@ bench-moves:
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh
+
+# 30 minutes of mixed load with chaos, then an invariant checker (not in CI; SOAK_MINUTES=N).
+soak:
+	@scripts/soak.sh
 
 clean:
 	@scripts/stop.sh || true

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 
 CONFIG="${CONCORD_CONFIG:-config/cluster.json}"
-VAR="$PWD/var"
+VAR="${CONCORD_VAR:-$PWD/var}"
 BUILD="${CONCORD_BUILD:-debug}"
 ensure_packages
 
@@ -29,16 +29,22 @@ grep -q '^CONCORD_REDIS_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCO
 grep -q '^CONCORD_PG_ADMIN_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_PG_ADMIN_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
 set -a; . "$VAR/secrets.env"; set +a
 
-log "building ($BUILD)"
-# A failed build stops here, loudly: stale binaries are never started.
-for product in concord concordctl; do
-  if ! swift build -c "$BUILD" --product "$product" > "$VAR/logs/build.log" 2>&1; then
-    grep -E "error" "$VAR/logs/build.log" | head -20 >&2 || tail -20 "$VAR/logs/build.log" >&2
-    log "the build failed (full output: var/logs/build.log); nothing was started"
-    exit 1
-  fi
-done
-BIN=$(swift build -c "$BUILD" --show-bin-path)
+# CONCORD_BIN names binaries built already (`make soak` runs a copy that later builds cannot
+# change under its supervisors); otherwise this checkout's are built.
+if [ -n "${CONCORD_BIN:-}" ]; then
+  BIN=$CONCORD_BIN
+else
+  log "building ($BUILD)"
+  # A failed build stops here, loudly: stale binaries are never started.
+  for product in concord concordctl; do
+    if ! swift build -c "$BUILD" --product "$product" > "$VAR/logs/build.log" 2>&1; then
+      grep -E "error" "$VAR/logs/build.log" | head -20 >&2 || tail -20 "$VAR/logs/build.log" >&2
+      log "the build failed (full output: $VAR/logs/build.log); nothing was started"
+      exit 1
+    fi
+  done
+  BIN=$(swift build -c "$BUILD" --show-bin-path)
+fi
 
 # Data must be enterable by the postgres user: keep it under /var/tmp, linked from var/.
 export CONCORD_WEB_ROOT="${CONCORD_WEB_ROOT:-$PWD/web}"

@@ -3,7 +3,7 @@
 # then the operator view of every cell.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VAR="$PWD/var"
+VAR="${CONCORD_VAR:-$PWD/var}"
 printf '%-24s %-6s %-9s %s\n' PROCESS STATE RESTARTS LAST-EXIT
 for pidfile in "$VAR"/pids/*.pid; do
   [ -f "$pidfile" ] || continue
@@ -14,5 +14,5 @@ for pidfile in "$VAR"/pids/*.pid; do
   printf '%-24s %-6s %-9s %s\n' "$name" "$state" "$restarts" "$last"
 done
 echo
-set -a; . var/secrets.env; set +a
-"$(swift build --show-bin-path)/concordctl" cell status --config "${CONCORD_CONFIG:-config/cluster.json}"
+set -a; . "$VAR/secrets.env"; set +a
+"${CONCORD_BIN:-$(swift build --show-bin-path)}/concordctl" cell status --config "${CONCORD_CONFIG:-config/cluster.json}"

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
-VAR="$PWD/var"
+VAR="${CONCORD_VAR:-$PWD/var}"
 failed=0
 for pidfile in "$VAR"/pids/edge-*.pid "$VAR"/pids/relay-*.pid "$VAR"/pids/cell-*.pid "$VAR"/pids/link-*.pid; do
   [ -f "$pidfile" ] || continue

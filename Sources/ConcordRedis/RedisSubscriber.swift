@@ -51,13 +51,18 @@ public final class RedisSubscriber: Sendable {
         var connectedBefore = false
         var backoff: Duration = .milliseconds(50)
         while !Task.isCancelled {
+            // Messages of a topic subscribed early arrive while later topics are still being
+            // subscribed: they wait until `.connected` has gone out, so a consumer reading back
+            // what it missed (from where it was before the drop) does so before any of them.
+            let gate = ConnectionGate(continuation)
+            var opened: (any Channel)?
             do {
-                let continuation = self.continuation
                 let channel = try await connector.connect { value in
                     guard let items = value.array, items.count >= 3,
                           let topic = items[items.count - 2].string, case .bulk(let payload) = items[items.count - 1] else { return }
-                    continuation.yield(.message(topic: topic, payload: payload))
+                    gate.yield(.message(topic: topic, payload: payload))
                 }.get()
+                opened = channel
                 let topics = state.withLock { s -> Set<String> in
                     s.channel = channel
                     return s.topics
@@ -65,7 +70,7 @@ public final class RedisSubscriber: Sendable {
                 for topic in topics {
                     _ = try await RedisConnector.send([Array("SUBSCRIBE".utf8), Array(topic.utf8)], on: channel)
                 }
-                continuation.yield(.connected(resumed: connectedBefore))
+                gate.open(with: .connected(resumed: connectedBefore))
                 connectedBefore = true
                 backoff = .milliseconds(50)
                 try await withTaskCancellationHandler {
@@ -76,11 +81,37 @@ public final class RedisSubscriber: Sendable {
                 logger.warning("redis subscriber connection closed", metadata: ["redis": "\(connector.host):\(connector.port)"])
             } catch {
                 logger.debug("redis subscriber connect failed", metadata: ["error": "\(error)"])
+                // A connection that could not subscribe everything is not left half-subscribed.
+                opened?.close(promise: nil)
             }
             state.withLock { $0.channel = nil }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(2))
         }
         continuation.finish()
+    }
+}
+
+/// Holds one connection's messages until its subscriptions are complete, then lets them
+/// through after the `.connected` event, in arrival order.
+private final class ConnectionGate: Sendable {
+    private let continuation: AsyncStream<RedisSubscriber.Event>.Continuation
+    private let state = Mutex<(open: Bool, held: [RedisSubscriber.Event])>((false, []))
+
+    init(_ continuation: AsyncStream<RedisSubscriber.Event>.Continuation) { self.continuation = continuation }
+
+    func yield(_ event: RedisSubscriber.Event) {
+        state.withLock { s in
+            // Yielded under the lock: `open` cannot slip its held messages in behind this one.
+            if s.open { continuation.yield(event) } else { s.held.append(event) }
+        }
+    }
+
+    func open(with first: RedisSubscriber.Event) {
+        state.withLock { s in
+            continuation.yield(first)
+            for event in s.held { continuation.yield(event) }
+            s = (true, [])
+        }
     }
 }

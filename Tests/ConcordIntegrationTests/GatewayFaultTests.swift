@@ -86,6 +86,48 @@ struct GatewayFaultTests {
         await own.stop()
     }
 
+    /// Found by `make soak`: a Redis restarted while messages flow (twice, as its chaos does),
+    /// with one edge reaching that Redis across a link. Sessions on both edges get every
+    /// message exactly once, in order.
+    @Test func aRedisRestartingUnderLoadLosesNoEventOnEitherEdge() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        try await TestCluster.with(cells: 2, edges: 2, interRegionDelay: 40, redisPort: own.port) { c in
+            let (aliceID, alice) = try await c.register("alice", edge: 1)
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Restarts"), edge: 1).decode(Guild.self)
+            #expect(guild.id.cell == 2)
+            let general = try #require(guild.system_channel_id)
+            let clients = (0..<2).map { GatewayTestClient(url: gateway(c.edgeURLs[$0])) }
+            for client in clients {
+                client.send(identify(alice))
+                try await client.waitDispatch("GUILD_CREATE")
+            }
+            let claims = try #require(TokenAuthority(secret: c.secrets.tokenSecret).verify(alice))
+            let caller = Caller(userID: aliceID, tokenID: claims.tokenID, isBot: false)
+            var sent: [String] = []
+            for round in 0..<2 {
+                for i in 0..<10 {
+                    let content = "round \(round) message \(i)"
+                    _ = try await c.domains[1].createMessage(general, MessageCreateRequest(content: content), caller: caller)
+                    sent.append(content)
+                    if i == 3 { await own.stop() }
+                    if i == 6 { try await own.start() }
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                try await Task.sleep(for: .seconds(2))
+            }
+            for (index, client) in clients.enumerated() {
+                try await eventually("edge \(index + 1)'s session got all \(sent.count)", timeout: .seconds(20)) { contents(client).count >= sent.count }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            for client in clients {
+                #expect(contents(client) == sent, "each exactly once, in order")
+                client.close()
+            }
+        }
+        await own.stop()
+    }
+
     @Test func aSessionThatIdentifiesWhileMessagesFlowMissesNone() async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
