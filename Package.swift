@@ -28,6 +28,8 @@ let package = Package(
     targets: [
         // Core: ids, Discord wire shapes, errors, validation, routes, config. Foundation only.
         .target(name: "ConcordModels"),
+        // Discord's permission algorithm: roles, overwrites, timeouts, hierarchy; pure, no I/O.
+        .target(name: "ConcordPermissions", dependencies: ["ConcordModels"]),
         // Token minting/verification and password hashing.
         .target(name: "ConcordAuth", dependencies: [
             "ConcordModels",
@@ -108,7 +110,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway"]),
+        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

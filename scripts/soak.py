@@ -259,7 +259,7 @@ class Soak:
         self.events = []
 
     def log(self, text):
-        line = f"[{time.strftime('%H:%M:%S')} +{now() - getattr(self, 'started', now()):.0f} s] {text}"
+        line = f"[{time.strftime('%H:%M:%S')} +{max(0.0, now() - getattr(self, 'started', now())):.0f} s] {text}"
         self.events.append(line)
         print(line, flush=True)
 
@@ -483,9 +483,9 @@ class Soak:
             writers = []
             for i in range(self.args.writers):
                 user = self.users[i % 6]
-                member_of = [k for k in ("A", "B", "C")]
-                key = member_of[i % 3]
-                channel = random.choice(self.channels[key][:2]) if key == "A" else self.channels[key][0]
+                key = ("A", "B", "C")[i % 3]
+                # (Discord's send limit is per person and channel: 5 per 5 s.)
+                channel = self.channels[key][(i // 6) % 2] if key == "A" else self.channels[key][0]
                 writers.append(asyncio.create_task(self.writer(i, user, channel)))
             background = [asyncio.create_task(self.reader(u)) for u in self.users[:4]]
             background += [asyncio.create_task(f()) for f in (self.session_churn, self.chaos, self.operations, self.sample_memory)]
@@ -645,7 +645,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--seconds", type=float, default=1800)
     parser.add_argument("--chaos-seconds", type=float, default=150)
-    parser.add_argument("--writers", type=int, default=6)
+    parser.add_argument("--writers", type=int, default=12)
     parser.add_argument("--rate", type=float, default=20, help="messages per second, all writers together")
     parser.add_argument("--chaos", default="edge,cell,relay,edge,cell,redis,relay,postgres", help="the chaos steps, in turn")
     parser.add_argument("--dump", help="write what was acknowledged and delivered here (JSON), for a closer look")

@@ -11,14 +11,19 @@ public struct Permissions: OptionSet, Sendable, Hashable {
     public static let manageChannels = Permissions(rawValue: 1 << 4)
     public static let manageGuild = Permissions(rawValue: 1 << 5)
     public static let addReactions = Permissions(rawValue: 1 << 6)
+    public static let viewAuditLog = Permissions(rawValue: 1 << 7)
     public static let viewChannel = Permissions(rawValue: 1 << 10)
     public static let sendMessages = Permissions(rawValue: 1 << 11)
+    public static let sendTTSMessages = Permissions(rawValue: 1 << 12)
     public static let manageMessages = Permissions(rawValue: 1 << 13)
     public static let embedLinks = Permissions(rawValue: 1 << 14)
     public static let attachFiles = Permissions(rawValue: 1 << 15)
     public static let readMessageHistory = Permissions(rawValue: 1 << 16)
     public static let mentionEveryone = Permissions(rawValue: 1 << 17)
     public static let changeNickname = Permissions(rawValue: 1 << 26)
+    public static let manageNicknames = Permissions(rawValue: 1 << 27)
+    public static let manageRoles = Permissions(rawValue: 1 << 28)
+    public static let moderateMembers = Permissions(rawValue: 1 << 40)
 
     /// What the `@everyone` role grants in a new workspace.
     public static let everyoneDefault: Permissions = [
