@@ -87,7 +87,7 @@ public final class EdgeAPI: Sendable {
             default:
                 break
             }
-            try RequestValidator.validate(route.endpoint, body: body)
+            try route.endpoint.spec.body.check(body)
             return try await forward(request, route: route, claims: claims, body: body)
         } catch let error as APIError {
             return JSONResponse.error(error)
@@ -144,10 +144,6 @@ public final class EdgeAPI: Sendable {
         }
     }
 
-    /// What a replica of a shared channel answers for its workspace's members.
-    static let replicaServes: Set<Endpoint> = [.listMessages, .getMessage, .getChannel, .createMessage, .editMessage, .deleteMessage,
-                                               .triggerTyping, .ackMessage]
-
     func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
         // Lists about the caller span every cell holding one of their workspaces: ask all, merge.
         if let claims, route.endpoint == .getCurrentUserGuilds || route.endpoint == .getReadStates {
@@ -158,7 +154,7 @@ public final class EdgeAPI: Sendable {
         // channel's home: ask there first, then the channel's home. (Channels of moved
         // workspaces are never shared: they go straight to their home.)
         if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, directory.moves.entry(channel.description) == nil,
-           Self.replicaServes.contains(route.endpoint),
+           route.endpoint.spec.servedByReplica,
            let local = directory.entry(for: claims.userID.cell) {
             let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
                                        authorization: request.headers[.authorization], body: body)

@@ -1,5 +1,9 @@
-/// The REST endpoints Concord serves. The edge and the cell match requests with the same
-/// table, so a route means one thing on both sides of the internal hop.
+import Foundation
+
+/// The REST endpoints Concord serves. Each is declared once, in `spec`: its method and path,
+/// who may call it, what its body must be, and whether a shared channel's replica answers it.
+/// The edge and the cell match, check and route requests with these declarations; the cell's
+/// handler is the one other place an endpoint appears (CellAPI).
 public enum Endpoint: String, CaseIterable, Sendable {
     case register, login
     case getCurrentUser, getUser, getCurrentUserGuilds, getApplication, listDMs, createDM
@@ -12,10 +16,106 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case ackMessage, bulkAck, getReadStates
     case createShareInvite, acceptShareInvite
 
+    public var spec: EndpointSpec {
+        switch self {
+        case .register: .init("POST", "auth/register", access: .anyone, body: .json(RegisterRequest.self, Validation.validate))
+        case .login: .init("POST", "auth/login", access: .anyone, body: .json(LoginRequest.self))
+        case .getCurrentUser: .init("GET", "users/@me")
+        case .getCurrentUserGuilds: .init("GET", "users/@me/guilds")
+        case .getUser: .init("GET", "users/{user}")
+        case .listDMs: .init("GET", "users/@me/channels")
+        case .createDM: .init("POST", "users/@me/channels", body: .json(DMCreateRequest.self))
+        case .getApplication: .init("GET", "oauth2/applications/@me", alias: "applications/@me")
+        case .getGateway: .init("GET", "gateway", access: .edgeAnswers)
+        // Concord's addition: every edge with its region, for clients choosing the nearest.
+        case .listEdges: .init("GET", "edges", access: .edgeAnswers)
+        case .getGatewayBot: .init("GET", "gateway/bot", access: .edgeAnswersMembers)
+        case .createGuild: .init("POST", "guilds", body: .json(GuildCreateRequest.self, Validation.validate))
+        case .getGuild: .init("GET", "guilds/{guild}")
+        case .modifyGuild: .init("PATCH", "guilds/{guild}", body: .json(GuildModifyRequest.self, Validation.validate))
+        case .deleteGuild: .init("DELETE", "guilds/{guild}")
+        case .listChannels: .init("GET", "guilds/{guild}/channels")
+        case .createChannel: .init("POST", "guilds/{guild}/channels", body: .json(ChannelCreateRequest.self, Validation.validate))
+        case .listMembers: .init("GET", "guilds/{guild}/members")
+        case .getMember: .init("GET", "guilds/{guild}/members/{user}")
+        case .getChannel: .init("GET", "channels/{channel}", replica: true)
+        case .modifyChannel: .init("PATCH", "channels/{channel}", body: .json(ChannelModifyRequest.self, Validation.validate))
+        case .deleteChannel: .init("DELETE", "channels/{channel}")
+        case .createInvite: .init("POST", "channels/{channel}/invites", body: .optionalJSON(InviteCreateRequest.self, Validation.validate))
+        case .getInvite: .init("GET", "invites/{invite}", access: .anyone)
+        case .acceptInvite: .init("POST", "invites/{invite}")
+        case .listMessages: .init("GET", "channels/{channel}/messages", replica: true)
+        case .createMessage: .init("POST", "channels/{channel}/messages", body: .json(MessageCreateRequest.self, Validation.validate), replica: true)
+        case .getMessage: .init("GET", "channels/{channel}/messages/{message}", replica: true)
+        case .editMessage: .init("PATCH", "channels/{channel}/messages/{message}", body: .json(MessageEditRequest.self, Validation.validate), replica: true)
+        case .deleteMessage: .init("DELETE", "channels/{channel}/messages/{message}", replica: true)
+        case .triggerTyping: .init("POST", "channels/{channel}/typing", replica: true)
+        case .ackMessage: .init("POST", "channels/{channel}/messages/{message}/ack", replica: true)
+        case .bulkAck: .init("POST", "read-states/ack-bulk", body: .json(BulkAckRequest.self, Validation.validate))
+        case .getReadStates: .init("GET", "users/@me/read-states")
+        // Concord's addition: sharing a channel with a workspace of another organisation.
+        case .createShareInvite: .init("POST", "channels/{channel}/share-invites")
+        case .acceptShareInvite: .init("POST", "guilds/{guild}/share-invites/{invite}")
+        }
+    }
+
     /// Endpoints open without a token.
-    public var isPublic: Bool { [.register, .login, .getGateway, .getInvite, .listEdges].contains(self) }
+    public var isPublic: Bool { spec.access == .anyone || spec.access == .edgeAnswers }
     /// Endpoints the edge answers itself, without a cell.
-    public var isEdgeLocal: Bool { [.getGateway, .getGatewayBot, .listEdges].contains(self) }
+    public var isEdgeLocal: Bool { spec.access == .edgeAnswers || spec.access == .edgeAnswersMembers }
+}
+
+/// One endpoint's declaration.
+public struct EndpointSpec: Sendable {
+    public enum Access: Sendable, Equatable {
+        /// A token is required (Discord's default).
+        case members
+        /// Open without a token, answered by a cell.
+        case anyone
+        /// Open without a token, answered by the edge itself.
+        case edgeAnswers
+        /// A token is required, answered by the edge itself.
+        case edgeAnswersMembers
+    }
+
+    /// What the body must be; the edge checks it before anything else reads it (the cell
+    /// decodes it again for its handler).
+    public struct Body: Sendable {
+        public let check: @Sendable (_ body: Data) throws -> Void
+
+        /// No body is read.
+        public static let none = Body { _ in }
+
+        /// A JSON object of `type`, valid by `validate`.
+        public static func json<T: Decodable>(_ type: T.Type, _ validate: @escaping @Sendable (T) throws -> Void = { _ in }) -> Body {
+            Body { bytes in try validate(try WireJSON.decodeBody(type, from: bytes)) }
+        }
+
+        /// As `json`, or empty.
+        public static func optionalJSON<T: Decodable>(_ type: T.Type, _ validate: @escaping @Sendable (T) throws -> Void = { _ in }) -> Body {
+            Body { bytes in if !bytes.isEmpty { try validate(try WireJSON.decodeBody(type, from: bytes)) } }
+        }
+    }
+
+    public let method: String
+    /// The path after the API prefix, with `{guild}`, `{channel}`, `{message}`, `{user}` and
+    /// `{invite}` for the ids it names; `alias` is a second path for the same endpoint.
+    public let path: String
+    public let alias: String?
+    public let access: Access
+    public let body: Body
+    /// Whether a replica of a shared channel answers it for its workspace's members (writes it
+    /// hands on to the channel's home).
+    public let servedByReplica: Bool
+
+    init(_ method: String, _ path: String, alias: String? = nil, access: Access = .members, body: Body = .none, replica: Bool = false) {
+        self.method = method
+        self.path = path
+        self.alias = alias
+        self.access = access
+        self.body = body
+        servedByReplica = replica
+    }
 }
 
 /// A matched request: the endpoint and the ids in its path.
@@ -47,47 +147,23 @@ public struct Route: Sendable, Equatable {
 
 public enum RouteTable {
     private enum Part { case literal(String), guild, channel, message, user, invite }
-    private static let table: [(String, [Part], Endpoint)] = [
-        ("POST", [.literal("auth"), .literal("register")], .register),
-        ("POST", [.literal("auth"), .literal("login")], .login),
-        ("GET", [.literal("users"), .literal("@me")], .getCurrentUser),
-        ("GET", [.literal("users"), .literal("@me"), .literal("guilds")], .getCurrentUserGuilds),
-        ("GET", [.literal("users"), .user], .getUser),
-        ("GET", [.literal("users"), .literal("@me"), .literal("channels")], .listDMs),
-        ("POST", [.literal("users"), .literal("@me"), .literal("channels")], .createDM),
-        ("GET", [.literal("oauth2"), .literal("applications"), .literal("@me")], .getApplication),
-        ("GET", [.literal("applications"), .literal("@me")], .getApplication),
-        ("GET", [.literal("gateway")], .getGateway),
-        // Concord's addition: every edge with its region, for clients choosing the nearest.
-        ("GET", [.literal("edges")], .listEdges),
-        ("GET", [.literal("gateway"), .literal("bot")], .getGatewayBot),
-        ("POST", [.literal("guilds")], .createGuild),
-        ("GET", [.literal("guilds"), .guild], .getGuild),
-        ("PATCH", [.literal("guilds"), .guild], .modifyGuild),
-        ("DELETE", [.literal("guilds"), .guild], .deleteGuild),
-        ("GET", [.literal("guilds"), .guild, .literal("channels")], .listChannels),
-        ("POST", [.literal("guilds"), .guild, .literal("channels")], .createChannel),
-        ("GET", [.literal("guilds"), .guild, .literal("members")], .listMembers),
-        ("GET", [.literal("guilds"), .guild, .literal("members"), .user], .getMember),
-        ("GET", [.literal("channels"), .channel], .getChannel),
-        ("PATCH", [.literal("channels"), .channel], .modifyChannel),
-        ("DELETE", [.literal("channels"), .channel], .deleteChannel),
-        ("POST", [.literal("channels"), .channel, .literal("invites")], .createInvite),
-        ("GET", [.literal("invites"), .invite], .getInvite),
-        ("POST", [.literal("invites"), .invite], .acceptInvite),
-        ("GET", [.literal("channels"), .channel, .literal("messages")], .listMessages),
-        ("POST", [.literal("channels"), .channel, .literal("messages")], .createMessage),
-        ("GET", [.literal("channels"), .channel, .literal("messages"), .message], .getMessage),
-        ("PATCH", [.literal("channels"), .channel, .literal("messages"), .message], .editMessage),
-        ("DELETE", [.literal("channels"), .channel, .literal("messages"), .message], .deleteMessage),
-        ("POST", [.literal("channels"), .channel, .literal("typing")], .triggerTyping),
-        ("POST", [.literal("channels"), .channel, .literal("messages"), .message, .literal("ack")], .ackMessage),
-        ("POST", [.literal("read-states"), .literal("ack-bulk")], .bulkAck),
-        ("GET", [.literal("users"), .literal("@me"), .literal("read-states")], .getReadStates),
-        // Concord's addition: sharing a channel with a workspace of another organisation.
-        ("POST", [.literal("channels"), .channel, .literal("share-invites")], .createShareInvite),
-        ("POST", [.literal("guilds"), .guild, .literal("share-invites"), .invite], .acceptShareInvite),
-    ]
+    private static let table: [(String, [Part], Endpoint)] = Endpoint.allCases.flatMap { endpoint in
+        let spec = endpoint.spec
+        return ([spec.path] + (spec.alias.map { [$0] } ?? [])).map { (spec.method, parts(of: $0), endpoint) }
+    }
+
+    private static func parts(of path: String) -> [Part] {
+        path.split(separator: "/").map { segment in
+            switch segment {
+            case "{guild}": .guild
+            case "{channel}": .channel
+            case "{message}": .message
+            case "{user}": .user
+            case "{invite}": .invite
+            default: .literal(String(segment))
+            }
+        }
+    }
 
     /// The API's path prefixes; Discord's libraries use `/api/v10` (some still `/api/v9`).
     public static let prefixes = ["/api/v10/", "/api/v9/"]

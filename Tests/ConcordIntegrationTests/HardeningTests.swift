@@ -246,7 +246,7 @@ struct HardeningTests {
             var idle = try (0..<8).map { _ in try RawSocket(port: port) }
             try await Task.sleep(for: .milliseconds(200))
             let ninth = try RawSocket(port: port)
-            #expect(try await offThePool { ninth.closedByServer(within: 2) }, "past the cap a connection is closed at once")
+            #expect(try await offThePool { ninth.closedByServer(within: 5) }, "past the cap a connection is closed at once (5 s: a busy machine)")
             let first = idle[0]
             #expect(try await !offThePool { first.closedByServer(within: 0.3) }, "those within it stay open")
             idle.removeAll()

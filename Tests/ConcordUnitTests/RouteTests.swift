@@ -1,3 +1,4 @@
+import Foundation
 import ConcordModels
 import Testing
 
@@ -32,6 +33,27 @@ struct RouteTests {
         #expect(throws: APIError.notFound) { try RouteTable.match(method: "GET", path: "/v10/users/@me") }
         #expect(throws: APIError.methodNotAllowed) { try RouteTable.match(method: "PUT", path: "/api/v10/users/@me") }
         #expect(throws: APIError.self) { try RouteTable.match(method: "GET", path: "/api/v10/channels/xyz") }
+    }
+
+    /// Each endpoint's declaration is the one its own path and method match, with each id bound.
+    @Test func everyDeclaredEndpointMatchesItsOwnPath() throws {
+        for endpoint in Endpoint.allCases {
+            let spec = endpoint.spec
+            for path in [spec.path] + (spec.alias.map { [$0] } ?? []) {
+                let concrete = path.replacingOccurrences(of: "{guild}", with: "11").replacingOccurrences(of: "{channel}", with: "12")
+                    .replacingOccurrences(of: "{message}", with: "13").replacingOccurrences(of: "{user}", with: "14")
+                    .replacingOccurrences(of: "{invite}", with: "1abc")
+                let route = try RouteTable.match(method: spec.method, path: "/api/v10/" + concrete)
+                #expect(route.endpoint == endpoint, "\(spec.method) \(path)")
+                #expect((route.guildID != nil) == path.contains("{guild}") && (route.channelID != nil) == path.contains("{channel}")
+                        && (route.messageID != nil) == path.contains("{message}") && (route.userID != nil) == path.contains("{user}")
+                        && (route.inviteCode != nil) == path.contains("{invite}"), "\(path)")
+            }
+        }
+        #expect(Endpoint.createMessage.spec.servedByReplica && !Endpoint.deleteChannel.spec.servedByReplica)
+        #expect(Endpoint.getInvite.isPublic && !Endpoint.getInvite.isEdgeLocal && Endpoint.getGatewayBot.isEdgeLocal && !Endpoint.getGatewayBot.isPublic)
+        #expect(throws: APIError.self) { try Endpoint.createMessage.spec.body.check(Data(#"{"content":"x",}"#.utf8)) }
+        #expect(throws: Never.self) { try Endpoint.createInvite.spec.body.check(Data()) }
     }
 
     @Test func inviteCodesCarryTheirCell() {
