@@ -6,6 +6,8 @@
 --
 -- The mover's own copies and the sequencer's bookkeeping (numbering rows committed before the
 -- freeze) set `concord.system_write` in their transaction and pass.
+
+-- One rule for the outbox (replacing 010's function) and for these tables.
 CREATE OR REPLACE FUNCTION refuse_moved_write() RETURNS trigger AS $$
 DECLARE
     ws bigint;
@@ -13,9 +15,10 @@ BEGIN
     IF current_setting('concord.system_write', true) = 'on' THEN
         RETURN NEW;
     END IF;
-    IF TG_TABLE_NAME = 'invites' THEN
+    IF TG_TABLE_NAME IN ('outbox', 'invites') THEN
         ws := NEW.workspace_id;
-    ELSE
+    END IF;
+    IF ws IS NULL AND NEW.channel_id IS NOT NULL THEN
         SELECT workspace_id INTO ws FROM channels WHERE id = NEW.channel_id;
     END IF;
     IF ws IS NOT NULL THEN
@@ -28,6 +31,9 @@ BEGIN
 END
 $$ LANGUAGE plpgsql;
 
+DROP TRIGGER IF EXISTS outbox_refuse_moved ON outbox;
+CREATE TRIGGER outbox_refuse_moved BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_moved_write();
+DROP FUNCTION IF EXISTS outbox_refuse_moved();
 DROP TRIGGER IF EXISTS invites_refuse_moved ON invites;
 CREATE TRIGGER invites_refuse_moved BEFORE INSERT OR UPDATE ON invites
     FOR EACH ROW EXECUTE FUNCTION refuse_moved_write();
