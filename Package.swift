@@ -46,7 +46,7 @@ let package = Package(
         ]),
         // PostgreSQL: migrations and the cell's stores. The only target with SQL.
         .target(name: "ConcordStorage", dependencies: [
-            "ConcordModels", "CSQLite", "CZstd",
+            "ConcordModels", "ConcordPermissions", "CSQLite", "CZstd",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),

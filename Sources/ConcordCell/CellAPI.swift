@@ -135,6 +135,22 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(try await d.createShareInvite(route.channelID!, caller: try me()))
         case .acceptShareInvite:
             return try JSONResponse.ok(try await d.acceptShareInvite(route.inviteCode!, into: route.guildID!, caller: try me()))
+        case .listRoles:
+            return try JSONResponse.ok(try await d.roles(route.guildID!, caller: try me()))
+        case .createRole:
+            let request = body.isEmpty ? RoleRequest() : try decode(RoleRequest.self)
+            return try JSONResponse.ok(try await d.createRole(route.guildID!, request, caller: try me()))
+        case .modifyRolePositions:
+            return try JSONResponse.ok(try await d.moveRoles(route.guildID!, try decode([RolePosition].self), caller: try me()))
+        case .modifyRole:
+            let request = body.isEmpty ? RoleRequest() : try decode(RoleRequest.self)
+            return try JSONResponse.ok(try await d.modifyRole(route.guildID!, roleID: route.roleID!, request, caller: try me()))
+        case .deleteRole:
+            try await d.deleteRole(route.guildID!, roleID: route.roleID!, caller: try me())
+            return JSONResponse.noContent()
+        case .addMemberRole, .removeMemberRole:
+            try await d.setMemberRole(route.guildID!, userID: route.userID!, roleID: route.roleID!, held: route.endpoint == .addMemberRole, caller: try me())
+            return JSONResponse.noContent()
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()

@@ -18,7 +18,8 @@ extension CellDomain {
                 ? try await db.members(workspaceID: workspace.id, userIDs: [caller.userID])
                 : try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
             let own = members.first { $0.user.id == caller.userID }
-            var payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await db.channels(workspaceID: workspace.id),
+            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: try await db.roles(workspaceID: workspace.id)),
+                                             channels: try await db.channels(workspaceID: workspace.id),
                                              members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
                                              joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large)
             // As Discord: presences of the members online, for workspaces that are not large

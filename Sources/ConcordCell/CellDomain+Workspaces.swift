@@ -38,7 +38,7 @@ extension CellDomain {
     public func guild(_ id: Snowflake, caller: Caller, withCounts: Bool) async throws -> Guild {
         let access = try await requireWorkspace(id, caller: caller)
         let count = withCounts ? try await db.memberCount(workspaceID: id) : nil
-        var guild = Presenter.guild(access.workspace, memberCount: count)
+        var guild = Presenter.guild(access.workspace, roles: try await db.roles(workspaceID: id), memberCount: count)
         if withCounts { guild.approximate_presence_count = try await onlineCount(id) }
         return guild
     }
@@ -54,7 +54,7 @@ extension CellDomain {
                 throw APIError.invalidForm(.single(["system_channel_id"], code: "CHANNEL_INVALID", message: "Invalid channel"))
             }
         }
-        let guild = Presenter.guild(record)
+        let guild = Presenter.guild(record, roles: try await db.roles(workspaceID: id))
         try await commit { tx in
             try await tx.updateWorkspace(record)
             try await tx.insertEvent(try event("GUILD_UPDATE", guild: id, channel: nil, guild))
@@ -72,10 +72,13 @@ extension CellDomain {
     }
 
     public func currentUserGuilds(_ caller: Caller) async throws -> [PartialGuild] {
-        try await db.workspaces(memberID: caller.userID).map {
-            PartialGuild(id: $0.id, name: $0.name, owner: $0.ownerID == caller.userID,
-                         permissions: Permissions.of(userID: caller.userID, inGuildOwnedBy: $0.ownerID))
+        var guilds: [PartialGuild] = []
+        for workspace in try await db.workspaces(memberID: caller.userID) {
+            guard let access = try await db.workspaceAccess(id: workspace.id, userID: caller.userID) else { continue }
+            guilds.append(PartialGuild(id: workspace.id, name: workspace.name, owner: workspace.ownerID == caller.userID,
+                                       permissions: access.permissions))
         }
+        return guilds
     }
 
     // MARK: Members
@@ -106,7 +109,8 @@ extension CellDomain {
             // for a workspace that is not large, only their own member otherwise.
             let members = large ? [member]
                 : try await tx.members(workspaceID: guildID, after: Snowflake(0), limit: Self.largeThreshold).map { Presenter.member($0, withUser: true) }
-            var payload = GuildCreatePayload(guild: Presenter.guild(workspace), channels: try await tx.channels(workspaceID: guildID),
+            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: try await tx.roles(workspaceID: guildID)),
+                                             channels: try await tx.channels(workspaceID: guildID),
                                              members: members, memberCount: count, joinedAt: member.joined_at, large: large)
             if !large { payload.presences = try await presenceList(of: members.map(\.user!.id).filter { $0 != userID }, guild: guildID) }
             try await tx.insertEvent(try event("GUILD_CREATE", guild: guildID, channel: nil, user: userID, payload))

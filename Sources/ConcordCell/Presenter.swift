@@ -5,12 +5,17 @@ import Foundation
 /// Turns stored records into Discord's objects.
 enum Presenter {
     static func member(_ m: MemberRecord, withUser: Bool) -> Member {
-        Member(user: withUser ? m.user : nil, nick: m.nick, joinedAt: DiscordTimestamp.string(from: m.joinedAt))
+        var member = Member(user: withUser ? m.user : nil, nick: m.nick, joinedAt: DiscordTimestamp.string(from: m.joinedAt))
+        member.roles = m.roleIDs
+        return member
     }
 
-    static func guild(_ w: WorkspaceRecord, memberCount: Int? = nil) -> Guild {
-        Guild(id: w.id, name: w.name, description: w.description, ownerID: w.ownerID,
-              systemChannelID: w.systemChannelID, memberCount: memberCount)
+    /// `roles`: the workspace's roles (nil: only @everyone, as a new workspace has).
+    static func guild(_ w: WorkspaceRecord, roles: [Role]? = nil, memberCount: Int? = nil) -> Guild {
+        var guild = Guild(id: w.id, name: w.name, description: w.description, ownerID: w.ownerID,
+                          systemChannelID: w.systemChannelID, memberCount: memberCount)
+        if let roles { guild.roles = roles }
+        return guild
     }
 
     static func invite(_ i: InviteRecord, workspace: WorkspaceRecord, channel: GuildChannel, inviter: User?) -> Invite {

@@ -24,6 +24,7 @@ public struct APIError: Error, Sendable, Equatable {
     public static let unknownMember = APIError(status: 404, code: 10007, message: "Unknown Member")
     public static let unknownMessage = APIError(status: 404, code: 10008, message: "Unknown Message")
     public static let unknownUser = APIError(status: 404, code: 10013, message: "Unknown User")
+    public static let unknownRole = APIError(status: 404, code: 10011, message: "Unknown Role")
     /// Between edge and cell only: the caller is homed in another cell and this cell has no copy
     /// of their profile yet (the edge copies it from the home cell and retries).
     public static let profileNotHere = APIError(status: 409, code: 10013, message: "Unknown User in this cell")

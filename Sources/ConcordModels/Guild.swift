@@ -63,8 +63,7 @@ public struct PartialGuild: Codable, Sendable, Equatable {
     }
 }
 
-/// Discord's role object. Concord has one role per workspace so far: `@everyone`, whose id is
-/// the workspace id as in Discord.
+/// Discord's role object. `@everyone`'s id is the workspace's, as in Discord.
 public struct Role: Codable, Sendable, Equatable {
     public var id: Snowflake
     public var name: String
@@ -77,6 +76,15 @@ public struct Role: Codable, Sendable, Equatable {
     public var managed: Bool = false
     public var mentionable: Bool = false
     public var flags: Int = 0
+
+    public init(id: Snowflake, name: String, permissions: String) {
+        self.id = id
+        self.name = name
+        self.permissions = permissions
+    }
+
+    /// The permissions as bits (the wire carries a decimal string).
+    public var permissionSet: Permissions { Permissions(rawValue: UInt64(permissions) ?? 0) }
 
     public static func everyone(guildID: Snowflake) -> Role {
         Role(id: guildID, name: "@everyone", permissions: String(Permissions.everyoneDefault.rawValue))

@@ -1,5 +1,5 @@
-/// Discord's permission bit set. Concord evaluates it in one place (`Permissions.of`), so
-/// request handlers only ask whether a member may do something.
+/// Discord's permission bit set. Concord evaluates it in one place (ConcordPermissions'
+/// PermissionCalculator), so request handlers only ask whether a member may do something.
 public struct Permissions: OptionSet, Sendable, Hashable {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -34,8 +34,4 @@ public struct Permissions: OptionSet, Sendable, Hashable {
     /// What either side of a direct message may do there (no one manages a DM).
     public static let directMessage: Permissions = [.addReactions, .viewChannel, .sendMessages, .embedLinks, .attachFiles, .readMessageHistory]
 
-    /// A member's permissions in a workspace: owners hold every permission.
-    public static func of(userID: Snowflake, inGuildOwnedBy ownerID: Snowflake) -> Permissions {
-        userID == ownerID ? .all : .everyoneDefault
-    }
 }

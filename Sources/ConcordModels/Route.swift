@@ -15,6 +15,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
     case ackMessage, bulkAck, getReadStates
     case createShareInvite, acceptShareInvite
+    case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
 
     public var spec: EndpointSpec {
         switch self {
@@ -56,6 +57,13 @@ public enum Endpoint: String, CaseIterable, Sendable {
         // Concord's addition: sharing a channel with a workspace of another organisation.
         case .createShareInvite: .init("POST", "channels/{channel}/share-invites")
         case .acceptShareInvite: .init("POST", "guilds/{guild}/share-invites/{invite}")
+        case .listRoles: .init("GET", "guilds/{guild}/roles")
+        case .createRole: .init("POST", "guilds/{guild}/roles", body: .optionalJSON(RoleRequest.self, Validation.validate))
+        case .modifyRolePositions: .init("PATCH", "guilds/{guild}/roles", body: .json([RolePosition].self, Validation.validate))
+        case .modifyRole: .init("PATCH", "guilds/{guild}/roles/{role}", body: .optionalJSON(RoleRequest.self, Validation.validate))
+        case .deleteRole: .init("DELETE", "guilds/{guild}/roles/{role}")
+        case .addMemberRole: .init("PUT", "guilds/{guild}/members/{user}/roles/{role}")
+        case .removeMemberRole: .init("DELETE", "guilds/{guild}/members/{user}/roles/{role}")
         }
     }
 
@@ -98,8 +106,8 @@ public struct EndpointSpec: Sendable {
     }
 
     public let method: String
-    /// The path after the API prefix, with `{guild}`, `{channel}`, `{message}`, `{user}` and
-    /// `{invite}` for the ids it names; `alias` is a second path for the same endpoint.
+    /// The path after the API prefix, with `{guild}`, `{channel}`, `{message}`, `{user}`, `{role}`
+    /// and `{invite}` for the ids it names; `alias` is a second path for the same endpoint.
     public let path: String
     public let alias: String?
     public let access: Access
@@ -125,6 +133,7 @@ public struct Route: Sendable, Equatable {
     public var channelID: Snowflake?
     public var messageID: Snowflake?
     public var userID: Snowflake?
+    public var roleID: Snowflake?
     public var inviteCode: String?
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
@@ -146,7 +155,7 @@ public struct Route: Sendable, Equatable {
 }
 
 public enum RouteTable {
-    private enum Part { case literal(String), guild, channel, message, user, invite }
+    private enum Part { case literal(String), guild, channel, message, user, role, invite }
     private static let table: [(String, [Part], Endpoint)] = Endpoint.allCases.flatMap { endpoint in
         let spec = endpoint.spec
         return ([spec.path] + (spec.alias.map { [$0] } ?? [])).map { (spec.method, parts(of: $0), endpoint) }
@@ -159,6 +168,7 @@ public enum RouteTable {
             case "{channel}": .channel
             case "{message}": .message
             case "{user}": .user
+            case "{role}": .role
             case "{invite}": .invite
             default: .literal(String(segment))
             }
@@ -197,6 +207,7 @@ public enum RouteTable {
             case .guild: route.guildID = id("guild_id")
             case .channel: route.channelID = id("channel_id")
             case .message: route.messageID = id("message_id")
+            case .role: route.roleID = id("role_id")
             case .user:
                 if segment == "@me" { return nil }
                 route.userID = id("user_id")

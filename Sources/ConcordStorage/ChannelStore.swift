@@ -1,4 +1,5 @@
 import ConcordModels
+import ConcordPermissions
 import Foundation
 import PostgresNIO
 
@@ -13,18 +14,24 @@ public struct ChannelAccess: Sendable {
     public var dmUsers: [Snowflake]? = nil
     /// For a replica of a channel homed in another cell (shared, or a DM): that cell.
     public var homeCell: Int? = nil
+    /// The channel's workspace's roles and the caller's (empty for a DM).
+    public var roles = RoleSnapshot(roles: [], memberRoleIDs: [])
+    /// The caller's permissions in the channel: Discord's algorithm over the workspace's roles
+    /// and the caller's, with its implicit rules (no channel overwrites yet).
     public var permissions: Permissions {
         guard let member else { return [] }
         if dmUsers != nil { return .directMessage }
-        return Permissions.of(userID: member.user.id, inGuildOwnedBy: ownerID)
+        return PermissionCalculator.implied(roles.permissions(of: member.user.id, workspace: channel.guild_id, owner: ownerID))
     }
-    public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil, homeCell: Int? = nil) {
+    public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil, homeCell: Int? = nil,
+                roles: RoleSnapshot = RoleSnapshot(roles: [], memberRoleIDs: [])) {
         self.channel = channel
         self.ownerID = ownerID
         self.user = user
         self.member = member
         self.dmUsers = dmUsers
         self.homeCell = homeCell
+        self.roles = roles
     }
 
     /// The workspace the channel belongs to; nil for a DM.
@@ -68,7 +75,8 @@ extension SQLExecutor {
     public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
         let rows = try await run("""
             SELECT \(unescaped: Self.channelColumns), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
-                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell
+                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell,
+                   \(unescaped: RoleSnapshot.columns(workspace: "c.workspace_id", viewer: userID.int64))
             FROM channels c
             LEFT JOIN workspaces w ON w.id = c.workspace_id
             LEFT JOIN dm_channels d ON d.channel_id = c.id
@@ -84,7 +92,8 @@ extension SQLExecutor {
             return ChannelAccess(channel: try Self.channel(row), ownerID: Snowflake(0), user: user, member: member, dmUsers: [low, high], homeCell: homeCell)
         }
         return ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
-                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, homeCell: homeCell)
+                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, homeCell: homeCell,
+                             roles: try RoleSnapshot.read(row))
     }
 
     public func updateChannel(_ c: GuildChannel) async throws {

@@ -3,6 +3,11 @@ import Foundation
 import PostgresNIO
 
 extension SQLExecutor {
+    /// The roles a member (`m`) holds, as a column `m_roles`.
+    static var heldRoles: String {
+        "ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = m.workspace_id AND mr.user_id = m.user_id ORDER BY mr.role_id) AS m_roles"
+    }
+
     /// Adds a member; returns the new membership, or nil when the user already was one.
     public func insertMember(workspaceID: Snowflake, userID: Snowflake) async throws -> Date? {
         let rows = try await run("""
@@ -25,25 +30,29 @@ extension SQLExecutor {
     public func members(workspaceID: Snowflake, userIDs: [Snowflake]) async throws -> [MemberRecord] {
         guard !userIDs.isEmpty else { return [] }
         return try await run("""
-            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at, \(unescaped: Self.heldRoles)
             FROM members m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id = ANY(\(userIDs.map(\.int64)))
             """).compactMap { row in
             let r = row.makeRandomAccess()
-            return try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+            var member = try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+            member?.roleIDs = try r["m_roles"].decode([Int64].self).map(Snowflake.init(int64:))
+            return member
         }
     }
 
     /// A page of members ordered by user id, after `after`.
     public func members(workspaceID: Snowflake, after: Snowflake, limit: Int) async throws -> [MemberRecord] {
         try await run("""
-            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at, \(unescaped: Self.heldRoles)
             FROM members m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id > \(after.int64)
             ORDER BY m.user_id LIMIT \(limit)
             """).compactMap { row in
             let r = row.makeRandomAccess()
-            return try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+            var member = try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
+            member?.roleIDs = try r["m_roles"].decode([Int64].self).map(Snowflake.init(int64:))
+            return member
         }
     }
 }

@@ -21,10 +21,13 @@ public struct MemberRecord: Sendable, Equatable {
     public var user: User
     public var nick: String?
     public var joinedAt: Date
-    public init(user: User, nick: String?, joinedAt: Date) {
+    /// The roles held besides @everyone (filled by the member queries, not by every join).
+    public var roleIDs: [Snowflake] = []
+    public init(user: User, nick: String?, joinedAt: Date, roleIDs: [Snowflake] = []) {
         self.user = user
         self.nick = nick
         self.joinedAt = joinedAt
+        self.roleIDs = roleIDs
     }
 }
 

@@ -78,7 +78,7 @@ public struct WorkspaceMove: Sendable {
             try await destination.db.markMovedAway(workspace, to: source.id)
             // 1. Copy.
             try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels))
-            for table in [MovedTable.workspaces, .channels, .invites, .share_invites] {
+            for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites] {
                 try await copy(try await source.db.exportWorkspaceRows(table, workspace))
             }
             report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
@@ -179,7 +179,7 @@ public struct WorkspaceMove: Sendable {
             // What the source no longer has was deleted there.
             try await destination.db.deleteMessages(channels: channels, ids: ids.filter { !present.contains($0) })
         }
-        for table in [MovedTable.workspaces, .channels, .invites, .share_invites] {
+        for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites] {
             try await copy(try await source.db.exportWorkspaceRows(table, workspace))
         }
         _ = try await copyReadStates(channels: channels, after: &version)
@@ -212,7 +212,7 @@ public struct WorkspaceMove: Sendable {
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
                     try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
-                    for table in [MovedTable.workspaces, .channels, .invites, .share_invites, .members] {
+                    for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles] {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
                     try await tx.importRows(try await source.db.exportMassMentions(channels: channels))

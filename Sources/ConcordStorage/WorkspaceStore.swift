@@ -7,17 +7,21 @@ public struct WorkspaceAccess: Sendable {
     public var workspace: WorkspaceRecord
     public var user: User?
     public var member: MemberRecord?
+    public var roles: RoleSnapshot
     public var permissions: Permissions {
-        member == nil ? [] : Permissions.of(userID: member!.user.id, inGuildOwnedBy: workspace.ownerID)
+        guard let member else { return [] }
+        return roles.permissions(of: member.user.id, workspace: workspace.id, owner: workspace.ownerID)
     }
 }
 
 extension SQLExecutor {
+    /// Inserts a workspace with its @everyone role.
     public func insertWorkspace(_ w: WorkspaceRecord) async throws {
         try await run("""
             INSERT INTO workspaces (id, name, description, owner_id, system_channel_id)
             VALUES (\(w.id.int64), \(w.name), \(w.description), \(w.ownerID.int64), \(w.systemChannelID?.int64))
             """)
+        try await insertRole(Role.everyone(guildID: w.id), workspaceID: w.id)
     }
 
     private static var workspaceColumns: String {
@@ -32,7 +36,8 @@ extension SQLExecutor {
     /// The workspace, the user and their membership in one round trip.
     public func workspaceAccess(id: Snowflake, userID: Snowflake) async throws -> WorkspaceAccess? {
         let rows = try await run("""
-            SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+            SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at,
+                   \(unescaped: RoleSnapshot.columns(workspace: "w.id", viewer: userID.int64))
             FROM workspaces w
             LEFT JOIN users u ON u.id = \(userID.int64)
             LEFT JOIN members m ON m.workspace_id = w.id AND m.user_id = \(userID.int64)
@@ -41,7 +46,7 @@ extension SQLExecutor {
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
         return WorkspaceAccess(workspace: try Self.workspace(row), user: user,
-                               member: try user.flatMap { try row.member(prefix: "m_", user: $0) })
+                               member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, roles: try RoleSnapshot.read(row))
     }
 
     static func workspace(_ row: PostgresRandomAccessRow) throws -> WorkspaceRecord {

@@ -12,7 +12,7 @@ struct MoveTests {
     @Test func aWorkspaceMovesUnderSteadyWritesWithNothingLostOrRepeated() async throws {
         try await TestCluster.with(cells: 2, edges: 2, interRegionDelay: 5) { c in
             let (_, alice) = try await c.register("alice", edge: 0)
-            let (_, bob) = try await c.register("bob", edge: 1)
+            let (bobID, bob) = try await c.register("bob", edge: 1)
             let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Moving")).decode(Guild.self)
             let general = try #require(guild.system_channel_id)
             let side = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: #"{"name":"side"}"#).decode(GuildChannel.self)
@@ -31,6 +31,9 @@ struct MoveTests {
             #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(before[2])", token: alice).status == 204)
             #expect(try await c.request(.POST, "/channels/\(general)/messages/\(before[4])/ack", token: bob, json: "{}", edge: 1).status == 200)
 
+            // A role, held by Bob, moves with the workspace.
+            let role = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"Movers"}"#).decode(Role.self)
+            #expect(try await c.request(.PUT, "/guilds/\(guild.id)/members/\(bobID)/roles/\(role.id)", token: alice).status == 204)
             // A share invite still pending when the workspace moves can be accepted after it.
             let pendingShare = try await c.request(.POST, "/channels/\(side.id)/share-invites", token: alice).decode(ShareInvite.self)
             let elsewhere = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Elsewhere")).decode(Guild.self)
@@ -99,6 +102,9 @@ struct MoveTests {
             }
             #expect(states.first { $0.id == side.id }?.last_message_id == acked.last, "Bob's last ack during the move holds")
             #expect(quiet.failures.withLock { $0 }.isEmpty, "\(quiet.failures.withLock { $0.prefix(3) })")
+            let roles = try await c.request(.GET, "/guilds/\(guild.id)/roles", token: bob, edge: 1).decode([Role].self)
+            #expect(roles.map(\.name) == ["@everyone", "Movers"], "roles move with their workspace")
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/members/\(bobID)", token: alice).decode(Member.self).roles == [role.id])
             let accepted = try await c.request(.POST, "/guilds/\(elsewhere.id)/share-invites/\(pendingShare.code)", token: alice)
             #expect(accepted.status == 200, "a share invite made before the move is accepted after it: \(accepted.text)")
 
