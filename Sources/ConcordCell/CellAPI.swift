@@ -151,6 +151,27 @@ public struct CellAPI: Sendable {
         case .addMemberRole, .removeMemberRole:
             try await d.setMemberRole(route.guildID!, userID: route.userID!, roleID: route.roleID!, held: route.endpoint == .addMemberRole, caller: try me())
             return JSONResponse.noContent()
+        case .modifyMember:
+            return try JSONResponse.ok(try await d.modifyMember(route.guildID!, userID: route.userID!, try decode(MemberModifyRequest.self), caller: try me()))
+        case .modifyCurrentMember:
+            return try JSONResponse.ok(try await d.modifyCurrentMember(route.guildID!, try decode(CurrentMemberModifyRequest.self), caller: try me()))
+        case .kickMember:
+            try await d.kick(route.guildID!, userID: route.userID!, caller: try me())
+            return JSONResponse.noContent()
+        case .leaveGuild:
+            try await d.leave(route.guildID!, caller: try me())
+            return JSONResponse.noContent()
+        case .listBans:
+            return try JSONResponse.ok(try await d.bans(route.guildID!, caller: try me(), before: try query.snowflake("before"),
+                                                        after: try query.snowflake("after"), limit: try query.int("limit", default: 1000, in: 1...1000)))
+        case .getBan:
+            return try JSONResponse.ok(try await d.ban(route.guildID!, userID: route.userID!, caller: try me()))
+        case .createBan:
+            try await d.ban(route.guildID!, userID: route.userID!, body.isEmpty ? BanRequest() : try decode(BanRequest.self), caller: try me())
+            return JSONResponse.noContent()
+        case .removeBan:
+            try await d.unban(route.guildID!, userID: route.userID!, caller: try me())
+            return JSONResponse.noContent()
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()

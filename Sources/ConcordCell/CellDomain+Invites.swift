@@ -34,6 +34,7 @@ extension CellDomain {
             return try await present(record)
         }
         guard !caller.isBot else { throw APIError.botsCannotUse }
+        guard try await !db.isBanned(workspaceID: record.workspaceID, userID: caller.userID) else { throw APIError.bannedFromGuild }
         if caller.userID.cell != cellID, try await db.user(id: caller.userID) == nil { throw APIError.profileNotHere }
         guard let used = try await db.useInvite(code: code) else { throw APIError.unknownInvite }
         _ = try await addMember(used.workspaceID, userID: caller.userID)

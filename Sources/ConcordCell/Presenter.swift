@@ -7,6 +7,7 @@ enum Presenter {
     static func member(_ m: MemberRecord, withUser: Bool) -> Member {
         var member = Member(user: withUser ? m.user : nil, nick: m.nick, joinedAt: DiscordTimestamp.string(from: m.joinedAt))
         member.roles = m.roleIDs
+        member.communication_disabled_until = m.timedOutUntil.flatMap { $0 > Date() ? DiscordTimestamp.string(from: $0) : nil }
         return member
     }
 

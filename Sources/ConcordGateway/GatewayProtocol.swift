@@ -61,6 +61,7 @@ public struct Intents: OptionSet, Sendable, Hashable {
 
     public static let guilds = Intents(rawValue: 1 << 0)
     public static let guildMembers = Intents(rawValue: 1 << 1)
+    public static let guildModeration = Intents(rawValue: 1 << 2)
     public static let guildPresences = Intents(rawValue: 1 << 8)
     public static let guildMessages = Intents(rawValue: 1 << 9)
     public static let guildMessageTyping = Intents(rawValue: 1 << 11)
@@ -83,7 +84,9 @@ public struct Intents: OptionSet, Sendable, Hashable {
             }
         }
         return switch eventType {
-        case "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE": .guilds
+        case "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE",
+             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE": .guilds
+        case "GUILD_BAN_ADD", "GUILD_BAN_REMOVE": .guildModeration
         case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE": .guildMembers
         case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": .guildMessages
         case "TYPING_START": .guildMessageTyping

@@ -16,6 +16,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case ackMessage, bulkAck, getReadStates
     case createShareInvite, acceptShareInvite
     case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
+    case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
 
     public var spec: EndpointSpec {
         switch self {
@@ -64,6 +65,14 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .deleteRole: .init("DELETE", "guilds/{guild}/roles/{role}")
         case .addMemberRole: .init("PUT", "guilds/{guild}/members/{user}/roles/{role}")
         case .removeMemberRole: .init("DELETE", "guilds/{guild}/members/{user}/roles/{role}")
+        case .modifyMember: .init("PATCH", "guilds/{guild}/members/{user}", body: .json(MemberModifyRequest.self, Validation.validate))
+        case .modifyCurrentMember: .init("PATCH", "guilds/{guild}/members/@me", body: .json(CurrentMemberModifyRequest.self, Validation.validate))
+        case .kickMember: .init("DELETE", "guilds/{guild}/members/{user}")
+        case .leaveGuild: .init("DELETE", "users/@me/guilds/{guild}")
+        case .listBans: .init("GET", "guilds/{guild}/bans")
+        case .getBan: .init("GET", "guilds/{guild}/bans/{user}")
+        case .createBan: .init("PUT", "guilds/{guild}/bans/{user}", body: .optionalJSON(BanRequest.self, Validation.validate))
+        case .removeBan: .init("DELETE", "guilds/{guild}/bans/{user}")
         }
     }
 

@@ -3,9 +3,9 @@ import Foundation
 import PostgresNIO
 
 extension SQLExecutor {
-    /// The roles a member (`m`) holds, as a column `m_roles`.
+    /// The roles a member (`m`) holds and their timeout, as columns `m_roles` and `m_timeout`.
     static var heldRoles: String {
-        "ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = m.workspace_id AND mr.user_id = m.user_id ORDER BY mr.role_id) AS m_roles"
+        "ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = m.workspace_id AND mr.user_id = m.user_id ORDER BY mr.role_id) AS m_roles, m.communication_disabled_until AS m_timeout"
     }
 
     /// Adds a member; returns the new membership, or nil when the user already was one.
@@ -37,6 +37,7 @@ extension SQLExecutor {
             let r = row.makeRandomAccess()
             var member = try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
             member?.roleIDs = try r["m_roles"].decode([Int64].self).map(Snowflake.init(int64:))
+            member?.timedOutUntil = try r["m_timeout"].decode(Date?.self)
             return member
         }
     }
@@ -52,6 +53,7 @@ extension SQLExecutor {
             let r = row.makeRandomAccess()
             var member = try r.member(prefix: "m_", user: try r.user(prefix: "u_"))
             member?.roleIDs = try r["m_roles"].decode([Int64].self).map(Snowflake.init(int64:))
+            member?.timedOutUntil = try r["m_timeout"].decode(Date?.self)
             return member
         }
     }

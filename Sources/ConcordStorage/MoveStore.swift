@@ -10,13 +10,14 @@ public struct RowExport: Sendable {
 
 /// The tables a workspace move copies, and the key a copied row replaces an older copy by.
 public enum MovedTable: String, Sendable, CaseIterable {
-    case users, workspaces, roles, channels, members, member_roles, invites, share_invites, read_states, mass_mentions, messages
+    case users, workspaces, roles, channels, members, member_roles, bans, invites, share_invites, read_states, mass_mentions, messages
 
     var conflictKey: String {
         switch self {
         case .users, .workspaces, .roles, .channels: "id"
         case .members: "workspace_id, user_id"
         case .member_roles: "workspace_id, user_id, role_id"
+        case .bans: "workspace_id, user_id"
         case .invites, .share_invites: "code"
         case .read_states: "user_id, channel_id"
         case .mass_mentions: "channel_id, message_id"
@@ -238,6 +239,7 @@ extension SQLExecutor {
         try await run("DELETE FROM channels WHERE workspace_id = \(workspace.int64) AND id <> ALL(\(channels))")
         try await run("DELETE FROM members WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM roles WHERE workspace_id = \(workspace.int64)")
+        try await run("DELETE FROM bans WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM invites WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM share_invites WHERE channel_id = ANY(\(channels))")
         try await run("DELETE FROM mass_mentions WHERE channel_id = ANY(\(channels))")

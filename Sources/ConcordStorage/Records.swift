@@ -21,13 +21,16 @@ public struct MemberRecord: Sendable, Equatable {
     public var user: User
     public var nick: String?
     public var joinedAt: Date
-    /// The roles held besides @everyone (filled by the member queries, not by every join).
+    /// The roles held besides @everyone, and a timeout (filled by the member queries, not by
+    /// every join).
     public var roleIDs: [Snowflake] = []
-    public init(user: User, nick: String?, joinedAt: Date, roleIDs: [Snowflake] = []) {
+    public var timedOutUntil: Date?
+    public init(user: User, nick: String?, joinedAt: Date, roleIDs: [Snowflake] = [], timedOutUntil: Date? = nil) {
         self.user = user
         self.nick = nick
         self.joinedAt = joinedAt
         self.roleIDs = roleIDs
+        self.timedOutUntil = timedOutUntil
     }
 }
 

@@ -7,25 +7,30 @@ import PostgresNIO
 public struct RoleSnapshot: Sendable, Equatable {
     public var roles: [RoleGrant]
     public var memberRoleIDs: [Snowflake]
+    /// The caller's timeout, if they have one.
+    public var timedOutUntil: Date?
 
-    public init(roles: [RoleGrant], memberRoleIDs: [Snowflake]) {
+    public init(roles: [RoleGrant], memberRoleIDs: [Snowflake], timedOutUntil: Date? = nil) {
         self.roles = roles
         self.memberRoleIDs = memberRoleIDs
+        self.timedOutUntil = timedOutUntil
     }
 
     /// The member's permissions in the workspace, by Discord's algorithm.
     func permissions(of userID: Snowflake, workspace: Snowflake, owner: Snowflake) -> Permissions {
-        PermissionCalculator.base(MemberGrant(userID: userID, roleIDs: memberRoleIDs),
+        PermissionCalculator.base(MemberGrant(userID: userID, roleIDs: memberRoleIDs, timedOutUntil: timedOutUntil),
                                   in: WorkspaceRoles(workspaceID: workspace, ownerID: owner, roles: roles))
     }
 
-    /// The columns an access query adds to read it (`w` is the workspace, `viewer` the user).
+    /// The columns an access query adds to read it (`workspace` names the workspace's id, `m`
+    /// is the viewer's membership, `viewer` the user).
     static func columns(workspace: String, viewer: Int64) -> String {
         """
         ARRAY(SELECT r.id FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_ids,
         ARRAY(SELECT r.permissions FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_permissions,
         ARRAY(SELECT r.position FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_positions,
-        ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = \(workspace) AND mr.user_id = \(viewer)) AS r_held
+        ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = \(workspace) AND mr.user_id = \(viewer)) AS r_held,
+        m.communication_disabled_until AS r_timeout
         """
     }
 
@@ -36,7 +41,8 @@ public struct RoleSnapshot: Sendable, Equatable {
         let roles = zip(ids, zip(permissions, positions)).map { id, rest in
             RoleGrant(id: Snowflake(int64: id), permissions: Permissions(rawValue: UInt64(bitPattern: rest.0)), position: rest.1)
         }
-        return RoleSnapshot(roles: roles, memberRoleIDs: try row["r_held"].decode([Int64].self).map(Snowflake.init(int64:)))
+        return RoleSnapshot(roles: roles, memberRoleIDs: try row["r_held"].decode([Int64].self).map(Snowflake.init(int64:)),
+                            timedOutUntil: try row["r_timeout"].decode(Date?.self))
     }
 }
 

@@ -1,0 +1,86 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// Kicks, bans (with their messages), timeouts, nicknames and leaving, through Discord's routes,
+/// with the hierarchy: a moderator acts only on members below them, never on the owner.
+@Suite("Moderation")
+struct ModerationTests {
+    @Test func moderatorsKickBanAndTimeOutMembersBelowThem() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let (bobID, bob) = try await c.register("bob")
+            let (carolID, carol) = try await c.register("carol")
+            let (daveID, dave) = try await c.register("dave")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Moderated")).decode(Guild.self)
+            let general = try #require(guild.system_channel_id)
+            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
+            for token in [bob, carol, dave] { #expect(try await c.request(.POST, "/invites/\(invite.code)", token: token).status == 200) }
+            let powers = Permissions([.kickMembers, .banMembers, .moderateMembers, .manageNicknames, .manageMessages]).rawValue
+            let mods = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"Mods","permissions":"\#(powers)"}"#).decode(Role.self)
+            let seniors = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"Seniors"}"#).decode(Role.self)
+            // Seniors above Mods.
+            _ = try await c.request(.PATCH, "/guilds/\(guild.id)/roles", token: alice, json: #"[{"id":"\#(seniors.id)","position":2}]"#)
+            #expect(try await c.request(.PUT, "/guilds/\(guild.id)/members/\(bobID)/roles/\(mods.id)", token: alice).status == 204)
+            #expect(try await c.request(.PUT, "/guilds/\(guild.id)/members/\(daveID)/roles/\(seniors.id)", token: alice).status == 204)
+
+            // Nobody above or equal, never the owner.
+            #expect(try await c.request(.DELETE, "/guilds/\(guild.id)/members/\(daveID)", token: bob).status == 403, "Dave ranks above Bob")
+            let aliceID = try await ownerID(c, alice)
+            #expect(try await c.request(.DELETE, "/guilds/\(guild.id)/members/\(aliceID)", token: bob).status == 403)
+            #expect(try await c.request(.DELETE, "/guilds/\(guild.id)/members/\(bobID)", token: carol).status == 403, "Carol has no KICK_MEMBERS")
+
+            // A timeout: Carol may read but not send, until it is lifted.
+            let until = DiscordTimestamp.string(from: Date().addingTimeInterval(600))
+            let timedOut = try await c.request(.PATCH, "/guilds/\(guild.id)/members/\(carolID)", token: bob, json: #"{"communication_disabled_until":"\#(until)"}"#)
+            #expect(timedOut.status == 200 && timedOut.json?["communication_disabled_until"]?.stringValue != nil, "\(timedOut.text)")
+            let muted = try await c.request(.POST, "/channels/\(general)/messages", token: carol, body: MessageCreateRequest(content: "let me speak"))
+            #expect(muted.status == 403 && muted.json?["code"]?.intValue == 50013)
+            #expect(try await c.request(.GET, "/channels/\(general)/messages", token: carol).status == 200, "a timed-out member still reads")
+            let tooLong = DiscordTimestamp.string(from: Date().addingTimeInterval(40 * 86_400))
+            #expect(try await c.request(.PATCH, "/guilds/\(guild.id)/members/\(carolID)", token: bob, json: #"{"communication_disabled_until":"\#(tooLong)"}"#).status == 400)
+            #expect(try await c.request(.PATCH, "/guilds/\(guild.id)/members/\(carolID)", token: bob, json: #"{"communication_disabled_until":null}"#).status == 200)
+            #expect(try await c.request(.POST, "/channels/\(general)/messages", token: carol, body: MessageCreateRequest(content: "thanks")).status == 200)
+
+            // Nicknames: a moderator's for others, one's own with CHANGE_NICKNAME.
+            let nicked = try await c.request(.PATCH, "/guilds/\(guild.id)/members/\(carolID)", token: bob, json: #"{"nick":"Caz"}"#)
+            #expect(nicked.json?["nick"]?.stringValue == "Caz", "\(nicked.text)")
+            let own = try await c.request(.PATCH, "/guilds/\(guild.id)/members/@me", token: carol, json: #"{"nick":"Carol B."}"#)
+            #expect(own.status == 200 && own.json?["nick"]?.stringValue == "Carol B.", "\(own.text)")
+
+            // A kick: Carol's sessions lose the workspace; an invite brings her back.
+            let carolSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            carolSession.send(GatewayFrames.identify(carol))
+            _ = try await carolSession.waitDispatch("GUILD_CREATE")
+            #expect(try await c.request(.DELETE, "/guilds/\(guild.id)/members/\(carolID)", token: bob).status == 204)
+            _ = try await carolSession.waitDispatch("GUILD_DELETE")
+            #expect(try await c.request(.GET, "/channels/\(general)/messages", token: carol).status == 403)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: carol).status == 200)
+
+            // A ban takes the last hour of her messages with her and keeps her out.
+            let recent = try await c.request(.POST, "/channels/\(general)/messages", token: carol, body: MessageCreateRequest(content: "spam")).decode(Message.self)
+            let banned = try await c.request(.PUT, "/guilds/\(guild.id)/bans/\(carolID)", token: bob, json: #"{"delete_message_seconds":3600}"#)
+            #expect(banned.status == 204, "\(banned.text)")
+            #expect(try await c.request(.GET, "/channels/\(general)/messages/\(recent.id)", token: alice).status == 404, "her message went with her")
+            let refused = try await c.request(.POST, "/invites/\(invite.code)", token: carol)
+            #expect(refused.status == 403 && refused.json?["code"]?.intValue == 40007)
+            let bans = try await c.request(.GET, "/guilds/\(guild.id)/bans", token: bob).decode([Ban].self)
+            #expect(bans.map(\.user.id) == [carolID])
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/bans/\(carolID)", token: bob).decode(Ban.self).user.id == carolID)
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/bans/\(daveID)", token: bob).json?["code"]?.intValue == 10026)
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/bans", token: dave).status == 403)
+            #expect(try await c.request(.DELETE, "/guilds/\(guild.id)/bans/\(carolID)", token: bob).status == 204)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: carol).status == 200, "unbanned, she may come back")
+
+            // Leaving: anyone but the owner.
+            #expect(try await c.request(.DELETE, "/users/@me/guilds/\(guild.id)", token: dave).status == 204)
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/members/\(daveID)", token: alice).status == 404)
+            #expect(try await c.request(.DELETE, "/users/@me/guilds/\(guild.id)", token: alice).status == 400)
+            carolSession.close()
+        }
+    }
+
+    func ownerID(_ c: TestCluster, _ token: String) async throws -> Snowflake {
+        try await c.request(.GET, "/users/@me", token: token).decode(User.self).id
+    }
+}
