@@ -106,8 +106,7 @@ extension GatewayHub {
             case .send(let frame): connection.send(frame)
             case .close(let code): connection.close(code)
             case .authenticate(let payload):
-                await identify(connection, payload)
-                releaseIfIdentified(binding)
+                await identify(connection, payload) { [unidentified] in unidentified.release(binding) }
             case .resume(let payload):
                 await resume(binding, payload)
                 releaseIfIdentified(binding)
@@ -128,8 +127,10 @@ extension GatewayHub {
     }
 
     /// Verifies the token (signature, then revocation), gathers READY from the cells, sends
-    /// READY and one GUILD_CREATE per workspace, then starts live delivery.
-    private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload) async {
+    /// READY and one GUILD_CREATE per workspace, then starts live delivery. `authenticated` is
+    /// called as soon as the session is ready (the socket stops counting as unidentified then,
+    /// not after the read-back that follows READY).
+    private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload, authenticated: () -> Void) async {
         guard let (claims, authorization) = await verify(identify.token) else {
             connection.close(.authenticationFailed); return
         }
@@ -154,6 +155,7 @@ extension GatewayHub {
                 for part in parts { s.cursors[part.cell] = part.state.outboxSeq }
                 s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
             }
+            authenticated()
             // Live events wait while the outbox is read back from where READY's state was taken.
             connection.beginCatchUp()
             connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))

@@ -76,7 +76,7 @@ struct DirectMessageTests {
             #expect(bobWithoutDMs.dispatches("MESSAGE_CREATE").isEmpty, "DIRECT_MESSAGES gates a DM's messages")
 
             // The replica holds what the home holds; the other side's cell answers reads from it.
-            try await eventually("the replica equals the home") {
+            try await eventually("the replica equals the home", timeout: .seconds(30)) {
                 let (a, b) = (try await homeDB.channelDigest(dm.id), try await replicaDB.channelDigest(dm.id))
                 return a.count == 4 && a == b
             }

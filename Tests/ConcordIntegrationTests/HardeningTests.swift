@@ -242,13 +242,13 @@ struct HardeningTests {
             let dribble = Task { for _ in 0..<30 { try await Task.sleep(for: .milliseconds(500)); slow.write("X") } }
             #expect(try await offThePool { slow.closedByServer(within: 16) }, "a head not finished in 10 s is cut off")
             dribble.cancel()
-            // Eight idle connections from one address are all it may hold.
-            var idle = try (0..<8).map { _ in try RawSocket(port: port) }
-            try await Task.sleep(for: .milliseconds(200))
-            let ninth = try RawSocket(port: port)
-            #expect(try await offThePool { ninth.closedByServer(within: 5) }, "past the cap a connection is closed at once (5 s: a busy machine)")
-            let first = idle[0]
-            #expect(try await !offThePool { first.closedByServer(within: 0.3) }, "those within it stay open")
+            // Eight idle connections from one address are all it may hold: of nine, one is closed
+            // at once (which one depends on the order the server accepts them in) and eight stay.
+            var idle = try (0..<9).map { _ in try RawSocket(port: port) }
+            try await Task.sleep(for: .seconds(1))
+            let opened = idle
+            let closed = try await offThePool { opened.filter { $0.closedByServer(within: 0.4) }.count }
+            #expect(closed == 1, "past the cap a connection is closed at once, those within it stay open (\(closed) closed)")
             idle.removeAll()
             try await eventually("the address's connections are counted down as they close") {
                 (try? await c.request(.GET, "/gateway").status) == 200
@@ -295,13 +295,17 @@ struct HardeningTests {
         try await TestCluster.with(rateLimits: limits) { c in
             let (_, alice) = try await c.register("alice")
             let port = c.edgePort
-            let waiting = try await offThePool { try (0..<3).map { _ in try StalledSocket(port: port) } }
-            let fourth = try await offThePool { () -> StalledSocket in
-                let socket = try StalledSocket(port: port)
-                _ = socket.read(for: 3)
-                return socket
+            // Of four unidentified sockets from one address, one is closed (which one depends on
+            // the order the edge takes them in).
+            let sockets = try await offThePool { () -> [StalledSocket] in
+                let sockets = try (0..<4).map { _ in try StalledSocket(port: port) }
+                _ = sockets[0].read(for: 2)
+                for socket in sockets.dropFirst() { _ = socket.read(for: 0.5) }
+                return sockets
             }
-            #expect(fourth.closeCode == 4008, "a fourth unidentified socket from one address is closed")
+            #expect(sockets.filter { $0.closeCode == 4008 }.count == 1, "a fourth unidentified socket from one address is closed")
+            let waiting = sockets.filter { $0.closeCode == nil }
+            try #require(waiting.count == 3)
             // One of the three identifies: it no longer counts, and a new socket is let in.
             try waiting[0].send(GatewayFrames.identify(alice))
             let ready = try await offThePool { waiting[0].read(for: 3) }
