@@ -1,4 +1,5 @@
 import ConcordModels
+import ConcordPermissions
 import ConcordStorage
 import Foundation
 
@@ -28,8 +29,12 @@ extension CellDomain {
     /// other workspace manage their side's members, not this channel's messages.
     public func changeSharedMessage(_ change: SharedChange) async throws -> Message? {
         let channel = try await sharedChannel(change.channel_id, via: change.workspace_id)
+        // What a member of the other workspace may do here is what @everyone may by default
+        // (as for their posts, `createSharedMessage`): this workspace's roles are not theirs.
+        let everyone = RoleGrant(id: channel.guild_id, permissions: .everyoneDefault, position: 0)
         let access = ChannelAccess(channel: channel, ownerID: Snowflake(0), user: change.author,
-                                   member: MemberRecord(user: change.author, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)))
+                                   member: MemberRecord(user: change.author, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)),
+                                   roles: RoleSnapshot(roles: [everyone], memberRoleIDs: []))
         guard let request = change.edit else {
             try await delete(change.message_id, in: access, by: change.author.id)
             return nil

@@ -217,6 +217,10 @@ struct CellTests {
 
             // Bob edits and deletes his own messages from his side (the home does it); not Alice's.
             let bobsFirst = try fromBob.decode(Message.self)
+            // Someone of the other workspace may mention everyone as @everyone may by default
+            // (this workspace's roles are not theirs).
+            let loud = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(bobsFirst.id)", token: bob, json: #"{"content":"@everyone look"}"#, edge: 1)
+            #expect(loud.json?["mention_everyone"]?.boolValue == true, "\(loud.text)")
             let bobEdit = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(bobsFirst.id)", token: bob, json: #"{"content":"bob, edited"}"#, edge: 1)
             #expect(bobEdit.status == 200 && bobEdit.json?["content"]?.stringValue == "bob, edited", "\(bobEdit.text)")
             let notHis = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(latest[0].id)", token: bob, json: #"{"content":"mine now"}"#, edge: 1)
