@@ -83,6 +83,9 @@ extension GatewayHub {
         unidentified.release(binding)
         reader.cancel()
         closer.finish()
+        // The close frame went out (or its 2 s ran out): the connection ends here, also for a
+        // client that never reads or answers it, which would otherwise hold the socket open.
+        channel.close(promise: nil)
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
         if wasReady { detach(c, output: output, now: Self.now) }

@@ -8,6 +8,13 @@ import Testing
 struct SupervisorTests {
     static let root = ComposeFileTests.root
 
+    /// The supervised `sleep` among the supervisor's children (it also forks for `$(date)`).
+    func supervised(by pid: Int32) throws -> [Int32] {
+        try children(of: pid).filter { child in
+            (try? String(contentsOfFile: "/proc/\(child)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
+        }
+    }
+
     /// The process ids whose parent is `pid` (pgrep -P).
     func children(of pid: Int32) throws -> [Int32] {
         let pgrep = Process()
@@ -52,9 +59,9 @@ struct SupervisorTests {
         try supervisor.run()
         defer { if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL) } }
 
-        let first = try await waitFor("the first start") { try children(of: supervisor.processIdentifier).first }
+        let first = try await waitFor("the first start") { try supervised(by: supervisor.processIdentifier).first }
         kill(first, SIGKILL)
-        let second = try await waitFor("a restart") { try children(of: supervisor.processIdentifier).first { $0 != first } }
+        let second = try await waitFor("a restart") { try supervised(by: supervisor.processIdentifier).first { $0 != first } }
         #expect(second != first)
         let recorded = try String(contentsOfFile: state, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(recorded == "1 137", "one restart, after an exit by SIGKILL (128 + 9): \(recorded)")

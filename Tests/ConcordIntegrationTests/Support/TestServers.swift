@@ -2,6 +2,7 @@ import ConcordStorage
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// The throwaway servers `make test` starts, found through the environment.
@@ -28,13 +29,17 @@ enum TestServers {
     /// before it starts (an edge's resume_gateway_url).
     /// A port nothing listens on, below the kernel's ephemeral range (32768+), so the many
     /// outgoing connections of parallel tests cannot take it between now and the bind.
+    /// A port is handed out once per process: a test that stops a server of its own (its Redis)
+    /// gets the same port back when it starts it again, instead of another test's server there.
     static func freePort() throws -> Int {
         for _ in 0..<100 {
             let candidate = Int.random(in: 12_000...31_999)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
             if try canBind(candidate) { return candidate }
         }
         throw NotConfigured()
     }
+    private static let handedOut = Mutex<Set<Int>>([])
 
     private static func canBind(_ port: Int) throws -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
