@@ -57,6 +57,10 @@ public struct CellAPI: Sendable {
             return caller
         }
         func decode<T: Decodable>(_ type: T.Type) throws -> T { try WireJSON.decodeBody(type, from: body) }
+        /// A body the endpoint may leave out: `empty` stands for it then.
+        func decode<T: Decodable>(_ type: T.Type, orIfEmpty empty: @autoclosure () -> T) throws -> T {
+            body.isEmpty ? empty() : try decode(type)
+        }
         switch route.endpoint {
         case .register:
             return try JSONResponse.ok(try await d.register(try decode(RegisterRequest.self)), status: .created)
@@ -102,7 +106,7 @@ public struct CellAPI: Sendable {
         case .getMember:
             return try JSONResponse.ok(try await d.member(route.guildID!, userID: route.userID!, caller: try me()))
         case .createInvite:
-            let request = body.isEmpty ? InviteCreateRequest() : try decode(InviteCreateRequest.self)
+            let request = try decode(InviteCreateRequest.self, orIfEmpty: InviteCreateRequest())
             return try JSONResponse.ok(try await d.createInvite(route.channelID!, request, caller: try me()))
         case .getInvite:
             return try JSONResponse.ok(try await d.invite(route.inviteCode!))
@@ -138,12 +142,12 @@ public struct CellAPI: Sendable {
         case .listRoles:
             return try JSONResponse.ok(try await d.roles(route.guildID!, caller: try me()))
         case .createRole:
-            let request = body.isEmpty ? RoleRequest() : try decode(RoleRequest.self)
+            let request = try decode(RoleRequest.self, orIfEmpty: RoleRequest())
             return try JSONResponse.ok(try await d.createRole(route.guildID!, request, caller: try me()))
         case .modifyRolePositions:
             return try JSONResponse.ok(try await d.moveRoles(route.guildID!, try decode([RolePosition].self), caller: try me()))
         case .modifyRole:
-            let request = body.isEmpty ? RoleRequest() : try decode(RoleRequest.self)
+            let request = try decode(RoleRequest.self, orIfEmpty: RoleRequest())
             return try JSONResponse.ok(try await d.modifyRole(route.guildID!, roleID: route.roleID!, request, caller: try me()))
         case .deleteRole:
             try await d.deleteRole(route.guildID!, roleID: route.roleID!, caller: try me())
@@ -167,7 +171,7 @@ public struct CellAPI: Sendable {
         case .getBan:
             return try JSONResponse.ok(try await d.ban(route.guildID!, userID: route.userID!, caller: try me()))
         case .createBan:
-            try await d.ban(route.guildID!, userID: route.userID!, body.isEmpty ? BanRequest() : try decode(BanRequest.self), caller: try me())
+            try await d.ban(route.guildID!, userID: route.userID!, try decode(BanRequest.self, orIfEmpty: BanRequest()), caller: try me())
             return JSONResponse.noContent()
         case .removeBan:
             try await d.unban(route.guildID!, userID: route.userID!, caller: try me())

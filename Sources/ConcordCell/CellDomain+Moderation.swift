@@ -78,10 +78,10 @@ extension CellDomain {
         guard var member = try await db.member(workspaceID: guildID, userID: userID) else { throw APIError.unknownMember }
         if !request.nick.isAbsent {
             let own = userID == caller.userID
-            guard access.permissions.contains(own ? .changeNickname : .manageNicknames) || access.permissions.contains(.manageNicknames) else {
+            guard access.permissions.contains(.manageNicknames) || own && access.permissions.contains(.changeNickname) else {
                 throw APIError.missingPermissions
             }
-            if !own { try await checkModeratable(userID, access: access, allowSelf: false) }
+            if !own { try await checkModeratable(userID, access: access) }
         }
         var roles = member.roleIDs
         if let wanted = request.roles {
@@ -124,11 +124,10 @@ extension CellDomain {
     }
 
     /// Kick, ban and timeout reach only members below the caller, never the owner or oneself.
-    private func checkModeratable(_ userID: Snowflake, access: WorkspaceAccess, allowSelf: Bool = false) async throws {
+    private func checkModeratable(_ userID: Snowflake, access: WorkspaceAccess) async throws {
         let (actor, workspace) = Self.grants(access)
         let held = try await db.memberRoleIDs(workspaceID: access.workspace.id, userIDs: [userID])[userID] ?? []
         let target = MemberGrant(userID: userID, roleIDs: held)
-        if allowSelf && userID == actor.userID { return }
         guard PermissionCalculator.canModerate(target, actor: actor, in: workspace) else { throw APIError.missingPermissions }
     }
 }

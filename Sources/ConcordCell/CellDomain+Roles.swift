@@ -136,8 +136,7 @@ extension CellDomain {
 
     /// The caller and the workspace as the permission calculator sees them.
     static func grants(_ access: WorkspaceAccess) -> (MemberGrant, WorkspaceRoles) {
-        (MemberGrant(userID: access.member?.user.id ?? Snowflake(0), roleIDs: access.roles.memberRoleIDs),
-         WorkspaceRoles(workspaceID: access.workspace.id, ownerID: access.workspace.ownerID, roles: access.roles.roles))
+        access.roles.grants(of: access.member?.user.id ?? Snowflake(0), workspace: access.workspace.id, owner: access.workspace.ownerID)
     }
 
     static func checkManageable(_ role: Role, actor: MemberGrant, in workspace: WorkspaceRoles) throws {

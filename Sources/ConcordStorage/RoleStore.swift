@@ -16,10 +16,16 @@ public struct RoleSnapshot: Sendable, Equatable {
         self.timedOutUntil = timedOutUntil
     }
 
+    /// The member and the workspace as the permission calculator sees them.
+    public func grants(of userID: Snowflake, workspace: Snowflake, owner: Snowflake) -> (MemberGrant, WorkspaceRoles) {
+        (MemberGrant(userID: userID, roleIDs: memberRoleIDs, timedOutUntil: timedOutUntil),
+         WorkspaceRoles(workspaceID: workspace, ownerID: owner, roles: roles))
+    }
+
     /// The member's permissions in the workspace, by Discord's algorithm.
     func permissions(of userID: Snowflake, workspace: Snowflake, owner: Snowflake) -> Permissions {
-        PermissionCalculator.base(MemberGrant(userID: userID, roleIDs: memberRoleIDs, timedOutUntil: timedOutUntil),
-                                  in: WorkspaceRoles(workspaceID: workspace, ownerID: owner, roles: roles))
+        let (member, workspace) = grants(of: userID, workspace: workspace, owner: owner)
+        return PermissionCalculator.base(member, in: workspace)
     }
 
     /// The columns an access query adds to read it (`workspace` names the workspace's id, `m`
