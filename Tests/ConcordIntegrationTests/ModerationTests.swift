@@ -1,5 +1,6 @@
 import ConcordModels
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Kicks, bans (with their messages), timeouts, nicknames and leaving, through Discord's routes,
@@ -77,6 +78,46 @@ struct ModerationTests {
             #expect(try await c.request(.GET, "/guilds/\(guild.id)/members/\(daveID)", token: alice).status == 404)
             #expect(try await c.request(.DELETE, "/users/@me/guilds/\(guild.id)", token: alice).status == 400)
             carolSession.close()
+        }
+    }
+
+    /// The role and moderation routes take hostile numbers and strings as form errors, never a
+    /// 5xx, and change nothing.
+    @Test func hostileInputToRoleAndModerationRoutesIsAClientError() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let (bobID, bob) = try await c.register("bob")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Hostile")).decode(Guild.self)
+            let invite = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/invites", token: alice, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let huge = "18446744073709551615"
+            let cases: [(HTTPMethod, String, String?)] = [
+                (.PATCH, "/guilds/\(guild.id)/roles/\(huge)", #"{"name":"x"}"#),
+                (.DELETE, "/guilds/\(guild.id)/roles/-1", nil),
+                (.PUT, "/guilds/\(guild.id)/members/\(bobID)/roles/\(huge)", nil),
+                (.POST, "/guilds/\(guild.id)/roles", #"{"permissions":"\#(huge)"}"#),
+                (.POST, "/guilds/\(guild.id)/roles", #"{"permissions":"-1","color":-1}"#),
+                (.POST, "/guilds/\(guild.id)/roles", #"{"name":"nul\u0000role"}"#),
+                (.PATCH, "/guilds/\(guild.id)/roles", #"[{"id":"1","position":\#(huge)}]"#),
+                (.PATCH, "/guilds/\(guild.id)/roles", #"[{"id":"\#(huge)0","position":1}]"#),
+                (.PATCH, "/guilds/\(guild.id)/members/\(bobID)", #"{"nick":"nul\u0000"}"#),
+                (.PATCH, "/guilds/\(guild.id)/members/\(bobID)", #"{"communication_disabled_until":"\u0000"}"#),
+                (.PATCH, "/guilds/\(guild.id)/members/\(bobID)", #"{"communication_disabled_until":"-1"}"#),
+                (.PUT, "/guilds/\(guild.id)/bans/\(bobID)", #"{"delete_message_seconds":\#(huge)}"#),
+                (.PUT, "/guilds/\(guild.id)/bans/\(bobID)", #"{"delete_message_seconds":-1}"#),
+                (.GET, "/guilds/\(guild.id)/bans?limit=\(huge)", nil),
+                (.GET, "/guilds/\(guild.id)/bans?after=-1", nil),
+                (.POST, "/guilds/\(guild.id)/roles", #"{"name":""# + String(repeating: "x", count: 10 << 20) + #""}"#),
+            ]
+            for (method, path, body) in cases {
+                let reply = try await c.request(method, path, token: alice, json: body)
+                #expect((400..<500).contains(reply.status), "\(method) \(path.prefix(80)): \(reply.status) \(reply.text.prefix(200))")
+                if reply.status != 413 { #expect(reply.json?["code"] != nil, "Discord's error shape: \(reply.text.prefix(200))") }
+            }
+            let roles = try await c.request(.GET, "/guilds/\(guild.id)/roles", token: alice).decode([Role].self)
+            #expect(roles.map(\.name) == ["@everyone"], "nothing was made")
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/members/\(bobID)", token: alice).decode(Member.self).nick == nil)
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/bans", token: alice).decode([Ban].self).isEmpty)
         }
     }
 
