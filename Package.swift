@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SQL"]),
         // The gateway protocol: frames, intents, close codes and the I/O-free session machine.
-        .target(name: "ConcordGateway", dependencies: ["ConcordModels", "CZlib", "CZstd"]),
+        .target(name: "ConcordGateway", dependencies: ["ConcordModels", "ConcordPermissions", "CZlib", "CZstd"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

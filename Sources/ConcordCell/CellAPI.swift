@@ -176,6 +176,12 @@ public struct CellAPI: Sendable {
         case .removeBan:
             try await d.unban(route.guildID!, userID: route.userID!, caller: try me())
             return JSONResponse.noContent()
+        case .putOverwrite:
+            try await d.putOverwrite(route.channelID!, targetID: route.overwriteID!, try decode(OverwriteRequest.self), caller: try me())
+            return JSONResponse.noContent()
+        case .deleteOverwrite:
+            try await d.deleteOverwrite(route.channelID!, targetID: route.overwriteID!, caller: try me())
+            return JSONResponse.noContent()
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()

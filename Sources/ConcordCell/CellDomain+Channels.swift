@@ -16,16 +16,21 @@ extension CellDomain {
 
     public func createChannel(_ guildID: Snowflake, _ request: ChannelCreateRequest, caller: Caller) async throws -> GuildChannel {
         try Validation.validate(request)
-        _ = try await requireWorkspace(guildID, caller: caller, needs: .manageChannels)
+        let access = try await requireWorkspace(guildID, caller: caller, needs: .manageChannels)
         let type = ChannelType(rawValue: request.type ?? 0) ?? .guildText
-        if let parent = request.parent_id { try await requireCategory(parent, in: guildID) }
+        let parent = try await request.parent_id.asyncMap { try await requireCategory($0, in: guildID) }
+        let (actor, workspace) = Self.grants(access)
+        // As Discord: a channel made in a category without overwrites of its own starts with the category's.
+        let overwrites = try await request.permission_overwrites.asyncMap { try await requestedOverwrites($0, actor: actor, in: workspace) }
+            ?? parent?.permission_overwrites ?? []
         let existing = try await db.channels(workspaceID: guildID)
         let position = request.position ?? ((existing.filter { $0.type == type.rawValue }.map(\.position).max() ?? -1) + 1)
-        let channel = GuildChannel(id: ids.next(), type: type, guildID: guildID,
+        var channel = GuildChannel(id: ids.next(), type: type, guildID: guildID,
                                    name: Validation.normalizedChannelName(request.name, type: type),
                                    topic: type == .guildText ? request.topic : nil, position: position,
                                    parentID: request.parent_id, nsfw: request.nsfw ?? false, lastMessageID: nil)
-        try await commit { tx in
+        channel.permission_overwrites = overwrites
+        try await commit { [channel] tx in
             try await tx.insertChannel(channel)
             try await tx.insertEvent(try event("CHANNEL_CREATE", guild: guildID, channel: channel.id, channel))
         }
@@ -34,7 +39,8 @@ extension CellDomain {
 
     public func modifyChannel(_ id: Snowflake, _ request: ChannelModifyRequest, caller: Caller) async throws -> GuildChannel {
         try Validation.validate(request)
-        var channel = try await requireChannel(id, caller: caller, needs: [.viewChannel, .manageChannels]).channel
+        let access = try await requireChannel(id, caller: caller, needs: [.viewChannel, .manageChannels])
+        var channel = access.channel
         let type = ChannelType(rawValue: channel.type) ?? .guildText
         if case .value(let name) = request.name { channel.name = Validation.normalizedChannelName(name, type: type) }
         channel.topic = request.topic.resolved(current: channel.topic)
@@ -49,6 +55,11 @@ extension CellDomain {
                 try await requireCategory(parent, in: channel.guild_id)
             }
             channel.parent_id = parent
+        }
+        if !request.permission_overwrites.isAbsent {
+            guard let member = access.member else { throw APIError.missingAccess }
+            let (actor, workspace) = access.roles.grants(of: member.user.id, workspace: channel.guild_id, owner: access.ownerID)
+            channel.permission_overwrites = try await requestedOverwrites(request.permission_overwrites.resolved(current: nil) ?? [], actor: actor, in: workspace)
         }
         let updated = channel
         try await commit { tx in
@@ -67,9 +78,11 @@ extension CellDomain {
         return channel
     }
 
-    private func requireCategory(_ id: Snowflake, in guildID: Snowflake) async throws {
+    @discardableResult
+    private func requireCategory(_ id: Snowflake, in guildID: Snowflake) async throws -> GuildChannel {
         guard let parent = try await db.channel(id: id), parent.guild_id == guildID, parent.type == ChannelType.guildCategory.rawValue else {
             throw APIError.invalidForm(.single(["parent_id"], code: "CHANNEL_PARENT_INVALID", message: "Invalid parent channel"))
         }
+        return parent
     }
 }

@@ -1,4 +1,5 @@
 import ConcordModels
+import ConcordPermissions
 import ConcordStorage
 import Foundation
 
@@ -27,11 +28,12 @@ extension CellDomain {
         }
     }
 
-    /// Every text channel's read state, for READY and GET /users/@me/read-states: counted from
-    /// the cell's Redis (rebuilding what it lacks from PostgreSQL first), or from PostgreSQL
-    /// alone while Redis is unreachable.
+    /// The read state of every text channel the caller can view, for READY and
+    /// GET /users/@me/read-states: counted from the cell's Redis (rebuilding what it lacks from
+    /// PostgreSQL first), or from PostgreSQL alone while Redis is unreachable.
     public func readStates(_ caller: Caller) async throws -> [ReadStateEntry] {
-        let channels = try await db.textChannelIDs(userID: caller.userID)
+        let hidden = try await hiddenChannels(caller)
+        let channels = try await db.textChannelIDs(userID: caller.userID).filter { !hidden.contains($0) }
         do {
             var snapshot = try await counters.read(user: caller.userID, channels: channels)
             if !snapshot.complete {
@@ -42,7 +44,21 @@ extension CellDomain {
         } catch {
             logger.warning("unread counters unavailable; counting in PostgreSQL", metadata: ["error": "\(error)"])
         }
-        return try await db.readStates(userID: caller.userID).map(Self.entry)
+        return try await db.readStates(userID: caller.userID).filter { !hidden.contains($0.channelID) }.map(Self.entry)
+    }
+
+    /// The channels of the caller's workspaces here that they cannot view.
+    func hiddenChannels(_ caller: Caller) async throws -> Set<Snowflake> {
+        var hidden: Set<Snowflake> = []
+        for workspace in try await db.workspaces(memberID: caller.userID) {
+            guard let access = try await db.workspaceAccess(id: workspace.id, userID: caller.userID) else { continue }
+            let (member, roles) = Self.grants(access)
+            for channel in try await db.channels(workspaceID: workspace.id)
+            where !PermissionCalculator.channel(member, in: roles, overwrites: channel.permission_overwrites.map(PermissionOverwrite.init)).contains(.viewChannel) {
+                hidden.insert(channel.id)
+            }
+        }
+        return hidden
     }
 
     static func entry(_ r: ReadStateRecord) -> ReadStateEntry {

@@ -5,11 +5,8 @@ import Foundation
 
 /// Roles: Discord's routes and rules. MANAGE_ROLES is needed to change any; a member acts only
 /// on roles below their most senior one and grants only permissions they hold (the owner and
-/// administrators on any). Every change is an outbox event, so sessions and other cells follow.
-///
-/// Until channel visibility reaches the gateway's fan-out, @everyone keeps VIEW_CHANNEL: roles
-/// only add permissions, so every member still sees every channel and no event reaches a
-/// session that could not read it.
+/// administrators on any). Every change is an outbox event, so sessions (whose channel
+/// visibility follows them, ChannelVisibility) and other cells follow.
 extension CellDomain {
     public func roles(_ guildID: Snowflake, caller: Caller) async throws -> [Role] {
         _ = try await requireWorkspace(guildID, caller: caller)
@@ -55,10 +52,6 @@ extension CellDomain {
             // Only what changes must be the actor's to give or take.
             let changed = permissions.symmetricDifference(role.permissionSet)
             guard PermissionCalculator.canGrant(changed, actor: actor, in: workspace) else { throw APIError.missingPermissions }
-            if roleID == guildID, !permissions.contains(.viewChannel) {
-                throw APIError.invalidForm(.single(["permissions"], code: "PERMISSIONS_INVALID",
-                                                   message: "@everyone keeps VIEW_CHANNEL for now: private channels come with channel overwrites"))
-            }
             role.permissions = String(permissions.rawValue)
         }
         if let color = request.color { role.color = color }
@@ -112,6 +105,9 @@ extension CellDomain {
         try await commit { tx in
             try await tx.lockWorkspaceRoles(guildID)
             guard try await tx.deleteRole(id: roleID, workspaceID: guildID) else { throw APIError.unknownRole }
+            for channel in try await tx.dropOverwrites(of: roleID, workspaceID: guildID) {
+                try await tx.insertEvent(try event("CHANNEL_UPDATE", guild: guildID, channel: channel.id, channel))
+            }
             try await tx.insertEvent(try event("GUILD_ROLE_DELETE", guild: guildID, channel: nil, GuildRoleDeletePayload(guildID: guildID, roleID: roleID)))
         }
     }

@@ -97,8 +97,10 @@ public final class CellDomain: Sendable {
 
     func requireChannel(_ id: Snowflake, caller: Caller, needs permission: Permissions = .viewChannel) async throws -> ChannelAccess {
         guard let access = try await db.channelAccess(id: id, userID: caller.userID) else { throw APIError.unknownChannel }
-        guard access.member != nil else { throw APIError.missingAccess }
-        guard access.permissions.contains(permission) else { throw APIError.missingPermissions }
+        // As Discord: a channel one cannot see is Missing Access, a missing right in it Missing Permissions.
+        let permissions = access.permissions
+        guard access.member != nil, permissions.contains(.viewChannel) else { throw APIError.missingAccess }
+        guard permissions.contains(permission) else { throw APIError.missingPermissions }
         return access
     }
 }

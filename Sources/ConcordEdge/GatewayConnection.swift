@@ -91,7 +91,7 @@ final class GatewayConnection: Sendable {
         var cursors: [Int: Int64] = [:]
         /// While the outbox is read back for this session, live events wait here.
         var catchUps = 0
-        var held: [(type: String, data: String, origin: EventOrigin, direct: Bool)] = []
+        var held: [(type: String, data: String, origin: EventOrigin, direct: Bool, visibility: VisibilityEvent)] = []
         /// Sequences delivered by read-backs still running, so two of them never repeat one.
         var caughtUp: Set<EventOrigin> = []
         /// Set when a draining edge has handed the session over: nothing more is numbered here.
@@ -100,6 +100,9 @@ final class GatewayConnection: Sendable {
         var presence = PresenceState(status: .online)
         /// What the session asked to receive per channel (op 40), for large workspaces.
         var levels = SubscriptionLevels()
+        /// Which channels the user can view, followed event by event in delivery order (nil
+        /// until the session is identified).
+        var visibility: ChannelVisibility?
     }
 
     let state: Mutex<State>
@@ -114,24 +117,27 @@ final class GatewayConnection: Sendable {
     }
 
     /// A live event from a cell: held while a read-back runs, dropped if already delivered.
-    /// `direct`: a DM's event (gated by the DM intents).
-    func deliverLive(_ type: String, data: String, origin: EventOrigin, direct: Bool = false) {
+    /// `direct`: a DM's event (gated by the DM intents). `visibility` is judged when the event's
+    /// turn comes, not when it arrives, so events held during a read-back are judged after the
+    /// read-back's own.
+    func deliverLive(_ type: String, data: String, origin: EventOrigin, direct: Bool = false, visibility: VisibilityEvent) {
         state.withLock { s in
-            if s.catchUps > 0 { s.held.append((type, data, origin, direct)); return }
-            Self.dispatchEvent(&s, type, data, origin, direct: direct)
+            if s.catchUps > 0 { s.held.append((type, data, origin, direct, visibility)); return }
+            Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
         }
     }
 
     /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
     /// it is delivered only when it belongs to a workspace the session has just joined.
-    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?, direct: Bool = false) {
+    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?, direct: Bool = false,
+                         visibility: VisibilityEvent) {
         state.withLock { s in
             guard !s.caughtUp.contains(origin) else { return }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
-                guard let guild, joined.contains(guild) else { return }
+                guard let guild, joined.contains(guild), s.visibility?.admit(visibility) ?? true else { return }
                 Self.dispatch(&s, type, data)
             } else {
-                Self.dispatchEvent(&s, type, data, origin, direct: direct)
+                Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
             }
             s.caughtUp.insert(origin)
         }
@@ -147,18 +153,20 @@ final class GatewayConnection: Sendable {
             guard s.catchUps == 0 else { return }
             let held = s.held
             s.held = []
-            for (type, data, origin, direct) in held where !s.caughtUp.contains(origin) {
-                Self.dispatchEvent(&s, type, data, origin, direct: direct)
+            for (type, data, origin, direct, visibility) in held where !s.caughtUp.contains(origin) {
+                Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
             }
             s.caughtUp = []
         }
     }
 
-    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin, direct: Bool) {
+    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin, direct: Bool,
+                                      visibility: VisibilityEvent) {
         if origin.seq > 0 {
             guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
             s.cursors[origin.cell] = origin.seq
         }
+        guard s.visibility?.admit(visibility) ?? true else { return }
         dispatch(&s, type, data, direct: direct)
     }
 

@@ -157,6 +157,9 @@ extension GatewayHub {
                 s.tokenID = claims.tokenID
                 for part in parts { s.cursors[part.cell] = part.state.outboxSeq }
                 s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
+                var visibility = ChannelVisibility(userID: claims.userID)
+                for guild in ready.guilds { visibility.load(guild) }
+                s.visibility = visibility
             }
             authenticated()
             // Live events wait while the outbox is read back from where READY's state was taken.

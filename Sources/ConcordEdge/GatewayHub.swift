@@ -234,8 +234,9 @@ final class GatewayHub: Sendable {
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
+        let visibility = VisibilityEvent(type: e.type, guild: e.guildID, channel: e.channelID, payload: e.payload)
         for connection in targets where subject == nil || connection.userID != subject {
-            offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, readBack: nil)
+            offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: nil)
         }
     }
 
@@ -246,8 +247,8 @@ final class GatewayHub: Sendable {
     /// Delivers one cell event to one session, live or read back from the outbox (`readBack`
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
-    private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection,
-                       rule: inout MessageContentRule, facts: inout MessageFacts, readBack joined: Set<Snowflake>?) {
+    private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection, rule: inout MessageContentRule,
+                       facts: inout MessageFacts, visibility: VisibilityEvent, readBack joined: Set<Snowflake>?) {
         let e = event.event
         let direct = e.guildID == nil && e.channelID != nil
         let (user, isBot, intents, outcome) = connection.state.withLock { s in
@@ -263,9 +264,9 @@ final class GatewayHub: Sendable {
         }
         let origin = EventOrigin(cell: cell, seq: event.seq)
         if let joined {
-            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID, direct: direct)
+            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID, direct: direct, visibility: visibility)
         } else {
-            connection.deliverLive(type, data: data, origin: origin, direct: direct)
+            connection.deliverLive(type, data: data, origin: origin, direct: direct, visibility: visibility)
         }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
@@ -300,7 +301,8 @@ final class GatewayHub: Sendable {
                 guard wants(connection, event.event) else { continue }
                 var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
                 var facts = MessageFacts(payload: event.event.payload)
-                offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, readBack: joined)
+                let visibility = VisibilityEvent(type: event.event.type, guild: event.event.guildID, channel: event.event.channelID, payload: event.event.payload)
+                offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: joined)
             }
             if page.count < 500 { return }
         }
@@ -451,6 +453,10 @@ final class GatewayHub: Sendable {
               let memberships = try? await readyStates(authorization: authorization, home: claims.userID.cell) else { return nil }
         let member = Set(memberships.flatMap { $0.state.guilds.map(\.guild.id) })
         record.guilds = record.guilds.filter(member.contains)
+        // The workspaces as they are now: the read-back that follows replays what changed since
+        // the hand-over, each change putting back the state it made at its point of the stream.
+        var visibility = ChannelVisibility(userID: record.userID)
+        for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild) } }
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
@@ -461,6 +467,7 @@ final class GatewayHub: Sendable {
             s.sessionID = sessionID
             s.cursors = Dictionary(uniqueKeysWithValues: record.cursors.compactMap { k, v in Int(k).map { ($0, v) } })
             s.presence = record.presence ?? PresenceState(status: .online)
+            s.visibility = visibility
         }
         connection.beginCatchUp()
         await register(connection, sessionID: sessionID, userID: record.userID, guilds: record.guilds)

@@ -35,7 +35,7 @@ public struct GuildChannel: Codable, Sendable, Equatable {
     public var nsfw: Bool
     public var last_message_id: Snowflake?
     public var rate_limit_per_user: Int = 0
-    public var permission_overwrites: [JSONValue] = []
+    public var permission_overwrites: [ChannelOverwrite] = []
     public var flags: Int = 0
 
     public init(id: Snowflake, type: ChannelType, guildID: Snowflake, name: String, topic: String?,

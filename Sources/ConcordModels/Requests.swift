@@ -118,11 +118,15 @@ public struct ChannelCreateRequest: Codable, Sendable, Equatable {
     public var position: Int?
     public var parent_id: Snowflake?
     public var nsfw: Bool?
-    public init(name: String, type: ChannelType? = nil, topic: String? = nil, parentID: Snowflake? = nil) {
+    /// Without it, a channel made in a category starts with the category's overwrites.
+    public var permission_overwrites: [OverwriteRequest]?
+    public init(name: String, type: ChannelType? = nil, topic: String? = nil, parentID: Snowflake? = nil,
+                permissionOverwrites: [OverwriteRequest]? = nil) {
         self.name = name
         self.type = type?.rawValue
         self.topic = topic
         self.parent_id = parentID
+        self.permission_overwrites = permissionOverwrites
     }
 }
 
@@ -132,8 +136,9 @@ public struct ChannelModifyRequest: Decodable, Sendable, Equatable {
     public var position: PatchField<Int> = .absent
     public var parent_id: PatchField<Snowflake> = .absent
     public var nsfw: PatchField<Bool> = .absent
+    public var permission_overwrites: PatchField<[OverwriteRequest]> = .absent
 
-    private enum Keys: String, CodingKey { case name, topic, position, parent_id, nsfw }
+    private enum Keys: String, CodingKey { case name, topic, position, parent_id, nsfw, permission_overwrites }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         name = try c.decodePatch(String.self, forKey: .name)
@@ -141,6 +146,7 @@ public struct ChannelModifyRequest: Decodable, Sendable, Equatable {
         position = try c.decodePatch(Int.self, forKey: .position)
         parent_id = try c.decodePatch(Snowflake.self, forKey: .parent_id)
         nsfw = try c.decodePatch(Bool.self, forKey: .nsfw)
+        permission_overwrites = try c.decodePatch([OverwriteRequest].self, forKey: .permission_overwrites)
     }
 }
 

@@ -17,6 +17,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case createShareInvite, acceptShareInvite
     case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
     case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
+    case putOverwrite, deleteOverwrite
 
     public var spec: EndpointSpec {
         switch self {
@@ -73,6 +74,9 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .getBan: .init("GET", "guilds/{guild}/bans/{user}")
         case .createBan: .init("PUT", "guilds/{guild}/bans/{user}", body: .optionalJSON(BanRequest.self, Validation.validate))
         case .removeBan: .init("DELETE", "guilds/{guild}/bans/{user}")
+        // A shared channel's replica answers for its own workspace's copy (CellDomain+Overwrites).
+        case .putOverwrite: .init("PUT", "channels/{channel}/permissions/{overwrite}", body: .json(OverwriteRequest.self, Validation.validate), replica: true)
+        case .deleteOverwrite: .init("DELETE", "channels/{channel}/permissions/{overwrite}", replica: true)
         }
     }
 
@@ -115,8 +119,8 @@ public struct EndpointSpec: Sendable {
     }
 
     public let method: String
-    /// The path after the API prefix, with `{guild}`, `{channel}`, `{message}`, `{user}`, `{role}`
-    /// and `{invite}` for the ids it names; `alias` is a second path for the same endpoint.
+    /// The path after the API prefix, with `{guild}`, `{channel}`, `{message}`, `{user}`, `{role}`,
+    /// `{overwrite}` (a role's or a member's id) and `{invite}` for the ids it names; `alias` is a second path for the same endpoint.
     public let path: String
     public let alias: String?
     public let access: Access
@@ -143,6 +147,8 @@ public struct Route: Sendable, Equatable {
     public var messageID: Snowflake?
     public var userID: Snowflake?
     public var roleID: Snowflake?
+    /// The role or member a channel overwrite is for.
+    public var overwriteID: Snowflake?
     public var inviteCode: String?
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
@@ -164,7 +170,7 @@ public struct Route: Sendable, Equatable {
 }
 
 public enum RouteTable {
-    private enum Part { case literal(String), guild, channel, message, user, role, invite }
+    private enum Part { case literal(String), guild, channel, message, user, role, overwrite, invite }
     private static let table: [(String, [Part], Endpoint)] = Endpoint.allCases.flatMap { endpoint in
         let spec = endpoint.spec
         return ([spec.path] + (spec.alias.map { [$0] } ?? [])).map { (spec.method, parts(of: $0), endpoint) }
@@ -178,6 +184,7 @@ public enum RouteTable {
             case "{message}": .message
             case "{user}": .user
             case "{role}": .role
+            case "{overwrite}": .overwrite
             case "{invite}": .invite
             default: .literal(String(segment))
             }
@@ -217,6 +224,7 @@ public enum RouteTable {
             case .channel: route.channelID = id("channel_id")
             case .message: route.messageID = id("message_id")
             case .role: route.roleID = id("role_id")
+            case .overwrite: route.overwriteID = id("overwrite_id")
             case .user:
                 if segment == "@me" { return nil }
                 route.userID = id("user_id")

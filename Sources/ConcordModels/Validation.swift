@@ -236,6 +236,7 @@ public enum Validation {
             errors.add(["parent_id"], code: "CHANNEL_PARENT_INVALID_TYPE", message: "Categories cannot have subcategories")
         }
         errors.between(r.position, 0...Int(Int32.max), ["position"])
+        if let overwrites = r.permission_overwrites { check(overwrites, into: &errors) }
         try errors.throwIfAny()
     }
 
@@ -248,6 +249,7 @@ public enum Validation {
         }
         if case .value(let t) = r.topic { errors.maxLength(t, Limits.channelTopic, ["topic"]) }
         if case .value(let p) = r.position { errors.between(p, 0...Int(Int32.max), ["position"]) }
+        if case .value(let overwrites) = r.permission_overwrites { check(overwrites, into: &errors) }
         try errors.throwIfAny()
     }
 

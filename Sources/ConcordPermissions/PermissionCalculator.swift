@@ -26,6 +26,13 @@ public struct PermissionOverwrite: Sendable, Equatable {
     }
 }
 
+extension PermissionOverwrite {
+    /// An overwrite as the wire carries it (an unknown type counts as a role's, as it can match no member).
+    public init(_ wire: ChannelOverwrite) {
+        self.init(id: wire.id, kind: wire.type == ChannelOverwrite.member ? .member : .role, allow: wire.allowSet, deny: wire.denySet)
+    }
+}
+
 /// A workspace as permissions see it: its owner and its roles (@everyone's id is the
 /// workspace's own).
 public struct WorkspaceRoles: Sendable, Equatable {

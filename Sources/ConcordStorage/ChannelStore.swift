@@ -16,12 +16,13 @@ public struct ChannelAccess: Sendable {
     public var homeCell: Int? = nil
     /// The channel's workspace's roles and the caller's (empty for a DM).
     public var roles = RoleSnapshot(roles: [], memberRoleIDs: [])
-    /// The caller's permissions in the channel: Discord's algorithm over the workspace's roles
-    /// and the caller's, with its implicit rules (no channel overwrites yet).
+    /// The caller's permissions in the channel: Discord's algorithm over the workspace's roles,
+    /// the caller's and the channel's overwrites, with its implicit rules.
     public var permissions: Permissions {
         guard let member else { return [] }
         if dmUsers != nil { return .directMessage }
-        return PermissionCalculator.implied(roles.permissions(of: member.user.id, workspace: channel.guild_id, owner: ownerID))
+        let (grant, workspace) = roles.grants(of: member.user.id, workspace: channel.guild_id, owner: ownerID)
+        return PermissionCalculator.channel(grant, in: workspace, overwrites: channel.permission_overwrites.map(PermissionOverwrite.init))
     }
     public init(channel: GuildChannel, ownerID: Snowflake, user: User?, member: MemberRecord?, dmUsers: [Snowflake]? = nil, homeCell: Int? = nil,
                 roles: RoleSnapshot = RoleSnapshot(roles: [], memberRoleIDs: [])) {
@@ -40,22 +41,25 @@ public struct ChannelAccess: Sendable {
 
 extension SQLExecutor {
     private static var channelColumns: String {
-        "c.id AS c_id, c.type AS c_type, c.workspace_id AS c_workspace_id, c.name AS c_name, c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw, c.last_message_id AS c_last_message_id"
+        "c.id AS c_id, c.type AS c_type, c.workspace_id AS c_workspace_id, c.name AS c_name, c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw, c.last_message_id AS c_last_message_id, c.permission_overwrites::text AS c_overwrites"
     }
 
     static func channel(_ row: PostgresRandomAccessRow) throws -> GuildChannel {
         // A DM has no workspace: 0 stands in (see ChannelAccess.dmUsers).
-        GuildChannel(id: try row.snowflake("c_id"), type: ChannelType(rawValue: try row["c_type"].decode(Int.self)) ?? .guildText,
+        var channel = GuildChannel(id: try row.snowflake("c_id"), type: ChannelType(rawValue: try row["c_type"].decode(Int.self)) ?? .guildText,
                 guildID: try row.optionalSnowflake("c_workspace_id") ?? Snowflake(0), name: try row["c_name"].decode(String.self),
                 topic: try row["c_topic"].decode(String?.self), position: try row["c_position"].decode(Int.self),
                 parentID: try row.optionalSnowflake("c_parent_id"), nsfw: try row["c_nsfw"].decode(Bool.self),
                 lastMessageID: try row.optionalSnowflake("c_last_message_id"))
+        channel.permission_overwrites = try WireJSON.decode([ChannelOverwrite].self, from: Data(try row["c_overwrites"].decode(String.self).utf8))
+        return channel
     }
 
     public func insertChannel(_ c: GuildChannel) async throws {
         try await run("""
-            INSERT INTO channels (id, workspace_id, type, name, topic, position, parent_id, nsfw)
-            VALUES (\(c.id.int64), \(c.guild_id.int64), \(c.type), \(c.name), \(c.topic), \(c.position), \(c.parent_id?.int64), \(c.nsfw))
+            INSERT INTO channels (id, workspace_id, type, name, topic, position, parent_id, nsfw, permission_overwrites)
+            VALUES (\(c.id.int64), \(c.guild_id.int64), \(c.type), \(c.name), \(c.topic), \(c.position), \(c.parent_id?.int64), \(c.nsfw),
+                    \(try WireJSON.encodeString(c.permission_overwrites))::jsonb)
             """)
     }
 
@@ -98,9 +102,27 @@ extension SQLExecutor {
 
     public func updateChannel(_ c: GuildChannel) async throws {
         try await run("""
-            UPDATE channels SET name = \(c.name), topic = \(c.topic), position = \(c.position), parent_id = \(c.parent_id?.int64), nsfw = \(c.nsfw)
+            UPDATE channels SET name = \(c.name), topic = \(c.topic), position = \(c.position), parent_id = \(c.parent_id?.int64), nsfw = \(c.nsfw),
+                                permission_overwrites = \(try WireJSON.encodeString(c.permission_overwrites))::jsonb
             WHERE id = \(c.id.int64)
             """)
+    }
+
+    /// The channel, locked for the rest of the transaction (its overwrites are rewritten whole).
+    public func lockedChannel(id: Snowflake) async throws -> GuildChannel? {
+        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64) FOR UPDATE")
+            .first.map { try Self.channel($0.makeRandomAccess()) }
+    }
+
+    /// Removes a deleted role's overwrites from its workspace's channels; answers the channels changed.
+    public func dropOverwrites(of roleID: Snowflake, workspaceID: Snowflake) async throws -> [GuildChannel] {
+        try await run("""
+            UPDATE channels c SET permission_overwrites = (
+                SELECT COALESCE(jsonb_agg(o), '[]'::jsonb) FROM jsonb_array_elements(c.permission_overwrites) o WHERE o->>'id' <> \(roleID.description))
+            WHERE c.workspace_id = \(workspaceID.int64)
+              AND c.permission_overwrites @> jsonb_build_array(jsonb_build_object('id', \(roleID.description)::text))
+            RETURNING \(unescaped: Self.channelColumns)
+            """).map { try Self.channel($0.makeRandomAccess()) }
     }
 
     /// Deletes a channel and its messages; children of a deleted category move to the top level.

@@ -43,11 +43,13 @@ struct RouteTests {
                 let concrete = path.replacingOccurrences(of: "{guild}", with: "11").replacingOccurrences(of: "{channel}", with: "12")
                     .replacingOccurrences(of: "{message}", with: "13").replacingOccurrences(of: "{user}", with: "14")
                     .replacingOccurrences(of: "{role}", with: "15").replacingOccurrences(of: "{invite}", with: "1abc")
+                    .replacingOccurrences(of: "{overwrite}", with: "16")
                 let route = try RouteTable.match(method: spec.method, path: "/api/v10/" + concrete)
                 #expect(route.endpoint == endpoint, "\(spec.method) \(path)")
                 #expect((route.guildID != nil) == path.contains("{guild}") && (route.channelID != nil) == path.contains("{channel}")
                         && (route.messageID != nil) == path.contains("{message}") && (route.userID != nil) == path.contains("{user}")
-                        && (route.roleID != nil) == path.contains("{role}") && (route.inviteCode != nil) == path.contains("{invite}"), "\(path)")
+                        && (route.roleID != nil) == path.contains("{role}") && (route.inviteCode != nil) == path.contains("{invite}")
+                        && (route.overwriteID != nil) == path.contains("{overwrite}"), "\(path)")
             }
         }
         #expect(Endpoint.createMessage.spec.servedByReplica && !Endpoint.deleteChannel.spec.servedByReplica)

@@ -1,0 +1,141 @@
+import ConcordModels
+import ConcordPermissions
+import Foundation
+
+/// What one event means to channel visibility, read from its payload once per edge (not once
+/// per session): the change it makes to a workspace's roles, channels or members, and whether
+/// its content belongs to a channel (and so reaches only those who can view it).
+public struct VisibilityEvent: Sendable {
+    public enum Change: Sendable {
+        case none
+        case joined(GuildCreatePayload)
+        case left
+        case owner(Snowflake)
+        case role(RoleGrant)
+        case roleDeleted(Snowflake)
+        case channel(Snowflake, [PermissionOverwrite])
+        case channelDeleted(Snowflake)
+        case memberRoles(user: Snowflake, roles: [Snowflake])
+    }
+
+    public let guild: Snowflake?
+    /// The channel whose content the event carries; nil when anyone in the workspace may have it
+    /// (channel metadata is not secret, as in Discord: CHANNEL_CREATE/UPDATE/DELETE reach all).
+    public let guardedChannel: Snowflake?
+    public let change: Change
+
+    public init(type: String, guild: Snowflake?, channel: Snowflake?, payload: String) {
+        self.guild = guild
+        let metadata = ["CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"].contains(type)
+        guardedChannel = guild == nil || metadata ? nil : channel
+        change = guild == nil ? .none : Self.change(type: type, payload: Data(payload.utf8))
+    }
+
+    private static func change(type: String, payload: Data) -> Change {
+        func decode<T: Decodable>(_ t: T.Type) -> T? { try? WireJSON.decode(t, from: payload) }
+        switch type {
+        case "GUILD_CREATE": return decode(GuildCreatePayload.self).map(Change.joined) ?? .none
+        case "GUILD_DELETE": return .left
+        case "GUILD_UPDATE": return decode(Guild.self).map { .owner($0.owner_id) } ?? .none
+        case "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE": return decode(GuildRolePayload.self).map { .role(RoleGrant($0.role)) } ?? .none
+        case "GUILD_ROLE_DELETE": return decode(GuildRoleDeletePayload.self).map { .roleDeleted($0.role_id) } ?? .none
+        case "CHANNEL_CREATE", "CHANNEL_UPDATE":
+            return decode(GuildChannel.self).map { .channel($0.id, $0.permission_overwrites.map(PermissionOverwrite.init)) } ?? .none
+        case "CHANNEL_DELETE": return decode(GuildChannel.self).map { .channelDeleted($0.id) } ?? .none
+        case "GUILD_MEMBER_UPDATE":
+            return decode(Member.self).flatMap { member in member.user.map { .memberRoles(user: $0.id, roles: member.roles) } } ?? .none
+        default: return .none
+        }
+    }
+}
+
+extension RoleGrant {
+    public init(_ role: Role) { self.init(id: role.id, permissions: role.permissionSet, position: role.position) }
+}
+
+/// One session's view of which channels its user can see, per workspace: an I/O-free state
+/// machine fed every event of the session's stream in the order the session receives them
+/// (READY's workspaces first). Role, channel and member events change it; each channel's
+/// content event is admitted only if the user can VIEW_CHANNEL it at that point of the stream.
+/// Since a cell writes a permission change and the sends around it into one outbox in commit
+/// order, nothing is delivered after access is lost and nothing is missed after it is gained.
+///
+/// Timeouts are left out: a timed-out member keeps VIEW_CHANNEL (PermissionCalculator).
+public struct ChannelVisibility: Sendable, Equatable {
+    struct Workspace: Sendable, Equatable {
+        var roles: WorkspaceRoles
+        var member: MemberGrant
+        var overwrites: [Snowflake: [PermissionOverwrite]]
+        /// The known channels the member can view.
+        var visible: Set<Snowflake> = []
+        /// Whether a channel with no overwrites is visible (the member's base permissions).
+        var baseVisible = false
+
+        mutating func recompute() {
+            let base = PermissionCalculator.base(member, in: roles, now: .distantPast)
+            baseVisible = base.contains(.viewChannel)
+            visible = Set(overwrites.compactMap { id, overwrites in
+                PermissionCalculator.channel(member, in: roles, overwrites: overwrites, now: .distantPast).contains(.viewChannel) ? id : nil
+            })
+        }
+
+        func canView(_ channel: Snowflake) -> Bool {
+            overwrites[channel] == nil ? baseVisible : visible.contains(channel)
+        }
+    }
+
+    public let userID: Snowflake
+    private(set) var workspaces: [Snowflake: Workspace] = [:]
+
+    public init(userID: Snowflake) { self.userID = userID }
+
+    /// A workspace as READY or GUILD_CREATE shows it.
+    public mutating func load(_ guild: GuildCreatePayload) {
+        let own = guild.members.first { $0.user?.id == userID }
+        var workspace = Workspace(roles: WorkspaceRoles(workspaceID: guild.guild.id, ownerID: guild.guild.owner_id, roles: guild.guild.roles.map(RoleGrant.init)),
+                                  member: MemberGrant(userID: userID, roleIDs: own?.roles ?? []),
+                                  overwrites: Dictionary(guild.channels.map { ($0.id, $0.permission_overwrites.map(PermissionOverwrite.init)) },
+                                                         uniquingKeysWith: { first, _ in first }))
+        workspace.recompute()
+        workspaces[guild.guild.id] = workspace
+    }
+
+    /// Takes in the session's next event; answers whether the session may receive it.
+    public mutating func admit(_ event: VisibilityEvent) -> Bool {
+        guard let guild = event.guild else { return true }
+        apply(event.change, guild: guild)
+        guard let channel = event.guardedChannel else { return true }
+        // A workspace the session was never shown, or has left: none of its channels' content.
+        return workspaces[guild]?.canView(channel) ?? false
+    }
+
+    /// Whether the user can view a channel, as far as this session knows.
+    public func canView(_ channel: Snowflake, in guild: Snowflake) -> Bool {
+        workspaces[guild]?.canView(channel) ?? false
+    }
+
+    private mutating func apply(_ change: VisibilityEvent.Change, guild: Snowflake) {
+        switch change {
+        case .none: return
+        case .joined(let payload): load(payload); return
+        case .left: workspaces[guild] = nil; return
+        default: break
+        }
+        guard var workspace = workspaces[guild] else { return }
+        switch change {
+        case .owner(let owner): workspace.roles.ownerID = owner
+        case .role(let role): workspace.roles.roles[role.id] = role
+        case .roleDeleted(let id):
+            workspace.roles.roles[id] = nil
+            workspace.member.roleIDs.removeAll { $0 == id }
+        case .channel(let id, let overwrites): workspace.overwrites[id] = overwrites
+        case .channelDeleted(let id): workspace.overwrites[id] = nil
+        case .memberRoles(let user, let roles):
+            guard user == userID else { return }
+            workspace.member.roleIDs = roles
+        case .none, .joined, .left: return
+        }
+        workspace.recompute()
+        workspaces[guild] = workspace
+    }
+}
