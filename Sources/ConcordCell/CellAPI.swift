@@ -38,7 +38,10 @@ public struct CellAPI: Sendable {
                 caller = Caller(claims)
             }
             let body = try await request.collectJSONBody()
-            return try await handle(route, caller: caller, body: body, query: QueryParameters(request))
+            let reason = try Self.auditReason(request.headers[.auditLogReason])
+            return try await CellDomain.$auditReason.withValue(reason) {
+                try await handle(route, caller: caller, body: body, query: QueryParameters(request))
+            }
         } catch let error as APIError {
             return JSONResponse.error(error)
         } catch where error.sqlState == MovedWorkspace.refusedWrite {
@@ -182,10 +185,27 @@ public struct CellAPI: Sendable {
         case .deleteOverwrite:
             try await d.deleteOverwrite(route.channelID!, targetID: route.overwriteID!, caller: try me())
             return JSONResponse.noContent()
+        case .getAuditLog:
+            let action = try query.int("action_type", default: -1, in: -1...Int(Int32.max))
+            return try JSONResponse.ok(try await d.auditLog(route.guildID!, caller: try me(), userID: try query.snowflake("user_id"),
+                                                            action: action < 0 ? nil : action, before: try query.snowflake("before"),
+                                                            after: try query.snowflake("after"), limit: try query.int("limit", default: 50, in: 1...100)))
         case .bulkAck:
             try await d.acknowledge(try decode(BulkAckRequest.self), caller: try me())
             return JSONResponse.noContent()
         }
+    }
+
+    /// X-Audit-Log-Reason, URL-encoded as Discord's libraries send it: at most 512 characters,
+    /// no NUL (a reason that does not decode is taken as written).
+    static func auditReason(_ header: String?) throws -> String? {
+        guard let header, !header.isEmpty else { return nil }
+        let reason = header.removingPercentEncoding ?? header
+        guard !reason.unicodeScalars.contains("\u{0}"), reason.unicodeScalars.count <= Limits.auditLogReason else {
+            throw APIError.invalidForm(.single(["reason"], code: "BASE_TYPE_MAX_LENGTH",
+                                               message: "Must be \(Limits.auditLogReason) or fewer in length, without NUL."))
+        }
+        return reason
     }
 
     /// Routes only edges use: what a gateway session needs, and outbox read-back by sequence.

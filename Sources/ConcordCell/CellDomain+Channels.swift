@@ -33,6 +33,8 @@ extension CellDomain {
         try await commit { [channel] tx in
             try await tx.insertChannel(channel)
             try await tx.insertEvent(try event("CHANNEL_CREATE", guild: guildID, channel: channel.id, channel))
+            try await audit(tx, guild: guildID, .channelCreate, by: caller.userID, target: channel.id,
+                            changes: AuditLogChange.between(nil as GuildChannel?, channel, keys: Self.channelKeys))
         }
         return channel
     }
@@ -65,6 +67,8 @@ extension CellDomain {
         try await commit { tx in
             try await tx.updateChannel(updated)
             try await tx.insertEvent(try event("CHANNEL_UPDATE", guild: updated.guild_id, channel: id, updated))
+            try await audit(tx, guild: updated.guild_id, .channelUpdate, by: caller.userID, target: id,
+                            changes: AuditLogChange.between(access.channel, updated, keys: Self.channelKeys))
         }
         return updated
     }
@@ -74,9 +78,14 @@ extension CellDomain {
         try await commit { tx in
             try await tx.deleteChannel(id: id)
             try await tx.insertEvent(try event("CHANNEL_DELETE", guild: channel.guild_id, channel: id, channel))
+            try await audit(tx, guild: channel.guild_id, .channelDelete, by: caller.userID, target: id,
+                            changes: AuditLogChange.between(channel, nil as GuildChannel?, keys: Self.channelKeys))
         }
         return channel
     }
+
+    /// The fields of a channel its audit log entries show.
+    static let channelKeys = ["name", "type", "topic", "position", "parent_id", "nsfw", "permission_overwrites"]
 
     @discardableResult
     private func requireCategory(_ id: Snowflake, in guildID: Snowflake) async throws -> GuildChannel {

@@ -15,7 +15,15 @@ extension CellDomain {
                                       channelID: channelID, inviterID: caller.userID, maxAge: maxAge,
                                       maxUses: request.max_uses ?? 0, uses: 0, temporary: request.temporary ?? false,
                                       createdAt: now, expiresAt: maxAge == 0 ? nil : now.addingTimeInterval(Double(maxAge)))
-            if try await db.insertInvite(record) {
+            let inserted = try await commit { tx in
+                guard try await tx.insertInvite(record) else { return false }
+                try await audit(tx, guild: workspace.id, .inviteCreate, by: caller.userID, target: nil, changes: [
+                    AuditLogChange("code", new: .string(record.code)), AuditLogChange("channel_id", new: .string(channelID.description)),
+                    AuditLogChange("max_age", new: .int(Int64(record.maxAge))), AuditLogChange("max_uses", new: .int(Int64(record.maxUses))),
+                ])
+                return true
+            }
+            if inserted {
                 return Presenter.invite(record, workspace: workspace, channel: access.channel, inviter: access.user)
             }
         }

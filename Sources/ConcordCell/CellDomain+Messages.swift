@@ -231,6 +231,11 @@ extension CellDomain {
             }
             try await tx.insertEvents(try channelEvents("MESSAGE_DELETE", access: access,
                                                         MessageDeletePayload(id: id, channelID: channelID, guildID: access.guildID)))
+            // A moderator's deletion of someone else's message is on the record; one's own is not.
+            if let guild = access.guildID, record.author.id != deleter {
+                try await audit(tx, guild: guild, .messageDelete, by: deleter, target: record.author.id,
+                                options: ["channel_id": channelID.description, "count": "1"])
+            }
             return changed
         }
         await hot.invalidate(channelID)

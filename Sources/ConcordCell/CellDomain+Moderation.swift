@@ -13,7 +13,7 @@ extension CellDomain {
     public func kick(_ guildID: Snowflake, userID: Snowflake, caller: Caller) async throws {
         let access = try await requireWorkspace(guildID, caller: caller, needs: .kickMembers)
         try await checkModeratable(userID, access: access)
-        guard try await removeMember(guildID, userID: userID) else { throw APIError.unknownMember }
+        guard try await removeMember(guildID, userID: userID, kickedBy: caller.userID) else { throw APIError.unknownMember }
     }
 
     /// `DELETE /users/@me/guilds/{id}`: the owner cannot leave (they would leave it ownerless).
@@ -31,8 +31,9 @@ extension CellDomain {
         try await checkModeratable(userID, access: access)
         let user = try await db.user(id: userID) ?? User(id: userID, username: "unknown", globalName: nil, bot: false)
         try await commit { tx in
-            guard try await tx.insertBan(workspaceID: guildID, userID: userID, reason: nil) else { return }
+            guard try await tx.insertBan(workspaceID: guildID, userID: userID, reason: Self.auditReason) else { return }
             try await tx.insertEvent(try event("GUILD_BAN_ADD", guild: guildID, channel: nil, GuildBanPayload(guildID: guildID, user: user)))
+            try await audit(tx, guild: guildID, .memberBanAdd, by: caller.userID, target: userID)
         }
         _ = try await removeMember(guildID, userID: userID)
         if request.deletedSeconds > 0 {
@@ -53,6 +54,7 @@ extension CellDomain {
         try await commit { tx in
             guard try await tx.deleteBan(workspaceID: guildID, userID: userID) else { throw APIError.unknownBan }
             try await tx.insertEvent(try event("GUILD_BAN_REMOVE", guild: guildID, channel: nil, GuildBanPayload(guildID: guildID, user: user)))
+            try await audit(tx, guild: guildID, .memberBanRemove, by: caller.userID, target: userID)
         }
     }
 
@@ -76,6 +78,7 @@ extension CellDomain {
         let access = try await requireWorkspace(guildID, caller: caller)
         let (actor, workspace) = Self.grants(access)
         guard var member = try await db.member(workspaceID: guildID, userID: userID) else { throw APIError.unknownMember }
+        let old = Presenter.member(member, withUser: false)
         if !request.nick.isAbsent {
             let own = userID == caller.userID
             guard access.permissions.contains(.manageNicknames) || own && access.permissions.contains(.changeNickname) else {
@@ -102,6 +105,8 @@ extension CellDomain {
         let changedRoles = roles != member.roleIDs
         member.nick = nick
         member.roleIDs = roles
+        let new = Presenter.member(member, withUser: false)
+        let roleNames = changedRoles ? Dictionary(try await db.roles(workspaceID: guildID).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }) : [:]
         try await commit { [member] tx in
             try await tx.lockWorkspaceRoles(guildID)
             guard try await tx.setNick(workspaceID: guildID, userID: userID, nick: nick) else { throw APIError.unknownMember }
@@ -113,6 +118,12 @@ extension CellDomain {
             }
             try await tx.insertEvent(try event("GUILD_MEMBER_UPDATE", guild: guildID, channel: nil,
                                                WithGuildID(Presenter.member(member, withUser: true), guildID: guildID)))
+            let changes = AuditLogChange.between(old, new, keys: ["nick", "communication_disabled_until"])
+            if !changes.isEmpty { try await audit(tx, guild: guildID, .memberUpdate, by: caller.userID, target: userID, changes: changes) }
+            if changedRoles {
+                try await audit(tx, guild: guildID, .memberRoleUpdate, by: caller.userID, target: userID,
+                                changes: Self.roleChanges(added: Set(new.roles).subtracting(old.roles), removed: Set(old.roles).subtracting(new.roles), names: roleNames))
+            }
         }
         return Presenter.member(member, withUser: true)
     }

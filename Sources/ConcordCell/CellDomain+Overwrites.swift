@@ -20,7 +20,7 @@ extension CellDomain {
         let overwrite = request.overwrite(id: targetID)
         try checkGrantable(overwrite.allowSet.union(overwrite.denySet), in: access)
         try await requireTarget(overwrite, in: access.channel.guild_id)
-        try await changeOverwrites(of: channelID) { overwrites in
+        try await changeOverwrites(of: channelID, target: targetID, by: caller.userID) { overwrites in
             if let index = overwrites.firstIndex(where: { $0.id == targetID }) {
                 overwrites[index] = overwrite
             } else {
@@ -38,7 +38,7 @@ extension CellDomain {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .manageRoles])
         guard let existing = access.channel.permission_overwrites.first(where: { $0.id == targetID }) else { return }
         try checkGrantable(existing.allowSet.union(existing.denySet), in: access)
-        try await changeOverwrites(of: channelID) { $0.removeAll { $0.id == targetID } }
+        try await changeOverwrites(of: channelID, target: targetID, by: caller.userID) { $0.removeAll { $0.id == targetID } }
     }
 
     /// The overwrites a channel create or modify body asks for, checked as `PUT` checks one.
@@ -72,7 +72,9 @@ extension CellDomain {
         }
     }
 
-    private func changeOverwrites(of channelID: Snowflake, _ change: @Sendable (inout [ChannelOverwrite]) throws -> Void) async throws {
+    /// Changes a channel's overwrites of `target`, with its event and audit log entry.
+    private func changeOverwrites(of channelID: Snowflake, target: Snowflake, by actor: Snowflake,
+                                  _ change: @Sendable (inout [ChannelOverwrite]) throws -> Void) async throws {
         try await commit { tx in
             guard var channel = try await tx.lockedChannel(id: channelID) else { throw APIError.unknownChannel }
             let before = channel.permission_overwrites
@@ -80,6 +82,12 @@ extension CellDomain {
             guard channel.permission_overwrites != before else { return }
             try await tx.updateChannel(channel)
             try await tx.insertEvent(try event("CHANNEL_UPDATE", guild: channel.guild_id, channel: channelID, channel))
+            let old = before.first { $0.id == target }, new = channel.permission_overwrites.first { $0.id == target }
+            guard let type = (new ?? old)?.type else { return }
+            let action: AuditLogAction = old == nil ? .overwriteCreate : new == nil ? .overwriteDelete : .overwriteUpdate
+            try await audit(tx, guild: channel.guild_id, action, by: actor, target: channelID,
+                            changes: AuditLogChange.between(old, new, keys: ["id", "type", "allow", "deny"]),
+                            options: ["id": target.description, "type": String(type)])
         }
     }
 }

@@ -37,6 +37,7 @@ extension CellDomain {
             }
             try await tx.insertRole(role, workspaceID: guildID)
             try await tx.insertEvent(try event("GUILD_ROLE_CREATE", guild: guildID, channel: nil, GuildRolePayload(guildID: guildID, role: role)))
+            try await audit(tx, guild: guildID, .roleCreate, by: caller.userID, target: role.id, changes: AuditLogChange.between(nil as Role?, role, keys: Self.roleKeys))
         }
         return role
     }
@@ -47,6 +48,7 @@ extension CellDomain {
         let (actor, workspace) = Self.grants(access)
         guard var role = try await db.role(id: roleID, workspaceID: guildID) else { throw APIError.unknownRole }
         try Self.checkManageable(role, actor: actor, in: workspace)
+        let old = role
         if let name = request.name, roleID != guildID { role.name = name }
         if let permissions = request.permissionSet {
             // Only what changes must be the actor's to give or take.
@@ -61,6 +63,7 @@ extension CellDomain {
             try await tx.lockWorkspaceRoles(guildID)
             try await tx.updateRole(role, workspaceID: guildID)
             try await tx.insertEvent(try event("GUILD_ROLE_UPDATE", guild: guildID, channel: nil, GuildRolePayload(guildID: guildID, role: role)))
+            try await audit(tx, guild: guildID, .roleUpdate, by: caller.userID, target: roleID, changes: AuditLogChange.between(old, role, keys: Self.roleKeys))
         }
         return role
     }
@@ -109,6 +112,7 @@ extension CellDomain {
                 try await tx.insertEvent(try event("CHANNEL_UPDATE", guild: guildID, channel: channel.id, channel))
             }
             try await tx.insertEvent(try event("GUILD_ROLE_DELETE", guild: guildID, channel: nil, GuildRoleDeletePayload(guildID: guildID, roleID: roleID)))
+            try await audit(tx, guild: guildID, .roleDelete, by: caller.userID, target: roleID, changes: AuditLogChange.between(role, nil as Role?, keys: Self.roleKeys))
         }
     }
 
@@ -127,7 +131,21 @@ extension CellDomain {
             member.roleIDs = held ? (member.roleIDs + [roleID]).sorted() : member.roleIDs.filter { $0 != roleID }
             try await tx.insertEvent(try event("GUILD_MEMBER_UPDATE", guild: guildID, channel: nil,
                                                WithGuildID(Presenter.member(member, withUser: true), guildID: guildID)))
+            try await audit(tx, guild: guildID, .memberRoleUpdate, by: caller.userID, target: userID,
+                            changes: Self.roleChanges(added: held ? [roleID] : [], removed: held ? [] : [roleID], names: [roleID: role.name]))
         }
+    }
+
+    /// The fields of a role its audit log entries show.
+    static let roleKeys = ["name", "permissions", "color", "hoist", "mentionable"]
+
+    /// A member's role changes as Discord's audit log shows them: `$add` and `$remove` lists of
+    /// partial roles.
+    static func roleChanges(added: Set<Snowflake>, removed: Set<Snowflake>, names: [Snowflake: String]) -> [AuditLogChange] {
+        func partial(_ ids: Set<Snowflake>) -> JSONValue {
+            .array(ids.sorted().map { .object(["id": .string($0.description), "name": .string(names[$0] ?? "")]) })
+        }
+        return (added.isEmpty ? [] : [AuditLogChange("$add", new: partial(added))]) + (removed.isEmpty ? [] : [AuditLogChange("$remove", new: partial(removed))])
     }
 
     /// The caller and the workspace as the permission calculator sees them.

@@ -46,6 +46,7 @@ extension CellDomain {
     public func modifyGuild(_ id: Snowflake, _ request: GuildModifyRequest, caller: Caller) async throws -> Guild {
         try Validation.validate(request)
         var record = try await requireWorkspace(id, caller: caller, needs: .manageGuild).workspace
+        let old = Presenter.guild(record)
         record.name = request.name.resolved(current: record.name) ?? record.name
         record.description = request.description.resolved(current: record.description)
         record.systemChannelID = request.system_channel_id.resolved(current: record.systemChannelID)
@@ -58,6 +59,8 @@ extension CellDomain {
         try await commit { tx in
             try await tx.updateWorkspace(record)
             try await tx.insertEvent(try event("GUILD_UPDATE", guild: id, channel: nil, guild))
+            try await audit(tx, guild: id, .guildUpdate, by: caller.userID, target: id,
+                            changes: AuditLogChange.between(old, guild, keys: ["name", "description", "system_channel_id"]))
         }
         return guild
     }
@@ -121,7 +124,8 @@ extension CellDomain {
     }
 
     /// Removes a member; the owner cannot be removed.
-    public func removeMember(_ guildID: Snowflake, userID: Snowflake) async throws -> Bool {
+    /// `kickedBy`: a moderator's kick, written to the audit log with the removal.
+    public func removeMember(_ guildID: Snowflake, userID: Snowflake, kickedBy moderator: Snowflake? = nil) async throws -> Bool {
         let removed = try await commit { tx -> Bool in
             guard let workspace = try await tx.workspace(id: guildID) else { throw APIError.unknownGuild }
             guard workspace.ownerID != userID else { throw APIError.missingPermissions }
@@ -129,6 +133,7 @@ extension CellDomain {
             guard try await tx.deleteMember(workspaceID: guildID, userID: userID) else { return false }
             try await tx.insertEvent(try event("GUILD_MEMBER_REMOVE", guild: guildID, channel: nil, MemberRemovePayload(guildID: guildID, user: user)))
             try await tx.insertEvent(try event("GUILD_DELETE", guild: guildID, channel: nil, user: userID, GuildDeletePayload(id: guildID)))
+            if let moderator { try await audit(tx, guild: guildID, .memberKick, by: moderator, target: userID) }
             return true
         }
         if removed { _ = try? await redis.send("SREM", Topics.presenceOnline(guildID, cell: cellName), userID.description) }

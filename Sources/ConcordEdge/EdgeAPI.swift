@@ -157,7 +157,7 @@ public final class EdgeAPI: Sendable {
            route.endpoint.spec.servedByReplica,
            let local = directory.entry(for: claims.userID.cell) {
             let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
-                                       authorization: request.headers[.authorization], body: body)
+                                       authorization: request.headers[.authorization], body: body, reason: request.headers[.auditLogReason])
             // Not here, or here but not through the caller's workspaces: the home decides.
             let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
             let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
@@ -170,20 +170,21 @@ public final class EdgeAPI: Sendable {
             throw route.guildID != nil ? APIError.unknownGuild : route.inviteCode != nil ? APIError.unknownInvite
                 : route.channelID != nil ? APIError.unknownChannel : APIError.unknownUser
         }
-        var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+        let reason = request.headers[.auditLogReason]
+        var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
         // The workspace has moved (this edge's directory was behind): learn where, and go there.
         for _ in 0..<2 where reply.status == 421 {
             await gateway.reloadDirectory(from: cell.cell.id)
             guard let moved = directory.owner(of: route, caller: claims?.userID), moved.cell.id != cell.cell.id else { break }
             cell = moved
-            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
         }
         // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
         // workspaces) gets a copy from the home cell, then the request again.
         if reply.status == 409, let claims, claims.userID.cell != cell.cell.id,
            (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(APIError.profileNotHere.code) {
             try await copyProfile(of: claims.userID, to: cell)
-            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body)
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
         }
         // People are homed in the cell of the region where they signed up: a login this edge's
         // cell does not know is tried in the other cells (usernames are unique within a cell;
@@ -200,12 +201,14 @@ public final class EdgeAPI: Sendable {
 
     /// One request to a cell with the internal secret and the caller's token; a cell that cannot
     /// be reached is a 503.
-    func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data()) async throws
-        -> (status: Int, body: Data) {
+    /// `reason`: the request's X-Audit-Log-Reason, for the cell's audit log.
+    func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data(),
+              reason: String? = nil) async throws -> (status: Int, body: Data) {
         var outgoing = HTTPClientRequest(url: cell.baseURL + path)
         outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
         if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
+        if let reason { outgoing.headers.add(name: "X-Audit-Log-Reason", value: reason) }
         if !body.isEmpty {
             outgoing.headers.add(name: "Content-Type", value: "application/json")
             outgoing.body = .bytes(ByteBuffer(bytes: body))

@@ -22,12 +22,16 @@ public struct VisibilityEvent: Sendable {
     /// The channel whose content the event carries; nil when anyone in the workspace may have it
     /// (channel metadata is not secret, as in Discord: CHANNEL_CREATE/UPDATE/DELETE reach all).
     public let guardedChannel: Snowflake?
+    /// What the user must hold in the workspace to receive it (the audit log's entries need
+    /// VIEW_AUDIT_LOG, as on Discord).
+    public let requires: Permissions
     public let change: Change
 
     public init(type: String, guild: Snowflake?, channel: Snowflake?, payload: String) {
         self.guild = guild
         let metadata = ["CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"].contains(type)
         guardedChannel = guild == nil || metadata ? nil : channel
+        requires = type == "GUILD_AUDIT_LOG_ENTRY_CREATE" ? .viewAuditLog : []
         change = guild == nil ? .none : Self.change(type: type, payload: Data(payload.utf8))
     }
 
@@ -68,19 +72,18 @@ public struct ChannelVisibility: Sendable, Equatable {
         var overwrites: [Snowflake: [PermissionOverwrite]]
         /// The known channels the member can view.
         var visible: Set<Snowflake> = []
-        /// Whether a channel with no overwrites is visible (the member's base permissions).
-        var baseVisible = false
+        /// The member's permissions in the workspace.
+        var base: Permissions = []
 
         mutating func recompute() {
-            let base = PermissionCalculator.base(member, in: roles, now: .distantPast)
-            baseVisible = base.contains(.viewChannel)
+            base = PermissionCalculator.base(member, in: roles, now: .distantPast)
             visible = Set(overwrites.compactMap { id, overwrites in
                 PermissionCalculator.channel(member, in: roles, overwrites: overwrites, now: .distantPast).contains(.viewChannel) ? id : nil
             })
         }
 
         func canView(_ channel: Snowflake) -> Bool {
-            overwrites[channel] == nil ? baseVisible : visible.contains(channel)
+            overwrites[channel] == nil ? base.contains(.viewChannel) : visible.contains(channel)
         }
     }
 
@@ -104,6 +107,7 @@ public struct ChannelVisibility: Sendable, Equatable {
     public mutating func admit(_ event: VisibilityEvent) -> Bool {
         guard let guild = event.guild else { return true }
         apply(event.change, guild: guild)
+        if !event.requires.isEmpty, !(workspaces[guild]?.base.isSuperset(of: event.requires) ?? false) { return false }
         guard let channel = event.guardedChannel else { return true }
         // A workspace the session was never shown, or has left: none of its channels' content.
         return workspaces[guild]?.canView(channel) ?? false

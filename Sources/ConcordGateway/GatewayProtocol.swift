@@ -86,7 +86,7 @@ public struct Intents: OptionSet, Sendable, Hashable {
         return switch eventType {
         case "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE",
              "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE": .guilds
-        case "GUILD_BAN_ADD", "GUILD_BAN_REMOVE": .guildModeration
+        case "GUILD_BAN_ADD", "GUILD_BAN_REMOVE", "GUILD_AUDIT_LOG_ENTRY_CREATE": .guildModeration
         case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE": .guildMembers
         case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": .guildMessages
         case "TYPING_START": .guildMessageTyping

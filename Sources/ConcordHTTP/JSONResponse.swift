@@ -51,6 +51,7 @@ extension Request {
 /// The header that carries the cluster's internal secret on edge→cell calls.
 public extension HTTPField.Name {
     static let concordInternal = HTTPField.Name("X-Concord-Internal")!
+    static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 

@@ -17,7 +17,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case createShareInvite, acceptShareInvite
     case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
     case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
-    case putOverwrite, deleteOverwrite
+    case putOverwrite, deleteOverwrite, getAuditLog
 
     public var spec: EndpointSpec {
         switch self {
@@ -77,6 +77,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
         // A shared channel's replica answers for its own workspace's copy (CellDomain+Overwrites).
         case .putOverwrite: .init("PUT", "channels/{channel}/permissions/{overwrite}", body: .json(OverwriteRequest.self, Validation.validate), replica: true)
         case .deleteOverwrite: .init("DELETE", "channels/{channel}/permissions/{overwrite}", replica: true)
+        case .getAuditLog: .init("GET", "guilds/{guild}/audit-logs")
         }
     }
 

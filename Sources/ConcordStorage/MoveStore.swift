@@ -10,11 +10,11 @@ public struct RowExport: Sendable {
 
 /// The tables a workspace move copies, and the key a copied row replaces an older copy by.
 public enum MovedTable: String, Sendable, CaseIterable {
-    case users, workspaces, roles, channels, members, member_roles, bans, invites, share_invites, read_states, mass_mentions, messages
+    case users, workspaces, roles, channels, members, member_roles, bans, audit_log, invites, share_invites, read_states, mass_mentions, messages
 
     var conflictKey: String {
         switch self {
-        case .users, .workspaces, .roles, .channels: "id"
+        case .users, .workspaces, .roles, .channels, .audit_log: "id"
         case .members: "workspace_id, user_id"
         case .member_roles: "workspace_id, user_id, role_id"
         case .bans: "workspace_id, user_id"

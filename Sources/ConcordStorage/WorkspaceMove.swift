@@ -212,7 +212,7 @@ public struct WorkspaceMove: Sendable {
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
                     try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
-                    for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans] {
+                    for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans, .audit_log] {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
                     try await tx.importRows(try await source.db.exportMassMentions(channels: channels))

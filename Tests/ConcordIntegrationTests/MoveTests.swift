@@ -104,6 +104,8 @@ struct MoveTests {
             #expect(quiet.failures.withLock { $0 }.isEmpty, "\(quiet.failures.withLock { $0.prefix(3) })")
             let roles = try await c.request(.GET, "/guilds/\(guild.id)/roles", token: bob, edge: 1).decode([Role].self)
             #expect(roles.map(\.name) == ["@everyone", "Movers"], "roles move with their workspace")
+            let log = try await c.request(.GET, "/guilds/\(guild.id)/audit-logs?action_type=30", token: alice, edge: 1).decode(AuditLogResponse.self)
+            #expect(log.audit_log_entries.map(\.target_id) == [role.id], "and so does the audit log")
             #expect(try await c.request(.GET, "/guilds/\(guild.id)/members/\(bobID)", token: alice).decode(Member.self).roles == [role.id])
             let accepted = try await c.request(.POST, "/guilds/\(elsewhere.id)/share-invites/\(pendingShare.code)", token: alice)
             #expect(accepted.status == 200, "a share invite made before the move is accepted after it: \(accepted.text)")
