@@ -185,6 +185,8 @@ public struct CellAPI: Sendable {
         case .deleteOverwrite:
             try await d.deleteOverwrite(route.channelID!, targetID: route.overwriteID!, caller: try me())
             return JSONResponse.noContent()
+        case .bulkBan:
+            return try JSONResponse.ok(try await d.bulkBan(route.guildID!, try decode(BulkBanRequest.self), caller: try me()))
         case .getAuditLog:
             let action = try query.int("action_type", default: -1, in: -1...Int(Int32.max))
             return try JSONResponse.ok(try await d.auditLog(route.guildID!, caller: try me(), userID: try query.snowflake("user_id"),

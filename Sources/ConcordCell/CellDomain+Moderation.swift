@@ -47,6 +47,26 @@ extension CellDomain {
         }
     }
 
+    /// `POST /guilds/{id}/bulk-ban` (BAN_MEMBERS and MANAGE_GUILD): each user as a single ban;
+    /// those already banned or out of the caller's reach are the failed ones. If none could be
+    /// banned, Discord's 500000 error.
+    public func bulkBan(_ guildID: Snowflake, _ request: BulkBanRequest, caller: Caller) async throws -> BulkBanResponse {
+        try Validation.validate(request)
+        _ = try await requireWorkspace(guildID, caller: caller, needs: [.banMembers, .manageGuild])
+        var banned: [Snowflake] = [], failed: [Snowflake] = []
+        for userID in Array(Set(request.user_ids)).sorted() {
+            do {
+                if try await db.isBanned(workspaceID: guildID, userID: userID) { failed.append(userID); continue }
+                try await ban(guildID, userID: userID, BanRequest(deleteMessageSeconds: request.delete_message_seconds), caller: caller)
+                banned.append(userID)
+            } catch is APIError {
+                failed.append(userID)
+            }
+        }
+        guard !banned.isEmpty else { throw APIError.failedToBanUsers }
+        return BulkBanResponse(banned: banned, failed: failed)
+    }
+
     /// `DELETE /guilds/{id}/bans/{user}` (BAN_MEMBERS).
     public func unban(_ guildID: Snowflake, userID: Snowflake, caller: Caller) async throws {
         _ = try await requireWorkspace(guildID, caller: caller, needs: .banMembers)

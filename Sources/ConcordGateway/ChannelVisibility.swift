@@ -118,6 +118,11 @@ public struct ChannelVisibility: Sendable, Equatable {
         workspaces[guild]?.canView(channel) ?? false
     }
 
+    /// The user's permissions in a workspace (timeouts aside), as far as this session knows.
+    public func permissions(in guild: Snowflake) -> Permissions? {
+        workspaces[guild]?.base
+    }
+
     private mutating func apply(_ change: VisibilityEvent.Change, guild: Snowflake) {
         switch change {
         case .none: return

@@ -27,6 +27,7 @@ public struct APIError: Error, Sendable, Equatable {
     public static let unknownRole = APIError(status: 404, code: 10011, message: "Unknown Role")
     public static let unknownBan = APIError(status: 404, code: 10026, message: "Unknown Ban")
     public static let bannedFromGuild = APIError(status: 403, code: 40007, message: "The user is banned from this guild.")
+    public static let failedToBanUsers = APIError(status: 400, code: 500000, message: "Failed to ban users")
     public static let ownerCannotLeave = APIError(status: 400, code: 50055, message: "Invalid Guild (the owner cannot leave their workspace)")
     /// Between edge and cell only: the caller is homed in another cell and this cell has no copy
     /// of their profile yet (the edge copies it from the home cell and retries).

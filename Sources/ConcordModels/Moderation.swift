@@ -45,6 +45,21 @@ public struct BanRequest: Decodable, Sendable, Equatable {
     public var deletedSeconds: Int { delete_message_seconds ?? delete_message_days.map { $0 * 86_400 } ?? 0 }
 }
 
+/// `POST /guilds/{id}/bulk-ban`'s body: up to 200 users at once.
+public struct BulkBanRequest: Codable, Sendable, Equatable {
+    public var user_ids: [Snowflake]
+    public var delete_message_seconds: Int?
+    public init(userIDs: [Snowflake], deleteMessageSeconds: Int? = nil) { user_ids = userIDs; delete_message_seconds = deleteMessageSeconds }
+}
+
+/// `POST /guilds/{id}/bulk-ban`'s answer: who was banned, and who was not (already banned, or
+/// out of the caller's reach).
+public struct BulkBanResponse: Codable, Sendable, Equatable {
+    public var banned_users: [Snowflake]
+    public var failed_users: [Snowflake]
+    public init(banned: [Snowflake], failed: [Snowflake]) { banned_users = banned; failed_users = failed }
+}
+
 /// Discord's ban object.
 public struct Ban: Codable, Sendable, Equatable {
     public var reason: String?
@@ -92,6 +107,17 @@ extension Validation {
         }
         if let days = r.delete_message_days, !(0...7).contains(days) {
             errors.add(["delete_message_days"], code: "NUMBER_TYPE_MAX", message: "int value should be between 0 and 7.")
+        }
+        try errors.throwIfAny()
+    }
+
+    public static func validate(_ r: BulkBanRequest) throws {
+        var errors = FormErrors()
+        if r.user_ids.isEmpty || r.user_ids.count > 200 {
+            errors.add(["user_ids"], code: "BASE_TYPE_BAD_LENGTH", message: "Must be between 1 and 200 in length.")
+        }
+        if let seconds = r.delete_message_seconds, !(0...604_800).contains(seconds) {
+            errors.add(["delete_message_seconds"], code: "NUMBER_TYPE_MAX", message: "int value should be between 0 and 604800.")
         }
         try errors.throwIfAny()
     }

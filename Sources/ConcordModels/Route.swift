@@ -17,7 +17,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case createShareInvite, acceptShareInvite
     case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
     case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
-    case putOverwrite, deleteOverwrite, getAuditLog
+    case putOverwrite, deleteOverwrite, getAuditLog, bulkBan
 
     public var spec: EndpointSpec {
         switch self {
@@ -78,6 +78,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .putOverwrite: .init("PUT", "channels/{channel}/permissions/{overwrite}", body: .json(OverwriteRequest.self, Validation.validate), replica: true)
         case .deleteOverwrite: .init("DELETE", "channels/{channel}/permissions/{overwrite}", replica: true)
         case .getAuditLog: .init("GET", "guilds/{guild}/audit-logs")
+        case .bulkBan: .init("POST", "guilds/{guild}/bulk-ban", body: .json(BulkBanRequest.self, Validation.validate))
         }
     }
 

@@ -124,4 +124,42 @@ struct ModerationTests {
     func ownerID(_ c: TestCluster, _ token: String) async throws -> Snowflake {
         try await c.request(.GET, "/users/@me", token: token).decode(User.self).id
     }
+
+    @Test func bulkBanBansWhomItCanAndNamesTheRest() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, owner) = try await c.register("owner")
+            let guild = try await c.request(.POST, "/guilds", token: owner, body: GuildCreateRequest(name: "Many")).decode(Guild.self)
+            let general = try #require(guild.system_channel_id)
+            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: owner, json: "{}").decode(Invite.self)
+            var raiders: [Snowflake] = []
+            for n in 0..<3 {
+                let (id, token) = try await c.register("raider\(n)")
+                #expect(try await c.request(.POST, "/invites/\(invite.code)", token: token).status == 200)
+                _ = try await c.request(.POST, "/channels/\(general)/messages", token: token, body: MessageCreateRequest(content: "raid \(n)"))
+                raiders.append(id)
+            }
+            let (_, bystander) = try await c.register("bystander")
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bystander).status == 200)
+            #expect(try await c.request(.POST, "/guilds/\(guild.id)/bulk-ban", token: bystander, body: BulkBanRequest(userIDs: raiders)).status == 403)
+            #expect(try await c.request(.PUT, "/guilds/\(guild.id)/bans/\(raiders[0])", token: owner).status == 204)
+
+            let reply = try await c.request(.POST, "/guilds/\(guild.id)/bulk-ban", token: owner,
+                                            body: BulkBanRequest(userIDs: raiders + [ownerID], deleteMessageSeconds: 3600))
+            let result = try reply.decode(BulkBanResponse.self)
+            #expect(result.banned_users == Array(raiders.dropFirst()).sorted(), "\(reply.text)")
+            #expect(Set(result.failed_users) == [raiders[0], ownerID], "already banned, and the owner")
+            let bans = try await c.request(.GET, "/guilds/\(guild.id)/bans", token: owner).decode([Ban].self)
+            #expect(Set(bans.map(\.user.id)) == Set(raiders))
+            let left = try await c.request(.GET, "/channels/\(general)/messages", token: owner).decode([Message].self)
+            #expect(!left.contains { $0.content.hasPrefix("raid 1") || $0.content.hasPrefix("raid 2") }, "their last hour's messages went with them")
+
+            let none = try await c.request(.POST, "/guilds/\(guild.id)/bulk-ban", token: owner, body: BulkBanRequest(userIDs: [ownerID]))
+            #expect(none.status == 400 && none.json?["code"]?.intValue == 500000)
+            for body in [#"{"user_ids":[]}"#, #"{"user_ids":["-1"]}"#, #"{"user_ids":["1"],"delete_message_seconds":604801}"#,
+                         "{\"user_ids\":[" + (1...201).map { "\"\($0)\"" }.joined(separator: ",") + "]}"] {
+                let bad = try await c.request(.POST, "/guilds/\(guild.id)/bulk-ban", token: owner, json: body)
+                #expect(bad.status == 400 && bad.json?["code"]?.intValue == 50035, "\(body.prefix(60)): \(bad.text)")
+            }
+        }
+    }
 }
