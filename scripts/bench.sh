@@ -5,7 +5,8 @@
 # nothing. BENCH_ONLY=fanout runs just the fan-out (`make bench-fanout`), BENCH_ONLY=presence
 # just the presence and read-state figures (`make bench-presence`), BENCH_ONLY=tiers just the
 # message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`),
-# BENCH_ONLY=moves a workspace move under load (`make bench-moves`).
+# BENCH_ONLY=moves a workspace move under load (`make bench-moves`), BENCH_ONLY=permissions
+# fan-out into a channel half the sessions may view against a public one (`make bench-permissions`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -232,6 +233,38 @@ moves_bench() {
   wait "$load"
 }
 
+# Permission-filtered fan-out: the same sessions (BENCH_PERMISSION_SESSIONS, 1,000) in one run,
+# into a public channel, then into a channel that only the half holding a role may view; the
+# edge decides per session from its channel visibility.
+permissions_bench() {
+  local sessions=${BENCH_PERMISSION_SESSIONS:-1000} rate=${BENCH_PERMISSION_RATE:-20}
+  local p_json p_guild p_public role private view
+  p_json=$(ctl workspace create "Permissions $sessions" --owner "$OWNER")
+  p_guild=$(json 'd["id"]' <<< "$p_json"); p_public=$(json 'd["system_channel_id"]' <<< "$p_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$p_guild" --owner "$OWNER" --count "$sessions" --prefix "perm${sessions}x" > "$root/perm-tokens"
+  role=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' -d '{"name":"half"}' \
+    "$EDGE/api/v10/guilds/$p_guild/roles" | json 'd["id"]')
+  curl -fsS -H "Authorization: $OWNER_TOKEN" "$EDGE/api/v10/guilds/$p_guild/members?limit=1000" \
+    | json '"\n".join(m["user"]["id"] for m in d if m["user"]["id"] != "'"$OWNER"'")' | head -n $(( sessions / 2 )) \
+    | while read -r member; do
+        curl -fsS -X PUT -H "Authorization: $OWNER_TOKEN" "$EDGE/api/v10/guilds/$p_guild/members/$member/roles/$role" >/dev/null
+      done
+  view=1024
+  private=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"half\",\"permission_overwrites\":[{\"id\":\"$p_guild\",\"type\":0,\"deny\":\"$view\"},{\"id\":\"$role\",\"type\":0,\"allow\":\"$view\"}]}" \
+    "$EDGE/api/v10/guilds/$p_guild/channels" | json 'd["id"]')
+  for target in "public $p_public $sessions" "private $private $(( sessions / 2 ))"; do
+    set -- $target
+    echo "permissions: $sessions sessions, $rate msg/s into the $1 channel ($3 may view it)"
+    "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/perm-tokens" --sender-token "$OWNER_TOKEN" --channel "$2" \
+      --sessions "$sessions" --receivers "$3" --rate "$rate" --seconds "$DURATION" --edge-pid "${pids[1]}" | sed 's/^/permissions: /'
+  done
+}
+
+if [ "$ONLY" = permissions ]; then
+  permissions_bench
+  exit 0
+fi
 if [ "$ONLY" = moves ]; then
   moves_bench
   exit 0

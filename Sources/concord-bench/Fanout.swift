@@ -24,6 +24,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "The edge's process id, for its RSS and CPU.") var edgePid: Int32?
     @Option(help: "Sessions connecting at once.") var connectConcurrency: Int = 100
     @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
+    @Option(help: "How many of the sessions may view the channel (default: all of them).") var receivers: Int?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -71,7 +72,7 @@ struct Fanout: AsyncParsableCommand {
                 }
             }
         }
-        let expected = sent.times.withLock { $0.count } * connected
+        let expected = sent.times.withLock { $0.count } * min(receivers ?? connected, connected)
         let received = { logs.reduce(0) { $0 + $1.receipts.withLock { $0.count } } }
         for _ in 0..<500 where received() < expected { try await Task.sleep(for: .milliseconds(20)) }
         let windowEnd = DispatchTime.now().uptimeNanoseconds
@@ -114,6 +115,8 @@ struct Fanout: AsyncParsableCommand {
         if let edgeCPU {
             print(String(format: "CPU during sending: edge %.0f%% of one core, this load generator %.0f%% (of %d thread(s))",
                          edgeCPU / wall * 100, ownCPU / wall * 100, threads))
+            print(String(format: "edge CPU per delivery: %.1f µs (%d sessions, %d of them receiving)",
+                         edgeCPU * 1e6 / Double(max(fromOK.count, 1)), connected, min(receivers ?? connected, connected)))
         }
         try await group.shutdownGracefully()
     }
