@@ -18,13 +18,23 @@ public enum DiscordTimestamp {
 
     public static func string(from id: Snowflake) -> String { string(from: id.date) }
 
-    /// Reads back what `string(from:)` writes (UTC, microseconds); nil for anything else.
+    /// Reads an ISO 8601 time in UTC as clients send it: what `string(from:)` writes, or with
+    /// `Z`, any number of fraction digits or none (a browser's `toISOString()`); nil for
+    /// anything else, other offsets included.
     public static func date(from text: String) -> Date? {
-        let parts = text.split(whereSeparator: { "-T:.+".contains($0) }).map { Int64($0) }
-        guard parts.count == 9, text.hasSuffix("+00:00"), let y = parts[0], let mo = parts[1], let d = parts[2], let h = parts[3],
-              let mi = parts[4], let s = parts[5], let micros = parts[6] else { return nil }
+        let body: Substring
+        if text.hasSuffix("+00:00") { body = text.dropLast(6) } else if text.hasSuffix("Z") { body = text.dropLast() } else { return nil }
+        let (clock, fraction) = body.firstIndex(of: ".").map { (body[..<$0], body[body.index(after: $0)...]) } ?? (body, "")
+        let parts = clock.split(separator: "T")
+        guard parts.count == 2, fraction.count <= 9, fraction.allSatisfy(\.isASCII), fraction.allSatisfy(\.isNumber) else { return nil }
+        let day = parts[0].split(separator: "-", omittingEmptySubsequences: false).map { Int64($0) }
+        let time = parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Int64($0) }
+        guard day.count == 3, time.count == 3, let y = day[0], let mo = day[1], let d = day[2], let h = time[0], let mi = time[1], let s = time[2],
+              (1...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s)
+        else { return nil }
         let seconds = daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
-        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+        let nanos = fraction.isEmpty ? 0 : (Int64(fraction) ?? 0) * Int64(pow(10, Double(9 - fraction.count)))
+        return Date(timeIntervalSince1970: Double(seconds) + Double(nanos / 1000) / 1_000_000)
     }
 
     /// The inverse of civilFromDays (Howard Hinnant's days-from-civil).

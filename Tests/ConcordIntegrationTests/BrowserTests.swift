@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The web client in a real browser: Debian's headless Chromium driven by Selenium, two people
-/// chatting through a running edge and cell (`Tests/Browser/chat_flow.py`). Screenshots of the
+/// chatting through a running edge and cell (`Tests/Browser/chat_flow.py`), and an owner moderating. Screenshots of the
 /// chat view are left in `.build/test-artifacts/`.
 @Suite("Web client in a browser")
 struct BrowserTests {
@@ -22,6 +22,22 @@ struct BrowserTests {
                          "reading the channel clears its badge", "after a reload #history is still read (the ack was saved)",
                          "scroll-back loads all 300 messages once, in order", "bob sees the disconnected banner",
                          "after reconnecting bob has the missed message exactly once", "screenshots saved"] {
+                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
+            }
+        }
+    }
+
+    /// An owner's roles screen, channel permissions and member menu, and a member's browser
+    /// following each change (`Tests/Browser/moderation_flow.py`).
+    @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))
+    func anOwnerModeratesFromTheWebClient() async throws {
+        try await TestCluster.with { c in
+            let (status, log) = try await PythonScript.run("Browser/moderation_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(240))
+            #expect(status == 0, "browser moderation flow failed:\n\(log)")
+            for step in ["a member without rights has no settings button", "the owner created a role in the settings screen",
+                         "making #secret private hides it from the member's sidebar", "giving the member the role shows #secret again",
+                         "where the member cannot send, the composer says so", "a timed-out member sees why they cannot send",
+                         "a kicked member's browser leaves the workspace", "the kick and the timeout are in the audit log"] {
                 #expect(log.contains("ok: \(step)"), "missing step: \(step)")
             }
         }

@@ -53,5 +53,12 @@ struct SnowflakeTests {
         #expect(back.map { abs($0.timeIntervalSince(now)) < 0.000_002 } == true)
         #expect(DiscordTimestamp.date(from: "2024-01-01T00:00:00.000000+02:00") == nil, "only UTC, as written")
         #expect(DiscordTimestamp.date(from: "yesterday") == nil)
+        // As browsers and other libraries write it.
+        #expect(DiscordTimestamp.date(from: "2000-02-29T00:00:00.500Z") == Date(timeIntervalSince1970: 951_782_400.5))
+        #expect(DiscordTimestamp.date(from: "2000-02-29T00:00:01Z") == Date(timeIntervalSince1970: 951_782_401))
+        for bad in ["2000-02-29T00:00:00.5x0Z", "2000-13-01T00:00:00Z", "2000-02-29T24:00:00Z", "2000-02-29 00:00:00Z", "-1-01-01T00:00:00Z",
+                    "99999999999999999999-01-01T00:00:00Z", "2000-02-29T00:00:00.1234567890Z", ""] {
+            #expect(DiscordTimestamp.date(from: bad) == nil, "\(bad)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 // The message box: Enter sends, Shift+Enter starts a new line, Up edits the last own message,
 // Escape cancels a reply. Typing is announced at most every 8 seconds.
-import { store } from './store.js';
+import { P, can } from './permissions.js';
+import { guildOfChannel, store } from './store.js';
 
 export class Composer {
   constructor({ api, messages, onError }) {
@@ -27,6 +28,21 @@ export class Composer {
     } else if (event.key === 'Escape') {
       this.setReply(null);
     }
+  }
+
+  /** Shows the box only where the user may send, and says why not elsewhere (as Discord does). */
+  updatePermission() {
+    const guild = guildOfChannel(store.channelId);
+    const channel = guild?.channels.get(store.channelId);
+    const member = guild?.members.get(store.me?.id);
+    const timedOut = member?.communication_disabled_until && Date.parse(member.communication_disabled_until) > Date.now();
+    const allowed = !guild || !channel || can(guild, P.SEND_MESSAGES, channel);
+    this.input.hidden = !allowed;
+    document.querySelector('#composer button[type=submit]').hidden = !allowed;
+    const notice = document.getElementById('cannot-send');
+    notice.hidden = allowed;
+    notice.textContent = timedOut ? `You are timed out until ${new Date(member.communication_disabled_until).toLocaleTimeString()}.`
+      : 'You do not have permission to send messages in this channel.';
   }
 
   setReply(message) {

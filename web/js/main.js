@@ -5,7 +5,9 @@ import { createApi } from './api.js';
 import { Composer } from './composer.js';
 import { Gateway } from './gateway.js';
 import { MessageView } from './messages.js';
+import { Settings, memberMenu } from './settings.js';
 import { renderMembers, renderSidebar } from './sidebar.js';
+import { P, can } from './permissions.js';
 import { addGuild, guildOfChannel, historyOf, nameOf, orderedChannels, readStateOf, setPresence, store } from './store.js';
 
 const TOKEN_KEY = 'concord.token';
@@ -18,6 +20,7 @@ let selectAfterJoin = null;
 const api = createApi(() => token);
 const messages = new MessageView({ api, onReply: (m) => composer.setReply(m), onError: showError });
 const composer = new Composer({ api, messages, onError: showError });
+const settings = new Settings({ api, onError: showError });
 
 function showError(error) {
   const details = error.body?.errors ? firstFieldError(error.body.errors) : null;
@@ -128,6 +131,18 @@ function dispatch(type, d) {
       if (d.id === store.channelId) $('channel-title').textContent = `# ${d.name}`;
       redrawSidebar();
       break;
+    case 'GUILD_ROLE_CREATE':
+    case 'GUILD_ROLE_UPDATE':
+      store.guilds.get(d.guild_id)?.roles.set(d.role.id, d.role);
+      redrawSidebar();
+      break;
+    case 'GUILD_ROLE_DELETE': {
+      const guild = store.guilds.get(d.guild_id);
+      guild?.roles.delete(d.role_id);
+      for (const member of guild?.members.values() ?? []) member.roles = (member.roles ?? []).filter((id) => id !== d.role_id);
+      redrawSidebar();
+      break;
+    }
     case 'CHANNEL_DELETE':
       store.guilds.get(d.guild_id)?.channels.delete(d.id);
       if (d.id === store.channelId) selectGuild(store.guildId); else redrawSidebar();
@@ -135,7 +150,8 @@ function dispatch(type, d) {
     case 'GUILD_MEMBER_ADD':
     case 'GUILD_MEMBER_UPDATE':
       store.guilds.get(d.guild_id)?.members.set(d.user.id, d);
-      renderMembers();
+      // One's own roles decide which channels show.
+      if (d.user.id === store.me?.id) redrawSidebar(); else { renderMembers(); settings.refresh(); }
       break;
     case 'GUILD_MEMBER_REMOVE':
       store.guilds.get(d.guild_id)?.members.delete(d.user.id);
@@ -214,17 +230,36 @@ setInterval(renderTyping, 1000);
 // Navigation
 
 function redrawSidebar() {
-  renderSidebar({ onGuild: selectGuild, onChannel: selectChannel });
+  const guild = store.guilds.get(store.guildId);
+  // The channel on screen may have just been hidden from this user (or none was visible yet):
+  // go where they may look.
+  const channel = guild?.channels.get(store.channelId);
+  if (guild && !(channel && canView(guild, channel))) {
+    const first = firstVisibleChannel(guild);
+    if (first && first.id !== store.channelId) return selectChannel(first.id);
+    if (!first && store.channelId) return selectChannel(null);
+  }
+  renderSidebar({ onGuild: selectGuild, onChannel: selectChannel, memberMenu: (g, member) => memberMenu(g, member, { api, onError: showError }) });
   renderMembers();
+  composer.updatePermission();
+  $('open-settings').hidden = !Settings.available(guild);
+  settings.refresh();
+}
+
+const canView = (guild, channel) => can(guild, P.VIEW_CHANNEL, channel);
+
+/** Where Discord lands: the workspace's system channel, else the first text channel, of those the user can view. */
+function firstVisibleChannel(guild) {
+  const system = guild.channels.get(guild.system_channel_id);
+  if (system && canView(guild, system)) return system;
+  return orderedChannels(guild).flatMap((group) => group.channels).find((c) => canView(guild, c)) ?? null;
 }
 
 function selectGuild(id) {
   store.guildId = id;
   const guild = store.guilds.get(id);
-  // Land where Discord does: the workspace's system channel, else the first text channel.
-  const first = guild ? (guild.channels.get(guild.system_channel_id) ?? orderedChannels(guild).flatMap((group) => group.channels)[0]) : null;
   if (selectAfterJoin === id) selectAfterJoin = null;
-  selectChannel(first?.id ?? null);
+  selectChannel(guild ? firstVisibleChannel(guild)?.id ?? null : null);
 }
 
 function selectChannel(id) {
@@ -254,8 +289,8 @@ toggleForm('new-guild', 'new-guild-form', async (name) => {
  */
 async function showJoined(guild) {
   if (!store.guilds.has(guild.id)) {
-    const channels = await api('GET', `/guilds/${guild.id}/channels`);
-    if (!store.guilds.has(guild.id)) addGuild({ ...guild, channels, members: [{ user: store.me }] });
+    const [channels, roles] = await Promise.all([api('GET', `/guilds/${guild.id}/channels`), api('GET', `/guilds/${guild.id}/roles`)]);
+    if (!store.guilds.has(guild.id)) addGuild({ ...guild, channels, roles, members: [{ user: store.me, roles: [] }] });
   }
   selectGuild(guild.id);
 }

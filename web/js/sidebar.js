@@ -1,7 +1,9 @@
 // Workspaces and the current workspace's channels.
+import { P, can } from './permissions.js';
 import { orderedChannels, readStateOf, store } from './store.js';
 
-export function renderSidebar({ onGuild, onChannel }) {
+export function renderSidebar({ onGuild, onChannel, memberMenu }) {
+  renderSidebar.memberMenu = memberMenu;
   const guildList = document.getElementById('guilds');
   guildList.replaceChildren(...[...store.guilds.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -20,7 +22,10 @@ export function renderSidebar({ onGuild, onChannel }) {
       header.textContent = group.category.name;
       rows.push(header);
     }
-    for (const channel of group.channels) {
+    // As Discord's client: channels one cannot view are not listed (nor their empty categories).
+    const visible = group.channels.filter((channel) => can(guild, P.VIEW_CHANNEL, channel));
+    if (group.category && visible.length === 0 && !can(guild, P.VIEW_CHANNEL, group.category)) rows.pop();
+    for (const channel of visible) {
       const state = readStateOf(channel.id);
       rows.push(item(`# ${channel.name}`, channel.id === store.channelId, () => onChannel(channel.id), `channel-${channel.id}`,
         { unread: channel.id !== store.channelId && state.unread_count > 0, mentions: state.mention_count }));
@@ -51,6 +56,18 @@ export function renderMembers() {
     const name = document.createElement('span');
     name.textContent = member.nick ?? member.user.global_name ?? member.user.username;
     li.append(dot, name);
+    const menu = renderSidebar.memberMenu?.(guild, member);
+    if (menu) {
+      li.classList.add('moderatable');
+      const open = document.createElement('button');
+      open.type = 'button';
+      open.className = 'icon member-actions';
+      open.title = 'Moderate';
+      open.textContent = '⋯';
+      open.addEventListener('click', () => { menu.hidden = !menu.hidden; });
+      menu.hidden = true;
+      li.append(open, menu);
+    }
     if (presence?.custom) {
       const custom = document.createElement('span');
       custom.className = 'custom';

@@ -3,7 +3,7 @@
 
 export const store = {
   me: null,
-  guilds: new Map(),      // id → { id, name, owner_id, channels: Map, members: Map }
+  guilds: new Map(),      // id → { id, name, owner_id, channels: Map, members: Map, roles: Map }
   guildId: null,
   channelId: null,
   history: new Map(),     // channel id → { messages: [] (oldest first), complete: bool }
@@ -29,6 +29,7 @@ export function addGuild(payload) {
     id: payload.id, name: payload.name, owner_id: payload.owner_id, system_channel_id: payload.system_channel_id,
     channels: new Map((payload.channels ?? []).map((c) => [c.id, c])),
     members: new Map((payload.members ?? []).map((m) => [m.user.id, m])),
+    roles: new Map((payload.roles ?? []).map((r) => [r.id, r])),
   };
   store.guilds.set(guild.id, guild);
   for (const presence of payload.presences ?? []) setPresence(presence);
