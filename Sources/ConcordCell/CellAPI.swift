@@ -144,6 +144,8 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(try await d.acceptShareInvite(route.inviteCode!, into: route.guildID!, caller: try me()))
         case .listRoles:
             return try JSONResponse.ok(try await d.roles(route.guildID!, caller: try me()))
+        case .getRole:
+            return try JSONResponse.ok(try await d.role(route.guildID!, roleID: route.roleID!, caller: try me()))
         case .createRole:
             let request = try decode(RoleRequest.self, orIfEmpty: RoleRequest())
             return try JSONResponse.ok(try await d.createRole(route.guildID!, request, caller: try me()))

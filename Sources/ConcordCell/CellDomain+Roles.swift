@@ -13,6 +13,12 @@ extension CellDomain {
         return try await db.roles(workspaceID: guildID)
     }
 
+    public func role(_ guildID: Snowflake, roleID: Snowflake, caller: Caller) async throws -> Role {
+        _ = try await requireWorkspace(guildID, caller: caller)
+        guard let role = try await db.role(id: roleID, workspaceID: guildID) else { throw APIError.unknownRole }
+        return role
+    }
+
     public func createRole(_ guildID: Snowflake, _ request: RoleRequest, caller: Caller) async throws -> Role {
         try Validation.validate(request)
         let access = try await requireWorkspace(guildID, caller: caller, needs: .manageRoles)

@@ -15,7 +15,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
     case ackMessage, bulkAck, getReadStates
     case createShareInvite, acceptShareInvite
-    case listRoles, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
+    case listRoles, getRole, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
     case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
     case putOverwrite, deleteOverwrite, getAuditLog, bulkBan
 
@@ -60,6 +60,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .createShareInvite: .init("POST", "channels/{channel}/share-invites")
         case .acceptShareInvite: .init("POST", "guilds/{guild}/share-invites/{invite}")
         case .listRoles: .init("GET", "guilds/{guild}/roles")
+        case .getRole: .init("GET", "guilds/{guild}/roles/{role}")
         case .createRole: .init("POST", "guilds/{guild}/roles", body: .optionalJSON(RoleRequest.self, Validation.validate))
         case .modifyRolePositions: .init("PATCH", "guilds/{guild}/roles", body: .json([RolePosition].self, Validation.validate))
         case .modifyRole: .init("PATCH", "guilds/{guild}/roles/{role}", body: .optionalJSON(RoleRequest.self, Validation.validate))

@@ -19,8 +19,10 @@ struct RESTFuzzTests {
             let doomed = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: #"{"name":"doomed"}"#).decode(GuildChannel.self)
             let message = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "hi")).decode(Message.self)
             let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").json?["code"]?.stringValue ?? ""
+            let role = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"fuzzed"}"#).decode(Role.self)
             let ids: [String: String] = ["guild_id": guild.id.description, "channel_id": general.description, "doomed_channel_id": doomed.id.description,
-                                         "message_id": message.id.description, "user_id": aliceID.description, "code": invite]
+                                         "message_id": message.id.description, "user_id": aliceID.description, "code": invite,
+                                         "role_id": role.id.description, "overwrite_id": role.id.description]
             let (status, log) = try await PythonScript.run("Fuzz/rest_fuzz.py", [Self.spec!, c.edgeURL + "/api/v10", alice,
                                                                                 try WireJSON.encodeString(ids), "25"], timeout: .seconds(300))
             #expect(status == 0, "REST fuzzing found a failure:\n\(log.suffix(6000))")

@@ -37,6 +37,8 @@ struct RoleTests {
             let helpers = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"Helpers"}"#).decode(Role.self)
             #expect(mods.permissions == String(managePermissions) && mods.color == 3447003 && mods.hoist)
             let listed = try await c.request(.GET, "/guilds/\(guild.id)/roles", token: bob).decode([Role].self)
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/roles/\(mods.id)", token: bob).decode(Role.self) == listed.first { $0.id == mods.id })
+            #expect(try await c.request(.GET, "/guilds/\(guild.id)/roles/1", token: bob).json?["code"]?.intValue == 10011)
             #expect(listed.map(\.name) == ["@everyone", "Helpers", "Moderators"] && listed.map(\.position) == [0, 1, 2])
             _ = try await session.waitDispatch("GUILD_ROLE_CREATE") { $0["d"]?["role"]?["name"]?.stringValue == "Helpers" }
 

@@ -25,6 +25,14 @@ SERVED = {
     ("GET", "/channels/{channel_id}/messages"), ("POST", "/channels/{channel_id}/messages"),
     ("GET", "/channels/{channel_id}/messages/{message_id}"), ("PATCH", "/channels/{channel_id}/messages/{message_id}"),
     ("DELETE", "/channels/{channel_id}/messages/{message_id}"), ("POST", "/channels/{channel_id}/typing"),
+    ("GET", "/guilds/{guild_id}/roles"), ("POST", "/guilds/{guild_id}/roles"), ("PATCH", "/guilds/{guild_id}/roles"),
+    ("GET", "/guilds/{guild_id}/roles/{role_id}"), ("PATCH", "/guilds/{guild_id}/roles/{role_id}"), ("DELETE", "/guilds/{guild_id}/roles/{role_id}"),
+    ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"), ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"),
+    ("PATCH", "/guilds/{guild_id}/members/{user_id}"), ("PATCH", "/guilds/{guild_id}/members/@me"), ("DELETE", "/guilds/{guild_id}/members/{user_id}"),
+    ("GET", "/guilds/{guild_id}/bans"), ("GET", "/guilds/{guild_id}/bans/{user_id}"), ("PUT", "/guilds/{guild_id}/bans/{user_id}"),
+    ("DELETE", "/guilds/{guild_id}/bans/{user_id}"), ("POST", "/guilds/{guild_id}/bulk-ban"), ("GET", "/guilds/{guild_id}/audit-logs"),
+    ("PUT", "/channels/{channel_id}/permissions/{overwrite_id}"), ("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}"),
+    ("DELETE", "/users/@me/guilds/{guild_id}"),
 }
 
 
