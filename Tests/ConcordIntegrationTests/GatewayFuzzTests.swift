@@ -7,18 +7,6 @@ import Testing
 /// codes (or op 9), the edge keeps serving a session that behaves, and its memory stays bounded.
 @Suite("Gateway fuzzing")
 struct GatewayFuzzTests {
-    /// SplitMix64: the same cases every run (a failure names its seed and case).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A case: the frames to send, and the close codes it may end with (nil: any of Discord's).
     struct Case {
         var name: String
@@ -32,7 +20,7 @@ struct GatewayFuzzTests {
     static let webSocketCodes: Set<UInt16> = [1002, 1003, 1007, 1009]
 
     func cases(token: String, seed: UInt64, count: Int) -> [Case] {
-        var rng = Generator(state: seed)
+        var rng = SplitMix(state: seed)
         func text(_ s: String) -> (UInt8, [UInt8]) { (1, Array(s.utf8)) }
         func randomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         let identify = GatewayFrames.identify(token)

@@ -9,18 +9,6 @@ import Testing
 /// READY shows.
 @Suite("Visibility replay")
 struct VisibilityReplayTests {
-    /// A small deterministic generator, so a failure can be run again.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Feeds a received dispatch to a session's visibility.
     static func feed(_ frame: JSONValue, into visibility: inout ChannelVisibility) {
         guard let type = frame["t"]?.stringValue, let d = frame["d"], let payload = try? WireJSON.encodeString(d) else { return }

@@ -8,9 +8,10 @@ import sys
 
 import discord
 
+from support import check, point_at, run_until_done, until
+
 edge, token, other_token = sys.argv[1], sys.argv[2], sys.argv[3]
-discord.http.Route.BASE = edge + "/api/v10"
-discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = discord.utils.yarl.URL(edge.replace("http", "ws", 1) + "/gateway/")
+point_at(edge)
 print("compression:", discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE, flush=True)
 
 intents = discord.Intents.default()
@@ -21,20 +22,6 @@ seen, watched = [], []
 resumed = asyncio.Event()
 watcher_ready = asyncio.Event()
 result = {"ok": False}
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
-    print("ok:", what, flush=True)
-
-
-async def until(condition, seconds=5.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return condition()
 
 
 @client.event
@@ -96,12 +83,5 @@ async def on_ready():
         await client.close()
 
 
-async def main():
-    try:
-        await asyncio.wait_for(asyncio.gather(client.start(token), watcher.start(other_token)), timeout=90)
-    except asyncio.TimeoutError:
-        print("FAILED: timed out", flush=True)
-
-
-asyncio.run(main())
+asyncio.run(run_until_done(client.start(token), watcher.start(other_token)))
 sys.exit(0 if result["ok"] else 1)

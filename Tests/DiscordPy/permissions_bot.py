@@ -10,28 +10,15 @@ import sys
 
 import discord
 
+from support import check, point_at, run_until_done, until
+
 edge, token = sys.argv[1], sys.argv[2]
-discord.http.Route.BASE = edge + "/api/v10"
-discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = discord.utils.yarl.URL(edge.replace("http", "ws", 1) + "/gateway/")
+point_at(edge)
 
 intents = discord.Intents.default()
 intents.members = True  # GUILD_MEMBER_UPDATE keeps members' roles in the cache
 client = discord.Client(intents=intents)
 result = {"ok": False}
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
-    print("ok:", what, flush=True)
-
-
-async def until(condition, seconds=10.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return condition()
 
 
 @client.event
@@ -45,26 +32,26 @@ async def on_ready():
 
         staff = await guild.create_role(name="staff", permissions=discord.Permissions(manage_messages=True, mention_everyone=True),
                                         colour=discord.Colour(0x3498DB), hoist=True)
-        check(await until(lambda: guild.get_role(staff.id) is not None), "create_role; GUILD_ROLE_CREATE reaches the cache")
+        check(await until(lambda: guild.get_role(staff.id) is not None, 10), "create_role; GUILD_ROLE_CREATE reaches the cache")
         await alice.add_roles(staff)
-        check(await until(lambda: staff in guild.get_member(alice.id).roles), "add_roles; GUILD_MEMBER_UPDATE reaches the cache")
+        check(await until(lambda: staff in guild.get_member(alice.id).roles, 10), "add_roles; GUILD_MEMBER_UPDATE reaches the cache")
 
         private = await guild.create_text_channel("private", overwrites={
             guild.default_role: discord.PermissionOverwrite(view_channel=False),
             staff: discord.PermissionOverwrite(view_channel=True),
         })
-        check(await until(lambda: guild.get_channel(private.id) is not None), "create_text_channel with overwrites")
+        check(await until(lambda: guild.get_channel(private.id) is not None, 10), "create_text_channel with overwrites")
         # Bob may read the private channel but not write there; in #general nobody mentions everyone but staff.
         await private.set_permissions(bob, view_channel=True, send_messages=False)
         await general.set_permissions(guild.default_role, mention_everyone=False, read_message_history=True)
-        check(await until(lambda: len(guild.get_channel(private.id).overwrites) == 3), "set_permissions; CHANNEL_UPDATE reaches the cache")
-        check(await until(lambda: len(guild.get_channel(general.id).overwrites) == 1), "an @everyone overwrite on #general")
+        check(await until(lambda: len(guild.get_channel(private.id).overwrites) == 3, 10), "set_permissions; CHANNEL_UPDATE reaches the cache")
+        check(await until(lambda: len(guild.get_channel(general.id).overwrites) == 1, 10), "an @everyone overwrite on #general")
 
         announcements = await guild.create_text_channel("announcements", overwrites={
             guild.default_role: discord.PermissionOverwrite(send_messages=False),
             staff: discord.PermissionOverwrite(send_messages=True),
         })
-        check(await until(lambda: guild.get_channel(announcements.id) is not None), "a read-only channel for all but staff")
+        check(await until(lambda: guild.get_channel(announcements.id) is not None, 10), "a read-only channel for all but staff")
 
         for member in (guild.get_member(alice.id), guild.get_member(bob.id), guild.me):
             for channel in (guild.get_channel(general.id), guild.get_channel(private.id), guild.get_channel(announcements.id)):
@@ -76,12 +63,5 @@ async def on_ready():
         await client.close()
 
 
-async def main():
-    try:
-        await asyncio.wait_for(client.start(token), timeout=90)
-    except asyncio.TimeoutError:
-        print("FAILED: timed out", flush=True)
-
-
-asyncio.run(main())
+asyncio.run(run_until_done(client.start(token)))
 sys.exit(0 if result["ok"] else 1)
