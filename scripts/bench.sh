@@ -6,7 +6,8 @@
 # just the presence and read-state figures (`make bench-presence`), BENCH_ONLY=tiers just the
 # message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`),
 # BENCH_ONLY=moves a workspace move under load (`make bench-moves`), BENCH_ONLY=permissions
-# fan-out into a channel half the sessions may view against a public one (`make bench-permissions`).
+# fan-out into a channel half the sessions may view against a public one (`make bench-permissions`),
+# BENCH_ONLY=sends just the send path against pgbench (`make bench-sends`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -261,6 +262,33 @@ permissions_bench() {
   done
 }
 
+# Sends through the edge, then the same inserts through pgbench: the ratio is the send path's
+# share of the database's raw rate; then sends paced at half of pgbench's rate, for latency.
+sends_bench() {
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
+  wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
+  wait_profiles
+  EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")
+
+  BUCKET_MS=864000000 EPOCH=1420070400000
+  NOW_MS=$(( $(date +%s%3N) ))
+  BUCKET=$(( (NOW_MS - EPOCH) / BUCKET_MS ))
+  BASE=$(( (BUCKET * BUCKET_MS) << 22 ))
+  PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U concord -n -c "$CLIENTS" -j 2 -T "$DURATION" \
+    -D chan="$CHANNEL" -D guild="$GUILD" -D author="$OWNER" -D bucket="$BUCKET" -D base="$BASE" \
+    -f Sources/ConcordStorage/SQL/pgbench_send.sql concord > "$root/pgbench.txt" 2>&1
+  PG_RATE=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')
+  PG_LAT=$(grep -E "latency average" "$root/pgbench.txt" | sed -E 's/.*= //')
+  printf 'pgbench, same inserts (message + outbox row per transaction), %s clients: %.0f tx/s, latency average %s\n' "$CLIENTS" "$PG_RATE" "$PG_LAT"
+  awk -v e="$EDGE_RATE" -v p="$PG_RATE" 'BEGIN { printf "edge path / raw database rate: %.2f\n", e / p }'
+  HALF=$(awk -v p="$PG_RATE" 'BEGIN { printf "%.0f", p / 2 }')
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" --paced-rate "$HALF"
+}
+
+if [ "$ONLY" = sends ]; then
+  sends_bench
+  exit 0
+fi
 if [ "$ONLY" = permissions ]; then
   permissions_bench
   exit 0
@@ -286,24 +314,7 @@ if [ "$ONLY" = presence ]; then
   exit 0
 fi
 
-"$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
-wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
-wait_profiles
-EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")
-
-BUCKET_MS=864000000 EPOCH=1420070400000
-NOW_MS=$(( $(date +%s%3N) ))
-BUCKET=$(( (NOW_MS - EPOCH) / BUCKET_MS ))
-BASE=$(( (BUCKET * BUCKET_MS) << 22 ))
-PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U concord -n -c "$CLIENTS" -j 2 -T "$DURATION" \
-  -D chan="$CHANNEL" -D guild="$GUILD" -D author="$OWNER" -D bucket="$BUCKET" -D base="$BASE" \
-  -f Sources/ConcordStorage/SQL/pgbench_send.sql concord > "$root/pgbench.txt" 2>&1
-PG_RATE=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')
-PG_LAT=$(grep -E "latency average" "$root/pgbench.txt" | sed -E 's/.*= //')
-printf 'pgbench, same inserts (message + outbox row per transaction), %s clients: %.0f tx/s, latency average %s\n' "$CLIENTS" "$PG_RATE" "$PG_LAT"
-awk -v e="$EDGE_RATE" -v p="$PG_RATE" 'BEGIN { printf "edge path / raw database rate: %.2f\n", e / p }'
-HALF=$(awk -v p="$PG_RATE" 'BEGIN { printf "%.0f", p / 2 }')
-"$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" --paced-rate "$HALF"
+sends_bench
 
 HISTORY_CHANNEL=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
   -d '{"name":"history"}' "$EDGE/api/v10/guilds/$GUILD/channels" | json 'd["id"]')
@@ -317,5 +328,6 @@ presence_bench
 tiers_bench
 cells_bench
 moves_bench
+permissions_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done

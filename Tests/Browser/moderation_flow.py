@@ -52,6 +52,13 @@ try:
     check(True, "making #secret private hides it from the member's sidebar")
     member.save_screenshot(os.path.join(artifacts, "moderation-member-hidden.png"))
 
+    # One member let in by name (a member overwrite), then out again.
+    settings_click(owner, f"#settings-channel input[data-member='{member_id}']")
+    wait(member, lambda d: "# secret" in channel_names(d))
+    settings_click(owner, f"#settings-channel input[data-member='{member_id}']")
+    wait(member, lambda d: "# secret" not in channel_names(d))
+    check(True, "a single member can be let into the private channel and out again")
+
     # The role may see it, the member gets the role: #secret is back for them.
     settings_click(owner, f"#settings-channel input[data-role='{staff['id']}']")
     wait(owner, lambda d: any(o["id"] == staff["id"] for o in rest("GET", f"/channels/{secret['id']}", owner_token)["permission_overwrites"]))

@@ -35,7 +35,8 @@ struct BrowserTests {
             let (status, log) = try await PythonScript.run("Browser/moderation_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(240))
             #expect(status == 0, "browser moderation flow failed:\n\(log)")
             for step in ["a member without rights has no settings button", "the owner created a role in the settings screen",
-                         "making #secret private hides it from the member's sidebar", "giving the member the role shows #secret again",
+                         "making #secret private hides it from the member's sidebar",
+                         "a single member can be let into the private channel and out again", "giving the member the role shows #secret again",
                          "where the member cannot send, the composer says so", "a timed-out member sees why they cannot send",
                          "a kicked member's browser leaves the workspace", "the kick and the timeout are in the audit log"] {
                 #expect(log.contains("ok: \(step)"), "missing step: \(step)")

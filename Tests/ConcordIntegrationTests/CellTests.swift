@@ -297,6 +297,26 @@ struct CellTests {
             let written = try await c.request(.POST, "/channels/\(channel.id)/messages", token: dave, body: MessageCreateRequest(content: "hello from Away"), edge: 1)
             #expect(written.status == 200, "\(written.text)")
             #expect(try await homeDB.channelDigest(channel.id).count == 251, "written at the channel's home")
+
+            // Each workspace governs its own copy of the channel with its own roles: Away makes
+            // it private; its members lose it, the home's copy keeps its own overwrites.
+            let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
+            session.send(GatewayFrames.identify(dave))
+            _ = try await session.waitDispatch("GUILD_CREATE") { $0["d"]?["id"]?.stringValue == away.id.description }
+            let hide = try await c.request(.PUT, "/channels/\(channel.id)/permissions/\(away.id)", token: bob, json: #"{"type":0,"deny":"1024"}"#, edge: 1)
+            #expect(hide.status == 204, "\(hide.text)")
+            #expect(try await c.request(.GET, "/channels/\(channel.id)", token: alice).decode(GuildChannel.self).permission_overwrites.isEmpty)
+            #expect(try await c.request(.GET, "/channels/\(channel.id)/messages", token: dave, edge: 1).status == 403)
+            let refused = try await c.request(.POST, "/channels/\(channel.id)/messages", token: dave, body: MessageCreateRequest(content: "x"), edge: 1)
+            #expect(refused.status == 403, "\(refused.text)")
+            #expect(try await c.request(.GET, "/channels/\(channel.id)/messages", token: bob, edge: 1).status == 200, "Away's owner still sees it")
+            #expect(try await c.request(.POST, "/channels/\(channel.id)/messages", token: alice, body: MessageCreateRequest(content: "home only")).status == 200)
+            // Once relayed into Away's cell, a later event there proves the relayed one was not delivered.
+            for _ in 0..<200 where try await replicaDB.channelDigest(channel.id).count < 252 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await c.request(.POST, "/channels/\(away.system_channel_id!)/messages", token: bob, body: MessageCreateRequest(content: "marker"), edge: 1).status == 200)
+            _ = try await session.waitDispatch("MESSAGE_CREATE") { $0["d"]?["content"]?.stringValue == "marker" }
+            #expect(!session.dispatches("MESSAGE_CREATE").contains { $0["d"]?["content"]?.stringValue == "home only" })
+            session.close()
         }
     }
 

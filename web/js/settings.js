@@ -114,11 +114,21 @@ export class Settings {
           ? put(role.id, 0, P.VIEW_CHANNEL, 0n) : this.api('DELETE', `/channels/${channel.id}/permissions/${role.id}`)),
       }), `${role.name} can see it`);
     });
+    // Single members too (a member overwrite), as Discord's "add members or roles".
+    for (const member of guild.members.values()) {
+      if (member.user.id === guild.owner_id) continue;
+      const own = overwrites.find((o) => o.id === member.user.id && o.type === 1);
+      rows.push(el('label', { className: 'perm' }, el('input', {
+        type: 'checkbox', checked: !!own && (BigInt(own.allow) & P.VIEW_CHANNEL) === P.VIEW_CHANNEL, disabled: !isPrivate,
+        dataset: { member: member.user.id }, onchange: (event) => this.run(() => event.target.checked
+          ? put(member.user.id, 1, P.VIEW_CHANNEL, 0n) : this.api('DELETE', `/channels/${channel.id}/permissions/${member.user.id}`)),
+      }), `${member.nick ?? member.user.username} can see it`));
+    }
     box.replaceChildren(el('h3', { textContent: `# ${channel.name}` }),
       el('label', { className: 'perm' }, el('input', { type: 'checkbox', id: 'channel-private', checked: isPrivate, disabled: !can(guild, P.MANAGE_ROLES, channel),
         onchange: (event) => this.run(() => event.target.checked
           ? put(guild.id, 0, 0n, P.VIEW_CHANNEL) : this.api('DELETE', `/channels/${channel.id}/permissions/${guild.id}`)) }),
-      'Private channel (only the roles below and the owner see it)'), ...rows);
+      'Private channel (only the roles and members below, and the owner, see it)'), ...rows);
   }
 }
 
