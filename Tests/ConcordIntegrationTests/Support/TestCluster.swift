@@ -182,7 +182,9 @@ struct TestCluster: Sendable {
         if let rawBody { request.body = .bytes(ByteBuffer(string: rawBody)) }
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+        let reply = Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+        if !rawPath && !absolute { ResponseLog.record(method: method.rawValue, path: path, status: reply.status, body: reply.body) }
+        return reply
     }
 
     func request(_ method: HTTPMethod, _ path: String, token: String? = nil, body: some Encodable, edge: Int = 0) async throws -> Reply {

@@ -1,0 +1,105 @@
+"""Checks REST answers against Discord's official OpenAPI spec.
+
+Usage: python validate_responses.py SPEC RESPONSES_JSONL [--strict]
+
+Each line of RESPONSES_JSONL is one answer the tests received ({method, path, status, body}, the
+path under /api/v10, with its query). Each is matched to the spec's operation (the template with
+the most literal segments wins, as /users/@me over /users/{user_id}), and its body validated
+against the schema the spec gives for that status. Prints how many answers validate, per
+operation, and the distinct failures. Exits 1 with --strict when any answer does not validate.
+"""
+import collections
+import json
+import re
+import sys
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+spec_path, responses_path = sys.argv[1], sys.argv[2]
+strict = "--strict" in sys.argv[3:]
+spec = json.load(open(spec_path))
+registry = referencing.Registry().with_resource("spec", referencing.jsonschema.DRAFT202012.create_resource(spec))
+
+templates = []
+for template, item in spec["paths"].items():
+    pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")) + "$")
+    literal = sum(1 for part in template.split("/") if part and not part.startswith("{"))
+    templates.append((literal, template, pattern, item))
+templates.sort(key=lambda t: -t[0])
+
+
+def operation(method, path):
+    for _, template, pattern, item in templates:
+        if pattern.match(path) and method.lower() in item:
+            return template, item[method.lower()]
+    return None, None
+
+
+def schema_for(op, status):
+    responses = op.get("responses", {})
+    response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+    if response is None:
+        return None
+    while "$ref" in response:
+        response = resolve(response["$ref"])
+    content = response.get("content", {}).get("application/json")
+    return content.get("schema") if content else None
+
+
+def resolve(ref):
+    node = spec
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def rebased(schema):
+    """The schema with its local references pointed at the whole spec."""
+    text = json.dumps(schema).replace('"$ref": "#/', '"$ref": "spec#/')
+    return json.loads(text)
+
+
+checked = collections.Counter()
+passed = collections.Counter()
+failures = collections.defaultdict(collections.Counter)
+unmatched = collections.Counter()
+for line in open(responses_path):
+    record = json.loads(line)
+    path = record["path"].split("?")[0]
+    template, op = operation(record["method"], path)
+    if op is None:
+        unmatched[f'{record["method"]} {path}'] += 1
+        continue
+    key = f'{record["method"]} {template} {record["status"]}'
+    if record["status"] == 204:
+        checked[key] += 1
+        passed[key] += 1
+        continue
+    schema = schema_for(op, record["status"])
+    if schema is None:
+        failures[key]["the spec has no JSON answer for this status"] += 1
+        checked[key] += 1
+        continue
+    checked[key] += 1
+    validator = jsonschema.Draft202012Validator(rebased(schema), registry=registry)
+    errors = sorted(validator.iter_errors(record["body"]), key=lambda e: list(e.absolute_path))
+    if not errors:
+        passed[key] += 1
+    for error in errors[:3]:
+        where = "/".join(str(p) for p in error.absolute_path if not isinstance(p, int)) or "(top)"
+        failures[key][f"{where}: {error.message[:160]}"] += 1
+
+total, ok = sum(checked.values()), sum(passed.values())
+print(f"spec check: {ok} of {total} answers validate against Discord's OpenAPI spec ({len(checked)} operation/status pairs)")
+for key in sorted(checked):
+    mark = "ok " if passed[key] == checked[key] else "BAD"
+    print(f"  {mark} {key}: {passed[key]}/{checked[key]}")
+    for message, count in failures[key].most_common(6):
+        print(f"        {count} x {message}")
+if unmatched:
+    print(f"not in the spec (Concord's additions or wrong paths): {sum(unmatched.values())} answers")
+    for key, count in unmatched.most_common(10):
+        print(f"  {count} x {re.sub(r'[0-9]{6,}', '<id>', key)}")
+sys.exit(1 if strict and ok < total else 0)
