@@ -70,7 +70,7 @@ public struct CellAPI: Sendable {
         case .login:
             return try JSONResponse.ok(try await d.login(try decode(LoginRequest.self)))
         case .getCurrentUser:
-            return try JSONResponse.ok(try await d.currentUser(try me()))
+            return try JSONResponse.ok(CurrentUser(try await d.currentUser(try me())))
         case .getUser:
             return try JSONResponse.ok(try await d.user(route.userID!))
         case .getCurrentUserGuilds:

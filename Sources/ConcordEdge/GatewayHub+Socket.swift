@@ -269,7 +269,7 @@ extension GatewayHub {
         struct ApplicationStub: Encodable { var id: Snowflake; var flags = 0 }
         struct Ready: Encodable {
             var v = 10
-            var user: User
+            var user: CurrentUser
             var guilds: [Unavailable]
             var session_id: String
             var resume_gateway_url: String
@@ -289,7 +289,7 @@ extension GatewayHub {
             var partial = false
             var entries: [ReadStateEntry]
         }
-        return try WireJSON.encodeString(Ready(user: ready.user, guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
+        return try WireJSON.encodeString(Ready(user: CurrentUser(ready.user), guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
                                                session_id: sessionID, resume_gateway_url: publicGatewayURL,
                                                application: bot ? ApplicationStub(id: ready.user.id) : nil,
                                                private_channels: ready.privateChannels, read_state: ReadStates(entries: ready.readStates)))

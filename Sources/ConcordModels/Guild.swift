@@ -83,6 +83,31 @@ public struct Role: Codable, Sendable, Equatable {
         self.permissions = permissions
     }
 
+    private enum Keys: String, CodingKey {
+        case id, name, color, colors, hoist, icon, unicode_emoji, position, permissions, managed, mentionable, flags
+    }
+    private enum ColorKeys: String, CodingKey { case primary_color, secondary_color, tertiary_color }
+
+    /// With Discord's `colors` (a role's one color as its primary) and its nullable fields as null.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(color, forKey: .color)
+        var colors = c.nestedContainer(keyedBy: ColorKeys.self, forKey: .colors)
+        try colors.encode(color, forKey: .primary_color)
+        try colors.encodeNil(forKey: .secondary_color)
+        try colors.encodeNil(forKey: .tertiary_color)
+        try c.encode(hoist, forKey: .hoist)
+        try c.encode(icon, forKey: .icon)
+        try c.encode(unicode_emoji, forKey: .unicode_emoji)
+        try c.encode(position, forKey: .position)
+        try c.encode(permissions, forKey: .permissions)
+        try c.encode(managed, forKey: .managed)
+        try c.encode(mentionable, forKey: .mentionable)
+        try c.encode(flags, forKey: .flags)
+    }
+
     /// The permissions as bits (the wire carries a decimal string).
     public var permissionSet: Permissions { Permissions(rawValue: UInt64(permissions) ?? 0) }
 

@@ -16,6 +16,46 @@ public struct User: Codable, Sendable, Equatable {
         self.global_name = globalName
         self.bot = bot
     }
+
+    private enum Keys: String, CodingKey {
+        case id, username, discriminator, global_name, avatar, bot, system, public_flags, flags, primary_guild, banner, accent_color
+    }
+
+    /// Discord's user object has its nullable fields present as null (libraries index them), and
+    /// `primary_guild` (Concord has no guild tags: null).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(username, forKey: .username)
+        try c.encode(discriminator, forKey: .discriminator)
+        try c.encode(global_name, forKey: .global_name)
+        try c.encode(avatar, forKey: .avatar)
+        try c.encode(bot, forKey: .bot)
+        try c.encode(system, forKey: .system)
+        try c.encode(public_flags, forKey: .public_flags)
+        try c.encode(flags, forKey: .flags)
+        try c.encodeNil(forKey: .primary_guild)
+        try c.encodeNil(forKey: .banner)
+        try c.encodeNil(forKey: .accent_color)
+    }
+}
+
+/// The current user (`GET /users/@me`, READY's `user`): the user object plus the fields Discord
+/// gives only about oneself. Concord has no MFA, e-mail or Nitro: they read as off, none and none.
+public struct CurrentUser: Encodable, Sendable, Equatable {
+    public var user: User
+    public init(_ user: User) { self.user = user }
+
+    private enum Keys: String, CodingKey { case mfa_enabled, locale, verified, email, premium_type }
+    public func encode(to encoder: any Encoder) throws {
+        try user.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(false, forKey: .mfa_enabled)
+        try c.encode("en-US", forKey: .locale)
+        try c.encode(true, forKey: .verified)
+        try c.encodeNil(forKey: .email)
+        try c.encode(0, forKey: .premium_type)
+    }
 }
 
 /// Discord's application object, the part bots read at start-up (`/oauth2/applications/@me`).
