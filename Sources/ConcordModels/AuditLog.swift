@@ -67,9 +67,10 @@ public struct AuditLogEntry: Codable, Sendable, Equatable {
         try c.encode(action_type, forKey: .action_type)
         try c.encode(user_id, forKey: .user_id)
         try c.encode(target_id, forKey: .target_id)
-        try c.encodeIfPresent(changes, forKey: .changes)
-        try c.encodeIfPresent(options, forKey: .options)
-        try c.encodeIfPresent(reason, forKey: .reason)
+        // Absent, not null, when there are none (the spec allows no null here).
+        if let changes { try c.encode(changes, forKey: .changes) }
+        if let options { try c.encode(options, forKey: .options) }
+        if let reason { try c.encode(reason, forKey: .reason) }
     }
 }
 

@@ -32,6 +32,18 @@ public struct Guild: Codable, Sendable, Equatable {
     public var max_members: Int = 500_000
     public var approximate_member_count: Int?
     public var approximate_presence_count: Int?
+    // Fields Discord's spec requires that Concord has no use for, at their "none" values
+    // (optional, so a guild object written before they existed still reads).
+    public var home_header: String? = nil
+    public var region: String? = "deprecated"
+    public var widget_enabled: Bool? = false
+    public var widget_channel_id: Snowflake? = nil
+    public var max_presences: Int? = nil
+    public var max_stage_video_channel_users: Int? = 0
+    public var max_video_channel_users: Int? = 0
+    public var safety_alerts_channel_id: Snowflake? = nil
+    public var nsfw: Bool? = false
+    public var incidents_data: JSONValue? = nil
 
     public init(id: Snowflake, name: String, description: String?, ownerID: Snowflake,
                 systemChannelID: Snowflake?, memberCount: Int? = nil) {
@@ -129,6 +141,7 @@ public struct Member: Codable, Sendable, Equatable {
     public var flags: Int = 0
     public var pending: Bool = false
     public var communication_disabled_until: String? = nil
+    public var banner: String? = nil
 
     public init(user: User?, nick: String?, joinedAt: String) {
         self.user = user

@@ -74,6 +74,17 @@ public struct Application: Codable, Sendable, Equatable {
     public var team: JSONValue? = nil
     public var summary: String = ""
     public var rpc_origins: [String] = []
+    // What Discord's spec requires of an application that Concord has no use for, at "none".
+    public var type: Int? = nil
+    public var flags_new: String? = "0"
+    public var redirect_uris: [String]? = []
+    public var interactions_endpoint_url: String? = nil
+    public var role_connections_verification_url: String? = nil
+    public var approximate_guild_count: Int? = 0
+    public var approximate_user_install_count: Int? = 0
+    public var approximate_user_authorization_count: Int? = 0
+    public var explicit_content_filter: Int? = 0
+    public var eligible_oauth2_scopes: [String]? = []
 
     public init(id: Snowflake, name: String, verifyKey: String, owner: User, bot: User?) {
         self.id = id
