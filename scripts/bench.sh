@@ -60,7 +60,8 @@ cat > "$root/cluster.json" <<JSON
             { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
               "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "public_requests_per_second": 1000000,
-                   "auth_requests_per_minute": 1000000, "logins_per_minute_per_account": 1000000 } }
+                   "auth_requests_per_minute": 1000000, "logins_per_minute_per_account": 1000000,
+                   "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
 JSON
 CONFIG="$root/cluster.json"
 start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
@@ -246,7 +247,7 @@ permissions_bench() {
   role=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' -d '{"name":"half"}' \
     "$EDGE/api/v10/guilds/$p_guild/roles" | json 'd["id"]')
   curl -fsS -H "Authorization: $OWNER_TOKEN" "$EDGE/api/v10/guilds/$p_guild/members?limit=1000" \
-    | json '"\n".join(m["user"]["id"] for m in d if m["user"]["id"] != "'"$OWNER"'")' | head -n $(( sessions / 2 )) \
+    | json '"\n".join([m["user"]["id"] for m in d if m["user"]["id"] != "'"$OWNER"'"][:'"$(( sessions / 2 ))"'])' \
     | while read -r member; do
         curl -fsS -X PUT -H "Authorization: $OWNER_TOKEN" "$EDGE/api/v10/guilds/$p_guild/members/$member/roles/$role" >/dev/null
       done

@@ -65,12 +65,20 @@ struct Fanout: AsyncParsableCommand {
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(ByteBuffer(string: #"{"content":"fanout \#(k)"}"#))
                     let start = DispatchTime.now().uptimeNanoseconds
-                    guard let response = try? await http.execute(request, timeout: .seconds(30)), response.status == .ok else { return }
+                    guard let response = try? await http.execute(request, timeout: .seconds(30)) else { sent.refused.withLock { $0[0, default: 0] += 1 }; return }
+                    guard response.status == .ok else {
+                        sent.refused.withLock { $0[Int(response.status.code), default: 0] += 1 }
+                        return
+                    }
                     _ = try? await response.body.collect(upTo: 1 << 20)
                     let ok = DispatchTime.now().uptimeNanoseconds
                     sent.times.withLock { $0[k] = (start, ok) }
                 }
             }
+        }
+        let refused = sent.refused.withLock { $0 }
+        if !refused.isEmpty {
+            print("posts not answered 200: " + refused.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", "))
         }
         let expected = sent.times.withLock { $0.count } * min(receivers ?? connected, connected)
         let received = { logs.reduce(0) { $0 + $1.receipts.withLock { $0.count } } }
@@ -156,6 +164,8 @@ enum SessionPool {
 /// When each message's POST started and when its 200 arrived (monotonic nanoseconds).
 final class SendTimes: Sendable {
     let times = Mutex<[Int: (start: UInt64, ok: UInt64)]>([:])
+    /// Posts not answered 200, by status (0: no answer).
+    let refused = Mutex<[Int: Int]>([:])
 }
 
 /// Process figures from /proc and getrusage.
