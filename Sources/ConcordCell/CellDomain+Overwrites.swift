@@ -18,7 +18,7 @@ extension CellDomain {
         try Validation.validate(request)
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .manageRoles])
         let overwrite = request.overwrite(id: targetID)
-        try checkGrantable(overwrite.allowSet.union(overwrite.denySet), in: access)
+        try checkGrantable(overwrite.named, in: access)
         try await requireTarget(overwrite, in: access.channel.guild_id)
         try await changeOverwrites(of: channelID, target: targetID, by: caller.userID) { overwrites in
             if let index = overwrites.firstIndex(where: { $0.id == targetID }) {
@@ -37,7 +37,7 @@ extension CellDomain {
     public func deleteOverwrite(_ channelID: Snowflake, targetID: Snowflake, caller: Caller) async throws {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .manageRoles])
         guard let existing = access.channel.permission_overwrites.first(where: { $0.id == targetID }) else { return }
-        try checkGrantable(existing.allowSet.union(existing.denySet), in: access)
+        try checkGrantable(existing.named, in: access)
         try await changeOverwrites(of: channelID, target: targetID, by: caller.userID) { $0.removeAll { $0.id == targetID } }
     }
 
@@ -48,7 +48,7 @@ extension CellDomain {
         for request in requests {
             guard let id = request.id else { continue }
             let overwrite = request.overwrite(id: id)
-            guard PermissionCalculator.canGrant(overwrite.allowSet.union(overwrite.denySet), actor: actor, in: workspace) else {
+            guard PermissionCalculator.canGrant(overwrite.named, actor: actor, in: workspace) else {
                 throw APIError.missingPermissions
             }
             try await requireTarget(overwrite, in: workspace.workspaceID)
@@ -60,8 +60,7 @@ extension CellDomain {
     }
 
     private func checkGrantable(_ permissions: Permissions, in access: ChannelAccess) throws {
-        let held = access.permissions
-        guard held.contains(.administrator) || held.isSuperset(of: permissions) else { throw APIError.missingPermissions }
+        guard PermissionCalculator.canGrant(permissions, holding: access.permissions) else { throw APIError.missingPermissions }
     }
 
     private func requireTarget(_ overwrite: ChannelOverwrite, in guildID: Snowflake) async throws {

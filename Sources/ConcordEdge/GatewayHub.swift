@@ -234,7 +234,7 @@ final class GatewayHub: Sendable {
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
-        let visibility = VisibilityEvent(type: e.type, guild: e.guildID, channel: e.channelID, payload: e.payload)
+        let visibility = VisibilityEvent(e)
         for connection in targets where subject == nil || connection.userID != subject {
             offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: nil)
         }
@@ -301,7 +301,7 @@ final class GatewayHub: Sendable {
                 guard wants(connection, event.event) else { continue }
                 var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
                 var facts = MessageFacts(payload: event.event.payload)
-                let visibility = VisibilityEvent(type: event.event.type, guild: event.event.guildID, channel: event.event.channelID, payload: event.event.payload)
+                let visibility = VisibilityEvent(event.event)
                 offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: joined)
             }
             if page.count < 500 { return }

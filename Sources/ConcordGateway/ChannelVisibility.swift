@@ -27,6 +27,10 @@ public struct VisibilityEvent: Sendable {
     public let requires: Permissions
     public let change: Change
 
+    public init(_ event: PendingEvent) {
+        self.init(type: event.type, guild: event.guildID, channel: event.channelID, payload: event.payload)
+    }
+
     public init(type: String, guild: Snowflake?, channel: Snowflake?, payload: String) {
         self.guild = guild
         let metadata = ["CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE"].contains(type)
@@ -76,9 +80,11 @@ public struct ChannelVisibility: Sendable, Equatable {
         var base: Permissions = []
 
         mutating func recompute() {
-            base = PermissionCalculator.base(member, in: roles, now: .distantPast)
+            let held = PermissionCalculator.base(member, in: roles, now: .distantPast)
+            base = held
             visible = Set(overwrites.compactMap { id, overwrites in
-                PermissionCalculator.channel(member, in: roles, overwrites: overwrites, now: .distantPast).contains(.viewChannel) ? id : nil
+                PermissionCalculator.channel(member, base: held, everyoneID: roles.workspaceID, overwrites: overwrites, now: .distantPast)
+                    .contains(.viewChannel) ? id : nil
             })
         }
 

@@ -18,6 +18,8 @@ public struct ChannelOverwrite: Codable, Sendable, Equatable {
 
     public var allowSet: Permissions { Permissions(rawValue: UInt64(allow) ?? 0) }
     public var denySet: Permissions { Permissions(rawValue: UInt64(deny) ?? 0) }
+    /// Every permission it grants or denies: what one must hold to set or remove it.
+    public var named: Permissions { allowSet.union(denySet) }
 }
 
 /// A permission field as clients send it: Discord's decimal string, or (older libraries) a number.

@@ -85,16 +85,21 @@ public enum PermissionCalculator {
     /// the member's own; then the implicit rules.
     public static func channel(_ member: MemberGrant, in workspace: WorkspaceRoles, overwrites: [PermissionOverwrite],
                                now: Date = Date()) -> Permissions {
-        let base = base(member, in: workspace, now: now)
+        channel(member, base: base(member, in: workspace, now: now), everyoneID: workspace.workspaceID, overwrites: overwrites, now: now)
+    }
+
+    /// As `channel`, from the member's base permissions already computed (one base for many channels).
+    public static func channel(_ member: MemberGrant, base: Permissions, everyoneID: Snowflake, overwrites: [PermissionOverwrite],
+                               now: Date = Date()) -> Permissions {
         if base.contains(.administrator) { return .all }
         var permissions = base
-        if let everyone = overwrites.first(where: { $0.kind == .role && $0.id == workspace.workspaceID }) {
+        if let everyone = overwrites.first(where: { $0.kind == .role && $0.id == everyoneID }) {
             permissions.subtract(everyone.deny)
             permissions.formUnion(everyone.allow)
         }
         var allow: Permissions = [], deny: Permissions = []
         let held = Set(member.roleIDs)
-        for overwrite in overwrites where overwrite.kind == .role && overwrite.id != workspace.workspaceID && held.contains(overwrite.id) {
+        for overwrite in overwrites where overwrite.kind == .role && overwrite.id != everyoneID && held.contains(overwrite.id) {
             allow.formUnion(overwrite.allow)
             deny.formUnion(overwrite.deny)
         }
@@ -145,7 +150,11 @@ public enum PermissionCalculator {
     /// Whether `actor` may grant `permissions` (on a role or an overwrite): only what it holds,
     /// unless it administers the workspace.
     public static func canGrant(_ permissions: Permissions, actor: MemberGrant, in workspace: WorkspaceRoles, now: Date = Date()) -> Bool {
-        let held = base(actor, in: workspace, now: now)
-        return held.contains(.administrator) || held.isSuperset(of: permissions)
+        canGrant(permissions, holding: base(actor, in: workspace, now: now))
+    }
+
+    /// Whether one holding `held` (in a workspace or a channel) may grant or deny `permissions`.
+    public static func canGrant(_ permissions: Permissions, holding held: Permissions) -> Bool {
+        held.contains(.administrator) || held.isSuperset(of: permissions)
     }
 }

@@ -85,6 +85,8 @@ struct AuditLogTests {
             // Bad reasons and queries are form errors, and record nothing.
             let long = try await c.request(.DELETE, "/guilds/\(guild.id)/roles/\(mods.id)", token: alice, headers: reason(String(repeating: "x", count: 513)))
             #expect(long.status == 400 && long.json?["code"]?.intValue == 50035)
+            let nul = try await c.request(.DELETE, "/guilds/\(guild.id)/roles/\(mods.id)", token: alice, headers: [("X-Audit-Log-Reason", "bad%00reason")])
+            #expect(nul.status == 400 && nul.json?["code"]?.intValue == 50035, "a NUL in the reason: \(nul.text)")
             #expect(try await c.request(.GET, "/guilds/\(guild.id)/roles", token: alice).decode([Role].self).contains { $0.id == mods.id })
             for query in ["limit=0", "limit=101", "before=-1", "user_id=x", "action_type=18446744073709551615"] {
                 #expect(try await c.request(.GET, "/guilds/\(guild.id)/audit-logs?\(query)", token: carol).status == 400, "\(query)")
