@@ -43,6 +43,17 @@ if python3 -m venv "$venv" >/dev/null 2>&1; then
   else
     log "WARNING: schemathesis or $spec unavailable; REST fuzzing will be skipped"
   fi
+  # The other Discord libraries, each in an environment of its own (py-cord and discord.py are
+  # both the `discord` package), installed side by side; one that fails to install is skipped.
+  export CONCORD_TEST_LIBRARIES="$root/libraries"
+  installs=()
+  for library in hikari:hikari disnake:disnake nextcord:nextcord py-cord:py-cord interactions.py:discord-py-interactions; do
+    (python3 -m venv "$CONCORD_TEST_LIBRARIES/${library%%:*}" >/dev/null 2>&1 &&
+       "$CONCORD_TEST_LIBRARIES/${library%%:*}/bin/pip" install -q "${library#*:}" zstandard >/dev/null 2>&1 ||
+       { log "WARNING: could not install ${library#*:} from PyPI; its flow will be skipped"; rm -rf "$CONCORD_TEST_LIBRARIES/${library%%:*}"; }) &
+    installs+=($!)
+  done
+  wait "${installs[@]}"
   if ensure_browser && "$venv/bin/pip" install -q selenium >/dev/null 2>&1; then
     export CONCORD_TEST_BROWSER=1
   else
@@ -62,7 +73,7 @@ fi
 # Waves, so the suites that start whole clusters do not all share two cores at once (their
 # waits are generous, but a machine this small saturates), and the one test that times a link
 # crossing runs alone. Every wave runs; the result fails if any wave did.
-clusters="GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|CellTests|MoveTests|BrowserTests|DirectMessageTests"
+clusters="GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|LibraryTests|CellTests|MoveTests|BrowserTests|DirectMessageTests"
 # Roles, overwrites, moderation and the audit log: many sessions and clusters of their own, kept
 # out of the first wave so its timing-sensitive hardening tests keep their share of the cores.
 permissions="ChannelPermissionTests|AuditLogTests|VisibilityReplayTests|ModerationTests|RoleTests"
@@ -72,6 +83,8 @@ swift test --skip-build --disable-xctest --skip "$clusters|$permissions" || stat
 swift test --skip-build --disable-xctest --filter "$permissions" || status=1
 swift test --skip-build --disable-xctest --filter "GatewayTests|GatewayFaultTests|SubscriptionLevelEndToEndTests|DiscordPyTests|MoveTests" || status=1
 swift test --skip-build --disable-xctest --filter "CellTests|BrowserTests|DirectMessageTests" --skip "$timed" || status=1
+# Six libraries, one after another, each at both regions' edges.
+swift test --skip-build --disable-xctest --filter "LibraryTests" || status=1
 swift test --skip-build --disable-xctest --filter "$timed" || status=1
 # A figure, not yet a gate: how many answers match Discord's OpenAPI spec (the compatibility
 # issue makes it one once every shape does).

@@ -81,7 +81,7 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(try await d.dmChannels(try me()))
         case .createDM:
             return try JSONResponse.ok(try await d.openDM(try decode(DMCreateRequest.self), caller: try me()))
-        case .getGateway, .getGatewayBot, .listEdges:
+        case .getGateway, .getGatewayBot, .listEdges, .listCommands, .overwriteCommands, .listGuildCommands, .overwriteGuildCommands, .listDefaultSounds:
             throw APIError.notFound
         case .createGuild:
             return try JSONResponse.ok(try await d.createWorkspace(try decode(GuildCreateRequest.self), ownerID: try me().userID), status: .created)

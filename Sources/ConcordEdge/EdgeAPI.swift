@@ -84,6 +84,10 @@ public final class EdgeAPI: Sendable {
             case .getGatewayBot:
                 guard let claims, claims.isBot else { throw APIError.unauthorized }
                 return try JSONResponse.ok(GatewayBotResponse(url: gatewayURL, session_start_limit: await gateway.sessionStartLimit(claims)))
+            case .listCommands, .overwriteCommands, .listGuildCommands, .overwriteGuildCommands:
+                return try applicationCommands(route, claims: claims, body: body)
+            case .listDefaultSounds:
+                return try JSONResponse.ok([JSONValue]())
             default:
                 break
             }
@@ -95,6 +99,18 @@ public final class EdgeAPI: Sendable {
             logger.error("edge request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return JSONResponse.error(.internalError)
         }
+    }
+
+    /// Concord has no application commands: an application reads an empty list, and may set
+    /// it to empty; declaring commands is refused rather than pretended.
+    private func applicationCommands(_ route: Route, claims: TokenClaims?, body: Data) throws -> Response {
+        guard let claims, claims.isBot, claims.userID == route.userID else { throw APIError.missingAccess }
+        try route.endpoint.spec.body.check(body)
+        if route.endpoint == .overwriteCommands || route.endpoint == .overwriteGuildCommands,
+           try WireJSON.decodeBody([JSONValue].self, from: body).isEmpty == false {
+            throw APIError.commandsUnsupported
+        }
+        return try JSONResponse.ok([JSONValue]())
     }
 
     /// `application/json`, with or without parameters (`; charset=utf-8`).

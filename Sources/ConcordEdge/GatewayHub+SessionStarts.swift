@@ -18,19 +18,25 @@ extension GatewayHub {
         var max_concurrency: Int
     }
 
-    /// Counts an IDENTIFY against the bot's budget; answers the close code when it is over
+    enum SessionStartRefusal {
+        /// Within 5 s of the bot's last IDENTIFY: op 9, and the library identifies again shortly
+        /// (Discord answers an IDENTIFY past max_concurrency so).
+        case tooSoon
+        /// The day's budget is spent: closed with 4008.
+        case spent
+    }
+
+    /// Counts an IDENTIFY against the bot's budget; answers why it is refused when it is over
     /// budget or too soon after the last one (nil: go ahead). Without Redis, it goes ahead.
-    func startSession(_ claims: TokenClaims) async -> GatewayCloseCode? {
+    func startSession(_ claims: TokenClaims) async -> SessionStartRefusal? {
         guard claims.isBot, let home = directory.entry(for: claims.userID.cell) else { return nil }
         let (starts, gate) = (Topics.sessionStarts(claims.userID, cell: home.cell.name), Topics.identifyGate(claims.userID, cell: home.cell.name))
-        guard let replies = try? await home.redis.pipeline([
-            ["SET", gate, "1", "PX", String(Self.identifyGateMilliseconds), "NX"],
-            ["INCR", starts],
-            ["PEXPIRE", starts, String(Self.sessionStartWindowMilliseconds), "NX"],
-        ]), replies.count == 3 else { return nil }
-        if (try? replies[0].get())?.isNull == true { return .rateLimited }
-        if let count = try? replies[1].get().integer, count > Self.dailySessionStarts { return .rateLimited }
-        return nil
+        // The gate first: an IDENTIFY turned away for coming too soon is not a session start.
+        guard let gateReply = try? await home.redis.send("SET", gate, "1", "PX", String(Self.identifyGateMilliseconds), "NX") else { return nil }
+        if gateReply.isNull { return .tooSoon }
+        guard let replies = try? await home.redis.pipeline([["INCR", starts], ["PEXPIRE", starts, String(Self.sessionStartWindowMilliseconds), "NX"]]),
+              let count = try? replies[0].get().integer else { return nil }
+        return count > Self.dailySessionStarts ? .spent : nil
     }
 
     /// What GET /gateway/bot reports: the starts left today and when the day's count resets.

@@ -137,8 +137,10 @@ extension GatewayHub {
         guard let (claims, authorization) = await verify(identify.token) else {
             connection.close(.authenticationFailed); return
         }
-        if let refusal = await startSession(claims) {
-            connection.close(refusal); return
+        switch await startSession(claims) {
+        case .tooSoon?: invalidSession(connection); return
+        case .spent?: connection.close(.rateLimited); return
+        case nil: break
         }
         do {
             let parts = try await readyStates(authorization: authorization, home: claims.userID.cell)
@@ -178,21 +180,28 @@ extension GatewayHub {
         }
     }
 
+    /// Op 9 with `d: false`: the client starts a new session, on this socket or another.
+    private func invalidSession(_ connection: GatewayConnection) {
+        connection.state.withLock { $0.machine.invalidated() }
+        connection.send(ServerFrame.invalidSession(resumable: false))
+    }
+
     /// Reattaches a dropped session to this socket and replays what it missed, or answers op 9.
     /// The session is this edge's own, or one a draining edge handed over through Redis; for
     /// the latter, what its cells published since the hand-over is read back from the outbox.
     private func resume(_ binding: SocketBinding, _ payload: ResumePayload) async {
         let fresh = binding.current
         guard let (claims, authorization) = await verify(payload.token) else { fresh.close(.authenticationFailed); return }
-        var old = resumable(payload.session_id)
+        guard let sessionID = payload.session_id else { invalidSession(fresh); return }
+        var old = resumable(sessionID)
         if let local = old, local.userID != claims.userID || local.state.withLock({ $0.handedOver }) { old = nil }
         var adopted = false
         if old == nil {
             let interval = fresh.state.withLock { $0.machine.heartbeatInterval }
-            old = await adopt(payload.session_id, claims: claims, authorization: authorization, heartbeatInterval: interval)
+            old = await adopt(sessionID, claims: claims, authorization: authorization, heartbeatInterval: interval)
             adopted = old != nil
         }
-        guard let old else { fresh.send(ServerFrame.invalidSession(resumable: false)); return }
+        guard let old else { invalidSession(fresh); return }
         let (output, closer) = fresh.state.withLock { ($0.output, $0.closer) }
         let replayed = old.state.withLock { s -> Bool in
             guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
@@ -206,8 +215,8 @@ extension GatewayHub {
             return true
         }
         guard replayed else {
-            if adopted { remove(payload.session_id, old) }
-            fresh.send(ServerFrame.invalidSession(resumable: false))
+            if adopted { remove(sessionID, old) }
+            invalidSession(fresh)
             return
         }
         binding.connection.withLock { $0 = old }

@@ -38,7 +38,9 @@ public struct IdentifyPayload: Decodable, Sendable, Equatable {
 /// RESUME's `d`.
 public struct ResumePayload: Decodable, Sendable, Equatable {
     public var token: String
-    public var session_id: String
+    /// Null from a library that lost its session before READY (py-cord after a refused
+    /// IDENTIFY): answered with op 9 as an unknown session is, so the library identifies anew.
+    public var session_id: String?
     public var seq: Int64?
 }
 

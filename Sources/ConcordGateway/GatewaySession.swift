@@ -160,6 +160,11 @@ public struct GatewaySession: Sendable {
         lastHeartbeat = now
     }
 
+    /// After op 9 (an IDENTIFY too soon after the bot's last, a RESUME of a session that is
+    /// gone) the socket may IDENTIFY again, as Discord's does; the identify timeout still runs
+    /// from the connection's start.
+    public mutating func invalidated() { if phase == .authenticating { phase = .connected } }
+
     public mutating func authenticationFailed() -> [Action] { close(.authenticationFailed) }
 
     /// Numbers an event for this session and returns its frame; nil when the session is not

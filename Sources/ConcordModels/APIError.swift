@@ -35,6 +35,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// Between edge and cell only: the workspace has moved to another cell (its directory entry
     /// says which); the edge reloads the directory and sends the request there.
     public static let movedAway = APIError(status: 421, code: 0, message: "421: Misdirected Request (the workspace has moved to another cell)")
+    public static let commandsUnsupported = APIError(status: 400, code: 50035, message: "Invalid Form Body (Concord has no application commands yet)")
     public static let unknownApplication = APIError(status: 404, code: 10002, message: "Unknown Application")
     public static let botsCannotUse = APIError(status: 403, code: 20001, message: "Bots cannot use this endpoint")
     public static let onlyBots = APIError(status: 403, code: 20002, message: "Only bots can use this endpoint")

@@ -18,6 +18,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listRoles, getRole, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
     case modifyMember, modifyCurrentMember, kickMember, leaveGuild, listBans, getBan, createBan, removeBan
     case putOverwrite, deleteOverwrite, getAuditLog, bulkBan
+    case listCommands, overwriteCommands, listGuildCommands, overwriteGuildCommands, listDefaultSounds
 
     public var spec: EndpointSpec {
         switch self {
@@ -80,6 +81,14 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .deleteOverwrite: .init("DELETE", "channels/{channel}/permissions/{overwrite}", replica: true)
         case .getAuditLog: .init("GET", "guilds/{guild}/audit-logs")
         case .bulkBan: .init("POST", "guilds/{guild}/bulk-ban", body: .json(BulkBanRequest.self, Validation.validate))
+        // Application commands, which libraries read (and write, when a bot declares some) as
+        // they start; an application's id is its bot user's, so `{user}` names it.
+        case .listCommands: .init("GET", "applications/{user}/commands", access: .edgeAnswersMembers)
+        case .overwriteCommands: .init("PUT", "applications/{user}/commands", access: .edgeAnswersMembers, body: .json([JSONValue].self))
+        case .listGuildCommands: .init("GET", "applications/{user}/guilds/{guild}/commands", access: .edgeAnswersMembers)
+        case .overwriteGuildCommands: .init("PUT", "applications/{user}/guilds/{guild}/commands", access: .edgeAnswersMembers, body: .json([JSONValue].self))
+        // Read by py-cord at READY; Concord has no voice, so no soundboard sounds.
+        case .listDefaultSounds: .init("GET", "soundboard-default-sounds", access: .edgeAnswersMembers)
         }
     }
 

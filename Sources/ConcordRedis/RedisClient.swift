@@ -61,13 +61,24 @@ public final class RedisClient: Sendable {
         try? await channel?.close()
     }
 
+    /// A call that joined a connect attempt begun by another call may have arrived after
+    /// Redis came back while that attempt was already refused: it tries once on its own
+    /// before failing, so a stale refusal never reaches a caller that came later.
     private func channel() async throws -> any Channel {
-        let future: EventLoopFuture<any Channel> = state.withLock { s in
-            if let channel = s.channel, channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
-            if let connecting = s.connecting { return connecting }
+        do { return try await channel(joinInFlight: true) } catch is JoinedFailure {
+            return try await channel(joinInFlight: false)
+        }
+    }
+
+    private struct JoinedFailure: Error {}
+
+    private func channel(joinInFlight: Bool) async throws -> any Channel {
+        let (future, joined): (EventLoopFuture<any Channel>, Bool) = state.withLock { s in
+            if let channel = s.channel, channel.isActive { return (channel.eventLoop.makeSucceededFuture(channel), false) }
+            if joinInFlight, let connecting = s.connecting { return (connecting, true) }
             let connecting = connector.connect()
             s.connecting = connecting
-            return connecting
+            return (connecting, false)
         }
         do {
             let channel = try await future.get()
@@ -77,6 +88,7 @@ public final class RedisClient: Sendable {
             return channel
         } catch {
             state.withLock { s in if s.connecting === future { s.connecting = nil } }
+            if joined { throw JoinedFailure() }
             throw RedisError.connectFailed(String(describing: error))
         }
     }

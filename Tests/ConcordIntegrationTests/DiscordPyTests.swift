@@ -2,33 +2,12 @@ import ConcordModels
 import Foundation
 import Testing
 
-/// The real-client test: stock discord.py (installed by `make test` into a throwaway virtual
-/// environment) runs two bots against a running edge and cell with only its base URLs changed.
+/// Stock discord.py (installed by `make test` into a throwaway virtual environment) against a
+/// running edge and cell with only its base URLs changed; its flow runs with the other
+/// libraries' (LibraryTests).
 @Suite("discord.py")
 struct DiscordPyTests {
     static let available = ProcessInfo.processInfo.environment["CONCORD_TEST_DISCORDPY"] != nil && PythonScript.python != nil
-
-    @Test(.enabled(if: available, "discord.py could not be installed from PyPI (see make test's output)"))
-    func stockBotRunsTheFlow() async throws {
-        try await TestCluster.with { c in
-            let (ownerID, _) = try await c.register("owner")
-            let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: "Py"), ownerID: ownerID)
-            let (bot, token) = try await c.domain.createAccount(username: "pybot", password: nil, bot: true, ownerID: ownerID)
-            _ = try await c.domain.addMember(guild.id, userID: bot.id)
-            let (watcher, watcherToken) = try await c.domain.createAccount(username: "pywatcher", password: nil, bot: true, ownerID: ownerID)
-            _ = try await c.domain.addMember(guild.id, userID: watcher.id)
-
-            let (status, log) = try await PythonScript.run("DiscordPy/flow_bot.py", [c.edgeURL, token, watcherToken], timeout: .seconds(120))
-            #expect(status == 0, "discord.py flow failed:\n\(log)")
-            // make test installs zstandard, so discord.py asks for zstd-stream as it does by default on Python 3.14.
-            #expect(log.contains("compression: zstd-stream"), "discord.py did not use zstd-stream:\n\(log)")
-            for step in ["on_ready sees a workspace", "the bot receives its own MESSAGE_CREATE", "a second bot receives the same MESSAGE_CREATE",
-                         "reply carries message_reference", "channel.history finds both", "delete",
-                         "the dropped bot resumes its session", "the resumed bot gets what was posted meanwhile"] {
-                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
-            }
-        }
-    }
 
     /// discord.py's `channel.permissions_for(member)`, computed from its gateway cache after it
     /// built roles and private channels, is what the server enforces: for each member and
@@ -45,7 +24,7 @@ struct DiscordPyTests {
                 _ = try await c.domain.addMember(guild.id, userID: id)
                 tokens[id] = token
             }
-            let (status, log) = try await PythonScript.run("DiscordPy/permissions_bot.py", [c.edgeURL, token], timeout: .seconds(120))
+            let (status, log) = try await PythonScript.run("Libraries/discordpy_permissions.py", [c.edgeURL, token], timeout: .seconds(120))
             #expect(status == 0, "discord.py permissions flow failed:\n\(log)")
             // The bits both sides know and that decide what a member does in a text channel.
             let compared: Permissions = [.createInstantInvite, .manageChannels, .addReactions, .viewChannel, .sendMessages, .manageMessages,

@@ -93,8 +93,17 @@ struct GatewayTests {
             stale.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"nope","seq":1}}"#)
             let invalid = try await stale.wait(for: "op 9") { $0["op"]?.intValue == 9 }
             #expect(invalid["d"] == .bool(false))
+            // A library that lost its session before READY resumes with a null session id (py-cord
+            // does): op 9 too, and the same socket may then IDENTIFY.
+            let lost = GatewayTestClient(url: gatewayURL(c))
+            lost.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":null,"seq":null}}"#)
+            let refused = try await lost.wait(for: "op 9") { $0["op"]?.intValue == 9 }
+            #expect(refused["d"] == .bool(false))
+            lost.send(identify(alice))
+            try await lost.waitDispatch("READY")
             second.close()
             stale.close()
+            lost.close()
         }
     }
 

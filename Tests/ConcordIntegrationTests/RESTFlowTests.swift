@@ -170,6 +170,31 @@ struct RESTFlowTests {
         }
     }
 
+    /// What libraries read as they start: their application's commands (nextcord, py-cord,
+    /// interactions.py) and the default soundboard (py-cord). Concord has no application
+    /// commands: the list is empty, may be set empty, and declaring commands is refused.
+    @Test func whatLibrariesReadAtStartUp() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, person) = try await c.register("owner")
+            let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: "Apps"), ownerID: ownerID)
+            let (bot, token) = try await c.domain.createAccount(username: "appbot", password: nil, bot: true, ownerID: ownerID)
+            let auth = "Bot " + token
+            for path in ["/applications/\(bot.id)/commands", "/applications/\(bot.id)/guilds/\(guild.id)/commands"] {
+                let list = try await c.request(.GET, path, token: auth)
+                #expect(list.status == 200 && list.json == .array([]), "\(path): \(list.text)")
+                let cleared = try await c.request(.PUT, path, token: auth, json: "[]")
+                #expect(cleared.status == 200 && cleared.json == .array([]), "\(path): \(cleared.text)")
+                let declared = try await c.request(.PUT, path, token: auth, json: #"[{"name":"ping","description":"Ping"}]"#)
+                #expect(declared.status == 400 && declared.json?["code"]?.intValue == 50035, "\(path): \(declared.text)")
+                #expect(try await c.request(.PUT, path, token: auth, json: #"{"name":"ping"}"#).status == 400, "not a list")
+                #expect(try await c.request(.GET, path, token: person).status == 403, "another user's application")
+                #expect(try await c.request(.GET, path).status == 401)
+            }
+            let sounds = try await c.request(.GET, "/soundboard-default-sounds", token: auth)
+            #expect(sounds.status == 200 && sounds.json == .array([]))
+        }
+    }
+
     @Test func tokensAreCheckedOnEveryRequest() async throws {
         try await TestCluster.with { c in
             let (aliceID, alice) = try await c.register("alice")

@@ -8,8 +8,8 @@ enum PythonScript {
     static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func run(_ relativePath: String, _ arguments: [String], timeout: Duration) async throws -> (status: Int32?, log: String) {
-        let result = try await Subprocess.run(python!, [testsDirectory.appendingPathComponent(relativePath).path] + arguments, timeout: timeout)
+    static func run(_ relativePath: String, _ arguments: [String], python: String? = nil, timeout: Duration) async throws -> (status: Int32?, log: String) {
+        let result = try await Subprocess.run(python ?? self.python!, [testsDirectory.appendingPathComponent(relativePath).path] + arguments, timeout: timeout)
         return (result.status, result.log)
     }
 }

@@ -10,7 +10,8 @@ import sys
 
 import discord
 
-from support import check, point_at, run_until_done, until
+from discordpy_support import point_at
+from steps import check, run_until_done, until
 
 edge, token = sys.argv[1], sys.argv[2]
 point_at(edge)

@@ -1,0 +1,73 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// The Discord libraries on PyPI, stock, each running the same flow (Tests/Libraries) against
+/// a cluster of two regions: at the edge in the workspace's region, then at the edge in the
+/// other. `make test` installs each into a throwaway virtual environment of its own.
+@Suite("Stock Discord libraries", .serialized)
+struct LibraryTests {
+    static let steps = ["ready with the workspace in its cache", "the current user is a bot", "send returns the message",
+                        "the bot receives its own message event", "a second bot receives the same message", "reply carries message_reference",
+                        "edit", "history finds both", "delete", "typing", "the dropped bot resumes its session",
+                        "the resumed bot gets what was posted meanwhile"]
+
+    @Test(arguments: Library.installed)
+    func runsTheFlowAtBothRegionsEdges(_ library: Library) async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let (ownerID, _) = try await c.register("owner")
+            let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: library.rawValue), ownerID: ownerID)
+            #expect(c.config.cells[0].region == "us" && c.config.edges.map(\.region) == ["us", "eu"], "the workspace's region first, then the other")
+            for (edge, region) in zip(c.edgeURLs, ["us", "eu"]) {
+                // A fresh pair of bots per edge: the same bot identifying again within 5 s would wait out max_concurrency.
+                var tokens: [String] = []
+                for role in ["flow", "watch"] {
+                    let (bot, token) = try await c.domain.createAccount(username: "\(role)\(region)", password: nil, bot: true, ownerID: ownerID)
+                    _ = try await c.domain.addMember(guild.id, userID: bot.id)
+                    tokens.append(token)
+                }
+                let (status, log) = try await PythonScript.run(library.script, [edge] + tokens, python: library.python!, timeout: .seconds(120))
+                #expect(status == 0, "\(library.rawValue) at the \(region) edge failed:\n\(log)")
+                for step in Self.steps + library.extraSteps {
+                    #expect(log.contains("ok: \(step)"), "\(library.rawValue) at the \(region) edge: missing step \(step)")
+                }
+            }
+        }
+    }
+}
+
+/// A library, its flow and the interpreter of the environment it is installed in.
+enum Library: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case discordPy = "discord.py", hikari, disnake, nextcord, pycord = "py-cord", interactions = "interactions.py"
+
+    var testDescription: String { rawValue }
+
+    var script: String {
+        switch self {
+        case .discordPy: "Libraries/discordpy_flow.py"
+        case .pycord: "Libraries/pycord_flow.py"
+        default: "Libraries/\(rawValue.replacingOccurrences(of: ".py", with: ""))_flow.py"
+        }
+    }
+
+    /// What a library does beyond the common flow.
+    var extraSteps: [String] {
+        switch self {
+        // make test installs zstandard, so discord.py asks for zstd-stream as it does by default on Python 3.14.
+        case .discordPy: ["compression is zstd-stream"]
+        case .hikari: ["the REST-only client fetches the current user", "the REST-only client fetches the workspace", "the REST-only client sends"]
+        default: []
+        }
+    }
+
+    /// discord.py lives in the environment the other Python tests use; every other library in
+    /// one of its own under CONCORD_TEST_LIBRARIES (py-cord and discord.py both are `discord`).
+    var python: String? {
+        if self == .discordPy { return DiscordPyTests.available ? PythonScript.python : nil }
+        guard let root = ProcessInfo.processInfo.environment["CONCORD_TEST_LIBRARIES"] else { return nil }
+        let python = "\(root)/\(rawValue)/bin/python"
+        return FileManager.default.isExecutableFile(atPath: python) ? python : nil
+    }
+
+    static var installed: [Library] { allCases.filter { $0.python != nil } }
+}

@@ -1,0 +1,78 @@
+"""The flow every library descended from discord.py's API runs (disnake, nextcord, py-cord):
+two stock bots, only the REST base URL changed (each takes the gateway's URL from
+GET /gateway/bot), default intents, compression and json. Each library's own flow file says how
+it is pointed at the edge and passes its module here."""
+import asyncio
+
+from steps import Flow, arguments, check, run_until_done, until
+
+
+def run(library):
+    edge, token, other_token = arguments()
+    # Each library's default intents (discord.py requires them named; the others default to these).
+    client, watcher = library.Client(intents=library.Intents.default()), library.Client(intents=library.Intents.default())
+    seen, watched, typed = [], [], []
+    resumed, watcher_ready = asyncio.Event(), asyncio.Event()
+    flow = Flow()
+
+    @client.event
+    async def on_message(message):
+        seen.append(message)
+
+    @client.event
+    async def on_resumed():
+        resumed.set()
+
+    @watcher.event
+    async def on_message(message):  # noqa: F811 - the watcher's handler, not the client's
+        watched.append(message)
+
+    @watcher.event
+    async def on_typing(channel, user, when):
+        typed.append((channel.id, user.id))
+
+    @watcher.event
+    async def on_ready():
+        watcher_ready.set()
+
+    @client.event
+    async def on_ready():  # noqa: F811
+        try:
+            await asyncio.wait_for(watcher_ready.wait(), timeout=20)
+            check(len(client.guilds) >= 1 and any(c.name == "general" for c in client.guilds[0].text_channels),
+                  "ready with the workspace in its cache")
+            guild = client.guilds[0]
+            channel = next(c for c in guild.text_channels if c.name == "general")
+            check(client.user is not None and client.user.bot, "the current user is a bot")
+            sent = await channel.send(f"hello from {library.__name__}")
+            check(sent.content == f"hello from {library.__name__}", "send returns the message")
+            check(await until(lambda: any(m.id == sent.id for m in seen)), "the bot receives its own message event")
+            check(await until(lambda: any(m.id == sent.id for m in watched)), "a second bot receives the same message")
+            reply = await sent.reply("a reply")
+            check(reply.reference is not None and reply.reference.message_id == sent.id, "reply carries message_reference")
+            edited = await reply.edit(content="an edited reply")
+            check(edited.content == "an edited reply" and edited.edited_at is not None, "edit")
+            ids = [m.id async for m in channel.history(limit=10)]
+            check(sent.id in ids and reply.id in ids, "history finds both")
+            await reply.delete()
+            check(reply.id not in [m.id async for m in channel.history(limit=10)], "delete")
+            async with channel.typing():
+                pass
+            check(await until(lambda: (channel.id, client.user.id) in typed), "typing")
+
+            # Drop the socket (close code 4000: the library reconnects and resumes) and post from
+            # the other bot while it is away; the resumed session must get that message.
+            await client.ws.close(4000)
+            meanwhile = await watcher.get_channel(channel.id).send("posted while you were away")
+            await asyncio.wait_for(resumed.wait(), timeout=20)
+            check(True, "the dropped bot resumes its session")
+            check(await until(lambda: any(m.id == meanwhile.id for m in seen)), "the resumed bot gets what was posted meanwhile")
+            flow.passed = True
+        except Exception as error:  # report and fail
+            print("FAILED:", repr(error), flush=True)
+        finally:
+            await watcher.close()
+            await client.close()
+
+    asyncio.run(run_until_done(client.start(token), watcher.start(other_token)))
+    flow.exit()

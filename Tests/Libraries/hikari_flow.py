@@ -1,0 +1,99 @@
+"""Two stock hikari gateway bots and hikari's REST-only client against a Concord edge; only the
+REST URL changes (hikari takes the gateway's from GET /gateway/bot). Defaults otherwise: its
+intents, its compression, its json.
+
+Usage: python hikari_flow.py EDGE_URL TOKEN OTHER_TOKEN."""
+import asyncio
+
+import hikari
+
+from steps import Flow, arguments, check, run_until_done, until
+
+edge, token, other_token = arguments()
+rest_url = edge + "/api/v10"
+bot = hikari.GatewayBot(token, rest_url=rest_url, banner=None, logs="WARNING")
+watcher = hikari.GatewayBot(other_token, rest_url=rest_url, banner=None, logs="WARNING")
+seen, watched = [], []
+resumed = asyncio.Event()
+flow = Flow()
+
+
+@bot.listen(hikari.GuildMessageCreateEvent)
+async def on_message(event):
+    seen.append(event.message)
+
+
+@bot.listen(hikari.ShardResumedEvent)
+async def on_resumed(event):
+    resumed.set()
+
+
+@watcher.listen(hikari.GuildMessageCreateEvent)
+async def on_watched(event):
+    watched.append(event.message)
+
+
+async def run_flow():
+    check(await until(lambda: len(bot.cache.get_guilds_view()) >= 1 and len(watcher.cache.get_guilds_view()) >= 1, 20),
+          "ready with the workspace in its cache")
+    guild = next(iter(bot.cache.get_guilds_view().values()))
+    channels = bot.cache.get_guild_channels_view_for_guild(guild.id).values()
+    channel = next(c for c in channels if c.name == "general")
+    me = bot.get_me()
+    check(me is not None and me.is_bot, "the current user is a bot")
+
+    sent = await bot.rest.create_message(channel.id, "hello from hikari")
+    check(sent.content == "hello from hikari", "send returns the message")
+    check(await until(lambda: any(m.id == sent.id for m in seen)), "the bot receives its own message event")
+    check(await until(lambda: any(m.id == sent.id for m in watched)), "a second bot receives the same message")
+    reply = await bot.rest.create_message(channel.id, "a reply", reply=sent)
+    check(reply.referenced_message is not None and reply.referenced_message.id == sent.id, "reply carries message_reference")
+    edited = await bot.rest.edit_message(channel.id, reply, "an edited reply")
+    check(edited.content == "an edited reply" and edited.edited_timestamp is not None, "edit")
+    history = await bot.rest.fetch_messages(channel.id).limit(10)
+    check(sent.id in [m.id for m in history] and reply.id in [m.id for m in history], "history finds both")
+    await bot.rest.delete_message(channel.id, reply)
+    history = await bot.rest.fetch_messages(channel.id).limit(10)
+    check(reply.id not in [m.id for m in history], "delete")
+    await bot.rest.trigger_typing(channel.id)
+    check(True, "typing")
+
+    # Drop the socket under the shard (as a network fault would) and post from the other bot
+    # while it is away: hikari reconnects, resumes, and must get that message.
+    shard = next(iter(bot.shards.values()))
+    await shard._ws._ws.close(code=4000)
+    meanwhile = await watcher.rest.create_message(channel.id, "posted while you were away")
+    await asyncio.wait_for(resumed.wait(), timeout=20)
+    check(True, "the dropped bot resumes its session")
+    check(await until(lambda: any(m.id == meanwhile.id for m in seen)), "the resumed bot gets what was posted meanwhile")
+
+    # hikari's REST-only client, as a bot without a gateway uses it.
+    rest = hikari.RESTApp(url=rest_url)
+    await rest.start()
+    try:
+        async with rest.acquire(token, hikari.TokenType.BOT) as client:
+            user = await client.fetch_my_user()
+            check(user.id == me.id, "the REST-only client fetches the current user")
+            fetched = await client.fetch_guild(guild.id)
+            check(fetched.name == guild.name and len(fetched.roles) >= 1, "the REST-only client fetches the workspace")
+            note = await client.create_message(channel.id, "from the REST-only client")
+            check(note.author.id == me.id, "the REST-only client sends")
+    finally:
+        await rest.close()
+    flow.passed = True
+
+
+async def main():
+    await bot.start()
+    await watcher.start()
+    try:
+        await run_flow()
+    except Exception as error:  # report and fail
+        print("FAILED:", repr(error), flush=True)
+    finally:
+        await watcher.close()
+        await bot.close()
+
+
+asyncio.run(run_until_done(main()))
+flow.exit()
