@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The public REST API of one edge. Per request: match the route, verify the token (HMAC,
 /// no database) and that it is not revoked (the home cell's Redis), rate-limit, validate the
@@ -17,6 +18,8 @@ public final class EdgeAPI: Sendable {
     let tokens: TokenAuthority
     let internalSecret: String
     let limiter = RateLimiter()
+    /// 429s answered since start (a library's own limiter, reading the headers, should meet none).
+    public let rateLimitedAnswers = Atomic<Int>(0)
     let limits: ClusterConfig.RateLimits
     let addresses: ClientAddress
     let http: HTTPClient
@@ -61,6 +64,16 @@ public final class EdgeAPI: Sendable {
         if request.method == .get || request.method == .head, let page = webApp.response(path: request.uri.path, headers: request.headers) {
             return page
         }
+        let client = addresses.resolve(peer: peer, forwardedFor: request.headers[.forwardedFor])
+        if let refusal = invalidRequestRefusal(client) { return refusal }
+        var bucket: BucketState?
+        var response = await answer(request, client: client, bucket: &bucket)
+        bucket?.describe(in: &response.headers)
+        countIfInvalid(response, client: client)
+        return response
+    }
+
+    private func answer(_ request: Request, client: String, bucket: inout BucketState?) async -> Response {
         var request = request
         do {
             // An oversized body is refused before anything else reads or counts it.
@@ -74,8 +87,7 @@ public final class EdgeAPI: Sendable {
             if !route.endpoint.isPublic || request.headers[.authorization] != nil && route.endpoint != .register && route.endpoint != .login {
                 claims = try await authenticate(request.headers[.authorization])
             }
-            let client = addresses.resolve(peer: peer, forwardedFor: request.headers[.forwardedFor])
-            try rateLimit(route, claims: claims, client: client, body: body)
+            bucket = try await rateLimit(route, claims: claims, client: client, body: body)
             switch route.endpoint {
             case .getGateway:
                 return try JSONResponse.ok(["url": gatewayURL, "region": region])
@@ -93,6 +105,8 @@ public final class EdgeAPI: Sendable {
             }
             try route.endpoint.spec.body.check(body)
             return try await forward(request, route: route, claims: claims, body: body)
+        } catch let limited as RouteLimited {
+            return limited.response
         } catch let error as APIError {
             return JSONResponse.error(error)
         } catch {
@@ -130,34 +144,6 @@ public final class EdgeAPI: Sendable {
         }
         if revoked { throw APIError.unauthorized }
         return claims
-    }
-
-    /// Budgets are per user, never per token (logging in again does not buy a new budget).
-    /// Anonymous requests are counted per client address, the cheap public routes apart from
-    /// login and register, so a flood of one never locks anyone out of the other; each account
-    /// name also has its own login budget, whoever tries it (brute force from many addresses).
-    func rateLimit(_ route: Route, claims: TokenClaims?, client: String, body: Data) throws {
-        func take(_ key: String, perSecond: Double, burst: Double, global: Bool = false) throws {
-            if let wait = limiter.take(key, rate: perSecond, burst: burst) { throw APIError.rateLimited(retryAfter: wait, global: global) }
-        }
-        guard let claims else {
-            switch route.endpoint {
-            case .login, .register:
-                try take("auth:\(client)", perSecond: limits.authPerMinute / 60, burst: limits.authPerMinute)
-                if route.endpoint == .login, let login = try? WireJSON.decode(LoginRequest.self, from: body) {
-                    try take("login:\(login.login.lowercased())", perSecond: limits.loginsPerMinute / 60, burst: limits.loginsPerMinute)
-                }
-            default:
-                try take("public:\(client)", perSecond: limits.publicPerSecond, burst: limits.publicPerSecond * 2)
-            }
-            return
-        }
-        let user = claims.userID.description
-        try take("global:\(user)", perSecond: limits.requests_per_second, burst: limits.requests_per_second, global: true)
-        if route.endpoint == .createMessage {
-            let perWindow = limits.message_sends_per_5s
-            try take("\(route.rateLimitKey):\(user)", perSecond: perWindow / 5, burst: perWindow)
-        }
     }
 
     func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
@@ -205,7 +191,7 @@ public final class EdgeAPI: Sendable {
         // People are homed in the cell of the region where they signed up: a login this edge's
         // cell does not know is tried in the other cells (usernames are unique within a cell;
         // the password decides).
-        if route.endpoint == .login, reply.status == 400, String(decoding: reply.body, as: UTF8.self).contains("INVALID_LOGIN") {
+        if route.endpoint == .login, reply.status == 400, (try? WireJSON.decode(JSONValue.self, from: reply.body))?["errors"]?["login"] != nil {
             for other in directory.all.sorted(by: { $0.cell.id < $1.cell.id }) where other.cell.id != cell.cell.id {
                 let attempt = try await send(to: other, method: method, path: path, authorization: nil, body: body)
                 if attempt.status == 200 { return JSONResponse.ok(attempt.body) }

@@ -1,14 +1,20 @@
 import Foundation
 import Synchronization
 
-/// Token buckets keyed by caller and route, as Discord's per-route and global limits are.
-/// They live in the edge's memory: each edge limits what passes through it.
+/// Limits kept in the edge's memory: token buckets for anonymous callers (each edge limits what
+/// passes through it), and fixed windows for what is normally counted in Redis (the fallback
+/// while a cell's Redis is unreachable) and for invalid requests per address.
 public final class RateLimiter: Sendable {
     struct Bucket {
         var tokens: Double
         var updated: Double
     }
+    struct Window {
+        var count: Int
+        var ends: Double
+    }
     private let buckets = Mutex<[String: Bucket]>([:])
+    private let windows = Mutex<[String: Window]>([:])
     private let clock: @Sendable () -> Double
 
     public init(clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
@@ -32,11 +38,24 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    /// Forgets buckets that have been full for a while, bounding memory.
+    /// Counts one request in `key`'s window of `seconds` (a window opens at its first request);
+    /// returns the requests counted in it so far, this one included, and the seconds left.
+    public func count(_ key: String, window seconds: Double, adding: Int = 1) -> (count: Int, resetAfter: Double) {
+        let now = clock()
+        return windows.withLock { windows in
+            var window = windows[key].flatMap { $0.ends > now ? $0 : nil } ?? Window(count: 0, ends: now + seconds)
+            window.count += adding
+            windows[key] = window
+            return (window.count, window.ends - now)
+        }
+    }
+
+    /// Forgets buckets that have been full for a while and windows that have ended, bounding memory.
     public func sweep(idleFor seconds: Double = 60) {
         let now = clock()
         buckets.withLock { $0 = $0.filter { now - $0.value.updated < seconds } }
+        windows.withLock { $0 = $0.filter { $0.value.ends > now } }
     }
 
-    var count: Int { buckets.withLock { $0.count } }
+    var count: Int { buckets.withLock { $0.count } + windows.withLock { $0.count } }
 }

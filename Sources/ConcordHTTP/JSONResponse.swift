@@ -25,7 +25,8 @@ public enum JSONResponse {
         var response = ok(error.jsonBody(), status: .init(code: error.status))
         if let retryAfter = error.retryAfter {
             response.headers[.retryAfter] = String(Int(retryAfter.rounded(.up)))
-            response.headers[HTTPField.Name("X-RateLimit-Scope")!] = "user"
+            response.headers[HTTPField.Name("X-RateLimit-Scope")!] = error.global ? "global" : "user"
+            if error.global { response.headers[HTTPField.Name("X-RateLimit-Global")!] = "true" }
             response.headers[.via] = "1.1 concord"
         }
         return response

@@ -6,13 +6,16 @@ public struct APIError: Error, Sendable, Equatable {
     public let errors: FormErrors?
     /// Seconds, for 429 responses.
     public let retryAfter: Double?
+    /// A 429 of the global (per-user, every route) limit rather than a route's.
+    public let global: Bool
 
-    public init(status: Int, code: Int, message: String, errors: FormErrors? = nil, retryAfter: Double? = nil) {
+    public init(status: Int, code: Int, message: String, errors: FormErrors? = nil, retryAfter: Double? = nil, global: Bool = false) {
         self.status = status
         self.code = code
         self.message = message
         self.errors = errors
         self.retryAfter = retryAfter
+        self.global = global
     }
 
     public static let unauthorized = APIError(status: 401, code: 0, message: "401: Unauthorized")
@@ -35,7 +38,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// Between edge and cell only: the workspace has moved to another cell (its directory entry
     /// says which); the edge reloads the directory and sends the request there.
     public static let movedAway = APIError(status: 421, code: 0, message: "421: Misdirected Request (the workspace has moved to another cell)")
-    public static let commandsUnsupported = APIError(status: 400, code: 50035, message: "Invalid Form Body (Concord has no application commands yet)")
+    public static let commandsUnsupported = APIError(status: 400, code: invalidFormCode, message: "Invalid Form Body (Concord has no application commands yet)")
     public static let unknownApplication = APIError(status: 404, code: 10002, message: "Unknown Application")
     public static let botsCannotUse = APIError(status: 403, code: 20001, message: "Bots cannot use this endpoint")
     public static let onlyBots = APIError(status: 403, code: 20002, message: "Only bots can use this endpoint")
@@ -57,12 +60,13 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: 410, code: 0, message: "410: outbox rows after \(after) were pruned before this follower read them; its copy cannot be completed from the outbox")
     }
 
+    public static let invalidFormCode = 50035
     public static func invalidForm(_ errors: FormErrors) -> APIError {
-        APIError(status: 400, code: 50035, message: "Invalid Form Body", errors: errors)
+        APIError(status: 400, code: invalidFormCode, message: "Invalid Form Body", errors: errors)
     }
 
     public static func rateLimited(retryAfter: Double, global: Bool) -> APIError {
-        APIError(status: 429, code: global ? 0 : 0, message: "You are being rate limited.", retryAfter: retryAfter)
+        APIError(status: 429, code: 0, message: "You are being rate limited.", retryAfter: retryAfter, global: global)
     }
 }
 

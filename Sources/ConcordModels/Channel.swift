@@ -96,12 +96,21 @@ public struct Invite: Codable, Sendable, Equatable {
         public var icon: String?
         public var description: String?
         public var features: [String] = []
+        // What the spec requires of an invite's guild that Concord has no use for, at "none".
+        public var splash: String? = nil
+        public var banner: String? = nil
+        public var verification_level: Int? = 0
+        public var vanity_url_code: String? = nil
+        public var nsfw_level: Int? = 0
+        public var nsfw: Bool? = false
+        public var premium_subscription_count: Int = 0
         public init(id: Snowflake, name: String, icon: String?, description: String?) {
             self.id = id; self.name = name; self.icon = icon; self.description = description
         }
     }
     public var type: Int = 0
     public var code: String
+    public var guild_id: Snowflake
     public var guild: PartialGuild
     public var channel: PartialChannel
     public var inviter: User?
@@ -115,6 +124,7 @@ public struct Invite: Codable, Sendable, Equatable {
     public init(code: String, guild: PartialGuild, channel: PartialChannel, inviter: User?, uses: Int,
                 maxUses: Int, maxAge: Int, temporary: Bool, createdAt: String, expiresAt: String?) {
         self.code = code
+        guild_id = guild.id
         self.guild = guild
         self.channel = channel
         self.inviter = inviter

@@ -87,6 +87,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var requests_per_second: Double
         /// Message sends per channel per user in a 5-second window (Discord: 5).
         public var message_sends_per_5s: Double
+        /// Requests per user to one route and its major parameter (a channel, a workspace) in a
+        /// 5-second window, for the routes without a limit of their own.
+        public var route_requests_per_5s: Double?
+        /// 401, 403 and 429 answers one client address may get in 10 minutes before every
+        /// request from it is refused until the window ends (Discord's invalid-request limit).
+        public var invalid_requests_per_10_minutes: Int?
         /// Anonymous requests per second per client address to the cheap public routes
         /// (GET /gateway, /edges, invites); a flood of them never touches login's budget.
         public var public_requests_per_second: Double?
@@ -108,6 +114,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         }
         public static let discord = RateLimits(requestsPerSecond: 50, messageSendsPer5s: 5)
         public var publicPerSecond: Double { public_requests_per_second ?? 20 }
+        public var routeRequestsPer5s: Double { route_requests_per_5s ?? 50 }
+        public var invalidRequestsPer10Minutes: Int { invalid_requests_per_10_minutes ?? 10_000 }
         public var authPerMinute: Double { auth_requests_per_minute ?? 30 }
         public var loginsPerMinute: Double { logins_per_minute_per_account ?? 10 }
         public var connectionsPerAddress: Int { connections_per_address ?? 256 }

@@ -88,6 +88,9 @@ public enum Topics {
     /// A bot's IDENTIFYs today (session_start_limit), and the 5-second gate of max_concurrency.
     public static func sessionStarts(_ user: Snowflake, cell: String) -> String { "concord:\(cell):session-starts:\(user)" }
     public static func identifyGate(_ user: Snowflake, cell: String) -> String { "concord:\(cell):identify-gate:\(user)" }
+    /// A user's request count in one rate-limit window (the global one, or a route's with its
+    /// major parameter), shared by every edge.
+    public static func rateLimit(_ user: Snowflake, bucket: String, cell: String) -> String { "concord:\(cell):ratelimit:\(user):\(bucket)" }
     /// Revoked token ids, comma-separated, as they are revoked: edges close their live sessions.
     public static func revocations(cell: String) -> String { "concord:\(cell):revocations" }
 }

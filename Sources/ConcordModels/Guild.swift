@@ -43,7 +43,8 @@ public struct Guild: Codable, Sendable, Equatable {
     public var max_video_channel_users: Int? = 0
     public var safety_alerts_channel_id: Snowflake? = nil
     public var nsfw: Bool? = false
-    public var incidents_data: JSONValue? = nil
+    // Required by the spec, null when there are no incidents (raids, DM spam) to report.
+    public var incidents_data: JSONValue = .null
 
     public init(id: Snowflake, name: String, description: String?, ownerID: Snowflake,
                 systemChannelID: Snowflake?, memberCount: Int? = nil) {

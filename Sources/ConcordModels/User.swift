@@ -71,7 +71,7 @@ public struct Application: Codable, Sendable, Equatable {
     /// Discord always names an owner; a bot created without one owns itself.
     public var owner: User
     public var bot: User?
-    public var team: JSONValue? = nil
+    public var team: JSONValue = .null
     public var summary: String = ""
     public var rpc_origins: [String] = []
     // What Discord's spec requires of an application that Concord has no use for, at "none".

@@ -59,7 +59,7 @@ extension APIError {
         if let errors { object["errors"] = errors.jsonValue }
         if let retryAfter {
             object["retry_after"] = .double(retryAfter)
-            object["global"] = .bool(false)
+            object["global"] = .bool(global)
         }
         return (try? WireJSON.encode(JSONValue.object(object))) ?? Data()
     }
@@ -74,8 +74,11 @@ extension FormErrors {
         return .object(root)
     }
 
+    /// Each field's error as Discord's OpenAPI spec types it: an integer `code` (50035, Invalid
+    /// Form Body; Discord's own answers put a name such as BASE_TYPE_REQUIRED there, which the
+    /// spec does not allow) and the `message`, which says what the name would.
     private func insert(_ entry: Entry, at path: ArraySlice<String>, into node: inout [String: JSONValue]) {
-        let item = JSONValue.object(["code": .string(entry.code), "message": .string(entry.message)])
+        let item = JSONValue.object(["code": .int(Int64(APIError.invalidFormCode)), "message": .string(entry.message)])
         guard let head = path.first else {
             var list = node["_errors"]?.arrayValue ?? []
             list.append(item)

@@ -22,7 +22,7 @@ struct CellTests {
             let login = try await c.request(.POST, "/auth/login", json: #"{"login":"bob","password":"correct horse battery"}"#)
             #expect(login.status == 200 && login.json?["user_id"]?.stringValue == bobID.description, "\(login.text)")
             let wrong = try await c.request(.POST, "/auth/login", json: #"{"login":"bob","password":"not his password"}"#)
-            #expect(wrong.status == 400 && wrong.text.contains("INVALID_LOGIN"))
+            #expect(wrong.status == 400 && wrong.text.contains("Login or password is invalid."))
             let home = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Alice's")).decode(Guild.self)
             let away = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Bob's"), edge: 1).decode(Guild.self)
             #expect(home.id.cell == 1 && away.id.cell == 2, "a workspace is homed in its creator's cell")

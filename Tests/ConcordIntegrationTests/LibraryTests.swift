@@ -1,5 +1,6 @@
 import ConcordModels
 import Foundation
+import Synchronization
 import Testing
 
 /// The Discord libraries on PyPI, stock, each running the same flow (Tests/Libraries) against
@@ -10,11 +11,13 @@ struct LibraryTests {
     static let steps = ["ready with the workspace in its cache", "the current user is a bot", "send returns the message",
                         "the bot receives its own message event", "a second bot receives the same message", "reply carries message_reference",
                         "edit", "history finds both", "delete", "typing", "the dropped bot resumes its session",
-                        "the resumed bot gets what was posted meanwhile"]
+                        "a burst is paced by the rate-limit headers", "the resumed bot gets what was posted meanwhile"]
 
     @Test(arguments: Library.installed)
     func runsTheFlowAtBothRegionsEdges(_ library: Library) async throws {
-        try await TestCluster.with(cells: 2, edges: 2) { c in
+        // Discord's own limits (5 sends per channel in 5 s, 50 requests a second): the flow's burst
+        // must be paced by the library reading the X-RateLimit headers, not by 429s.
+        try await TestCluster.with(cells: 2, edges: 2, rateLimits: .discord) { c in
             let (ownerID, _) = try await c.register("owner")
             let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: library.rawValue), ownerID: ownerID)
             #expect(c.config.cells[0].region == "us" && c.config.edges.map(\.region) == ["us", "eu"], "the workspace's region first, then the other")
@@ -31,6 +34,8 @@ struct LibraryTests {
                 for step in Self.steps + library.extraSteps {
                     #expect(log.contains("ok: \(step)"), "\(library.rawValue) at the \(region) edge: missing step \(step)")
                 }
+                let refused = c.edgeAPIs.map { $0.rateLimitedAnswers.load(ordering: .relaxed) }
+                #expect(refused == [0, 0], "\(library.rawValue) at the \(region) edge met 429s: \(refused)")
             }
         }
     }

@@ -41,23 +41,24 @@ struct RateLimiterTests {
         defer { Task { await api.shutdown() } }
         let user = Snowflake(1 << 22 | 1 << 16)
         let (first, second) = (TokenClaims(userID: user, tokenID: Snowflake(10), kind: .user), TokenClaims(userID: user, tokenID: Snowflake(11), kind: .user))
-        func allowed(_ route: Route, _ claims: TokenClaims?, client: String = "a", body: String = "") -> Bool {
-            (try? api.rateLimit(route, claims: claims, client: client, body: Data(body.utf8))) != nil
+        // The cell's Redis is unreachable here: users' windows are counted in the edge's memory.
+        func allowed(_ route: Route, _ claims: TokenClaims?, client: String = "a", body: String = "") async -> Bool {
+            do { _ = try await api.rateLimit(route, claims: claims, client: client, body: Data(body.utf8)); return true } catch { return false }
         }
         let route = try RouteTable.match(method: "GET", path: "/api/v10/users/@me")
-        #expect((0..<3).allSatisfy { _ in allowed(route, first) })
-        #expect((0..<2).allSatisfy { _ in allowed(route, second) })
-        #expect(!allowed(route, second), "the second token shares the first one's five")
-        #expect(!allowed(route, first))
+        for _ in 0..<3 { #expect(await allowed(route, first)) }
+        for _ in 0..<2 { #expect(await allowed(route, second)) }
+        #expect(!(await allowed(route, second)), "the second token shares the first one's five")
+        #expect(!(await allowed(route, first)))
 
         let gateway = try RouteTable.match(method: "GET", path: "/api/v10/gateway")
         let login = try RouteTable.match(method: "POST", path: "/api/v10/auth/login")
-        #expect(allowed(gateway, nil) && allowed(gateway, nil) && allowed(gateway, nil) && allowed(gateway, nil))
-        #expect(!allowed(gateway, nil), "four public requests from one address, then limited")
-        #expect(allowed(gateway, nil, client: "b"), "another address has its own budget")
-        #expect(allowed(login, nil, body: #"{"login":"bob","password":"x"}"#), "login is not starved by the public routes")
-        #expect(allowed(login, nil, client: "c", body: #"{"login":"bob","password":"y"}"#))
-        #expect(!allowed(login, nil, client: "d", body: #"{"login":"BOB","password":"z"}"#), "an account's budget, whatever the address")
-        #expect(allowed(login, nil, client: "d", body: #"{"login":"carol","password":"z"}"#))
+        for _ in 0..<4 { #expect(await allowed(gateway, nil)) }
+        #expect(!(await allowed(gateway, nil)), "four public requests from one address, then limited")
+        #expect(await allowed(gateway, nil, client: "b"), "another address has its own budget")
+        #expect(await allowed(login, nil, body: #"{"login":"bob","password":"x"}"#), "login is not starved by the public routes")
+        #expect(await allowed(login, nil, client: "c", body: #"{"login":"bob","password":"y"}"#))
+        #expect(!(await allowed(login, nil, client: "d", body: #"{"login":"BOB","password":"z"}"#)), "an account's budget, whatever the address")
+        #expect(await allowed(login, nil, client: "d", body: #"{"login":"carol","password":"z"}"#))
     }
 }

@@ -69,6 +69,11 @@ async def run_flow():
     await channel.trigger_typing()
     check(await until(lambda: (channel.id, bot.user.id) in typed), "typing")
 
+    # More sends than a channel's 5-second window holds: the library paces them by the
+    # X-RateLimit headers (the Swift test checks the edge answered no 429).
+    burst = [(await channel.send(f"burst {i}")).id for i in range(7)]
+    check(len(set(burst)) == 7, "a burst is paced by the rate-limit headers")
+
     # Drop the socket (close code 4000: the library reconnects and resumes) and post from the
     # other bot while it is away; the resumed session must get that message.
     await bot._connection_state.gateway.ws.close(code=4000)

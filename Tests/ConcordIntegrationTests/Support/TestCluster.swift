@@ -30,6 +30,8 @@ struct TestCluster: Sendable {
     let links: [(cell: Int, api: DelayProxy, redis: DelayProxy)]
     let http: HTTPClient
     let secrets: ClusterSecrets
+    /// Each edge's REST API, for what it counted.
+    let edgeAPIs: [EdgeAPI]
     /// Start each edge's graceful shutdown (what SIGTERM does).
     let drainEdges: [@Sendable () async -> Void]
     var drainEdge: @Sendable () async -> Void { drainEdges[0] }
@@ -65,6 +67,7 @@ struct TestCluster: Sendable {
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>, watch: ServiceWatch)] = []
         var links: [(cell: Int, api: DelayProxy, redis: DelayProxy)] = []
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
+        var edgeAPIs: [EdgeAPI] = []
         var edgeEntries: [ClusterConfig.Edge] = []
         var config = ClusterConfig(regions: regions, cells: [], edges: [])
         // Whatever started is stopped again if a later step of the set-up fails.
@@ -114,6 +117,7 @@ struct TestCluster: Sendable {
             for edge in edgeEntries {
                 let edgePort = PortBox()
                 let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger) { edgePort.set($0) }
+                edgeAPIs.append(edgeNode.api)
                 let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
                 edges.append((edgeGroup, Task { try await edgeGroup.run() }))
                 _ = try await edgePort.wait()
@@ -127,7 +131,7 @@ struct TestCluster: Sendable {
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
                                   cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
-                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets,
+                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets, edgeAPIs: edgeAPIs,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }

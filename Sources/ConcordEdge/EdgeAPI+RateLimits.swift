@@ -1,0 +1,122 @@
+import ConcordAuth
+import ConcordHTTP
+import ConcordModels
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// One rate-limit window a request was counted in, as Discord's X-RateLimit-* headers tell it.
+struct BucketState: Sendable, Equatable {
+    var limit: Int
+    /// Requests counted in this window, this one included.
+    var count: Int
+    var resetAfter: Double
+    /// X-RateLimit-Bucket: the same for every major parameter of a route, as Discord's hash is.
+    var name: String
+
+    var remaining: Int { max(0, limit - count) }
+    var exceeded: Bool { count > limit }
+
+    func describe(in headers: inout HTTPFields) {
+        let resetAfter = (self.resetAfter * 1000).rounded(.up) / 1000
+        headers[Self.limit] = String(limit)
+        headers[Self.remaining] = String(remaining)
+        headers[Self.reset] = String(format: "%.3f", Date().timeIntervalSince1970 + resetAfter)
+        headers[Self.resetAfter] = String(format: "%.3f", resetAfter)
+        headers[Self.bucket] = name
+    }
+
+    private static let limit = HTTPField.Name("X-RateLimit-Limit")!
+    private static let remaining = HTTPField.Name("X-RateLimit-Remaining")!
+    private static let reset = HTTPField.Name("X-RateLimit-Reset")!
+    private static let resetAfter = HTTPField.Name("X-RateLimit-Reset-After")!
+    private static let bucket = HTTPField.Name("X-RateLimit-Bucket")!
+}
+
+/// Discord's limits: per user, a global budget across every route and one per route and major
+/// parameter, counted in fixed windows in the user's home cell's Redis so that every edge in
+/// every region draws on the same budget (in the edge's memory while that Redis is
+/// unreachable). Anonymous callers are limited per address by the edge they reach; an address
+/// that keeps getting 401, 403 and 429 is refused outright for the rest of a 10-minute window.
+extension EdgeAPI {
+    /// Counts the request; answers the route's window (for the response's headers) or throws a 429.
+    func rateLimit(_ route: Route, claims: TokenClaims?, client: String, body: Data) async throws -> BucketState? {
+        guard let claims else {
+            try limitAnonymous(route, client: client, body: body)
+            return nil
+        }
+        let (perWindow, window) = route.endpoint == .createMessage
+            ? (limits.message_sends_per_5s, 5.0) : (limits.routeRequestsPer5s, 5.0)
+        let windows = [(bucket: "global", limit: Int(limits.requests_per_second), seconds: 1.0),
+                       (bucket: route.rateLimitKey, limit: Int(perWindow), seconds: window)]
+        let counted = await count(windows.map { ($0.bucket, $0.seconds) }, user: claims.userID)
+        let global = BucketState(limit: windows[0].limit, count: counted[0].count, resetAfter: counted[0].resetAfter, name: "global")
+        let own = BucketState(limit: windows[1].limit, count: counted[1].count, resetAfter: counted[1].resetAfter,
+                              name: route.endpoint.rawValue)
+        if global.exceeded { throw APIError.rateLimited(retryAfter: global.resetAfter, global: true) }
+        if own.exceeded { throw RouteLimited(bucket: own) }
+        return own
+    }
+
+    /// A 429 of a route's window: the response carries that window's headers.
+    struct RouteLimited: Error {
+        var bucket: BucketState
+        var response: Response {
+            var response = JSONResponse.error(.rateLimited(retryAfter: bucket.resetAfter, global: false))
+            bucket.describe(in: &response.headers)
+            return response
+        }
+    }
+
+    /// INCR, PEXPIRE NX and PTTL per window, every window in one round trip to the home Redis.
+    private func count(_ windows: [(bucket: String, seconds: Double)], user: Snowflake) async -> [(count: Int, resetAfter: Double)] {
+        if let home = directory.entry(for: user.cell) {
+            let keys = windows.map { Topics.rateLimit(user, bucket: $0.bucket, cell: home.cell.name) }
+            let commands = zip(keys, windows).flatMap { key, window in
+                [["INCR", key], ["PEXPIRE", key, String(Int(window.seconds * 1000)), "NX"], ["PTTL", key]]
+            }
+            if let replies = try? await home.redis.pipeline(commands), replies.count == commands.count {
+                let counted = windows.indices.compactMap { i -> (Int, Double)? in
+                    guard let count = try? replies[3 * i].get().integer, let ttl = try? replies[3 * i + 2].get().integer else { return nil }
+                    return (Int(count), Double(max(ttl, 0)) / 1000)
+                }
+                if counted.count == windows.count { return counted }
+            }
+        }
+        return windows.map { limiter.count("\(user):\($0.bucket)", window: $0.seconds) }
+    }
+
+    /// Anonymous requests are counted per client address, the cheap public routes apart from
+    /// login and register, so a flood of one never locks anyone out of the other; each account
+    /// name also has its own login budget, whoever tries it (brute force from many addresses).
+    private func limitAnonymous(_ route: Route, client: String, body: Data) throws {
+        func take(_ key: String, perSecond: Double, burst: Double) throws {
+            if let wait = limiter.take(key, rate: perSecond, burst: burst) { throw APIError.rateLimited(retryAfter: wait, global: false) }
+        }
+        switch route.endpoint {
+        case .login, .register:
+            try take("auth:\(client)", perSecond: limits.authPerMinute / 60, burst: limits.authPerMinute)
+            if route.endpoint == .login, let login = try? WireJSON.decode(LoginRequest.self, from: body) {
+                try take("login:\(login.login.lowercased())", perSecond: limits.loginsPerMinute / 60, burst: limits.loginsPerMinute)
+            }
+        default:
+            try take("public:\(client)", perSecond: limits.publicPerSecond, burst: limits.publicPerSecond * 2)
+        }
+    }
+
+    static let invalidRequestWindow = 600.0
+
+    /// Refuses every request from an address that has had too many 401, 403 and 429 answers
+    /// in the current 10-minute window.
+    func invalidRequestRefusal(_ client: String) -> Response? {
+        let (count, resetAfter) = limiter.count("invalid:\(client)", window: Self.invalidRequestWindow, adding: 0)
+        guard count >= limits.invalidRequestsPer10Minutes else { return nil }
+        return JSONResponse.error(.rateLimited(retryAfter: resetAfter, global: true))
+    }
+
+    func countIfInvalid(_ response: Response, client: String) {
+        guard [401, 403, 429].contains(response.status.code) else { return }
+        if response.status.code == 429 { rateLimitedAnswers.add(1, ordering: .relaxed) }
+        _ = limiter.count("invalid:\(client)", window: Self.invalidRequestWindow)
+    }
+}

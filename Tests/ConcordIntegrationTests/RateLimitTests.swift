@@ -1,0 +1,79 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// Discord's rate limits as its documentation tells them: fixed windows per route and major
+/// parameter and a global one per user, counted in the user's home Redis so every edge draws on
+/// one budget, described by X-RateLimit-* headers on every answer; and the invalid-request limit.
+@Suite("Rate limits")
+struct RateLimitTests {
+    static func limits(perSecond: Double = 1000, sendsPer5s: Double = 1000) -> ClusterConfig.RateLimits {
+        ClusterConfig.RateLimits(requestsPerSecond: perSecond, messageSendsPer5s: sendsPer5s, publicRequestsPerSecond: 10_000,
+                                 authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
+    }
+
+    @Test func aRouteWindowIsSharedByEveryEdgeAndDescribedOnEveryAnswer() async throws {
+        try await TestCluster.with(edges: 2, rateLimits: Self.limits(sendsPer5s: 3)) { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: "Windows"), ownerID: aliceID)
+            let path = "/channels/\(guild.system_channel_id!)/messages"
+            var replies: [TestCluster.Reply] = []
+            // Alternating edges: a budget kept by each edge would let all four through.
+            for i in 0..<4 {
+                replies.append(try await c.request(.POST, path, token: alice, body: MessageCreateRequest(content: "\(i)"), edge: i % 2))
+            }
+            #expect(replies.map(\.status) == [200, 200, 200, 429], "\(replies.map(\.status))")
+            #expect(replies.map { $0.headers["X-RateLimit-Remaining"].first } == ["2", "1", "0", "0"])
+            for reply in replies {
+                #expect(reply.headers["X-RateLimit-Limit"].first == "3")
+                #expect(reply.headers["X-RateLimit-Bucket"].first == "createMessage")
+                let resetAfter = try #require(reply.headers["X-RateLimit-Reset-After"].first.flatMap(Double.init))
+                #expect(resetAfter > 0 && resetAfter <= 5)
+                let reset = try #require(reply.headers["X-RateLimit-Reset"].first.flatMap(Double.init))
+                #expect(abs(reset - (Date().timeIntervalSince1970 + resetAfter)) < 3, "Reset is the epoch second the window ends")
+            }
+            let refused = replies[3]
+            #expect(refused.headers["X-RateLimit-Scope"].first == "user")
+            #expect(refused.headers["X-RateLimit-Global"].isEmpty)
+            #expect((refused.headers["Retry-After"].first.flatMap(Int.init) ?? 0) >= 1)
+            #expect(refused.json?["global"] == .bool(false))
+            // Another route, its own window (50 a route in 5 s by default).
+            let list = try await c.request(.GET, path, token: alice)
+            #expect(list.headers["X-RateLimit-Bucket"].first == "listMessages")
+            #expect(list.headers["X-RateLimit-Limit"].first == "50" && list.headers["X-RateLimit-Remaining"].first == "49")
+        }
+    }
+
+    @Test func theGlobalLimitIsPerUserAcrossRoutesAndEdges() async throws {
+        try await TestCluster.with(edges: 2, rateLimits: Self.limits(perSecond: 5)) { c in
+            let (_, alice) = try await c.register("alice")
+            let replies = try await withThrowingTaskGroup(of: TestCluster.Reply.self) { group in
+                for i in 0..<20 { group.addTask { try await c.request(.GET, i % 3 == 0 ? "/users/@me/guilds" : "/users/@me", token: alice, edge: i % 2) } }
+                return try await group.reduce(into: [TestCluster.Reply]()) { $0.append($1) }
+            }
+            let passed = replies.filter { $0.status == 200 }.count
+            #expect(passed >= 5 && passed <= 15, "five a second, whichever edge and route: \(passed) of 20 passed")
+            let refused = try #require(replies.first { $0.status == 429 })
+            #expect(refused.headers["X-RateLimit-Global"].first == "true")
+            #expect(refused.headers["X-RateLimit-Scope"].first == "global")
+            #expect(refused.json?["global"] == .bool(true))
+        }
+    }
+
+    /// Too many 401, 403 and 429 answers to one address in 10 minutes, and that address is
+    /// refused outright, whatever it asks and with whatever token, until the window ends.
+    @Test func anAddressWithTooManyInvalidRequestsIsRefused() async throws {
+        var limits = Self.limits()
+        limits.invalid_requests_per_10_minutes = 5
+        try await TestCluster.with(edges: 2, rateLimits: limits) { c in
+            let (_, alice) = try await c.register("alice")
+            for _ in 0..<5 { #expect(try await c.request(.GET, "/users/@me", token: "Bot not-a-token").status == 401) }
+            let blocked = try await c.request(.GET, "/users/@me", token: alice)
+            #expect(blocked.status == 429 && blocked.headers["X-RateLimit-Global"].first == "true", "\(blocked.status)")
+            #expect((blocked.headers["Retry-After"].first.flatMap(Int.init) ?? 0) > 500, "until the 10-minute window ends")
+            #expect(try await c.request(.GET, "/gateway").status == 429, "anonymous requests too")
+            // Each edge counts the addresses that reach it.
+            #expect(try await c.request(.GET, "/users/@me", token: alice, edge: 1).status == 200)
+        }
+    }
+}
