@@ -38,8 +38,8 @@ if python3 -m venv "$venv" >/dev/null 2>&1; then
   spec="$(cd .. && pwd)/shared/discord-openapi.json"
   if [ -f "$spec" ] && "$venv/bin/pip" install -q schemathesis jsonschema >/dev/null 2>&1; then
     export CONCORD_TEST_SCHEMATHESIS=1 CONCORD_TEST_SPEC="$spec"
-    # Every REST answer the tests receive, checked against the spec after the waves.
-    export CONCORD_TEST_RESPONSES="$root/responses.jsonl"
+    # Every REST answer and gateway dispatch the tests receive, checked against the spec after the waves.
+    export CONCORD_TEST_RESPONSES="$root/responses.jsonl" CONCORD_TEST_EVENTS="$root/events.jsonl"
   else
     log "WARNING: schemathesis or $spec unavailable; REST fuzzing will be skipped"
   fi
@@ -86,11 +86,17 @@ swift test --skip-build --disable-xctest --filter "CellTests|BrowserTests|Direct
 # Six libraries, one after another, each at both regions' edges.
 swift test --skip-build --disable-xctest --filter "LibraryTests" || status=1
 swift test --skip-build --disable-xctest --filter "$timed" || status=1
-# A figure, not yet a gate: how many answers match Discord's OpenAPI spec (the compatibility
-# issue makes it one once every shape does).
+# Discord's OpenAPI spec is the contract: every REST answer and every gateway object the tests
+# received must validate against it (per operation and event in .build/test-artifacts/).
 if [ -n "${CONCORD_TEST_RESPONSES:-}" ] && [ -f "$CONCORD_TEST_RESPONSES" ]; then
   mkdir -p "$CONCORD_TEST_ARTIFACTS"
-  "$CONCORD_TEST_PYTHON" Tests/Spec/validate_responses.py "$CONCORD_TEST_SPEC" "$CONCORD_TEST_RESPONSES" > "$CONCORD_TEST_ARTIFACTS/spec-report.txt" || true
+  "$CONCORD_TEST_PYTHON" Tests/Spec/validate_responses.py "$CONCORD_TEST_SPEC" "$CONCORD_TEST_RESPONSES" --strict > "$CONCORD_TEST_ARTIFACTS/spec-report.txt" || status=1
   log "$(head -1 "$CONCORD_TEST_ARTIFACTS/spec-report.txt") — per operation in .build/test-artifacts/spec-report.txt"
+  grep "^  BAD" -A6 "$CONCORD_TEST_ARTIFACTS/spec-report.txt" || true
+fi
+if [ -n "${CONCORD_TEST_EVENTS:-}" ] && [ -f "$CONCORD_TEST_EVENTS" ]; then
+  "$CONCORD_TEST_PYTHON" Tests/Spec/validate_events.py "$CONCORD_TEST_SPEC" "$CONCORD_TEST_EVENTS" --strict > "$CONCORD_TEST_ARTIFACTS/events-report.txt" || status=1
+  log "$(head -1 "$CONCORD_TEST_ARTIFACTS/events-report.txt") — per event in .build/test-artifacts/events-report.txt"
+  grep "^  BAD" -A6 "$CONCORD_TEST_ARTIFACTS/events-report.txt" || true
 fi
 exit $status

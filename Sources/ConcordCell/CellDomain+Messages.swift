@@ -260,9 +260,15 @@ extension CellDomain {
     /// Flags a client may set on its message: SUPPRESS_EMBEDS (1<<2) and SUPPRESS_NOTIFICATIONS (1<<12).
     static let settableFlags = 1 << 2 | 1 << 12
 
+    /// As Discord stores an embed: a type ("rich" for those bots send) and every field's `inline`.
     static func normalized(_ embed: Embed) -> Embed {
         var e = embed
         if e.type == nil { e.type = "rich" }
+        e.fields = e.fields?.map { field in
+            var field = field
+            field.inline = field.inline ?? false
+            return field
+        }
         return e
     }
 

@@ -13,57 +13,11 @@ import json
 import re
 import sys
 
-import jsonschema
-import referencing
-import referencing.jsonschema
+from spec_schemas import Spec
 
 spec_path, responses_path = sys.argv[1], sys.argv[2]
 strict = "--strict" in sys.argv[3:]
-spec = json.load(open(spec_path))
-registry = referencing.Registry().with_resource("spec", referencing.jsonschema.DRAFT202012.create_resource(spec))
-
-templates = []
-for template, item in spec["paths"].items():
-    pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")) + "$")
-    literal = sum(1 for part in template.split("/") if part and not part.startswith("{"))
-    templates.append((literal, template, pattern, item))
-templates.sort(key=lambda t: -t[0])
-
-
-def operation(method, path):
-    for _, template, pattern, item in templates:
-        if pattern.match(path) and method.lower() in item:
-            return template, item[method.lower()]
-    return None, None
-
-
-def declared(op, status):
-    responses = op.get("responses", {})
-    return responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
-
-
-def schema_for(op, status):
-    response = declared(op, status)
-    if response is None:
-        return None
-    while "$ref" in response:
-        response = resolve(response["$ref"])
-    content = response.get("content", {}).get("application/json")
-    return content.get("schema") if content else None
-
-
-def resolve(ref):
-    node = spec
-    for part in ref.lstrip("#/").split("/"):
-        node = node[part]
-    return node
-
-
-def rebased(schema):
-    """The schema with its local references pointed at the whole spec."""
-    text = json.dumps(schema).replace('"$ref": "#/', '"$ref": "spec#/')
-    return json.loads(text)
-
+spec = Spec(spec_path)
 
 checked = collections.Counter()
 passed = collections.Counter()
@@ -76,12 +30,12 @@ undeclared = collections.Counter()
 for line in open(responses_path):
     record = json.loads(line)
     path = record["path"].split("?")[0]
-    template, op = operation(record["method"], path)
+    template, op = spec.operation(record["method"], path)
     if op is None:
         unmatched[f'{record["method"]} {path}'] += 1
         continue
     key = f'{record["method"]} {template} {record["status"]}'
-    if declared(op, record["status"]) is None:
+    if spec.declared(op, record["status"]) is None:
         undeclared[f"{key} (a status the spec does not declare)"] += 1
         continue
     if record["body"] is None and record["status"] == 400:
@@ -91,19 +45,17 @@ for line in open(responses_path):
         checked[key] += 1
         passed[key] += 1
         continue
-    schema = schema_for(op, record["status"])
+    schema = spec.schema_for(op, record["status"])
     if schema is None:
         failures[key]["the spec has no JSON answer for this status"] += 1
         checked[key] += 1
         continue
     checked[key] += 1
-    validator = jsonschema.Draft202012Validator(rebased(schema), registry=registry)
-    errors = sorted(validator.iter_errors(record["body"]), key=lambda e: list(e.absolute_path))
+    errors = sorted(spec.validator(schema).iter_errors(record["body"]), key=lambda e: list(e.absolute_path))
     if not errors:
         passed[key] += 1
     for error in errors[:3]:
-        where = "/".join(str(p) for p in error.absolute_path if not isinstance(p, int)) or "(top)"
-        failures[key][f"{where}: {error.message[:160]}"] += 1
+        failures[key][Spec.describe(error)] += 1
 
 total, ok = sum(checked.values()), sum(passed.values())
 print(f"spec check: {ok} of {total} answers validate against Discord's OpenAPI spec ({len(checked)} operation/status pairs)")

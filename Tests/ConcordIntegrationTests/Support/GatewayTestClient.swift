@@ -33,6 +33,9 @@ final class GatewayTestClient: Sendable {
                     }
                     if let text, let value = try? WireJSON.decode(JSONValue.self, from: Data(text.utf8)) {
                         inbox.frames.withLock { $0.append(value) }
+                        if value["op"]?.intValue == 0, let type = value["t"], let data = value["d"] {
+                            WireLog.events.record(.object(["t": type, "d": data]))
+                        }
                     }
                 }
             }

@@ -187,7 +187,7 @@ struct TestCluster: Sendable {
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 32 * 1024 * 1024)
         let reply = Reply(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
-        if !rawPath && !absolute { ResponseLog.record(method: method.rawValue, path: path, status: reply.status, body: reply.body) }
+        if !rawPath && !absolute { WireLog.recordResponse(method: method.rawValue, path: path, status: reply.status, body: reply.body) }
         return reply
     }
 
