@@ -1,5 +1,6 @@
 """Discord's OpenAPI spec as validators: the operation a request path matches, and the schema the
 spec gives an operation's answer for a status. Shared by the REST and the gateway checks."""
+import collections
 import json
 import re
 
@@ -59,3 +60,38 @@ class Spec:
     def describe(error):
         where = "/".join(str(p) for p in error.absolute_path if not isinstance(p, int)) or "(top)"
         return f"{where}: {error.message[:160]}"
+
+
+class Tally:
+    """What was checked, what passed and why the rest failed, per key; and what was set aside."""
+
+    def __init__(self):
+        self.checked = collections.Counter()
+        self.passed = collections.Counter()
+        self.failures = collections.defaultdict(collections.Counter)
+        self.aside = {}
+
+    def add(self, key, problems):
+        self.checked[key] += 1
+        if not problems:
+            self.passed[key] += 1
+        for problem in problems[:3]:
+            self.failures[key][problem] += 1
+
+    def set_aside(self, heading, key):
+        self.aside.setdefault(heading, collections.Counter())[key] += 1
+
+    def report(self, headline):
+        """Prints the report; answers whether everything checked passed."""
+        total, ok = sum(self.checked.values()), sum(self.passed.values())
+        print(headline.format(ok=ok, total=total, keys=len(self.checked)))
+        for key in sorted(self.checked):
+            mark = "ok " if self.passed[key] == self.checked[key] else "BAD"
+            print(f"  {mark} {key}: {self.passed[key]}/{self.checked[key]}")
+            for problem, count in self.failures[key].most_common(6):
+                print(f"        {count} x {problem}")
+        for heading, counter in self.aside.items():
+            print(f"{heading}: {sum(counter.values())}")
+            for key, count in counter.most_common(20):
+                print(f"  {count} x {key}")
+        return ok == total

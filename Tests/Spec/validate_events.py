@@ -7,11 +7,10 @@ channel, GUILD_ROLE_* a role, GUILD_MEMBER_ADD a member.
 Usage: python validate_events.py SPEC EVENTS_JSONL [--strict]. Each line is one dispatch
 ({"t":…, "d":…}) a test's gateway client received. Exits 1 with --strict when one does not validate.
 """
-import collections
 import json
 import sys
 
-from spec_schemas import Spec
+from spec_schemas import Spec, Tally
 
 spec_path, events_path = sys.argv[1], sys.argv[2]
 strict = "--strict" in sys.argv[3:]
@@ -46,32 +45,15 @@ def parts(event, d):
     return None
 
 
-checked, passed = collections.Counter(), collections.Counter()
-failures = collections.defaultdict(collections.Counter)
-unchecked = collections.Counter()
+tally = Tally()
 for line in open(events_path):
     record = json.loads(line)
     event, d = record.get("t"), record.get("d")
     found = parts(event, d) if isinstance(d, dict) else None
     if found is None:
-        unchecked[event] += 1
+        tally.set_aside("events whose payload the spec has no schema for", event)
         continue
-    checked[event] += 1
-    errors = [(what, error) for what, validator, value in found for error in validator.iter_errors(value)]
-    if not errors:
-        passed[event] += 1
-    for what, error in errors[:3]:
-        failures[event][f"{what} {Spec.describe(error)}"] += 1
+    tally.add(event, [f"{what} {Spec.describe(error)}" for what, validator, value in found for error in validator.iter_errors(value)])
 
-total, ok = sum(checked.values()), sum(passed.values())
-print(f"gateway check: {ok} of {total} dispatches carry objects that validate against Discord's OpenAPI spec")
-for event in sorted(checked):
-    mark = "ok " if passed[event] == checked[event] else "BAD"
-    print(f"  {mark} {event}: {passed[event]}/{checked[event]}")
-    for text, count in failures[event].most_common(6):
-        print(f"        {count} x {text}")
-if unchecked:
-    print(f"events whose payload the spec has no schema for: {sum(unchecked.values())}")
-    for event, count in unchecked.most_common(20):
-        print(f"  {count} x {event}")
-sys.exit(1 if strict and ok < total else 0)
+valid = tally.report("gateway check: {ok} of {total} dispatches carry objects that validate against Discord's OpenAPI spec")
+sys.exit(1 if strict and not valid else 0)
