@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // Core: ids, Discord wire shapes, errors, validation, routes, config. Foundation only.
@@ -67,9 +69,15 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // What every process exports for operators: metrics and health on an admin listener.
+        .target(name: "ConcordObservability", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
         // The cell: domain actions (the only writers of the outbox), internal API, outbox publisher.
         .target(name: "ConcordCell", dependencies: [
-            "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordTiering", "ConcordRedis", "ConcordHTTP",
+            "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordTiering", "ConcordRedis", "ConcordHTTP", "ConcordObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -77,7 +85,7 @@ let package = Package(
         ]),
         // The edge: public REST API; authenticates, validates, rate-limits, forwards to the home cell.
         .target(name: "ConcordEdge", dependencies: [
-            "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP", "ConcordGateway",
+            "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP", "ConcordGateway", "ConcordObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -122,6 +122,8 @@ Concord is running.
 $(awk '$1=="edge"{printf "    %s (region %s): %s\n", $2, $4, $3}' <<< "$topology")
   Cells: $(awk '$1=="cell"{printf "%s ", $2}' <<< "$topology")(each with its own PostgreSQL, Redis and relay)
   Between regions: $(awk '$1=="link"{print $4; exit}' <<< "$topology") ms each way (delay proxies: var/pids/link-*.pid)
+  Metrics and health (operators only: /metrics, /healthz, /readyz):
+$(awk '$1=="admin"{printf "    %s: %s/metrics\n", $2, $3}' <<< "$topology")
   Logs: var/logs/   Data: var/data/   Stop: make stop
 
 Create a user and talk to the API:

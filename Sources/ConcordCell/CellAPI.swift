@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import ConcordStorage
 import Foundation
 import Hummingbird
@@ -13,22 +14,37 @@ import Logging
 public struct CellAPI: Sendable {
     let domain: CellDomain
     let internalSecret: String
+    let metrics: NodeMetrics
     let logger: Logger
 
-    public init(domain: CellDomain, internalSecret: String, logger: Logger = Logger(label: "concord.cell.api")) {
+    public init(domain: CellDomain, internalSecret: String, metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.cell.api")) {
         self.domain = domain
         self.internalSecret = internalSecret
+        self.metrics = metrics
         self.logger = logger
     }
 
+    /// Answers a request and counts it by route and status.
     public func respond(_ request: Request) async -> Response {
+        let start = ContinuousClock.now
+        var label = "unmatched"
+        let response = await answer(request, label: &label)
+        metrics.request(route: label, status: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+
+    private func answer(_ request: Request, label: inout String) async -> Response {
         var request = request
         do {
             guard let secret = request.headers[.concordInternal], secretsMatch(secret, internalSecret) else {
                 throw APIError.unauthorized
             }
-            if request.uri.path.hasPrefix("/internal/") { return try await internalRoute(request) }
+            if request.uri.path.hasPrefix("/internal/") {
+                label = "internal"
+                return try await internalRoute(request)
+            }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            label = route.endpoint.rawValue
             if domain.directory.movedAway(route, from: domain.cellID) != nil { throw APIError.movedAway }
             var caller: Caller?
             if !route.endpoint.isPublic {

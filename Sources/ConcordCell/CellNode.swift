@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import ConcordRedis
 import ConcordStorage
 import ConcordTiering
@@ -12,13 +13,15 @@ import ServiceLifecycle
 /// internal API server, as services to run in one group.
 public struct CellNode: Sendable {
     public let domain: CellDomain
+    public let metrics = NodeMetrics()
     public let services: [any Service]
 
     /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
     /// - Parameter cluster: every cell of the cluster (for writes handed to a shared channel's home).
     public init(cell: ClusterConfig.Cell, cluster: [ClusterConfig.Cell] = [], secrets: ClusterSecrets, retentionHours: Double = 72,
                 logger: Logger = Logger(label: "concord.cell"),
-                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
                                                      password: secrets.postgresPassword), logger: logger)
@@ -31,19 +34,40 @@ public struct CellNode: Sendable {
                                 hasher: PasswordHasher(costLog2: cell.passwordCostLog2), signal: signal,
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
                                 hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers, logger: logger)
-        let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, logger: logger)
+        let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, metrics: metrics, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
             configuration: .init(address: .hostname(cell.api.host, port: cell.api.port), serverName: "concord-cell"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? cell.api.port) },
             logger: logger)
         self.domain = domain
-        services = [
+        var services: [any Service] = [
             DatabaseService(db: db),
             OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, counters: domain.counters, logger: logger),
             CellMaintenance(domain: domain, retentionHours: retentionHours, logger: logger),
             app,
         ]
+        if let admin = cell.admin {
+            let metrics = metrics
+            services.append(AdminServer.application(
+                host: admin.host, port: admin.port, metrics: metrics,
+                refresh: { await Self.recordOutbox(db, into: metrics) },
+                readiness: [.init("postgres") { (try? await db.outboxHead()) != nil },
+                            .init("redis") { (try? await redis.send("PING")) != nil }],
+                logger: logger, onListening: onAdminListening))
+        }
+        self.services = services
+    }
+}
+
+extension CellNode {
+    /// The outbox's head, what the Redis publisher has published, and the rows between.
+    static func recordOutbox(_ db: Database, into metrics: NodeMetrics) async {
+        guard let status = try? await db.outboxStatus(publisher: OutboxPublisher.consumer) else { return }
+        let published = status.cursors[OutboxPublisher.consumer] ?? 0
+        metrics.gauge(.outboxHead).record(status.headSeq)
+        metrics.gauge(.outboxPublished).record(published)
+        metrics.gauge(.outboxLag).record(max(0, status.headSeq - published) + Int64(status.unsequenced))
     }
 }
 

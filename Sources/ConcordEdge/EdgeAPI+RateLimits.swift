@@ -105,6 +105,7 @@ extension EdgeAPI {
     }
 
     static let invalidRequestWindow = 600.0
+    private var scopeHeader: HTTPField.Name { HTTPField.Name("X-RateLimit-Scope")! }
 
     /// Refuses every request from an address that has had too many 401, 403 and 429 answers
     /// in the current 10-minute window.
@@ -116,7 +117,10 @@ extension EdgeAPI {
 
     func countIfInvalid(_ response: Response, client: String) {
         guard [401, 403, 429].contains(response.status.code) else { return }
-        if response.status.code == 429 { rateLimitedAnswers.add(1, ordering: .relaxed) }
+        if response.status.code == 429 {
+            rateLimitedAnswers.add(1, ordering: .relaxed)
+            metrics.counter(.rateLimited, [("scope", response.headers[scopeHeader] ?? "user")]).increment()
+        }
         _ = limiter.count("invalid:\(client)", window: Self.invalidRequestWindow)
     }
 }

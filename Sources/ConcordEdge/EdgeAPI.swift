@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import Foundation
 import Hummingbird
 import Logging
@@ -28,13 +29,15 @@ public final class EdgeAPI: Sendable {
     let edges: [EdgeListing]
     let gateway: GatewayHub
     let webApp: WebApp
+    public let metrics: NodeMetrics
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
                 limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
                 webApp: WebApp = WebApp(root: WebApp.defaultRoot),
-                presenceTTL: Double = 60, logger: Logger = Logger(label: "concord.edge")) {
+                presenceTTL: Double = 60, metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
+        self.metrics = metrics
         self.directory = directory
         self.tokens = tokens
         self.internalSecret = internalSecret
@@ -50,7 +53,7 @@ public final class EdgeAPI: Sendable {
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
         gateway = GatewayHub(directory: directory, tokens: tokens, internalSecret: internalSecret, http: http,
                              publicGatewayURL: gatewayURL, presenceTTL: presenceTTL,
-                             unidentifiedPerAddress: limits.unidentifiedSocketsPerAddress, logger: logger)
+                             unidentifiedPerAddress: limits.unidentifiedSocketsPerAddress, metrics: metrics, logger: logger)
         self.logger = logger
     }
 
@@ -64,16 +67,20 @@ public final class EdgeAPI: Sendable {
         if request.method == .get || request.method == .head, let page = webApp.response(path: request.uri.path, headers: request.headers) {
             return page
         }
+        let start = ContinuousClock.now
         let client = addresses.resolve(peer: peer, forwardedFor: request.headers[.forwardedFor])
-        if let refusal = invalidRequestRefusal(client) { return refusal }
+        var label = "unmatched"
         var bucket: BucketState?
-        var response = await answer(request, client: client, bucket: &bucket)
+        var response = if let refusal = invalidRequestRefusal(client) { refusal } else {
+            await answer(request, client: client, label: &label, bucket: &bucket)
+        }
         bucket?.describe(in: &response.headers)
         countIfInvalid(response, client: client)
+        metrics.request(route: label, status: response.status.code, duration: ContinuousClock.now - start)
         return response
     }
 
-    private func answer(_ request: Request, client: String, bucket: inout BucketState?) async -> Response {
+    private func answer(_ request: Request, client: String, label: inout String, bucket: inout BucketState?) async -> Response {
         var request = request
         do {
             // An oversized body is refused before anything else reads or counts it.
@@ -81,6 +88,7 @@ public final class EdgeAPI: Sendable {
                 throw APIError.payloadTooLarge
             }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
+            label = route.endpoint.rawValue
             let body = try await request.collectJSONBody()
             if !body.isEmpty, !Self.declaresJSON(request.headers[.contentType]) { throw APIError.unsupportedMediaType }
             var claims: TokenClaims?

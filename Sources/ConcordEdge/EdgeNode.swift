@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -15,7 +16,8 @@ public struct EdgeNode: Sendable {
     public init(config: ClusterConfig, edge: ClusterConfig.Edge, secrets: ClusterSecrets,
                 webRoot: String = WebApp.defaultRoot,
                 logger: Logger = Logger(label: "concord.edge"),
-                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+                onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region, redisPassword: secrets.redisPassword),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
@@ -45,7 +47,20 @@ public struct EdgeNode: Sendable {
             logger: logger)
         self.api = api
         // Shut down in reverse: the gateway drains (op 7 to every session) while the server still runs.
-        services = [EdgeHousekeeping(api: api), app, GatewayService(hub: gateway)]
+        var services: [any Service] = [EdgeHousekeeping(api: api), app, GatewayService(hub: gateway)]
+        if let admin = edge.admin {
+            let metrics = api.metrics
+            let directory = api.directory
+            services.insert(AdminServer.application(
+                host: admin.host, port: admin.port, metrics: metrics,
+                refresh: { metrics.gauge(.gatewaySessions).record(gateway.sessionCount) },
+                // The edge needs every cell's Redis: tokens' revocation, rate limits, live events.
+                readiness: directory.all.sorted { $0.cell.id < $1.cell.id }.map { entry in
+                    .init("redis of \(entry.cell.name)") { (try? await entry.redis.send("PING")) != nil }
+                },
+                logger: logger, onListening: onAdminListening), at: 0)
+        }
+        self.services = services
     }
 
     static func split(_ target: String) -> (String, [String: String]) {

@@ -1,5 +1,6 @@
 import ConcordGateway
 import ConcordModels
+import CoreMetrics
 import Foundation
 import NIOCore
 import NIOWebSocket
@@ -72,6 +73,8 @@ struct EventOrigin: Sendable, Hashable {
 final class GatewayConnection: Sendable {
     struct State {
         var machine: GatewaySession
+        /// Counts every numbered dispatch (the edge's deliveries).
+        var deliveries: CoreMetrics.Counter?
         var buffer = ResumeBuffer()
         /// Where frames go while a socket is attached.
         var output: SocketOutput?
@@ -107,8 +110,9 @@ final class GatewayConnection: Sendable {
 
     let state: Mutex<State>
 
-    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, closer: AsyncStream<GatewayCloseCode>.Continuation?) {
-        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), output: output, closer: closer))
+    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, closer: AsyncStream<GatewayCloseCode>.Continuation?,
+         deliveries: CoreMetrics.Counter? = nil) {
+        state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), deliveries: deliveries, output: output, closer: closer))
     }
 
     /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
@@ -174,6 +178,7 @@ final class GatewayConnection: Sendable {
         guard !s.handedOver, let (seq, frame) = s.machine.dispatch(type, data: data, direct: direct) else { return }
         s.buffer.append(seq: seq, frame: frame)
         s.output?.write(frame)
+        s.deliveries?.increment()
     }
 
     /// A frame that is not a numbered dispatch (HELLO's kin: ACKs, op 7, op 9, …).

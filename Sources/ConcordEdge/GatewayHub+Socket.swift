@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordGateway
 import ConcordModels
+import ConcordObservability
 import Foundation
 import HummingbirdWebSocket
 import NIOCore
@@ -35,7 +36,8 @@ extension GatewayHub {
         // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
         try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer)
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer,
+                                           deliveries: deliveries)
         let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown")
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
         let refusal: GatewayCloseCode? = if isDraining { .unknownError }
@@ -75,6 +77,7 @@ extension GatewayHub {
             } catch {}
         }
         for await code in closes {
+            metrics.counter(.gatewayCloses, [("code", String(code.rawValue))]).increment()
             // Bounded: a client that never answers the close handshake must not hold the session.
             _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
             break
@@ -171,6 +174,7 @@ extension GatewayHub {
             await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
             let state = identify.presence?.state ?? PresenceState(status: .online)
             connection.state.withLock { $0.presence = state }
+            metrics.counter(.gatewayIdentifies).increment()
             await presence.sessionStarted(claims.userID, state: state)
             for part in parts { await catchUpIdentified(connection, cell: part.cell, after: part.state.outboxSeq) }
             connection.endCatchUp()
@@ -220,6 +224,7 @@ extension GatewayHub {
             return
         }
         binding.connection.withLock { $0 = old }
+        metrics.counter(.gatewayResumes).increment()
         await presence.sessionStarted(claims.userID, state: old.state.withLock { $0.presence })
         if adopted { await catchUpAdopted(old) }
         old.deliver("RESUMED", data: "{}")

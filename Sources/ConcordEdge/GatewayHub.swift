@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import ConcordAuth
 import ConcordGateway
 import ConcordModels
+import ConcordObservability
+import CoreMetrics
 import ConcordRedis
 import Foundation
 import Logging
@@ -38,12 +40,17 @@ final class GatewayHub: Sendable {
     private let draining = Atomic<Bool>(false)
     /// Every open socket, for the ticker.
     let sockets = Mutex<[ObjectIdentifier: SocketBinding]>([:])
+    let metrics: NodeMetrics
+    let deliveries: CoreMetrics.Counter
     let presence: PresenceReporter
     let unidentified: UnidentifiedSockets
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
-         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64, logger: Logger) {
+         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
+         metrics: NodeMetrics = NodeMetrics(), logger: Logger) {
         self.directory = directory
+        self.metrics = metrics
+        deliveries = metrics.counter(.gatewayDeliveries)
         unidentified = UnidentifiedSockets(perAddress: unidentifiedPerAddress)
         self.tokens = tokens
         self.internalSecret = internalSecret
@@ -328,6 +335,9 @@ final class GatewayHub: Sendable {
 
     /// Makes a session reachable and waits until its topics are subscribed; the caller reads
     /// the outbox back after that, so an event published before the subscription is not lost.
+    /// Sessions this edge holds, attached or waiting out their resume window.
+    var sessionCount: Int { registry.withLock { $0.sessions.count } }
+
     func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async {
         registry.withLock { r in
             r.sessions[sessionID] = connection
@@ -457,7 +467,7 @@ final class GatewayHub: Sendable {
         // the hand-over, each change putting back the state it made at its point of the stream.
         var visibility = ChannelVisibility(userID: record.userID)
         for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild) } }
-        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil)
+        let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil, deliveries: deliveries)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
             s.buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)

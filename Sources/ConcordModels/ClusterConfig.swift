@@ -25,6 +25,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var redis: Endpoint
         /// Where the cell's internal API listens; only edges and operators talk to it.
         public var api: Endpoint
+        /// Metrics and health (`/metrics`, `/healthz`, `/readyz`), for operators only.
+        public var admin: Endpoint?
         public var tiering: Tiering?
         /// How processes in another region reach this cell, when not directly: through the
         /// inter-region links (locally, delay proxies `make run` starts).
@@ -76,6 +78,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var name: String
         public var region: String
         public var listen: Endpoint
+        /// Metrics and health (`/metrics`, `/healthz`, `/readyz`), for operators only.
+        public var admin: Endpoint?
         /// The URL clients use to reach this edge (also the base of its gateway URL).
         public var public_url: String
         public init(name: String, region: String, listen: Endpoint, publicURL: String) {

@@ -32,6 +32,8 @@ struct TestCluster: Sendable {
     let secrets: ClusterSecrets
     /// Each edge's REST API, for what it counted.
     let edgeAPIs: [EdgeAPI]
+    /// With `admin`: each cell's admin listener (cell 1 first), then each edge's.
+    let adminURLs: [String]
     /// Start each edge's graceful shutdown (what SIGTERM does).
     let drainEdges: [@Sendable () async -> Void]
     var drainEdge: @Sendable () async -> Void { drainEdges[0] }
@@ -55,7 +57,7 @@ struct TestCluster: Sendable {
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
                                                                                authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000),
-                                  redisPort: Int? = nil, redisPassword: String? = nil,
+                                  redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
@@ -68,6 +70,8 @@ struct TestCluster: Sendable {
         var links: [(cell: Int, api: DelayProxy, redis: DelayProxy)] = []
         var edges: [(ServiceGroup, Task<Void, any Error>)] = []
         var edgeAPIs: [EdgeAPI] = []
+        var adminURLs: [String] = []
+        func adminPort(_ box: PortBox) async throws { adminURLs.append("http://127.0.0.1:\(try await box.wait())") }
         var edgeEntries: [ClusterConfig.Edge] = []
         var config = ClusterConfig(regions: regions, cells: [], edges: [])
         // Whatever started is stopped again if a later step of the set-up fails.
@@ -82,15 +86,19 @@ struct TestCluster: Sendable {
                                               tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
                 // Cheap hashes: the suites register hundreds of people (production uses 2^17).
                 cell.password_cost_log2 = 10
+                if admin { cell.admin = .init(host: "127.0.0.1", port: 0) }
                 _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
                     try await migrator.migrate($0)
                 }
                 let cellPort = PortBox()
-                let node = CellNode(cell: cell, secrets: secrets, logger: logger) { cellPort.set($0) }
+                let cellAdminPort = PortBox()
+                let node = CellNode(cell: cell, secrets: secrets, logger: logger, onListening: { cellPort.set($0) },
+                                    onAdminListening: { cellAdminPort.set($0) })
                 let watch = ServiceWatch()
                 let group = ServiceGroup(services: watch.wrap(node.services), gracefulShutdownSignals: [], logger: logger)
                 let task = Task { try await group.run() }
                 cell.api.port = try await cellPort.wait()
+                if admin { try await adminPort(cellAdminPort) }
                 cells.append((cell, node, group, task, watch))
             }
             if let delay = interRegionDelay {
@@ -108,19 +116,24 @@ struct TestCluster: Sendable {
             for cell in cells { cell.node.domain.peers.set(cells.map(\.config), from: cell.config.region) }
             edgeEntries = try (1...edgeCount).map { n in
                 let port = try TestServers.freePort()
-                return ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
-                                          publicURL: "http://127.0.0.1:\(port)")
+                var edge = ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
+                                              publicURL: "http://127.0.0.1:\(port)")
+                if admin { edge.admin = .init(host: "127.0.0.1", port: 0) }
+                return edge
             }
             config = ClusterConfig(regions: regions, cells: cells.map(\.config), edges: edgeEntries, rateLimits: rateLimits)
             // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
             config.presence_ttl_seconds = 2
             for edge in edgeEntries {
                 let edgePort = PortBox()
-                let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger) { edgePort.set($0) }
+                let edgeAdminPort = PortBox()
+                let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger,
+                                        onListening: { edgePort.set($0) }, onAdminListening: { edgeAdminPort.set($0) })
                 edgeAPIs.append(edgeNode.api)
                 let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
                 edges.append((edgeGroup, Task { try await edgeGroup.run() }))
                 _ = try await edgePort.wait()
+                if admin { try await adminPort(edgeAdminPort) }
             }
         } catch {
             for (group, task) in edges { await stop(group, task, "edge") }
@@ -131,7 +144,7 @@ struct TestCluster: Sendable {
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
                                   cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
-                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets, edgeAPIs: edgeAPIs,
+                                  domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets, edgeAPIs: edgeAPIs, adminURLs: adminURLs,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
         do { result = .success(try await body(cluster)) } catch { result = .failure(error) }

@@ -1,0 +1,64 @@
+import CoreMetrics
+import Prometheus
+
+/// One process's metrics (a cell's, an edge's): swift-metrics instruments backed by a Prometheus
+/// registry of the node's own, so that several nodes in one process (as in the tests) keep
+/// theirs apart. Every metric's name is declared in `MetricName`.
+public final class NodeMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                                                   .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                                   .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)]
+        self.factory = factory
+    }
+
+    public func counter(_ name: MetricName, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: name.rawValue, dimensions: dimensions, factory: factory)
+    }
+
+    public func gauge(_ name: MetricName, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
+        CoreMetrics.Gauge(label: name.rawValue, dimensions: dimensions, factory: factory)
+    }
+
+    public func timer(_ name: MetricName, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
+        CoreMetrics.Timer(label: name.rawValue, dimensions: dimensions, factory: factory)
+    }
+
+    /// One answered HTTP request: counted by route and status, timed by route.
+    public func request(route: String, status: Int, duration: Duration) {
+        counter(.httpRequests, [("route", route), ("status", String(status))]).increment()
+        timer(.httpRequestDuration, [("route", route)]).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The Prometheus text exposition of everything recorded.
+    public func scrape() -> String { registry.emitToString() }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// Every metric Concord exports, in one place: the dashboard in infra/ may name only these.
+public enum MetricName: String, CaseIterable, Sendable {
+    // REST, at the edge and at the cell.
+    case httpRequests = "concord_http_requests_total"
+    case httpRequestDuration = "concord_http_request_duration_seconds"
+    case rateLimited = "concord_rate_limited_total"
+    // The gateway, at the edge.
+    case gatewaySessions = "concord_gateway_sessions"
+    case gatewayIdentifies = "concord_gateway_identifies_total"
+    case gatewayResumes = "concord_gateway_resumes_total"
+    case gatewayCloses = "concord_gateway_closes_total"
+    case gatewayDeliveries = "concord_gateway_deliveries_total"
+    // The outbox, at the cell.
+    case outboxHead = "concord_outbox_head"
+    case outboxPublished = "concord_outbox_published"
+    case outboxLag = "concord_outbox_lag_rows"
+}

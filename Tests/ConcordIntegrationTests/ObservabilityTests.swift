@@ -1,0 +1,101 @@
+import ConcordModels
+import ConcordObservability
+import Foundation
+import Testing
+
+/// Every process's admin listener: Prometheus metrics that count what happened, liveness, and
+/// readiness that follows its dependencies; the Grafana dashboard names only exported metrics.
+@Suite("Metrics and health")
+struct ObservabilityTests {
+    /// The value of one sample line (`name{labels} value`) in a Prometheus exposition.
+    static func sample(_ exposition: String, _ series: String) -> Double? {
+        for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    @Test func metricsCountRequestsSessionsDeliveriesAndTheOutbox() async throws {
+        let redis = try OwnRedis()
+        try await redis.start()
+        let limits = ClusterConfig.RateLimits(requestsPerSecond: 1000, messageSendsPer5s: 3, publicRequestsPerSecond: 10_000,
+                                              authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
+        try await TestCluster.with(rateLimits: limits, redisPort: redis.port, admin: true) { c in
+            let (cellAdmin, edgeAdmin) = (c.adminURLs[0], c.adminURLs[1])
+            func get(_ url: String) async throws -> TestCluster.Reply { try await c.request(.GET, url, absolute: true) }
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Watched")).decode(Guild.self)
+            let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            session.send(GatewayFrames.identify(alice))
+            try await session.waitDispatch("GUILD_CREATE")
+            for i in 0..<3 {
+                _ = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "\(i)"))
+            }
+            try await eventually("three messages delivered") { session.dispatches("MESSAGE_CREATE").count == 3 }
+            #expect(try await c.request(.GET, "/users/@me", token: "Bot nope").status == 401)
+            #expect(try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice,
+                                        body: MessageCreateRequest(content: "one too many")).status == 429)
+            // A session that drops and resumes, and one the edge closes (a bad token: 4004).
+            let ready = try await session.waitDispatch("READY")
+            let sessionID = try #require(ready["d"]?["session_id"]?.stringValue)
+            let lastSeq = session.all.compactMap { $0["s"]?.intValue }.max() ?? 0
+            session.close()
+            let resumed = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            resumed.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(sessionID)","seq":\#(lastSeq)}}"#)
+            try await resumed.waitDispatch("RESUMED")
+            let refused = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            refused.send(GatewayFrames.identify("not-a-token"))
+            #expect(await refused.closeCode() == .unknown(4004))
+
+            let edge = try await get(edgeAdmin + "/metrics")
+            #expect(edge.status == 200 && edge.headers["Content-Type"].first?.hasPrefix("text/plain") == true)
+            let edgeText = edge.text
+            #expect(Self.sample(edgeText, #"concord_http_requests_total{route="createMessage",status="200"}"#) == 3, "\(edgeText.prefix(3000))")
+            #expect(Self.sample(edgeText, #"concord_http_requests_total{route="getCurrentUser",status="401"}"#) == 1)
+            #expect(Self.sample(edgeText, #"concord_http_request_duration_seconds_count{route="createMessage"}"#) == 4, "three sent, one refused")
+            #expect(Self.sample(edgeText, "concord_gateway_sessions") == 1)
+            #expect(Self.sample(edgeText, "concord_gateway_identifies_total") == 1)
+            #expect(Self.sample(edgeText, "concord_gateway_resumes_total") == 1)
+            #expect(Self.sample(edgeText, #"concord_gateway_closes_total{code="4004"}"#) == 1)
+            #expect(Self.sample(edgeText, #"concord_rate_limited_total{scope="user"}"#) == 1)
+            // READY, GUILD_CREATE and the three messages, at least (presence may add more).
+            #expect((Self.sample(edgeText, "concord_gateway_deliveries_total") ?? 0) >= 5)
+
+            let cellText = try await get(cellAdmin + "/metrics").text
+            #expect(Self.sample(cellText, #"concord_http_requests_total{route="createMessage",status="200"}"#) == 3, "\(cellText.prefix(3000))")
+            let head = try #require(Self.sample(cellText, "concord_outbox_head"))
+            #expect(head >= 4, "the workspace and three messages at least")
+            #expect(Self.sample(cellText, "concord_outbox_lag_rows") != nil)
+
+            for url in [cellAdmin, edgeAdmin] {
+                #expect(try await get(url + "/healthz").status == 200)
+                #expect(try await get(url + "/readyz").status == 200)
+            }
+            // The Redis both depend on goes away: neither is ready, both are still alive.
+            await redis.stop()
+            for url in [cellAdmin, edgeAdmin] {
+                let ready = try await get(url + "/readyz")
+                #expect(ready.status == 503 && ready.text.contains("redis"), "\(url): \(ready.status) \(ready.text)")
+                #expect(try await get(url + "/healthz").status == 200)
+            }
+            try await redis.start()
+            try await eventually("ready again") { try await get(cellAdmin + "/readyz").status == 200 }
+            resumed.close()
+
+            // Every query of the dashboard in infra/ names a metric Concord declares and exports.
+            let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: TestServers.repositoryRoot
+                .appendingPathComponent("infra/grafana/concord-dashboard.json"))) as? [String: Any]
+            let expressions = (dashboard?["panels"] as? [[String: Any]] ?? []).flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+            #expect(expressions.count >= 8)
+            let named = Set(expressions.flatMap { expr in
+                expr.matches(of: /concord_[a-z_]+/).map { String($0.output).replacing(/_(bucket|sum|count)$/, with: "") }
+            })
+            let exported = edgeText + cellText + (try await get(cellAdmin + "/metrics").text)
+            for name in named.sorted() {
+                #expect(MetricName(rawValue: name) != nil, "the dashboard names \(name), which Concord does not declare")
+                #expect(exported.contains("\n\(name)") || exported.hasPrefix(name), "the dashboard names \(name), which no scrape showed")
+            }
+        }
+        await redis.stop()
+    }
+}
