@@ -66,9 +66,14 @@ extension SQLExecutor {
     /// row left being past `after + 1`, or none left below the head, means a follower at `after`
     /// can never catch up from here.
     public func outboxPruned(after: Int64) async throws -> Bool {
-        let oldest = try await run("SELECT min(seq) FROM outbox WHERE seq IS NOT NULL").first?.decode(Int64?.self) ?? nil
+        // One statement, so one snapshot: read apart, a sequencing pass committing between the
+        // two reads showed an empty outbox with a head past 0 — rows "pruned" that never were.
+        guard let row = try await run("""
+            SELECT (SELECT min(seq) FROM outbox WHERE seq IS NOT NULL), (SELECT seq FROM outbox_head)
+            """).first else { return false }
+        let (oldest, head) = try row.decode((Int64?, Int64?).self)
         if let oldest { return oldest > after + 1 }
-        return try await outboxHead() > after
+        return (head ?? 0) > after
     }
 
     /// Stops keeping rows for a follower that is gone for good (an operator's decision).
