@@ -59,7 +59,7 @@ cat > "$root/cluster.json" <<JSON
               "public_url": "http://127.0.0.1:$EDGE_PORT" },
             { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
               "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
-  "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "public_requests_per_second": 1000000,
+  "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "route_requests_per_5s": 1000000, "public_requests_per_second": 1000000,
                    "auth_requests_per_minute": 1000000, "logins_per_minute_per_account": 1000000,
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
 JSON

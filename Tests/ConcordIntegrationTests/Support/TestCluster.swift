@@ -52,11 +52,18 @@ struct TestCluster: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// Limits no test meets unless it means to (a history walk reads hundreds of pages a second).
+    static var generousLimits: ClusterConfig.RateLimits {
+        var limits = ClusterConfig.RateLimits(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
+                                              authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000)
+        limits.route_requests_per_5s = 1_000_000
+        return limits
+    }
+
     /// - Parameter interRegionDelay: one-way milliseconds of the links between regions: each
     ///   cell is reached from the other region through a delay proxy (scripts/delay_proxy.py).
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
-                                  rateLimits: ClusterConfig.RateLimits = .init(requestsPerSecond: 10_000, messageSendsPer5s: 10_000, publicRequestsPerSecond: 10_000,
-                                                                               authRequestsPerMinute: 1_000_000, loginsPerMinutePerAccount: 1_000_000),
+                                  rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
                                   redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
