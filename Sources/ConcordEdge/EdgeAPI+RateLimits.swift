@@ -45,10 +45,9 @@ extension EdgeAPI {
             try limitAnonymous(route, client: client, body: body)
             return nil
         }
-        let (perWindow, window) = route.endpoint == .createMessage
-            ? (limits.message_sends_per_5s, 5.0) : (limits.routeRequestsPer5s, 5.0)
+        let perWindow = route.endpoint == .createMessage ? limits.message_sends_per_5s : limits.routeRequestsPer5s
         let windows = [(bucket: "global", limit: Int(limits.requests_per_second), seconds: 1.0),
-                       (bucket: route.rateLimitKey, limit: Int(perWindow), seconds: window)]
+                       (bucket: route.rateLimitKey, limit: Int(perWindow), seconds: 5.0)]
         let counted = await count(windows.map { ($0.bucket, $0.seconds) }, user: claims.userID)
         let global = BucketState(limit: windows[0].limit, count: counted[0].count, resetAfter: counted[0].resetAfter, name: "global")
         let own = BucketState(limit: windows[1].limit, count: counted[1].count, resetAfter: counted[1].resetAfter,

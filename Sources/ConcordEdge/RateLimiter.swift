@@ -45,7 +45,9 @@ public final class RateLimiter: Sendable {
         return windows.withLock { windows in
             var window = windows[key].flatMap { $0.ends > now ? $0 : nil } ?? Window(count: 0, ends: now + seconds)
             window.count += adding
-            windows[key] = window
+            // A look (adding 0) at an address with no window keeps no entry for it: every request
+            // asks about its address, and only the ones that count need remembering.
+            if adding > 0 || windows[key] != nil { windows[key] = window }
             return (window.count, window.ends - now)
         }
     }
