@@ -147,6 +147,35 @@ public struct CellAPI: Sendable {
         case .triggerTyping:
             try await d.triggerTyping(route.channelID!, caller: try me())
             return JSONResponse.noContent()
+        case .bulkDeleteMessages:
+            try await d.bulkDelete(route.channelID!, try decode(BulkDeleteRequest.self), caller: try me())
+            return JSONResponse.noContent()
+        case .addReaction:
+            try await d.addReaction(route.channelID!, messageID: route.messageID!, emoji: route.emoji!, caller: try me())
+            return JSONResponse.noContent()
+        case .removeOwnReaction, .removeUserReaction:
+            try await d.removeReaction(route.channelID!, messageID: route.messageID!, emoji: route.emoji!, user: route.userID, caller: try me())
+            return JSONResponse.noContent()
+        case .removeAllReactions, .removeEmojiReactions:
+            try await d.clearReactions(route.channelID!, messageID: route.messageID!, emoji: route.emoji, caller: try me())
+            return JSONResponse.noContent()
+        case .listReactionUsers:
+            let type = try query.int("type", default: 0, in: 0...1)
+            return try JSONResponse.ok(try await d.reactionUsers(route.channelID!, messageID: route.messageID!, emoji: route.emoji!,
+                                                                 after: try query.snowflake("after") ?? Snowflake(0),
+                                                                 limit: try query.int("limit", default: 25, in: Limits.reactionUsersPage),
+                                                                 burst: type == 1, caller: try me()))
+        case .listPins:
+            return try JSONResponse.ok(try await d.pins(route.channelID!, caller: try me(), before: try query.date("before"),
+                                                        limit: try query.int("limit", default: 50, in: Limits.pinsPage)))
+        case .listPinsLegacy:
+            return try JSONResponse.ok(try await d.pins(route.channelID!, caller: try me(), before: nil, limit: Limits.pinsPerChannel).items.map(\.message))
+        case .pinMessage:
+            try await d.pin(route.channelID!, messageID: route.messageID!, caller: try me())
+            return JSONResponse.noContent()
+        case .unpinMessage:
+            try await d.unpin(route.channelID!, messageID: route.messageID!, caller: try me())
+            return JSONResponse.noContent()
         case .ackMessage:
             // Discord answers {"token": null}; Concord adds the channel's counts after the ack.
             let entry = try await d.acknowledge(route.channelID!, messageID: route.messageID!, caller: try me())

@@ -3,10 +3,10 @@ import ConcordStorage
 import Foundation
 
 extension CellDomain {
-    /// A page of history as a JSON array: from the hot tier when it covers the page, otherwise
-    /// read once for all concurrent askers from the warm and cold tiers (and, for the latest
-    /// page, kept hot for the next reader).
-    public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> String {
+    /// A page of history as a JSON array, the same for every reader: from the hot tier when it
+    /// covers the page, otherwise read once for all concurrent askers from the warm and cold
+    /// tiers (and, for the latest page, kept hot for the next reader).
+    private func sharedPage(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> String {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
         guard access.channel.type != ChannelType.guildCategory.rawValue else { return "[]" }
         // Without Redis, pages are read from the database and nothing is kept hot.
@@ -29,10 +29,15 @@ extension CellDomain {
         }
     }
 
+    /// A page of history with the caller's own reactions marked.
+    public func messages(_ channelID: Snowflake, caller: Caller, page: HistoryPage, limit: Int) async throws -> String {
+        try await markOwnReactions(try await sharedPage(channelID, caller: caller, page: page, limit: limit), channelID: channelID, viewer: caller.userID)
+    }
+
     public func message(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws -> Message {
         _ = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
-        return try await Presenter.messages([found.record], db: db)[0]
+        return try await Presenter.messages([found.record], db: db, viewer: caller.userID)[0]
     }
 
     /// Posts a message: validated, permission-checked, stored with its MESSAGE_CREATE event in
@@ -229,6 +234,7 @@ extension CellDomain {
                 guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw MessageLeftWarmTier() }
                 changed = rows
             }
+            try await tx.deleteReactionsAndPins(channelID: channelID, messageIDs: [id])
             try await tx.insertEvents(try channelEvents("MESSAGE_DELETE", access: access,
                                                         MessageDeletePayload(id: id, channelID: channelID, guildID: access.guildID)))
             // A moderator's deletion of someone else's message is on the record; one's own is not.

@@ -29,9 +29,11 @@ enum Presenter {
     }
 
     /// Renders messages, resolving mentioned users and replied-to messages with one query each
-    /// (only when some message needs them).
-    static func messages(_ records: [MessageRecord], db: some SQLExecutor) async throws -> [Message] {
+    /// (only when some message needs them), and their reactions and pins with one more.
+    /// `viewer`: whose reactions are `me` (nil: nobody's, for what every reader is given).
+    static func messages(_ records: [MessageRecord], db: some SQLExecutor, viewer: Snowflake? = nil) async throws -> [Message] {
         guard let first = records.first else { return [] }
+        let decorations = try await db.decorations(channelID: first.channelID, messageIDs: records.map(\.id), viewer: viewer)
         let mentionIDs = Array(Set(records.flatMap(\.mentionIDs)))
         var mentioned: [Snowflake: MentionedUser] = [:]
         if !mentionIDs.isEmpty {
@@ -50,8 +52,11 @@ enum Presenter {
             for r in try await db.messages(channelID: first.channelID, ids: referenceIDs) { referenced[r.id] = r }
         }
         return records.map { record in
-            message(record, mentions: record.mentionIDs.compactMap { mentioned[$0] },
-                    referenced: record.referenceMessageID.flatMap { referenced[$0] }.map { message($0, mentions: [], referenced: nil) })
+            var rendered = message(record, mentions: record.mentionIDs.compactMap { mentioned[$0] },
+                                   referenced: record.referenceMessageID.flatMap { referenced[$0] }.map { message($0, mentions: [], referenced: nil) })
+            rendered.pinned = rendered.pinned || decorations.pinned.contains(record.id)
+            rendered.reactions = decorations.reactions[record.id].map { $0.map { Reaction(emoji: $0.emoji, count: $0.count, me: $0.mine) } }
+            return rendered
         }
     }
 

@@ -64,8 +64,10 @@ public struct Intents: OptionSet, Sendable, Hashable {
     public static let guildModeration = Intents(rawValue: 1 << 2)
     public static let guildPresences = Intents(rawValue: 1 << 8)
     public static let guildMessages = Intents(rawValue: 1 << 9)
+    public static let guildMessageReactions = Intents(rawValue: 1 << 10)
     public static let guildMessageTyping = Intents(rawValue: 1 << 11)
     public static let directMessages = Intents(rawValue: 1 << 12)
+    public static let directMessageReactions = Intents(rawValue: 1 << 13)
     public static let directMessageTyping = Intents(rawValue: 1 << 14)
     public static let messageContent = Intents(rawValue: 1 << 15)
     /// Every intent Discord defines up to bit 25; anything above is invalid (close 4013).
@@ -78,17 +80,19 @@ public struct Intents: OptionSet, Sendable, Hashable {
     public static func required(for eventType: String, direct: Bool = false) -> Intents? {
         if direct {
             switch eventType {
-            case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": return .directMessages
+            case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "CHANNEL_PINS_UPDATE": return .directMessages
+            case _ where eventType.hasPrefix("MESSAGE_REACTION_"): return .directMessageReactions
             case "TYPING_START": return .directMessageTyping
             default: return nil
             }
         }
         return switch eventType {
         case "GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE", "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE",
-             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE": .guilds
+             "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE", "CHANNEL_PINS_UPDATE": .guilds
         case "GUILD_BAN_ADD", "GUILD_BAN_REMOVE", "GUILD_AUDIT_LOG_ENTRY_CREATE": .guildModeration
         case "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE": .guildMembers
-        case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE": .guildMessages
+        case "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK": .guildMessages
+        case _ where eventType.hasPrefix("MESSAGE_REACTION_"): .guildMessageReactions
         case "TYPING_START": .guildMessageTyping
         case "PRESENCE_UPDATE": .guildPresences
         default: nil

@@ -1,4 +1,5 @@
 import ConcordModels
+import Foundation
 import Hummingbird
 
 /// Typed reads of query parameters, failing with Discord's form errors.
@@ -30,6 +31,16 @@ public struct QueryParameters: Sendable {
             throw APIError.invalidForm(.single([name], code: "NUMBER_TYPE_MAX", message: "int value should be between \(range.lowerBound) and \(range.upperBound)."))
         }
         return number
+    }
+
+    /// An ISO 8601 time in UTC; a `+00:00` whose plus arrived as a space (unencoded in the
+    /// query) is read as meant.
+    public func date(_ name: String) throws -> Date? {
+        guard let raw = values[name] else { return nil }
+        guard let date = DiscordTimestamp.date(from: raw) ?? DiscordTimestamp.date(from: raw.replacingOccurrences(of: " ", with: "+")) else {
+            throw APIError.invalidForm(.single([name], code: "DATE_TIME_TYPE_PARSE", message: "Could not parse \(raw). Should be ISO8601."))
+        }
+        return date
     }
 
     public func bool(_ name: String) -> Bool {

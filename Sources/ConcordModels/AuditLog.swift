@@ -8,7 +8,7 @@ public enum AuditLogAction: Int, Codable, Sendable, CaseIterable {
     case memberKick = 20, memberBanAdd = 22, memberBanRemove = 23, memberUpdate = 24, memberRoleUpdate = 25
     case roleCreate = 30, roleUpdate = 31, roleDelete = 32
     case inviteCreate = 40, inviteDelete = 42
-    case messageDelete = 72
+    case messageDelete = 72, messageBulkDelete = 73, messagePin = 74, messageUnpin = 75
 }
 
 /// One change of an audit log entry: a field's value before and after (either may be absent).

@@ -1,6 +1,7 @@
 /// Discord's message types that Concord creates.
 public enum MessageType: Int, Sendable {
     case normal = 0
+    case channelPinnedMessage = 6
     case reply = 19
 }
 
@@ -27,6 +28,8 @@ public struct Message: Codable, Sendable, Equatable {
     public var flags: Int
     public var message_reference: MessageReference?
     public var referenced_message: Box<Message>?
+    /// Left out when nobody has reacted, as Discord leaves it out.
+    public var reactions: [Reaction]?
 
     public init(id: Snowflake, channelID: Snowflake, guildID: Snowflake?, author: User, member: Member?,
                 content: String, editedTimestamp: String?, tts: Bool, mentionEveryone: Bool,

@@ -12,7 +12,9 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case listChannels, createChannel, getChannel, modifyChannel, deleteChannel
     case listMembers, getMember
     case createInvite, getInvite, acceptInvite
-    case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping
+    case listMessages, createMessage, getMessage, editMessage, deleteMessage, triggerTyping, bulkDeleteMessages
+    case addReaction, removeOwnReaction, removeUserReaction, listReactionUsers, removeAllReactions, removeEmojiReactions
+    case listPins, listPinsLegacy, pinMessage, unpinMessage
     case ackMessage, bulkAck, getReadStates
     case createShareInvite, acceptShareInvite
     case listRoles, getRole, createRole, modifyRolePositions, modifyRole, deleteRole, addMemberRole, removeMemberRole
@@ -54,6 +56,18 @@ public enum Endpoint: String, CaseIterable, Sendable {
         case .editMessage: .init("PATCH", "channels/{channel}/messages/{message}", body: .json(MessageEditRequest.self, Validation.validate), replica: true)
         case .deleteMessage: .init("DELETE", "channels/{channel}/messages/{message}", replica: true)
         case .triggerTyping: .init("POST", "channels/{channel}/typing", replica: true)
+        case .bulkDeleteMessages: .init("POST", "channels/{channel}/messages/bulk-delete", body: .json(BulkDeleteRequest.self, BulkDeleteRequest.validate))
+        case .addReaction: .init("PUT", "channels/{channel}/messages/{message}/reactions/{emoji}/@me")
+        case .removeOwnReaction: .init("DELETE", "channels/{channel}/messages/{message}/reactions/{emoji}/@me")
+        case .removeUserReaction: .init("DELETE", "channels/{channel}/messages/{message}/reactions/{emoji}/{user}")
+        case .listReactionUsers: .init("GET", "channels/{channel}/messages/{message}/reactions/{emoji}")
+        case .removeAllReactions: .init("DELETE", "channels/{channel}/messages/{message}/reactions")
+        case .removeEmojiReactions: .init("DELETE", "channels/{channel}/messages/{message}/reactions/{emoji}")
+        case .listPins: .init("GET", "channels/{channel}/messages/pins")
+        // Discord's older pin routes, which libraries still call.
+        case .listPinsLegacy: .init("GET", "channels/{channel}/pins")
+        case .pinMessage: .init("PUT", "channels/{channel}/messages/pins/{message}", alias: "channels/{channel}/pins/{message}")
+        case .unpinMessage: .init("DELETE", "channels/{channel}/messages/pins/{message}", alias: "channels/{channel}/pins/{message}")
         case .ackMessage: .init("POST", "channels/{channel}/messages/{message}/ack", replica: true)
         case .bulkAck: .init("POST", "read-states/ack-bulk", body: .json(BulkAckRequest.self, Validation.validate))
         case .getReadStates: .init("GET", "users/@me/read-states")
@@ -162,6 +176,8 @@ public struct Route: Sendable, Equatable {
     /// The role or member a channel overwrite is for.
     public var overwriteID: Snowflake?
     public var inviteCode: String?
+    /// A reaction's emoji as the path names it (percent-decoded, not yet checked).
+    public var emoji: String?
 
     public init(endpoint: Endpoint) { self.endpoint = endpoint }
 
@@ -182,7 +198,7 @@ public struct Route: Sendable, Equatable {
 }
 
 public enum RouteTable {
-    private enum Part { case literal(String), guild, channel, message, user, role, overwrite, invite }
+    private enum Part { case literal(String), guild, channel, message, user, role, overwrite, invite, emoji }
     private static let table: [(String, [Part], Endpoint)] = Endpoint.allCases.flatMap { endpoint in
         let spec = endpoint.spec
         return ([spec.path] + (spec.alias.map { [$0] } ?? [])).map { (spec.method, parts(of: $0), endpoint) }
@@ -198,6 +214,7 @@ public enum RouteTable {
             case "{role}": .role
             case "{overwrite}": .overwrite
             case "{invite}": .invite
+            case "{emoji}": .emoji
             default: .literal(String(segment))
             }
         }
@@ -207,17 +224,28 @@ public enum RouteTable {
     public static let prefixes = ["/api/v10/", "/api/v9/"]
 
     /// Matches a request path (without query) to a route, or throws Discord's 404/405/400.
+    /// A literal segment wins over an id in the same place (`messages/pins` is not a message
+    /// id); an id that is not a snowflake is a 400 only when no other route takes the path.
     public static func match(method: String, path: String) throws -> Route {
         guard let prefix = prefixes.first(where: { path.hasPrefix($0) }) else { throw APIError.notFound }
         var rest = path.dropFirst(prefix.count)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
         var pathMatched = false
+        var badID: (any Error)?
         for (routeMethod, parts, endpoint) in table where parts.count == segments.count {
-            guard let route = try bind(parts, segments, endpoint) else { continue }
+            let route: Route
+            do {
+                guard let bound = try bind(parts, segments, endpoint) else { continue }
+                route = bound
+            } catch {
+                if routeMethod == method, badID == nil { badID = error }
+                continue
+            }
             pathMatched = true
             if routeMethod == method { return route }
         }
+        if let badID { throw badID }
         throw pathMatched ? APIError.methodNotAllowed : APIError.notFound
     }
 
@@ -243,6 +271,9 @@ public enum RouteTable {
             case .invite:
                 if segment.isEmpty { return nil }
                 route.inviteCode = String(segment)
+            case .emoji:
+                if segment.isEmpty { return nil }
+                route.emoji = segment.removingPercentEncoding ?? String(segment)
             }
         }
         if !badIDs.isEmpty { throw APIError.invalidForm(badIDs) }

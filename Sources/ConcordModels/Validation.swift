@@ -24,6 +24,13 @@ public enum Limits {
     public static let componentList = 25
     public static let stickers = 3
     public static let nonceLength = 25
+    public static let reactionEmojiPerMessage = 20
+    public static let reactionUsersPage = 1...100
+    public static let pinsPerChannel = 250
+    public static let pinsPage = 1...50
+    public static let bulkDelete = 2...100
+    /// Bulk delete takes messages younger than this (Discord's 14 days).
+    public static let bulkDeleteMaxAgeSeconds: Double = 14 * 86_400
     public static let actionRows = 5
     public static let componentsPerRow = 5
     public static let allowedMentionUsers = 100

@@ -11,6 +11,7 @@ public struct RowExport: Sendable {
 /// The tables a workspace move copies, and the key a copied row replaces an older copy by.
 public enum MovedTable: String, Sendable, CaseIterable {
     case users, workspaces, roles, channels, members, member_roles, bans, audit_log, invites, share_invites, read_states, mass_mentions, messages
+    case message_reactions, message_pins
 
     var conflictKey: String {
         switch self {
@@ -20,10 +21,14 @@ public enum MovedTable: String, Sendable, CaseIterable {
         case .bans: "workspace_id, user_id"
         case .invites, .share_invites: "code"
         case .read_states: "user_id, channel_id"
-        case .mass_mentions: "channel_id, message_id"
+        case .mass_mentions, .message_pins: "channel_id, message_id"
+        case .message_reactions: "channel_id, message_id, emoji, user_id"
         case .messages: "channel_id, bucket, id"
         }
     }
+
+    /// Rows keyed by channel that the freeze copies whole: mass mentions, reactions, pins.
+    public static let copiedByChannel: [MovedTable] = [.mass_mentions, .message_reactions, .message_pins]
 }
 
 /// Where a keyset walk through a workspace's messages has got to.
@@ -117,12 +122,12 @@ extension SQLExecutor {
         return (RowExport(table: .read_states, json: json, count: count), newest)
     }
 
-    public func exportMassMentions(channels: [Int64]) async throws -> RowExport {
+    public func exportChannelRows(_ table: MovedTable, channels: [Int64]) async throws -> RowExport {
         let row = try await run("""
-            SELECT COALESCE(json_agg(m), '[]')::text, count(*)::int FROM mass_mentions m WHERE channel_id = ANY(\(channels))
+            SELECT COALESCE(json_agg(m), '[]')::text, count(*)::int FROM \(unescaped: table.rawValue) m WHERE channel_id = ANY(\(channels))
             """).first
         let (json, count) = try row?.decode((String, Int).self) ?? ("[]", 0)
-        return RowExport(table: .mass_mentions, json: json, count: count)
+        return RowExport(table: table, json: json, count: count)
     }
 
     /// The next page of the channels' messages after `cursor`, in key order; answers the page,
@@ -242,7 +247,9 @@ extension SQLExecutor {
         try await run("DELETE FROM bans WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM invites WHERE workspace_id = \(workspace.int64)")
         try await run("DELETE FROM share_invites WHERE channel_id = ANY(\(channels))")
-        try await run("DELETE FROM mass_mentions WHERE channel_id = ANY(\(channels))")
+        for table in MovedTable.copiedByChannel {
+            try await run("DELETE FROM \(unescaped: table.rawValue) WHERE channel_id = ANY(\(channels))")
+        }
     }
 
     /// Entries naming where the workspace lives, rewritten to say `cell` (a move undone half-way).

@@ -82,7 +82,7 @@ public struct WorkspaceMove: Sendable {
                 try await copy(try await source.db.exportWorkspaceRows(table, workspace))
             }
             report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
-            try await copy(try await source.db.exportMassMentions(channels: channels))
+            try await copy(try await source.db.exportChannelRows(.mass_mentions, channels: channels))
             report.copiedMessages = try await copyMessages(of: channels)
             log("copied \(report.copiedMessages) messages and \(report.copiedReadStates) read states")
 
@@ -215,7 +215,9 @@ public struct WorkspaceMove: Sendable {
                     for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans, .audit_log] {
                         try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
                     }
-                    try await tx.importRows(try await source.db.exportMassMentions(channels: channels))
+                    for table in MovedTable.copiedByChannel {
+                        try await tx.importRows(try await source.db.exportChannelRows(table, channels: channels))
+                    }
                     try await tx.numberUnsequencedMessages(channels: channels, among: last)
                 }
                 // Both sides at once: reading every message twice is most of the freeze.
