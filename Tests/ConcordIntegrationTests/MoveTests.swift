@@ -30,6 +30,9 @@ struct MoveTests {
             _ = try await c.request(.PATCH, "/channels/\(general)/messages/\(before[1])", token: bob, json: #"{"content":"edited before"}"#, edge: 1)
             #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(before[2])", token: alice).status == 204)
             #expect(try await c.request(.POST, "/channels/\(general)/messages/\(before[4])/ack", token: bob, json: "{}", edge: 1).status == 200)
+            // A reaction and a pin (whose notice is the side channel's 41st message) move along.
+            #expect(try await c.request(.PUT, "/channels/\(general)/messages/\(before[5])/reactions/%F0%9F%9A%9A/@me", token: bob, edge: 1).status == 204)
+            #expect(try await c.request(.PUT, "/channels/\(side.id)/messages/pins/\(before[6])", token: alice).status == 204)
 
             // A role, held by Bob, moves with the workspace.
             let role = try await c.request(.POST, "/guilds/\(guild.id)/roles", token: alice, json: #"{"name":"Movers"}"#).decode(Role.self)
@@ -78,7 +81,7 @@ struct MoveTests {
             #expect(stored.count == Set(stored).count, "no message is stored twice")
             let expected = Set(written.map(\.id)).union(before.enumerated().filter { $0.offset % 3 != 0 && $0.offset != 2 }.map(\.element))
             #expect(Set(stored) == expected, "missing: \(expected.subtracting(stored).count), unexpected: \(Set(stored).subtracting(expected).count)")
-            #expect(try await newHome.messageIDs(channel: side.id).count == 40)
+            #expect(try await newHome.messageIDs(channel: side.id).count == 41)
             #expect(try await newHome.messageIDs(channel: late.id).count == 5, "the channel created during the move, with its messages")
             let (oldMessages, oldWorkspace) = (try await oldHome.messageIDs(channel: general), try await oldHome.workspace(id: guild.id))
             #expect(oldMessages.isEmpty && oldWorkspace == nil, "the old copy is removed")
@@ -92,6 +95,9 @@ struct MoveTests {
             }
             let edited = try await c.request(.GET, "/channels/\(general)/messages/\(before[1])", token: alice).decode(Message.self)
             #expect(edited.content == "edited before")
+            let reacted = try await c.request(.GET, "/channels/\(general)/messages/\(before[5])", token: bob, edge: 1).decode(Message.self)
+            #expect(reacted.reactions?.map(\.count) == [1] && reacted.reactions?.first?.me == true, "reactions moved")
+            #expect(try await c.request(.GET, "/channels/\(side.id)/pins", token: bob, edge: 1).decode([Message].self).map(\.id) == [before[6]], "pins moved")
             let states = try await c.request(.GET, "/users/@me/read-states", token: bob, edge: 1).decode([ReadStateEntry].self)
             #expect(states.first { $0.id == general }?.last_message_id != nil, "Bob's read state moved with the workspace")
             #expect(try await c.request(.GET, "/invites/\(invite.code)", token: alice).status == 200, "invites still work")

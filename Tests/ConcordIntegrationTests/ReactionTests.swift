@@ -1,4 +1,6 @@
 import ConcordModels
+import ConcordStorage
+import ConcordTiering
 import Foundation
 import NIOHTTP1
 import Testing
@@ -130,6 +132,30 @@ struct ReactionTests {
             #expect(added["d"]?["guild_id"] == nil && added["d"]?["member"] == nil)
             let seen = try await c.request(.GET, "/channels/\(dm.id)/messages/\(message.id)", token: alice).decode(Message.self)
             #expect(seen.reactions?.map(\.count) == [1] && seen.reactions?.first?.me == false)
+        }
+    }
+
+    /// An archived message takes reactions and a pin like a warm one, and its history page,
+    /// read from the archive file, shows them.
+    @Test func archivedMessagesTakeReactionsAndPins() async throws {
+        try await TestCluster.with { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Old times")).decode(Guild.self)
+            let channel = try #require(guild.system_channel_id)
+            let generator = SnowflakeGenerator(cell: 1, process: 14)
+            let ids = (0..<6).map { generator.next(now: Date().addingTimeInterval(-60 * 86_400 + Double($0))) }
+            try await c.domain.db.seedMessages(channelID: channel, workspaceID: guild.id, authorID: aliceID, ids: ids) { "old \($0)" }
+            let mover = TierMover(db: c.domain.db, store: DirectoryArchiveStore(directory: c.config.cells[0].archiveDirectory),
+                                  cellName: c.cellName, defaultDays: 30)
+            #expect(try await mover.run().rows == ids.count)
+            #expect(try await c.domain.db.message(channelID: channel, id: ids[2]) == nil, "the message is cold")
+
+            #expect(try await c.request(.PUT, "/channels/\(channel)/messages/\(ids[2])/reactions/\(Self.path("🦕"))/@me", token: alice).status == 204)
+            #expect(try await c.request(.PUT, "/channels/\(channel)/messages/pins/\(ids[2])", token: alice).status == 204)
+            let page = try await c.request(.GET, "/channels/\(channel)/messages?before=\(ids[5])&limit=5", token: alice).decode([Message].self)
+            let old = try #require(page.first { $0.id == ids[2] })
+            #expect(old.pinned && old.reactions?.map(\.emoji.name) == ["🦕"] && old.reactions?.first?.me == true)
+            #expect(try await c.request(.GET, "/channels/\(channel)/pins", token: alice).decode([Message].self).map(\.id) == [ids[2]])
         }
     }
 }
