@@ -1,3 +1,4 @@
+import ConcordCell
 import ConcordModels
 import Foundation
 import Synchronization
@@ -20,6 +21,9 @@ struct LibraryTests {
         try await TestCluster.with(cells: 2, edges: 2, rateLimits: .discord) { c in
             let (ownerID, _) = try await c.register("owner")
             let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: library.rawValue), ownerID: ownerID)
+            // The bots pin and bulk delete: they hold a role with MANAGE_MESSAGES.
+            let owner = Caller(userID: ownerID, tokenID: Snowflake(0), isBot: false)
+            let moderators = try await c.domain.createRole(guild.id, RoleRequest(name: "bots", permissions: String(Permissions.manageMessages.rawValue)), caller: owner)
             #expect(c.config.cells[0].region == "us" && c.config.edges.map(\.region) == ["us", "eu"], "the workspace's region first, then the other")
             for (edge, region) in zip(c.edgeURLs, ["us", "eu"]) {
                 // A fresh pair of bots per edge: the same bot identifying again within 5 s would wait out max_concurrency.
@@ -27,6 +31,7 @@ struct LibraryTests {
                 for role in ["flow", "watch"] {
                     let (bot, token) = try await c.domain.createAccount(username: "\(role)\(region)", password: nil, bot: true, ownerID: ownerID)
                     _ = try await c.domain.addMember(guild.id, userID: bot.id)
+                    try await c.domain.setMemberRole(guild.id, userID: bot.id, roleID: moderators.id, held: true, caller: owner)
                     tokens.append(token)
                 }
                 let (status, log) = try await PythonScript.run(library.script, [edge] + tokens, python: library.python!, timeout: .seconds(120))
@@ -55,11 +60,16 @@ enum Library: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Reactions, pins and bulk delete, in the flow of the libraries descended from discord.py.
+    static let richMessageSteps = ["a reaction reaches the other bot", "the message carries its reactions", "who reacted", "a reaction is removed",
+                                   "reactions are cleared", "a message is pinned", "and unpinned", "messages are bulk deleted", "and gone from history"]
+
     /// What a library does beyond the common flow.
     var extraSteps: [String] {
         switch self {
         // make test installs zstandard, so discord.py asks for zstd-stream as it does by default on Python 3.14.
-        case .discordPy: ["compression is zstd-stream"]
+        case .discordPy: ["compression is zstd-stream"] + Self.richMessageSteps
+        case .disnake, .nextcord, .pycord: Self.richMessageSteps
         case .hikari: ["the REST-only client fetches the current user", "the REST-only client fetches the workspace", "the REST-only client sends"]
         default: []
         }

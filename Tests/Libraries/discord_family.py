@@ -42,6 +42,20 @@ async def main(library, flow):
     async def on_ready():
         watcher_ready.set()
 
+    reacted, bulk_deleted = [], []
+
+    @watcher.event
+    async def on_raw_reaction_add(payload):
+        reacted.append((payload.message_id, str(payload.emoji), payload.user_id))
+
+    @watcher.event
+    async def on_raw_reaction_remove(payload):
+        reacted.remove((payload.message_id, str(payload.emoji), payload.user_id))
+
+    @watcher.event
+    async def on_raw_bulk_message_delete(payload):
+        bulk_deleted.extend(payload.message_ids)
+
     @client.event
     async def on_ready():  # noqa: F811
         try:
@@ -67,6 +81,8 @@ async def main(library, flow):
                 pass
             check(await until(lambda: (channel.id, client.user.id) in typed), "typing")
 
+            await rich_messages(channel, sent, client, reacted, bulk_deleted)
+
             # More sends than a channel's 5-second window holds: the library paces them by the
             # X-RateLimit headers (the Swift test checks the edge answered no 429).
             burst = [(await channel.send(f"burst {i}")).id for i in range(7)]
@@ -87,3 +103,30 @@ async def main(library, flow):
             await client.close()
 
     await asyncio.gather(client.start(token), watcher.start(other_token))
+
+
+async def rich_messages(channel, sent, client, reacted, bulk_deleted):
+    """Reactions, pins and bulk delete (the bots hold a role with MANAGE_MESSAGES)."""
+    await sent.add_reaction("👍")
+    check(await until(lambda: (sent.id, "👍", client.user.id) in reacted), "a reaction reaches the other bot")
+    fetched = await channel.fetch_message(sent.id)
+    check([(str(r.emoji), r.count, r.me) for r in fetched.reactions] == [("👍", 1, True)], "the message carries its reactions")
+    check([u.id async for u in fetched.reactions[0].users()] == [client.user.id], "who reacted")
+    await sent.remove_reaction("👍", client.user)
+    check(await until(lambda: (sent.id, "👍", client.user.id) not in reacted), "a reaction is removed")
+    await sent.add_reaction("🎉")
+    await sent.clear_reactions()
+    check(not (await channel.fetch_message(sent.id)).reactions, "reactions are cleared")
+
+    await sent.pin()
+    pins = channel.pins()
+    pinned = [m async for m in pins] if hasattr(pins, "__aiter__") else await pins
+    check([getattr(m, "message", m).id for m in pinned] == [sent.id] and (await channel.fetch_message(sent.id)).pinned, "a message is pinned")
+    await sent.unpin()
+    check(not (await channel.fetch_message(sent.id)).pinned, "and unpinned")
+
+    doomed = [await channel.send(f"doomed {i}") for i in range(3)]
+    await channel.delete_messages(doomed)
+    check(await until(lambda: {m.id for m in doomed} <= set(bulk_deleted)), "messages are bulk deleted")
+    left = [m.id async for m in channel.history(limit=20)]
+    check(not any(m.id in left for m in doomed), "and gone from history")
