@@ -30,6 +30,12 @@ public struct TokenAuthority: Sendable {
         self.secret = secret
     }
 
+    /// A key for another purpose, derived from the token secret, so what every edge and cell
+    /// already shares signs more than tokens without either key telling anything of the other.
+    public func derivedKey(_ purpose: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(purpose.utf8), using: key))
+    }
+
     public func mint(userID: Snowflake, tokenID: Snowflake, kind: TokenClaims.Kind) -> String {
         let idPart = Base64URL.encode(Array(userID.description.utf8))
         var body = withUnsafeBytes(of: tokenID.rawValue.bigEndian, Array.init)

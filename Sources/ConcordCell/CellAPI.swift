@@ -14,12 +14,15 @@ import Logging
 public struct CellAPI: Sendable {
     let domain: CellDomain
     let internalSecret: String
+    let uploadBytes: Int
     let metrics: NodeMetrics
     let logger: Logger
 
-    public init(domain: CellDomain, internalSecret: String, metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.cell.api")) {
+    public init(domain: CellDomain, internalSecret: String, uploadBytes: Int = Limits.uploadBytes, metrics: NodeMetrics = NodeMetrics(),
+                logger: Logger = Logger(label: "concord.cell.api")) {
         self.domain = domain
         self.internalSecret = internalSecret
+        self.uploadBytes = uploadBytes
         self.metrics = metrics
         self.logger = logger
     }
@@ -39,6 +42,10 @@ public struct CellAPI: Sendable {
             guard let secret = request.headers[.concordInternal], secretsMatch(secret, internalSecret) else {
                 throw APIError.unauthorized
             }
+            if request.uri.path.hasPrefix("/internal/attachments/") {
+                label = "attachment"
+                return try await attachment(request)
+            }
             if request.uri.path.hasPrefix("/internal/") {
                 label = "internal"
                 return try await internalRoute(request)
@@ -53,10 +60,11 @@ public struct CellAPI: Sendable {
                 }
                 caller = Caller(claims)
             }
-            let body = try await request.collectJSONBody()
+            let form = try await MessageForm(&request, route: route, uploadBytes: uploadBytes)
             let reason = try Self.auditReason(request.headers[.auditLogReason])
             return try await CellDomain.$auditReason.withValue(reason) {
-                try await handle(route, caller: caller, body: body, query: QueryParameters(request))
+                try await handle(route, caller: caller, body: form.json, query: QueryParameters(request), uploads: form.uploads,
+                                 baseURL: request.headers[.concordEdgeURL] ?? "")
             }
         } catch let error as APIError {
             return JSONResponse.error(error)
@@ -69,7 +77,9 @@ public struct CellAPI: Sendable {
         }
     }
 
-    func handle(_ route: Route, caller: Caller?, body: Data, query: QueryParameters) async throws -> Response {
+    /// `uploads` and `baseURL`: a message's files and the edge they came through.
+    func handle(_ route: Route, caller: Caller?, body: Data, query: QueryParameters, uploads: [Int: Upload] = [:],
+                baseURL: String = "") async throws -> Response {
         let d = domain
         func me() throws -> Caller {
             guard let caller else { throw APIError.unauthorized }
@@ -137,10 +147,12 @@ public struct CellAPI: Sendable {
         case .getMessage:
             return try JSONResponse.ok(try await d.message(route.channelID!, id: route.messageID!, caller: try me()))
         case .createMessage:
-            let json = try await d.createMessage(route.channelID!, try decode(MessageCreateRequest.self), caller: try me())
+            let json = try await d.createMessage(route.channelID!, try decode(MessageCreateRequest.self), uploads: uploads, baseURL: baseURL,
+                                                 caller: try me())
             return JSONResponse.ok(Data(json.utf8))
         case .editMessage:
-            return try JSONResponse.ok(try await d.editMessage(route.channelID!, id: route.messageID!, try decode(MessageEditRequest.self), caller: try me()))
+            return try JSONResponse.ok(try await d.editMessage(route.channelID!, id: route.messageID!, try decode(MessageEditRequest.self),
+                                                               uploads: uploads, baseURL: baseURL, caller: try me()))
         case .deleteMessage:
             try await d.deleteMessage(route.channelID!, id: route.messageID!, caller: try me())
             return JSONResponse.noContent()

@@ -29,7 +29,7 @@ extension CellDomain {
         let deleted = found.map(\.record.id).sorted()
         let events = try channelEvents("MESSAGE_DELETE_BULK", access: access,
                                        MessageDeleteBulkPayload(ids: deleted, channelID: channelID, guildID: access.guildID))
-        let changed = try await commit { tx -> [ReadStateRow] in
+        let (changed, released) = try await commit { tx -> ([ReadStateRow], [String]) in
             var changed: [ReadStateRow] = []
             for message in found {
                 if message.archived != nil {
@@ -39,13 +39,14 @@ extension CellDomain {
                     changed += rows
                 }
             }
-            try await tx.deleteReactionsAndPins(channelID: channelID, messageIDs: deleted)
+            let released = try await tx.deleteMessageExtras(channelID: channelID, messageIDs: deleted)
             try await tx.insertEvents(events)
             if let guild = access.guildID {
                 try await self.audit(tx, guild: guild, .messageBulkDelete, by: deleter, target: channelID, options: ["count": "\(deleted.count)"])
             }
-            return changed
+            return (changed, released)
         }
+        await releaseBlobs(released)
         await hot.invalidate(channelID)
         await counters.apply(changed)
         for message in found where message.record.mentionEveryone {

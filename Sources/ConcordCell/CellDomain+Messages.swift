@@ -21,7 +21,7 @@ extension CellDomain {
             // The latest page is read as deep as the hot list keeps, to fill it.
             let depth = page == .latest && version != nil ? max(limit, hot.perChannel) : limit
             let records = try await history.page(channelID, page, limit: depth)
-            let rendered = try await Presenter.messages(records, db: db).map { ($0.id, try WireJSON.encodeString($0)) }
+            let rendered = try await Presenter.messages(records, db: db, links: links).map { ($0.id, try WireJSON.encodeString($0)) }
             if page == .latest, let version {
                 await hot.fill(channelID, version: version, latest: rendered, reachesStart: records.count < depth)
             }
@@ -37,14 +37,21 @@ extension CellDomain {
     public func message(_ channelID: Snowflake, id: Snowflake, caller: Caller) async throws -> Message {
         _ = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .readMessageHistory])
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
-        return try await Presenter.messages([found.record], db: db, viewer: caller.userID)[0]
+        return try await Presenter.messages([found.record], db: db, links: links, viewer: caller.userID)[0]
     }
 
     /// Posts a message: validated, permission-checked, stored with its MESSAGE_CREATE event in
     /// one statement. Returns the message as JSON, the same bytes the event carries.
-    public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, caller: Caller) async throws -> String {
+    /// `uploads`: the request's files by index; `baseURL`: the edge the files came through,
+    /// whose CDN path their URLs name.
+    public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, uploads: [Int: Upload] = [:], baseURL: String = "",
+                              caller: Caller) async throws -> String {
         try Validation.validate(request)
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+        if !(request.attachments ?? []).isEmpty {
+            guard access.permissions.contains(.attachFiles) else { throw APIError.missingPermissions }
+            if access.homeCell != nil { throw APIError.sharedChannelUploads }
+        }
         // A replica of a channel homed in another cell: checked here (the caller's workspace
         // is here), written at home.
         if let home = access.homeCell {
@@ -54,13 +61,15 @@ extension CellDomain {
         guard access.channel.type != ChannelType.guildCategory.rawValue else { throw APIError.nonTextChannel }
         guard let author = access.member else { throw APIError.missingAccess }
         return try await post(channelID, request, author: author.user, authorMember: access.dmUsers == nil ? author : nil,
-                              permissions: access.permissions, guildID: access.guildID, dmUsers: access.dmUsers)
+                              permissions: access.permissions, guildID: access.guildID, dmUsers: access.dmUsers,
+                              uploads: uploads, baseURL: baseURL)
     }
 
     /// Writes a message whose author may send it, with its MESSAGE_CREATE event (for a DM, one
     /// addressed to each of its users).
     func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
-                      permissions: Permissions, guildID: Snowflake?, dmUsers: [Snowflake]?) async throws -> String {
+                      permissions: Permissions, guildID: Snowflake?, dmUsers: [Snowflake]?,
+                      uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
         let content = request.content ?? ""
         let caller = Caller(userID: author.id, tokenID: Snowflake(0), isBot: author.bot)
 
@@ -80,15 +89,18 @@ extension CellDomain {
         case .none, .null?: nil
         case let nonce?: try WireJSON.encodeString(nonce)
         }
+        let id = ids.next()
+        let staged = try stage(request.attachments ?? [], uploads: uploads, channelID: channelID, messageID: id, baseURL: baseURL)
         var record = MessageRecord(
-            id: ids.next(), channelID: channelID, workspaceID: guildID, author: author, authorMember: authorMember,
+            id: id, channelID: channelID, workspaceID: guildID, author: author, authorMember: authorMember,
             type: (referenced == nil ? MessageType.normal : .reply).rawValue, content: content, tts: request.tts ?? false,
             mentionEveryone: mentionEveryone, mentionIDs: mentionIDs,
             embedsJSON: try WireJSON.encodeString(request.allEmbeds.map(Self.normalized)),
             componentsJSON: try WireJSON.encodeString(request.components ?? []), nonceJSON: nonceJSON,
             flags: (request.flags ?? 0) & Self.settableFlags, pinned: false,
             referenceMessageID: referenced?.id, referenceChannelID: referenced.map { _ in channelID },
-            referenceGuildID: referenced == nil ? nil : guildID, editedAt: nil)
+            referenceGuildID: referenced == nil ? nil : guildID, editedAt: nil,
+            attachmentsJSON: try WireJSON.encodeString(staged.map(\.attachment)))
         let message = try await render(record, referenced: referenced)
         // Only users who resolved to members are pinged (and later counted as mentions).
         record.mentionIDs = message.mentions.map(\.user.id)
@@ -97,7 +109,8 @@ extension CellDomain {
         let events = Self.addressed("MESSAGE_CREATE", channel: channelID, guild: guildID, dmUsers: dmUsers, payload: json)
         let changed: [ReadStateRow]
         let nonce = request.enforcedNonce
-        if events.count == 1 && nonce == nil {
+        try await storeBlobs(staged)
+        if events.count == 1 && nonce == nil && staged.isEmpty {
             // One statement, no transaction: the common case, kept cheap.
             changed = try await db.insertMessage(record, authorID: caller.userID, event: events[0])
         } else {
@@ -111,12 +124,13 @@ extension CellDomain {
                     }
                     let changed = try await tx.insertMessage(stored, authorID: caller.userID, event: events[0])
                     try await tx.insertEvents(Array(events.dropFirst()))
+                    try await self.recordUploads(staged, tx)
                     return (changed, nil)
                 }
                 guard let nonce, let earlier = outcome.earlier else { break }
                 // The nonce was sent moments ago: the first message is the answer, nothing new is written.
                 if let found = try await history.message(channelID, id: earlier) {
-                    return try WireJSON.encodeString(try await Presenter.messages([found.record], db: db)[0])
+                    return try WireJSON.encodeString(try await Presenter.messages([found.record], db: db, links: links)[0])
                 }
                 try await db.releaseNonce(channelID: channelID, authorID: caller.userID, nonce: nonce, messageID: earlier)
             }
@@ -131,7 +145,8 @@ extension CellDomain {
     }
 
     /// Edits the caller's own message (in a replica of a shared channel: at the channel's home).
-    public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, caller: Caller) async throws -> Message {
+    public func editMessage(_ channelID: Snowflake, id: Snowflake, _ request: MessageEditRequest, uploads: [Int: Upload] = [:],
+                            baseURL: String = "", caller: Caller) async throws -> Message {
         try Validation.validate(request)
         let access = try await requireChannel(channelID, caller: caller)
         if let home = access.homeCell {
@@ -140,12 +155,13 @@ extension CellDomain {
                                                                  message_id: id, edit: request), home: home)
             return try WireJSON.decode(Message.self, from: Data(json.utf8))
         }
-        return try await edit(id, in: access, request, by: caller.userID)
+        return try await edit(id, in: access, request, by: caller.userID, uploads: uploads, baseURL: baseURL)
     }
 
     /// Edits a message of a channel the editor may see, if they wrote it.
-    func edit(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake) async throws -> Message {
-        try await Self.againIfArchived { try await editOnce(id, in: access, request, by: editor) }
+    func edit(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake,
+              uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> Message {
+        try await Self.againIfArchived { try await editOnce(id, in: access, request, by: editor, uploads: uploads, baseURL: baseURL) }
     }
 
     /// Runs a write to one message again when its warm row left for the archive between the
@@ -157,7 +173,8 @@ extension CellDomain {
         return try await write()
     }
 
-    private func editOnce(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake) async throws -> Message {
+    private func editOnce(_ id: Snowflake, in access: ChannelAccess, _ request: MessageEditRequest, by editor: Snowflake,
+                          uploads: [Int: Upload], baseURL: String) async throws -> Message {
         let channelID = access.channel.id
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         var record = found.record
@@ -175,7 +192,19 @@ extension CellDomain {
         case .value(let c): record.componentsJSON = try WireJSON.encodeString(c)
         }
         if case .value(let flags) = request.flags { record.flags = flags & Self.settableFlags }
-        if record.content.allSatisfy(\.isWhitespace) && record.embedsJSON == "[]" && record.componentsJSON == "[]" {
+        // Attachments the edit lists by id stay; listed uploads are added; the rest go.
+        var staged: [StagedUpload] = []
+        var kept: [Attachment] = []
+        if !request.attachments.isAbsent {
+            let existing = (try? WireJSON.decode([Attachment].self, from: Data(record.attachmentsJSON.utf8))) ?? []
+            let entries: [AttachmentRequest] = if case .value(let listed) = request.attachments { listed } else { [] }
+            let keep = Set(entries.compactMap(\.number)).intersection(existing.map(\.id.rawValue))
+            staged = try stage(entries, uploads: uploads, channelID: channelID, messageID: id, baseURL: baseURL, kept: keep)
+            if !staged.isEmpty, !access.permissions.contains(.attachFiles) { throw APIError.missingPermissions }
+            kept = existing.filter { keep.contains($0.id.rawValue) }
+            record.attachmentsJSON = try WireJSON.encodeString(kept + staged.map(\.attachment))
+        }
+        if record.content.allSatisfy(\.isWhitespace) && record.embedsJSON == "[]" && record.componentsJSON == "[]" && record.attachmentsJSON == "[]" {
             throw APIError.emptyMessage
         }
         if !request.content.isAbsent {
@@ -187,17 +216,25 @@ extension CellDomain {
         let message = try await render(record, referenced: referenced)
         let edited = record
         let updates = try channelEvents("MESSAGE_UPDATE", access: access, message)
-        let changed = try await commit { tx in
+        let attachmentsChanged = !request.attachments.isAbsent
+        try await storeBlobs(staged)
+        let (changed, released) = try await commit { tx -> ([ReadStateRow], [String]) in
+            var released: [String] = []
+            if attachmentsChanged {
+                released = try await tx.deleteAttachments(channelID: channelID, messageIDs: [id], keeping: kept.map(\.id))
+                try await self.recordUploads(staged, tx)
+            }
             // An archived message's edit is kept beside its file (read over it, folded in by the next rewrite).
             guard let archived = found.archived else {
                 let changed = try await tx.updateMessage(edited, event: updates[0])
                 try await tx.insertEvents(Array(updates.dropFirst()))
-                return changed
+                return (changed, released)
             }
             try await tx.overrideArchived(edited, base: archived)
             try await tx.insertEvents(updates)
-            return []
+            return ([], released)
         }
+        await releaseBlobs(released)
         await hot.invalidate(channelID)
         await counters.apply(changed)
         if found.archived == nil { await counters.massMention(channel: channelID, message: id, present: edited.mentionEveryone) }
@@ -226,7 +263,7 @@ extension CellDomain {
         guard let found = try await history.message(channelID, id: id) else { throw APIError.unknownMessage }
         let record = found.record
         guard record.author.id == deleter || access.permissions.contains(.manageMessages) else { throw APIError.missingPermissions }
-        let changed = try await commit { tx in
+        let (changed, released) = try await commit { tx -> ([ReadStateRow], [String]) in
             var changed: [ReadStateRow] = []
             if found.archived != nil {
                 try await tx.deleteArchived(channelID: channelID, id: id)
@@ -234,7 +271,7 @@ extension CellDomain {
                 guard let rows = try await tx.deleteMessage(channelID: channelID, id: id) else { throw MessageLeftWarmTier() }
                 changed = rows
             }
-            try await tx.deleteReactionsAndPins(channelID: channelID, messageIDs: [id])
+            let released = try await tx.deleteMessageExtras(channelID: channelID, messageIDs: [id])
             try await tx.insertEvents(try channelEvents("MESSAGE_DELETE", access: access,
                                                         MessageDeletePayload(id: id, channelID: channelID, guildID: access.guildID)))
             // A moderator's deletion of someone else's message is on the record; one's own is not.
@@ -242,8 +279,9 @@ extension CellDomain {
                 try await audit(tx, guild: guild, .messageDelete, by: deleter, target: record.author.id,
                                 options: ["channel_id": channelID.description, "count": "1"])
             }
-            return changed
+            return (changed, released)
         }
+        await releaseBlobs(released)
         await hot.invalidate(channelID)
         await counters.apply(changed)
         if record.mentionEveryone { await counters.massMention(channel: channelID, message: id, present: false) }
@@ -307,7 +345,7 @@ extension CellDomain {
             }
         }
         return Presenter.message(record, mentions: mentioned,
-                                 referenced: referenced.map { Presenter.message($0, mentions: [], referenced: nil) })
+                                 referenced: referenced.map { Presenter.message($0, mentions: [], referenced: nil, links: links) }, links: links)
     }
 }
 

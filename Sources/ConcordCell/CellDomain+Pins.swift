@@ -13,7 +13,7 @@ extension CellDomain {
         guard let pinner = access.member?.user else { throw APIError.missingAccess }
         guard try await db.pinCount(channelID: channelID) < Limits.pinsPerChannel else { throw APIError.maximumPins }
 
-        var updated = try await Presenter.messages([found], db: db)[0]
+        var updated = try await Presenter.messages([found], db: db, links: links)[0]
         updated.pinned = true
         let notice = MessageRecord(
             id: ids.next(), channelID: channelID, workspaceID: access.guildID, author: pinner,
@@ -43,7 +43,7 @@ extension CellDomain {
 
     public func unpin(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws {
         let (access, found) = try await pinnedMessage(channelID, messageID, caller: caller)
-        var updated = try await Presenter.messages([found], db: db)[0]
+        var updated = try await Presenter.messages([found], db: db, links: links)[0]
         updated.pinned = false
         let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated)
         try await commit { tx in
@@ -71,7 +71,7 @@ extension CellDomain {
         for pin in page where records[pin.messageID] == nil {
             records[pin.messageID] = try await history.message(channelID, id: pin.messageID)?.record
         }
-        let rendered = try await Presenter.messages(page.compactMap { records[$0.messageID] }, db: db, viewer: caller.userID)
+        let rendered = try await Presenter.messages(page.compactMap { records[$0.messageID] }, db: db, links: links, viewer: caller.userID)
         let byID = Dictionary(rendered.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let items = page.compactMap { pin in
             byID[pin.messageID].map { PinnedMessage(pinnedAt: DiscordTimestamp.string(from: pin.pinnedAt), message: $0) }

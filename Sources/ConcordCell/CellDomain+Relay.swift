@@ -159,7 +159,8 @@ extension CellDomain {
                       nonceJSON: try m.nonce.map { try WireJSON.encodeString($0) }, flags: m.flags, pinned: m.pinned,
                       referenceMessageID: m.message_reference?.message_id, referenceChannelID: m.message_reference?.channel_id,
                       referenceGuildID: m.message_reference?.guild_id == nil ? nil : workspace,
-                      editedAt: m.edited_timestamp.flatMap(DiscordTimestamp.date(from:)))
+                      editedAt: m.edited_timestamp.flatMap(DiscordTimestamp.date(from:)),
+                      attachmentsJSON: try WireJSON.encodeString(m.attachments.map(\.unsigned)))
     }
 
     /// The payload as the local workspace's event: its guild_id, and no member object (the

@@ -109,6 +109,6 @@ extension CellDomain {
         guard let channelID = request.channel_id else { throw APIError.unknownChannel }
         _ = try await sharedChannel(channelID, via: request.workspace_id)
         let records = try await history.page(channelID, request.before.map { .before($0) } ?? .latest, limit: Self.sharedHistoryPage)
-        return try await Presenter.messages(records, db: db)
+        return try await Presenter.messages(records, db: db, links: links)
     }
 }

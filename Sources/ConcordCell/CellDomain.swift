@@ -53,11 +53,16 @@ public final class CellDomain: Sendable {
     public let stats = HistoryStats()
     /// Where moved workspaces live now (kept current from the database by the maintenance chores).
     public let directory = WorkspaceDirectory()
+    /// Attachments' bytes, by SHA-256.
+    public let blobs: any BlobStore
+    /// Signs attachment URLs as messages are rendered.
+    let links: AttachmentLinks
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),
                 archives: any ArchiveStore = DirectoryArchiveStore(directory: NSTemporaryDirectory() + "concord-archive"),
                 hotMessagesPerChannel: Int = 100, hotChannels: Int = 10_000, peers: PeerCells? = nil,
+                blobs: any BlobStore = DirectoryArchiveStore(directory: NSTemporaryDirectory() + "concord-blobs"),
                 logger: Logger = Logger(label: "concord.cell")) {
         self.cellID = cellID
         self.cellName = cellName
@@ -72,6 +77,8 @@ public final class CellDomain: Sendable {
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
         self.peers = peers ?? PeerCells(internalSecret: "")
         self.hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
+        self.blobs = blobs
+        self.links = AttachmentLinks(tokens: tokens)
     }
 
     /// Builds an event whose payload is `value` serialized once.

@@ -19,6 +19,7 @@ public struct CellNode: Sendable {
     /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
     /// - Parameter cluster: every cell of the cluster (for writes handed to a shared channel's home).
     public init(cell: ClusterConfig.Cell, cluster: [ClusterConfig.Cell] = [], secrets: ClusterSecrets, retentionHours: Double = 72,
+                uploadBytes: Int = Limits.uploadBytes,
                 logger: Logger = Logger(label: "concord.cell"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
                 onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
@@ -33,8 +34,9 @@ public struct CellNode: Sendable {
                                 tokens: TokenAuthority(secret: secrets.tokenSecret),
                                 hasher: PasswordHasher(costLog2: cell.passwordCostLog2), signal: signal,
                                 archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
-                                hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers, logger: logger)
-        let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, metrics: metrics, logger: logger)
+                                hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers,
+                                blobs: DirectoryArchiveStore(directory: cell.blobDirectory), logger: logger)
+        let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, uploadBytes: uploadBytes, metrics: metrics, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
             configuration: .init(address: .hostname(cell.api.host, port: cell.api.port), serverName: "concord-cell"),

@@ -1,3 +1,4 @@
+import ConcordAuth
 import ConcordModels
 import ConcordStorage
 import Foundation
@@ -31,7 +32,7 @@ enum Presenter {
     /// Renders messages, resolving mentioned users and replied-to messages with one query each
     /// (only when some message needs them), and their reactions and pins with one more.
     /// `viewer`: whose reactions are `me` (nil: nobody's, for what every reader is given).
-    static func messages(_ records: [MessageRecord], db: some SQLExecutor, viewer: Snowflake? = nil) async throws -> [Message] {
+    static func messages(_ records: [MessageRecord], db: some SQLExecutor, links: AttachmentLinks, viewer: Snowflake? = nil) async throws -> [Message] {
         guard let first = records.first else { return [] }
         let decorations = try await db.decorations(channelID: first.channelID, messageIDs: records.map(\.id), viewer: viewer)
         let mentionIDs = Array(Set(records.flatMap(\.mentionIDs)))
@@ -53,25 +54,34 @@ enum Presenter {
         }
         return records.map { record in
             var rendered = message(record, mentions: record.mentionIDs.compactMap { mentioned[$0] },
-                                   referenced: record.referenceMessageID.flatMap { referenced[$0] }.map { message($0, mentions: [], referenced: nil) })
+                                   referenced: record.referenceMessageID.flatMap { referenced[$0] }.map { message($0, mentions: [], referenced: nil, links: links) },
+                                   links: links)
             rendered.pinned = rendered.pinned || decorations.pinned.contains(record.id)
             rendered.reactions = decorations.reactions[record.id].map { $0.map { Reaction(emoji: $0.emoji, count: $0.count, me: $0.mine) } }
             return rendered
         }
     }
 
-    static func message(_ r: MessageRecord, mentions: [MentionedUser], referenced: Message?) -> Message {
+    static func message(_ r: MessageRecord, mentions: [MentionedUser], referenced: Message?, links: AttachmentLinks) -> Message {
         let embeds = (try? WireJSON.decode([Embed].self, from: Data(r.embedsJSON.utf8))) ?? []
         let components = (try? WireJSON.decode([JSONValue].self, from: Data(r.componentsJSON.utf8))) ?? []
         let nonce = r.nonceJSON.flatMap { try? WireJSON.decode(JSONValue.self, from: Data($0.utf8)) }
         let reference = r.referenceMessageID.map {
             MessageReference(messageID: $0, channelID: r.referenceChannelID ?? r.channelID, guildID: r.referenceGuildID)
         }
-        return Message(id: r.id, channelID: r.channelID, guildID: r.workspaceID, author: r.author,
+        var message = Message(id: r.id, channelID: r.channelID, guildID: r.workspaceID, author: r.author,
                        member: r.authorMember.map { member($0, withUser: false) }, content: r.content,
                        editedTimestamp: r.editedAt.map(DiscordTimestamp.string(from:)), tts: r.tts,
                        mentionEveryone: r.mentionEveryone, mentions: mentions, embeds: embeds, components: components,
                        nonce: nonce, pinned: r.pinned, type: MessageType(rawValue: r.type) ?? .normal, flags: r.flags,
                        reference: reference, referencedMessage: referenced)
+        let stored = (try? WireJSON.decode([Attachment].self, from: Data(r.attachmentsJSON.utf8))) ?? []
+        message.attachments = stored.map { attachment in
+            var signed = attachment
+            signed.url = links.signed(attachment.url)
+            signed.proxy_url = signed.url
+            return signed
+        }
+        return message
     }
 }

@@ -25,6 +25,11 @@ public final class EdgeAPI: Sendable {
     let addresses: ClientAddress
     let http: HTTPClient
     let gatewayURL: String
+    /// This edge's URL as clients reach it; files uploaded here are served under it.
+    let publicURL: String
+    /// Bytes of files one message request may upload.
+    let uploadBytes: Int
+    let links: AttachmentLinks
     let region: String
     let edges: [EdgeListing]
     let gateway: GatewayHub
@@ -34,7 +39,7 @@ public final class EdgeAPI: Sendable {
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
                 limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
-                webApp: WebApp = WebApp(root: WebApp.defaultRoot),
+                webApp: WebApp = WebApp(root: WebApp.defaultRoot), uploadBytes: Int = Limits.uploadBytes,
                 presenceTTL: Double = 60, metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
         self.metrics = metrics
@@ -45,6 +50,9 @@ public final class EdgeAPI: Sendable {
         addresses = ClientAddress(trustedProxies: Set(trustedProxies))
         self.region = region
         self.edges = edges
+        self.publicURL = publicURL
+        self.uploadBytes = uploadBytes
+        links = AttachmentLinks(tokens: tokens)
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
@@ -64,10 +72,15 @@ public final class EdgeAPI: Sendable {
 
     /// - Parameter peer: the address the request came from (its socket's remote address).
     public func respond(_ request: Request, peer: String? = nil) async -> Response {
+        let start = ContinuousClock.now
+        if request.method == .get || request.method == .head, request.uri.path.hasPrefix("/attachments/") {
+            let response = await attachment(request)
+            metrics.request(route: "attachment", status: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        }
         if request.method == .get || request.method == .head, let page = webApp.response(path: request.uri.path, headers: request.headers) {
             return page
         }
-        let start = ContinuousClock.now
         let client = addresses.resolve(peer: peer, forwardedFor: request.headers[.forwardedFor])
         var label = "unmatched"
         var bucket: BucketState?
@@ -83,14 +96,12 @@ public final class EdgeAPI: Sendable {
     private func answer(_ request: Request, client: String, label: inout String, bucket: inout BucketState?) async -> Response {
         var request = request
         do {
-            // An oversized body is refused before anything else reads or counts it.
-            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > Limits.requestBodyBytes {
-                throw APIError.payloadTooLarge
-            }
             let route = try RouteTable.match(method: request.method.rawValue, path: request.uri.path)
             label = route.endpoint.rawValue
-            let body = try await request.collectJSONBody()
-            if !body.isEmpty, !Self.declaresJSON(request.headers[.contentType]) { throw APIError.unsupportedMediaType }
+            // An oversized body is refused before anything else reads or counts it.
+            let form = try await MessageForm(&request, route: route, uploadBytes: uploadBytes)
+            let body = form.json
+            if !form.raw.isEmpty, !form.isMultipart, !Self.declaresJSON(request.headers[.contentType]) { throw APIError.unsupportedMediaType }
             var claims: TokenClaims?
             if !route.endpoint.isPublic || request.headers[.authorization] != nil && route.endpoint != .register && route.endpoint != .login {
                 claims = try await authenticate(request.headers[.authorization])
@@ -112,7 +123,8 @@ public final class EdgeAPI: Sendable {
                 break
             }
             try route.endpoint.spec.body.check(body)
-            return try await forward(request, route: route, claims: claims, body: body)
+            return try await forward(request, route: route, claims: claims, body: form.raw,
+                                     contentType: form.isMultipart ? form.contentType ?? "application/json" : "application/json")
         } catch let limited as RouteLimited {
             return limited.response
         } catch let error as APIError {
@@ -154,7 +166,8 @@ public final class EdgeAPI: Sendable {
         return claims
     }
 
-    func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data) async throws -> Response {
+    /// `contentType`: the body's (a message with files is handed on as the multipart form it came as).
+    func forward(_ request: Request, route: Route, claims: TokenClaims?, body: Data, contentType: String = "application/json") async throws -> Response {
         // Lists about the caller span every cell holding one of their workspaces: ask all, merge.
         if let claims, route.endpoint == .getCurrentUserGuilds || route.endpoint == .getReadStates {
             return try await gathered(request, claims: claims)
@@ -167,7 +180,8 @@ public final class EdgeAPI: Sendable {
            route.endpoint.spec.servedByReplica,
            let local = directory.entry(for: claims.userID.cell) {
             let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
-                                       authorization: request.headers[.authorization], body: body, reason: request.headers[.auditLogReason])
+                                       authorization: request.headers[.authorization], body: body, contentType: contentType,
+                                       reason: request.headers[.auditLogReason])
             // Not here, or here but not through the caller's workspaces: the home decides.
             let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
             let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
@@ -181,20 +195,20 @@ public final class EdgeAPI: Sendable {
                 : route.channelID != nil ? APIError.unknownChannel : APIError.unknownUser
         }
         let reason = request.headers[.auditLogReason]
-        var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
+        var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
         // The workspace has moved (this edge's directory was behind): learn where, and go there.
         for _ in 0..<2 where reply.status == 421 {
             await gateway.reloadDirectory(from: cell.cell.id)
             guard let moved = directory.owner(of: route, caller: claims?.userID), moved.cell.id != cell.cell.id else { break }
             cell = moved
-            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
         }
         // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
         // workspaces) gets a copy from the home cell, then the request again.
         if reply.status == 409, let claims, claims.userID.cell != cell.cell.id,
            (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(APIError.profileNotHere.code) {
             try await copyProfile(of: claims.userID, to: cell)
-            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, reason: reason)
+            reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
         }
         // People are homed in the cell of the region where they signed up: a login this edge's
         // cell does not know is tried in the other cells (usernames are unique within a cell;
@@ -213,14 +227,15 @@ public final class EdgeAPI: Sendable {
     /// be reached is a 503.
     /// `reason`: the request's X-Audit-Log-Reason, for the cell's audit log.
     func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data(),
-              reason: String? = nil) async throws -> (status: Int, body: Data) {
+              contentType: String = "application/json", reason: String? = nil) async throws -> (status: Int, body: Data) {
         var outgoing = HTTPClientRequest(url: cell.baseURL + path)
         outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        outgoing.headers.add(name: "X-Concord-Edge-URL", value: publicURL)
         if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
         if let reason { outgoing.headers.add(name: "X-Audit-Log-Reason", value: reason) }
         if !body.isEmpty {
-            outgoing.headers.add(name: "Content-Type", value: "application/json")
+            outgoing.headers.add(name: "Content-Type", value: contentType)
             outgoing.body = .bytes(ByteBuffer(bytes: body))
         }
         do {

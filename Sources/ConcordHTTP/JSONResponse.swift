@@ -52,6 +52,8 @@ extension Request {
 /// The header that carries the cluster's internal secret on edge→cell calls.
 public extension HTTPField.Name {
     static let concordInternal = HTTPField.Name("X-Concord-Internal")!
+    /// On edge→cell calls: the edge's public URL, which the CDN URLs of files it uploads name.
+    static let concordEdgeURL = HTTPField.Name("X-Concord-Edge-URL")!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

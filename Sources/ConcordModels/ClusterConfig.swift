@@ -48,6 +48,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
 
         /// Where the cell's archive files go (relative paths are from the working directory).
         public var archiveDirectory: String { tiering?.archive_dir ?? "var/data/archive/\(name)" }
+        /// Where the cell's attachment blobs go: beside its archives unless said.
+        public var blobDirectory: String { tiering?.blob_dir ?? archiveDirectory + "-blobs" }
         /// How many days a bucket stays warm before `tier run` archives it, unless a workspace says otherwise.
         public var coldAfterDays: Int { tiering?.cold_after_days ?? 90 }
         /// How many of each channel's latest messages the hot tier keeps, and for how many channels.
@@ -66,6 +68,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// Message tiering: hot (the cell's Redis), warm (PostgreSQL), cold (archive files).
     public struct Tiering: Codable, Sendable, Equatable {
         public var archive_dir: String?
+        public var blob_dir: String?
         public var cold_after_days: Int?
         public var hot_messages_per_channel: Int?
         public var hot_channels: Int?
@@ -141,6 +144,10 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// Addresses of reverse proxies in front of the edges: only their X-Forwarded-For is
     /// believed when rate-limiting by client address.
     public var trusted_proxies: [String]?
+    /// Bytes of files one message request may upload (default Discord's 10 MiB).
+    public var max_upload_bytes: Int?
+
+    public var uploadBytes: Int { max_upload_bytes ?? Limits.uploadBytes }
 
     public init(regions: [String], cells: [Cell], edges: [Edge], rateLimits: RateLimits? = nil) {
         self.regions = regions
@@ -169,6 +176,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
             throw Invalid(description: "edge \(edge.name) names unknown region \(edge.region)")
         }
         if let h = outbox_retention_hours, h < 24 { throw Invalid(description: "outbox_retention_hours must be at least 24") }
+        if let bytes = max_upload_bytes, bytes < 1 { throw Invalid(description: "max_upload_bytes must be positive") }
     }
 
     public func cell(id: Int) -> Cell? { cells.first { $0.id == id } }

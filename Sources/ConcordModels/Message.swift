@@ -19,7 +19,7 @@ public struct Message: Codable, Sendable, Equatable {
     public var mention_everyone: Bool
     public var mentions: [MentionedUser]
     public var mention_roles: [Snowflake] = []
-    public var attachments: [JSONValue] = []
+    public var attachments: [Attachment] = []
     public var embeds: [Embed]
     public var components: [JSONValue]
     public var nonce: JSONValue?

@@ -26,6 +26,7 @@ public struct MessageCreateRequest: Codable, Sendable, Equatable {
     public var components: [JSONValue]?
     public var sticker_ids: [Snowflake]?
     public var flags: Int?
+    public var attachments: [AttachmentRequest]?
 
     public init(content: String? = nil, nonce: JSONValue? = nil, embeds: [Embed]? = nil,
                 allowedMentions: AllowedMentions? = nil, reference: MessageReference? = nil) {
@@ -56,8 +57,10 @@ public struct MessageEditRequest: Codable, Sendable, Equatable {
     public var flags: PatchField<Int> = .absent
     public var components: PatchField<[JSONValue]> = .absent
     public var allowed_mentions: AllowedMentions?
+    /// The attachments the message keeps (by id) and gains (by upload index); absent: unchanged.
+    public var attachments: PatchField<[AttachmentRequest]> = .absent
 
-    private enum Keys: String, CodingKey { case content, embeds, embed, flags, components, allowed_mentions }
+    private enum Keys: String, CodingKey { case content, embeds, embed, flags, components, allowed_mentions, attachments }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         content = try c.decodePatch(String.self, forKey: .content)
@@ -72,6 +75,7 @@ public struct MessageEditRequest: Codable, Sendable, Equatable {
         flags = try c.decodePatch(Int.self, forKey: .flags)
         components = try c.decodePatch([JSONValue].self, forKey: .components)
         allowed_mentions = try c.decodeIfPresent(AllowedMentions.self, forKey: .allowed_mentions)
+        attachments = try c.decodePatch([AttachmentRequest].self, forKey: .attachments)
     }
 
     /// As the client sent it (`embed` folded into `embeds`), for a cell handing the edit on.
@@ -82,6 +86,7 @@ public struct MessageEditRequest: Codable, Sendable, Equatable {
         try c.encodePatch(flags, forKey: .flags)
         try c.encodePatch(components, forKey: .components)
         try c.encodeIfPresent(allowed_mentions, forKey: .allowed_mentions)
+        try c.encodePatch(attachments, forKey: .attachments)
     }
 }
 

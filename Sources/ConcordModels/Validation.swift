@@ -25,6 +25,12 @@ public enum Limits {
     public static let stickers = 3
     public static let nonceLength = 25
     public static let reactionEmojiPerMessage = 20
+    /// Files a message may carry, and how many bytes of them one request may upload unless the
+    /// cluster says otherwise (Discord's 10 MiB).
+    public static let attachmentsPerMessage = 10
+    public static let uploadBytes = 10 << 20
+    public static let filenameLength = 100
+    public static let attachmentDescription = 1024
     public static let reactionUsersPage = 1...100
     public static let pinsPerChannel = 250
     public static let pinsPage = 1...50
@@ -86,12 +92,13 @@ public enum Validation {
         if (r.sticker_ids ?? []).count > Limits.stickers {
             errors.add(["sticker_ids"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.stickers) or fewer in length.")
         }
+        validateAttachments(r.attachments, into: &errors)
         if let ref = r.message_reference, ref.message_id == nil {
             errors.add(["message_reference", "message_id"], code: "BASE_TYPE_REQUIRED", message: "This field is required")
         }
         try errors.throwIfAny()
         let hasContent = !(r.content ?? "").allSatisfy(\.isWhitespace)
-        if !hasContent && r.allEmbeds.isEmpty && (r.components ?? []).isEmpty && (r.sticker_ids ?? []).isEmpty {
+        if !hasContent && r.allEmbeds.isEmpty && (r.components ?? []).isEmpty && (r.sticker_ids ?? []).isEmpty && (r.attachments ?? []).isEmpty {
             throw APIError.emptyMessage
         }
     }
@@ -101,8 +108,22 @@ public enum Validation {
         if case .value(let content) = r.content { errors.maxLength(content, Limits.contentLength, ["content"]) }
         if case .value(let embeds) = r.embeds { validateEmbeds(embeds, into: &errors) }
         if case .value(let components) = r.components { validateComponents(components, into: &errors) }
+        if case .value(let attachments) = r.attachments { validateAttachments(attachments, into: &errors) }
         validateAllowedMentions(r.allowed_mentions, into: &errors)
         try errors.throwIfAny()
+    }
+
+    static func validateAttachments(_ attachments: [AttachmentRequest]?, into errors: inout FormErrors) {
+        guard let attachments else { return }
+        if attachments.count > Limits.attachmentsPerMessage {
+            errors.add(["attachments"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.attachmentsPerMessage) or fewer in length.")
+            return
+        }
+        for (i, a) in attachments.enumerated() {
+            if a.number == nil { errors.add(["attachments", String(i), "id"], code: "BASE_TYPE_REQUIRED", message: "This field is required") }
+            errors.maxLength(a.filename, Limits.filenameLength * 4, ["attachments", String(i), "filename"])
+            errors.maxLength(a.description, Limits.attachmentDescription, ["attachments", String(i), "description"])
+        }
     }
 
     static func validateEmbeds(_ embeds: [Embed], into errors: inout FormErrors) {

@@ -33,7 +33,7 @@ extension SQLExecutor {
             referenceMessageID: try r.optionalSnowflake("reference_message_id"),
             referenceChannelID: try r.optionalSnowflake("reference_channel_id"),
             referenceGuildID: try r.optionalSnowflake("reference_guild_id"),
-            editedAt: try r["edited_at"].decode(Date?.self))
+            editedAt: try r["edited_at"].decode(Date?.self), attachmentsJSON: try r["attachments"].decode(String.self))
     }
 
     /// Inserts a message and its outbox event in one statement (one round trip, one transaction).
@@ -46,11 +46,11 @@ extension SQLExecutor {
             WITH inserted AS (
                 INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
                                       mention_ids, embeds, components, nonce, flags, reference_message_id, reference_channel_id,
-                                      reference_guild_id)
+                                      reference_guild_id, attachments)
                 VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64), \(authorID.int64), \(m.type),
                         \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
                         \(m.componentsJSON)::jsonb, \(m.nonceJSON), \(m.flags), \(m.referenceMessageID?.int64),
-                        \(m.referenceChannelID?.int64), \(m.referenceGuildID?.int64))
+                        \(m.referenceChannelID?.int64), \(m.referenceGuildID?.int64), \(m.attachmentsJSON)::jsonb)
                 RETURNING id
             ), mentioned AS (
                 INSERT INTO read_states (user_id, channel_id, mention_count)
@@ -144,7 +144,8 @@ extension SQLExecutor {
                 WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id) FOR UPDATE
             ), updated AS (
                 UPDATE messages SET content = \(m.content), embeds = \(m.embedsJSON)::jsonb, components = \(m.componentsJSON)::jsonb,
-                       flags = \(m.flags), mention_ids = \(mentions), mention_everyone = \(m.mentionEveryone), edited_at = \(m.editedAt)
+                       flags = \(m.flags), mention_ids = \(mentions), mention_everyone = \(m.mentionEveryone), edited_at = \(m.editedAt),
+                       attachments = \(m.attachmentsJSON)::jsonb
                 WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id)
             ), gained AS (
                 INSERT INTO read_states (user_id, channel_id, mention_count)

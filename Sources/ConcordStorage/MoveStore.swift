@@ -11,11 +11,11 @@ public struct RowExport: Sendable {
 /// The tables a workspace move copies, and the key a copied row replaces an older copy by.
 public enum MovedTable: String, Sendable, CaseIterable {
     case users, workspaces, roles, channels, members, member_roles, bans, audit_log, invites, share_invites, read_states, mass_mentions, messages
-    case message_reactions, message_pins
+    case message_reactions, message_pins, attachments
 
     var conflictKey: String {
         switch self {
-        case .users, .workspaces, .roles, .channels, .audit_log: "id"
+        case .users, .workspaces, .roles, .channels, .audit_log, .attachments: "id"
         case .members: "workspace_id, user_id"
         case .member_roles: "workspace_id, user_id, role_id"
         case .bans: "workspace_id, user_id"
@@ -27,8 +27,9 @@ public enum MovedTable: String, Sendable, CaseIterable {
         }
     }
 
-    /// Rows keyed by channel that the freeze copies whole: mass mentions, reactions, pins.
-    public static let copiedByChannel: [MovedTable] = [.mass_mentions, .message_reactions, .message_pins]
+    /// Rows keyed by channel that the freeze copies whole: mass mentions, reactions, pins, attachments.
+    /// (Attachment rows move; their blobs stay in the old cell's store: not built yet.)
+    public static let copiedByChannel: [MovedTable] = [.mass_mentions, .message_reactions, .message_pins, .attachments]
 }
 
 /// Where a keyset walk through a workspace's messages has got to.

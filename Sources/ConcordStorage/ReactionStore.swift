@@ -100,11 +100,13 @@ extension SQLExecutor {
         })
     }
 
-    /// A deleted message's reactions and pin go with it.
-    public func deleteReactionsAndPins(channelID: Snowflake, messageIDs: [Snowflake]) async throws {
+    /// A deleted message's reactions, pin and attachments go with it; answers the blobs its
+    /// attachments were (to remove once nothing else names them).
+    public func deleteMessageExtras(channelID: Snowflake, messageIDs: [Snowflake]) async throws -> [String] {
         let ids = messageIDs.map(\.int64)
         try await run("DELETE FROM message_reactions WHERE channel_id = \(channelID.int64) AND message_id = ANY(\(ids))")
         try await run("DELETE FROM message_pins WHERE channel_id = \(channelID.int64) AND message_id = ANY(\(ids))")
+        return try await deleteAttachments(channelID: channelID, messageIDs: messageIDs)
     }
 }
 

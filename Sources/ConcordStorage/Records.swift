@@ -55,11 +55,14 @@ public struct MessageRecord: Sendable, Equatable {
     public var referenceChannelID: Snowflake?
     public var referenceGuildID: Snowflake?
     public var editedAt: Date?
+    /// Discord's attachment objects with their URLs unsigned, as a JSON array.
+    public var attachmentsJSON: String
 
     public init(id: Snowflake, channelID: Snowflake, workspaceID: Snowflake?, author: User, authorMember: MemberRecord?,
                 type: Int, content: String, tts: Bool, mentionEveryone: Bool, mentionIDs: [Snowflake],
                 embedsJSON: String, componentsJSON: String, nonceJSON: String?, flags: Int, pinned: Bool,
-                referenceMessageID: Snowflake?, referenceChannelID: Snowflake?, referenceGuildID: Snowflake?, editedAt: Date?) {
+                referenceMessageID: Snowflake?, referenceChannelID: Snowflake?, referenceGuildID: Snowflake?, editedAt: Date?,
+                attachmentsJSON: String = "[]") {
         self.id = id; self.channelID = channelID; self.workspaceID = workspaceID
         self.author = author; self.authorMember = authorMember; self.type = type
         self.content = content; self.tts = tts; self.mentionEveryone = mentionEveryone
@@ -67,6 +70,7 @@ public struct MessageRecord: Sendable, Equatable {
         self.nonceJSON = nonceJSON; self.flags = flags; self.pinned = pinned
         self.referenceMessageID = referenceMessageID; self.referenceChannelID = referenceChannelID
         self.referenceGuildID = referenceGuildID; self.editedAt = editedAt
+        self.attachmentsJSON = attachmentsJSON
     }
 }
 
@@ -97,7 +101,7 @@ enum Columns {
         SELECT msg.id, msg.channel_id, msg.workspace_id, msg.type, msg.content, msg.tts, msg.mention_everyone, msg.mention_ids,
                msg.embeds::text AS embeds, msg.components::text AS components, msg.nonce, msg.flags, msg.pinned,
                msg.reference_message_id, msg.reference_channel_id, msg.reference_guild_id, msg.edited_at,
-               \(Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
+               COALESCE(msg.attachments, '[]')::text AS attachments, \(Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at
         """
     /// Joins a message's author and the author's membership.
     static let messageAuthor = """

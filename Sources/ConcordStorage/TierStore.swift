@@ -246,7 +246,8 @@ extension SQLExecutor {
                             \(base.row)::jsonb)
                    || jsonb_build_object('content', \(m.content)::text, 'embeds', \(m.embedsJSON)::jsonb, 'components', \(m.componentsJSON)::jsonb,
                                          'flags', \(m.flags)::int, 'mention_ids', \(m.mentionIDs.map(\.int64))::bigint[],
-                                         'mention_everyone', \(m.mentionEveryone)::boolean, 'edited_at', \(m.editedAt)::timestamptz)
+                                         'mention_everyone', \(m.mentionEveryone)::boolean, 'edited_at', \(m.editedAt)::timestamptz,
+                                         'attachments', \(m.attachmentsJSON)::jsonb)
             ON CONFLICT (channel_id, bucket, id) DO UPDATE SET row = EXCLUDED.row
             """)
     }

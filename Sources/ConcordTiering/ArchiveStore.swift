@@ -1,14 +1,18 @@
 import Foundation
 
-/// Where archive files live. A local directory now (a volume under Docker); an object store
-/// would implement the same four calls.
+/// Where archive files and attachment blobs live. A local directory now (a volume under
+/// Docker); an object store would implement the same five calls.
 public protocol ArchiveStore: Sendable {
     /// Stores a file under `name`, durably (synced) before returning; replaces nothing.
     func put(_ data: Data, name: String) async throws
     func get(_ name: String) async throws -> Data
     func delete(_ name: String) async throws
     func list() async throws -> [String]
+    func exists(_ name: String) async throws -> Bool
 }
+
+/// Attachments' bytes, each named by its SHA-256, in a store of their own.
+public typealias BlobStore = ArchiveStore
 
 public struct ArchiveStoreError: Error, CustomStringConvertible {
     public let description: String
@@ -52,6 +56,10 @@ public struct DirectoryArchiveStore: ArchiveStore {
     public func delete(_ name: String) async throws {
         let file = try path(name)
         if unlink(file) != 0 && errno != ENOENT { throw ArchiveStoreError(description: "cannot delete \(file): errno \(errno)") }
+    }
+
+    public func exists(_ name: String) async throws -> Bool {
+        FileManager.default.fileExists(atPath: try path(name))
     }
 
     public func list() async throws -> [String] {

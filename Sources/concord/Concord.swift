@@ -69,7 +69,7 @@ struct CellCommand: AsyncParsableCommand {
         guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.cell.\(cell.name)")
         let node = CellNode(cell: cell, cluster: config.cells, secrets: try ClusterSecrets.fromEnvironment(),
-                            retentionHours: config.outbox_retention_hours ?? 72, logger: logger) { port in
+                            retentionHours: config.outbox_retention_hours ?? 72, uploadBytes: config.uploadBytes, logger: logger) { port in
             logger.notice("cell listening", metadata: ["api": "\(cell.api.host):\(port)"])
         }
         try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

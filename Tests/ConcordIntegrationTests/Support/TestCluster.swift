@@ -99,7 +99,7 @@ struct TestCluster: Sendable {
                 }
                 let cellPort = PortBox()
                 let cellAdminPort = PortBox()
-                let node = CellNode(cell: cell, secrets: secrets, logger: logger, onListening: { cellPort.set($0) },
+                let node = CellNode(cell: cell, secrets: secrets, uploadBytes: config.uploadBytes, logger: logger, onListening: { cellPort.set($0) },
                                     onAdminListening: { cellAdminPort.set($0) })
                 let watch = ServiceWatch()
                 let group = ServiceGroup(services: watch.wrap(node.services), gracefulShutdownSignals: [], logger: logger)

@@ -1,0 +1,146 @@
+import ConcordModels
+import Foundation
+import Hummingbird
+
+/// A multipart/form-data body (RFC 7578) as Discord's libraries send a message with files:
+/// a `payload_json` part and `files[n]` parts. Parsed from the whole body; a malformed body
+/// is Discord's 400 with a form error, never a crash.
+public struct MultipartForm: Sendable {
+    public struct Part: Sendable {
+        public var name: String
+        public var filename: String?
+        public var contentType: String?
+        public var data: Data
+    }
+
+    public var parts: [Part]
+
+    /// The boundary of a `multipart/form-data` content type, or nil for any other type.
+    public static func boundary(of contentType: String?) -> String? {
+        guard let contentType else { return nil }
+        let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard pieces.first?.lowercased() == "multipart/form-data" else { return nil }
+        for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {
+            let value = piece.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return (1...70).contains(value.utf8.count) ? value : nil
+        }
+        return nil
+    }
+
+    static let malformed = APIError.invalidForm(.single(["files"], code: "BASE_TYPE_INVALID", message: "Malformed multipart body."))
+
+    public init(body: Data, boundary: String) throws {
+        let delimiter = Data("--\(boundary)".utf8)
+        let crlf = Data("\r\n".utf8)
+        var parts: [Part] = []
+        guard var cursor = body.range(of: delimiter)?.upperBound else { throw Self.malformed }
+        while true {
+            // After a delimiter: "--" ends the body, CRLF starts a part.
+            if body[cursor...].starts(with: Data("--".utf8)) { break }
+            guard body[cursor...].starts(with: crlf) else { throw Self.malformed }
+            cursor += 2
+            guard let headerEnd = body.range(of: Data("\r\n\r\n".utf8), in: cursor..<body.endIndex),
+                  let next = body.range(of: crlf + delimiter, in: headerEnd.upperBound..<body.endIndex) else { throw Self.malformed }
+            let headers = String(decoding: body[cursor..<headerEnd.lowerBound], as: UTF8.self)
+            parts.append(try Self.part(headers: headers, data: Data(body[headerEnd.upperBound..<next.lowerBound])))
+            cursor = next.upperBound
+            guard parts.count <= Limits.attachmentsPerMessage + 1 else {
+                throw APIError.invalidForm(.single(["files"], code: "BASE_TYPE_MAX_LENGTH", message: "Must be \(Limits.attachmentsPerMessage) or fewer in length."))
+            }
+        }
+        self.parts = parts
+    }
+
+    private static func part(headers: String, data: Data) throws -> Part {
+        var name: String?, filename: String?, contentType: String?
+        for line in headers.split(separator: "\r\n") {
+            let pair = line.split(separator: ":", maxSplits: 1)
+            guard pair.count == 2 else { throw malformed }
+            let value = pair[1].trimmingCharacters(in: .whitespaces)
+            switch pair[0].lowercased() {
+            case "content-disposition":
+                for parameter in value.split(separator: ";").dropFirst() {
+                    let kv = parameter.split(separator: "=", maxSplits: 1)
+                    guard kv.count == 2 else { continue }
+                    let text = kv[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    switch kv[0].trimmingCharacters(in: .whitespaces).lowercased() {
+                    case "name": name = text
+                    case "filename": filename = text
+                    case "filename*": filename = text.split(separator: "'", maxSplits: 2).last.flatMap { String($0).removingPercentEncoding } ?? text
+                    default: break
+                    }
+                }
+            case "content-type": contentType = value
+            default: break
+            }
+        }
+        guard let name else { throw malformed }
+        return Part(name: name, filename: filename, contentType: contentType, data: data)
+    }
+
+    /// The `payload_json` part's bytes (empty when there is none: a message of files only).
+    public var payloadJSON: Data { parts.first { $0.name == "payload_json" }?.data ?? Data() }
+
+    /// The files by their index: `files[n]` (or any other named file part, numbered in order).
+    public var files: [Int: Part] {
+        var files: [Int: Part] = [:]
+        var next = 0
+        for part in parts where part.name != "payload_json" && part.filename != nil {
+            if part.name.hasPrefix("files["), part.name.hasSuffix("]"), let n = Int(part.name.dropFirst(6).dropLast()), n >= 0 {
+                files[n] = part
+            } else {
+                while files[next] != nil { next += 1 }
+                files[next] = part
+            }
+        }
+        return files
+    }
+
+    public var fileBytes: Int { files.values.reduce(0) { $0 + $1.data.count } }
+}
+
+/// A request's body as the message routes read it: JSON, or a multipart form whose
+/// `payload_json` is the JSON and whose files are uploads (creating and editing a message
+/// only). Files may add up to `uploadBytes`; the JSON keeps the ordinary limit.
+public struct MessageForm: Sendable {
+    /// The body as it came (what an edge hands on to the cell).
+    public var raw: Data
+    public var contentType: String?
+    public var json: Data
+    public var uploads: [Int: Upload]
+    /// Whether the body was a multipart form (a message route's), not JSON.
+    public var isMultipart: Bool
+
+    public init(_ request: inout Request, route: Route, uploadBytes: Int) async throws {
+        contentType = request.headers[.contentType]
+        guard let boundary = MultipartForm.boundary(of: contentType), route.endpoint == .createMessage || route.endpoint == .editMessage else {
+            raw = try await request.collectJSONBody()
+            json = raw
+            uploads = [:]
+            isMultipart = false
+            return
+        }
+        isMultipart = true
+        raw = try await request.collectJSONBody(limit: uploadBytes + Limits.requestBodyBytes)
+        let form = try MultipartForm(body: raw, boundary: boundary)
+        guard form.fileBytes <= uploadBytes else { throw APIError.payloadTooLarge }
+        guard form.payloadJSON.count <= Limits.requestBodyBytes else { throw APIError.payloadTooLarge }
+        json = try form.messagePayload(listingFiles: route.endpoint == .createMessage)
+        uploads = form.files.mapValues { Upload(filename: $0.filename ?? "unknown", contentType: $0.contentType, data: $0.data) }
+    }
+}
+
+extension MultipartForm {
+    /// `payload_json`, with an `attachments` entry for each file when it lists none and
+    /// `listingFiles` (a new message of files sent without one, as curl would).
+    func messagePayload(listingFiles: Bool) throws -> Data {
+        let payload = payloadJSON.isEmpty ? Data("{}".utf8) : payloadJSON
+        guard listingFiles, !files.isEmpty else { return payload }
+        guard case .object(var fields) = try WireJSON.decodeBody(JSONValue.self, from: payload) else { throw APIError.invalidJSON }
+        guard fields["attachments"] == nil || fields["attachments"] == .null else { return payload }
+        fields["attachments"] = .array(files.keys.sorted().map { index in
+            .object(["id": .int(Int64(index)), "filename": .string(files[index]?.filename ?? "unknown")])
+        })
+        return try WireJSON.encode(JSONValue.object(fields))
+    }
+}
