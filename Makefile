@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends soak clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends bench-files soak clean status
 
 run:
 	@scripts/run.sh
@@ -28,6 +28,9 @@ bench-permissions:
 
 bench-sends:
 	@BENCH_ONLY=sends scripts/bench.sh
+
+bench-files:
+	@BENCH_ONLY=files scripts/bench.sh
 
 bench-presence:
 	@BENCH_ONLY=presence scripts/bench.sh

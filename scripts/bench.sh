@@ -7,7 +7,8 @@
 # message tiers (`make bench-tiers`), BENCH_ONLY=cells the cross-cell figures (`make bench-cells`),
 # BENCH_ONLY=moves a workspace move under load (`make bench-moves`), BENCH_ONLY=permissions
 # fan-out into a channel half the sessions may view against a public one (`make bench-permissions`),
-# BENCH_ONLY=sends just the send path against pgbench (`make bench-sends`).
+# BENCH_ONLY=sends just the send path against pgbench (`make bench-sends`), BENCH_ONLY=files a
+# 10 MiB file uploaded and downloaded through the edge (`make bench-files`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -286,6 +287,31 @@ sends_bench() {
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" --paced-rate "$HALF"
 }
 
+# Files: BENCH_FILE_ROUNDS uploads of one 10 MiB file (multipart, as libraries send it) into
+# the bench channel, then as many downloads of it by its signed URL; the medians as MiB/s.
+files_bench() {
+  local rounds=${BENCH_FILE_ROUNDS:-10} file="$root/upload.bin" url up down
+  head -c $(( 10 << 20 )) /dev/urandom > "$file"
+  : > "$root/up.times"; : > "$root/down.times"
+  for i in $(seq "$rounds"); do
+    curl -fsS -o "$root/upload.json" -w '%{time_total}\n' -H "Authorization: $OWNER_TOKEN" \
+      -F "payload_json={\"content\":\"upload $i\"}" -F "files[0]=@$file;type=application/octet-stream" \
+      "$EDGE/api/v10/channels/$CHANNEL/messages" >> "$root/up.times"
+  done
+  url=$(json 'd["attachments"][0]["url"]' < "$root/upload.json")
+  for i in $(seq "$rounds"); do
+    curl -fsS -o "$root/download.bin" -w '%{time_total}\n' "$url" >> "$root/down.times"
+  done
+  cmp -s "$file" "$root/download.bin" || { echo "files: the download differs from the upload"; return 1; }
+  median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  up=$(median "$root/up.times"); down=$(median "$root/down.times")
+  awk -v u="$up" -v d="$down" -v n="$rounds" 'BEGIN { printf "files: 10 MiB through the edge, median of %d: upload %.0f ms (%.0f MiB/s), download %.0f ms (%.0f MiB/s)\n", n, u * 1000, 10 / u, d * 1000, 10 / d }'
+}
+
+if [ "$ONLY" = files ]; then
+  files_bench
+  exit 0
+fi
 if [ "$ONLY" = sends ]; then
   sends_bench
   exit 0
@@ -325,6 +351,7 @@ echo "history channel: $HISTORY messages over $(awk '{print $6}' <<< "$seeded") 
 "$BIN/concord-bench" history --edge "$EDGE" --tokens "$root/tokens" --channel "$HISTORY_CHANNEL" --clients "$READERS" \
   --seconds "$DURATION" --oldest "$OLDEST" --newest "$NEWEST"
 
+files_bench
 presence_bench
 tiers_bench
 cells_bench

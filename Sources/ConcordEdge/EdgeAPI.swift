@@ -88,6 +88,7 @@ public final class EdgeAPI: Sendable {
             await answer(request, client: client, label: &label, bucket: &bucket)
         }
         bucket?.describe(in: &response.headers)
+        if response.status.code == 429 { logger.debug("rate limited", metadata: ["route": "\(label)"]) }
         countIfInvalid(response, client: client)
         metrics.request(route: label, status: response.status.code, duration: ContinuousClock.now - start)
         return response

@@ -60,8 +60,8 @@ enum Library: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// Reactions, pins and bulk delete, in the flow of the libraries descended from discord.py.
-    static let richMessageSteps = ["a reaction reaches the other bot", "the message carries its reactions", "who reacted", "a reaction is removed",
+    /// Files, reactions, pins and bulk delete, in the flow of the libraries descended from discord.py.
+    static let richMessageSteps = ["a file is uploaded", "and downloaded by its URL, byte for byte", "a reaction reaches the other bot", "the message carries its reactions", "who reacted", "a reaction is removed",
                                    "reactions are cleared", "a message is pinned", "and unpinned", "messages are bulk deleted", "and gone from history"]
 
     /// What a library does beyond the common flow.
@@ -70,7 +70,8 @@ enum Library: String, CaseIterable, Sendable, CustomTestStringConvertible {
         // make test installs zstandard, so discord.py asks for zstd-stream as it does by default on Python 3.14.
         case .discordPy: ["compression is zstd-stream"] + Self.richMessageSteps
         case .disnake, .nextcord, .pycord: Self.richMessageSteps
-        case .hikari: ["the REST-only client fetches the current user", "the REST-only client fetches the workspace", "the REST-only client sends"]
+        case .hikari: ["the REST-only client fetches the current user", "the REST-only client fetches the workspace", "the REST-only client sends",
+                       "a file is uploaded", "and downloaded by its URL, byte for byte", "the message carries its reactions", "a message is pinned"]
         default: []
         }
     }

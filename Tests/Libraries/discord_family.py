@@ -3,6 +3,7 @@ two stock bots, only the REST base URL changed (each takes the gateway's URL fro
 GET /gateway/bot), default intents, compression and json. Each library's own flow file says how
 it is pointed at the edge and passes its module here."""
 import asyncio
+import io
 
 from steps import Flow, arguments, check, run_until_done, until
 
@@ -81,7 +82,7 @@ async def main(library, flow):
                 pass
             check(await until(lambda: (channel.id, client.user.id) in typed), "typing")
 
-            await rich_messages(channel, sent, client, reacted, bulk_deleted)
+            await rich_messages(library, channel, sent, client, reacted, bulk_deleted)
 
             # More sends than a channel's 5-second window holds: the library paces them by the
             # X-RateLimit headers (the Swift test checks the edge answered no 429).
@@ -105,8 +106,13 @@ async def main(library, flow):
     await asyncio.gather(client.start(token), watcher.start(other_token))
 
 
-async def rich_messages(channel, sent, client, reacted, bulk_deleted):
-    """Reactions, pins and bulk delete (the bots hold a role with MANAGE_MESSAGES)."""
+async def rich_messages(library, channel, sent, client, reacted, bulk_deleted):
+    """Files, reactions, pins and bulk delete (the bots hold a role with MANAGE_MESSAGES)."""
+    data = bytes(range(256)) * 400
+    with_file = await channel.send("a file", file=library.File(io.BytesIO(data), filename="data.bin"))
+    check([(a.filename, a.size) for a in with_file.attachments] == [("data.bin", len(data))], "a file is uploaded")
+    check(await with_file.attachments[0].read() == data, "and downloaded by its URL, byte for byte")
+
     await sent.add_reaction("👍")
     check(await until(lambda: (sent.id, "👍", client.user.id) in reacted), "a reaction reaches the other bot")
     fetched = await channel.fetch_message(sent.id)

@@ -58,6 +58,20 @@ async def run_flow():
     await bot.rest.trigger_typing(channel.id)
     check(True, "typing")
 
+    # A file (added by an edit: the channel's send window stays as the REST-only client below
+    # expects it), a reaction and a pin (the bots hold a role with MANAGE_MESSAGES).
+    data = bytes(range(256)) * 400
+    with_file = await bot.rest.edit_message(channel.id, sent, attachment=hikari.Bytes(data, "data.bin"))
+    check([(a.filename, a.size) for a in with_file.attachments] == [("data.bin", len(data))], "a file is uploaded")
+    check(await with_file.attachments[0].read() == data, "and downloaded by its URL, byte for byte")
+    await bot.rest.add_reaction(channel.id, sent, "👍")
+    fetched = await bot.rest.fetch_message(channel.id, sent)
+    check([(str(r.emoji), r.count, r.is_me) for r in fetched.reactions] == [("👍", 1, True)], "the message carries its reactions")
+    await bot.rest.pin_message(channel.id, sent)
+    pins = [pin async for pin in bot.rest.fetch_pins(channel.id)]
+    check([pin.message.id for pin in pins] == [sent.id], "a message is pinned")
+    await bot.rest.unpin_message(channel.id, sent)
+
     # More sends than a channel's 5-second window holds: the library paces them by the
     # X-RateLimit headers (the Swift test checks the edge answered no 429).
     burst = [(await bot.rest.create_message(channel.id, f"burst {i}")).id for i in range(7)]
