@@ -212,10 +212,11 @@ extension CellDomain {
                                                                    permissions: access.permissions, repliedTo: nil)
         }
         record.editedAt = Date()
-        let referenced = try await record.referenceMessageID.asyncMap { try await db.message(channelID: channelID, id: $0) } ?? nil
-        let message = try await render(record, referenced: referenced)
+        // Answered with its pin and reactions as the editor sees them; the event leaves the
+        // reactions out (whose they are is per reader).
+        let message = try await Presenter.messages([record], db: db, links: links, viewer: editor)[0]
         let edited = record
-        let updates = try channelEvents("MESSAGE_UPDATE", access: access, message)
+        let updates = try channelEvents("MESSAGE_UPDATE", access: access, message.withoutReactions)
         let attachmentsChanged = !request.attachments.isAbsent
         try await storeBlobs(staged)
         let (changed, released) = try await commit { tx -> ([ReadStateRow], [String]) in

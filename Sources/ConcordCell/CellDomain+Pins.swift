@@ -23,7 +23,7 @@ extension CellDomain {
         let noticeJSON = try WireJSON.encodeString(try await render(notice, referenced: nil))
         try await db.ensureMessagePartition(bucket: notice.id.bucket)
         let created = Self.addressed("MESSAGE_CREATE", channel: channelID, guild: access.guildID, dmUsers: access.dmUsers, payload: noticeJSON)
-        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated)
+        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated.withoutReactions)
         let changed = try await commit { tx -> [ReadStateRow] in
             guard let pinnedAt = try await tx.pin(channelID: channelID, messageID: messageID, by: caller.userID) else { return [] }
             try await tx.insertEvents(updates)
@@ -45,7 +45,7 @@ extension CellDomain {
         let (access, found) = try await pinnedMessage(channelID, messageID, caller: caller)
         var updated = try await Presenter.messages([found], db: db, links: links)[0]
         updated.pinned = false
-        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated)
+        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated.withoutReactions)
         try await commit { tx in
             guard try await tx.unpin(channelID: channelID, messageID: messageID) else { return }
             try await tx.insertEvents(updates)

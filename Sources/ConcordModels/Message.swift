@@ -58,6 +58,16 @@ public struct Message: Codable, Sendable, Equatable {
     }
 }
 
+extension Message {
+    /// As events carry it: `me` in reactions is per reader, so events leave them out (clients
+    /// keep them from the reaction events).
+    public var withoutReactions: Message {
+        var message = self
+        message.reactions = nil
+        return message
+    }
+}
+
 /// A reply's pointer to the message it answers.
 public struct MessageReference: Codable, Sendable, Equatable {
     public var type: Int?

@@ -27,6 +27,23 @@ struct BrowserTests {
         }
     }
 
+    /// Markdown, files, reactions and pins between two browsers (`Tests/Browser/rich_flow.py`).
+    @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))
+    func twoPeopleShareFilesReactAndPin() async throws {
+        try await TestCluster.with { c in
+            let (status, log) = try await PythonScript.run("Browser/rich_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(240))
+            #expect(status == 0, "browser rich-message flow failed:\n\(log)")
+            for step in ["markdown renders as Discord's (bold, italics, underline, strike, code, spoiler, quote, code block)",
+                         "a spoiler is hidden until clicked", "an uploaded image shows as a preview", "a file is a download link that gives its bytes",
+                         "the upload finished and cleared the pending files", "a reaction shows for the other person live",
+                         "clicking a reaction adds one's own, and counts follow", "clicking one's own reaction takes it back",
+                         "a member who cannot manage messages is not offered Pin",
+                         "a pin shows on the message, as a notice, and in the pinned list", "unpinning empties the open pinned list", "screenshots saved"] {
+                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
+            }
+        }
+    }
+
     /// An owner's roles screen, channel permissions and member menu, and a member's browser
     /// following each change (`Tests/Browser/moderation_flow.py`).
     @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))

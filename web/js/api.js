@@ -27,3 +27,26 @@ export function createApi(getToken) {
     return data;
   };
 }
+
+/** A message with files, as multipart/form-data (payload_json and files[n]), reporting progress. */
+export function createUploader(getToken) {
+  return function upload(path, payload, files, onProgress) {
+    const form = new FormData();
+    form.append('payload_json', JSON.stringify({ ...payload, attachments: files.map((file, id) => ({ id, filename: file.name })) }));
+    files.forEach((file, index) => form.append(`files[${index}]`, file, file.name));
+    return new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open('POST', `/api/v10${path}`);
+      const token = getToken();
+      if (token) request.setRequestHeader('Authorization', token);
+      request.upload.addEventListener('progress', (event) => { if (event.lengthComputable) onProgress(event.loaded / event.total); });
+      request.addEventListener('load', () => {
+        let data = null;
+        try { data = JSON.parse(request.responseText); } catch { /* not JSON */ }
+        if (request.status >= 200 && request.status < 300) resolve(data); else reject(new ApiError(request.status, data));
+      });
+      request.addEventListener('error', () => reject(new ApiError(0, { message: 'The upload failed (network error).' })));
+      request.send(form);
+    });
+  };
+}

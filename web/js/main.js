@@ -1,7 +1,7 @@
 // The browser client: log in or register, then chat through the edge that served this page,
 // over the same REST API and gateway that bots use. The token lives in memory and in
 // sessionStorage (this tab only), never in a URL.
-import { createApi } from './api.js';
+import { createApi, createUploader } from './api.js';
 import { Composer } from './composer.js';
 import { Gateway } from './gateway.js';
 import { MessageView } from './messages.js';
@@ -19,7 +19,7 @@ let readyCount = 0;
 let selectAfterJoin = null;
 const api = createApi(() => token);
 const messages = new MessageView({ api, onReply: (m) => composer.setReply(m), onError: showError });
-const composer = new Composer({ api, messages, onError: showError });
+const composer = new Composer({ api, upload: createUploader(() => token), messages, onError: showError });
 const settings = new Settings({ api, onError: showError });
 
 function showError(error) {
@@ -173,6 +173,18 @@ function dispatch(type, d) {
     case 'MESSAGE_DELETE':
       messages.remove(d.channel_id, d.id);
       break;
+    case 'MESSAGE_DELETE_BULK':
+      for (const id of d.ids) messages.remove(d.channel_id, id);
+      break;
+    case 'MESSAGE_REACTION_ADD':
+    case 'MESSAGE_REACTION_REMOVE':
+    case 'MESSAGE_REACTION_REMOVE_ALL':
+    case 'MESSAGE_REACTION_REMOVE_EMOJI':
+      messages.react(type, d);
+      break;
+    case 'CHANNEL_PINS_UPDATE':
+      if (d.channel_id === store.channelId && !$('pins').hidden) showPins().catch(showError);
+      break;
     case 'PRESENCE_UPDATE':
       // Without guild_id it is the user's own real status (invisible shows as invisible).
       if (d.user.id === store.me?.id && !d.guild_id) store.ownPresence = d.status === 'offline' ? null : { status: d.status };
@@ -267,6 +279,7 @@ function selectChannel(id) {
   const channel = id ? guildOfChannel(id)?.channels.get(id) : null;
   $('channel-title').textContent = channel ? `# ${channel.name}` : 'No channel';
   $('invite-link').hidden = true;
+  $('pins').hidden = true;
   $('sidebar').classList.remove('open');
   redrawSidebar();
   renderTyping();
@@ -275,6 +288,28 @@ function selectChannel(id) {
 }
 
 $('toggle-sidebar').addEventListener('click', () => $('sidebar').classList.toggle('open'));
+
+// The channel's pinned messages, newest pin first.
+$('show-pins').addEventListener('click', () => {
+  if (!$('pins').hidden) { $('pins').hidden = true; return; }
+  showPins().catch(showError);
+});
+
+async function showPins() {
+  const channelId = store.channelId;
+  if (!channelId) return;
+  const pinned = await api('GET', `/channels/${channelId}/pins`);
+  if (store.channelId !== channelId) return;
+  const list = $('pins-list');
+  list.replaceChildren(...pinned.map((message) => messages.element(message)));
+  if (pinned.length === 0) {
+    const empty = document.createElement('p');
+    empty.textContent = 'Nothing is pinned in this channel yet.';
+    list.append(empty);
+  }
+  $('pins').hidden = false;
+}
+$('close-pins').addEventListener('click', () => { $('pins').hidden = true; });
 
 // Creating workspaces, channels and invites; joining through an invite link
 

@@ -1,9 +1,13 @@
 // The current channel's messages: the latest page first, older pages as the reader scrolls up
 // (keeping their place), live inserts, edits and deletions, and inline editing.
-import { formatTime, renderContent } from './format.js';
-import { historyOf, mergeMessages, nameOf, store } from './store.js';
+import { formatSize, formatTime, localURL, renderContent } from './format.js';
+import { P, can } from './permissions.js';
+import { guildOfChannel, historyOf, mergeMessages, nameOf, store } from './store.js';
 
 const PAGE = 50;
+/** The reaction picker's emoji. */
+export const COMMON_EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀', '✅', '🔥'];
+const PINNED_NOTICE = 6;
 
 export class MessageView {
   constructor({ api, onReply, onError }) {
@@ -86,7 +90,8 @@ export class MessageView {
     const history = historyOf(message.channel_id);
     if (!history.loaded) return;
     const previous = history.messages.find((m) => m.id === message.id);
-    mergeMessages(message.channel_id, [previous ? { ...previous, ...message } : message]);
+    // Reactions change by their own events (an update carries none): kept as they are.
+    mergeMessages(message.channel_id, [previous ? { ...previous, ...message, reactions: message.reactions ?? previous.reactions } : message]);
     if (message.channel_id !== this.channelId) return;
     const merged = history.messages.find((m) => m.id === message.id);
     const existing = this.container.querySelector(`[data-id="${message.id}"]`);
@@ -112,6 +117,11 @@ export class MessageView {
     const node = document.createElement('div');
     node.className = 'msg';
     node.dataset.id = message.id;
+    if (message.type === PINNED_NOTICE) {
+      node.classList.add('system');
+      node.textContent = `📌 ${message.author.global_name ?? message.author.username} pinned a message to this channel.`;
+      return node;
+    }
     if (message.referenced_message) {
       const quote = document.createElement('div');
       quote.className = 'quote';
@@ -129,17 +139,102 @@ export class MessageView {
     time.textContent = formatTime(message.timestamp);
     meta.append(author, time);
     if (message.edited_timestamp) meta.append(' (edited)');
+    if (message.pinned) {
+      const pin = document.createElement('span');
+      pin.className = 'pinned';
+      pin.title = 'Pinned';
+      pin.textContent = ' 📌';
+      meta.append(pin);
+    }
     const content = document.createElement('div');
     content.className = 'content';
     content.append(renderContent(message.content, nameOf));
-    node.append(meta, content, this.actions(message));
+    node.append(meta, content);
+    if (message.attachments?.length) node.append(attachments(message.attachments));
+    node.append(this.reactions(message), this.actions(message));
     return node;
+  }
+
+  /** Reaction chips (click to add or take back one's own) and the picker. */
+  reactions(message) {
+    const bar = document.createElement('div');
+    bar.className = 'reactions';
+    for (const reaction of message.reactions ?? []) {
+      const chip = button(`${reaction.emoji.name} ${reaction.count}`, 'reaction', () => this.toggleReaction(message, reaction.emoji.name, reaction.me));
+      chip.classList.toggle('mine', reaction.me);
+      chip.dataset.emoji = reaction.emoji.name;
+      chip.title = reaction.me ? 'Remove your reaction' : 'React with this too';
+      bar.append(chip);
+    }
+    return bar;
+  }
+
+  async toggleReaction(message, emoji, mine) {
+    try {
+      await this.api(mine ? 'DELETE' : 'PUT', `/channels/${message.channel_id}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}/@me`);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  openPicker(message, anchor) {
+    const open = anchor.parentElement.querySelector('.picker');
+    if (open) return open.remove();
+    const picker = document.createElement('div');
+    picker.className = 'picker';
+    for (const emoji of COMMON_EMOJI) {
+      picker.append(button(emoji, 'pick', () => {
+        picker.remove();
+        const mine = message.reactions?.find((r) => r.emoji.name === emoji)?.me ?? false;
+        if (!mine) this.toggleReaction(message, emoji, false);
+      }));
+    }
+    anchor.after(picker);
+  }
+
+  /** A reaction event, applied to the stored message and its element. */
+  react(type, d) {
+    const history = historyOf(d.channel_id);
+    const message = history.messages.find((m) => m.id === d.message_id);
+    if (!message) return;
+    let reactions = message.reactions ?? [];
+    const mine = d.user_id === store.me?.id;
+    if (type === 'MESSAGE_REACTION_ADD') {
+      const found = reactions.find((r) => r.emoji.name === d.emoji.name);
+      if (found) { found.count += 1; found.me ||= mine; } else reactions.push({ emoji: d.emoji, count: 1, me: mine });
+    } else if (type === 'MESSAGE_REACTION_REMOVE') {
+      const found = reactions.find((r) => r.emoji.name === d.emoji.name);
+      if (found) { found.count -= 1; if (mine) found.me = false; }
+      reactions = reactions.filter((r) => r.count > 0);
+    } else if (type === 'MESSAGE_REACTION_REMOVE_EMOJI') {
+      reactions = reactions.filter((r) => r.emoji.name !== d.emoji.name);
+    } else {
+      reactions = [];
+    }
+    message.reactions = reactions.length ? reactions : undefined;
+    if (d.channel_id === this.channelId) this.container.querySelector(`[data-id="${message.id}"]`)?.replaceWith(this.element(message));
+  }
+
+  async setPinned(message, pinned) {
+    try {
+      await this.api(pinned ? 'PUT' : 'DELETE', `/channels/${message.channel_id}/messages/pins/${message.id}`);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   actions(message) {
     const bar = document.createElement('div');
     bar.className = 'actions';
     bar.append(button('Reply', 'reply', () => this.onReply(message)));
+    const react = button('React', 'react', () => this.openPicker(message, react));
+    bar.append(react);
+    const guild = guildOfChannel(message.channel_id);
+    const channel = guild?.channels.get(message.channel_id);
+    if (!guild || can(guild, P.MANAGE_MESSAGES, channel)) {
+      bar.append(message.pinned ? button('Unpin', 'unpin', () => this.setPinned(message, false))
+        : button('Pin', 'pin', () => this.setPinned(message, true)));
+    }
     if (message.author.id === store.me?.id) {
       bar.append(button('Edit', 'edit', () => this.startEdit(message.id)));
       bar.append(button('Delete', 'delete', () => this.delete(message)));
@@ -195,6 +290,37 @@ function button(label, action, onClick) {
   b.dataset.action = action;
   b.addEventListener('click', onClick);
   return b;
+}
+
+/** Images as previews (their size reserved, so loading them does not move the page), other files as download links. */
+function attachments(list) {
+  const box = document.createElement('div');
+  box.className = 'attachments';
+  for (const file of list) {
+    const href = localURL(file.url);
+    if (file.content_type?.startsWith('image/') && file.width && file.height) {
+      const link = document.createElement('a');
+      link.href = href;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      const image = document.createElement('img');
+      image.src = href;
+      image.alt = file.description ?? file.filename;
+      image.width = Math.min(file.width, 320);
+      image.height = Math.round(file.height * (image.width / file.width));
+      image.loading = 'lazy';
+      link.append(image);
+      box.append(link);
+    } else {
+      const link = document.createElement('a');
+      link.className = 'file';
+      link.href = href;
+      link.download = file.filename;
+      link.textContent = `📄 ${file.filename} (${formatSize(file.size)})`;
+      box.append(link);
+    }
+  }
+  return box;
 }
 
 function startMarker() {
