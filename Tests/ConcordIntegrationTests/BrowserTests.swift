@@ -44,6 +44,23 @@ struct BrowserTests {
         }
     }
 
+    /// DMs from the member list, badges and notifications, channel URLs, and staying signed
+    /// in (`Tests/Browser/dm_flow.py`).
+    @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))
+    func directMessagesURLsAndStayingSignedIn() async throws {
+        try await TestCluster.with { c in
+            let (status, log) = try await PythonScript.run("Browser/dm_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(240))
+            #expect(status == 0, "browser DM flow failed:\n\(log)")
+            for step in ["staying signed in keeps the token for every tab", "the URL names the channel",
+                         "a DM opens from the member list, with its own URL", "the DM shows in the other's sidebar with an unread badge",
+                         "a desktop notification announces the DM", "opening the DM shows the message and clears the badge",
+                         "the reply arrives live", "after a reload the same DM is open (still signed in)", "the back button returns to the DM",
+                         "a new tab is signed in", "without staying signed in, a new tab asks to log in", "screenshots saved"] {
+                #expect(log.contains("ok: \(step)"), "missing step: \(step)")
+            }
+        }
+    }
+
     /// An owner's roles screen, channel permissions and member menu, and a member's browser
     /// following each change (`Tests/Browser/moderation_flow.py`).
     @Test(.enabled(if: available, "chromium, chromium-driver or selenium could not be installed (see make test's output)"))

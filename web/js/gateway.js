@@ -3,8 +3,9 @@
 // that cannot be resumed identifies again and the app reloads what it shows.
 
 // GUILDS | GUILD_MEMBERS | GUILD_PRESENCES | GUILD_MESSAGES | GUILD_MESSAGE_TYPING | MESSAGE_CONTENT
-// Guilds, members, presences, messages, reactions, typing, message content.
-const INTENTS = 1 | 2 | 256 | 512 | 1024 | 2048 | 32768;
+// Guilds, members, presences, messages, reactions, typing, direct messages and their
+// reactions, message content.
+const INTENTS = 1 | 2 | 256 | 512 | 1024 | 2048 | 4096 | 8192 | 32768;
 const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 
 export class Gateway {

@@ -1,6 +1,8 @@
 // The browser client: log in or register, then chat through the edge that served this page,
 // over the same REST API and gateway that bots use. The token lives in memory and in
-// sessionStorage (this tab only), never in a URL.
+// sessionStorage (this tab only) or, when the user asks to stay signed in, localStorage (every
+// tab of this browser); never in a URL. Each channel has a URL (#/channels/{guild or @me}/{id}),
+// so reloading and the back button keep one's place.
 import { createApi, createUploader } from './api.js';
 import { Composer } from './composer.js';
 import { Gateway } from './gateway.js';
@@ -8,12 +10,15 @@ import { MessageView } from './messages.js';
 import { Settings, memberMenu } from './settings.js';
 import { renderMembers, renderSidebar } from './sidebar.js';
 import { P, can } from './permissions.js';
-import { addGuild, guildOfChannel, historyOf, nameOf, orderedChannels, readStateOf, setPresence, store } from './store.js';
+import { addGuild, dmName, guildOfChannel, historyOf, nameOf, orderedChannels, readStateOf, setPresence, store } from './store.js';
 
 const TOKEN_KEY = 'concord.token';
 const $ = (id) => document.getElementById(id);
 
-let token = sessionStorage.getItem(TOKEN_KEY);
+const NOTIFY_KEY = 'concord.notify';
+let token = sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
+/** Where the URL pointed when the page loaded, until that workspace or DM is known. */
+let pendingRoute = routeOf(location.hash);
 let gateway = null;
 let readyCount = 0;
 let selectAfterJoin = null;
@@ -53,7 +58,7 @@ $('auth-form').addEventListener('submit', async (event) => {
     const body = mode === 'login' ? { login: username, password } : { username, password };
     const reply = await api('POST', `/auth/${mode}`, body);
     token = reply.token;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    (form.get('stay') ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
     await start();
   } catch (error) {
     $('auth-error').textContent = (error.body?.errors && firstFieldError(error.body.errors)) ?? error.message;
@@ -67,7 +72,9 @@ function logout() {
   gateway = null;
   token = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY);
   store.guilds.clear();
+  store.dms.clear();
   store.history.clear();
   store.guildId = store.channelId = null;
   $('app').hidden = true;
@@ -100,6 +107,13 @@ async function start() {
   window.concord = { gateway, store };
   const invite = location.hash.match(/^#\/invite\/([\w-]+)$/);
   if (invite) showInvite(invite[1]);
+  for (const dm of await api('GET', '/users/@me/channels')) store.dms.set(dm.id, dm);
+  if (pendingRoute?.guild === '@me' && store.dms.has(pendingRoute.channel)) {
+    selectChannel(pendingRoute.channel);
+    pendingRoute = null;
+  }
+  redrawSidebar();
+  $('notify').classList.toggle('on', notificationsOn());
   $('input').focus();
 }
 
@@ -115,7 +129,18 @@ function dispatch(type, d) {
       break;
     case 'GUILD_CREATE':
       addGuild(d);
-      if (!store.guildId || selectAfterJoin === d.id) selectGuild(d.id); else redrawSidebar();
+      if (pendingRoute?.guild === d.id) {
+        selectGuild(d.id, pendingRoute.channel);
+        pendingRoute = null;
+      } else if (selectAfterJoin === d.id || (!store.guildId && !store.dms.has(store.channelId))) {
+        selectGuild(d.id);
+      } else if (!store.guildId) {
+        // A DM is open (from the URL): the workspace's channels are listed beside it.
+        store.guildId = d.id;
+        redrawSidebar();
+      } else {
+        redrawSidebar();
+      }
       break;
     case 'GUILD_UPDATE':
       if (store.guilds.has(d.id)) store.guilds.get(d.id).name = d.name;
@@ -127,6 +152,11 @@ function dispatch(type, d) {
       break;
     case 'CHANNEL_CREATE':
     case 'CHANNEL_UPDATE':
+      if (d.type === 1) {
+        store.dms.set(d.id, { ...store.dms.get(d.id), ...d });
+        redrawSidebar();
+        break;
+      }
       store.guilds.get(d.guild_id)?.channels.set(d.id, d);
       if (d.id === store.channelId) $('channel-title').textContent = `# ${d.name}`;
       redrawSidebar();
@@ -158,6 +188,7 @@ function dispatch(type, d) {
       renderMembers();
       break;
     case 'MESSAGE_CREATE':
+      if (store.dms.has(d.channel_id)) store.dms.get(d.channel_id).last_message_id = d.id;
       store.typing.get(d.channel_id)?.delete(d.author.id);
       messages.upsert(d);
       renderTyping();
@@ -206,11 +237,40 @@ function dispatch(type, d) {
 
 function countUnread(message) {
   if (message.author.id === store.me?.id) return;
+  const direct = store.dms.has(message.channel_id);
+  const mentioned = direct || message.mention_everyone || message.mentions?.some((u) => u.id === store.me?.id);
   if (message.channel_id === store.channelId && document.visibilityState === 'visible') return acknowledge(message.channel_id);
   const state = readStateOf(message.channel_id);
   state.unread_count += 1;
-  if (message.mention_everyone || message.mentions?.some((u) => u.id === store.me?.id)) state.mention_count += 1;
+  if (mentioned) state.mention_count += 1;
+  if (mentioned) notify(message, direct);
   redrawSidebar();
+}
+
+// Desktop notifications for mentions and direct messages, when the user turned them on and
+// the browser allows them.
+
+function notificationsOn() {
+  return localStorage.getItem(NOTIFY_KEY) === '1' && window.Notification?.permission === 'granted';
+}
+
+$('notify').addEventListener('click', async () => {
+  if (notificationsOn()) {
+    localStorage.removeItem(NOTIFY_KEY);
+  } else if (window.Notification) {
+    const permission = window.Notification.permission === 'granted' ? 'granted' : await window.Notification.requestPermission();
+    if (permission === 'granted') localStorage.setItem(NOTIFY_KEY, '1');
+    else showError(new Error('The browser does not allow notifications for this page.'));
+  }
+  $('notify').classList.toggle('on', notificationsOn());
+});
+
+function notify(message, direct) {
+  if (!notificationsOn()) return;
+  const author = message.author.global_name ?? message.author.username;
+  const where = direct ? author : `#${guildOfChannel(message.channel_id)?.channels.get(message.channel_id)?.name ?? 'channel'}`;
+  const note = new window.Notification(direct ? author : `${author} in ${where}`, { body: message.content.slice(0, 200), tag: message.id });
+  note.onclick = () => { window.focus(); selectChannel(message.channel_id); };
 }
 
 function acknowledge(channelId) {
@@ -246,12 +306,13 @@ function redrawSidebar() {
   // The channel on screen may have just been hidden from this user (or none was visible yet):
   // go where they may look.
   const channel = guild?.channels.get(store.channelId);
-  if (guild && !(channel && canView(guild, channel))) {
+  if (guild && !store.dms.has(store.channelId) && !(channel && canView(guild, channel))) {
     const first = firstVisibleChannel(guild);
     if (first && first.id !== store.channelId) return selectChannel(first.id);
     if (!first && store.channelId) return selectChannel(null);
   }
-  renderSidebar({ onGuild: selectGuild, onChannel: selectChannel, memberMenu: (g, member) => memberMenu(g, member, { api, onError: showError }) });
+  renderSidebar({ onGuild: selectGuild, onChannel: selectChannel, onMessage: (userId) => openDM(userId).catch(showError),
+                  memberMenu: (g, member) => memberMenu(g, member, { api, onError: showError }) });
   renderMembers();
   composer.updatePermission();
   $('open-settings').hidden = !Settings.available(guild);
@@ -267,17 +328,45 @@ function firstVisibleChannel(guild) {
   return orderedChannels(guild).flatMap((group) => group.channels).find((c) => canView(guild, c)) ?? null;
 }
 
-function selectGuild(id) {
+/** Opens a workspace at `channelId` when the user may view it, else where Discord lands. */
+function selectGuild(id, channelId = null) {
   store.guildId = id;
   const guild = store.guilds.get(id);
   if (selectAfterJoin === id) selectAfterJoin = null;
-  selectChannel(guild ? firstVisibleChannel(guild)?.id ?? null : null);
+  const wanted = channelId && guild?.channels.get(channelId);
+  selectChannel(wanted && canView(guild, wanted) ? wanted.id : guild ? firstVisibleChannel(guild)?.id ?? null : null);
 }
 
-function selectChannel(id) {
+/** Opens (or finds) the DM with a user and shows it. */
+async function openDM(userId) {
+  const dm = await api('POST', '/users/@me/channels', { recipient_id: userId });
+  store.dms.set(dm.id, { ...store.dms.get(dm.id), ...dm });
+  selectChannel(dm.id);
+}
+
+/** `#/channels/{guild or @me}/{channel}` → { guild, channel }. */
+function routeOf(hash) {
+  const match = hash.match(/^#\/channels\/(\d+|@me)\/(\d+)$/);
+  return match ? { guild: match[1], channel: match[2] } : null;
+}
+
+window.addEventListener('popstate', () => {
+  const route = routeOf(location.hash);
+  if (!route || !store.me) return;
+  if (route.guild === '@me') { if (store.dms.has(route.channel)) selectChannel(route.channel, { fromHistory: true }); return; }
+  if (store.guilds.has(route.guild)) {
+    store.guildId = route.guild;
+    selectChannel(route.channel, { fromHistory: true });
+  }
+});
+
+function selectChannel(id, { fromHistory = false } = {}) {
   store.channelId = id;
-  const channel = id ? guildOfChannel(id)?.channels.get(id) : null;
-  $('channel-title').textContent = channel ? `# ${channel.name}` : 'No channel';
+  const dm = id ? store.dms.get(id) : null;
+  const channel = id && !dm ? guildOfChannel(id)?.channels.get(id) : null;
+  $('channel-title').textContent = dm ? `@ ${dmName(dm)}` : channel ? `# ${channel.name}` : 'No channel';
+  const url = id ? `#/channels/${dm ? '@me' : channel?.guild_id ?? store.guildId}/${id}` : null;
+  if (url && !fromHistory && location.hash !== url) history.pushState(null, '', url);
   $('invite-link').hidden = true;
   $('pins').hidden = true;
   $('sidebar').classList.remove('open');

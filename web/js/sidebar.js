@@ -1,9 +1,17 @@
 // Workspaces and the current workspace's channels.
 import { P, can } from './permissions.js';
-import { orderedChannels, readStateOf, store } from './store.js';
+import { dmName, orderedChannels, readStateOf, store } from './store.js';
 
-export function renderSidebar({ onGuild, onChannel, memberMenu }) {
+export function renderSidebar({ onGuild, onChannel, memberMenu, onMessage }) {
   renderSidebar.memberMenu = memberMenu;
+  renderSidebar.onMessage = onMessage;
+  // Direct messages, latest first; each counts as a mention, as in Discord.
+  const dms = [...store.dms.values()].sort((a, b) => ((BigInt(b.last_message_id ?? b.id) > BigInt(a.last_message_id ?? a.id)) ? 1 : -1));
+  document.getElementById('dms').replaceChildren(...dms.map((dm) => {
+    const state = readStateOf(dm.id);
+    return item(`@ ${dmName(dm)}`, dm.id === store.channelId, () => onChannel(dm.id), `dm-${dm.id}`,
+      { unread: dm.id !== store.channelId && state.unread_count > 0, mentions: dm.id === store.channelId ? 0 : state.unread_count });
+  }));
   const guildList = document.getElementById('guilds');
   guildList.replaceChildren(...[...store.guilds.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -56,6 +64,16 @@ export function renderMembers() {
     const name = document.createElement('span');
     name.textContent = member.nick ?? member.user.global_name ?? member.user.username;
     li.append(dot, name);
+    if (member.user.id !== store.me?.id && renderSidebar.onMessage) {
+      const message = document.createElement('button');
+      message.type = 'button';
+      message.className = 'icon member-message';
+      message.title = `Message ${name.textContent}`;
+      message.dataset.action = 'message';
+      message.textContent = '✉';
+      message.addEventListener('click', () => renderSidebar.onMessage(member.user.id));
+      li.append(message);
+    }
     const menu = renderSidebar.memberMenu?.(guild, member);
     if (menu) {
       li.classList.add('moderatable');

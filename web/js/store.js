@@ -4,6 +4,7 @@
 export const store = {
   me: null,
   guilds: new Map(),      // id → { id, name, owner_id, channels: Map, members: Map, roles: Map }
+  dms: new Map(),         // channel id → Discord's DM channel { id, type: 1, recipients: [user] }
   guildId: null,
   channelId: null,
   history: new Map(),     // channel id → { messages: [] (oldest first), complete: bool }
@@ -41,9 +42,19 @@ export function guildOfChannel(channelId) {
   return null;
 }
 
+/** A DM's name: the other person's. */
+export function dmName(dm) {
+  const other = dm.recipients?.[0];
+  return other ? other.global_name ?? other.username : 'Direct message';
+}
+
 /** A user's display name, from members or from messages seen. */
 export function nameOf(userId) {
   if (store.me?.id === userId) return store.me.global_name ?? store.me.username;
+  for (const dm of store.dms.values()) {
+    const user = dm.recipients?.find((u) => u.id === userId);
+    if (user) return user.global_name ?? user.username;
+  }
   for (const guild of store.guilds.values()) {
     const member = guild.members.get(userId);
     if (member) return member.nick ?? member.user.global_name ?? member.user.username;
