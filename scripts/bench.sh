@@ -294,7 +294,7 @@ files_bench() {
   head -c $(( 10 << 20 )) /dev/urandom > "$file"
   : > "$root/up.times"; : > "$root/down.times"
   for i in $(seq "$rounds"); do
-    curl -fsS -o "$root/upload.json" -w '%{time_total}\n' -H "Authorization: $OWNER_TOKEN" \
+    curl -fsS -o "$root/upload.json" -w '%{time_total}\n' -H 'Expect:' -H "Authorization: $OWNER_TOKEN" \
       -F "payload_json={\"content\":\"upload $i\"}" -F "files[0]=@$file;type=application/octet-stream" \
       "$EDGE/api/v10/channels/$CHANNEL/messages" >> "$root/up.times"
   done

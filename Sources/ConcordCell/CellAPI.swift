@@ -324,6 +324,10 @@ public struct CellAPI: Sendable {
             let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody())
             guard let message = try await domain.changeSharedMessage(change) else { return JSONResponse.ok(Data("{}".utf8)) }
             return try JSONResponse.ok(message)
+        case "/internal/shared/reactions":
+            var body = request
+            try await domain.reactShared(try WireJSON.decode(SharedReaction.self, from: try await body.collectJSONBody()))
+            return JSONResponse.ok(Data("{}".utf8))
         case "/internal/shares/claim":
             var body = request
             return try JSONResponse.ok(try await domain.claimShare(try WireJSON.decode(SharedHistoryRequest.self, from: try await body.collectJSONBody())))

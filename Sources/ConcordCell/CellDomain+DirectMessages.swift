@@ -75,6 +75,7 @@ extension CellDomain {
     /// A message event of a DM replica; answers whether it changed the replica (each event
     /// comes once per user of the DM: the second changes nothing).
     func applyToDMReplica(_ event: PendingEvent, channel: Snowflake, byID: [Snowflake: Message], _ tx: Transaction) async throws -> Bool {
+        if event.type.hasPrefix("MESSAGE_REACTION_") { return try await applyRelayedReaction(event, channel: channel, tx) }
         guard let id = Self.payloadID(event.payload) else { return false }
         switch event.type {
         case "MESSAGE_CREATE", "MESSAGE_UPDATE":
@@ -84,7 +85,9 @@ extension CellDomain {
             try await tx.raiseLastMessage(channelID: channel, to: id)
             return true
         case "MESSAGE_DELETE":
-            return try await tx.deleteMessage(channelID: channel, id: id) != nil
+            guard try await tx.deleteMessage(channelID: channel, id: id) != nil else { return false }
+            _ = try await tx.deleteMessageExtras(channelID: channel, messageIDs: [id])
+            return true
         default:
             return false
         }

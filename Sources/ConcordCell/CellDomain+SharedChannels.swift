@@ -28,19 +28,24 @@ extension CellDomain {
     /// channel is shared into; answers the edited message. Only the author may: moderators of the
     /// other workspace manage their side's members, not this channel's messages.
     public func changeSharedMessage(_ change: SharedChange) async throws -> Message? {
-        let channel = try await sharedChannel(change.channel_id, via: change.workspace_id)
-        // What a member of the other workspace may do here is what @everyone may by default
-        // (as for their posts, `createSharedMessage`): this workspace's roles are not theirs.
-        let everyone = RoleGrant(id: channel.guild_id, permissions: .everyoneDefault, position: 0)
-        let access = ChannelAccess(channel: channel, ownerID: Snowflake(0), user: change.author,
-                                   member: MemberRecord(user: change.author, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)),
-                                   roles: RoleSnapshot(roles: [everyone], memberRoleIDs: []))
+        let access = try await sharedAccess(change.channel_id, via: change.workspace_id, for: change.author)
         guard let request = change.edit else {
             try await delete(change.message_id, in: access, by: change.author.id)
             return nil
         }
         try Validation.validate(request)
         return try await edit(change.message_id, in: access, request, by: change.author.id)
+    }
+
+    /// A member of a workspace this channel is shared into, as an access to it: what they may
+    /// do here is what @everyone may by default (as for their posts, `createSharedMessage`):
+    /// this workspace's roles are not theirs.
+    func sharedAccess(_ channelID: Snowflake, via workspaceID: Snowflake, for user: User) async throws -> ChannelAccess {
+        let channel = try await sharedChannel(channelID, via: workspaceID)
+        let everyone = RoleGrant(id: channel.guild_id, permissions: .everyoneDefault, position: 0)
+        return ChannelAccess(channel: channel, ownerID: Snowflake(0), user: user,
+                             member: MemberRecord(user: user, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)),
+                             roles: RoleSnapshot(roles: [everyone], memberRoleIDs: []))
     }
 
     private func sharedChannel(_ channelID: Snowflake, via workspaceID: Snowflake) async throws -> GuildChannel {

@@ -37,6 +37,12 @@ public final class PeerCells: Sendable {
         try await send("/internal/shared/messages/change", change, to: home)
     }
 
+    /// Adds or takes back a reaction in a shared channel at its home cell for `user`, a member
+    /// of a workspace here.
+    func reactShared(_ reaction: SharedReaction, home: Int) async throws {
+        _ = try await send("/internal/shared/reactions", reaction, to: home)
+    }
+
     /// Takes a share invite at the channel's home for a workspace here; answers the channel.
     func claimShare(_ request: SharedHistoryRequest, home: Int) async throws -> GuildChannel {
         try WireJSON.decode(GuildChannel.self, from: Data(try await send("/internal/shares/claim", request, to: home).utf8))
@@ -88,6 +94,17 @@ public struct SharedChange: Codable, Sendable {
     public var author: User
     public var message_id: Snowflake
     public var edit: MessageEditRequest?
+}
+
+/// A member of another cell's workspace adds (`added`) or takes back their reaction to a
+/// message of a shared channel, handed to the channel's home.
+public struct SharedReaction: Codable, Sendable {
+    public var channel_id: Snowflake
+    public var workspace_id: Snowflake
+    public var user: User
+    public var message_id: Snowflake
+    public var emoji: String
+    public var added: Bool
 }
 
 /// A cell accepting a share invite asks the channel's home to take the code (`code`), then for

@@ -298,6 +298,35 @@ struct CellTests {
             #expect(written.status == 200, "\(written.text)")
             #expect(try await homeDB.channelDigest(channel.id).count == 251, "written at the channel's home")
 
+            // Reactions: the home counts, the relay carries. Dave reacts through his replica,
+            // Alice at home; each side sees both, and who reacted.
+            let relay = RelayRunner { Relay(config: c.config, destination: c.config.cells[1], internalSecret: c.secrets.internalSecret,
+                                            pollInterval: .milliseconds(20), logger: TestServers.logger) }
+            relay.start()
+            let davesPost = try written.decode(Message.self)
+            for _ in 0..<200 where try await replicaDB.message(channelID: channel.id, id: davesPost.id) == nil { try await Task.sleep(for: .milliseconds(50)) }
+            let path = "/channels/\(channel.id)/messages/\(davesPost.id)/reactions"
+            #expect(try await c.request(.PUT, "\(path)/%F0%9F%91%8D/@me", token: dave, edge: 1).status == 204)
+            #expect(try await homeDB.decorations(channelID: channel.id, messageIDs: [davesPost.id], viewer: nil).reactions[davesPost.id]?.map(\.count) == [1],
+                    "counted at the channel's home")
+            #expect(try await c.request(.PUT, "\(path)/%F0%9F%8E%89/@me", token: alice).status == 204)
+            for _ in 0..<200 where try await replicaDB.decorations(channelID: channel.id, messageIDs: [davesPost.id], viewer: nil).reactions[davesPost.id]?.count != 2 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let seenAway = try await c.request(.GET, "/channels/\(channel.id)/messages/\(davesPost.id)", token: dave, edge: 1).decode(Message.self)
+            #expect(seenAway.reactions?.map { [$0.emoji.name, "\($0.count)", "\($0.me)"] } == [["👍", "1", "true"], ["🎉", "1", "false"]])
+            let party = try await c.request(.GET, "\(path)/%F0%9F%8E%89", token: dave, edge: 1).decode([User].self)
+            #expect(party.map(\.id) == [aliceID], "the replica knows who reacted at home")
+            #expect(try await c.request(.DELETE, "\(path)/%F0%9F%8E%89/\(aliceID)", token: dave, edge: 1).status == 403,
+                    "the other workspace does not manage this channel's reactions")
+            #expect(try await c.request(.DELETE, "\(path)/%F0%9F%91%8D/@me", token: dave, edge: 1).status == 204)
+            for _ in 0..<200 where try await replicaDB.decorations(channelID: channel.id, messageIDs: [davesPost.id], viewer: nil).reactions[davesPost.id]?.count != 1 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let seenHome = try await c.request(.GET, "/channels/\(channel.id)/messages/\(davesPost.id)", token: alice).decode(Message.self)
+            #expect(seenHome.reactions?.map(\.emoji.name) == ["🎉"] && seenHome.reactions?.first?.me == true)
+            await relay.stop()
+
             // Each workspace governs its own copy of the channel with its own roles: Away makes
             // it private; its members lose it, the home's copy keeps its own overwrites.
             let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
