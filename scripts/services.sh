@@ -70,7 +70,7 @@ start_postgres() {
     rm -f "$pwfile"
   fi
   if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
-  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200"
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=1000"
   if [ "$mode" = throwaway ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
   as_pg "$PG_BIN/pg_ctl" -D "$dir" -w -l "$dir/server.log" -o "$opts" start >/dev/null
 }

@@ -269,6 +269,11 @@ extension SQLExecutor {
         try await run("DELETE FROM workspaces WHERE id = \(workspace.int64)")
     }
 
+    /// The blobs the channels' attachments name (the destination's blob store needs them).
+    public func attachmentBlobs(channels: [Int64]) async throws -> [String] {
+        try await run("SELECT DISTINCT sha256 FROM attachments WHERE channel_id = ANY(\(channels))").map { try $0.decode(String.self) }
+    }
+
     /// A channel's message ids, in order (for comparing copies).
     public func messageIDs(channel: Snowflake) async throws -> [Snowflake] {
         try await run("SELECT id FROM messages WHERE channel_id = \(channel.int64) ORDER BY id").map { row in Snowflake(int64: try row.decode(Int64.self)) }

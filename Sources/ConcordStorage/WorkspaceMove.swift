@@ -50,15 +50,20 @@ public struct WorkspaceMove: Sendable {
     let others: [Cell]
     let pageSize: Int
     let log: @Sendable (String) -> Void
+    /// Copies the named attachment blobs from the source's blob store to the destination's,
+    /// leaving those it already has (the stores are not this module's: the caller has them).
+    let copyBlobs: @Sendable ([String]) async throws -> Void
 
     public init(workspace: Snowflake, from source: Cell, to destination: Cell, others: [Cell], pageSize: Int = 2000,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                log: @escaping @Sendable (String) -> Void = { _ in },
+                copyBlobs: @escaping @Sendable ([String]) async throws -> Void = { _ in }) {
         self.workspace = workspace
         self.source = source
         self.destination = destination
         self.others = others
         self.pageSize = pageSize
         self.log = log
+        self.copyBlobs = copyBlobs
     }
 
     /// Runs the move; `announce` is called for each cell after the directory changed there.
@@ -84,6 +89,8 @@ public struct WorkspaceMove: Sendable {
             report.copiedReadStates = try await copyReadStates(channels: channels, after: &readStateVersion)
             try await copy(try await source.db.exportChannelRows(.mass_mentions, channels: channels))
             report.copiedMessages = try await copyMessages(of: channels)
+            // Files before the freeze; the freeze copies only those uploaded since.
+            try await copyBlobs(try await source.db.attachmentBlobs(channels: channels))
             log("copied \(report.copiedMessages) messages and \(report.copiedReadStates) read states")
 
             // 2. Catch up while the passes shrink.
@@ -220,6 +227,7 @@ public struct WorkspaceMove: Sendable {
                     }
                     try await tx.numberUnsequencedMessages(channels: channels, among: last)
                 }
+                try await copyBlobs(try await source.db.attachmentBlobs(channels: channels))
                 // Both sides at once: reading every message twice is most of the freeze.
                 async let sourcePrint = source.db.workspaceFingerprint(workspace)
                 async let destinationPrint = destination.db.workspaceFingerprint(workspace)

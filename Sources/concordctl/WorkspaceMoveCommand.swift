@@ -2,6 +2,7 @@ import ArgumentParser
 import ConcordModels
 import ConcordRedis
 import ConcordStorage
+import ConcordTiering
 import Foundation
 
 extension WorkspaceCommands {
@@ -23,10 +24,16 @@ extension WorkspaceCommands {
                 guard let idCell = databases[workspace.cell] else { throw ValidationError("cell \(workspace.cell) of workspace \(workspace) is not in the config") }
                 let entry = try await idCell.directoryEntries().last { $0.key == workspace.description }
                 let home = entry?.cell_id ?? workspace.cell
-                guard let sourceDB = databases[home], let destinationDB = databases[destination.id] else { throw ValidationError("cell \(home) is not in the config") }
+                guard let sourceDB = databases[home], let destinationDB = databases[destination.id],
+                      let sourceCell = config.cell(id: home) else { throw ValidationError("cell \(home) is not in the config") }
+                // Blob stores are directories this command reaches (one host, or a shared volume).
+                let (from, into) = (DirectoryArchiveStore(directory: sourceCell.blobDirectory), DirectoryArchiveStore(directory: destination.blobDirectory))
                 let move = WorkspaceMove(workspace: workspace, from: .init(id: home, db: sourceDB), to: .init(id: destination.id, db: destinationDB),
                                          others: databases.filter { $0.key != home && $0.key != destination.id }.map { .init(id: $0.key, db: $0.value) },
-                                         log: { if !json { print($0) } })
+                                         log: { if !json { print($0) } },
+                                         copyBlobs: { names in
+                                             for name in names where try await !into.exists(name) { try await into.put(try await from.get(name), name: name) }
+                                         })
                 return try await move.run(removeOldCopy: !keepSource) { cellID in
                     await Self.announce(config.cells.first { $0.id == cellID })
                 }

@@ -72,6 +72,19 @@ try:
     spoiler.click()
     check(hidden == "rgba(0, 0, 0, 0)" and "revealed" in spoiler.get_attribute("class"), "a spoiler is hidden until clicked")
 
+    # A bot-style embed, as a message's embeds render.
+    rest("POST", f"/channels/{channel}/messages", alice_token, {"embeds": [{
+        "title": "Release notes", "url": "https://example.com/notes", "description": "**All** fixed", "color": 0x4F6DF5,
+        "fields": [{"name": "Version", "value": "1.2", "inline": True}], "footer": {"text": "the team"}}]})
+    wait(bob, lambda d: last_message(d, "Release notes") is not None)
+    embed = bob.execute_script("""
+        const e = arguments[0].querySelector('.embed');
+        return [e.querySelector('.embed-title a')?.textContent, e.querySelector('.embed-description strong')?.textContent,
+                e.querySelector('.embed-field-name')?.textContent, e.querySelector('.embed-footer')?.textContent,
+                getComputedStyle(e).borderLeftColor];""", last_message(bob, "Release notes"))
+    check(embed == ["Release notes", "All", "Version", "the team", "rgb(79, 109, 245)"],
+          "an embed renders (linked title, description with markdown, fields, footer, colour)")
+
     # Files by the attach button: an image previews, a text file is a download link.
     image_path, notes_path = os.path.join(folder, "blue.png"), os.path.join(folder, "notes.txt")
     with open(image_path, "wb") as f:

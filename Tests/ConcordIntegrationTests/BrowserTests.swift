@@ -34,7 +34,8 @@ struct BrowserTests {
             let (status, log) = try await PythonScript.run("Browser/rich_flow.py", [c.edgeURL, Self.artifacts], timeout: .seconds(240))
             #expect(status == 0, "browser rich-message flow failed:\n\(log)")
             for step in ["markdown renders as Discord's (bold, italics, underline, strike, code, spoiler, quote, code block)",
-                         "a spoiler is hidden until clicked", "an uploaded image shows as a preview", "a file is a download link that gives its bytes",
+                         "a spoiler is hidden until clicked",
+                         "an embed renders (linked title, description with markdown, fields, footer, colour)", "an uploaded image shows as a preview", "a file is a download link that gives its bytes",
                          "the upload finished and cleared the pending files", "a reaction shows for the other person live",
                          "clicking a reaction adds one's own, and counts follow", "clicking one's own reaction takes it back",
                          "a member who cannot manage messages is not offered Pin",

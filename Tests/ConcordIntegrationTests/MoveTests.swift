@@ -30,7 +30,12 @@ struct MoveTests {
             _ = try await c.request(.PATCH, "/channels/\(general)/messages/\(before[1])", token: bob, json: #"{"content":"edited before"}"#, edge: 1)
             #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(before[2])", token: alice).status == 204)
             #expect(try await c.request(.POST, "/channels/\(general)/messages/\(before[4])/ack", token: bob, json: "{}", edge: 1).status == 200)
-            // A reaction and a pin (whose notice is the side channel's 41st message) move along.
+            // A reaction, a pin (whose notice is the side channel's 41st message) and a file (its
+            // 42nd) move along.
+            let file = Data("bytes that move with their workspace".utf8)
+            let upload = try await AttachmentTests.send(c, .POST, "/channels/\(side.id)/messages", token: alice, form: AttachmentTests.form(
+                #"{"content":"a file"}"#, [AttachmentTests.File(field: "files[0]", name: "moving.txt", type: "text/plain", data: file)]))
+            let uploaded = try upload.decode(Message.self)
             #expect(try await c.request(.PUT, "/channels/\(general)/messages/\(before[5])/reactions/%F0%9F%9A%9A/@me", token: bob, edge: 1).status == 204)
             #expect(try await c.request(.PUT, "/channels/\(side.id)/messages/pins/\(before[6])", token: alice).status == 204)
 
@@ -81,7 +86,7 @@ struct MoveTests {
             #expect(stored.count == Set(stored).count, "no message is stored twice")
             let expected = Set(written.map(\.id)).union(before.enumerated().filter { $0.offset % 3 != 0 && $0.offset != 2 }.map(\.element))
             #expect(Set(stored) == expected, "missing: \(expected.subtracting(stored).count), unexpected: \(Set(stored).subtracting(expected).count)")
-            #expect(try await newHome.messageIDs(channel: side.id).count == 41)
+            #expect(try await newHome.messageIDs(channel: side.id).count == 42)
             #expect(try await newHome.messageIDs(channel: late.id).count == 5, "the channel created during the move, with its messages")
             let (oldMessages, oldWorkspace) = (try await oldHome.messageIDs(channel: general), try await oldHome.workspace(id: guild.id))
             #expect(oldMessages.isEmpty && oldWorkspace == nil, "the old copy is removed")
@@ -98,6 +103,9 @@ struct MoveTests {
             let reacted = try await c.request(.GET, "/channels/\(general)/messages/\(before[5])", token: bob, edge: 1).decode(Message.self)
             #expect(reacted.reactions?.map(\.count) == [1] && reacted.reactions?.first?.me == true, "reactions moved")
             #expect(try await c.request(.GET, "/channels/\(side.id)/pins", token: bob, edge: 1).decode([Message].self).map(\.id) == [before[6]], "pins moved")
+            let fetched = try await c.request(.GET, "/channels/\(side.id)/messages/\(uploaded.id)", token: bob, edge: 1).decode(Message.self)
+            let moved = try await AttachmentTests.download(c, try #require(fetched.attachments.first?.url))
+            #expect(moved.status == 200 && moved.body == file, "the file is served from the new home")
             let states = try await c.request(.GET, "/users/@me/read-states", token: bob, edge: 1).decode([ReadStateEntry].self)
             #expect(states.first { $0.id == general }?.last_message_id != nil, "Bob's read state moved with the workspace")
             #expect(try await c.request(.GET, "/invites/\(invite.code)", token: alice).status == 200, "invites still work")

@@ -151,6 +151,7 @@ export class MessageView {
     content.append(renderContent(message.content, nameOf));
     node.append(meta, content);
     if (message.attachments?.length) node.append(attachments(message.attachments));
+    for (const embed of message.embeds ?? []) node.append(embedElement(embed));
     node.append(this.reactions(message), this.actions(message));
     return node;
   }
@@ -290,6 +291,45 @@ function button(label, action, onClick) {
   b.dataset.action = action;
   b.addEventListener('click', onClick);
   return b;
+}
+
+/** A bot's rich embed: colour bar, author, linked title, description, fields and footer (text only). */
+function embedElement(embed) {
+  const box = document.createElement('div');
+  box.className = 'embed';
+  if (embed.color !== undefined && embed.color !== null) box.style.borderLeftColor = `#${Number(embed.color).toString(16).padStart(6, '0')}`;
+  const line = (className, text) => {
+    const part = document.createElement('div');
+    part.className = className;
+    part.append(text);
+    return part;
+  };
+  if (embed.author?.name) box.append(line('embed-author', embed.author.name));
+  if (embed.title) {
+    let title = embed.title;
+    if (embed.url && /^https?:\/\//.test(embed.url)) {
+      title = document.createElement('a');
+      title.href = embed.url;
+      title.target = '_blank';
+      title.rel = 'noopener noreferrer';
+      title.textContent = embed.title;
+    }
+    box.append(line('embed-title', title));
+  }
+  if (embed.description) box.append(line('embed-description', renderContent(embed.description, nameOf)));
+  if (embed.fields?.length) {
+    const fields = document.createElement('div');
+    fields.className = 'embed-fields';
+    for (const field of embed.fields) {
+      const cell = document.createElement('div');
+      cell.className = field.inline ? 'embed-field inline' : 'embed-field';
+      cell.append(line('embed-field-name', field.name), line('embed-field-value', renderContent(field.value, nameOf)));
+      fields.append(cell);
+    }
+    box.append(fields);
+  }
+  if (embed.footer?.text) box.append(line('embed-footer', embed.footer.text));
+  return box;
 }
 
 /** Images as previews (their size reserved, so loading them does not move the page), other files as download links. */
