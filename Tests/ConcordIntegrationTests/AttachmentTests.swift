@@ -58,12 +58,8 @@ struct AttachmentTests {
 
     @Test func filesAreStoredOnceAndServedSafelyBySignedURLs() async throws {
         try await TestCluster.with { c in
-            let (_, alice) = try await c.register("alice")
-            let (_, bob) = try await c.register("bob")
-            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Files")).decode(Guild.self)
-            let general = try #require(guild.system_channel_id)
-            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
-            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let pair = try await c.workspaceOfTwo("Files")
+            let (alice, bob, general) = (pair.owner.token, pair.member.token, pair.general)
             let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             session.send(GatewayFrames.identify(bob))
             _ = try await session.waitDispatch("GUILD_CREATE")
@@ -140,12 +136,8 @@ struct AttachmentTests {
 
     @Test func uploadsAreCheckedBeforeAnythingIsStored() async throws {
         try await TestCluster.with { c in
-            let (_, alice) = try await c.register("alice")
-            let (_, bob) = try await c.register("bob")
-            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Limits")).decode(Guild.self)
-            let general = try #require(guild.system_channel_id)
-            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
-            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let pair = try await c.workspaceOfTwo("Limits")
+            let (alice, bob, guild, general) = (pair.owner.token, pair.member.token, pair.guild, pair.general)
             let path = "/channels/\(general)/messages"
 
             // Over the 10 MiB limit: Discord's 413.

@@ -8,12 +8,9 @@ import Testing
 struct PinTests {
     @Test func pinsAreListedAnnouncedAndNoted() async throws {
         try await TestCluster.with { c in
-            let (aliceID, alice) = try await c.register("alice")
-            let (_, bob) = try await c.register("bob")
-            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Pinning")).decode(Guild.self)
-            let general = try #require(guild.system_channel_id)
-            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
-            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let pair = try await c.workspaceOfTwo("Pinning")
+            let (alice, bob, guild, general) = (pair.owner.token, pair.member.token, pair.guild, pair.general)
+            let aliceID = pair.owner.id
             let watcher = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             watcher.send(GatewayFrames.identify(bob))
             _ = try await watcher.waitDispatch("GUILD_CREATE")
@@ -62,12 +59,9 @@ struct PinTests {
 
     @Test func bulkDeleteTakesRecentMessagesInOneEvent() async throws {
         try await TestCluster.with { c in
-            let (aliceID, alice) = try await c.register("alice")
-            let (bobID, bob) = try await c.register("bob")
-            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Sweeping")).decode(Guild.self)
-            let general = try #require(guild.system_channel_id)
-            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
-            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let pair = try await c.workspaceOfTwo("Sweeping")
+            let (alice, bob, guild, general) = (pair.owner.token, pair.member.token, pair.guild, pair.general)
+            let bobID = pair.member.id
             let watcher = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             watcher.send(GatewayFrames.identify(alice))
             _ = try await watcher.waitDispatch("GUILD_CREATE")

@@ -14,12 +14,10 @@ struct ReactionTests {
 
     @Test func reactionsAreCountedShownPerViewerAndAnnounced() async throws {
         try await TestCluster.with { c in
-            let (aliceID, alice) = try await c.register("alice")
-            let (bobID, bob) = try await c.register("bob")
-            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Reacting")).decode(Guild.self)
-            let general = try #require(guild.system_channel_id)
-            let invite = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: "{}").decode(Invite.self)
-            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: bob).status == 200)
+            let pair = try await c.workspaceOfTwo("Reacting")
+            let (alice, bob, guild, general) = (pair.owner.token, pair.member.token, pair.guild, pair.general)
+            let aliceID = pair.owner.id
+            let bobID = pair.member.id
             let watcher = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             watcher.send(GatewayFrames.identify(alice, intents: GatewayFrames.defaultIntents | 1 << 10))
             _ = try await watcher.waitDispatch("GUILD_CREATE")

@@ -215,6 +215,25 @@ struct TestCluster: Sendable {
         try await request(method, path, token: token, json: try WireJSON.encodeString(body), edge: edge)
     }
 
+    /// An owner and a member of a new workspace, and its system channel.
+    struct Pair {
+        var owner: (id: Snowflake, token: String)
+        var member: (id: Snowflake, token: String)
+        var guild: Guild
+        var general: Snowflake
+    }
+
+    /// Registers `owner` and `member`, makes the owner's workspace and lets the member in by an invite.
+    func workspaceOfTwo(_ name: String, owner: String = "alice", member: String = "bob") async throws -> Pair {
+        let (ownerID, ownerToken) = try await register(owner)
+        let (memberID, memberToken) = try await register(member)
+        let guild = try await request(.POST, "/guilds", token: ownerToken, body: GuildCreateRequest(name: name)).decode(Guild.self)
+        let general = try #require(guild.system_channel_id)
+        let invite = try await request(.POST, "/channels/\(general)/invites", token: ownerToken, json: "{}").decode(Invite.self)
+        #expect(try await request(.POST, "/invites/\(invite.code)", token: memberToken).status == 200)
+        return Pair(owner: (ownerID, ownerToken), member: (memberID, memberToken), guild: guild, general: general)
+    }
+
     /// Registers a person through the API and returns (user id, token). They are homed in the
     /// first cell of the region of the edge they register at.
     func register(_ username: String, password: String = "correct horse battery", edge: Int = 0) async throws -> (Snowflake, String) {
