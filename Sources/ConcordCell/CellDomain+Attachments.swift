@@ -77,6 +77,23 @@ extension CellDomain {
         }
     }
 
+    /// Removes the blobs no attachment has named for a whole sweep interval: those whose rows
+    /// went with a deleted channel or workspace, or whose upload failed after the blob was
+    /// written. A blob unnamed at one sweep goes at the next if still unnamed, so an upload
+    /// (its blob is written a moment before its row) is never caught between the two.
+    /// Answers how many blobs were due.
+    @discardableResult
+    public func sweepBlobs() async throws -> Int {
+        let names = Set(try await blobs.list())
+        let unnamed = names.subtracting(try await db.referencedBlobs(among: Array(names)))
+        let due = unnamedBlobs.withLock { previous in
+            defer { previous = unnamed }
+            return unnamed.intersection(previous)
+        }
+        await releaseBlobs(Array(due))
+        return due.count
+    }
+
     /// An attachment's bytes, for the edges that serve its URL (which they have verified).
     public func attachmentBytes(_ channelID: Snowflake, attachmentID: Snowflake) async throws -> (AttachmentRow, Data) {
         guard let row = try await db.attachment(channelID: channelID, id: attachmentID) else { throw APIError.notFound }

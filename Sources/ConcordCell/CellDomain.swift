@@ -57,6 +57,8 @@ public final class CellDomain: Sendable {
     public let blobs: any BlobStore
     /// Signs attachment URLs as messages are rendered.
     let links: AttachmentLinks
+    /// Blobs no attachment named at the last sweep (`sweepBlobs`).
+    let unnamedBlobs = Mutex<Set<String>>([])
 
     public init(cellID: Int, cellName: String, db: Database, redis: RedisClient, tokens: TokenAuthority,
                 process: Int = 0, hasher: PasswordHasher = .standard, signal: OutboxSignal = OutboxSignal(),

@@ -5,8 +5,8 @@ import Logging
 import ServiceLifecycle
 
 /// The cell's periodic chores: keep Redis's revoked-token set complete (it may have been
-/// restarted or flushed), create message partitions ahead of time, prune the outbox, and end
-/// presences nobody refreshed.
+/// restarted or flushed), create message partitions ahead of time, prune the outbox, end
+/// presences nobody refreshed, and remove attachment blobs nothing names any more.
 public struct CellMaintenance: Service {
     let domain: CellDomain
     let retentionHours: Double
@@ -44,6 +44,16 @@ public struct CellMaintenance: Service {
                             if try await !domain.revokedTokensLoaded() { _ = try await domain.syncRevokedTokens() }
                         } catch {
                             logger.warning("could not check the revoked-token set", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                group.addTask {
+                    await clock.repeatEvery(.seconds(600)) {
+                        do {
+                            let removed = try await domain.sweepBlobs()
+                            if removed > 0 { logger.info("removed unreferenced blobs", metadata: ["blobs": "\(removed)"]) }
+                        } catch {
+                            logger.warning("blob sweep failed", metadata: ["error": "\(error)"])
                         }
                     }
                 }

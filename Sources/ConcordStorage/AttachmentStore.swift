@@ -61,6 +61,12 @@ extension SQLExecutor {
         }
     }
 
+    /// Those of `names` some attachment names.
+    public func referencedBlobs(among names: [String]) async throws -> Set<String> {
+        guard !names.isEmpty else { return [] }
+        return Set(try await run("SELECT DISTINCT sha256 FROM attachments WHERE sha256 = ANY(\(names))").map { try $0.decode(String.self) })
+    }
+
     public func isBlobReferenced(_ sha256: String) async throws -> Bool {
         !(try await run("SELECT 1 FROM attachments WHERE sha256 = \(sha256) LIMIT 1")).isEmpty
     }

@@ -134,6 +134,27 @@ struct AttachmentTests {
         }
     }
 
+    /// A deleted channel takes its attachment rows along; the sweep removes their blobs at its
+    /// second look (a blob is written a moment before its row), and keeps those still named.
+    @Test func blobsOfDeletedChannelsAreSwept() async throws {
+        try await TestCluster.with { c in
+            let pair = try await c.workspaceOfTwo("Sweep")
+            let doomed = try await c.request(.POST, "/guilds/\(pair.guild.id)/channels", token: pair.owner.token, json: #"{"name":"doomed"}"#).decode(GuildChannel.self)
+            for (channel, text) in [(doomed.id, "goes"), (pair.general, "stays")] {
+                let sent = try await Self.send(c, .POST, "/channels/\(channel)/messages", token: pair.owner.token,
+                                               form: Self.form(nil, [File(field: "files[0]", name: "\(text).txt", type: "text/plain", data: Data(text.utf8))]))
+                #expect(sent.status == 200, "\(sent.text)")
+            }
+            #expect(Self.blobs(c).count == 2)
+            #expect(try await c.request(.DELETE, "/channels/\(doomed.id)", token: pair.owner.token).status == 200)
+            #expect(try await c.domain.sweepBlobs() == 0, "the first look only notes it")
+            #expect(Self.blobs(c).count == 2)
+            #expect(try await c.domain.sweepBlobs() == 1)
+            let sha = SHA256.hash(data: Data("stays".utf8)).map { String(format: "%02x", $0) }.joined()
+            #expect(Self.blobs(c) == [sha], "the named one stays")
+        }
+    }
+
     @Test func uploadsAreCheckedBeforeAnythingIsStored() async throws {
         try await TestCluster.with { c in
             let pair = try await c.workspaceOfTwo("Limits")
