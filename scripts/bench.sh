@@ -287,13 +287,14 @@ sends_bench() {
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" --paced-rate "$HALF"
 }
 
-# Files: BENCH_FILE_ROUNDS uploads of one 10 MiB file (multipart, as libraries send it) into
-# the bench channel, then as many downloads of it by its signed URL; the medians as MiB/s.
+# Files: BENCH_FILE_ROUNDS uploads of a 10 MiB file (new random bytes each time, so each is
+# stored: identical uploads are stored once) as multipart, as libraries send it, into the bench
+# channel, then as many downloads of the last by its signed URL; the medians as MiB/s.
 files_bench() {
   local rounds=${BENCH_FILE_ROUNDS:-10} file="$root/upload.bin" url up down
-  head -c $(( 10 << 20 )) /dev/urandom > "$file"
   : > "$root/up.times"; : > "$root/down.times"
   for i in $(seq "$rounds"); do
+    head -c $(( 10 << 20 )) /dev/urandom > "$file"
     curl -fsS -o "$root/upload.json" -w '%{time_total}\n' -H 'Expect:' -H "Authorization: $OWNER_TOKEN" \
       -F "payload_json={\"content\":\"upload $i\"}" -F "files[0]=@$file;type=application/octet-stream" \
       "$EDGE/api/v10/channels/$CHANNEL/messages" >> "$root/up.times"
