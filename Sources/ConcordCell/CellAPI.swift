@@ -316,8 +316,10 @@ public struct CellAPI: Sendable {
         case "/internal/shared/messages":
             // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
             var body = request
-            let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody())
-            let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id)
+            // Files travel base64 in the JSON: a third more than the upload limit, and the message.
+            let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody(limit: uploadBytes / 3 * 4 + 2 * Limits.requestBodyBytes))
+            let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id,
+                                                            uploads: post.uploads, baseURL: post.base_url ?? "")
             return JSONResponse.ok(Data(json.utf8))
         case "/internal/shared/messages/change":
             var body = request

@@ -50,13 +50,12 @@ extension CellDomain {
         let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
         if !(request.attachments ?? []).isEmpty {
             guard access.permissions.contains(.attachFiles) else { throw APIError.missingPermissions }
-            if access.homeCell != nil { throw APIError.sharedChannelUploads }
         }
         // A replica of a channel homed in another cell: checked here (the caller's workspace
         // is here), written at home.
         if let home = access.homeCell {
             let (author, workspace) = try replicaWriter(access)
-            return try await peers.postShared(channelID, request, author: author, workspace: workspace, home: home)
+            return try await peers.postShared(channelID, request, author: author, workspace: workspace, home: home, uploads: uploads, baseURL: baseURL)
         }
         guard access.channel.type != ChannelType.guildCategory.rawValue else { throw APIError.nonTextChannel }
         guard let author = access.member else { throw APIError.missingAccess }

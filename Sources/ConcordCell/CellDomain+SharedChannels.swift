@@ -17,11 +17,13 @@ extension CellDomain {
 
     /// A message written here for a member of a workspace of another cell this channel is
     /// shared into (their cell checked their access and asks on their behalf).
-    public func createSharedMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, via workspaceID: Snowflake) async throws -> String {
+    public func createSharedMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, via workspaceID: Snowflake,
+                                    uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
         try Validation.validate(request)
         let channel = try await sharedChannel(channelID, via: workspaceID)
         if author.id.cell != cellID { try await db.upsertReplica(author, homeCell: author.id.cell) }
-        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id, dmUsers: nil)
+        return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id, dmUsers: nil,
+                              uploads: uploads, baseURL: baseURL)
     }
 
     /// An edit (or, without one, a deletion) of their own message by a member of a workspace this

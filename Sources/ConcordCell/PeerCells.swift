@@ -27,8 +27,12 @@ public final class PeerCells: Sendable {
 
     /// Posts into a shared channel at its home cell for `author`, a member of `workspace` (here);
     /// answers the message JSON the home cell stored. The home cell's errors pass through.
-    func postShared(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, workspace: Snowflake, home: Int) async throws -> String {
-        try await send("/internal/shared/messages", SharedPost(channel_id: channelID, workspace_id: workspace, author: author, message: request), to: home)
+    /// `uploads`: the request's files (stored at the home, named by `baseURL`'s CDN path).
+    func postShared(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, workspace: Snowflake, home: Int,
+                    uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
+        let files = uploads.map { SharedFile(index: $0.key, filename: $0.value.filename, content_type: $0.value.contentType, data: $0.value.data) }
+        return try await send("/internal/shared/messages", SharedPost(channel_id: channelID, workspace_id: workspace, author: author, message: request,
+                                                                       files: files.isEmpty ? nil : files, base_url: baseURL), to: home)
     }
 
     /// Edits or deletes the author's message in a shared channel at its home cell; answers the
@@ -84,6 +88,22 @@ public struct SharedPost: Codable, Sendable {
     public var workspace_id: Snowflake
     public var author: User
     public var message: MessageCreateRequest
+    /// Its files (their bytes base64 in the JSON), and the edge they came through.
+    public var files: [SharedFile]?
+    public var base_url: String?
+
+    public var uploads: [Int: Upload] {
+        Dictionary((files ?? []).map { ($0.index, Upload(filename: $0.filename, contentType: $0.content_type, data: $0.data)) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// A file of a message handed to a shared channel's home.
+public struct SharedFile: Codable, Sendable {
+    public var index: Int
+    public var filename: String
+    public var content_type: String?
+    public var data: Data
 }
 
 /// An edit (`edit` set) or deletion of the author's own message in a shared channel, handed to

@@ -34,8 +34,6 @@ public struct APIError: Error, Sendable, Equatable {
     public static let maximumReactions = APIError(status: 400, code: 30010, message: "Maximum number of reactions reached (\(Limits.reactionEmojiPerMessage))")
     public static let dmChannelAction = APIError(status: 400, code: 50003, message: "Cannot execute action on a DM channel")
     public static let systemMessageAction = APIError(status: 400, code: 50021, message: "Cannot execute action on a system message")
-    public static let sharedChannelUploads = APIError(status: 400, code: invalidFormCode,
-                                                      message: "Invalid Form Body (files cannot be sent to a channel shared from another cell yet)")
     public static let bulkDeleteTooOld = APIError(status: 400, code: 50034, message: "You can only bulk delete messages that are under 14 days old.")
     public static let bannedFromGuild = APIError(status: 403, code: 40007, message: "The user is banned from this guild.")
     public static let failedToBanUsers = APIError(status: 400, code: 500000, message: "Failed to ban users")

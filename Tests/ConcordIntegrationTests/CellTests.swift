@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import ConcordCell
 import ConcordModels
 import ConcordRelay
 import ConcordStorage
 import Foundation
+import NIOCore
 import Logging
 import ServiceLifecycle
 import Testing
@@ -325,7 +327,25 @@ struct CellTests {
             }
             let seenHome = try await c.request(.GET, "/channels/\(channel.id)/messages/\(davesPost.id)", token: alice).decode(Message.self)
             #expect(seenHome.reactions?.map(\.emoji.name) == ["🎉"] && seenHome.reactions?.first?.me == true)
-            await relay.stop()
+
+            // A file from the other side: Dave's cell hands it with his post to the home, which
+            // stores it; the relay brings the message back and either edge serves the file.
+            let bytes = Data("shared across cells".utf8)
+            var upload = HTTPClientRequest(url: c.edgeURLs[1] + "/api/v10/channels/\(channel.id)/messages")
+            upload.method = .POST
+            upload.headers.add(name: "Authorization", value: dave)
+            let form = AttachmentTests.form(#"{"content":"a file from Away"}"#, [AttachmentTests.File(field: "files[0]", name: "away.txt", type: "text/plain", data: bytes)])
+            upload.headers.add(name: "Content-Type", value: form.0)
+            upload.body = .bytes(ByteBuffer(data: form.1))
+            let uploaded = try await c.http.execute(upload, timeout: .seconds(30))
+            let answer = Data(try await uploaded.body.collect(upTo: 1 << 20).readableBytesView)
+            #expect(uploaded.status == .ok, "\(String(decoding: answer, as: UTF8.self))")
+            let fileMessage = try WireJSON.decode(Message.self, from: answer)
+            #expect(try await AttachmentTests.download(c, try #require(fileMessage.attachments.first?.url)).body == bytes)
+            for _ in 0..<200 where try await replicaDB.message(channelID: channel.id, id: fileMessage.id) == nil { try await Task.sleep(for: .milliseconds(50)) }
+            let relayed = try await c.request(.GET, "/channels/\(channel.id)/messages/\(fileMessage.id)", token: dave, edge: 1).decode(Message.self)
+            let viaAway = try #require(relayed.attachments.first?.url).replacingOccurrences(of: c.edgeURLs[0], with: c.edgeURLs[1])
+            #expect(try await AttachmentTests.download(c, viaAway).body == bytes, "the file, relayed, is served through the other region's edge")
 
             // Each workspace governs its own copy of the channel with its own roles: Away makes
             // it private; its members lose it, the home's copy keeps its own overwrites.
@@ -341,11 +361,13 @@ struct CellTests {
             #expect(try await c.request(.GET, "/channels/\(channel.id)/messages", token: bob, edge: 1).status == 200, "Away's owner still sees it")
             #expect(try await c.request(.POST, "/channels/\(channel.id)/messages", token: alice, body: MessageCreateRequest(content: "home only")).status == 200)
             // Once relayed into Away's cell, a later event there proves the relayed one was not delivered.
-            for _ in 0..<200 where try await replicaDB.channelDigest(channel.id).count < 252 { try await Task.sleep(for: .milliseconds(50)) }
+            for _ in 0..<200 where try await replicaDB.channelDigest(channel.id).count < 253 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await replicaDB.channelDigest(channel.id).count == 253, "the relay brought it into Away's cell")
             #expect(try await c.request(.POST, "/channels/\(away.system_channel_id!)/messages", token: bob, body: MessageCreateRequest(content: "marker"), edge: 1).status == 200)
             _ = try await session.waitDispatch("MESSAGE_CREATE") { $0["d"]?["content"]?.stringValue == "marker" }
             #expect(!session.dispatches("MESSAGE_CREATE").contains { $0["d"]?["content"]?.stringValue == "home only" })
             session.close()
+            await relay.stop()
         }
     }
 
