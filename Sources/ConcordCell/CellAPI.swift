@@ -31,7 +31,9 @@ public struct CellAPI: Sendable {
     public func respond(_ request: Request) async -> Response {
         let start = ContinuousClock.now
         var label = "unmatched"
-        let response = await answer(request, label: &label)
+        let id = RequestID.from(request.headers[.requestID])
+        var response = await RequestID.$current.withValue(id) { await answer(request, label: &label) }
+        response.headers[.requestID] = id
         metrics.request(route: label, status: response.status.code, duration: ContinuousClock.now - start)
         return response
     }
@@ -72,7 +74,7 @@ public struct CellAPI: Sendable {
             // The workspace moved while this request was on its way (or waited out the move's freeze).
             return JSONResponse.error(.movedAway)
         } catch {
-            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)", "request_id": "\(RequestID.current ?? "")"])
             return JSONResponse.error(.internalError)
         }
     }

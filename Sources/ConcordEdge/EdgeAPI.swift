@@ -72,6 +72,13 @@ public final class EdgeAPI: Sendable {
 
     /// - Parameter peer: the address the request came from (its socket's remote address).
     public func respond(_ request: Request, peer: String? = nil) async -> Response {
+        let id = RequestID.from(request.headers[.requestID])
+        var response = await RequestID.$current.withValue(id) { await respondIdentified(request, peer: peer) }
+        response.headers[.requestID] = id
+        return response
+    }
+
+    private func respondIdentified(_ request: Request, peer: String?) async -> Response {
         let start = ContinuousClock.now
         if request.method == .get || request.method == .head, request.uri.path.hasPrefix("/attachments/") {
             let response = await attachment(request)
@@ -131,7 +138,7 @@ public final class EdgeAPI: Sendable {
         } catch let error as APIError {
             return JSONResponse.error(error)
         } catch {
-            logger.error("edge request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            logger.error("edge request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)", "request_id": "\(RequestID.current ?? "")"])
             return JSONResponse.error(.internalError)
         }
     }
@@ -233,6 +240,7 @@ public final class EdgeAPI: Sendable {
         outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
         outgoing.headers.add(name: "X-Concord-Edge-URL", value: publicURL)
+        if let id = RequestID.current { outgoing.headers.add(name: "X-Request-Id", value: id) }
         if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
         if let reason { outgoing.headers.add(name: "X-Audit-Log-Reason", value: reason) }
         if !body.isEmpty {

@@ -54,8 +54,26 @@ public extension HTTPField.Name {
     static let concordInternal = HTTPField.Name("X-Concord-Internal")!
     /// On edge→cell calls: the edge's public URL, which the CDN URLs of files it uploads name.
     static let concordEdgeURL = HTTPField.Name("X-Concord-Edge-URL")!
+    /// A request's id: taken from the client when it sends a sound one, else made by the edge;
+    /// passed to the cell, logged by both, and answered back.
+    static let requestID = HTTPField.Name("X-Request-Id")!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+}
+
+/// Request ids as logs carry them.
+public enum RequestID {
+    /// The client's id when it is 1–64 letters, digits, '-', '_' or '.', else a new one.
+    public static func from(_ header: String?) -> String {
+        if let header, (1...64).contains(header.utf8.count),
+           header.utf8.allSatisfy({ $0 < 128 && (isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")) }) {
+            return header
+        }
+        return UUID().uuidString.lowercased()
+    }
+
+    /// The id of the request being answered, for the calls it makes.
+    @TaskLocal public static var current: String?
 }
 
 /// Constant-time comparison for secrets.

@@ -3,6 +3,7 @@ import ConcordCell
 import ConcordEdge
 import ConcordRelay
 import ConcordModels
+import ConcordObservability
 import Foundation
 import NIOCore
 import NIOPosix
@@ -38,7 +39,12 @@ struct ProcessOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text, or json (one object per line; also CONCORD_LOG_FORMAT=json).")
+    var logFormat: String = ProcessInfo.processInfo.environment["CONCORD_LOG_FORMAT"] ?? "text"
+
+    /// Chooses the log backend (once, before any logger is made) and makes this process's logger.
     func logger(_ label: String) -> Logger {
+        if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         return logger

@@ -15,6 +15,19 @@ struct ObservabilityTests {
         return nil
     }
 
+    /// A request id goes edge → cell and comes back: the client's own when sound, else a new one.
+    @Test func requestsCarryAnIdAnsweredBack() async throws {
+        try await TestCluster.with { c in
+            let (_, token) = try await c.register("ids")
+            let given = try await c.request(.GET, "/users/@me", token: token, headers: [("X-Request-Id", "client-chosen-1")])
+            #expect(given.status == 200 && given.headers.first(name: "X-Request-Id") == "client-chosen-1")
+            let made = try await c.request(.GET, "/users/@me", token: token, headers: [("X-Request-Id", "not sound!")])
+            #expect(made.headers.first(name: "X-Request-Id")?.count == 36)
+            let failed = try await c.request(.GET, "/channels/12345/messages", token: token)
+            #expect(failed.status == 404 && failed.headers.first(name: "X-Request-Id")?.isEmpty == false, "errors carry it too")
+        }
+    }
+
     @Test func metricsCountRequestsSessionsDeliveriesAndTheOutbox() async throws {
         let redis = try OwnRedis()
         try await redis.start()

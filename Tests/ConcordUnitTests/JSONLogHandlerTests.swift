@@ -1,0 +1,34 @@
+import ConcordHTTP
+import ConcordObservability
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// Logs as JSON lines for shippers, and request ids as clients may send them.
+@Suite("JSON logs and request ids")
+struct JSONLogHandlerTests {
+    @Test func eachRecordIsOneJSONObjectWithItsMetadata() throws {
+        let lines = Mutex<[String]>([])
+        var logger = Logger(label: "concord.test") { label in JSONLogHandler(label: label) { line in lines.withLock { $0.append(line) } } }
+        logger.logLevel = .info
+        logger[metadataKey: "cell"] = "us-1"
+        logger.debug("not at this level")
+        logger.warning("request failed", metadata: ["request_id": "abc-123", "message": "cannot replace the message", "count": "\(3)"])
+        let written = lines.withLock { $0 }
+        #expect(written.count == 1 && !written[0].contains("\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(written[0].utf8)) as? [String: Any])
+        #expect(object["message"] as? String == "request failed", "metadata does not overwrite the record's own fields")
+        #expect(object["level"] as? String == "warning" && object["logger"] as? String == "concord.test")
+        #expect(object["request_id"] as? String == "abc-123" && object["cell"] as? String == "us-1" && object["count"] as? String == "3")
+        #expect((object["time"] as? String).flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") } != nil)
+    }
+
+    @Test func aClientsRequestIdIsKeptWhenSound() {
+        #expect(RequestID.from("trace-42.a_b") == "trace-42.a_b")
+        for unsound in [nil, "", String(repeating: "x", count: 65), "has space", "new\nline", "é"] {
+            let made = RequestID.from(unsound)
+            #expect(made.count == 36 && made != unsound, "\(String(describing: unsound))")
+        }
+    }
+}
