@@ -1,6 +1,5 @@
 import ConcordModels
 import ConcordStorage
-import Crypto
 import Foundation
 
 /// A new attachment: the object the message carries, its row, and its bytes.
@@ -31,7 +30,7 @@ extension CellDomain {
             let type = UploadKind.contentType(declared: upload.contentType, bytes: upload.data)
             let size = UploadKind.dimensions(upload.data)
             let url = baseURL + Attachment.path(channel: channelID, attachment: id, filename: filename)
-            let sha = SHA256.hash(data: upload.data).map { String(format: "%02x", $0) }.joined()
+            let sha = ArchiveCompression.sha256(upload.data)
             staged.append(StagedUpload(
                 attachment: Attachment(id: id, filename: filename, description: entry.description, contentType: type,
                                        size: upload.data.count, url: url, width: size?.width, height: size?.height),

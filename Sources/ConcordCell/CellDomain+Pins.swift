@@ -13,8 +13,6 @@ extension CellDomain {
         guard let pinner = access.member?.user else { throw APIError.missingAccess }
         guard try await db.pinCount(channelID: channelID) < Limits.pinsPerChannel else { throw APIError.maximumPins }
 
-        var updated = try await Presenter.messages([found], db: db, links: links)[0]
-        updated.pinned = true
         let notice = MessageRecord(
             id: ids.next(), channelID: channelID, workspaceID: access.guildID, author: pinner,
             authorMember: access.dmUsers == nil ? access.member : nil, type: MessageType.channelPinnedMessage.rawValue,
@@ -23,7 +21,7 @@ extension CellDomain {
         let noticeJSON = try WireJSON.encodeString(try await render(notice, referenced: nil))
         try await db.ensureMessagePartition(bucket: notice.id.bucket)
         let created = Self.addressed("MESSAGE_CREATE", channel: channelID, guild: access.guildID, dmUsers: access.dmUsers, payload: noticeJSON)
-        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated.withoutReactions)
+        let updates = try await pinUpdate(found, access: access, pinned: true)
         let changed = try await commit { tx -> [ReadStateRow] in
             guard let pinnedAt = try await tx.pin(channelID: channelID, messageID: messageID, by: caller.userID) else { return [] }
             try await tx.insertEvents(updates)
@@ -43,9 +41,7 @@ extension CellDomain {
 
     public func unpin(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws {
         let (access, found) = try await pinnedMessage(channelID, messageID, caller: caller)
-        var updated = try await Presenter.messages([found], db: db, links: links)[0]
-        updated.pinned = false
-        let updates = try channelEvents("MESSAGE_UPDATE", access: access, updated.withoutReactions)
+        let updates = try await pinUpdate(found, access: access, pinned: false)
         try await commit { tx in
             guard try await tx.unpin(channelID: channelID, messageID: messageID) else { return }
             try await tx.insertEvents(updates)
@@ -77,6 +73,14 @@ extension CellDomain {
             byID[pin.messageID].map { PinnedMessage(pinnedAt: DiscordTimestamp.string(from: pin.pinnedAt), message: $0) }
         }
         return PinnedMessages(items: items, hasMore: pins.count > limit)
+    }
+
+    /// The message's MESSAGE_UPDATE with `pinned` as it is about to be (reactions left out, as
+    /// every event does).
+    private func pinUpdate(_ message: MessageRecord, access: ChannelAccess, pinned: Bool) async throws -> [PendingEvent] {
+        var updated = try await Presenter.messages([message], db: db, links: links)[0]
+        updated.pinned = pinned
+        return try channelEvents("MESSAGE_UPDATE", access: access, updated.withoutReactions)
     }
 
     /// A message of a channel where the caller may pin.

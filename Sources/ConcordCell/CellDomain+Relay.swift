@@ -75,8 +75,9 @@ extension CellDomain {
                             try await Self.stillWarm(channel, id, tx)
                             continue
                         }
-                        _ = try await tx.deleteMessageExtras(channelID: channel, messageIDs: [id])
                     }
+                    // Warm or cold, the replica's copies of its reactions go with it.
+                    _ = try await tx.deleteMessageExtras(channelID: channel, messageIDs: [id])
                 case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE", "MESSAGE_REACTION_REMOVE_EMOJI", "MESSAGE_REACTION_REMOVE_ALL":
                     guard try await self.applyRelayedReaction(event, channel: channel, tx) else { continue }
                 case "CHANNEL_DELETE":

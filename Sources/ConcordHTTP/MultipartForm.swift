@@ -14,6 +14,8 @@ public struct MultipartForm: Sendable {
     }
 
     public var parts: [Part]
+    /// The files by their index: `files[n]` (or any other named file part, numbered in order).
+    public let files: [Int: Part]
 
     /// The boundary of a `multipart/form-data` content type, or nil for any other type.
     public static func boundary(of contentType: String?) -> String? {
@@ -49,6 +51,7 @@ public struct MultipartForm: Sendable {
             }
         }
         self.parts = parts
+        files = Self.files(of: parts)
     }
 
     /// The first occurrence of `pattern` in `data` at or after `start`: memchr for its first
@@ -102,8 +105,7 @@ public struct MultipartForm: Sendable {
     /// The `payload_json` part's bytes (empty when there is none: a message of files only).
     public var payloadJSON: Data { parts.first { $0.name == "payload_json" }?.data ?? Data() }
 
-    /// The files by their index: `files[n]` (or any other named file part, numbered in order).
-    public var files: [Int: Part] {
+    private static func files(of parts: [Part]) -> [Int: Part] {
         var files: [Int: Part] = [:]
         var next = 0
         for part in parts where part.name != "payload_json" && part.filename != nil {
