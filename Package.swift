@@ -58,10 +58,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // Tiering: archive files, their store and cache, reading history across tiers, moving buckets.
+        // Tiering: archive files, their stores (a directory or an S3-compatible bucket) and cache,
+        // reading history across tiers, moving buckets.
         .target(name: "ConcordTiering", dependencies: [
             "ConcordModels", "ConcordStorage",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
         // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses.
         .target(name: "ConcordHTTP", dependencies: [
@@ -119,7 +123,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions", "ConcordHTTP", "ConcordObservability"]),
+        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions", "ConcordHTTP", "ConcordObservability", "ConcordTiering", "ConcordStorage"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -160,4 +160,28 @@ stop_redis() {
   rm -f "$dir/redis.pid"
 }
 
+# start_object_store DIR PORT VENV — a local S3-compatible server (moto, from PyPI, in VENV) that
+# checks every request's signature, and an access key for it in DIR/keys ("ACCESS SECRET").
+start_object_store() {
+  local dir=$1 port=$2 venv=$3
+  mkdir -p "$dir"; chmod 700 "$dir"
+  INITIAL_NO_AUTH_ACTION_COUNT=3 nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+  echo $! > "$dir/server.pid"
+  for _ in $(seq 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+      "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/object_store_keys.py" "http://127.0.0.1:$port" > "$dir/keys" && chmod 600 "$dir/keys" && return 0
+      break
+    fi
+    sleep 0.1
+  done
+  log "the object store on port $port did not start (see $dir/server.log)"; return 1
+}
+
+stop_object_store() {
+  local dir=$1
+  [ -f "$dir/server.pid" ] || return 0
+  kill "$(cat "$dir/server.pid")" 2>/dev/null || true
+  rm -f "$dir/server.pid"
+}
+
 random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

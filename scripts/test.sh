@@ -14,6 +14,7 @@ CONCORD_TEST_PG_PASSWORD=$(random_secret)
 cleanup() {
   stop_postgres "$root/pg"
   stop_redis "$root/redis"
+  stop_object_store "$root/s3"
   rm -rf "$root"
 }
 trap cleanup EXIT
@@ -42,6 +43,14 @@ if python3 -m venv "$venv" >/dev/null 2>&1; then
     export CONCORD_TEST_RESPONSES="$root/responses.jsonl" CONCORD_TEST_EVENTS="$root/events.jsonl"
   else
     log "WARNING: schemathesis or $spec unavailable; REST fuzzing will be skipped"
+  fi
+  # An S3-compatible server (moto) for the object store's tests, checking every signature.
+  if "$venv/bin/pip" install -q "moto[server]" >/dev/null 2>&1 &&
+     start_object_store "$root/s3" "${CONCORD_TEST_S3_PORT:-59000}" "$venv"; then
+    read -r CONCORD_TEST_S3_ACCESS_KEY CONCORD_TEST_S3_SECRET_KEY < "$root/s3/keys"
+    export CONCORD_TEST_S3_URL="http://127.0.0.1:${CONCORD_TEST_S3_PORT:-59000}" CONCORD_TEST_S3_ACCESS_KEY CONCORD_TEST_S3_SECRET_KEY
+  else
+    log "WARNING: no local S3-compatible server (moto) could be installed or started; the object store tests will be skipped"
   fi
   # The other Discord libraries, each in an environment of its own (py-cord and discord.py are
   # both the `discord` package), installed side by side; one that fails to install is skipped.

@@ -22,7 +22,7 @@ public struct CellNode: Sendable {
                 uploadBytes: Int = Limits.uploadBytes,
                 logger: Logger = Logger(label: "concord.cell"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
                                                      password: secrets.postgresPassword), logger: logger)
@@ -33,9 +33,9 @@ public struct CellNode: Sendable {
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret),
                                 hasher: PasswordHasher(costLog2: cell.passwordCostLog2), signal: signal,
-                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
+                                archives: try CellStores.archives(of: cell, keys: secrets.objectStoreKeys),
                                 hotMessagesPerChannel: cell.hotMessagesPerChannel, hotChannels: cell.hotChannels, peers: peers,
-                                blobs: DirectoryArchiveStore(directory: cell.blobDirectory), logger: logger)
+                                blobs: try CellStores.blobs(of: cell, keys: secrets.objectStoreKeys), logger: logger)
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, uploadBytes: uploadBytes, metrics: metrics, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },

@@ -72,10 +72,27 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var cold_after_days: Int?
         public var hot_messages_per_channel: Int?
         public var hot_channels: Int?
+        /// Archives and blobs in an S3-compatible bucket instead of the directories above.
+        public var object_store: ObjectStore?
         public init(archiveDir: String? = nil, coldAfterDays: Int? = nil, hotMessagesPerChannel: Int? = nil, hotChannels: Int? = nil) {
             archive_dir = archiveDir; cold_after_days = coldAfterDays
             hot_messages_per_channel = hotMessagesPerChannel; hot_channels = hotChannels
         }
+    }
+    /// An S3-compatible bucket (AWS, MinIO, Ceph, Garage, R2…); the keys come from the
+    /// environment (`CONCORD_S3_ACCESS_KEY`, `CONCORD_S3_SECRET_KEY`), never from this file.
+    public struct ObjectStore: Codable, Sendable, Equatable {
+        /// The service's base URL, used path-style: `{endpoint}/{bucket}/{key}`.
+        public var endpoint: String
+        public var region: String?
+        public var bucket: String
+        /// Put before every key the cell writes (default `{cell name}/`); archives go under
+        /// `{prefix}archive/`, attachment blobs under `{prefix}blobs/`.
+        public var prefix: String?
+        public init(endpoint: String, region: String? = nil, bucket: String, prefix: String? = nil) {
+            self.endpoint = endpoint; self.region = region; self.bucket = bucket; self.prefix = prefix
+        }
+        public var regionName: String { region ?? "us-east-1" }
     }
     public struct Edge: Codable, Sendable, Equatable {
         public var name: String
@@ -193,12 +210,16 @@ public struct ClusterSecrets: Sendable {
     public var postgresPassword: String?
     /// Every Redis of the cluster asks for it (AUTH); nil only where Redis has no password (tests).
     public var redisPassword: String?
+    /// The object store's access key pair, where a cell keeps its files in one.
+    public var objectStoreKeys: (access: String, secret: String)?
 
-    public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?, redisPassword: String? = nil) {
+    public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?, redisPassword: String? = nil,
+                objectStoreKeys: (access: String, secret: String)? = nil) {
         self.tokenSecret = tokenSecret
         self.internalSecret = internalSecret
         self.postgresPassword = postgresPassword
         self.redisPassword = redisPassword
+        self.objectStoreKeys = objectStoreKeys
     }
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ClusterSecrets {
@@ -210,6 +231,13 @@ public struct ClusterSecrets: Sendable {
             throw Missing(description: "CONCORD_INTERNAL_SECRET must be set (at least 32 characters)")
         }
         return ClusterSecrets(tokenSecret: Array(token.utf8), internalSecret: internalSecret, postgresPassword: env["CONCORD_PG_PASSWORD"],
-                              redisPassword: env["CONCORD_REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 })
+                              redisPassword: env["CONCORD_REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 },
+                              objectStoreKeys: objectStoreKeys(env))
+    }
+
+    /// Only the object store's keys, for the operator's commands that need no other secret.
+    public static func objectStoreKeys(_ env: [String: String] = ProcessInfo.processInfo.environment) -> (access: String, secret: String)? {
+        guard let access = env["CONCORD_S3_ACCESS_KEY"], let secret = env["CONCORD_S3_SECRET_KEY"] else { return nil }
+        return (access, secret)
     }
 }

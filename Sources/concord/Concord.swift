@@ -74,7 +74,7 @@ struct CellCommand: AsyncParsableCommand {
         let config = try ClusterConfig.load(path: options.config)
         guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.cell.\(cell.name)")
-        let node = CellNode(cell: cell, cluster: config.cells, secrets: try ClusterSecrets.fromEnvironment(),
+        let node = try CellNode(cell: cell, cluster: config.cells, secrets: try ClusterSecrets.fromEnvironment(),
                             retentionHours: config.outbox_retention_hours ?? 72, uploadBytes: config.uploadBytes, logger: logger) { port in
             logger.notice("cell listening", metadata: ["api": "\(cell.api.host):\(port)"])
         }

@@ -86,8 +86,8 @@ func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) asyn
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret), process: Snowflake.maxProcessID,
                                 hasher: PasswordHasher(costLog2: cell.passwordCostLog2),
-                                archives: DirectoryArchiveStore(directory: cell.archiveDirectory),
-                                blobs: DirectoryArchiveStore(directory: cell.blobDirectory))
+                                archives: try CellStores.archives(of: cell, keys: secrets.objectStoreKeys),
+                                blobs: try CellStores.blobs(of: cell, keys: secrets.objectStoreKeys))
         return try await body(domain)
     }
     await redis.close()

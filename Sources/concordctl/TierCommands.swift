@@ -14,8 +14,9 @@ struct TierCommands: AsyncParsableCommand {
     static func withMover(_ options: CellOptions, _ body: (ClusterConfig.Cell, Database, TierMover) async throws -> Void) async throws {
         for cell in try options.selectedCells() {
             let crashAfter = ProcessInfo.processInfo.environment["CONCORD_TIER_CRASH_AFTER"].flatMap(TierMover.Step.init(rawValue:))
+            let store = try CellStores.archives(of: cell, keys: ClusterSecrets.objectStoreKeys())
             try await withDatabase(cell) { db in
-                let mover = TierMover(db: db, store: DirectoryArchiveStore(directory: cell.archiveDirectory), cellName: cell.name,
+                let mover = TierMover(db: db, store: store, cellName: cell.name,
                                       defaultDays: cell.coldAfterDays, crashAfter: crashAfter)
                 try await body(cell, db, mover)
             }

@@ -26,8 +26,10 @@ extension WorkspaceCommands {
                 let home = entry?.cell_id ?? workspace.cell
                 guard let sourceDB = databases[home], let destinationDB = databases[destination.id],
                       let sourceCell = config.cell(id: home) else { throw ValidationError("cell \(home) is not in the config") }
-                // Blob stores are directories this command reaches (one host, or a shared volume).
-                let (from, into) = (DirectoryArchiveStore(directory: sourceCell.blobDirectory), DirectoryArchiveStore(directory: destination.blobDirectory))
+                // Each cell's blob store as this command reaches it: an object store, or a
+                // directory on this host (or a shared volume).
+                let keys = ClusterSecrets.objectStoreKeys()
+                let (from, into) = (try CellStores.blobs(of: sourceCell, keys: keys), try CellStores.blobs(of: destination, keys: keys))
                 let move = WorkspaceMove(workspace: workspace, from: .init(id: home, db: sourceDB), to: .init(id: destination.id, db: destinationDB),
                                          others: databases.filter { $0.key != home && $0.key != destination.id }.map { .init(id: $0.key, db: $0.value) },
                                          log: { if !json { print($0) } },

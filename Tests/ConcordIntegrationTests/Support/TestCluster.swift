@@ -64,13 +64,13 @@ struct TestCluster: Sendable {
     ///   cell is reached from the other region through a delay proxy (scripts/delay_proxy.py).
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
-                                  redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false,
+                                  redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false, objectStore: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword,
-                                     redisPassword: redisPassword)
+                                     redisPassword: redisPassword, objectStoreKeys: objectStore ? try TestServers.objectStoreKeys() : nil)
         let logger = TestServers.logger
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>, watch: ServiceWatch)] = []
@@ -93,13 +93,14 @@ struct TestCluster: Sendable {
                                               tiering: .init(archiveDir: TestServers.scratch + "/archive-\(name)"))
                 // Cheap hashes: the suites register hundreds of people (production uses 2^17).
                 cell.password_cost_log2 = 10
+                if objectStore { cell.tiering?.object_store = try await TestServers.objectStore(prefix: name + "/") }
                 if admin { cell.admin = .init(host: "127.0.0.1", port: 0) }
                 _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
                     try await migrator.migrate($0)
                 }
                 let cellPort = PortBox()
                 let cellAdminPort = PortBox()
-                let node = CellNode(cell: cell, secrets: secrets, uploadBytes: config.uploadBytes, logger: logger, onListening: { cellPort.set($0) },
+                let node = try CellNode(cell: cell, secrets: secrets, uploadBytes: config.uploadBytes, logger: logger, onListening: { cellPort.set($0) },
                                     onAdminListening: { cellAdminPort.set($0) })
                 let watch = ServiceWatch()
                 let group = ServiceGroup(services: watch.wrap(node.services), gracefulShutdownSignals: [], logger: logger)
@@ -186,6 +187,7 @@ struct TestCluster: Sendable {
         env["CONCORD_PG_PASSWORD"] = TestServers.postgresPassword
         env["CONCORD_TOKEN_SECRET"] = String(decoding: secrets.tokenSecret, as: UTF8.self)
         env["CONCORD_INTERNAL_SECRET"] = secrets.internalSecret
+        if let keys = secrets.objectStoreKeys { (env["CONCORD_S3_ACCESS_KEY"], env["CONCORD_S3_SECRET_KEY"]) = (keys.access, keys.secret) }
         let ctl = TestServers.repositoryRoot.appendingPathComponent(".build/debug/concordctl").path
         return try await Subprocess.run(ctl, arguments + ["--config", configPath], environment: env, timeout: timeout)
     }

@@ -1,4 +1,6 @@
+import ConcordModels
 import ConcordStorage
+import ConcordTiering
 import Foundation
 import Logging
 import PostgresNIO
@@ -53,6 +55,23 @@ enum TestServers {
         return withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
         }
+    }
+
+    /// The S3-compatible server `make test` starts (moto, checking every signature), if it could.
+    static var objectStoreAvailable: Bool { env["CONCORD_TEST_S3_URL"] != nil }
+
+    static func objectStoreKeys() throws -> (access: String, secret: String) {
+        guard let access = env["CONCORD_TEST_S3_ACCESS_KEY"], let secret = env["CONCORD_TEST_S3_SECRET_KEY"] else { throw NotConfigured() }
+        return (access, secret)
+    }
+
+    /// The tests' bucket on that server, made on first use; each caller keeps to its own prefix.
+    static func objectStore(prefix: String) async throws -> ClusterConfig.ObjectStore {
+        guard let url = env["CONCORD_TEST_S3_URL"] else { throw NotConfigured() }
+        let settings = ClusterConfig.ObjectStore(endpoint: url, bucket: "concord-tests", prefix: prefix)
+        let keys = try objectStoreKeys()
+        try await S3ObjectStore(settings: settings, prefix: "", accessKey: keys.access, secretKey: keys.secret).createBucketIfMissing()
+        return settings
     }
 
     static var migrationsDirectory: String {
