@@ -168,7 +168,8 @@ start_object_store() {
   INITIAL_NO_AUTH_ACTION_COUNT=3 nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
   echo $! > "$dir/server.pid"
   for _ in $(seq 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    # A bare connection, not a request: every request counts against the three unchecked ones.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/object_store_keys.py" "http://127.0.0.1:$port" > "$dir/keys" && chmod 600 "$dir/keys" && return 0
       break
     fi
@@ -180,7 +181,10 @@ start_object_store() {
 stop_object_store() {
   local dir=$1
   [ -f "$dir/server.pid" ] || return 0
-  kill "$(cat "$dir/server.pid")" 2>/dev/null || true
+  local pid; pid=$(cat "$dir/server.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
   rm -f "$dir/server.pid"
 }
 
