@@ -93,13 +93,14 @@ extension CellDomain {
         return due.count
     }
 
-    /// An attachment's bytes, for the edges that serve its URL (which they have verified).
-    public func attachmentBytes(_ channelID: Snowflake, attachmentID: Snowflake) async throws -> (AttachmentRow, Data) {
+    /// An attachment whose blob is there, for the edges that serve its URL (which they have
+    /// verified); its bytes are read a piece at a time with `blobs.get(_:bytes:)`.
+    public func servedAttachment(_ channelID: Snowflake, attachmentID: Snowflake) async throws -> AttachmentRow {
         guard let row = try await db.attachment(channelID: channelID, id: attachmentID) else { throw APIError.notFound }
         guard try await blobs.exists(row.sha256) else {
             logger.error("an attachment's blob is missing", metadata: ["attachment": "\(attachmentID)", "blob": "\(row.sha256)"])
             throw APIError.notFound
         }
-        return (row, try await blobs.get(row.sha256))
+        return row
     }
 }

@@ -9,7 +9,7 @@ import NIOHTTP1
 
 /// Attachments at Discord's CDN path, `/attachments/{channel}/{attachment}/{filename}`, on
 /// every edge: the signature and expiry are checked here, the bytes come from the channel's
-/// home cell (a byte range passed through), and what a browser gets can never run as a page
+/// home cell as a stream (a byte range passed through), and what a browser gets can never run as a page
 /// of Concord's origin: sniffing is off, a sandbox policy applies, and whatever is not an
 /// image, video, audio, PDF or plain text is a download.
 extension EdgeAPI {
@@ -40,13 +40,13 @@ extension EdgeAPI {
                 .cacheControl: "private, max-age=86400",
                 .acceptRanges: "bytes",
             ]
-            for (name, field) in [("Content-Range", HTTPField.Name.contentRange), ("ETag", .eTag)] {
+            for (name, field) in [("Content-Range", HTTPField.Name.contentRange), ("ETag", .eTag), ("Content-Length", .contentLength)] {
                 if let value = reply.headers.first(name: name) { headers[field] = value }
             }
-            let body = try await reply.body.collect(upTo: uploadBytes + 1)
-            headers[.contentLength] = String(body.readableBytes)
             if request.method == .head { return Response(status: .init(code: status), headers: headers) }
-            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
+            // Passed on as the cell sends it: a client that stops reading stops the cell's
+            // stream too (backpressure), so neither holds more than a piece of the file.
+            return Response(status: .init(code: status), headers: headers, body: ResponseBody(asyncSequence: reply.body))
         } catch {
             logger.warning("attachment fetch failed", metadata: ["attachment": "\(attachment)", "error": "\(error)"])
             return JSONResponse.error(.serviceUnavailable)

@@ -6,6 +6,8 @@ public protocol ArchiveStore: Sendable {
     /// Stores a file under `name`, durably (synced) before returning; replaces nothing.
     func put(_ data: Data, name: String) async throws
     func get(_ name: String) async throws -> Data
+    /// Only the bytes in `bytes` (within the file), so a large file is served a piece at a time.
+    func get(_ name: String, bytes: ClosedRange<Int>) async throws -> Data
     func delete(_ name: String) async throws
     func list() async throws -> [String]
     func exists(_ name: String) async throws -> Bool
@@ -50,6 +52,17 @@ public struct DirectoryArchiveStore: ArchiveStore {
     public func get(_ name: String) async throws -> Data {
         let file = try path(name)
         guard let data = FileManager.default.contents(atPath: file) else { throw ArchiveStoreError(description: "archive \(name) is missing") }
+        return data
+    }
+
+    public func get(_ name: String, bytes: ClosedRange<Int>) async throws -> Data {
+        let file = try path(name)
+        let fd = open(file, O_RDONLY)
+        guard fd >= 0 else { throw ArchiveStoreError(description: "archive \(name) is missing") }
+        defer { close(fd) }
+        var data = Data(count: bytes.count)
+        let read = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, bytes.count, off_t(bytes.lowerBound)) }
+        guard read == bytes.count else { throw ArchiveStoreError(description: "\(name) is shorter than byte \(bytes.upperBound)") }
         return data
     }
 

@@ -45,6 +45,15 @@ public struct S3ObjectStore: ArchiveStore {
         return reply.body
     }
 
+    public func get(_ name: String, bytes: ClosedRange<Int>) async throws -> Data {
+        let reply = try await send("GET", key: try key(name), headers: [("range", "bytes=\(bytes.lowerBound)-\(bytes.upperBound)")], expecting: [200, 206, 404])
+        guard reply.status != 404 else { throw ArchiveStoreError(description: "object \(prefix)\(name) is missing") }
+        // A service that ignores ranges answers the whole object.
+        let piece = reply.status == 206 ? reply.body : reply.body.count > bytes.upperBound ? reply.body[bytes] : Data()
+        guard piece.count == bytes.count else { throw ArchiveStoreError(description: "\(name) is shorter than byte \(bytes.upperBound)") }
+        return Data(piece)
+    }
+
     public func delete(_ name: String) async throws {
         _ = try await send("DELETE", key: try key(name), expecting: [200, 204, 404])
     }
@@ -82,12 +91,13 @@ public struct S3ObjectStore: ArchiveStore {
 
     struct Reply { let status: Int; let body: Data }
 
-    func send(_ method: String, key: String?, query: [(String, String)] = [], body: Data? = nil, expecting: Set<Int>) async throws -> Reply {
+    func send(_ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [], body: Data? = nil,
+              expecting: Set<Int>) async throws -> Reply {
         var failure: Error = ArchiveStoreError(description: "no attempt made")
         for attempt in 0..<attempts {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(200 << attempt)) }
             do {
-                let reply = try await sendOnce(method, key: key, query: query, body: body)
+                let reply = try await sendOnce(method, key: key, query: query, headers: headers, body: body)
                 if expecting.contains(reply.status) { return reply }
                 let code = S3XML.values(of: "Code", in: String(decoding: reply.body, as: UTF8.self)).first ?? "no code"
                 failure = ArchiveStoreError(description: "object store answered \(reply.status) (\(code)) to \(method) \(key ?? bucket)")
@@ -101,13 +111,13 @@ public struct S3ObjectStore: ArchiveStore {
         throw failure
     }
 
-    func sendOnce(_ method: String, key: String?, query: [(String, String)], body: Data?) async throws -> Reply {
+    func sendOnce(_ method: String, key: String?, query: [(String, String)], headers: [(String, String)], body: Data?) async throws -> Reply {
         let path = "/" + S3Signature.uriEncode(bucket) + (key.map { "/" + S3Signature.uriEncode($0, keepSlash: true) } ?? "")
         let queryString = query.map { "\(S3Signature.uriEncode($0.0))=\(S3Signature.uriEncode($0.1))" }.joined(separator: "&")
         var request = HTTPClientRequest(url: endpoint + path + (queryString.isEmpty ? "" : "?" + queryString))
         request.method = HTTPMethod(rawValue: method)
         var signed = [("host", host), ("x-amz-date", S3Signature.timestamp(Date())),
-                      ("x-amz-content-sha256", body.map(ArchiveCompression.sha256) ?? S3Signature.emptyPayloadHash)]
+                      ("x-amz-content-sha256", body.map(ArchiveCompression.sha256) ?? S3Signature.emptyPayloadHash)] + headers
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
         }

@@ -3,6 +3,9 @@ import ConcordAuth
 import ConcordModels
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -131,6 +134,38 @@ struct AttachmentTests {
             #expect(try await Self.download(c, copy.attachments[0].url).body == Self.png)
             #expect(try await c.request(.DELETE, "/channels/\(general)/messages/\(copy.id)", token: bob).status == 204)
             #expect(Self.blobs(c).isEmpty, "no attachment names it: gone")
+        }
+    }
+
+    /// Files are read from the store and passed on a piece at a time (256 KiB), so byte ranges
+    /// across pieces come out whole, and a client that asks for a large file and never reads
+    /// it holds up only its own download.
+    @Test func largeFilesAreServedAPieceAtATime() async throws {
+        try await TestCluster.with { c in
+            let pair = try await c.workspaceOfTwo("Pieces")
+            var generator = SplitMix(state: 17)
+            let bytes = Data((0..<(3 * (256 << 10) + 1234)).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+            let sent = try await Self.send(c, .POST, "/channels/\(pair.general)/messages", token: pair.owner.token,
+                                           form: Self.form(nil, [File(field: "files[0]", name: "noise.bin", type: "application/octet-stream", data: bytes)]))
+            let url = try sent.decode(Message.self).attachments[0].url
+
+            let (port, path) = (c.edgePort, String(url.dropFirst(c.edgeURL.count)))
+            let stalled = try await offThePool { () -> Int32 in
+                let fd = try connectToLoopback(port: port, receiveBuffer: 4096)
+                let head = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+                _ = head.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return fd
+            }
+            defer { close(stalled) }
+
+            let whole = try await Self.download(c, url)
+            #expect(whole.status == 200 && whole.body == bytes && whole.headers.first(name: "Content-Length") == String(bytes.count))
+            for (asked, expected) in [("bytes=262000-524400", 262_000...524_400), ("bytes=786431-786432", 786_431...786_432),
+                                      ("bytes=-1300", (bytes.count - 1300)...(bytes.count - 1)), ("bytes=0-0", 0...0)] {
+                let part = try await Self.download(c, url, range: asked)
+                #expect(part.status == 206 && part.body == bytes[expected], "\(asked)")
+                #expect(part.headers.first(name: "Content-Range") == "bytes \(expected.lowerBound)-\(expected.upperBound)/\(bytes.count)")
+            }
         }
     }
 

@@ -25,6 +25,8 @@ struct ObjectStoreTests {
         for (index, payload) in payloads.enumerated() { #expect(try await store.get("obj-\(index)") == payload) }
         let (present, absent) = (try await store.exists("obj-3"), try await store.exists("obj-9"))
         #expect(present && !absent)
+        #expect(try await store.get("obj-4", bytes: 2...9) == payloads[4][2...9])
+        await #expect(throws: ArchiveStoreError.self) { try await store.get("obj-4", bytes: 0...10_000) }
         await #expect(throws: ArchiveStoreError.self) { try await store.get("obj-9") }
 
         // Listing pages through the bucket, two keys a page, and sees only this prefix.
