@@ -307,7 +307,18 @@ files_bench() {
   median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   up=$(median "$root/up.times"); down=$(median "$root/down.times")
   awk -v u="$up" -v d="$down" -v n="$rounds" 'BEGIN { printf "files: 10 MiB through the edge, median of %d: upload %.0f ms (%.0f MiB/s), download %.0f ms (%.0f MiB/s)\n", n, u * 1000, 10 / u, d * 1000, 10 / d }'
+  # Clients that ask for the file and never read it: what the edge and the cell hold for them.
+  local stalled=${BENCH_STALLED_DOWNLOADS:-50} before_edge before_cell
+  before_edge=$(rss_kb "${pids[1]}"); before_cell=$(rss_kb "${pids[0]}")
+  python3 scripts/stalled_downloads.py "$url" "$stalled" 5 &
+  local holder=$!
+  sleep 4
+  awk -v n="$stalled" -v e="$(( $(rss_kb "${pids[1]}") - before_edge ))" -v c="$(( $(rss_kb "${pids[0]}") - before_cell ))" \
+    'BEGIN { printf "files: %d clients holding a 10 MiB download unread: edge grew %.1f MiB, cell %.1f MiB (%.0f KiB and %.0f KiB each)\n", n, e / 1024, c / 1024, e / n, c / n }'
+  wait "$holder" || true
 }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 if [ "$ONLY" = files ]; then
   files_bench
