@@ -27,6 +27,10 @@ public struct CellAPI: Sendable {
         self.logger = logger
     }
 
+    /// The largest write a replica hands to a shared channel's home: the message and its files
+    /// (base64, four bytes for three).
+    var sharedWriteBytes: Int { uploadBytes / 3 * 4 + 2 * Limits.requestBodyBytes }
+
     /// Answers a request and counts it by route and status.
     public func respond(_ request: Request) async -> Response {
         let start = ContinuousClock.now
@@ -319,13 +323,13 @@ public struct CellAPI: Sendable {
             // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
             var body = request
             // Files travel base64 in the JSON: a third more than the upload limit, and the message.
-            let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody(limit: uploadBytes / 3 * 4 + 2 * Limits.requestBodyBytes))
+            let post = try WireJSON.decode(SharedPost.self, from: try await body.collectJSONBody(limit: sharedWriteBytes))
             let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id,
                                                             uploads: post.uploads, baseURL: post.base_url ?? "")
             return JSONResponse.ok(Data(json.utf8))
         case "/internal/shared/messages/change":
             var body = request
-            let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody())
+            let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody(limit: sharedWriteBytes))
             guard let message = try await domain.changeSharedMessage(change) else { return JSONResponse.ok(Data("{}".utf8)) }
             return try JSONResponse.ok(message)
         case "/internal/shared/reactions":

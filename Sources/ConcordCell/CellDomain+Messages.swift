@@ -150,8 +150,8 @@ extension CellDomain {
         let access = try await requireChannel(channelID, caller: caller)
         if let home = access.homeCell {
             let (author, workspace) = try replicaWriter(access)
-            let json = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author,
-                                                                 message_id: id, edit: request), home: home)
+            let json = try await peers.changeShared(SharedChange(channel_id: channelID, workspace_id: workspace, author: author, message_id: id,
+                                                                 edit: request, files: SharedFile.of(uploads), base_url: baseURL), home: home)
             return try WireJSON.decode(Message.self, from: Data(json.utf8))
         }
         return try await edit(id, in: access, request, by: caller.userID, uploads: uploads, baseURL: baseURL)

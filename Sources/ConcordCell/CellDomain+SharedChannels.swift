@@ -36,7 +36,7 @@ extension CellDomain {
             return nil
         }
         try Validation.validate(request)
-        return try await edit(change.message_id, in: access, request, by: change.author.id)
+        return try await edit(change.message_id, in: access, request, by: change.author.id, uploads: change.uploads, baseURL: change.base_url ?? "")
     }
 
     /// A member of a workspace this channel is shared into, as an access to it: what they may

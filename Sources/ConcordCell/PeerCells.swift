@@ -30,9 +30,8 @@ public final class PeerCells: Sendable {
     /// `uploads`: the request's files (stored at the home, named by `baseURL`'s CDN path).
     func postShared(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, workspace: Snowflake, home: Int,
                     uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
-        let files = uploads.map { SharedFile(index: $0.key, filename: $0.value.filename, content_type: $0.value.contentType, data: $0.value.data) }
-        return try await send("/internal/shared/messages", SharedPost(channel_id: channelID, workspace_id: workspace, author: author, message: request,
-                                                                       files: files.isEmpty ? nil : files, base_url: baseURL), to: home)
+        try await send("/internal/shared/messages", SharedPost(channel_id: channelID, workspace_id: workspace, author: author, message: request,
+                                                                files: SharedFile.of(uploads), base_url: baseURL), to: home)
     }
 
     /// Edits or deletes the author's message in a shared channel at its home cell; answers the
@@ -91,11 +90,6 @@ public struct SharedPost: Codable, Sendable {
     /// Its files (their bytes base64 in the JSON), and the edge they came through.
     public var files: [SharedFile]?
     public var base_url: String?
-
-    public var uploads: [Int: Upload] {
-        Dictionary((files ?? []).map { ($0.index, Upload(filename: $0.filename, contentType: $0.content_type, data: $0.data)) },
-                   uniquingKeysWith: { first, _ in first })
-    }
 }
 
 /// A file of a message handed to a shared channel's home.
@@ -104,7 +98,27 @@ public struct SharedFile: Codable, Sendable {
     public var filename: String
     public var content_type: String?
     public var data: Data
+
+    static func of(_ uploads: [Int: Upload]) -> [SharedFile]? {
+        let files = uploads.map { SharedFile(index: $0.key, filename: $0.value.filename, content_type: $0.value.contentType, data: $0.value.data) }
+        return files.isEmpty ? nil : files
+    }
 }
+
+/// A write handed to a shared channel's home with the files it uploads.
+protocol CarriesSharedFiles {
+    var files: [SharedFile]? { get }
+}
+
+extension CarriesSharedFiles {
+    public var uploads: [Int: Upload] {
+        Dictionary((files ?? []).map { ($0.index, Upload(filename: $0.filename, contentType: $0.content_type, data: $0.data)) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+}
+
+extension SharedPost: CarriesSharedFiles {}
+extension SharedChange: CarriesSharedFiles {}
 
 /// An edit (`edit` set) or deletion of the author's own message in a shared channel, handed to
 /// its home cell.
@@ -114,6 +128,9 @@ public struct SharedChange: Codable, Sendable {
     public var author: User
     public var message_id: Snowflake
     public var edit: MessageEditRequest?
+    /// An edit's new files (bytes base64), and the edge they came through.
+    public var files: [SharedFile]? = nil
+    public var base_url: String? = nil
 }
 
 /// A member of another cell's workspace adds (`added`) or takes back their reaction to a

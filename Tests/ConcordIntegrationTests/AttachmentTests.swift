@@ -34,8 +34,8 @@ struct AttachmentTests {
         return ("multipart/form-data; boundary=\(boundary)", body)
     }
 
-    static func send(_ c: TestCluster, _ method: HTTPMethod, _ path: String, token: String, form: (String, Data)) async throws -> TestCluster.Reply {
-        var request = HTTPClientRequest(url: c.edgeURL + "/api/v10" + path)
+    static func send(_ c: TestCluster, _ method: HTTPMethod, _ path: String, token: String, form: (String, Data), edge: Int = 0) async throws -> TestCluster.Reply {
+        var request = HTTPClientRequest(url: c.edgeURLs[edge] + "/api/v10" + path)
         request.method = method
         request.headers.add(name: "Authorization", value: token)
         request.headers.add(name: "Content-Type", value: form.0)

@@ -331,21 +331,24 @@ struct CellTests {
             // A file from the other side: Dave's cell hands it with his post to the home, which
             // stores it; the relay brings the message back and either edge serves the file.
             let bytes = Data("shared across cells".utf8)
-            var upload = HTTPClientRequest(url: c.edgeURLs[1] + "/api/v10/channels/\(channel.id)/messages")
-            upload.method = .POST
-            upload.headers.add(name: "Authorization", value: dave)
             let form = AttachmentTests.form(#"{"content":"a file from Away"}"#, [AttachmentTests.File(field: "files[0]", name: "away.txt", type: "text/plain", data: bytes)])
-            upload.headers.add(name: "Content-Type", value: form.0)
-            upload.body = .bytes(ByteBuffer(data: form.1))
-            let uploaded = try await c.http.execute(upload, timeout: .seconds(30))
-            let answer = Data(try await uploaded.body.collect(upTo: 1 << 20).readableBytesView)
-            #expect(uploaded.status == .ok, "\(String(decoding: answer, as: UTF8.self))")
-            let fileMessage = try WireJSON.decode(Message.self, from: answer)
+            let uploaded = try await AttachmentTests.send(c, .POST, "/channels/\(channel.id)/messages", token: dave, form: form, edge: 1)
+            #expect(uploaded.status == 200, "\(uploaded.text)")
+            let fileMessage = try uploaded.decode(Message.self)
             #expect(try await AttachmentTests.download(c, try #require(fileMessage.attachments.first?.url)).body == bytes)
             for _ in 0..<200 where try await replicaDB.message(channelID: channel.id, id: fileMessage.id) == nil { try await Task.sleep(for: .milliseconds(50)) }
             let relayed = try await c.request(.GET, "/channels/\(channel.id)/messages/\(fileMessage.id)", token: dave, edge: 1).decode(Message.self)
             let viaAway = try #require(relayed.attachments.first?.url).replacingOccurrences(of: c.edgeURLs[0], with: c.edgeURLs[1])
             #expect(try await AttachmentTests.download(c, viaAway).body == bytes, "the file, relayed, is served through the other region's edge")
+            // An edit from the other side adds a file (handed to the home with the edit) and keeps the first.
+            let second = Data("a second file".utf8)
+            let edited = try await AttachmentTests.send(c, .PATCH, "/channels/\(channel.id)/messages/\(fileMessage.id)", token: dave, form: AttachmentTests.form(
+                #"{"attachments":[{"id":"\#(fileMessage.attachments[0].id)"},{"id":0,"filename":"second.txt"}]}"#,
+                [AttachmentTests.File(field: "files[0]", name: "second.txt", type: "text/plain", data: second)]), edge: 1)
+            #expect(edited.status == 200, "\(edited.text)")
+            let both = try edited.decode(Message.self).attachments
+            #expect(both.map(\.filename) == ["away.txt", "second.txt"])
+            #expect(try await AttachmentTests.download(c, try #require(both.last?.url)).body == second)
 
             // Each workspace governs its own copy of the channel with its own roles: Away makes
             // it private; its members lose it, the home's copy keeps its own overwrites.
