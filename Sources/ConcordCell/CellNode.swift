@@ -6,6 +6,7 @@ import ConcordRedis
 import ConcordStorage
 import ConcordTiering
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -19,7 +20,7 @@ public struct CellNode: Sendable {
     /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
     /// - Parameter cluster: every cell of the cluster (for writes handed to a shared channel's home).
     public init(cell: ClusterConfig.Cell, cluster: [ClusterConfig.Cell] = [], secrets: ClusterSecrets, retentionHours: Double = 72,
-                uploadBytes: Int = Limits.uploadBytes,
+                uploadBytes: Int = Limits.uploadBytes, internalTLS: ClusterConfig.InternalTLS? = nil,
                 logger: Logger = Logger(label: "concord.cell"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
                 onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws {
@@ -28,8 +29,11 @@ public struct CellNode: Sendable {
                                                      password: secrets.postgresPassword), logger: logger)
         let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: secrets.redisPassword)
         let signal = OutboxSignal()
-        let peers = PeerCells(internalSecret: secrets.internalSecret)
-        peers.set(cluster, from: cell.region)
+        let peers = PeerCells(internalSecret: secrets.internalSecret,
+                              http: try internalTLS.map { try PeerCells.client(tls: $0, process: cell.name) } ?? .shared)
+        peers.set(cluster, from: cell.region, secure: internalTLS != nil)
+        // With internal TLS, only processes holding a certificate of the cluster's CA get in.
+        let serverTLS = try internalTLS.map { try InternalTLS.server($0, process: cell.name) }
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,
                                 tokens: TokenAuthority(secret: secrets.tokenSecret),
                                 hasher: PasswordHasher(costLog2: cell.passwordCostLog2), signal: signal,
@@ -39,6 +43,11 @@ public struct CellNode: Sendable {
         let api = CellAPI(domain: domain, internalSecret: secrets.internalSecret, uploadBytes: uploadBytes, metrics: metrics, logger: logger)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) },
+            server: HTTPServerBuilder { responder in
+                let http = HTTP1Channel(responder: responder)
+                guard let serverTLS else { return http }
+                return TLSServerChannel(http, tls: serverTLS)
+            },
             configuration: .init(address: .hostname(cell.api.host, port: cell.api.port), serverName: "concord-cell"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? cell.api.port) },
             logger: logger)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConcordHTTP
 import ConcordModels
 import Foundation
 import NIOCore
@@ -18,12 +19,28 @@ public final class PeerCells: Sendable {
         self.http = http
     }
 
-    /// The cluster's cells, reached from `region` (this cell's).
-    public func set(_ cells: [ClusterConfig.Cell], from region: String) {
+    /// The cluster's cells, reached from `region` (this cell's); `secure`: over internal TLS.
+    public func set(_ cells: [ClusterConfig.Cell], from region: String, secure: Bool = false) {
         addresses.withLock { map in
-            for cell in cells { map[cell.id] = cell.apiURL(from: region) }
+            for cell in cells { map[cell.id] = cell.apiURL(from: region, secure: secure) }
         }
     }
+
+    /// A client showing `process`'s certificate, one per certificate for the process's life (a
+    /// client must be shut down before it goes, and a cell's peers live as long as it does).
+    public static func client(tls: ClusterConfig.InternalTLS, process: String) throws -> HTTPClient {
+        let key = tls.certificate(for: process) + "|" + tls.ca
+        if let client = clients.withLock({ $0[key] }) { return client }
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = try InternalTLS.client(tls, process: process)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        return clients.withLock { clients in
+            if let existing = clients[key] { try? client.syncShutdown(); return existing }
+            clients[key] = client
+            return client
+        }
+    }
+    private static let clients = Mutex<[String: HTTPClient]>([:])
 
     /// Posts into a shared channel at its home cell for `author`, a member of `workspace` (here);
     /// answers the message JSON the home cell stored. The home cell's errors pass through.

@@ -26,7 +26,7 @@ public struct CellDirectory: Sendable {
         for cell in config.cells {
             // Cells of another region are reached over the inter-region link.
             let redis = cell.redis(from: region ?? cell.region)
-            entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region),
+            entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region, secure: config.internal_tls != nil),
                                      redis: RedisClient(host: redis.host, port: redis.port, password: redisPassword), redisAddress: redis)
         }
         self.redisPassword = redisPassword

@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOSSL
 import NIOHTTP1
 import Synchronization
 
@@ -40,7 +41,8 @@ public final class EdgeAPI: Sendable {
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
                 limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
                 webApp: WebApp = WebApp(root: WebApp.defaultRoot), uploadBytes: Int = Limits.uploadBytes,
-                presenceTTL: Double = 60, metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.edge")) {
+                presenceTTL: Double = 60, metrics: NodeMetrics = NodeMetrics(), cellTLS: TLSConfiguration? = nil,
+                logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
         self.metrics = metrics
         self.directory = directory
@@ -56,6 +58,7 @@ public final class EdgeAPI: Sendable {
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
+        config.tlsConfiguration = cellTLS
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"

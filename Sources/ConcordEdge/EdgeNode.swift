@@ -17,13 +17,17 @@ public struct EdgeNode: Sendable {
                 webRoot: String = WebApp.defaultRoot,
                 logger: Logger = Logger(label: "concord.edge"),
                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+                onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws {
+        // HTTPS and WSS for clients where the edge has a certificate; TLS to the cells where the
+        // cluster has internal TLS.
+        let publicTLS = try edge.tls.map { try ServerTLS(certificate: $0.certificate, key: $0.key) }
+        let cellTLS = try config.internal_tls.map { try InternalTLS.client($0, process: edge.name) }
         let api = EdgeAPI(directory: CellDirectory(config: config, region: edge.region, redisPassword: secrets.redisPassword),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), uploadBytes: config.uploadBytes, presenceTTL: config.presence_ttl_seconds ?? 60,
-                          logger: logger)
+                          cellTLS: cellTLS, logger: logger)
         let gateway = api.gateway
         let connectionGuard = ConnectionGuard(connectionsPerAddress: (config.rate_limits ?? .discord).connectionsPerAddress)
         let app = Application(
@@ -31,7 +35,7 @@ public struct EdgeNode: Sendable {
             server: HTTPServerBuilder { responder in
                 // Each address holds a bounded number of connections, each of which must send its
                 // first request head within seconds; idle kept-alive connections close after a minute.
-                GuardedChildChannel(HTTP1WebSocketUpgradeChannel(
+                let upgrade = HTTP1WebSocketUpgradeChannel(
                     responder: responder,
                     configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: .init(maxFrameSize: 1 << 20)),
                     shouldUpgrade: { request, channel, _ in
@@ -41,7 +45,9 @@ public struct EdgeNode: Sendable {
                         return .upgrade([:]) { inbound, outbound, _ in
                             await gateway.serve(inbound: inbound, outbound: outbound, channel: channel, query: query)
                         }
-                    }), guard: connectionGuard)
+                    })
+                guard let publicTLS else { return GuardedChildChannel(upgrade, guard: connectionGuard) }
+                return GuardedChildChannel(TLSServerChannel(upgrade, tls: publicTLS), guard: connectionGuard)
             },
             configuration: .init(address: .hostname(edge.listen.host, port: edge.listen.port), serverName: "concord-edge"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? edge.listen.port) },

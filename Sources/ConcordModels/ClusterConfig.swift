@@ -41,9 +41,10 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         /// The cell's internal API and Redis as seen from `region`.
         public func api(from region: String) -> Endpoint { reached_from?[region]?.api ?? api }
         public func redis(from region: String) -> Endpoint { reached_from?[region]?.redis ?? redis }
-        public func apiURL(from region: String) -> String {
+        /// `secure`: the cluster has internal TLS (`ClusterConfig.internal_tls`).
+        public func apiURL(from region: String, secure: Bool = false) -> String {
             let endpoint = api(from: region)
-            return "http://\(endpoint.host == "0.0.0.0" ? "127.0.0.1" : endpoint.host):\(endpoint.port)"
+            return (secure ? "https" : "http") + "://\(endpoint.host == "0.0.0.0" ? "127.0.0.1" : endpoint.host):\(endpoint.port)"
         }
 
         /// Where the cell's archive files go (relative paths are from the working directory).
@@ -94,10 +95,31 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         }
         public var regionName: String { region ?? "us-east-1" }
     }
+    /// TLS between Concord's own processes (edge → cell, relay → cell, cell → cell): each checks
+    /// the other's certificate against `ca` and shows its own (mutual TLS, on top of the
+    /// internal secret).
+    public struct InternalTLS: Codable, Sendable, Equatable {
+        /// The PEM file of the CA that signed every process's certificate.
+        public var ca: String
+        /// Each process's certificate and key, by its name: `{name}.pem` and `{name}-key.pem`
+        /// for cells, edges and relays, `concordctl.pem` for the operator's tool.
+        public var directory: String
+        public init(ca: String, directory: String) { self.ca = ca; self.directory = directory }
+        public func certificate(for process: String) -> String { directory + "/" + process + ".pem" }
+        public func key(for process: String) -> String { directory + "/" + process + "-key.pem" }
+    }
+    /// A certificate and key in PEM files (reloaded when they change).
+    public struct CertificateFiles: Codable, Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        public init(certificate: String, key: String) { self.certificate = certificate; self.key = key }
+    }
     public struct Edge: Codable, Sendable, Equatable {
         public var name: String
         public var region: String
         public var listen: Endpoint
+        /// HTTPS and WSS on the public listener (then `public_url` is https://).
+        public var tls: CertificateFiles?
         /// Metrics and health (`/metrics`, `/healthz`, `/readyz`), for operators only.
         public var admin: Endpoint?
         /// The URL clients use to reach this edge (also the base of its gateway URL).
@@ -150,6 +172,7 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var cells: [Cell]
     public var edges: [Edge]
     public var rate_limits: RateLimits?
+    public var internal_tls: InternalTLS?
     /// Hours the outbox keeps published rows so late consumers can read them back (≥ 24).
     public var outbox_retention_hours: Double?
     /// How long a user stays online after their sessions' last refresh (default 60 s: about

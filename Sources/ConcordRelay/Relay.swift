@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConcordHTTP
 import ConcordModels
 import ConcordRedis
 import Foundation
@@ -17,12 +18,15 @@ public struct Relay: Service {
     let internalSecret: String
     let redisPassword: String?
     let pollInterval: Duration
+    /// The cluster's internal TLS: the relay shows its cell's certificate (it works for that cell).
+    let tls: ClusterConfig.InternalTLS?
     let logger: Logger
 
     public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String, redisPassword: String? = nil,
                 pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "concord.relay")) {
         self.destination = destination
         self.sources = config.cells.filter { $0.id != destination.id }
+        self.tls = config.internal_tls
         self.internalSecret = internalSecret
         self.redisPassword = redisPassword
         self.pollInterval = pollInterval
@@ -30,7 +34,9 @@ public struct Relay: Service {
     }
 
     public func run() async throws {
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = try tls.map { try InternalTLS.client($0, process: destination.name) }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 for source in sources { group.addTask { await self.follow(source, http: http) } }
@@ -116,7 +122,7 @@ public struct Relay: Service {
 
     func body(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> Data {
         // The relay runs in its destination's region: other cells are reached over the link.
-        var request = HTTPClientRequest(url: cell.apiURL(from: destination.region) + path)
+        var request = HTTPClientRequest(url: cell.apiURL(from: destination.region, secure: tls != nil) + path)
         request.headers.add(name: "X-Concord-Internal", value: internalSecret)
         if let post {
             request.method = .POST

@@ -59,7 +59,7 @@ struct EdgeCommand: AsyncParsableCommand {
         let config = try ClusterConfig.load(path: options.config)
         guard let edge = config.edge(named: options.name) else { throw ValidationError("no edge named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.edge.\(edge.name)")
-        let node = EdgeNode(config: config, edge: edge, secrets: try ClusterSecrets.fromEnvironment(), logger: logger) { port in
+        let node = try EdgeNode(config: config, edge: edge, secrets: try ClusterSecrets.fromEnvironment(), logger: logger) { port in
             logger.notice("edge listening", metadata: ["url": "\(edge.public_url)", "port": "\(port)"])
         }
         try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
@@ -75,7 +75,8 @@ struct CellCommand: AsyncParsableCommand {
         guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.cell.\(cell.name)")
         let node = try CellNode(cell: cell, cluster: config.cells, secrets: try ClusterSecrets.fromEnvironment(),
-                            retentionHours: config.outbox_retention_hours ?? 72, uploadBytes: config.uploadBytes, logger: logger) { port in
+                            retentionHours: config.outbox_retention_hours ?? 72, uploadBytes: config.uploadBytes,
+                            internalTLS: config.internal_tls, logger: logger) { port in
             logger.notice("cell listening", metadata: ["api": "\(cell.api.host):\(port)"])
         }
         try await ServiceGroup(services: node.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

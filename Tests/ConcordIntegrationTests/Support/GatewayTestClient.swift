@@ -3,6 +3,7 @@ import ConcordModels
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOSSL
 import NIOWebSocket
 import Synchronization
 import Testing
@@ -14,12 +15,13 @@ final class GatewayTestClient: Sendable {
     private let outgoing: AsyncStream<String>.Continuation
     let closed: Task<WebSocketCloseFrame?, any Error>
 
-    init(url: String, compression: GatewayCompression? = nil) {
+    /// `tls`: for a wss:// URL, the CA to trust (the test cluster's).
+    init(url: String, compression: GatewayCompression? = nil, tls: TLSConfiguration? = nil) {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         outgoing = continuation
         let inbox = self.inbox
         closed = Task {
-            try await WebSocketClient.connect(url: url, logger: TestServers.logger) { inbound, outbound, _ in
+            try await WebSocketClient.connect(url: url, tlsConfiguration: tls, logger: TestServers.logger) { inbound, outbound, _ in
                 let writer = Task {
                     for await text in stream { try await outbound.write(.text(text)) }
                     try await outbound.close(.normalClosure, reason: nil)
@@ -89,6 +91,6 @@ enum GatewayFrames {
 
     /// An edge's gateway URL (JSON encoding, v10).
     static func url(_ edgeURL: String) -> String {
-        edgeURL.replacingOccurrences(of: "http://", with: "ws://") + "/gateway?v=10&encoding=json"
+        edgeURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://") + "/gateway?v=10&encoding=json"
     }
 }

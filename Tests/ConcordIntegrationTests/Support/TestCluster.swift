@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordCell
 import ConcordEdge
+import ConcordHTTP
 import ConcordModels
 import ConcordStorage
 import Foundation
@@ -62,9 +63,14 @@ struct TestCluster: Sendable {
 
     /// - Parameter interRegionDelay: one-way milliseconds of the links between regions: each
     ///   cell is reached from the other region through a delay proxy (scripts/delay_proxy.py).
+    /// - Parameter internalTLS: mutual TLS on every link between the cluster's processes, with
+    ///   certificates of a CA made for the cluster (scripts/tls.sh); by default where there is
+    ///   more than one cell, so every cross-cell test runs over it.
+    /// - Parameter publicTLS: the edges serve HTTPS and WSS (the test's client trusts the CA).
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
                                   redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false, objectStore: Bool = false,
+                                  internalTLS: Bool? = nil, publicTLS: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
@@ -72,6 +78,8 @@ struct TestCluster: Sendable {
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword,
                                      redisPassword: redisPassword, objectStoreKeys: objectStore ? try TestServers.objectStoreKeys() : nil)
         let logger = TestServers.logger
+        let certificates = internalTLS ?? (cellCount > 1) || publicTLS ? try await TestCertificates.make(base) : nil
+        let tls = internalTLS ?? (cellCount > 1) ? certificates.map { ClusterConfig.InternalTLS(ca: $0.ca, directory: $0.directory) } : nil
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
         var cells: [(config: ClusterConfig.Cell, node: CellNode, group: ServiceGroup, task: Task<Void, any Error>, watch: ServiceWatch)] = []
         var links: [(cell: Int, api: DelayProxy, redis: DelayProxy)] = []
@@ -100,7 +108,8 @@ struct TestCluster: Sendable {
                 }
                 let cellPort = PortBox()
                 let cellAdminPort = PortBox()
-                let node = try CellNode(cell: cell, secrets: secrets, uploadBytes: config.uploadBytes, logger: logger, onListening: { cellPort.set($0) },
+                if let certificates { try await certificates.issue(name) }
+                let node = try CellNode(cell: cell, secrets: secrets, uploadBytes: config.uploadBytes, internalTLS: tls, logger: logger, onListening: { cellPort.set($0) },
                                     onAdminListening: { cellAdminPort.set($0) })
                 let watch = ServiceWatch()
                 let group = ServiceGroup(services: watch.wrap(node.services), gracefulShutdownSignals: [], logger: logger)
@@ -121,21 +130,26 @@ struct TestCluster: Sendable {
                 }
             }
             // Cells hand writes to shared channels to each other: each learns the others' bound ports.
-            for cell in cells { cell.node.domain.peers.set(cells.map(\.config), from: cell.config.region) }
-            edgeEntries = try (1...edgeCount).map { n in
+            for cell in cells { cell.node.domain.peers.set(cells.map(\.config), from: cell.config.region, secure: tls != nil) }
+            for n in 1...edgeCount {
                 let port = try TestServers.freePort()
                 var edge = ClusterConfig.Edge(name: "edge-\(n)", region: regions[(n - 1) % regions.count], listen: .init(host: "127.0.0.1", port: port),
-                                              publicURL: "http://127.0.0.1:\(port)")
+                                              publicURL: (publicTLS ? "https" : "http") + "://127.0.0.1:\(port)")
                 if admin { edge.admin = .init(host: "127.0.0.1", port: 0) }
-                return edge
+                if let certificates {
+                    try await certificates.issue(edge.name)
+                    if publicTLS { edge.tls = .init(certificate: certificates.directory + "/\(edge.name).pem", key: certificates.directory + "/\(edge.name)-key.pem") }
+                }
+                edgeEntries.append(edge)
             }
             config = ClusterConfig(regions: regions, cells: cells.map(\.config), edges: edgeEntries, rateLimits: rateLimits)
+            config.internal_tls = tls
             // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
             config.presence_ttl_seconds = 2
             for edge in edgeEntries {
                 let edgePort = PortBox()
                 let edgeAdminPort = PortBox()
-                let edgeNode = EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger,
+                let edgeNode = try EdgeNode(config: config, edge: edge, secrets: secrets, webRoot: TestServers.webRoot, logger: logger,
                                         onListening: { edgePort.set($0) }, onAdminListening: { edgeAdminPort.set($0) })
                 edgeAPIs.append(edgeNode.api)
                 let edgeGroup = ServiceGroup(services: edgeNode.services, gracefulShutdownSignals: [], logger: logger)
@@ -149,9 +163,15 @@ struct TestCluster: Sendable {
             for link in links { link.api.stop(); link.redis.stop() }
             throw error
         }
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        // The test's own client trusts the cluster's CA and shows the operator tool's certificate.
+        var clientConfiguration = HTTPClient.Configuration()
+        if let certificates {
+            try await certificates.issue("concordctl")
+            clientConfiguration.tlsConfiguration = try InternalTLS.client(.init(ca: certificates.ca, directory: certificates.directory), process: "concordctl")
+        }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
         let cluster = TestCluster(edgeURLs: edgeEntries.map(\.public_url), config: config,
-                                  cellURL: "http://127.0.0.1:\(cells[0].config.api.port)", cellName: base,
+                                  cellURL: cells[0].config.apiURL(from: cells[0].config.region, secure: tls != nil), cellName: base,
                                   domain: cells[0].node.domain, domains: cells.map(\.node.domain), links: links, http: http, secrets: secrets, edgeAPIs: edgeAPIs, adminURLs: adminURLs,
                                   drainEdges: edges.map { group, _ in { await group.triggerGracefulShutdown() } })
         let result: Result<T, any Error>
