@@ -66,6 +66,18 @@ while read -r kind name pgport redisport database dbuser; do
   start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
 done <<< "$topology"
 
+# Internal TLS: a local CA (made once, kept in var/tls) and a certificate for each cell, edge and
+# the operator's tool; a relay shows its cell's. Every link between processes uses them.
+tls_ca= tls_dir=
+read -r _ tls_ca tls_dir < <(grep '^tls ' <<< "$topology") || true
+if [ -n "${tls_dir:-}" ]; then
+  scripts/tls.sh ca "$tls_dir"
+  for name in $(awk '$1=="cell"||$1=="edge"{print $2}' <<< "$topology") concordctl; do
+    [ -f "$tls_dir/$name.pem" ] || scripts/tls.sh cert "$tls_dir" "$name"
+  done
+  log "internal TLS: CA $tls_ca, certificates in $tls_dir"
+fi
+
 # What Concord's own processes write (archives, logs) is theirs alone; PostgreSQL keeps its
 # data directories 700 itself, and Redis's are 700.
 umask 027

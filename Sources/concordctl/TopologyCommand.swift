@@ -4,7 +4,7 @@ import ConcordModels
 /// Prints the cluster config as lines for shell scripts (`make run` reads it).
 struct TopologyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "topology",
-        abstract: "Prints the config's cells, edges and inter-region links, one per line: `cell NAME PG_PORT REDIS_PORT DATABASE` / `edge NAME URL REGION` / `link LISTEN_PORT TARGET_HOST:PORT DELAY_MS` / `admin NAME URL` (metrics and health).")
+        abstract: "Prints the config's cells, edges and inter-region links, one per line: `cell NAME PG_PORT REDIS_PORT DATABASE` / `edge NAME URL REGION` / `link LISTEN_PORT TARGET_HOST:PORT DELAY_MS` / `admin NAME URL` (metrics and health) / `tls CA DIRECTORY` (internal TLS's files).")
     @Option(help: "The cluster config file (JSON).")
     var config: String = "config/cluster.json"
 
@@ -15,6 +15,7 @@ struct TopologyCommand: ParsableCommand {
         for (name, admin) in cluster.cells.map({ ($0.name, $0.admin) }) + cluster.edges.map({ ($0.name, $0.admin) }) {
             if let admin { print("admin \(name) http://\(admin.host == "0.0.0.0" ? "127.0.0.1" : admin.host):\(admin.port)") }
         }
+        if let tls = cluster.internal_tls { print("tls \(tls.ca) \(tls.directory)") }
         let delay = cluster.inter_region_delay_ms ?? 0
         for c in cluster.cells {
             for (_, link) in (c.reached_from ?? [:]).sorted(by: { $0.key < $1.key }) {
