@@ -45,6 +45,8 @@ let package = Package(
             "CHiredis",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // PostgreSQL: migrations and the cell's stores. The only target with SQL.
@@ -52,6 +54,7 @@ let package = Package(
             "ConcordModels", "ConcordPermissions", "CSQLite", "CZstd",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SQL"]),
         // The gateway protocol: frames, intents, close codes and the I/O-free session machine.
@@ -103,6 +106,7 @@ let package = Package(
         .target(name: "ConcordRelay", dependencies: [
             "ConcordModels", "ConcordRedis", "ConcordHTTP",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -113,7 +117,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concordctl", dependencies: [
-            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering",
+            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering", "ConcordHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),

@@ -53,18 +53,6 @@ mkdir -p "$DATA_ROOT"; chmod 755 "$DATA_ROOT"
 ln -sfn "$DATA_ROOT" "$VAR/data"
 
 topology=$("$BIN/concordctl" topology --config "$CONFIG")
-while read -r kind name pgport redisport database dbuser; do
-  [ "$kind" = cell ] || continue
-  if [ "$dbuser" = postgres ]; then
-    log "cell $name connects to PostgreSQL as the superuser; give it its own user in $CONFIG (e.g. \"user\": \"concord\")"
-    exit 1
-  fi
-  log "cell $name: PostgreSQL on $pgport (as $dbuser), Redis on $redisport"
-  mkdir -p "$DATA_ROOT/$name"; chmod 755 "$DATA_ROOT/$name"
-  start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_ADMIN_PASSWORD" durable
-  ensure_cell_database "$DATA_ROOT/$name/pg" "$pgport" "$database" "$dbuser" "$CONCORD_PG_PASSWORD"
-  start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
-done <<< "$topology"
 
 # Internal TLS: a local CA (made once, kept in var/tls) and a certificate for each cell, edge and
 # the operator's tool; a relay shows its cell's. Every link between processes uses them.
@@ -75,8 +63,33 @@ if [ -n "${tls_dir:-}" ]; then
   for name in $(awk '$1=="cell"||$1=="edge"{print $2}' <<< "$topology") concordctl; do
     [ -f "$tls_dir/$name.pem" ] || scripts/tls.sh cert "$tls_dir" "$name"
   done
+  # PostgreSQL and Redis show one certificate for the data services of every cell (by absolute
+  # path: Redis changes to its own directory before it reads it).
+  [ -f "$tls_dir/data-services.pem" ] || scripts/tls.sh cert "$tls_dir" data-services
+  tls_dir=$(cd "$tls_dir" && pwd) tls_ca=$(cd "$(dirname "$tls_ca")" && pwd)/$(basename "$tls_ca")
   log "internal TLS: CA $tls_ca, certificates in $tls_dir"
 fi
+
+while read -r kind name pgport redisport database dbuser redis_tls pg_tls; do
+  [ "$kind" = cell ] || continue
+  if [ "$dbuser" = postgres ]; then
+    log "cell $name connects to PostgreSQL as the superuser; give it its own user in $CONFIG (e.g. \"user\": \"concord\")"
+    exit 1
+  fi
+  log "cell $name: PostgreSQL on $pgport (as $dbuser), Redis on $redisport"
+  mkdir -p "$DATA_ROOT/$name"; chmod 755 "$DATA_ROOT/$name"
+  pg_cert=()
+  [ "${pg_tls:-disable}" != disable ] && pg_cert=("$tls_dir/data-services.pem" "$tls_dir/data-services-key.pem")
+  start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_ADMIN_PASSWORD" durable "${pg_cert[@]}"
+  ensure_cell_database "$DATA_ROOT/$name/pg" "$pgport" "$database" "$dbuser" "$CONCORD_PG_PASSWORD"
+  if [ "${redis_tls:-0}" = 1 ]; then
+    # TLS only: the configured port is Redis's TLS port; clients show the CA's certificates.
+    start_redis "$DATA_ROOT/$name/redis" 0 aof "$CONCORD_REDIS_PASSWORD" "$redisport" \
+      "$tls_dir/data-services.pem" "$tls_dir/data-services-key.pem" "$tls_ca"
+  else
+    start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
+  fi
+done <<< "$topology"
 
 # What Concord's own processes write (archives, logs) is theirs alone; PostgreSQL keeps its
 # data directories 700 itself, and Redis's are 700.

@@ -55,11 +55,12 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u "$user" -- "$@"); else (cd / && "$@"); fi
 }
 
-# start_postgres DIR PORT PASSWORD [throwaway]
+# start_postgres DIR PORT PASSWORD [throwaway|durable] [CERT KEY]
 # Initializes DIR on first use (superuser `postgres` with PASSWORD) and starts the server.
-# Throwaway servers (tests) turn durability off; others keep fsync on.
+# Throwaway servers (tests) turn durability off; others keep fsync on. With CERT and KEY it
+# also takes TLS connections (ssl = on) with that certificate.
 start_postgres() {
-  local dir=$1 port=$2 password=$3 mode=${4:-durable}
+  local dir=$1 port=$2 password=$3 mode=${4:-durable} cert=${5:-} key=${6:-}
   local user; user=$(pg_user)
   mkdir -p "$dir"
   chown "$user" "$dir"; chmod 700 "$dir"
@@ -72,6 +73,12 @@ start_postgres() {
   if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
   local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=1000"
   if [ "$mode" = throwaway ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  if [ -n "$cert" ]; then
+    # PostgreSQL reads its key only when its own user alone can.
+    install -o "$user" -m 600 "$cert" "$dir/server.crt"
+    install -o "$user" -m 600 "$key" "$dir/server.key"
+    opts="$opts -c ssl=on"
+  fi
   as_pg "$PG_BIN/pg_ctl" -D "$dir" -w -l "$dir/server.log" -o "$opts" start >/dev/null
 }
 
@@ -129,11 +136,13 @@ END \$\$;
 SQL
 }
 
-# start_redis DIR PORT [aof] [PASSWORD]
+# start_redis DIR PORT [aof] [PASSWORD] [TLS_PORT CERT KEY CA]
 # With a password, every client must AUTH. Memory is capped; only keys with a TTL (presence,
-# resume hand-overs, hot pages) are evicted, never counters or revoked tokens.
+# resume hand-overs, hot pages) are evicted, never counters or revoked tokens. With TLS_PORT it
+# also listens there for TLS, and takes only clients showing a certificate CA signed; PORT 0
+# leaves TLS alone (the server's own certificate, a client one too, asks whether it is up).
 start_redis() {
-  local dir=$1 port=$2 mode=${3:-memory} password=${4:-}
+  local dir=$1 port=$2 mode=${3:-memory} password=${4:-} tls_port=${5:-} cert=${6:-} key=${7:-} ca=${8:-}
   mkdir -p "$dir"; chmod 700 "$dir"
   if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then return 0; fi
   local persist=(--save '' --appendonly no)
@@ -144,10 +153,14 @@ start_redis() {
     printf 'requirepass %s\n' "$password" > "$dir/auth.conf"; chmod 600 "$dir/auth.conf"
     auth=("$dir/auth.conf")
   fi
-  redis-server "${auth[@]}" --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
+  local tls=()
+  [ -n "$tls_port" ] && tls=(--tls-port "$tls_port" --tls-cert-file "$cert" --tls-key-file "$key" --tls-ca-cert-file "$ca" --tls-auth-clients yes)
+  redis-server "${auth[@]}" --bind 127.0.0.1 --port "$port" "${tls[@]}" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
     --logfile "$dir/redis.log" --maxmemory 512mb --maxmemory-policy volatile-lru "${persist[@]}" >/dev/null
-  for _ in $(seq 50); do REDISCLI_AUTH="$password" redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
-  log "redis on port $port did not start"; return 1
+  local probe=(-p "$port")
+  [ "$port" = 0 ] && probe=(-p "$tls_port" --tls --cacert "$ca" --cert "$cert" --key "$key")
+  for _ in $(seq 50); do REDISCLI_AUTH="$password" redis-cli "${probe[@]}" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
+  log "redis on port ${tls_port:-$port} did not start"; return 1
 }
 
 stop_redis() {

@@ -20,8 +20,13 @@ cleanup() {
 trap cleanup EXIT
 
 log "starting throwaway PostgreSQL on $CONCORD_TEST_PG_PORT and Redis on $CONCORD_TEST_REDIS_PORT"
-start_postgres "$root/pg" "$CONCORD_TEST_PG_PORT" "$CONCORD_TEST_PG_PASSWORD" throwaway
-start_redis "$root/redis" "$CONCORD_TEST_REDIS_PORT"
+# Both also take TLS (PostgreSQL on its port, Redis on a second one) with a certificate of the
+# tests' CA, which every test cluster with internal TLS signs its processes' certificates with.
+export CONCORD_TEST_TLS_DIR="$root/tls" CONCORD_TEST_REDIS_TLS_PORT="${CONCORD_TEST_REDIS_TLS_PORT:-$((CONCORD_TEST_REDIS_PORT + 1))}"
+scripts/tls.sh ca "$CONCORD_TEST_TLS_DIR" && scripts/tls.sh cert "$CONCORD_TEST_TLS_DIR" servers
+start_postgres "$root/pg" "$CONCORD_TEST_PG_PORT" "$CONCORD_TEST_PG_PASSWORD" throwaway "$CONCORD_TEST_TLS_DIR/servers.pem" "$CONCORD_TEST_TLS_DIR/servers-key.pem"
+start_redis "$root/redis" "$CONCORD_TEST_REDIS_PORT" memory "" "$CONCORD_TEST_REDIS_TLS_PORT" \
+  "$CONCORD_TEST_TLS_DIR/servers.pem" "$CONCORD_TEST_TLS_DIR/servers-key.pem" "$CONCORD_TEST_TLS_DIR/ca.pem"
 export CONCORD_TEST_SCRATCH="$root"
 
 # Real clients run from one throwaway virtual environment: stock discord.py from PyPI (with

@@ -26,8 +26,10 @@ public struct CellNode: Sendable {
                 onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
-                                                     password: secrets.postgresPassword), logger: logger)
-        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: secrets.redisPassword)
+                                                     password: secrets.postgresPassword,
+                                                     tls: try InternalTLS.postgres(cell.postgres, tls: internalTLS)), logger: logger)
+        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: secrets.redisPassword,
+                                tls: try InternalTLS.redis(cell, tls: internalTLS, process: cell.name))
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret,
                               http: try internalTLS.map { try PeerCells.client(tls: $0, process: cell.name) } ?? .shared)

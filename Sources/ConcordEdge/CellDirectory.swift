@@ -1,6 +1,8 @@
 import ConcordAuth
+import ConcordHTTP
 import ConcordModels
 import ConcordRedis
+import NIOSSL
 
 /// How the edge reaches each cell: its internal API base URL and its Redis. Which cell owns a
 /// route comes from the ids in it (their cell bits); requests about the caller go to the
@@ -12,6 +14,8 @@ public struct CellDirectory: Sendable {
         public var redis: RedisClient
         /// The Redis address from this edge's region (for its subscriber connection).
         public var redisAddress: ClusterConfig.Endpoint
+        /// TLS to that Redis, where the cell has it.
+        public var redisTLS: NIOSSLContext?
     }
     let entries: [Int: Entry]
     /// For the subscriptions opened beside each entry's client.
@@ -21,13 +25,16 @@ public struct CellDirectory: Sendable {
     /// Where requests with no owner (register, login) go: the first cell of the edge's region.
     let defaultCell: Int
 
-    public init(config: ClusterConfig, region: String?, redisPassword: String? = nil) {
+    /// `process`: the edge's name, whose certificate it shows where the cluster has internal TLS.
+    public init(config: ClusterConfig, region: String?, redisPassword: String? = nil, process: String = "edge") throws {
         var entries: [Int: Entry] = [:]
         for cell in config.cells {
             // Cells of another region are reached over the inter-region link.
             let redis = cell.redis(from: region ?? cell.region)
+            let redisTLS = try InternalTLS.redis(cell, tls: config.internal_tls, process: process)
             entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region, secure: config.internal_tls != nil),
-                                     redis: RedisClient(host: redis.host, port: redis.port, password: redisPassword), redisAddress: redis)
+                                     redis: RedisClient(host: redis.host, port: redis.port, password: redisPassword, tls: redisTLS),
+                                     redisAddress: redis, redisTLS: redisTLS)
         }
         self.redisPassword = redisPassword
         self.entries = entries

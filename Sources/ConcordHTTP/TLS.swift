@@ -95,6 +95,10 @@ extension TLSServerChannel: HTTPChannelHandler where Base: HTTPChannelHandler {
     public var responder: HTTPChannelHandler.Responder { base.responder }
 }
 
+public struct TLSSetupError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// How Concord's processes reach each other when the cluster has internal TLS: they check the
 /// other side's certificate against the cluster's CA and show their own.
 public enum InternalTLS {
@@ -105,6 +109,32 @@ public enum InternalTLS {
         configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(tls.certificate(for: process)).map { .certificate($0) }
         configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: tls.key(for: process), format: .pem))
         configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
+    /// A cell's Redis where the cell says `redis_tls`: the process shows its certificate and
+    /// checks Redis's against the cluster's CA (any name: that CA signs only the cluster's own).
+    public static func redis(_ cell: ClusterConfig.Cell, tls: ClusterConfig.InternalTLS?, process: String) throws -> NIOSSLContext? {
+        guard cell.redis_tls == true else { return nil }
+        guard let tls else { throw TLSSetupError(description: "cell \(cell.name) has redis_tls but the cluster has no internal_tls") }
+        var configuration = try client(tls, process: process)
+        configuration.certificateVerification = .noHostnameVerification
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// A cell's PostgreSQL by its `postgres.tls`: `require` encrypts; `verify-ca` also checks
+    /// the server's certificate against the cluster's CA; `verify-full` also its host name.
+    public static func postgres(_ postgres: ClusterConfig.Postgres, tls: ClusterConfig.InternalTLS?) throws -> TLSConfiguration? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        switch postgres.tls ?? "disable" {
+        case "disable": return nil
+        case "require": configuration.certificateVerification = .none
+        case "verify-ca": configuration.certificateVerification = .noHostnameVerification
+        case "verify-full": configuration.certificateVerification = .fullVerification
+        case let other: throw TLSSetupError(description: "postgres.tls is disable, require, verify-ca or verify-full, not \(other)")
+        }
+        if let ca = tls?.ca, configuration.certificateVerification != .none { configuration.trustRoots = .file(ca) }
         return configuration
     }
 

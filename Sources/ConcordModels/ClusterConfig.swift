@@ -13,6 +13,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var port: Int
         public var database: String
         public var user: String
+        /// `disable` (the default), `require`, `verify-ca` or `verify-full` (libpq's names); the
+        /// CA is the cluster's `internal_tls.ca`.
+        public var tls: String?
         public init(host: String, port: Int, database: String, user: String) {
             self.host = host; self.port = port; self.database = database; self.user = user
         }
@@ -23,6 +26,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var region: String
         public var postgres: Postgres
         public var redis: Endpoint
+        /// `redis` is Redis's TLS port: every process shows its certificate and checks Redis's
+        /// against the cluster's CA (`internal_tls`).
+        public var redis_tls: Bool?
+        /// The cluster's `internal_tls`, filled in when the config is loaded, so whatever has a
+        /// cell knows how to reach its Redis and PostgreSQL.
+        public var internal_tls: InternalTLS?
         /// Where the cell's internal API listens; only edges and operators talk to it.
         public var api: Endpoint
         /// Metrics and health (`/metrics`, `/healthz`, `/readyz`), for operators only.
@@ -198,8 +207,9 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
 
     public static func load(path: String) throws -> ClusterConfig {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let config = try JSONDecoder().decode(ClusterConfig.self, from: data)
+        var config = try JSONDecoder().decode(ClusterConfig.self, from: data)
         try config.check()
+        for index in config.cells.indices where config.cells[index].internal_tls == nil { config.cells[index].internal_tls = config.internal_tls }
         return config
     }
 

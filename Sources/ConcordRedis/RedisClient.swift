@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// An async Redis client on one pipelined connection. The connection opens on first use and
@@ -15,8 +16,10 @@ public final class RedisClient: Sendable {
         var connecting: EventLoopFuture<any Channel>?
     }
 
-    public init(host: String, port: Int, password: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        connector = RedisConnector(host: host, port: port, password: password, group: group)
+    /// `tls`: Redis's TLS port, with this context (see `RedisTLS`).
+    public init(host: String, port: Int, password: String? = nil, tls: NIOSSLContext? = nil,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        connector = RedisConnector(host: host, port: port, password: password, group: group, tls: tls)
     }
 
     public var address: String { "\(connector.host):\(connector.port)" }

@@ -1,24 +1,44 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
-/// Opens TCP connections to one Redis server with the protocol handler installed, and
-/// authenticates them (AUTH) when the server needs a password.
+/// Opens TCP connections (TLS where given) to one Redis server with the protocol handler
+/// installed, and authenticates them (AUTH) when the server needs a password.
 struct RedisConnector: Sendable {
     let host: String
     let port: Int
     let password: String?
     let group: any EventLoopGroup
+    let tls: NIOSSLContext?
 
     func connect(onPush: (@Sendable (RedisValue) -> Void)? = nil) -> EventLoopFuture<any Channel> {
-        let connecting = ClientBootstrap(group: group)
+        let tcp = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(2))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // No server name for an IP address (TLS sends none); the certificate is still checked.
+                        let name = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(promise: channel.eventLoop.makePromise()))
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisProtocolHandler(onPush: onPush))
                 }
             }
             .connect(host: host, port: port)
+        // With TLS, connected means handshaken, within the same few seconds a TCP connect gets (a
+        // server that does not speak TLS would otherwise leave every command waiting forever).
+        let connecting = tls == nil ? tcp : tcp.flatMap { channel in
+            channel.pipeline.handler(type: HandshakeWatcher.self).flatMap { watcher in
+                let timeout = channel.eventLoop.scheduleTask(in: .seconds(2)) {
+                    watcher.promise.fail(RedisError.connectionClosed)
+                    channel.close(promise: nil)
+                }
+                return watcher.promise.futureResult.map { timeout.cancel(); return channel }
+            }
+        }
         guard let password else { return connecting }
         return connecting.flatMap { channel in
             let promise = channel.eventLoop.makePromise(of: RedisValue.self)
@@ -39,5 +59,28 @@ struct RedisConnector: Sendable {
             promise.fail(RedisError.connectionClosed)
         }
         return try await promise.futureResult.get()
+    }
+}
+
+/// Completes its promise when the TLS handshake does, and fails it if the connection goes first.
+final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { promise.succeed() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(RedisError.connectionClosed)
+        context.fireChannelInactive()
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A pub/sub connection that stays subscribed: `run()` keeps it connected, resubscribes every
@@ -23,9 +24,10 @@ public final class RedisSubscriber: Sendable {
         var topics: Set<String> = []
     }
 
-    public init(host: String, port: Int, password: String? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    public init(host: String, port: Int, password: String? = nil, tls: NIOSSLContext? = nil,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "concord.redis.subscriber")) {
-        connector = RedisConnector(host: host, port: port, password: password, group: group)
+        connector = RedisConnector(host: host, port: port, password: password, group: group, tls: tls)
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }

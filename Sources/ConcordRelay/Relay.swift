@@ -5,6 +5,7 @@ import ConcordRedis
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 
 /// Carries other cells' outbox events into one cell: for each source cell, it asks the
@@ -37,9 +38,17 @@ public struct Relay: Service {
         var configuration = HTTPClient.Configuration()
         configuration.tlsConfiguration = try tls.map { try InternalTLS.client($0, process: destination.name) }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        // TLS to each source's Redis where it has it (a certificate problem stops the relay here, loudly).
+        let redisTLS: [Int: NIOSSLContext]
+        do {
+            redisTLS = try sources.reduce(into: [:]) { $0[$1.id] = try InternalTLS.redis($1, tls: tls, process: destination.name) }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                for source in sources { group.addTask { await self.follow(source, http: http) } }
+                for source in sources { group.addTask { await self.follow(source, http: http, redisTLS: redisTLS[source.id]) } }
             }
         }
         try await http.shutdown()
@@ -49,10 +58,10 @@ public struct Relay: Service {
     /// position (its Redis, over the link), and every poll interval besides (Redis may be down).
     /// Failures (either cell unreachable, the destination's database down) are retried with a
     /// growing pause, from the destination's cursor.
-    func follow(_ source: ClusterConfig.Cell, http: HTTPClient) async {
+    func follow(_ source: ClusterConfig.Cell, http: HTTPClient, redisTLS: NIOSSLContext?) async {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let address = source.redis(from: destination.region)
-        let subscriber = RedisSubscriber(host: address.host, port: address.port, password: redisPassword, logger: logger)
+        let subscriber = RedisSubscriber(host: address.host, port: address.port, password: redisPassword, tls: redisTLS, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await subscriber.run() }
             group.addTask {

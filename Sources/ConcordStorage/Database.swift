@@ -1,5 +1,6 @@
 import ConcordModels
 import Logging
+import NIOSSL
 import PostgresNIO
 import Synchronization
 
@@ -11,8 +12,12 @@ public struct DatabaseSettings: Sendable {
     public var user: String
     public var password: String?
     public var maxConnections: Int
+    /// Where set, every connection is TLS (refused if the server will not).
+    public var tls: TLSConfiguration?
 
-    public init(host: String, port: Int, database: String, user: String, password: String?, maxConnections: Int = 20) {
+    public init(host: String, port: Int, database: String, user: String, password: String?, maxConnections: Int = 20,
+                tls: TLSConfiguration? = nil) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.database = database
@@ -37,11 +42,17 @@ public final class Database: SQLExecutor {
 
     public init(settings: DatabaseSettings, logger: Logger = Logger(label: "concord.storage")) {
         var config = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.user,
-                                                  password: settings.password, database: settings.database, tls: .disable)
+                                                  password: settings.password, database: settings.database,
+                                                  tls: settings.tls.map { .require($0) } ?? .disable)
         config.options.maximumConnections = settings.maxConnections
         config.options.minimumConnections = 0
         client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
+    }
+
+    /// Whether the connection a query gets is TLS (PostgreSQL's own view of it).
+    public func connectionIsEncrypted() async throws -> Bool {
+        try await run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?.decode(Bool.self) ?? false
     }
 
     /// Runs the pool; must be running (e.g. in the process's service group) for queries to go through.

@@ -38,9 +38,15 @@ struct CellCommands: AsyncParsableCommand {
 
         func health(_ cell: ClusterConfig.Cell) async -> CellHealth {
             var health = CellHealth(cell: cell.name, database: "ok", redis: "ok")
-            let redis = cellRedis(cell)
-            do { _ = try await redis.send("PING") } catch { health.redis = "unreachable (\(error))" }
-            await redis.close()
+            do {
+                let redis = try cellRedis(cell)
+                var failure: (any Error)?
+                do { _ = try await redis.send("PING") } catch { failure = error }
+                await redis.close()
+                if let failure { throw failure }
+            } catch {
+                health.redis = "unreachable (\(error))"
+            }
             do {
                 let status = try await withTimeout(.seconds(5)) {
                     try await withDatabase(cell) { try await $0.outboxStatus(publisher: OutboxPublisher.consumer) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordAuth
 import ConcordCell
+import ConcordHTTP
 import ConcordModels
 import ConcordRedis
 import ConcordStorage
@@ -49,7 +50,8 @@ func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) as
     logger.logLevel = .error
     let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port, database: cell.postgres.database,
                                                  user: cell.postgres.user, password: ProcessInfo.processInfo.environment["CONCORD_PG_PASSWORD"],
-                                                 maxConnections: 4), logger: logger)
+                                                 maxConnections: 4, tls: try InternalTLS.postgres(cell.postgres, tls: cell.internal_tls)),
+                      logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await db.run() }
         defer { group.cancelAll() }
@@ -69,9 +71,11 @@ func withDatabases<T: Sendable>(_ cells: [ClusterConfig.Cell], _ body: ([Int: Da
     }
 }
 
-/// A cell's Redis, with the cluster's Redis password when the environment sets it.
-func cellRedis(_ cell: ClusterConfig.Cell) -> RedisClient {
-    RedisClient(host: cell.redis.host, port: cell.redis.port, password: (try? ClusterSecrets.fromEnvironment())?.redisPassword)
+/// A cell's Redis, with the cluster's Redis password when the environment sets it (over TLS
+/// with the operator tool's certificate where the cell says so).
+func cellRedis(_ cell: ClusterConfig.Cell) throws -> RedisClient {
+    RedisClient(host: cell.redis.host, port: cell.redis.port, password: (try? ClusterSecrets.fromEnvironment())?.redisPassword,
+                tls: try InternalTLS.redis(cell, tls: cell.internal_tls, process: "concordctl"))
 }
 
 func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async throws -> T) async throws -> T {
@@ -80,7 +84,7 @@ func withDomain<T: Sendable>(_ options: CellOptions, _ body: (CellDomain) async 
 
 func withDomain<T: Sendable>(cell: ClusterConfig.Cell, _ body: (CellDomain) async throws -> T) async throws -> T {
     let secrets = try ClusterSecrets.fromEnvironment()
-    let redis = cellRedis(cell)
+    let redis = try cellRedis(cell)
     let result = try await withDatabase(cell) { db in
         // Process 15 of the cell: the operator tool mints ids that never collide with the cell's.
         let domain = CellDomain(cellID: cell.id, cellName: cell.name, db: db, redis: redis,

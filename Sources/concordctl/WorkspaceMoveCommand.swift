@@ -50,8 +50,7 @@ extension WorkspaceCommands {
         /// Tells the edges following the cell's Redis that the directory changed (they also reload
         /// it every few seconds and on any 421, so a cell whose Redis is down is not fatal).
         static func announce(_ cell: ClusterConfig.Cell?) async {
-            guard let cell else { return }
-            let redis = cellRedis(cell)
+            guard let cell, let redis = try? cellRedis(cell) else { return }
             _ = try? await redis.send("PUBLISH", Topics.directory(cell: cell.name), "moved")
             await redis.close()
         }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordHTTP
 import ConcordModels
+import ConcordRedis
 import Foundation
 import NIOSSL
 import Testing
@@ -58,6 +59,21 @@ struct TLSTests {
                     "a certificate of another CA")
             #expect(await Self.status(url, tls: try Self.trusting(stranger.ca, showing: ours), secret: c.secrets.internalSecret) == nil,
                     "a client that does not trust the cluster's CA does not trust the cell")
+
+            // The cells' PostgreSQL and Redis are reached over TLS too, where the test servers take it.
+            guard TestServers.tlsDirectory != nil else { return }
+            for domain in c.domains { #expect(try await domain.db.connectionIsEncrypted(), "PostgreSQL says the connection is TLS") }
+            #expect(try await c.domain.redis.send("PING") == .status("PONG"))
+            let redis = c.config.cells[0].redis
+            #expect(c.config.cells[0].redis_tls == true)
+            let plain = RedisClient(host: redis.host, port: redis.port)
+            await #expect(throws: (any Error).self, "plain Redis on its TLS port") { try await plain.send("PING") }
+            await plain.close()
+            var strangers = try InternalTLS.client(.init(ca: tls.ca, directory: stranger.directory), process: "concordctl")
+            strangers.certificateVerification = .noHostnameVerification
+            let foreign = RedisClient(host: redis.host, port: redis.port, tls: try NIOSSLContext(configuration: strangers))
+            await #expect(throws: (any Error).self, "Redis takes no certificate of another CA") { try await foreign.send("PING") }
+            await foreign.close()
         }
     }
 

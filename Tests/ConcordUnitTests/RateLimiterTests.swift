@@ -31,7 +31,7 @@ struct RateLimiterTests {
     /// Budgets belong to the user: a second token (logging in again) shares the first one's.
     /// Anonymous budgets belong to the address, login apart from the cheap public routes.
     @Test func budgetsArePerUserAndPerAddress() async throws {
-        let api = EdgeAPI(directory: CellDirectory(config: ClusterConfig(regions: ["local"], cells: [
+        let api = EdgeAPI(directory: try CellDirectory(config: ClusterConfig(regions: ["local"], cells: [
             .init(id: 1, name: "c1", region: "local", postgres: .init(host: "127.0.0.1", port: 1, database: "x", user: "x"),
                   redis: .init(host: "127.0.0.1", port: 1), api: .init(host: "127.0.0.1", port: 1)),
         ], edges: []), region: "local"), tokens: TokenAuthority(secret: Array(repeating: 7, count: 32)), internalSecret: "s",

@@ -102,6 +102,13 @@ struct TestCluster: Sendable {
                 // Cheap hashes: the suites register hundreds of people (production uses 2^17).
                 cell.password_cost_log2 = 10
                 if objectStore { cell.tiering?.object_store = try await TestServers.objectStore(prefix: name + "/") }
+                // Internal TLS reaches the cell's PostgreSQL and Redis too, where the test servers take it.
+                if tls != nil, TestServers.tlsDirectory != nil {
+                    cell.postgres.host = "localhost"
+                    cell.postgres.tls = "verify-full"
+                    if redisPort == nil, let port = TestServers.redisTLSPort { (cell.redis.port, cell.redis_tls) = (port, true) }
+                }
+                cell.internal_tls = tls
                 if admin { cell.admin = .init(host: "127.0.0.1", port: 0) }
                 _ = try await TestServers.withRunning(Database(settings: try TestServers.settings(database: database), logger: logger)) {
                     try await migrator.migrate($0)

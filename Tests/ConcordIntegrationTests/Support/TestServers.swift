@@ -57,6 +57,11 @@ enum TestServers {
         }
     }
 
+    /// The CA (`ca.pem`, `ca-key.pem`) whose certificate the test PostgreSQL and Redis show for
+    /// TLS, and the Redis's TLS port; unset, clusters with internal TLS keep plain connections to both.
+    static var tlsDirectory: String? { env["CONCORD_TEST_TLS_DIR"] }
+    static var redisTLSPort: Int? { env["CONCORD_TEST_REDIS_TLS_PORT"].flatMap(Int.init) }
+
     /// The S3-compatible server `make test` starts (moto, checking every signature), if it could.
     static var objectStoreAvailable: Bool { env["CONCORD_TEST_S3_URL"] != nil }
 
