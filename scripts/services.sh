@@ -163,14 +163,18 @@ start_redis() {
   log "redis on port ${tls_port:-$port} did not start"; return 1
 }
 
-stop_redis() {
-  local dir=$1
-  [ -f "$dir/redis.pid" ] || return 0
-  local pid; pid=$(cat "$dir/redis.pid")
+stop_redis() { stop_by_pidfile "$1/redis.pid" "Redis in $1"; }
+
+# stop_by_pidfile FILE WHAT — ends the process FILE names (TERM, then KILL after 5 s) and
+# removes FILE.
+stop_by_pidfile() {
+  local file=$1 what=$2
+  [ -f "$file" ] || return 0
+  local pid; pid=$(cat "$file")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then log "Redis (pid $pid) in $dir did not stop"; return 1; fi
-  rm -f "$dir/redis.pid"
+  if kill -0 "$pid" 2>/dev/null; then log "$what (pid $pid) did not stop on TERM; killing it"; kill -9 "$pid" 2>/dev/null || true; fi
+  rm -f "$file"
 }
 
 # start_object_store DIR PORT VENV — a local S3-compatible server (moto, from PyPI, in VENV) that
@@ -191,14 +195,6 @@ start_object_store() {
   log "the object store on port $port did not start (see $dir/server.log)"; return 1
 }
 
-stop_object_store() {
-  local dir=$1
-  [ -f "$dir/server.pid" ] || return 0
-  local pid; pid=$(cat "$dir/server.pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/server.pid"
-}
+stop_object_store() { stop_by_pidfile "$1/server.pid" "the object store in $1"; }
 
 random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
