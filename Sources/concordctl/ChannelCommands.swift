@@ -41,8 +41,12 @@ struct ChannelCommands: AsyncParsableCommand {
                     }.copied
                 }
             }
-            print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(copied) message(s); "
-                  + "the relay into \(destination.name) (`concord relay --name \(destination.name)`) keeps it current")
+            try report(options.json, JSONValue.object(["channel": .string(channelID.description), "home": .string(home.name),
+                                                       "workspace": .string(workspaceID.description), "destination": .string(destination.name),
+                                                       "copied_messages": .int(Int64(copied))])) {
+                print("channel \(channelID) (\(home.name)) shared into workspace \(workspaceID) (\(destination.name)) with \(copied) message(s); "
+                      + "the relay into \(destination.name) (`concord relay --name \(destination.name)`) keeps it current")
+            }
         }
     }
 }

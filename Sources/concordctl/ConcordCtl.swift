@@ -105,6 +105,15 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// What a command reports, one fact at a time: for a person, `text` prints it; with `--json`,
+/// the fact is one compact JSON line (JSON lines), so scripts read each as it comes.
+func report(_ json: Bool, _ fact: some Encodable, text: () -> Void) throws {
+    guard json else { return text() }
+    let encoder = WireJSON.encoder()
+    encoder.outputFormatting.insert(.sortedKeys)
+    print(String(decoding: try encoder.encode(fact), as: UTF8.self))
+}
+
 func printTable(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
     func line(_ cells: [String]) -> String {

@@ -14,7 +14,14 @@ struct Migrate: AsyncParsableCommand {
         let migrator = Migrator(directory: migrations)
         for cell in cells {
             let applied = try await withDatabase(cell) { db in try await migrator.migrate(db) }
-            print("\(cell.name): " + (applied.isEmpty ? "up to date" : "applied \(applied.joined(separator: ", "))"))
+            try report(options.json, Applied(cell: cell.name, applied: applied)) {
+                print("\(cell.name): " + (applied.isEmpty ? "up to date" : "applied \(applied.joined(separator: ", "))"))
+            }
         }
     }
+}
+
+struct Applied: Encodable {
+    var cell: String
+    var applied: [String]
 }

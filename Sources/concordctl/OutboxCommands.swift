@@ -13,18 +13,21 @@ struct OutboxCommands: AsyncParsableCommand {
 
         func run() async throws {
             let config = try ClusterConfig.load(path: options.config)
-            var rows: [[String]] = []
+            var lags: [RelayLag] = []
             for destination in config.cells {
                 for source in config.cells where source.id != destination.id {
                     let cursor = try await withDatabase(destination) { try await $0.relayCursor(source: source.id) }
                     let (head, oldest) = try await withDatabase(source) { db in
                         (try await db.outboxHead(), try await db.eventTime(after: cursor.seq))
                     }
-                    let lagSeconds = oldest.map { String(format: "%.1f", max(0, Date().timeIntervalSince($0))) } ?? "0"
-                    rows.append([source.name, destination.name, String(cursor.seq), String(head), String(max(0, head - cursor.seq)), lagSeconds])
+                    lags.append(RelayLag(from: source.name, to: destination.name, applied_through: cursor.seq, source_head: head,
+                                         lag_rows: max(0, head - cursor.seq), lag_seconds: oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0))
                 }
             }
-            printTable(["from", "to", "applied through", "source head", "lag rows", "lag seconds"], rows)
+            if options.json { return try lags.forEach { try report(true, $0) {} } }
+            printTable(["from", "to", "applied through", "source head", "lag rows", "lag seconds"], lags.map {
+                [$0.from, $0.to, String($0.applied_through), String($0.source_head), String($0.lag_rows), String(format: "%.1f", $0.lag_seconds)]
+            })
         }
     }
 
@@ -43,7 +46,9 @@ struct OutboxCommands: AsyncParsableCommand {
             try await withDatabase(destination) { db in
                 for source in sources {
                     try await db.setRelayCursor(source: source.id, seq: max(0, from - 1))
-                    print("\(destination.name): the relay applies \(source.name)'s outbox again from \(from)")
+                    try report(options.json, JSONValue.object(["cell": .string(destination.name), "source": .string(source.name), "from": .int(from)])) {
+                        print("\(destination.name): the relay applies \(source.name)'s outbox again from \(from)")
+                    }
                 }
             }
         }
@@ -60,7 +65,18 @@ struct OutboxCommands: AsyncParsableCommand {
             let config = try ClusterConfig.load(path: options.config)
             guard let cell = config.cell(named: source) else { throw ValidationError("no cell named \(source)") }
             try await withDatabase(cell) { try await $0.forgetOutboxFollower(OutboxFollower.consumer(OutboxFollower.relay(into: destination))) }
-            print("\(source): no longer keeps outbox rows for \(destination)'s relay")
+            try report(options.json, ["source": source, "forgotten_destination": destination]) {
+                print("\(source): no longer keeps outbox rows for \(destination)'s relay")
+            }
         }
     }
+}
+
+struct RelayLag: Encodable {
+    var from: String
+    var to: String
+    var applied_through: Int64
+    var source_head: Int64
+    var lag_rows: Int64
+    var lag_seconds: Double
 }

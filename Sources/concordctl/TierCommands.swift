@@ -32,16 +32,17 @@ struct TierCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await TierCommands.withMover(options) { cell, _, mover in
-                let report = try await mover.run(now: Date().addingTimeInterval(aheadDays * 86400), dryRun: dryRun)
-                print("\(cell.name): \(dryRun ? "would archive" : "archived") \(report.files.count) file(s), \(report.rows) row(s); "
-                      + "finished \(report.completed) interrupted move(s), rewrote \(report.rewritten) file(s), swept \(report.swept)")
-                printTable(["bucket", "file", "rows", "archive bytes", "warm bytes"], report.files.map {
+                let result = try await mover.run(now: Date().addingTimeInterval(aheadDays * 86400), dryRun: dryRun)
+                if options.json { return try report(true, TierRunFact(cell: cell.name, dryRun: dryRun, result)) {} }
+                print("\(cell.name): \(dryRun ? "would archive" : "archived") \(result.files.count) file(s), \(result.rows) row(s); "
+                      + "finished \(result.completed) interrupted move(s), rewrote \(result.rewritten) file(s), swept \(result.swept)")
+                printTable(["bucket", "file", "rows", "archive bytes", "warm bytes"], result.files.map {
                     [String($0.bucket), $0.name, String($0.rows), String($0.bytes), String($0.warmBytes)]
                 })
-                let (bytes, warm) = report.files.reduce((Int64(0), Int64(0))) { ($0.0 + $1.bytes, $0.1 + $1.warmBytes) }
-                if report.rows > 0 && !dryRun {
+                let (bytes, warm) = result.files.reduce((Int64(0), Int64(0))) { ($0.0 + $1.bytes, $0.1 + $1.warmBytes) }
+                if result.rows > 0 && !dryRun {
                     print(String(format: "storage: %.1f bytes per message in archives vs %.1f in PostgreSQL (table, TOAST, indexes): %.2f of the warm bytes",
-                                 Double(bytes) / Double(report.rows), Double(warm) / Double(report.rows), Double(bytes) / Double(max(warm, 1))))
+                                 Double(bytes) / Double(result.rows), Double(warm) / Double(result.rows), Double(bytes) / Double(max(warm, 1))))
                 }
             }
         }
@@ -55,6 +56,8 @@ struct TierCommands: AsyncParsableCommand {
             var alerting = false
             try await TierCommands.withMover(options) { cell, db, _ in
                 let s = try await db.tierStatus()
+                alerting = alerting || !s.alerts.isEmpty
+                if options.json { return try report(true, TierStatusFact(cell: cell.name, s)) {} }
                 print("\(cell.name):")
                 printTable(["tier", "rows", "bytes", "note"], [
                     ["warm", String(s.warmRows), String(s.warmBytes),
@@ -66,7 +69,6 @@ struct TierCommands: AsyncParsableCommand {
                 for alert in s.alerts {
                     print("ALERT \(alert.name): \(alert.problem) (seen \(DiscordTimestamp.string(from: alert.seenAt)))")
                 }
-                alerting = alerting || !s.alerts.isEmpty
             }
             if alerting { throw ExitCode(2) }
         }
@@ -85,7 +87,9 @@ struct TierCommands: AsyncParsableCommand {
             var failed = 0
             try await TierCommands.withMover(options) { cell, _, mover in
                 for result in try await mover.verifyAll() {
-                    print("\(cell.name) \(result.name): \(result.problem ?? "ok")")
+                    try report(options.json, ["cell": cell.name, "archive": result.name, "problem": result.problem ?? "ok"]) {
+                        print("\(cell.name) \(result.name): \(result.problem ?? "ok")")
+                    }
                     if result.problem != nil { failed += 1 }
                 }
             }
@@ -100,7 +104,10 @@ struct TierCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await TierCommands.withMover(options) { cell, _, mover in
-                print("\(cell.name): restored \(try await mover.restore(bucket: bucket)) row(s) of bucket \(bucket)")
+                let rows = try await mover.restore(bucket: bucket)
+                try report(options.json, JSONValue.object(["cell": .string(cell.name), "bucket": .int(Int64(bucket)), "rows": .int(rows)])) {
+                    print("\(cell.name): restored \(rows) row(s) of bucket \(bucket)")
+                }
             }
         }
     }
@@ -115,8 +122,59 @@ struct TierCommands: AsyncParsableCommand {
             let id = try parseID(workspace, "--workspace")
             try await TierCommands.withMover(options) { cell, db, _ in
                 try await db.setTierPolicy(workspaceID: id, coldAfterDays: days > 0 ? days : nil)
-                print("\(cell.name): workspace \(id) archives after \(days > 0 ? days : cell.coldAfterDays) days")
+                let after = days > 0 ? days : cell.coldAfterDays
+                try report(options.json, JSONValue.object(["cell": .string(cell.name), "workspace": .string(id.description), "cold_after_days": .int(Int64(after))])) {
+                    print("\(cell.name): workspace \(id) archives after \(after) days")
+                }
             }
         }
+    }
+}
+
+/// What `tier run` did in one cell, for `--json`.
+struct TierRunFact: Encodable {
+    struct File: Encodable { var bucket: Int; var name: String; var rows: Int64; var bytes: Int64; var warm_bytes: Int64 }
+    var cell: String
+    var dry_run: Bool
+    var files: [File]
+    var rows: Int64
+    var finished_interrupted_moves: Int
+    var rewritten_files: Int
+    var swept: Int
+
+    init(cell: String, dryRun: Bool, _ result: TierMover.Report) {
+        self.cell = cell
+        dry_run = dryRun
+        files = result.files.map { File(bucket: $0.bucket, name: $0.name, rows: $0.rows, bytes: $0.bytes, warm_bytes: $0.warmBytes) }
+        rows = result.rows
+        finished_interrupted_moves = result.completed
+        rewritten_files = result.rewritten
+        swept = result.swept
+    }
+}
+
+/// `tier status` of one cell, for `--json`.
+struct TierStatusFact: Encodable {
+    struct Alert: Encodable { var name: String; var problem: String; var seen_at: String }
+    var cell: String
+    var warm_rows: Int64
+    var warm_bytes: Int64
+    var oldest_warm_bucket: Int?
+    var cold_rows: Int64
+    var cold_bytes: Int64
+    var cold_files: Int
+    var unfinished_moves: Int
+    var overrides: Int64
+    var last_run_at: String?
+    var last_run_rows: Int64?
+    var alerts: [Alert]
+
+    init(cell: String, _ s: TierStatus) {
+        self.cell = cell
+        warm_rows = s.warmRows; warm_bytes = s.warmBytes; oldest_warm_bucket = s.oldestWarmBucket
+        cold_rows = s.coldRows; cold_bytes = s.coldBytes; cold_files = s.coldFiles
+        unfinished_moves = s.copiedFiles; overrides = s.overrides
+        last_run_at = s.lastRunAt.map(DiscordTimestamp.string(from:)); last_run_rows = s.lastRunRows
+        alerts = s.alerts.map { Alert(name: $0.name, problem: $0.problem, seen_at: DiscordTimestamp.string(from: $0.seenAt)) }
     }
 }

@@ -96,7 +96,9 @@ struct MemberCommands: AsyncParsableCommand {
         func run() async throws {
             let (ws, user) = (try parseID(workspace, "workspace"), try parseID(self.user, "user"))
             let member = try await withDomain(options) { try await $0.addMember(ws, userID: user) }
-            print(member == nil ? "already a member" : "added \(user) to \(ws)")
+            try report(options.json, JSONValue.object(["workspace": .string(ws.description), "user": .string(user.description), "added": .bool(member != nil)])) {
+                print(member == nil ? "already a member" : "added \(user) to \(ws)")
+            }
         }
     }
 
@@ -109,7 +111,9 @@ struct MemberCommands: AsyncParsableCommand {
         func run() async throws {
             let (ws, user) = (try parseID(workspace, "workspace"), try parseID(self.user, "user"))
             let removed = try await withDomain(options) { try await $0.removeMember(ws, userID: user) }
-            print(removed ? "removed \(user) from \(ws)" : "not a member")
+            try report(options.json, JSONValue.object(["workspace": .string(ws.description), "user": .string(user.description), "removed": .bool(removed)])) {
+                print(removed ? "removed \(user) from \(ws)" : "not a member")
+            }
         }
     }
 }
