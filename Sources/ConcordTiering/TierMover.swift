@@ -45,7 +45,9 @@ public struct TierMover: Sendable {
 
     /// One pass: finish interrupted moves, archive what the policy says is cold, fold edits
     /// into rewritten files, sweep files no catalog entry names.
-    public func run(now: Date = Date(), dryRun: Bool = false) async throws -> Report {
+    /// `progress`: after each bucket looked at, how many of the candidate buckets are done.
+    public func run(now: Date = Date(), dryRun: Bool = false,
+                    progress: @Sendable (_ done: Int, _ total: Int, _ bucket: Int) -> Void = { _, _, _ in }) async throws -> Report {
         var report = Report()
         let current = Snowflake.lowerBound(at: UInt64(now.timeIntervalSince1970 * 1000)).bucket
         if !dryRun {
@@ -54,7 +56,9 @@ public struct TierMover: Sendable {
                 report.completed += 1
             }
         }
-        for bucket in try await db.messageBuckets() where bucket < current {
+        let buckets = try await db.messageBuckets().filter { $0 < current }
+        for (index, bucket) in buckets.enumerated() {
+            defer { progress(index + 1, buckets.count, bucket) }
             let channels = try await db.coldCandidates(bucket: bucket, now: now, defaultDays: defaultDays)
             guard !channels.isEmpty else { continue }
             let rows = channels.reduce(0) { $0 + $1.rows }

@@ -114,6 +114,28 @@ func report(_ json: Bool, _ fact: some Encodable, text: () -> Void) throws {
     print(String(decoding: try encoder.encode(fact), as: UTF8.self))
 }
 
+/// Progress of a long operation: one line rewritten in place on a terminal, a JSON line per
+/// step with `--json`, nothing when the output goes to a file (its report says what happened).
+struct ProgressLine: Sendable {
+    let json: Bool
+    let terminal = isatty(STDOUT_FILENO) != 0
+
+    func update(_ operation: String, done: Int, total: Int, _ detail: String = "") {
+        if json {
+            try? report(true, JSONValue.object(["progress": .string(operation), "done": .int(Int64(done)), "total": .int(Int64(total)),
+                                                "detail": .string(detail)])) {}
+        } else if terminal {
+            print("\r\u{1B}[K\(operation): \(done)/\(total) \(detail)", terminator: "")
+            fflush(nil)
+        }
+    }
+
+    /// Ends the line on a terminal, so what is printed next starts on its own.
+    func end() {
+        if terminal && !json { print("\r\u{1B}[K", terminator: "") }
+    }
+}
+
 func printTable(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
     func line(_ cells: [String]) -> String {

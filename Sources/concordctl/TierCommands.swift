@@ -16,8 +16,11 @@ struct TierCommands: AsyncParsableCommand {
             let crashAfter = ProcessInfo.processInfo.environment["CONCORD_TIER_CRASH_AFTER"].flatMap(TierMover.Step.init(rawValue:))
             let store = try CellStores.archives(of: cell, keys: ClusterSecrets.objectStoreKeys())
             try await withDatabase(cell) { db in
+                // Its report (or --json) says what was done; the log keeps to warnings and worse.
+                var logger = Logger(label: "concord.tier")
+                logger.logLevel = .warning
                 let mover = TierMover(db: db, store: store, cellName: cell.name,
-                                      defaultDays: cell.coldAfterDays, crashAfter: crashAfter)
+                                      defaultDays: cell.coldAfterDays, crashAfter: crashAfter, logger: logger)
                 try await body(cell, db, mover)
             }
         }
@@ -32,7 +35,11 @@ struct TierCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await TierCommands.withMover(options) { cell, _, mover in
-                let result = try await mover.run(now: Date().addingTimeInterval(aheadDays * 86400), dryRun: dryRun)
+                let progress = ProgressLine(json: options.json)
+                let result = try await mover.run(now: Date().addingTimeInterval(aheadDays * 86400), dryRun: dryRun) { done, total, bucket in
+                    progress.update("\(cell.name): tier run", done: done, total: total, "bucket \(bucket)")
+                }
+                progress.end()
                 if options.json { return try report(true, TierRunFact(cell: cell.name, dryRun: dryRun, result)) {} }
                 print("\(cell.name): \(dryRun ? "would archive" : "archived") \(result.files.count) file(s), \(result.rows) row(s); "
                       + "finished \(result.completed) interrupted move(s), rewrote \(result.rewritten) file(s), swept \(result.swept)")

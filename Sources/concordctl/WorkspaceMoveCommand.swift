@@ -19,7 +19,7 @@ extension WorkspaceCommands {
             let config = try ClusterConfig.load(path: options.config)
             guard let destination = config.cell(named: to) else { throw ValidationError("no cell named \(to)") }
             let json = options.json
-            let report = try await withDatabases(config.cells) { databases -> WorkspaceMove.Report in
+            let outcome = try await withDatabases(config.cells) { databases -> WorkspaceMove.Report in
                 // Where it lives now: its id's cell, unless that cell's directory says it moved.
                 guard let idCell = databases[workspace.cell] else { throw ValidationError("cell \(workspace.cell) of workspace \(workspace) is not in the config") }
                 let entry = try await idCell.directoryEntries().last { $0.key == workspace.description }
@@ -32,7 +32,9 @@ extension WorkspaceCommands {
                 let (from, into) = (try CellStores.blobs(of: sourceCell, keys: keys), try CellStores.blobs(of: destination, keys: keys))
                 let move = WorkspaceMove(workspace: workspace, from: .init(id: home, db: sourceDB), to: .init(id: destination.id, db: destinationDB),
                                          others: databases.filter { $0.key != home && $0.key != destination.id }.map { .init(id: $0.key, db: $0.value) },
-                                         log: { if !json { print($0) } },
+                                         log: { phase in
+                                             if json { try? report(true, ["progress": "workspace move", "phase": phase]) {} } else { print(phase) }
+                                         },
                                          copyBlobs: { names in
                                              for name in names where try await !into.exists(name) { try await into.put(try await from.get(name), name: name) }
                                          })
@@ -40,11 +42,11 @@ extension WorkspaceCommands {
                     await Self.announce(config.cells.first { $0.id == cellID })
                 }
             }
-            if options.json { return try printJSON(MoveSummary(report)) }
+            if options.json { return try report(true, MoveSummary(outcome)) {} }
             printTable(["messages", "read states", "members", "channels", "catch-up passes", "freeze ms", "total ms", "old copy"],
-                       [[String(report.copiedMessages), String(report.copiedReadStates), String(report.members), String(report.channels),
-                         String(report.catchUpPasses), String(format: "%.1f", report.freezeMilliseconds), String(format: "%.0f", report.totalMilliseconds),
-                         report.removedOldCopy ? "removed" : "kept"]])
+                       [[String(outcome.copiedMessages), String(outcome.copiedReadStates), String(outcome.members), String(outcome.channels),
+                         String(outcome.catchUpPasses), String(format: "%.1f", outcome.freezeMilliseconds), String(format: "%.0f", outcome.totalMilliseconds),
+                         outcome.removedOldCopy ? "removed" : "kept"]])
         }
 
         /// Tells the edges following the cell's Redis that the directory changed (they also reload

@@ -21,7 +21,7 @@ struct ConcordCtlJSONTests {
 
     @Test func everyCommandPrintsJSONWhenAsked() async throws {
         try await TestCluster.with(cells: 2) { c in
-            let pair = try await c.workspaceOfTwo("Scripted")
+            let pair = try await c.workspaceOfTwo("Scripted", owner: "carol", member: "dave")
             let workspace = pair.guild.id.description, user = pair.member.id.description
             func run(_ command: [String]) async throws -> [JSONValue] {
                 Self.facts(try await c.concordctl(command + ["--json"]), command)
@@ -38,7 +38,16 @@ struct ConcordCtlJSONTests {
             let policy = try await run(["tier", "policy", "--workspace", workspace, "--days", "30", "--cell", c.config.cells[0].name])
             #expect(policy.first?["cold_after_days"]?.intValue == 30)
             let tierRun = try await run(["tier", "run", "--dry-run"])
-            #expect(tierRun.count == 2 && tierRun.allSatisfy { $0["dry_run"] == .bool(true) && $0["files"]?.arrayValue != nil })
+            #expect(tierRun.filter { $0["progress"] == nil }.count == 2)
+            #expect(tierRun.filter { $0["progress"] == nil }.allSatisfy { $0["dry_run"] == .bool(true) && $0["files"]?.arrayValue != nil })
+
+            // A long run reports each bucket as it goes, then what it did.
+            let history = try await TierTests.History.make(c)
+            let archived = try await run(["tier", "run", "--ahead-days", "60", "--cell", c.config.cells[0].name])
+            let steps = archived.filter { $0["progress"] != nil }
+            #expect(!steps.isEmpty && steps.last?["done"] == steps.last?["total"], "\(steps)")
+            #expect((archived.last?["rows"]?.intValue ?? 0) > 0 && archived.last?["progress"] == nil)
+            #expect(try await history.walkedIDs() == history.expectedIDs)
             let status = try await run(["tier", "status"])
             #expect(status.count == 2 && status.allSatisfy { $0["warm_rows"]?.intValue != nil && $0["alerts"]?.arrayValue?.isEmpty == true })
             #expect(try await run(["tier", "verify"]).allSatisfy { $0["problem"]?.stringValue == "ok" })

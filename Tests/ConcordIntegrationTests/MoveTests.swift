@@ -72,7 +72,10 @@ struct MoveTests {
             _ = await (us, eu, quietly)
 
             #expect(move.status == 0, "\(move.log)")
-            let summary = try WireJSON.decode(JSONValue.self, from: Data(move.log.utf8.drop { $0 != UInt8(ascii: "{") }))
+            // JSON lines: the phases as they went, then the summary.
+            let lines = move.log.split(separator: "\n").compactMap { try? WireJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+            #expect(lines.dropLast().contains { $0["phase"] != nil }, "phases reported as they went")
+            let summary = try #require(lines.last)
             #expect(summary["old_copy_removed"]?.boolValue == true)
             #expect((summary["freeze_ms"]?.doubleValue ?? .infinity) < 10_000, "a freeze of milliseconds to seconds")
             #expect(load.failures.withLock { $0 }.isEmpty, "clients saw no error: \(load.failures.withLock { $0.prefix(3) })")
