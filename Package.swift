@@ -104,7 +104,7 @@ let package = Package(
         ]),
         // The relay: other cells' outbox events into one cell's replicas (shared channels).
         .target(name: "ConcordRelay", dependencies: [
-            "ConcordModels", "ConcordRedis", "ConcordHTTP",
+            "ConcordModels", "ConcordRedis", "ConcordHTTP", "ConcordObservability",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

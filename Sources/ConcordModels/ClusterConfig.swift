@@ -36,6 +36,8 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
         public var api: Endpoint
         /// Metrics and health (`/metrics`, `/healthz`, `/readyz`), for operators only.
         public var admin: Endpoint?
+        /// The same for the relay into this cell (its lag behind each other cell).
+        public var relay_admin: Endpoint?
         public var tiering: Tiering?
         /// How processes in another region reach this cell, when not directly: through the
         /// inter-region links (locally, delay proxies `make run` starts).

@@ -61,4 +61,11 @@ public enum MetricName: String, CaseIterable, Sendable {
     case outboxHead = "concord_outbox_head"
     case outboxPublished = "concord_outbox_published"
     case outboxLag = "concord_outbox_lag_rows"
+    // The relay into a cell, per source cell.
+    case relaySourceHead = "concord_relay_source_head"
+    case relayAppliedThrough = "concord_relay_applied_through"
+    case relayLagRows = "concord_relay_lag_rows"
+    case relayLagSeconds = "concord_relay_lag_seconds"
+    case relayApplied = "concord_relay_applied_total"
+    case relayFailures = "concord_relay_failures_total"
 }

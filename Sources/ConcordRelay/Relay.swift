@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import ConcordRedis
 import Foundation
 import Logging
@@ -21,10 +22,14 @@ public struct Relay: Service {
     let pollInterval: Duration
     /// The cluster's internal TLS: the relay shows its cell's certificate (it works for that cell).
     let tls: ClusterConfig.InternalTLS?
+    /// Per source: its outbox head, how far this destination has applied it, the rows and
+    /// seconds it is behind, events applied and failed steps.
+    public let metrics: NodeMetrics
     let logger: Logger
 
     public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String, redisPassword: String? = nil,
-                pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "concord.relay")) {
+                pollInterval: Duration = .milliseconds(500), metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.relay")) {
+        self.metrics = metrics
         self.destination = destination
         self.sources = config.cells.filter { $0.id != destination.id }
         self.tls = config.internal_tls
@@ -82,10 +87,16 @@ public struct Relay: Service {
             // at least every poll interval (a replay moves it back). A stale one is harmless: the
             // destination refuses a page that does not follow its own cursor.
             var cursor: (seq: Int64, at: ContinuousClock.Instant)?
+            var lag = LagGauges(metrics: metrics, source: source.name)
             for await _ in wakes {
                 do {
-                    // Everything there is, a page at a time.
-                    while try await step(source, http: http, cursor: &cursor) != nil, !Task.isCancelled {}
+                    // Everything there is, a page at a time, against the source's head as it was.
+                    lag.head = try await json(http, source, "/internal/outbox/head")["seq"]?.intValue ?? 0
+                    while let applied = try await step(source, http: http, cursor: &cursor) {
+                        lag.applied(applied, through: cursor?.seq)
+                        if Task.isCancelled { break }
+                    }
+                    lag.applied(0, through: cursor?.seq)
                     pause = pollInterval
                 } catch let error as RelayError where error.status == 410 {
                     // Rows this destination never got are gone: going on would skip them for good.
@@ -95,6 +106,7 @@ public struct Relay: Service {
                 } catch {
                     cursor = nil
                     if Task.isCancelled { break }
+                    metrics.counter(.relayFailures, [("source", source.name)]).increment()
                     logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
                     try? await Task.sleep(for: pause)
                     pause = min(pause * 2, .seconds(2))
@@ -151,4 +163,32 @@ public struct Relay: Service {
 struct RelayError: Error, CustomStringConvertible {
     let description: String
     var status: Int = 0
+}
+
+/// What the relay reports of one source: the source's head, how far the destination has applied
+/// it, and how long it has been behind (since it last had everything; 0 when caught up).
+struct LagGauges {
+    let metrics: NodeMetrics
+    let source: String
+    var head: Int64 = 0 {
+        didSet { metrics.gauge(.relaySourceHead, [("source", source)]).record(head) }
+    }
+    private var caughtUpAt = ContinuousClock.now
+
+    init(metrics: NodeMetrics, source: String) {
+        self.metrics = metrics
+        self.source = source
+    }
+
+    mutating func applied(_ count: Int, through seq: Int64?) {
+        if count > 0 { metrics.counter(.relayApplied, [("source", source)]).increment(by: count) }
+        guard let seq else { return }
+        let behind = max(0, head - seq)
+        let now = ContinuousClock.now
+        if behind == 0 { caughtUpAt = now }
+        let seconds = now - caughtUpAt
+        metrics.gauge(.relayAppliedThrough, [("source", source)]).record(seq)
+        metrics.gauge(.relayLagRows, [("source", source)]).record(behind)
+        metrics.gauge(.relayLagSeconds, [("source", source)]).record(Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)
+    }
 }

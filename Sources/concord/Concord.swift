@@ -95,6 +95,11 @@ struct RelayCommand: AsyncParsableCommand {
         let secrets = try ClusterSecrets.fromEnvironment()
         let relay = Relay(config: config, destination: cell, internalSecret: secrets.internalSecret, redisPassword: secrets.redisPassword, logger: logger)
         logger.notice("relaying into cell", metadata: ["cell": "\(cell.name)"])
-        try await ServiceGroup(services: [relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        var services: [any Service] = [relay]
+        if let admin = cell.relay_admin {
+            // Alive is ready: the relay keeps trying whatever is down, and its lag says how it goes.
+            services.insert(AdminServer.application(host: admin.host, port: admin.port, metrics: relay.metrics, readiness: [], logger: logger), at: 0)
+        }
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

@@ -14,7 +14,8 @@ struct TopologyCommand: ParsableCommand {
             print("cell \(c.name) \(c.postgres.port) \(c.redis.port) \(c.postgres.database) \(c.postgres.user) \(c.redis_tls == true ? 1 : 0) \(c.postgres.tls ?? "disable")")
         }
         for e in cluster.edges { print("edge \(e.name) \(e.public_url) \(e.region)") }
-        for (name, admin) in cluster.cells.map({ ($0.name, $0.admin) }) + cluster.edges.map({ ($0.name, $0.admin) }) {
+        for (name, admin) in cluster.cells.map({ ($0.name, $0.admin) }) + cluster.cells.map({ ("relay-" + $0.name, $0.relay_admin) })
+            + cluster.edges.map({ ($0.name, $0.admin) }) {
             if let admin { print("admin \(name) http://\(admin.host == "0.0.0.0" ? "127.0.0.1" : admin.host):\(admin.port)") }
         }
         if let tls = cluster.internal_tls { print("tls \(tls.ca) \(tls.directory)") }

@@ -1,5 +1,6 @@
 import ConcordModels
 import ConcordObservability
+import ConcordRelay
 import Foundation
 import Testing
 
@@ -13,6 +14,43 @@ struct ObservabilityTests {
             return Double(line.dropFirst(series.count + 1))
         }
         return nil
+    }
+
+    /// The relay into a cell reports, per source cell, the source's outbox head, how far it has
+    /// applied it and how far behind it is: behind while stopped, caught up once running again.
+    @Test func theRelayReportsHowFarBehindEachSourceItIs() async throws {
+        try await TestCluster.with(cells: 2) { c in
+            let source = c.config.cells[0].name
+            func series(_ name: MetricName) -> String { "\(name.rawValue){source=\"\(source)\"}" }
+            let metrics = NodeMetrics()
+            let relay = CellTests.RelayRunner {
+                Relay(config: c.config, destination: c.config.cells[1], internalSecret: c.secrets.internalSecret,
+                      pollInterval: .milliseconds(100), metrics: metrics, logger: TestServers.logger)
+            }
+            func caughtUp() async throws -> Bool {
+                let head = Double(try await c.domain.db.outboxHead())
+                let scrape = metrics.scrape()
+                return Self.sample(scrape, series(.relayLagRows)) == 0 && Self.sample(scrape, series(.relaySourceHead)) == head
+                    && Self.sample(scrape, series(.relayAppliedThrough)) == head
+            }
+            let (_, token) = try await c.register("before")
+            relay.start()
+            for _ in 0..<100 where try await !caughtUp() { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(try await caughtUp(), "\(metrics.scrape())")
+            #expect(Self.sample(metrics.scrape(), series(.relayLagSeconds)) == 0)
+
+            // Stopped, it falls behind; started again, it reports the rows it must catch up, then none.
+            await relay.stop()
+            for n in 0..<5 {
+                _ = try await c.request(.POST, "/guilds", token: token, body: GuildCreateRequest(name: "while stopped \(n)")).decode(Guild.self)
+            }
+            let behind = Double(try await c.domain.db.outboxHead()) - (Self.sample(metrics.scrape(), series(.relayAppliedThrough)) ?? 0)
+            #expect(behind > 0, "the source moved on while the relay was stopped")
+            relay.start()
+            for _ in 0..<100 where try await !caughtUp() { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(try await caughtUp(), "\(metrics.scrape())")
+            await relay.stop()
+        }
     }
 
     /// A request id goes edge → cell and comes back: the client's own when sound, else a new one.
