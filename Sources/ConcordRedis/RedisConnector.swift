@@ -28,11 +28,11 @@ struct RedisConnector: Sendable {
                 }
             }
             .connect(host: host, port: port)
-        // With TLS, connected means handshaken, within the same few seconds a TCP connect gets (a
-        // server that does not speak TLS would otherwise leave every command waiting forever).
+        // With TLS, connected means handshaken, within seconds (a server that does not speak TLS
+        // would otherwise leave every command waiting forever).
         let connecting = tls == nil ? tcp : tcp.flatMap { channel in
             channel.pipeline.handler(type: HandshakeWatcher.self).flatMap { watcher in
-                let timeout = channel.eventLoop.scheduleTask(in: .seconds(2)) {
+                let timeout = channel.eventLoop.scheduleTask(in: .seconds(5)) {
                     watcher.promise.fail(RedisError.connectionClosed)
                     channel.close(promise: nil)
                 }
