@@ -27,6 +27,11 @@ fi
 grep -q '^CONCORD_REDIS_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_REDIS_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
 # The superuser's password is not the cells' (older checkouts keep theirs: it was set at initdb).
 grep -q '^CONCORD_PG_ADMIN_PASSWORD=' "$VAR/secrets.env" || (umask 077; echo "CONCORD_PG_ADMIN_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
+# Each role logs in to Redis as its own ACL user (concordctl redis-acl); the default user's
+# password stays the operators'.
+for role in EDGE CELL RELAY; do
+  grep -q "^CONCORD_REDIS_${role}_PASSWORD=" "$VAR/secrets.env" || (umask 077; echo "CONCORD_REDIS_${role}_PASSWORD=$(random_secret)" >> "$VAR/secrets.env")
+done
 set -a; . "$VAR/secrets.env"; set +a
 
 # CONCORD_BIN names binaries built already (`make soak` runs a copy that later builds cannot
@@ -82,12 +87,14 @@ while read -r kind name pgport redisport database dbuser redis_tls pg_tls; do
   [ "${pg_tls:-disable}" != disable ] && pg_cert=("$tls_dir/data-services.pem" "$tls_dir/data-services-key.pem")
   start_postgres "$DATA_ROOT/$name/pg" "$pgport" "$CONCORD_PG_ADMIN_PASSWORD" durable "${pg_cert[@]}"
   ensure_cell_database "$DATA_ROOT/$name/pg" "$pgport" "$database" "$dbuser" "$CONCORD_PG_PASSWORD"
+  mkdir -p "$DATA_ROOT/$name/redis"; chmod 700 "$DATA_ROOT/$name/redis"
+  (umask 077; "$BIN/concordctl" redis-acl --config "$CONFIG" --cell "$name" > "$DATA_ROOT/$name/redis/users.acl")
   if [ "${redis_tls:-0}" = 1 ]; then
     # TLS only: the configured port is Redis's TLS port; clients show the CA's certificates.
     start_redis "$DATA_ROOT/$name/redis" 0 aof "$CONCORD_REDIS_PASSWORD" "$redisport" \
-      "$tls_dir/data-services.pem" "$tls_dir/data-services-key.pem" "$tls_ca"
+      "$tls_dir/data-services.pem" "$tls_dir/data-services-key.pem" "$tls_ca" "$DATA_ROOT/$name/redis/users.acl"
   else
-    start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD"
+    start_redis "$DATA_ROOT/$name/redis" "$redisport" aof "$CONCORD_REDIS_PASSWORD" "" "" "" "" "$DATA_ROOT/$name/redis/users.acl"
   fi
 done <<< "$topology"
 

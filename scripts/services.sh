@@ -136,19 +136,24 @@ END \$\$;
 SQL
 }
 
-# start_redis DIR PORT [aof] [PASSWORD] [TLS_PORT CERT KEY CA]
-# With a password, every client must AUTH. Memory is capped; only keys with a TTL (presence,
+# start_redis DIR PORT [aof] [PASSWORD] [TLS_PORT CERT KEY CA] [ACL_FILE]
+# With a password, every client must AUTH; with ACL_FILE, as one of its users (PASSWORD is then
+# the default user's, which the file sets). Memory is capped; only keys with a TTL (presence,
 # resume hand-overs, hot pages) are evicted, never counters or revoked tokens. With TLS_PORT it
 # also listens there for TLS, and takes only clients showing a certificate CA signed; PORT 0
 # leaves TLS alone (the server's own certificate, a client one too, asks whether it is up).
 start_redis() {
-  local dir=$1 port=$2 mode=${3:-memory} password=${4:-} tls_port=${5:-} cert=${6:-} key=${7:-} ca=${8:-}
+  local dir=$1 port=$2 mode=${3:-memory} password=${4:-} tls_port=${5:-} cert=${6:-} key=${7:-} ca=${8:-} acl=${9:-}
   mkdir -p "$dir"; chmod 700 "$dir"
   if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then return 0; fi
   local persist=(--save '' --appendonly no)
   [ "$mode" = aof ] && persist=(--save '' --appendonly yes --appendfsync everysec)
   local auth=()
-  if [ -n "$password" ]; then
+  if [ -n "$acl" ]; then
+    # Users and their password hashes from an ACL file (it sets the default user's too).
+    printf 'aclfile %s\n' "$acl" > "$dir/auth.conf"; chmod 600 "$dir/auth.conf"
+    auth=("$dir/auth.conf")
+  elif [ -n "$password" ]; then
     # The password goes in a config file only the owner reads, not on a command line `ps` shows.
     printf 'requirepass %s\n' "$password" > "$dir/auth.conf"; chmod 600 "$dir/auth.conf"
     auth=("$dir/auth.conf")

@@ -67,7 +67,13 @@ if python3 -m venv "$venv" >/dev/null 2>&1; then
        { log "WARNING: could not install ${library#*:} from PyPI; its flow will be skipped"; rm -rf "$CONCORD_TEST_LIBRARIES/${library%%:*}"; }) &
     installs+=($!)
   done
+  # The Kubernetes manifests' offline checks: the API schemas (kubernetes-validate) and checkov.
+  (python3 -m venv "$root/infra-venv" >/dev/null 2>&1 &&
+     "$root/infra-venv/bin/pip" install -q kubernetes-validate checkov >/dev/null 2>&1 ||
+     { log "WARNING: could not install kubernetes-validate or checkov from PyPI; the manifests' schema and security checks will be skipped"; rm -rf "$root/infra-venv"; }) &
+  installs+=($!)
   wait "${installs[@]}"
+  [ -x "$root/infra-venv/bin/python" ] && export CONCORD_TEST_INFRA_PYTHON="$root/infra-venv/bin/python"
   if ensure_browser && "$venv/bin/pip" install -q selenium >/dev/null 2>&1; then
     export CONCORD_TEST_BROWSER=1
   else

@@ -28,7 +28,8 @@ public struct CellNode: Sendable {
                                                      database: cell.postgres.database, user: cell.postgres.user,
                                                      password: secrets.postgresPassword,
                                                      tls: try InternalTLS.postgres(cell.postgres, tls: internalTLS)), logger: logger)
-        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, password: secrets.redisPassword,
+        let credentials = secrets.redis(.cell)
+        let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, user: credentials?.user, password: credentials?.password,
                                 tls: try InternalTLS.redis(cell, tls: internalTLS, process: cell.name))
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret,
@@ -50,7 +51,7 @@ public struct CellNode: Sendable {
                 guard let serverTLS else { return http }
                 return TLSServerChannel(http, tls: serverTLS)
             },
-            configuration: .init(address: .hostname(cell.api.host, port: cell.api.port), serverName: "concord-cell"),
+            configuration: .init(address: .hostname(cell.api.listenHost, port: cell.api.port), serverName: "concord-cell"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? cell.api.port) },
             logger: logger)
         self.domain = domain

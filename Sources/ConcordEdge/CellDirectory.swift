@@ -19,24 +19,24 @@ public struct CellDirectory: Sendable {
     }
     let entries: [Int: Entry]
     /// For the subscriptions opened beside each entry's client.
-    let redisPassword: String?
+    let redisCredentials: RedisCredentials?
     /// Where moved workspaces live now.
     public let moves = WorkspaceDirectory()
     /// Where requests with no owner (register, login) go: the first cell of the edge's region.
     let defaultCell: Int
 
     /// `process`: the edge's name, whose certificate it shows where the cluster has internal TLS.
-    public init(config: ClusterConfig, region: String?, redisPassword: String? = nil, process: String = "edge") throws {
+    public init(config: ClusterConfig, region: String?, redis credentials: RedisCredentials? = nil, process: String = "edge") throws {
         var entries: [Int: Entry] = [:]
         for cell in config.cells {
             // Cells of another region are reached over the inter-region link.
             let redis = cell.redis(from: region ?? cell.region)
             let redisTLS = try InternalTLS.redis(cell, tls: config.internal_tls, process: process)
             entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region, secure: config.internal_tls != nil),
-                                     redis: RedisClient(host: redis.host, port: redis.port, password: redisPassword, tls: redisTLS),
+                                     redis: RedisClient(host: redis.host, port: redis.port, user: credentials?.user, password: credentials?.password, tls: redisTLS),
                                      redisAddress: redis, redisTLS: redisTLS)
         }
-        self.redisPassword = redisPassword
+        self.redisCredentials = credentials
         self.entries = entries
         defaultCell = (config.cells.first { $0.region == region } ?? config.cells[0]).id
     }

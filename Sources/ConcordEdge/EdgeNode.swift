@@ -22,7 +22,7 @@ public struct EdgeNode: Sendable {
         // cluster has internal TLS.
         let publicTLS = try edge.tls.map { try ServerTLS(certificate: $0.certificate, key: $0.key) }
         let cellTLS = try config.internal_tls.map { try InternalTLS.client($0, process: edge.name) }
-        let api = EdgeAPI(directory: try CellDirectory(config: config, region: edge.region, redisPassword: secrets.redisPassword, process: edge.name),
+        let api = EdgeAPI(directory: try CellDirectory(config: config, region: edge.region, redis: secrets.redis(.edge), process: edge.name),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },

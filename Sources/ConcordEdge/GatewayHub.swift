@@ -61,7 +61,7 @@ final class GatewayHub: Sendable {
         var subscribers: [Int: RedisSubscriber] = [:]
         for entry in directory.all {
             subscribers[entry.cell.id] = RedisSubscriber(host: entry.redisAddress.host, port: entry.redisAddress.port,
-                                                        password: directory.redisPassword, tls: entry.redisTLS, logger: logger)
+                                                        user: directory.redisCredentials?.user, password: directory.redisCredentials?.password, tls: entry.redisTLS, logger: logger)
         }
         self.subscribers = subscribers
         presence = PresenceReporter(

@@ -4,9 +4,14 @@ import Foundation
 /// PostgreSQL and Redis) and edges. Secrets are not in this file; see `ClusterSecrets`.
 public struct ClusterConfig: Codable, Sendable, Equatable {
     public struct Endpoint: Codable, Sendable, Equatable {
+        /// The name others dial (and, without `bind`, the address the process listens on).
         public var host: String
         public var port: Int
+        /// The address to listen on when it is not `host`: behind a Kubernetes Service or in a
+        /// container, others dial the service's name while the process listens on `0.0.0.0`.
+        public var bind: String?
         public init(host: String, port: Int) { self.host = host; self.port = port }
+        public var listenHost: String { bind ?? host }
     }
     public struct Postgres: Codable, Sendable, Equatable {
         public var host: String
@@ -244,17 +249,21 @@ public struct ClusterSecrets: Sendable {
     public var internalSecret: String
     public var postgresPassword: String?
     /// Every Redis of the cluster asks for it (AUTH); nil only where Redis has no password (tests).
+    /// Redis's default user's: operators' tools use it, and processes whose role has no user.
     public var redisPassword: String?
+    /// The passwords of the roles' ACL users (`RedisRole`), where Redis has them.
+    public var redisRolePasswords: [RedisRole: String] = [:]
     /// The object store's access key pair, where a cell keeps its files in one.
     public var objectStoreKeys: (access: String, secret: String)?
 
     public init(tokenSecret: [UInt8], internalSecret: String, postgresPassword: String?, redisPassword: String? = nil,
-                objectStoreKeys: (access: String, secret: String)? = nil) {
+                objectStoreKeys: (access: String, secret: String)? = nil, redisRolePasswords: [RedisRole: String] = [:]) {
         self.tokenSecret = tokenSecret
         self.internalSecret = internalSecret
         self.postgresPassword = postgresPassword
         self.redisPassword = redisPassword
         self.objectStoreKeys = objectStoreKeys
+        self.redisRolePasswords = redisRolePasswords
     }
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ClusterSecrets {
@@ -267,7 +276,20 @@ public struct ClusterSecrets: Sendable {
         }
         return ClusterSecrets(tokenSecret: Array(token.utf8), internalSecret: internalSecret, postgresPassword: env["CONCORD_PG_PASSWORD"],
                               redisPassword: env["CONCORD_REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 },
-                              objectStoreKeys: objectStoreKeys(env))
+                              objectStoreKeys: objectStoreKeys(env), redisRolePasswords: redisRolePasswords(env))
+    }
+
+    public static func redisRolePasswords(_ env: [String: String]) -> [RedisRole: String] {
+        Dictionary(uniqueKeysWithValues: RedisRole.allCases.compactMap { role in
+            env[role.passwordVariable].flatMap { $0.isEmpty ? nil : (role, $0) }
+        })
+    }
+
+    /// How a process of `role` logs in to Redis: as its role's user where it has a password,
+    /// else as the default user.
+    public func redis(_ role: RedisRole) -> RedisCredentials? {
+        if let password = redisRolePasswords[role] { return RedisCredentials(user: role.user, password: password) }
+        return redisPassword.map { RedisCredentials(user: nil, password: $0) }
     }
 
     /// Only the object store's keys, for the operator's commands that need no other secret.

@@ -16,10 +16,11 @@ public final class RedisClient: Sendable {
         var connecting: EventLoopFuture<any Channel>?
     }
 
-    /// `tls`: Redis's TLS port, with this context (see `RedisTLS`).
-    public init(host: String, port: Int, password: String? = nil, tls: NIOSSLContext? = nil,
+    /// `tls`: Redis's TLS port, with this context (see `RedisTLS`). `user`: the ACL user the
+    /// password is of (none: Redis's default user).
+    public init(host: String, port: Int, user: String? = nil, password: String? = nil, tls: NIOSSLContext? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        connector = RedisConnector(host: host, port: port, password: password, group: group, tls: tls)
+        connector = RedisConnector(host: host, port: port, user: user, password: password, group: group, tls: tls)
     }
 
     public var address: String { "\(connector.host):\(connector.port)" }

@@ -4,10 +4,12 @@ import NIOSSL
 import NIOTLS
 
 /// Opens TCP connections (TLS where given) to one Redis server with the protocol handler
-/// installed, and authenticates them (AUTH) when the server needs a password.
+/// installed, and authenticates them (AUTH) when the server needs a password: as an ACL user
+/// when `user` is given, else as the default user.
 struct RedisConnector: Sendable {
     let host: String
     let port: Int
+    let user: String?
     let password: String?
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
@@ -42,7 +44,8 @@ struct RedisConnector: Sendable {
         guard let password else { return connecting }
         return connecting.flatMap { channel in
             let promise = channel.eventLoop.makePromise(of: RedisValue.self)
-            let bytes = RedisProtocolHandler.encode([Array("AUTH".utf8), Array(password.utf8)], allocator: channel.allocator)
+            let bytes = RedisProtocolHandler.encode([Array("AUTH".utf8)] + (user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)],
+                                                    allocator: channel.allocator)
             channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in promise.fail(RedisError.connectionClosed) }
             return promise.futureResult.flatMapErrorThrowing { error in
                 channel.close(promise: nil)

@@ -24,10 +24,10 @@ public final class RedisSubscriber: Sendable {
         var topics: Set<String> = []
     }
 
-    public init(host: String, port: Int, password: String? = nil, tls: NIOSSLContext? = nil,
+    public init(host: String, port: Int, user: String? = nil, password: String? = nil, tls: NIOSSLContext? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "concord.redis.subscriber")) {
-        connector = RedisConnector(host: host, port: port, password: password, group: group, tls: tls)
+        connector = RedisConnector(host: host, port: port, user: user, password: password, group: group, tls: tls)
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }

@@ -18,7 +18,7 @@ public struct Relay: Service {
     let destination: ClusterConfig.Cell
     let sources: [ClusterConfig.Cell]
     let internalSecret: String
-    let redisPassword: String?
+    let redisCredentials: RedisCredentials?
     let pollInterval: Duration
     /// The cluster's internal TLS: the relay shows its cell's certificate (it works for that cell).
     let tls: ClusterConfig.InternalTLS?
@@ -27,14 +27,14 @@ public struct Relay: Service {
     public let metrics: NodeMetrics
     let logger: Logger
 
-    public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String, redisPassword: String? = nil,
+    public init(config: ClusterConfig, destination: ClusterConfig.Cell, internalSecret: String, redis credentials: RedisCredentials? = nil,
                 pollInterval: Duration = .milliseconds(500), metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "concord.relay")) {
         self.metrics = metrics
         self.destination = destination
         self.sources = config.cells.filter { $0.id != destination.id }
         self.tls = config.internal_tls
         self.internalSecret = internalSecret
-        self.redisPassword = redisPassword
+        self.redisCredentials = credentials
         self.pollInterval = pollInterval
         self.logger = logger
     }
@@ -66,7 +66,7 @@ public struct Relay: Service {
     func follow(_ source: ClusterConfig.Cell, http: HTTPClient, redisTLS: NIOSSLContext?) async {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let address = source.redis(from: destination.region)
-        let subscriber = RedisSubscriber(host: address.host, port: address.port, password: redisPassword, tls: redisTLS, logger: logger)
+        let subscriber = RedisSubscriber(host: address.host, port: address.port, user: redisCredentials?.user, password: redisCredentials?.password, tls: redisTLS, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await subscriber.run() }
             group.addTask {

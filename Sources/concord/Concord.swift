@@ -93,7 +93,7 @@ struct RelayCommand: AsyncParsableCommand {
         guard let cell = config.cell(named: options.name) else { throw ValidationError("no cell named \(options.name) in \(options.config)") }
         let logger = options.logger("concord.relay.\(cell.name)")
         let secrets = try ClusterSecrets.fromEnvironment()
-        let relay = Relay(config: config, destination: cell, internalSecret: secrets.internalSecret, redisPassword: secrets.redisPassword, logger: logger)
+        let relay = Relay(config: config, destination: cell, internalSecret: secrets.internalSecret, redis: secrets.redis(.relay), logger: logger)
         logger.notice("relaying into cell", metadata: ["cell": "\(cell.name)"])
         var services: [any Service] = [relay]
         if let admin = cell.relay_admin {

@@ -381,6 +381,73 @@ struct HardeningTests {
         await own.stop()
     }
 
+    /// Each role logs in as its own ACL user (`concordctl redis-acl` writes them for Redis):
+    /// what the role needs runs, anything else is refused, and a cluster runs on those users.
+    @Test func eachRedisRoleMayRunOnlyItsCommands() async throws {
+        let own = try OwnRedis()
+        let password = "redis-" + UUID().uuidString
+        try await own.start(password: password)
+        let admin = RedisClient(host: "127.0.0.1", port: own.port, password: password)
+        var passwords: [RedisRole: String] = [:]
+        for role in RedisRole.allCases {
+            passwords[role] = role.rawValue + "-" + UUID().uuidString
+            _ = try await admin.send(["ACL", "SETUSER", role.user, "reset"] + role.rules(cells: ["cell-a"]) + [">" + passwords[role]!])
+        }
+        func outcome(_ role: RedisRole, _ command: [String]) async -> Bool {
+            let client = RedisClient(host: "127.0.0.1", port: own.port, user: role.user, password: passwords[role])
+            let ran = (try? await client.send(command)) != nil
+            await client.close()
+            return ran
+        }
+        let key = "concord:cell-a:revoked-tokens"
+        for allowed in [["SISMEMBER", key, "1"], ["INCR", "concord:cell-a:ratelimit:1:global"], ["SET", "concord:cell-a:resume:s", "{}", "EX", "60"],
+                        ["GETDEL", "concord:cell-a:resume:s"], ["ZADD", "concord:cell-a:presence:expiry", "XX", "CH", "1", "2"], ["PING"]] {
+            #expect(await outcome(.edge, allowed), "the edge may run \(allowed)")
+        }
+        for refused in [["FLUSHALL"], ["KEYS", "*"], ["CONFIG", "GET", "maxmemory"], ["GET", "concord:cell-b:x"], ["DEL", key],
+                        ["PUBLISH", "concord:cell-a:guild:1", "x"], ["EVAL", "return 1", "0"], ["SADD", key, "1"]] {
+            #expect(await !outcome(.edge, refused), "the edge may not run \(refused)")
+        }
+        #expect(await outcome(.relay, ["SUBSCRIBE", Topics.outbox(cell: "cell-a")]))
+        for refused in [["SUBSCRIBE", "concord:cell-a:guild:1"], ["GET", key], ["SET", "concord:cell-a:x", "1"], ["PUBLISH", Topics.outbox(cell: "cell-a"), "9"]] {
+            #expect(await !outcome(.relay, refused), "the relay may not run \(refused)")
+        }
+        for allowed in [["SADD", key, "1"], ["EVAL", "return redis.call('GET', KEYS[1])", "1", key + "x"], ["PUBLISH", "concord:cell-a:guild:1", "x"],
+                        ["DEL", key]] {
+            #expect(await outcome(.cell, allowed), "the cell may run \(allowed)")
+        }
+        for refused in [["FLUSHALL"], ["KEYS", "*"], ["CONFIG", "SET", "maxmemory", "1"], ["DEBUG", "SLEEP", "0"], ["ACL", "LIST"], ["GET", "concord:cell-b:x"]] {
+            #expect(await !outcome(.cell, refused), "the cell may not run \(refused)")
+        }
+        let wrong = RedisClient(host: "127.0.0.1", port: own.port, user: RedisRole.cell.user, password: passwords[.edge])
+        await #expect(throws: RedisError.self) { try await wrong.send("PING") }
+        await wrong.close()
+
+        // A cluster whose processes log in as their roles: every path the flow takes works.
+        for role in RedisRole.allCases {
+            _ = try await admin.send(["ACL", "SETUSER", role.user, "reset"] + role.rules(cells: ["*"]) + [">" + passwords[role]!])
+        }
+        _ = try await admin.send("ACL", "LOG", "RESET")
+        try await TestCluster.with(redisPort: own.port, redisPassword: nil, redisRoles: passwords) { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Roles")).decode(Guild.self)
+            let client = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            client.send(GatewayFrames.identify(alice))
+            try await client.waitDispatch("GUILD_CREATE")
+            let reply = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice,
+                                            body: MessageCreateRequest(content: "as concord-cell"))
+            #expect(reply.status == 200)
+            try await client.waitDispatch("MESSAGE_CREATE")
+            #expect(try await c.request(.GET, "/channels/\(guild.system_channel_id!)/messages", token: alice).status == 200)
+            client.close()
+        }
+        // Redis logs every command an ACL refused: none of the cluster's was.
+        let denials = try await admin.send("ACL", "LOG")
+        #expect(denials.array?.isEmpty == true, "refused: \(denials)")
+        await admin.close()
+        await own.stop()
+    }
+
     /// The edge once believed a hand-over record's workspace list when adopting a resumed
     /// session: anyone who could write that Redis could receive any workspace's events.
     @Test func aForgedHandOverRecordGrantsNoWorkspace() async throws {

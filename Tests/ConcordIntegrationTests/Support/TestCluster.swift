@@ -69,14 +69,15 @@ struct TestCluster: Sendable {
     /// - Parameter publicTLS: the edges serve HTTPS and WSS (the test's client trusts the CA).
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
-                                  redisPort: Int? = nil, redisPassword: String? = nil, admin: Bool = false, objectStore: Bool = false,
+                                  redisPort: Int? = nil, redisPassword: String? = nil, redisRoles: [RedisRole: String] = [:], admin: Bool = false, objectStore: Bool = false,
                                   internalTLS: Bool? = nil, publicTLS: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
         let secrets = ClusterSecrets(tokenSecret: Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8),
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword,
-                                     redisPassword: redisPassword, objectStoreKeys: objectStore ? try TestServers.objectStoreKeys() : nil)
+                                     redisPassword: redisPassword, objectStoreKeys: objectStore ? try TestServers.objectStoreKeys() : nil,
+                                     redisRolePasswords: redisRoles)
         let logger = TestServers.logger
         let certificates = internalTLS ?? (cellCount > 1) || publicTLS ? try await TestCertificates.make(base) : nil
         let tls = internalTLS ?? (cellCount > 1) ? certificates.map { ClusterConfig.InternalTLS(ca: $0.ca, directory: $0.directory) } : nil
