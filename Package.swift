@@ -80,6 +80,7 @@ let package = Package(
         ]),
         // What every process exports for operators: metrics and health on an admin listener.
         .target(name: "ConcordObservability", dependencies: [
+            "ConcordRedis",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -88,6 +89,7 @@ let package = Package(
         .target(name: "ConcordCell", dependencies: [
             "ConcordModels", "ConcordAuth", "ConcordStorage", "ConcordTiering", "ConcordRedis", "ConcordHTTP", "ConcordObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -27,10 +27,12 @@ public struct CellNode: Sendable {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
                                                      password: secrets.postgresPassword,
-                                                     tls: try InternalTLS.postgres(cell.postgres, tls: internalTLS)), logger: logger)
+                                                     tls: try InternalTLS.postgres(cell.postgres, tls: internalTLS)), logger: logger,
+                          observer: DatabaseMetrics(metrics))
         let credentials = secrets.redis(.cell)
         let redis = RedisClient(host: cell.redis.host, port: cell.redis.port, user: credentials?.user, password: credentials?.password,
-                                tls: try InternalTLS.redis(cell, tls: internalTLS, process: cell.name))
+                                tls: try InternalTLS.redis(cell, tls: internalTLS, process: cell.name),
+                                observer: RedisMetrics(metrics, cell: cell.name))
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret,
                               http: try internalTLS.map { try PeerCells.client(tls: $0, process: cell.name) } ?? .shared)
@@ -65,7 +67,10 @@ public struct CellNode: Sendable {
             let metrics = metrics
             services.append(AdminServer.application(
                 host: admin.host, port: admin.port, metrics: metrics,
-                refresh: { await Self.recordOutbox(db, into: metrics) },
+                refresh: {
+                    await Self.recordOutbox(db, into: metrics)
+                    await Self.recordOperations(db, into: metrics)
+                },
                 readiness: [.init("postgres") { (try? await db.outboxHead()) != nil },
                             .init("redis") { (try? await redis.send("PING")) != nil }],
                 logger: logger, onListening: onAdminListening))
@@ -75,6 +80,24 @@ public struct CellNode: Sendable {
 }
 
 extension CellNode {
+    /// Tier runs and what they archived, workspace moves by phase: what the operator's tool did,
+    /// as its records in the cell's database say.
+    static func recordOperations(_ db: Database, into metrics: NodeMetrics) async {
+        guard let summary = try? await db.operationsSummary() else { return }
+        metrics.gauge(.tierRuns).record(summary.tierRuns)
+        metrics.gauge(.tierArchivedRows).record(summary.tierArchivedRows)
+        metrics.gauge(.tierLastRun).record(summary.tierLastRun?.timeIntervalSince1970 ?? 0)
+        metrics.gauge(.tierColdFiles).record(summary.coldFiles)
+        metrics.gauge(.tierColdBytes).record(summary.coldBytes)
+        metrics.gauge(.tierAlerts).record(summary.tierAlerts)
+        for phase in WorkspaceMove.phases {
+            metrics.gauge(.workspaceMoves, [("phase", phase)]).record(summary.movesByPhase[phase] ?? 0)
+        }
+        // 0 until a move finished here.
+        metrics.gauge(.workspaceMoveLastFreeze).record((summary.lastMoveFreezeMilliseconds ?? 0) / 1000)
+        metrics.gauge(.workspaceMoveLastDuration).record((summary.lastMoveTotalMilliseconds ?? 0) / 1000)
+    }
+
     /// The outbox's head, what the Redis publisher has published, and the rows between.
     static func recordOutbox(_ db: Database, into metrics: NodeMetrics) async {
         guard let status = try? await db.outboxStatus(publisher: OutboxPublisher.consumer) else { return }

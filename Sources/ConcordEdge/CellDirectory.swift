@@ -1,6 +1,7 @@
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 import ConcordRedis
 import NIOSSL
 
@@ -26,14 +27,17 @@ public struct CellDirectory: Sendable {
     let defaultCell: Int
 
     /// `process`: the edge's name, whose certificate it shows where the cluster has internal TLS.
-    public init(config: ClusterConfig, region: String?, redis credentials: RedisCredentials? = nil, process: String = "edge") throws {
+    /// `metrics`: where each cell's Redis round trips and reconnects are counted.
+    public init(config: ClusterConfig, region: String?, redis credentials: RedisCredentials? = nil, process: String = "edge",
+                metrics: NodeMetrics? = nil) throws {
         var entries: [Int: Entry] = [:]
         for cell in config.cells {
             // Cells of another region are reached over the inter-region link.
             let redis = cell.redis(from: region ?? cell.region)
             let redisTLS = try InternalTLS.redis(cell, tls: config.internal_tls, process: process)
             entries[cell.id] = Entry(cell: cell, baseURL: cell.apiURL(from: region ?? cell.region, secure: config.internal_tls != nil),
-                                     redis: RedisClient(host: redis.host, port: redis.port, user: credentials?.user, password: credentials?.password, tls: redisTLS),
+                                     redis: RedisClient(host: redis.host, port: redis.port, user: credentials?.user, password: credentials?.password, tls: redisTLS,
+                                                        observer: metrics.map { RedisMetrics($0, cell: cell.name) }),
                                      redisAddress: redis, redisTLS: redisTLS)
         }
         self.redisCredentials = credentials

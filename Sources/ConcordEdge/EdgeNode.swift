@@ -22,12 +22,14 @@ public struct EdgeNode: Sendable {
         // cluster has internal TLS.
         let publicTLS = try edge.tls.map { try ServerTLS(certificate: $0.certificate, key: $0.key) }
         let cellTLS = try config.internal_tls.map { try InternalTLS.client($0, process: edge.name) }
-        let api = EdgeAPI(directory: try CellDirectory(config: config, region: edge.region, redis: secrets.redis(.edge), process: edge.name),
+        let metrics = NodeMetrics()
+        let api = EdgeAPI(directory: try CellDirectory(config: config, region: edge.region, redis: secrets.redis(.edge), process: edge.name,
+                                                       metrics: metrics),
                           tokens: TokenAuthority(secret: secrets.tokenSecret), internalSecret: secrets.internalSecret,
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), uploadBytes: config.uploadBytes, presenceTTL: config.presence_ttl_seconds ?? 60,
-                          cellTLS: cellTLS, logger: logger)
+                          metrics: metrics, cellTLS: cellTLS, logger: logger)
         let gateway = api.gateway
         let connectionGuard = ConnectionGuard(connectionsPerAddress: (config.rate_limits ?? .discord).connectionsPerAddress)
         let app = Application(

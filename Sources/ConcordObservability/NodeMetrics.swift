@@ -39,7 +39,7 @@ public final class NodeMetrics: Sendable {
 }
 
 extension Duration {
-    var nanoseconds: Int64 {
+    public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
@@ -68,4 +68,24 @@ public enum MetricName: String, CaseIterable, Sendable {
     case relayLagSeconds = "concord_relay_lag_seconds"
     case relayApplied = "concord_relay_applied_total"
     case relayFailures = "concord_relay_failures_total"
+    // PostgreSQL, at the cell: its pool and its statements.
+    case postgresConnectionsInUse = "concord_postgres_connections_in_use"
+    case postgresConnectionsMax = "concord_postgres_connections_max"
+    case postgresLeaseWait = "concord_postgres_lease_wait_seconds"
+    case postgresStatementDuration = "concord_postgres_statement_duration_seconds"
+    case postgresStatementErrors = "concord_postgres_statement_errors_total"
+    // Redis, wherever a process talks to one (by the cell whose Redis it is).
+    case redisRoundTrip = "concord_redis_round_trip_seconds"
+    case redisErrors = "concord_redis_errors_total"
+    case redisReconnects = "concord_redis_reconnects_total"
+    // Tiers and moves, at the cell, read from its database (the tool that does them is not scraped).
+    case tierRuns = "concord_tier_runs"
+    case tierArchivedRows = "concord_tier_archived_rows"
+    case tierLastRun = "concord_tier_last_run_timestamp_seconds"
+    case tierColdFiles = "concord_tier_cold_files"
+    case tierColdBytes = "concord_tier_cold_bytes"
+    case tierAlerts = "concord_tier_alerts"
+    case workspaceMoves = "concord_workspace_moves"
+    case workspaceMoveLastFreeze = "concord_workspace_move_last_freeze_seconds"
+    case workspaceMoveLastDuration = "concord_workspace_move_last_duration_seconds"
 }

@@ -10,17 +10,20 @@ import Synchronization
 /// have run.
 public final class RedisClient: Sendable {
     private let connector: RedisConnector
+    private let observer: (any RedisObserver)?
     private let state = Mutex<State>(State())
     private struct State {
         var channel: (any Channel)?
         var connecting: EventLoopFuture<any Channel>?
+        var connections = 0
     }
 
     /// `tls`: Redis's TLS port, with this context (see `RedisTLS`). `user`: the ACL user the
     /// password is of (none: Redis's default user).
     public init(host: String, port: Int, user: String? = nil, password: String? = nil, tls: NIOSSLContext? = nil,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: (any RedisObserver)? = nil) {
         connector = RedisConnector(host: host, port: port, user: user, password: password, group: group, tls: tls)
+        self.observer = observer
     }
 
     public var address: String { "\(connector.host):\(connector.port)" }
@@ -34,13 +37,27 @@ public final class RedisClient: Sendable {
     }
 
     public func send(_ arguments: [[UInt8]]) async throws -> RedisValue {
-        try await RedisConnector.send(arguments, on: try await channel())
+        guard let observer else { return try await RedisConnector.send(arguments, on: try await channel()) }
+        let started = ContinuousClock.now
+        do {
+            let reply = try await RedisConnector.send(arguments, on: try await channel())
+            observer.roundTrip(took: ContinuousClock.now - started, failed: false)
+            return reply
+        } catch {
+            observer.roundTrip(took: ContinuousClock.now - started, failed: true)
+            throw error
+        }
     }
 
     /// Sends several commands in one write and returns their replies in order; an error reply
     /// fails only its own entry.
     public func pipeline(_ commands: [[String]]) async throws -> [Result<RedisValue, RedisError>] {
-        let channel = try await channel()
+        let started = ContinuousClock.now
+        let channel: any Channel
+        do { channel = try await self.channel() } catch {
+            observer?.roundTrip(took: ContinuousClock.now - started, failed: true)
+            throw error
+        }
         var futures: [EventLoopFuture<RedisValue>] = []
         for command in commands {
             let promise = channel.eventLoop.makePromise(of: RedisValue.self)
@@ -54,6 +71,7 @@ public final class RedisClient: Sendable {
             do { results.append(.success(try await future.get())) }
             catch let error as RedisError { results.append(.failure(error)) }
         }
+        observer?.roundTrip(took: ContinuousClock.now - started, failed: results.contains { if case .failure(.connectionClosed) = $0 { true } else { false } })
         return results
     }
 
@@ -86,9 +104,13 @@ public final class RedisClient: Sendable {
         }
         do {
             let channel = try await future.get()
-            state.withLock { s in
-                if s.connecting === future { s.connecting = nil; s.channel = channel }
+            let again = state.withLock { s -> Bool? in
+                guard s.connecting === future else { return nil }
+                s.connecting = nil; s.channel = channel
+                s.connections += 1
+                return s.connections > 1
             }
+            if let again { observer?.connected(again: again) }
             return channel
         } catch {
             state.withLock { s in if s.connecting === future { s.connecting = nil } }
@@ -96,4 +118,12 @@ public final class RedisClient: Sendable {
             throw RedisError.connectFailed(String(describing: error))
         }
     }
+}
+
+/// What a client reports as it works, for the process's metrics (this module knows no metrics
+/// library): each round trip (a command or a pipeline) and each connection it opens.
+public protocol RedisObserver: Sendable {
+    func roundTrip(took: Duration, failed: Bool)
+    /// `again`: a connection after the first (Redis restarted, or the link dropped).
+    func connected(again: Bool)
 }

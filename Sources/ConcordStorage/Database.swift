@@ -34,13 +34,26 @@ public protocol SQLExecutor: Sendable {
     func run(_ query: PostgresQuery) async throws -> [PostgresRow]
 }
 
+/// What the pool reports as it works, for the process's metrics (storage knows no metrics library).
+public protocol DatabaseObserver: Sendable {
+    /// A connection was handed out after `waited`; `inUse` are now held.
+    func leased(waited: Duration, inUse: Int, of maximum: Int)
+    func returned(inUse: Int)
+    func statement(took: Duration, failed: Bool)
+}
+
 /// A cell's PostgreSQL shard: a connection pool plus what the stores share.
 public final class Database: SQLExecutor {
     public let client: PostgresClient
     let logger: Logger
     let partitions = Mutex<Set<Int>>([])
+    let observer: (any DatabaseObserver)?
+    let maximumConnections: Int
+    private let inUse = Atomic<Int>(0)
 
-    public init(settings: DatabaseSettings, logger: Logger = Logger(label: "concord.storage")) {
+    public init(settings: DatabaseSettings, logger: Logger = Logger(label: "concord.storage"), observer: (any DatabaseObserver)? = nil) {
+        self.observer = observer
+        maximumConnections = settings.maxConnections
         var config = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.user,
                                                   password: settings.password, database: settings.database,
                                                   tls: settings.tls.map { .require($0) } ?? .disable)
@@ -65,7 +78,7 @@ public final class Database: SQLExecutor {
         // Checked like a transaction's statements (see `transaction`): the pool may hand out a
         // connection the server has just ended.
         try await withConnection { connection in
-            try await Transaction(connection: connection, logger: logger).run(query)
+            try await Transaction(connection: connection, logger: logger, observer: observer).run(query)
         }
     }
 
@@ -78,7 +91,7 @@ public final class Database: SQLExecutor {
     /// So no statement is sent on a closed connection, and the ROLLBACK gets a deadline.
     public func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            let tx = Transaction(connection: connection, logger: logger)
+            let tx = Transaction(connection: connection, logger: logger, observer: observer)
             try await tx.run("BEGIN")
             let value: T
             do {
@@ -95,7 +108,13 @@ public final class Database: SQLExecutor {
     /// A pooled connection for `body`, or `LeaseTimeout` after 30 s (see `LeaseHandoff`; as
     /// long as the edges' and relays' own timeouts, so only a lease that would never come fails).
     func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await LeaseHandoff.withConnection(client, deadline: .seconds(30), body)
+        guard let observer else { return try await LeaseHandoff.withConnection(client, deadline: .seconds(30), body) }
+        let asked = ContinuousClock.now
+        return try await LeaseHandoff.withConnection(client, deadline: .seconds(30)) { connection in
+            observer.leased(waited: ContinuousClock.now - asked, inUse: inUse.add(1, ordering: .relaxed).newValue, of: maximumConnections)
+            defer { observer.returned(inUse: inUse.subtract(1, ordering: .relaxed).newValue) }
+            return try await body(connection)
+        }
     }
 
     private func rollback(_ connection: PostgresConnection) async {
@@ -114,12 +133,22 @@ public struct ConnectionClosed: Error, CustomStringConvertible {
 public struct Transaction: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
+    var observer: (any DatabaseObserver)? = nil
 
     @discardableResult
     public func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
         // See `Database.transaction`: a statement sent on a closed connection is never answered.
         guard !connection.isClosed else { throw ConnectionClosed() }
-        return try await connection.query(query, logger: logger).collect()
+        guard let observer else { return try await connection.query(query, logger: logger).collect() }
+        let started = ContinuousClock.now
+        do {
+            let rows = try await connection.query(query, logger: logger).collect()
+            observer.statement(took: ContinuousClock.now - started, failed: false)
+            return rows
+        } catch {
+            observer.statement(took: ContinuousClock.now - started, failed: true)
+            throw error
+        }
     }
 }
 

@@ -44,6 +44,9 @@ public struct WorkspaceMove: Sendable {
         public var removedOldCopy = false
     }
 
+    /// The phases a move passes through, as its source cell's move log names them.
+    public static let phases = ["copy", "catch-up", "freeze", "remove-old-copy", "done", "failed"]
+
     let workspace: Snowflake
     let source: Cell
     let destination: Cell
@@ -74,6 +77,11 @@ public struct WorkspaceMove: Sendable {
         let started = ContinuousClock.now
         var report = Report()
         try await checkMovable()
+        // The phases go to the source cell's move log for its metrics; a move never fails for it.
+        let logID = try? await source.db.logMoveStarted(workspace, destination: destination.id)
+        func phase(_ name: String, freeze: Double? = nil, total: Double? = nil) async {
+            if let logID { try? await source.db.logMovePhase(logID, name, freezeMilliseconds: freeze, totalMilliseconds: total) }
+        }
         let channels = try await source.db.workspaceChannelIDs(workspace)
         var position = try await source.db.outboxHead()
         var readStateVersion = Int64.min
@@ -94,6 +102,7 @@ public struct WorkspaceMove: Sendable {
             log("copied \(report.copiedMessages) messages and \(report.copiedReadStates) read states")
 
             // 2. Catch up while the passes shrink.
+            await phase("catch-up")
             for _ in 0..<5 {
                 let head = try await source.db.outboxHead()
                 let changed = try await catchUp(channels: channels, after: position, through: head, readStates: &readStateVersion).count
@@ -104,6 +113,7 @@ public struct WorkspaceMove: Sendable {
             }
 
             // 3–5. Freeze, finish, compare, switch.
+            await phase("freeze")
             let frozen = try await frozen(channels: channels, position: position, readStates: readStateVersion, report: &report, announce: announce)
             report.freezeMilliseconds = frozen
         } catch {
@@ -115,17 +125,20 @@ public struct WorkspaceMove: Sendable {
                 try? await destination.db.reassertHome(workspace, cell: source.id, version: version)
                 await announce(destination.id)
             }
+            await phase("failed")
             throw error
         }
         report.channels = channels.count
         // 6. The old copy goes once the new home holds everything.
         if removeOldCopy {
+            await phase("remove-old-copy", freeze: report.freezeMilliseconds)
             try await Task.sleep(for: settle)
             try await source.db.removeWorkspaceCopy(workspace)
             try await source.db.markOldCopyRemoved(workspace)
             report.removedOldCopy = true
         }
         report.totalMilliseconds = Self.milliseconds(ContinuousClock.now - started)
+        await phase("done", freeze: report.freezeMilliseconds, total: report.totalMilliseconds)
         return report
     }
 

@@ -78,6 +78,11 @@ struct MoveTests {
             let summary = try #require(lines.last)
             #expect(summary["old_copy_removed"]?.boolValue == true)
             #expect((summary["freeze_ms"]?.doubleValue ?? .infinity) < 10_000, "a freeze of milliseconds to seconds")
+            // The source cell's move log, which its metrics read: one move, done, with its freeze.
+            let logged = try await c.domains[0].db.operationsSummary()
+            #expect(logged.movesByPhase == ["done": 1], "\(logged.movesByPhase)")
+            #expect(abs((logged.lastMoveFreezeMilliseconds ?? -9) - (summary["freeze_ms"]?.doubleValue ?? 9)) < 1)
+            #expect((logged.lastMoveTotalMilliseconds ?? 0) >= (logged.lastMoveFreezeMilliseconds ?? .infinity))
             #expect(load.failures.withLock { $0 }.isEmpty, "clients saw no error: \(load.failures.withLock { $0.prefix(3) })")
 
             // Every acknowledged message is in the new home once; the old home holds none.

@@ -123,6 +123,17 @@ struct ObservabilityTests {
             let head = try #require(Self.sample(cellText, "concord_outbox_head"))
             #expect(head >= 4, "the workspace and three messages at least")
             #expect(Self.sample(cellText, "concord_outbox_lag_rows") != nil)
+            // Its PostgreSQL pool and statements, its Redis; the edge's round trips to that Redis.
+            #expect((Self.sample(cellText, "concord_postgres_statement_duration_seconds_count") ?? 0) > 10)
+            #expect(Self.sample(cellText, "concord_postgres_connections_max") == 20)
+            #expect(Self.sample(cellText, "concord_postgres_connections_in_use") != nil)
+            #expect((Self.sample(cellText, "concord_postgres_lease_wait_seconds_count") ?? 0) > 10)
+            let redisLabel = "{cell=\"\(c.cellName)\"}"
+            #expect((Self.sample(cellText, "concord_redis_round_trip_seconds_count" + redisLabel) ?? 0) > 3, "publishing, presence, revocations")
+            #expect((Self.sample(edgeText, "concord_redis_round_trip_seconds_count" + redisLabel) ?? 0) > 3, "revocation checks, rate limits")
+            #expect(Self.sample(cellText, "concord_redis_reconnects_total" + redisLabel) == 0)
+            // What the operator's tool did, from the cell's records: nothing yet.
+            #expect(Self.sample(cellText, "concord_tier_runs") == 0 && Self.sample(cellText, #"concord_workspace_moves{phase="done"}"#) == 0)
 
             for url in [cellAdmin, edgeAdmin] {
                 #expect(try await get(url + "/healthz").status == 200)
@@ -138,6 +149,9 @@ struct ObservabilityTests {
             try await redis.start()
             try await eventually("ready again") { try await get(cellAdmin + "/readyz").status == 200 }
             resumed.close()
+            let afterRestart = try await get(cellAdmin + "/metrics").text
+            #expect((Self.sample(afterRestart, "concord_redis_reconnects_total" + redisLabel) ?? 0) >= 1, "the Redis restart is a reconnect")
+            #expect((Self.sample(afterRestart, "concord_redis_errors_total" + redisLabel) ?? 0) >= 1, "calls failed while it was down")
 
             // Every query of the dashboard in infra/ names a metric Concord declares and exports.
             let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: TestServers.repositoryRoot
@@ -150,6 +164,8 @@ struct ObservabilityTests {
             let exported = edgeText + cellText + (try await get(cellAdmin + "/metrics").text)
             for name in named.sorted() {
                 #expect(MetricName(rawValue: name) != nil, "the dashboard names \(name), which Concord does not declare")
+                // A relay's own metrics are scraped in theRelayReportsHowFarBehindEachSourceItIs (no relay runs here).
+                if name.hasPrefix("concord_relay_") { continue }
                 #expect(exported.contains("\n\(name)") || exported.hasPrefix(name), "the dashboard names \(name), which no scrape showed")
             }
         }

@@ -191,6 +191,10 @@ struct TierTests {
             // (The same run folds the overrides it recorded into a rewritten file.)
             let status = try await c.domain.db.tierStatus()
             #expect(status.copiedFiles == 0 && status.coldRows > 0 && status.overrides == 0, "\(status.coldRows) cold, \(status.overrides) overrides")
+            // What the cell's metrics read: the finished run, what it archived, the files now cold.
+            let operations = try await c.domain.db.operationsSummary()
+            #expect(operations.tierRuns >= 1 && operations.tierArchivedRows > 0 && operations.tierLastRun != nil, "\(operations)")
+            #expect(operations.coldFiles == Int64(status.coldFiles) && operations.coldBytes == status.coldBytes)
             let fetched = try await c.request(.GET, "/channels/\(history.channel)/messages/\(edited)", token: history.token)
             #expect(fetched.json?["content"]?.stringValue == "edited between copy and delete", "the edit is kept: \(fetched.text)")
             #expect(try await c.request(.GET, "/channels/\(history.channel)/messages/\(gone)", token: history.token).status == 404,
