@@ -119,7 +119,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "concordctl", dependencies: [
-            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering", "ConcordHTTP",
+            "ConcordCell", "ConcordStorage", "ConcordRedis", "ConcordAuth", "ConcordTiering", "ConcordHTTP", "ConcordObservability",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),

@@ -50,7 +50,7 @@ extension SQLExecutor {
     public func credentials(username: String) async throws -> (User, String)? {
         let rows = try await run("""
             SELECT \(unescaped: Columns.user("u", as: "u_")), u.password_hash FROM users u
-            WHERE lower(u.username) = lower(\(username)) AND NOT u.bot AND u.password_hash IS NOT NULL
+            WHERE lower(u.username) = lower(\(username)) AND NOT u.bot AND u.password_hash IS NOT NULL AND u.deactivated_at IS NULL
             """)
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         return (try row.user(prefix: "u_"), try row["password_hash"].decode(String.self))

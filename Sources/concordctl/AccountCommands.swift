@@ -19,7 +19,8 @@ func createAccount(_ options: CellOptions, name: String, password: String?, bot:
 }
 
 struct UserCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "People's accounts.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "People's accounts.",
+                                                    subcommands: [Create.self, List.self, Show.self, Deactivate.self, Reactivate.self, ResetPassword.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Creates a user and prints a token for them.")
@@ -51,7 +52,7 @@ struct BotCommands: AsyncParsableCommand {
 }
 
 struct TokenCommands: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Tokens.", subcommands: [Revoke.self])
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Tokens.", subcommands: [List.self, Revoke.self])
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revokes a token (by value or id) or all of a user's tokens.")

@@ -15,7 +15,7 @@ struct ConcordCtl: AsyncParsableCommand {
         commandName: "concordctl",
         abstract: "Operates a Concord cluster: schema, users and bots, tokens, workspaces, members, cell health.",
         subcommands: [Migrate.self, UserCommands.self, BotCommands.self, TokenCommands.self, WorkspaceCommands.self,
-                      MemberCommands.self, ChannelCommands.self, CellCommands.self, OutboxCommands.self, TierCommands.self, TopologyCommand.self, RedisACLCommand.self, ConnectTest.self, BenchCommands.self])
+                      MemberCommands.self, ChannelCommands.self, CellCommands.self, OutboxCommands.self, TierCommands.self, TopologyCommand.self, RedisACLCommand.self, HealthCommand.self, ConnectTest.self, BenchCommands.self])
 }
 
 struct CellOptions: ParsableArguments {

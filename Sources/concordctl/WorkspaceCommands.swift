@@ -5,7 +5,7 @@ import Foundation
 
 struct WorkspaceCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Workspaces (Discord's guilds).",
-                                                    subcommands: [Create.self, List.self, Show.self, Move.self])
+                                                    subcommands: [Create.self, List.self, Show.self, Move.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -76,6 +76,35 @@ struct WorkspaceCommands: AsyncParsableCommand {
             printTable(["channel", "type", "name", "position", "parent"], detail.channels.map {
                 [$0.id.description, $0.type == 4 ? "category" : "text", $0.name, String($0.position), $0.parent_id?.description ?? ""]
             })
+        }
+    }
+}
+
+extension WorkspaceCommands {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deletes a workspace in its home cell (as its owner would: its members get GUILD_DELETE; its channels and messages go).")
+        @OptionGroup var options: CellOptions
+        @Argument var id: String
+        @Flag(help: "Yes, delete it (it cannot be undone).") var yes = false
+
+        func validate() throws {
+            if !yes { throw ValidationError("deleting a workspace cannot be undone: add --yes") }
+        }
+
+        func run() async throws {
+            let id = try parseID(self.id, "workspace id")
+            for cell in try options.selectedCells() {
+                let deleted = try await withDomain(cell: cell) { domain -> Bool in
+                    guard let record = try await domain.db.workspace(id: id) else { return false }
+                    try await domain.deleteGuild(id, caller: Caller(userID: record.ownerID, tokenID: Snowflake(0), isBot: false))
+                    return true
+                }
+                if deleted {
+                    return try report(options.json, ["id": id.description, "deleted_in": cell.name]) { print("deleted workspace \(id) in \(cell.name)") }
+                }
+            }
+            throw Refused("no cell holds workspace \(id)")
         }
     }
 }
