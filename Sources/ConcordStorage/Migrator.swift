@@ -35,13 +35,15 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Applies what is missing and returns the names applied now.
+    /// Applies what is missing and returns the names applied now; `progress` hears of each
+    /// migration as it is looked at (its index among all, their count, its name).
     @discardableResult
-    public func migrate(_ db: Database) async throws -> [String] {
+    public func migrate(_ db: Database, progress: (Int, Int, String) -> Void = { _, _, _ in }) async throws -> [String] {
         let all = try migrations()
         try await db.run("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
         var applied: [String] = []
-        for migration in all {
+        for (index, migration) in all.enumerated() {
+            progress(index, all.count, migration.name)
             let done = try await db.transaction { tx -> Bool in
                 // One migrator at a time per database, even across processes.
                 try await tx.run("SELECT pg_advisory_xact_lock(7362001)")

@@ -3,6 +3,7 @@ import ConcordCell
 import ConcordModels
 import ConcordStorage
 import Foundation
+import Synchronization
 
 struct ChannelCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "channel", abstract: "Channels.", subcommands: [Share.self])
@@ -34,10 +35,16 @@ struct ChannelCommands: AsyncParsableCommand {
                     throw ValidationError("no channel \(channelID) homed in \(home.name)")
                 }
                 try await db.shareChannel(channelID, into: workspaceID, cell: destination.id)
+                let progress = ProgressLine(json: options.json)
+                let fetched = Mutex(0)
+                defer { progress.end() }
                 return try await withDomain(cell: destination) { domain in
                     try await domain.refreshDirectory()
                     return try await domain.acceptShare(found, homeCell: home.id, into: workspaceID) { before in
-                        try await db.messages(channelID: channelID, page: before.map(HistoryPage.before) ?? .latest, limit: CellDomain.sharedHistoryPage)
+                        let page = try await db.messages(channelID: channelID, page: before.map(HistoryPage.before) ?? .latest, limit: CellDomain.sharedHistoryPage)
+                        let sofar = fetched.withLock { $0 += page.count; return $0 }
+                        progress.update("copying history", done: sofar, total: 0, "messages")
+                        return page
                     }.copied
                 }
             }

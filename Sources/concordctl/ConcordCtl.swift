@@ -120,12 +120,13 @@ struct ProgressLine: Sendable {
     let json: Bool
     let terminal = isatty(STDOUT_FILENO) != 0
 
+    /// `total` 0: not known ahead (the line shows only what is done).
     func update(_ operation: String, done: Int, total: Int, _ detail: String = "") {
         if json {
-            try? report(true, JSONValue.object(["progress": .string(operation), "done": .int(Int64(done)), "total": .int(Int64(total)),
+            try? report(true, JSONValue.object(["progress": .string(operation), "done": .int(Int64(done)), "total": total > 0 ? .int(Int64(total)) : .null,
                                                 "detail": .string(detail)])) {}
         } else if terminal {
-            print("\r\u{1B}[K\(operation): \(done)/\(total) \(detail)", terminator: "")
+            print("\r\u{1B}[K\(operation): \(done)\(total > 0 ? "/\(total)" : "") \(detail)", terminator: "")
             fflush(nil)
         }
     }

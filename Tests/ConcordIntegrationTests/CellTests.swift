@@ -117,8 +117,12 @@ struct CellTests {
             }
             try await post(5)
             // `concordctl channel share`, the operator's command, as a process.
-            let share = try await c.concordctl(["channel", "share", shared.id.description, "--into", away.id.description])
+            let share = try await c.concordctl(["channel", "share", shared.id.description, "--into", away.id.description, "--json"])
             #expect(share.status == 0, "\(share.log)")
+            // JSON lines: the history's copy as it goes, then what was shared.
+            let facts = share.log.split(separator: "\n").compactMap { try? WireJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+            #expect(facts.contains { $0["progress"]?.stringValue == "copying history" && $0["done"]?.intValue == 5 }, "\(share.log)")
+            #expect(facts.last?["copied_messages"]?.intValue == 5)
 
             let (homeDB, replicaDB) = (c.domains[0].db, c.domains[1].db)
             func equal() async throws -> Bool {

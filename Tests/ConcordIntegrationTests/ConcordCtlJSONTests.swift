@@ -1,4 +1,5 @@
 import ConcordModels
+import ConcordStorage
 import Foundation
 import Testing
 
@@ -27,8 +28,13 @@ struct ConcordCtlJSONTests {
                 Self.facts(try await c.concordctl(command + ["--json"]), command)
             }
 
-            let migrated = try await run(["migrate"])
+            let migrating = try await run(["migrate"])
+            let migrated = migrating.filter { $0["progress"] == nil }
             #expect(migrated.count == 2 && migrated.allSatisfy { $0["applied"]?.arrayValue?.isEmpty == true }, "both cells up to date")
+            // Progress: each migration of each cell as it is looked at, with the count of all.
+            let migrationSteps = migrating.filter { $0["progress"] != nil }
+            let count = try Migrator(directory: TestServers.migrationsDirectory).migrations().count
+            #expect(migrationSteps.count == 2 * count && migrationSteps.allSatisfy { $0["total"]?.intValue == Int64(count) }, "\(migrationSteps.prefix(3))")
             let lags = try await run(["outbox", "status"])
             #expect(lags.count == 2 && lags.allSatisfy { $0["lag_rows"]?.intValue != nil })
             let removed = try await run(["member", "remove", workspace, user])
