@@ -5,7 +5,7 @@ import Foundation
 
 struct WorkspaceCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Workspaces (Discord's guilds).",
-                                                    subcommands: [Create.self, List.self, Show.self, Move.self, Delete.self])
+                                                    subcommands: [Create.self, List.self, Show.self, Move.self, Delete.self, Export.self, Import.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,59 @@
+import ConcordModels
+import ConcordStorage
+import Foundation
+import Testing
+
+/// `concordctl workspace export` and `import`: a workspace written to a file, deleted, and
+/// read back into the other cell comes back whole, and is used there as before.
+@Suite("Workspace export and import")
+struct WorkspaceExportTests {
+    @Test func aWorkspaceExportedDeletedAndImportedElsewhereComesBackWhole() async throws {
+        try await TestCluster.with(cells: 2, edges: 2) { c in
+            let pair = try await c.workspaceOfTwo("Kept", owner: "alice", member: "bob")
+            let guild = pair.guild.id
+            let side = try await c.request(.POST, "/guilds/\(guild)/channels", token: pair.owner.1, json: #"{"name":"side"}"#).decode(GuildChannel.self)
+            for i in 0..<25 {
+                let channel = i % 2 == 0 ? pair.general : side.id
+                #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: i % 3 == 0 ? pair.member.1 : pair.owner.1,
+                                            body: MessageCreateRequest(content: "message \(i) \u{1F600} \"quoted\"\ttabbed\nline")).status == 200)
+            }
+            let role = try await c.request(.POST, "/guilds/\(guild)/roles", token: pair.owner.1, json: #"{"name":"keepers"}"#)
+            #expect(role.status == 200)
+            let before = try await c.domains[0].db.workspaceFingerprint(guild)
+            let pages = try await c.request(.GET, "/channels/\(pair.general)/messages?limit=100", token: pair.member.1).text
+
+            let file = TestServers.scratch + "/export-\(guild).concord"
+            let exported = try await c.concordctl(["workspace", "export", guild.description, "--file", file, "--json"])
+            #expect(exported.status == 0, "\(exported.log)")
+            // Deleted, then brought back into the other cell.
+            #expect(try await c.concordctl(["workspace", "delete", guild.description, "--yes"]).status == 0)
+            #expect(try await c.request(.GET, "/guilds/\(guild)", token: pair.owner.1).status == 404)
+            // A cut-off file is refused and changes nothing.
+            let whole = try String(contentsOfFile: file, encoding: .utf8)
+            let cut = TestServers.scratch + "/export-cut-\(guild).concord"
+            try String(whole.split(separator: "\n").dropLast().joined(separator: "\n")).write(toFile: cut, atomically: true, encoding: .utf8)
+            let refused = try await c.concordctl(["workspace", "import", "--file", cut, "--cell", c.config.cells[1].name])
+            #expect(refused.status != 0 && refused.log.contains("cut off"), "\(refused.log)")
+            #expect(try await c.domains[1].db.workspace(id: guild) == nil)
+
+            let imported = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[1].name, "--json"])
+            #expect(imported.status == 0, "\(imported.log)")
+            #expect(try await c.domains[1].db.workspaceFingerprint(guild) == before, "every channel's messages, members, read states, invites")
+            let again = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[0].name])
+            #expect(again.status != 0 && again.log.contains("exists in this cluster"), "\(again.log)")
+
+            // Through the edges: the same pages, its roles, and new messages land in its new home.
+            try await eventually("the edges route to its new home") {
+                try await c.request(.GET, "/channels/\(pair.general)/messages?limit=100", token: pair.member.1, edge: 1).status == 200
+            }
+            for edge in [0, 1] {
+                #expect(try await c.request(.GET, "/channels/\(pair.general)/messages?limit=100", token: pair.member.1, edge: edge).text == pages)
+            }
+            let roles = try await c.request(.GET, "/guilds/\(guild)/roles", token: pair.owner.1).decode([Role].self)
+            #expect(roles.contains { $0.name == "keepers" })
+            let posted = try await c.request(.POST, "/channels/\(side.id)/messages", token: pair.owner.1, body: MessageCreateRequest(content: "after"))
+            #expect(posted.status == 200, "\(posted.text)")
+            #expect(try await c.domains[1].db.workspaceFingerprint(guild) != before)
+        }
+    }
+}
