@@ -35,7 +35,7 @@ public struct CellAPI: Sendable {
     public func respond(_ request: Request) async -> Response {
         let start = ContinuousClock.now
         var label = "unmatched"
-        let id = RequestID.from(request.headers[.requestID])
+        let id = RequestID.from(request.headers[.requestID], traceparent: request.headers[.traceparent])
         var response = await RequestID.$current.withValue(id) { await answer(request, label: &label) }
         response.headers[.requestID] = id
         metrics.request(route: label, status: response.status.code, duration: ContinuousClock.now - start)
@@ -297,7 +297,7 @@ public struct CellAPI: Sendable {
                 try await domain.db.advanceCursor(OutboxFollower.consumer(follower), to: after)
             }
             let events = try await domain.db.events(after: after, limit: limit)
-            return JSONResponse.ok(Data(("[" + events.map(\.wireJSON).joined(separator: ",") + "]").utf8))
+            return JSONResponse.ok(Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8))
         case "/internal/revocations/check":
             // An edge whose view of the revoked set is incomplete asks the database itself.
             guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }

@@ -86,8 +86,9 @@ extension CellDomain {
                 default:
                     continue
                 }
+                // The source's request id goes on: one id from the edge to every cell the change reaches.
                 try await tx.insertEvent(PendingEvent(type: event.type, guildID: workspace, channelID: channel, userID: nil,
-                                                      payload: try Self.relocated(event.payload, to: workspace)))
+                                                      payload: try Self.relocated(event.payload, to: workspace), requestID: event.requestID))
                 applied += 1
                 touched.insert(channel)
             }

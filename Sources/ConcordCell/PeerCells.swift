@@ -78,6 +78,7 @@ public final class PeerCells: Sendable {
         var outgoing = HTTPClientRequest(url: base + path)
         outgoing.method = .POST
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        for (name, value) in RequestID.outgoingHeaders { outgoing.headers.add(name: name, value: value) }
         outgoing.headers.add(name: "Content-Type", value: "application/json")
         outgoing.body = .bytes(ByteBuffer(bytes: try WireJSON.encode(body)))
         let response: HTTPClientResponse

@@ -26,6 +26,7 @@ extension EdgeAPI {
         guard let cell = directory.owner(of: route, caller: nil) else { return Self.gone }
         var outgoing = HTTPClientRequest(url: cell.baseURL + "/internal/attachments/\(channel)/\(attachment)")
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
+        for (name, value) in RequestID.outgoingHeaders { outgoing.headers.add(name: name, value: value) }
         if let range = request.headers[.range] { outgoing.headers.add(name: "Range", value: range) }
         do {
             let reply = try await http.execute(outgoing, timeout: .seconds(60))

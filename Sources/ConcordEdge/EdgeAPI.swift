@@ -75,7 +75,7 @@ public final class EdgeAPI: Sendable {
 
     /// - Parameter peer: the address the request came from (its socket's remote address).
     public func respond(_ request: Request, peer: String? = nil) async -> Response {
-        let id = RequestID.from(request.headers[.requestID])
+        let id = RequestID.from(request.headers[.requestID], traceparent: request.headers[.traceparent])
         var response = await RequestID.$current.withValue(id) { await respondIdentified(request, peer: peer) }
         response.headers[.requestID] = id
         return response
@@ -243,7 +243,7 @@ public final class EdgeAPI: Sendable {
         outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
         outgoing.headers.add(name: "X-Concord-Edge-URL", value: publicURL)
-        if let id = RequestID.current { outgoing.headers.add(name: "X-Request-Id", value: id) }
+        for (name, value) in RequestID.outgoingHeaders { outgoing.headers.add(name: name, value: value) }
         if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
         if let reason { outgoing.headers.add(name: "X-Audit-Log-Reason", value: reason) }
         if !body.isEmpty {

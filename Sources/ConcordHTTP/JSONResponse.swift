@@ -57,23 +57,9 @@ public extension HTTPField.Name {
     /// A request's id: taken from the client when it sends a sound one, else made by the edge;
     /// passed to the cell, logged by both, and answered back.
     static let requestID = HTTPField.Name("X-Request-Id")!
+    static let traceparent = HTTPField.Name("traceparent")!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-}
-
-/// Request ids as logs carry them.
-public enum RequestID {
-    /// The client's id when it is 1–64 letters, digits, '-', '_' or '.', else a new one.
-    public static func from(_ header: String?) -> String {
-        if let header, (1...64).contains(header.utf8.count),
-           header.utf8.allSatisfy({ $0 < 128 && (isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")) }) {
-            return header
-        }
-        return UUID().uuidString.lowercased()
-    }
-
-    /// The id of the request being answered, for the calls it makes.
-    @TaskLocal public static var current: String?
 }
 
 /// Constant-time comparison for secrets.

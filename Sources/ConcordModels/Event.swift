@@ -9,13 +9,17 @@ public struct PendingEvent: Sendable, Equatable {
     /// For events addressed to one user (e.g. a GUILD_CREATE when they join).
     public var userID: Snowflake?
     public var payload: String
+    /// The request that caused it (`RequestID`): by default the one being answered.
+    public var requestID: String?
 
-    public init(type: String, guildID: Snowflake?, channelID: Snowflake?, userID: Snowflake? = nil, payload: String) {
+    public init(type: String, guildID: Snowflake?, channelID: Snowflake?, userID: Snowflake? = nil, payload: String,
+                requestID: String? = RequestID.current) {
         self.type = type
         self.guildID = guildID
         self.channelID = channelID
         self.userID = userID
         self.payload = payload
+        self.requestID = requestID
     }
 }
 
@@ -33,21 +37,25 @@ public struct OutboxEvent: Sendable, Equatable {
     /// `{"seq":…,"t":…,"guild_id":…,"channel_id":…,"user_id":…,"d":…}`, with `d` spliced in as stored.
     public var wireJSON: String { Self.wireJSON(seq: seq, event: event) }
 
-    /// Ephemeral events (typing) go out with `"seq":null`: they are not in the outbox.
-    public static func wireJSON(seq: Int64?, event: PendingEvent) -> String {
+    /// Ephemeral events (typing) go out with `"seq":null`: they are not in the outbox. With
+    /// `requestID`, the event carries its request's id as `"rid"` (for followers such as relays;
+    /// what edges are published has no need of it).
+    public static func wireJSON(seq: Int64?, event: PendingEvent, requestID: Bool = false) -> String {
         func id(_ s: Snowflake?) -> String { s.map { "\"\($0)\"" } ?? "null" }
         let seqText = seq.map(String.init) ?? "null"
-        return "{\"seq\":\(seqText),\"t\":\"\(event.type)\",\"guild_id\":\(id(event.guildID)),\"channel_id\":\(id(event.channelID)),\"user_id\":\(id(event.userID)),\"d\":\(event.payload)}"
+        let rid = requestID ? (event.requestID.flatMap { try? WireJSON.encodeString($0) }.map { ",\"rid\":" + $0 } ?? "") : ""
+        return "{\"seq\":\(seqText),\"t\":\"\(event.type)\",\"guild_id\":\(id(event.guildID)),\"channel_id\":\(id(event.channelID)),\"user_id\":\(id(event.userID))\(rid),\"d\":\(event.payload)}"
     }
 
     /// Parses `wireJSON` back (edges and tests). Ephemeral events (`"seq":null`) get seq 0.
     public init?(wireJSON: [UInt8]) {
         struct Envelope: Decodable {
-            var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var d: JSONValue
+            var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var rid: String?; var d: JSONValue
         }
         guard let e = try? WireJSON.decode(Envelope.self, from: .init(wireJSON)),
               let payload = try? WireJSON.encodeString(e.d) else { return nil }
-        self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload))
+        self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload,
+                                                       requestID: e.rid.flatMap { RequestID.isSound($0) ? $0 : nil }))
     }
 }
 

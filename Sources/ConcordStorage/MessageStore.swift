@@ -68,8 +68,9 @@ extension SQLExecutor {
                     \(unescaped: ReadStateRow.newVersion)
                 \(unescaped: ReadStateRow.returning)
             ), queued AS (
-                INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
-                SELECT \(event.type), \(event.guildID?.int64), \(event.channelID?.int64), \(event.userID?.int64), \(event.payload)::json
+                INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
+                SELECT \(event.type), \(event.guildID?.int64), \(event.channelID?.int64), \(event.userID?.int64), \(event.payload)::json,
+                       \(event.requestID)
                 FROM inserted
             )
             SELECT * FROM mentioned UNION ALL SELECT * FROM own

@@ -14,8 +14,8 @@ public struct OutboxStatus: Sendable, Equatable {
 extension SQLExecutor {
     public func insertEvent(_ e: PendingEvent) async throws {
         try await run("""
-            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload)
-            VALUES (\(e.type), \(e.guildID?.int64), \(e.channelID?.int64), \(e.userID?.int64), \(e.payload)::json)
+            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
+            VALUES (\(e.type), \(e.guildID?.int64), \(e.channelID?.int64), \(e.userID?.int64), \(e.payload)::json, \(e.requestID))
             """)
     }
 
@@ -26,13 +26,13 @@ extension SQLExecutor {
     /// Events with `after < seq ≤ upTo`, in sequence order.
     public func events(after: Int64, upTo: Int64 = .max, limit: Int) async throws -> [OutboxEvent] {
         try await run("""
-            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text FROM outbox
+            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id FROM outbox
             WHERE seq > \(after) AND seq <= \(upTo) ORDER BY seq LIMIT \(limit)
             """).map { row in
-            let (seq, type, ws, ch, user, payload) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String).self)
+            let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
             return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
                                                             channelID: ch.map(Snowflake.init(int64:)),
-                                                            userID: user.map(Snowflake.init(int64:)), payload: payload))
+                                                            userID: user.map(Snowflake.init(int64:)), payload: payload, requestID: request))
         }
     }
 

@@ -152,11 +152,21 @@ struct CellTests {
             #expect(try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 0).status == 200, "through either edge")
 
             // Bob writes in it too: his cell checks him, the channel's home stores it, the relay brings it back.
-            let fromBob = try await c.request(.POST, "/channels/\(shared.id)/messages", token: bob, body: MessageCreateRequest(content: "m\(posted)"), edge: 1)
+            let fromBob = try await c.request(.POST, "/channels/\(shared.id)/messages", token: bob, json: #"{"content":"m\#(posted)"}"#,
+                                              headers: [("X-Request-Id", "bob-write-1")], edge: 1)
             #expect(fromBob.status == 200, "\(fromBob.text)")
             #expect(fromBob.json?["author"]?["username"]?.stringValue == "bob")
             posted += 1
             try await eventually("Bob's message is in both copies") { try await equal() }
+            // His request's id went edge → his cell → the channel's home (its outbox row) → the
+            // relay → his cell's own outbox row for the replica's event.
+            let bobsMessage = try #require(fromBob.json?["id"]?.stringValue)
+            for (cell, db) in [("home", homeDB), ("replica", replicaDB)] {
+                let created = try await db.events(after: 0, limit: 100_000).first {
+                    $0.event.type == "MESSAGE_CREATE" && $0.event.payload.contains(#""id":"\#(bobsMessage)""#)
+                }
+                #expect(created?.event.requestID == "bob-write-1", "\(cell): \(String(describing: created?.event.requestID))")
+            }
             let outsider = try await c.request(.POST, "/channels/\(shared.id)/messages", token: (try await c.register("carol", edge: 1)).1,
                                                body: MessageCreateRequest(content: "let me in"), edge: 1)
             #expect(outsider.status == 403, "a member of neither workspace may not write: \(outsider.text)")

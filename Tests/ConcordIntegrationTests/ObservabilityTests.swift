@@ -60,7 +60,13 @@ struct ObservabilityTests {
             let given = try await c.request(.GET, "/users/@me", token: token, headers: [("X-Request-Id", "client-chosen-1")])
             #expect(given.status == 200 && given.headers.first(name: "X-Request-Id") == "client-chosen-1")
             let made = try await c.request(.GET, "/users/@me", token: token, headers: [("X-Request-Id", "not sound!")])
-            #expect(made.headers.first(name: "X-Request-Id")?.count == 36)
+            #expect(made.headers.first(name: "X-Request-Id")?.count == 32, "a new one: a W3C trace id")
+            // A tracing proxy's traceparent: its trace id becomes the request's id.
+            let traced = try await c.request(.GET, "/users/@me", token: token,
+                                             headers: [("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")])
+            #expect(traced.headers.first(name: "X-Request-Id") == "4bf92f3577b34da6a3ce929d0e0e4736")
+            let zeros = try await c.request(.GET, "/users/@me", token: token, headers: [("traceparent", "00-" + String(repeating: "0", count: 32) + "-00f067aa0ba902b7-01")])
+            #expect(zeros.headers.first(name: "X-Request-Id") != String(repeating: "0", count: 32), "an all-zero trace id is invalid")
             let failed = try await c.request(.GET, "/channels/12345/messages", token: token)
             #expect(failed.status == 404 && failed.headers.first(name: "X-Request-Id")?.isEmpty == false, "errors carry it too")
         }

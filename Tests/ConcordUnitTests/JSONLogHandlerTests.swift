@@ -1,4 +1,5 @@
 import ConcordHTTP
+import ConcordModels
 import ConcordObservability
 import Foundation
 import Logging
@@ -28,7 +29,26 @@ struct JSONLogHandlerTests {
         #expect(RequestID.from("trace-42.a_b") == "trace-42.a_b")
         for unsound in [nil, "", String(repeating: "x", count: 65), "has space", "new\nline", "é"] {
             let made = RequestID.from(unsound)
-            #expect(made.count == 36 && made != unsound, "\(String(describing: unsound))")
+            #expect(made.count == 32 && made.allSatisfy(\.isHexDigit) && made != unsound, "\(String(describing: unsound))")
         }
+    }
+
+    @Test func aTraceparentNamesTheRequestAndCallsCarryOne() {
+        let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        #expect(RequestID.from(nil, traceparent: parent) == "0af7651916cd43dd8448eb211c80319c")
+        #expect(RequestID.from("mine", traceparent: parent) == "mine", "X-Request-Id first")
+        for bad in ["01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",
+                    "00-" + String(repeating: "0", count: 32) + "-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319z-b7ad6b7169203331-01", ""] {
+            #expect(RequestID.traceID(of: bad) == nil, "\(bad)")
+        }
+        // An outgoing call's traceparent keeps a hex id as its trace id, and hashes any other id
+        // to the same trace id every time, with a new span each call.
+        let hexID = "0af7651916cd43dd8448eb211c80319c"
+        #expect(RequestID.traceID(of: RequestID.traceparent(for: hexID)) == hexID)
+        let (first, second) = (RequestID.traceparent(for: "client-id-7"), RequestID.traceparent(for: "client-id-7"))
+        #expect(RequestID.traceID(of: first) != nil && RequestID.traceID(of: first) == RequestID.traceID(of: second) && first != second)
+        #expect(RequestID.traceID(of: RequestID.traceparent(for: "client-id-8")) != RequestID.traceID(of: first))
+        #expect(RequestID.$current.withValue("x") { RequestID.outgoingHeaders.map(\.0) } == ["X-Request-Id", "traceparent"])
+        #expect(RequestID.outgoingHeaders.isEmpty)
     }
 }
