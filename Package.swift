@@ -98,6 +98,7 @@ let package = Package(
         .target(name: "ConcordEdge", dependencies: [
             "ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordHTTP", "ConcordGateway", "ConcordObservability",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +112,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "concord", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordRelay", "ConcordObservability",

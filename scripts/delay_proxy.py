@@ -2,7 +2,10 @@
 """A TCP proxy that delays every byte by a fixed time in each direction: the local stand-in for
 an inter-region link (this kernel has no netem). Order is kept; throughput is not limited.
 
-    delay_proxy.py --listen PORT --to HOST:PORT --delay-ms 40 [--pidfile FILE]
+    delay_proxy.py --listen PORT --to HOST:PORT --delay-ms 40 [--pidfile FILE] [--record PREFIX]
+
+With --record, every byte crossing the link is appended to PREFIX.out (towards the target) and
+PREFIX.back (its answers), so a test can say what crossed between regions.
 """
 import argparse
 import asyncio
@@ -10,12 +13,15 @@ import os
 import time
 
 
-async def pump(reader, writer, delay):
+async def pump(reader, writer, delay, record=None):
     queue = asyncio.Queue()
 
     async def read():
         while True:
             data = await reader.read(65536)
+            if record and data:
+                with open(record, "ab") as f:
+                    f.write(data)
             queue.put_nowait((time.monotonic() + delay, data))
             if not data:
                 return
@@ -47,7 +53,9 @@ async def main():
     parser.add_argument("--to", required=True)
     parser.add_argument("--delay-ms", type=float, default=40)
     parser.add_argument("--pidfile")
+    parser.add_argument("--record")
     args = parser.parse_args()
+    out, back = (args.record + ".out", args.record + ".back") if args.record else (None, None)
     host, port = args.to.rsplit(":", 1)
     delay = args.delay_ms / 1000
 
@@ -57,7 +65,7 @@ async def main():
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(pump(client_reader, server_writer, delay), pump(server_reader, client_writer, delay))
+        await asyncio.gather(pump(client_reader, server_writer, delay, out), pump(server_reader, client_writer, delay, back))
 
     server = await asyncio.start_server(handle, "127.0.0.1", args.listen)
     if args.pidfile:

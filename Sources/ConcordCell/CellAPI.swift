@@ -296,8 +296,19 @@ public struct CellAPI: Sendable {
                 if try await domain.db.outboxPruned(after: after) { throw APIError.outboxPruned(after: after) }
                 try await domain.db.advanceCursor(OutboxFollower.consumer(follower), to: after)
             }
-            let events = try await domain.db.events(after: after, limit: limit)
-            return JSONResponse.ok(Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8))
+            func page(_ events: [OutboxEvent]) -> Data {
+                Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8)
+            }
+            // A relay says which cell it relays into: it gets only what is shared with that cell,
+            // and how far the source looked (its cursor moves there, whatever it got).
+            if query.string("for") != nil {
+                let destination = try query.int("for", default: 0, in: 0...Snowflake.maxCellID)
+                let (events, through) = try await domain.db.events(after: after, for: destination, limit: limit)
+                var response = JSONResponse.ok(page(events))
+                response.headers[.concordThrough] = String(through)
+                return response
+            }
+            return JSONResponse.ok(page(try await domain.db.events(after: after, limit: limit)))
         case "/internal/revocations/check":
             // An edge whose view of the revoked set is incomplete asks the database itself.
             guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import ConcordAuth
 import ConcordHTTP
 import ConcordModels
@@ -36,6 +37,8 @@ public final class EdgeAPI: Sendable {
     let gateway: GatewayHub
     let webApp: WebApp
     public let metrics: NodeMetrics
+    let cellCalls: CoreMetrics.Counter
+    let replicaHints = ReplicaHints()
     let logger: Logger
 
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
@@ -45,6 +48,7 @@ public final class EdgeAPI: Sendable {
                 logger: Logger = Logger(label: "concord.edge")) {
         self.webApp = webApp
         self.metrics = metrics
+        cellCalls = metrics.counter(.edgeCellCalls)
         self.directory = directory
         self.tokens = tokens
         self.internalSecret = internalSecret
@@ -185,19 +189,18 @@ public final class EdgeAPI: Sendable {
         }
         // A channel of another cell may be shared into a workspace of the caller's own cell,
         // whose replica serves reads, read states and typing locally and hands writes to the
-        // channel's home: ask there first, then the channel's home. (Channels of moved
-        // workspaces are never shared: they go straight to their home.)
+        // channel's home. Where the edge has learnt which (`replicaHints`), the request goes
+        // there in one hop; else the caller's cell is asked first, then the home. (Channels of
+        // moved workspaces are never shared: they go straight to their home.)
+        var replicaOf: (channel: Snowflake, cell: Int)?
         if let claims, let channel = route.channelID, channel.cell != claims.userID.cell, directory.moves.entry(channel.description) == nil,
-           route.endpoint.spec.servedByReplica,
-           let local = directory.entry(for: claims.userID.cell) {
-            let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
-                                       authorization: request.headers[.authorization], body: body, contentType: contentType,
-                                       reason: request.headers[.auditLogReason])
-            // Not here, or here but not through the caller's workspaces: the home decides.
-            let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
-            let elsewhere = (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
-                || (reply.status == 403 && code == Int64(APIError.missingAccess.code)) || reply.status == 421
-            if !elsewhere { return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status)) }
+           route.endpoint.spec.servedByReplica {
+            replicaOf = (channel, claims.userID.cell)
+            if replicaHints.servedLocally(channel, for: claims.userID.cell) != false, let reply = try await askReplica(request, of: channel,
+                                                                                                                   cell: claims.userID.cell, body: body,
+                                                                                                                   contentType: contentType) {
+                return reply
+            }
         }
         if let claims, route.endpoint == .createDM { return try await openDM(request, claims: claims, body: body) }
         let (method, path, auth) = (HTTPMethod(rawValue: request.method.rawValue), request.uri.description, request.headers[.authorization])
@@ -213,6 +216,12 @@ public final class EdgeAPI: Sendable {
             guard let moved = directory.owner(of: route, caller: claims?.userID), moved.cell.id != cell.cell.id else { break }
             cell = moved
             reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
+        }
+        // Refused at the home where the edge thought no replica served the caller: one may since
+        // (the channel was shared into their workspace); their cell decides.
+        if let (channel, local) = replicaOf, replicaHints.servedLocally(channel, for: local) == false, Self.isElsewhere(reply),
+           let replica = try await askReplica(request, of: channel, cell: local, body: body, contentType: contentType) {
+            return replica
         }
         // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
         // workspaces) gets a copy from the home cell, then the request again.
@@ -234,11 +243,31 @@ public final class EdgeAPI: Sendable {
         return JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
     }
 
+    /// The caller's cell's answer for a channel it may hold a replica of, or nil when it says
+    /// the channel is not served there (and the edge remembers which it was).
+    private func askReplica(_ request: Request, of channel: Snowflake, cell: Int, body: Data, contentType: String) async throws -> Response? {
+        guard let local = directory.entry(for: cell) else { return nil }
+        let reply = try await send(to: local, method: HTTPMethod(rawValue: request.method.rawValue), path: request.uri.description,
+                                   authorization: request.headers[.authorization], body: body, contentType: contentType,
+                                   reason: request.headers[.auditLogReason])
+        let elsewhere = Self.isElsewhere(reply)
+        replicaHints.record(channel, for: cell, servedLocally: !elsewhere)
+        return elsewhere ? nil : JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
+    }
+
+    /// Not here, or here but not through the caller's workspaces: another cell decides.
+    static func isElsewhere(_ reply: (status: Int, body: Data)) -> Bool {
+        let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
+        return (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
+            || (reply.status == 403 && code == Int64(APIError.missingAccess.code)) || reply.status == 421
+    }
+
     /// One request to a cell with the internal secret and the caller's token; a cell that cannot
     /// be reached is a 503.
     /// `reason`: the request's X-Audit-Log-Reason, for the cell's audit log.
     func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data(),
               contentType: String = "application/json", reason: String? = nil) async throws -> (status: Int, body: Data) {
+        cellCalls.increment()
         var outgoing = HTTPClientRequest(url: cell.baseURL + path)
         outgoing.method = method
         outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)

@@ -58,6 +58,8 @@ public extension HTTPField.Name {
     /// passed to the cell, logged by both, and answered back.
     static let requestID = HTTPField.Name("X-Request-Id")!
     static let traceparent = HTTPField.Name("traceparent")!
+    /// On a relay's page of a source's outbox: the last position the source looked at for it.
+    static let concordThrough = HTTPField.Name("X-Concord-Through")!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 }

@@ -51,6 +51,8 @@ public enum MetricName: String, CaseIterable, Sendable {
     case httpRequests = "concord_http_requests_total"
     case httpRequestDuration = "concord_http_request_duration_seconds"
     case rateLimited = "concord_rate_limited_total"
+    /// Calls an edge made to cells (against its requests: the hops a request takes).
+    case edgeCellCalls = "concord_edge_cell_calls_total"
     // The gateway, at the edge.
     case gatewaySessions = "concord_gateway_sessions"
     case gatewayIdentifies = "concord_gateway_identifies_total"

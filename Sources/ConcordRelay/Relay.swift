@@ -6,6 +6,7 @@ import ConcordRedis
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
 
@@ -127,8 +128,11 @@ public struct Relay: Service {
             after = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
             cursor = (after, clock.now)
         }
-        let page = try await body(http, source, "/internal/outbox?after=\(after)&limit=500&follower=\(OutboxFollower.relay(into: destination.name))")
-        guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue, let last = items.last?["seq"]?.intValue else {
+        // The source sends only what is shared with the destination; it says how far it looked.
+        let (page, headers) = try await response(http, source,
+            "/internal/outbox?after=\(after)&limit=500&for=\(destination.id)&follower=\(OutboxFollower.relay(into: destination.name))")
+        guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue,
+              let last = headers.first(name: "X-Concord-Through").flatMap(Int64.init) ?? items.last?["seq"]?.intValue, last > after else {
             return nil
         }
         let reply = try WireJSON.decode(JSONValue.self, from: try await body(
@@ -142,6 +146,10 @@ public struct Relay: Service {
     }
 
     func body(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> Data {
+        try await response(http, cell, path, post: post).body
+    }
+
+    func response(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> (body: Data, headers: HTTPHeaders) {
         // The relay runs in its destination's region: other cells are reached over the link.
         var request = HTTPClientRequest(url: cell.apiURL(from: destination.region, secure: tls != nil) + path)
         request.headers.add(name: "X-Concord-Internal", value: internalSecret)
@@ -156,7 +164,7 @@ public struct Relay: Service {
             throw RelayError(description: "\(cell.name)\(path.prefix(while: { $0 != "?" })) answered \(response.status.code): \(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))",
                              status: Int(response.status.code))
         }
-        return Data(bytes.readableBytesView)
+        return (Data(bytes.readableBytesView), response.headers)
     }
 }
 

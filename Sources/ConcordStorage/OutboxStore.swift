@@ -28,12 +28,34 @@ extension SQLExecutor {
         try await run("""
             SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id FROM outbox
             WHERE seq > \(after) AND seq <= \(upTo) ORDER BY seq LIMIT \(limit)
-            """).map { row in
-            let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
-            return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
-                                                            channelID: ch.map(Snowflake.init(int64:)),
-                                                            userID: user.map(Snowflake.init(int64:)), payload: payload, requestID: request))
-        }
+            """).map(Self.outboxEvent)
+    }
+
+    private static func outboxEvent(_ row: PostgresRow) throws -> OutboxEvent {
+        let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
+        return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
+                                                        channelID: ch.map(Snowflake.init(int64:)),
+                                                        userID: user.map(Snowflake.init(int64:)), payload: payload, requestID: request))
+    }
+
+    /// What a relay into `destination` may have of the events after `after`: those of channels
+    /// shared into workspaces homed there and of DMs with a person homed there, nothing else (a
+    /// workspace's data leaves its cell only where it is shared). Looks at most `window` rows
+    /// past `after`; answers the events and how far it looked (the relay's cursor moves there
+    /// even when nothing was for it).
+    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000) async throws -> (events: [OutboxEvent], through: Int64) {
+        let head = try await outboxHead()
+        let end = min(head, after + window)
+        guard end > after else { return ([], after) }
+        let events = try await run("""
+            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id FROM outbox
+            WHERE seq > \(after) AND seq <= \(end) AND (
+                channel_id IN (SELECT channel_id FROM channel_shares WHERE cell_id = \(destination))
+                OR channel_id IN (SELECT channel_id FROM dm_channels
+                                  WHERE ((user_low >> 16) & 63) = \(destination) OR ((user_high >> 16) & 63) = \(destination)))
+            ORDER BY seq LIMIT \(limit)
+            """).map(Self.outboxEvent)
+        return (events, events.count == limit ? events.last?.seq ?? end : end)
     }
 
     /// The newest committed outbox row still waiting for its sequence number, if any.

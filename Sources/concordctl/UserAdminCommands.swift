@@ -94,11 +94,9 @@ extension UserCommands {
             abstract: "Erases a person in every cell: their messages (deleted, so clients and replicas hear of it), memberships, tokens and profile (a tombstone stays).")
         @OptionGroup var options: CellOptions
         @Argument var id: String
-        @Flag(help: "Yes, erase them (it cannot be undone).") var yes = false
+        @OptionGroup var confirmation: Confirmation
 
-        func validate() throws {
-            if !yes { throw ValidationError("erasing a person cannot be undone: add --yes") }
-        }
+        func validate() throws { try confirmation.require("erasing a person") }
 
         func run() async throws {
             let id = try parseID(self.id, "user id")
@@ -140,6 +138,15 @@ extension TokenCommands {
             if options.json { for token in tokens { try report(true, token) {} }; return }
             printTable(["id", "kind", "created", "revoked"], tokens.map { [$0.id.description, $0.kind, $0.created_at, $0.revoked_at ?? ""] })
         }
+    }
+}
+
+/// `--yes`, which a command that cannot be undone asks for.
+struct Confirmation: ParsableArguments {
+    @Flag(help: "Yes, do it (it cannot be undone).") var yes = false
+
+    func require(_ action: String) throws {
+        if !yes { throw ValidationError("\(action) cannot be undone: add --yes") }
     }
 }
 

@@ -86,11 +86,9 @@ extension WorkspaceCommands {
             abstract: "Deletes a workspace in its home cell (as its owner would: its members get GUILD_DELETE; its channels and messages go).")
         @OptionGroup var options: CellOptions
         @Argument var id: String
-        @Flag(help: "Yes, delete it (it cannot be undone).") var yes = false
+        @OptionGroup var confirmation: Confirmation
 
-        func validate() throws {
-            if !yes { throw ValidationError("deleting a workspace cannot be undone: add --yes") }
-        }
+        func validate() throws { try confirmation.require("deleting a workspace") }
 
         func run() async throws {
             let id = try parseID(self.id, "workspace id")

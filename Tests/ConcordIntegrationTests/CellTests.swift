@@ -41,6 +41,9 @@ struct CellTests {
             #expect(try await c.domains[1].db.user(id: aliceID)?.username == "alice")
             _ = try await session.waitDispatch("GUILD_CREATE") { $0["d"]?["id"]?.stringValue == away.id.description }
 
+            // A channel of Bob's cell that Alice's cell holds no replica of: straight to its home.
+            try await Self.expectOneHop(c, edge: 0, token: alice, channel: general)
+
             // Bob, at the eu edge, and Alice, at the us edge, see each other's messages.
             let bobSession = GatewayTestClient(url: GatewayFrames.url(c.edgeURLs[1]))
             bobSession.send(GatewayFrames.identify(bob))
@@ -92,6 +95,16 @@ struct CellTests {
             _ = await task.result
             running = nil
         }
+    }
+
+    /// After a first request (which may ask the caller's cell, then the channel's home), the edge
+    /// sends each request for the channel to the one cell that serves it.
+    static func expectOneHop(_ c: TestCluster, edge: Int, token: String, channel: Snowflake) async throws {
+        func cellCalls() -> Double { ObservabilityTests.sample(c.edgeAPIs[edge].metrics.scrape(), "concord_edge_cell_calls_total") ?? 0 }
+        #expect(try await c.request(.GET, "/channels/\(channel)/messages", token: token, edge: edge).status == 200)
+        let before = cellCalls()
+        for _ in 0..<5 { #expect(try await c.request(.GET, "/channels/\(channel)/messages", token: token, edge: edge).status == 200) }
+        #expect(cellCalls() - before == 5, "edge \(edge): \(cellCalls() - before) cell calls for 5 requests")
     }
 
     /// A channel of a workspace in cell 1 shared into a workspace in cell 2 (regions joined by a
@@ -150,6 +163,8 @@ struct CellTests {
             let history = try await c.request(.GET, "/channels/\(shared.id)/messages?limit=100", token: bob, edge: 1).decode([Message].self)
             #expect(history.count == 15 && history.first?.content == "m14")
             #expect(try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 0).status == 200, "through either edge")
+            // One hop each: the edge has learnt that Bob's cell serves the channel (his replica).
+            try await Self.expectOneHop(c, edge: 1, token: bob, channel: shared.id)
 
             // Bob writes in it too: his cell checks him, the channel's home stores it, the relay brings it back.
             let fromBob = try await c.request(.POST, "/channels/\(shared.id)/messages", token: bob, json: #"{"content":"m\#(posted)"}"#,
@@ -161,7 +176,8 @@ struct CellTests {
             // His request's id went edge → his cell → the channel's home (its outbox row) → the
             // relay → his cell's own outbox row for the replica's event.
             let bobsMessage = try #require(fromBob.json?["id"]?.stringValue)
-            for (cell, db) in [("home", homeDB), ("replica", replicaDB)] {
+            for (cell, db, domain) in [("home", homeDB, c.domains[0]), ("replica", replicaDB, c.domains[1])] {
+                try await domain.settleOutbox()  // its row numbered (events are read by number)
                 let created = try await db.events(after: 0, limit: 100_000).first {
                     $0.event.type == "MESSAGE_CREATE" && $0.event.payload.contains(#""id":"\#(bobsMessage)""#)
                 }

@@ -70,7 +70,7 @@ struct TestCluster: Sendable {
     static func with<T: Sendable>(cells cellCount: Int = 1, edges edgeCount: Int = 1, interRegionDelay: Double? = nil,
                                   rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
                                   redisPort: Int? = nil, redisPassword: String? = nil, redisRoles: [RedisRole: String] = [:], admin: Bool = false, objectStore: Bool = false,
-                                  internalTLS: Bool? = nil, publicTLS: Bool = false,
+                                  internalTLS: Bool? = nil, publicTLS: Bool = false, recordLinks: Bool = false,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
@@ -129,8 +129,12 @@ struct TestCluster: Sendable {
             if let delay = interRegionDelay {
                 for index in cells.indices {
                     for region in regions where region != cells[index].config.region {
-                        let api = try await DelayProxy.start(to: cells[index].config.api.port, delayMilliseconds: delay)
-                        let redis = try await DelayProxy.start(to: cells[index].config.redis.port, delayMilliseconds: delay)
+                        // Recorded, what crosses between regions can be read back (in plain text without internal TLS).
+                        let recording = recordLinks ? TestServers.scratch + "/link-\(base)-\(index)" : nil
+                        let api = try await DelayProxy.start(to: cells[index].config.api.port, delayMilliseconds: delay,
+                                                             recording: recording.map { $0 + "-api" })
+                        let redis = try await DelayProxy.start(to: cells[index].config.redis.port, delayMilliseconds: delay,
+                                                               recording: recording.map { $0 + "-redis" })
                         links.append((cells[index].config.id, api, redis))
                         cells[index].config.reached_from = [region: .init(api: .init(host: "127.0.0.1", port: api.port),
                                                                           redis: .init(host: "127.0.0.1", port: redis.port))]
