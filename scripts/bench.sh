@@ -24,7 +24,7 @@ ONLY=${BENCH_ONLY:-all}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
-PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 EDGE2_PORT=58181
+PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -59,7 +59,7 @@ cat > "$root/cluster.json" <<JSON
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
               "public_url": "http://127.0.0.1:$EDGE_PORT" },
             { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
-              "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
+              "admin": { "host": "127.0.0.1", "port": $EDGE2_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "route_requests_per_5s": 1000000, "public_requests_per_second": 1000000,
                    "auth_requests_per_minute": 1000000, "logins_per_minute_per_account": 1000000,
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
@@ -210,6 +210,22 @@ cells_bench() {
       --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
     "$BIN/concordctl" outbox status --config "$CONFIG"
   done
+  # Hops: a far member reads the shared channel through edge-2 (their cell holds its replica);
+  # the edge's calls to cells against its requests, from its metrics.
+  local far_token before_calls before_requests
+  far_token=$(head -1 "$root/far-tokens")
+  edge2_metric() { curl -fsS "http://127.0.0.1:$EDGE2_ADMIN_PORT/metrics" | awk -v name="$1" 'index($0, name) == 1 { s += $NF } END { print s + 0 }'; }
+  before_calls=$(edge2_metric concord_edge_cell_calls_total); before_requests=$(edge2_metric 'concord_http_requests_total{')
+  "$BIN/concord-bench" get --edge "$EDGE2" --token "$far_token" --path "/channels/$shared/messages" --clients 1 --seconds "$DURATION" \
+    | sed 's/^/cells: far read, /'
+  awk -v c="$(( $(edge2_metric concord_edge_cell_calls_total) - before_calls ))" -v r="$(( $(edge2_metric 'concord_http_requests_total{') - before_requests ))" \
+    'BEGIN { printf "cells: hops per request (edge-2 calls to cells / requests): %d / %d = %.2f\n", c, r, (r ? c / r : 0) }'
+  # Writes into the shared channel at 20/s: a near member through edge-1 (the home cell), a far
+  # member through edge-2 (their cell checks them and hands the write to the home).
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$shared" --clients 1 --paced-rate 20 --seconds "$DURATION" \
+    | sed 's/^/cells: near write, /'
+  "$BIN/concord-bench" sends --edge "$EDGE2" --tokens "$root/far-tokens" --channel "$shared" --clients 1 --paced-rate 20 --seconds "$DURATION" \
+    | sed 's/^/cells: far write, /'
   "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me --clients 1 --seconds "$DURATION" | sed 's/^/routing: /'
   "$BIN/concord-bench" get --edge "http://127.0.0.1:$CELL_PORT" --at-cell --token "$OWNER_TOKEN" --path /users/@me --clients 1 \
     --seconds "$DURATION" | sed 's/^/routing: /'
