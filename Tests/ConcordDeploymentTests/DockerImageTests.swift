@@ -35,8 +35,8 @@ struct DockerImageTests {
         let services = try #require(compose["services"] as? [String: [String: Any]])
         for (name, service) in services {
             let restart = try #require(service["restart"] as? String, "\(name) has no restart policy")
-            // A one-shot (migrations) runs once; everything else is restarted and health-checked.
-            if restart == "no" { #expect(name.hasPrefix("migrate-"), "\(name) is not restarted"); continue }
+            // One-shots (migrations, Redis ACL files) run once; everything else is restarted and health-checked.
+            if restart == "no" { #expect(name.hasPrefix("migrate-") || name.hasPrefix("redis-acl-"), "\(name) is not restarted"); continue }
             #expect((service["healthcheck"] as? [String: Any])?["test"] != nil, "\(name) has no healthcheck")
         }
         // Cells and edges are checked on the admin listener the config gives them.
@@ -46,6 +46,17 @@ struct DockerImageTests {
             #expect(test.contains("/dev/tcp/127.0.0.1/\(port)") && test.contains("/healthz"), "\(name): \(test)")
         }
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("docker/Dockerfile"), encoding: .utf8)
+        // Each Redis takes its users from the ACL file its cell's one-shot writes before it starts.
+        for cell in docker.cells {
+            let redis = try #require(services[cell.redis.host])
+            let acl = ((services["redis-acl-\(cell.name)"]?["entrypoint"] as? [String]) ?? []).joined(separator: " ")
+            #expect(acl.contains("redis-acl --config /opt/concord/cluster.json --cell \(cell.name) > /var/lib/concord/redis-acl/users.acl"), "\(acl)")
+            #expect(((redis["command"] as? [String]) ?? []).contains("/var/lib/concord/redis-acl/users.acl"))
+            #expect((redis["volumes"] as? [String])?.contains("redis-acl-\(cell.name):/var/lib/concord/redis-acl:ro") == true)
+            #expect(((redis["depends_on"] as? [String: Any])?["redis-acl-\(cell.name)"] as? [String: Any])?["condition"] as? String
+                    == "service_completed_successfully")
+        }
+        #expect(dockerfile.contains("/var/lib/concord/redis-acl"), "the ACL volume's directory is the image user's")
         for cell in docker.cells {
             // The archive directory exists in the image, owned by its user, so the volume mounted
             // there is writable; the tier runs are scheduled beside the cell, on the same volume.
