@@ -86,4 +86,10 @@ final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler, Se
         promise.fail(RedisError.connectionClosed)
         context.fireChannelInactive()
     }
+
+    /// A connection that never came up (refused, or closed by a link before TLS began) is never
+    /// active, so never inactive either: its watcher still answers (a second answer is ignored).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(RedisError.connectionClosed)
+    }
 }

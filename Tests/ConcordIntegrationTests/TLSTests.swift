@@ -74,6 +74,18 @@ struct TLSTests {
             let foreign = RedisClient(host: redis.host, port: redis.port, tls: try NIOSSLContext(configuration: strangers))
             await #expect(throws: (any Error).self, "Redis takes no certificate of another CA") { try await foreign.send("PING") }
             await foreign.close()
+            // A TLS connection that never comes up (nothing listens; a link that closes at once, as a
+            // delay proxy does while Redis is down) fails the call: it once left a promise
+            // unanswered, which stops a debug build (`make run`'s) with "leaking promise".
+            let ourTLS = try NIOSSLContext(configuration: try InternalTLS.client(tls, process: "concordctl"))
+            let nobody = RedisClient(host: "127.0.0.1", port: try TestServers.freePort(), tls: ourTLS)
+            await #expect(throws: RedisError.self) { try await nobody.send("PING") }
+            await nobody.close()
+            let link = try await DelayProxy.start(to: try TestServers.freePort(), delayMilliseconds: 1)
+            let cut = RedisClient(host: "127.0.0.1", port: link.port, tls: ourTLS)
+            await #expect(throws: RedisError.self) { try await cut.send("PING") }
+            await cut.close()
+            link.stop()
         }
     }
 
