@@ -14,6 +14,8 @@ public final class ServerTLS: Sendable {
     public let key: String
     /// Where set, clients must show a certificate this CA signed (mutual TLS between processes).
     public let clientCA: String?
+    /// What is watched for a renewal: the certificate, the key and the CA when there is one.
+    let files: [String]
     static let recheck: Duration = .seconds(5)
 
     private struct State {
@@ -27,12 +29,14 @@ public final class ServerTLS: Sendable {
         self.certificate = certificate
         self.key = key
         self.clientCA = clientCA
+        files = [certificate, key] + (clientCA.map { [$0] } ?? [])
         state = Mutex(State(context: try Self.context(certificate: certificate, key: key, clientCA: clientCA),
-                            stamp: Self.stamp([certificate, key] + (clientCA.map { [$0] } ?? [])), checked: .now))
+                            stamp: Self.stamp(files), checked: .now))
     }
 
     /// The context for a new connection; made again first if the files changed and still load
-    /// (a half-written renewal keeps the old context until it is whole).
+    /// (a half-written renewal keeps the old context until it is whole). At most every 5 s a
+    /// connection's set-up looks at the files' times (three stats); only a renewal reads them.
     public var current: NIOSSLContext {
         state.withLock { state in
             let now = ContinuousClock.now
@@ -46,8 +50,6 @@ public final class ServerTLS: Sendable {
             return state.context
         }
     }
-
-    var files: [String] { [certificate, key] + (clientCA.map { [$0] } ?? []) }
 
     static func stamp(_ files: [String]) -> [Date?] {
         files.map { (try? FileManager.default.attributesOfItem(atPath: $0))?[.modificationDate] as? Date }

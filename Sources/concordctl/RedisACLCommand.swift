@@ -14,7 +14,8 @@ struct RedisACLCommand: ParsableCommand {
     func run() throws {
         let cluster = try ClusterConfig.load(path: options.config)
         guard let cell = options.cell.map({ cluster.cell(named: $0) }) ?? cluster.cells.first else { throw ValidationError("no such cell") }
-        print(try Self.file(cell: cell.name, environment: ProcessInfo.processInfo.environment), terminator: "")
+        let file = try Self.file(cell: cell.name, environment: ProcessInfo.processInfo.environment)
+        try report(options.json, ["cell": cell.name, "acl": file]) { print(file, terminator: "") }
     }
 
     static func file(cell: String, environment: [String: String]) throws -> String {
