@@ -41,33 +41,30 @@ extension CellDomain {
         public var tokens_revoked = 0
     }
 
-    /// The workspaces of this cell the account owns: an erasure waits until they have another
-    /// owner or are deleted (as Discord asks before deleting an account).
-    public func ownedWorkspaces(_ id: Snowflake) async throws -> [Snowflake] {
-        try await db.workspaceMemberships(id).owner
-    }
-
     /// Erases what this cell holds of a person: their messages (deleted as if they deleted each,
     /// so every client and replica hears of it), their memberships, and their profile (the home
-    /// copy and any replica become a tombstone: no name, picture, password or login).
+    /// copy and any replica become a tombstone: no name, picture, password or login). It waits
+    /// while they own a workspace here, until it has another owner or is deleted (as Discord asks
+    /// before deleting an account).
     public func erase(_ id: Snowflake) async throws -> Erasure {
         var erasure = Erasure(cell: cellName)
-        let owned = try await ownedWorkspaces(id)
+        let owned = try await db.workspaceMemberships(id).owner
         if !owned.isEmpty {
             throw AccountActionRefused(description: "\(id) owns workspaces \(owned.map(\.description).joined(separator: ", ")) in \(cellName): transfer or delete them first")
         }
-        var skipped = Set<Snowflake>()
-        while true {
-            let batch = try await db.authoredMessages(id, limit: 500).filter { !skipped.contains($0.id) }
-            if batch.isEmpty { break }
+        // A page at a time by id: what cannot be deleted (no access to its channel any more,
+        // gone meanwhile) is passed, never asked for again.
+        var after = Snowflake(0)
+        while case let batch = try await db.authoredMessages(id, after: after, limit: 500), let last = batch.last {
+            after = last.id
             var access: [Snowflake: ChannelAccess?] = [:]
             for (channel, message) in batch {
                 if access[channel] == nil { access[channel] = .some(try await db.channelAccess(id: channel, userID: id)) }
-                guard let channelAccess = access[channel] ?? nil else { skipped.insert(message); continue }
+                guard let channelAccess = access[channel] ?? nil else { continue }
                 do {
                     try await delete(message, in: channelAccess, by: id)
                     erasure.messages_deleted += 1
-                } catch let error as APIError where error == .unknownMessage { skipped.insert(message) }
+                } catch let error as APIError where error == .unknownMessage {}
             }
         }
         for workspace in try await db.workspaceMemberships(id).member where try await removeMember(workspace, userID: id) {

@@ -255,11 +255,17 @@ public final class EdgeAPI: Sendable {
         return elsewhere ? nil : JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
     }
 
-    /// Not here, or here but not through the caller's workspaces: another cell decides.
+    /// Not here, or here but not through the caller's workspaces: another cell decides. Only a
+    /// 403 or 404 body is read (a served page, however long, is not parsed for this).
     static func isElsewhere(_ reply: (status: Int, body: Data)) -> Bool {
-        let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
-        return (reply.status == 404 && code == Int64(APIError.unknownChannel.code))
-            || (reply.status == 403 && code == Int64(APIError.missingAccess.code)) || reply.status == 421
+        let expected: Int
+        switch reply.status {
+        case 421: return true
+        case 404: expected = APIError.unknownChannel.code
+        case 403: expected = APIError.missingAccess.code
+        default: return false
+        }
+        return (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(expected)
     }
 
     /// One request to a cell with the internal secret and the caller's token; a cell that cannot

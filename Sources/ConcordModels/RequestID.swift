@@ -22,7 +22,7 @@ public enum RequestID {
     public static func traceID(of traceparent: String) -> String? {
         let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts.dropFirst().allSatisfy({ $0.allSatisfy(\.isHexDigit) }), parts[1].contains(where: { $0 != "0" }) else { return nil }
+              parts.dropFirst().allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isHexDigit } }), parts[1].contains(where: { $0 != "0" }) else { return nil }
         return parts[1].lowercased()
     }
 

@@ -18,7 +18,7 @@ public final class RedisClient: Sendable {
         var connections = 0
     }
 
-    /// `tls`: Redis's TLS port, with this context (see `RedisTLS`). `user`: the ACL user the
+    /// `tls`: Redis's TLS port, with this context (see `InternalTLS.redis`). `user`: the ACL user the
     /// password is of (none: Redis's default user).
     public init(host: String, port: Int, user: String? = nil, password: String? = nil, tls: NIOSSLContext? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: (any RedisObserver)? = nil) {
@@ -37,14 +37,13 @@ public final class RedisClient: Sendable {
     }
 
     public func send(_ arguments: [[UInt8]]) async throws -> RedisValue {
-        guard let observer else { return try await RedisConnector.send(arguments, on: try await channel()) }
         let started = ContinuousClock.now
         do {
             let reply = try await RedisConnector.send(arguments, on: try await channel())
-            observer.roundTrip(took: ContinuousClock.now - started, failed: false)
+            observer?.roundTrip(took: ContinuousClock.now - started, failed: false)
             return reply
         } catch {
-            observer.roundTrip(took: ContinuousClock.now - started, failed: true)
+            observer?.roundTrip(took: ContinuousClock.now - started, failed: true)
             throw error
         }
     }

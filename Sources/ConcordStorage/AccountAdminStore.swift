@@ -19,7 +19,7 @@ extension SQLExecutor {
     public func accountSummaries(matching: String?, after: Snowflake, limit: Int) async throws -> [AccountSummary] {
         let pattern = matching.map { "%" + $0.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_") + "%" }
         return try await run("""
-            SELECT id, username, global_name, bot, created_at, deactivated_at IS NOT NULL, erased_at IS NOT NULL FROM users
+            SELECT \(unescaped: Self.summaryColumns) FROM users
             WHERE home_cell IS NULL AND id > \(after.int64)
               AND (\(pattern)::text IS NULL OR username ILIKE \(pattern) OR global_name ILIKE \(pattern))
             ORDER BY id LIMIT \(limit)
@@ -27,10 +27,11 @@ extension SQLExecutor {
     }
 
     public func accountSummary(id: Snowflake) async throws -> AccountSummary? {
-        try await run("""
-            SELECT id, username, global_name, bot, created_at, deactivated_at IS NOT NULL, erased_at IS NOT NULL FROM users
-            WHERE id = \(id.int64)
-            """).first.map(Self.summary)
+        try await run("SELECT \(unescaped: Self.summaryColumns) FROM users WHERE id = \(id.int64)").first.map(Self.summary)
+    }
+
+    private static var summaryColumns: String {
+        "id, username, global_name, bot, created_at, deactivated_at IS NOT NULL, erased_at IS NOT NULL"
     }
 
     private static func summary(_ row: PostgresRow) throws -> AccountSummary {
@@ -62,9 +63,11 @@ extension SQLExecutor {
             """)
     }
 
-    /// Messages the account wrote in this cell's warm tier (any channel, DMs too), oldest first.
-    public func authoredMessages(_ author: Snowflake, limit: Int) async throws -> [(channel: Snowflake, id: Snowflake)] {
-        try await run("SELECT channel_id, id FROM messages WHERE author_id = \(author.int64) ORDER BY id LIMIT \(limit)").map { row in
+    /// Messages the account wrote in this cell's warm tier (any channel, DMs too) after `after`, oldest first.
+    public func authoredMessages(_ author: Snowflake, after: Snowflake, limit: Int) async throws -> [(channel: Snowflake, id: Snowflake)] {
+        try await run("""
+            SELECT channel_id, id FROM messages WHERE author_id = \(author.int64) AND id > \(after.int64) ORDER BY id LIMIT \(limit)
+            """).map { row in
             let (channel, id) = try row.decode((Int64, Int64).self)
             return (Snowflake(int64: channel), Snowflake(int64: id))
         }

@@ -108,11 +108,10 @@ public final class Database: SQLExecutor {
     /// A pooled connection for `body`, or `LeaseTimeout` after 30 s (see `LeaseHandoff`; as
     /// long as the edges' and relays' own timeouts, so only a lease that would never come fails).
     func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        guard let observer else { return try await LeaseHandoff.withConnection(client, deadline: .seconds(30), body) }
         let asked = ContinuousClock.now
         return try await LeaseHandoff.withConnection(client, deadline: .seconds(30)) { connection in
-            observer.leased(waited: ContinuousClock.now - asked, inUse: inUse.add(1, ordering: .relaxed).newValue, of: maximumConnections)
-            defer { observer.returned(inUse: inUse.subtract(1, ordering: .relaxed).newValue) }
+            observer?.leased(waited: ContinuousClock.now - asked, inUse: inUse.add(1, ordering: .relaxed).newValue, of: maximumConnections)
+            defer { observer?.returned(inUse: inUse.subtract(1, ordering: .relaxed).newValue) }
             return try await body(connection)
         }
     }
@@ -139,14 +138,13 @@ public struct Transaction: SQLExecutor {
     public func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
         // See `Database.transaction`: a statement sent on a closed connection is never answered.
         guard !connection.isClosed else { throw ConnectionClosed() }
-        guard let observer else { return try await connection.query(query, logger: logger).collect() }
         let started = ContinuousClock.now
         do {
             let rows = try await connection.query(query, logger: logger).collect()
-            observer.statement(took: ContinuousClock.now - started, failed: false)
+            observer?.statement(took: ContinuousClock.now - started, failed: false)
             return rows
         } catch {
-            observer.statement(took: ContinuousClock.now - started, failed: true)
+            observer?.statement(took: ContinuousClock.now - started, failed: true)
             throw error
         }
     }

@@ -26,10 +26,13 @@ extension SQLExecutor {
     /// Events with `after < seq ≤ upTo`, in sequence order.
     public func events(after: Int64, upTo: Int64 = .max, limit: Int) async throws -> [OutboxEvent] {
         try await run("""
-            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id FROM outbox
+            SELECT \(unescaped: Self.eventColumns) FROM outbox
             WHERE seq > \(after) AND seq <= \(upTo) ORDER BY seq LIMIT \(limit)
             """).map(Self.outboxEvent)
     }
+
+    /// What `outboxEvent` reads, in its order.
+    private static var eventColumns: String { "seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id" }
 
     private static func outboxEvent(_ row: PostgresRow) throws -> OutboxEvent {
         let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
@@ -48,7 +51,7 @@ extension SQLExecutor {
         let end = min(head, after + window)
         guard end > after else { return ([], after) }
         let events = try await run("""
-            SELECT seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id FROM outbox
+            SELECT \(unescaped: Self.eventColumns) FROM outbox
             WHERE seq > \(after) AND seq <= \(end) AND (
                 channel_id IN (SELECT channel_id FROM channel_shares WHERE cell_id = \(destination))
                 OR channel_id IN (SELECT channel_id FROM dm_channels

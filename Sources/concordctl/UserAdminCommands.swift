@@ -104,7 +104,7 @@ extension UserCommands {
             let home = try homeCell(options, of: id)
             // Nothing is touched while the person still owns a workspace anywhere.
             for cell in config.cells {
-                let owned = try await withDomain(cell: cell) { try await $0.ownedWorkspaces(id) }
+                let owned = try await withDatabase(cell) { try await $0.workspaceMemberships(id).owner }
                 if !owned.isEmpty {
                     throw Refused("\(id) owns workspaces \(owned.map(\.description).joined(separator: ", ")) in \(cell.name): transfer or delete them first")
                 }

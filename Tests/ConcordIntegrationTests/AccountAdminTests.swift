@@ -86,4 +86,33 @@ struct AccountAdminTests {
             bobSession.close()
         }
     }
+
+    /// Erasure goes a page at a time through all a person wrote, past the first page of 500,
+    /// in workspaces they have left as in those they are in.
+    @Test func erasureTakesEveryPageOfMessagesAndThoseOfWorkspacesLeft() async throws {
+        try await TestCluster.with { c in
+            let (aliceID, alice) = try await c.register("alice")
+            let (_, bob) = try await c.register("bob")
+            let left = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Left")).decode(Guild.self)
+            let invite = try await c.request(.POST, "/channels/\(left.system_channel_id!)/invites", token: bob, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: alice).status == 200)
+            let seeded = try await c.concordctl(["bench", "seed-history", "--channel", left.system_channel_id!.description,
+                                                 "--author", aliceID.description, "--count", "501", "--days", "1"])
+            #expect(seeded.status == 0, "\(seeded.log)")
+            #expect(try await c.request(.DELETE, "/users/@me/guilds/\(left.id)", token: alice).status == 204)
+            let kept = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "Kept")).decode(Guild.self)
+            let again = try await c.request(.POST, "/channels/\(kept.system_channel_id!)/invites", token: bob, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(again.code)", token: alice).status == 200)
+            let late = try await c.request(.POST, "/channels/\(kept.system_channel_id!)/messages", token: alice,
+                                           body: MessageCreateRequest(content: "after the page")).decode(Message.self)
+
+            let erased = try await c.concordctl(["user", "delete", aliceID.description, "--yes", "--json"])
+            #expect(erased.status == 0, "\(erased.log)")
+            let facts = Self.lines(erased.log).filter { $0["cell"] != nil }
+            #expect(facts.first?["messages_deleted"]?.intValue == 502, "\(erased.log)")
+            #expect(try await c.request(.GET, "/channels/\(kept.system_channel_id!)/messages/\(late.id)", token: bob).status == 404)
+            let leftBehind = try await c.request(.GET, "/channels/\(left.system_channel_id!)/messages?limit=100", token: bob).decode([Message].self)
+            #expect(!leftBehind.contains { $0.author.id == aliceID }, "none of hers stays in the workspace she left")
+        }
+    }
 }

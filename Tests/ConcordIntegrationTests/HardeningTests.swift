@@ -339,6 +339,12 @@ struct HardeningTests {
                                     headers: [("X-Concord-Internal", c.secrets.internalSecret)], rawPath: true, absolute: true)
             }
             #expect(try await follow(after: 0, as: "relay-test").status == 200)
+            // A relay's destination cell out of range, or not a number, is refused, not trusted.
+            for destination in ["-1", "18446744073709551615", "64", "%00", "x"] {
+                let refused = try await c.request(.GET, c.cellURL + "/internal/outbox?after=0&limit=500&for=\(destination)",
+                                                  headers: [("X-Concord-Internal", c.secrets.internalSecret)], rawPath: true, absolute: true)
+                #expect(refused.status == 400, "for=\(destination): \(refused.status)")
+            }
             for i in 0..<5 { _ = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "m\(i)")) }
             try await c.domain.settleOutbox()
             let head = try await c.domain.db.outboxHead()

@@ -41,6 +41,12 @@ struct JSONLogHandlerTests {
                     "00-" + String(repeating: "0", count: 32) + "-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319z-b7ad6b7169203331-01", ""] {
             #expect(RequestID.traceID(of: bad) == nil, "\(bad)")
         }
+        // Hostile headers: a NUL, 10 MB, non-ASCII digits; each gives a fresh id of our own.
+        let huge = "00-" + String(repeating: "a", count: 10 << 20) + "-b7ad6b7169203331-01"
+        for hostile in ["00-0af7651916cd43dd8448eb211c80319\u{0}-b7ad6b7169203331-01", huge, "00-٠af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-ａf7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"] {
+            let made = RequestID.from(hostile, traceparent: hostile)
+            #expect(made.count == 32 && made.allSatisfy(\.isHexDigit) && RequestID.traceID(of: hostile) == nil)
+        }
         // An outgoing call's traceparent keeps a hex id as its trace id, and hashes any other id
         // to the same trace id every time, with a new span each call.
         let hexID = "0af7651916cd43dd8448eb211c80319c"
