@@ -20,7 +20,7 @@ public final class EdgeAPI: Sendable {
     let directory: CellDirectory
     let tokens: TokenAuthority
     let internalSecret: String
-    let limiter = RateLimiter()
+    let limiter: RateLimiter
     /// 429s answered since start (a library's own limiter, reading the headers, should meet none).
     public let rateLimitedAnswers = Atomic<Int>(0)
     let limits: ClusterConfig.RateLimits
@@ -45,7 +45,9 @@ public final class EdgeAPI: Sendable {
                 limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
                 webApp: WebApp = WebApp(root: WebApp.defaultRoot), uploadBytes: Int = Limits.uploadBytes,
                 presenceTTL: Double = 60, metrics: NodeMetrics = NodeMetrics(), cellTLS: TLSConfiguration? = nil,
-                logger: Logger = Logger(label: "concord.edge")) {
+                logger: Logger = Logger(label: "concord.edge"),
+                clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+        limiter = RateLimiter(clock: clock)
         self.webApp = webApp
         self.metrics = metrics
         cellCalls = metrics.counter(.edgeCellCalls)
