@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends bench-files soak clean status
+.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends bench-files bench-peers soak clean status
 
 run:
 	@scripts/run.sh
@@ -22,6 +22,9 @@ bench:
 
 bench-fanout:
 	@BENCH_ONLY=fanout scripts/bench.sh
+
+bench-peers:
+	@BENCH_ONLY=peers scripts/bench.sh
 
 bench-permissions:
 	@BENCH_ONLY=permissions scripts/bench.sh

@@ -8,7 +8,8 @@
 # BENCH_ONLY=moves a workspace move under load (`make bench-moves`), BENCH_ONLY=permissions
 # fan-out into a channel half the sessions may view against a public one (`make bench-permissions`),
 # BENCH_ONLY=sends just the send path against pgbench (`make bench-sends`), BENCH_ONLY=files a
-# 10 MiB file uploaded and downloaded through the edge (`make bench-files`).
+# 10 MiB file uploaded and downloaded through the edge (`make bench-files`), BENCH_ONLY=peers the
+# fan-out beside nginx+nchan under one load generator (`make bench-peers`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -334,8 +335,54 @@ files_bench() {
   wait "$holder" || true
 }
 
+# Peers: ../shared/bench/fanout's load generator (BENCH_PEERS_FANBENCH) against this edge and
+# against nginx+nchan in one run, the same receivers, messages and harness: a flood and a paced
+# run each; prints the figures side by side (deliveries/s, latency, server CPU µs per delivery,
+# memory). Concord's server figures are the edge's (the process that fans out).
+peers_bench() {
+  local fanbench=${BENCH_PEERS_FANBENCH:-../shared/bench/fanout} n=${BENCH_PEERS_SESSIONS:-1000}
+  local flood=${BENCH_PEERS_FLOOD:-1000} paced=${BENCH_PEERS_PACED:-200} venv=.build/fanbench-venv
+  [ -f "$fanbench/fanbench.py" ] || { log "no fanbench.py in $fanbench (BENCH_PEERS_FANBENCH)"; return 1; }
+  ensure_nchan
+  [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
+  local p_json p_guild p_channel bot_json
+  p_json=$(ctl workspace create "Peers" --owner "$OWNER")
+  p_guild=$(json 'd["id"]' <<< "$p_json"); p_channel=$(json 'd["system_channel_id"]' <<< "$p_json")
+  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$p_guild" --owner "$OWNER" --count "$n" --prefix peer > "$root/peer-tokens"
+  bot_json=$(ctl bot create peersender --owner "$OWNER")
+  "$BIN/concordctl" member add "$p_guild" "$(json 'd["id"]' <<< "$bot_json")" --config "$CONFIG" >/dev/null
+  python3 - "$root/peer-tokens" "$p_guild" "$p_channel" "$(json 'd["token"]' <<< "$bot_json")" "$EDGE" > "$root/peers.json" <<'PY'
+import json, sys
+tokens, guild, channel, sender, edge = sys.argv[1:]
+receivers = [line.strip().removeprefix("Bot ") for line in open(tokens) if line.strip()]
+print(json.dumps({"guild_id": guild, "channel_id": channel, "sender": sender, "receivers": receivers,
+                  "gateway": edge.replace("http", "ws", 1) + "/gateway", "api": edge + "/api/v10", "wait_guild_create": True}))
+PY
+  mkdir -p "$root/nchan/tmp"; chmod -R 777 "$root/nchan"
+  sed "s#@DIR@#$root/nchan#g" "$fanbench/nchan/nginx.conf.in" > "$root/nchan/nginx.conf"
+  nginx -c "$root/nchan/nginx.conf" -g 'daemon off;' > "$root/nchan/out.log" 2>&1 & pids+=($!)
+  local nginx_pid=$! results="$root/peers.jsonl"
+  for _ in $(seq 50); do [ -f "$root/nchan/nginx.pid" ] && break; sleep 0.1; done
+  local fb=("$venv/bin/python" "$fanbench/fanbench.py" -n "$n" --window 8 --out "$results")
+  local edge_port=${EDGE##*:}
+  echo "peers: $n receivers in one room, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
+  for run in "flood 0 $flood" "paced 20 $paced"; do
+    set -- $run
+    "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
+    "${fb[@]}" --proto discord --port "$edge_port" --tokens "$root/peers.json" -m "$3" --rate "$2" \
+      --pids "${pids[1]}" --label "concord $1" > /dev/null 2>> "$root/fanbench.err"
+    "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
+    "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
+  done
+  python3 scripts/peers_table.py "$results" | sed 's/^/peers: /'
+}
+
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+if [ "$ONLY" = peers ]; then
+  peers_bench
+  exit 0
+fi
 if [ "$ONLY" = files ]; then
   files_bench
   exit 0

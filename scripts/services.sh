@@ -9,12 +9,23 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # Installs what is missing: Redis, hiredis headers, the PostgreSQL 15 server.
 # Debian's Chromium and its WebDriver, for the web client's browser test.
-ensure_browser() {
-  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
-  log "installing chromium and chromium-driver"
+# Installs Debian packages, as root or through sudo.
+apt_install() {
+  log "installing $*"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+  apt_install chromium chromium-driver
+}
+
+# nginx with the nchan module: the peer `make bench-peers` measures Concord's fan-out beside.
+ensure_nchan() {
+  [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] && command -v nginx >/dev/null 2>&1 && return 0
+  apt_install nginx-light libnginx-mod-nchan
 }
 
 ensure_packages() {
@@ -30,11 +41,9 @@ ensure_packages() {
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
+    apt_install "${missing[@]}"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     # Installing Debian's server package starts its default cluster; ours are started by hand.
     # Only that one, just created by this install, is stopped: other clusters are not ours.
     if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ -x /usr/bin/pg_ctlcluster ]; then

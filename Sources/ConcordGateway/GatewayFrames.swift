@@ -71,3 +71,38 @@ public enum ServerFrame {
         #"{"op":0,"d":\#(data),"s":\#(seq),"t":"\#(type)"}"#
     }
 }
+
+/// One numbered dispatch of one session. The event's data is one string shared by every session
+/// it goes to; a session's frame differs only by its sequence number, so the frame is spliced
+/// where it is written (or replayed), and sessions keep the shared data, not a copy each.
+public struct Dispatch: Sendable, Equatable {
+    public var seq: Int64
+    public var type: String
+    public var data: String
+
+    public init(seq: Int64, type: String, data: String) {
+        self.seq = seq
+        self.type = type
+        self.data = data
+    }
+
+    /// The frame's text, as `ServerFrame.dispatch` splices it.
+    public var frame: String { ServerFrame.dispatch(type, seq: seq, data: data) }
+
+    /// The frame's length in UTF-8 bytes, without splicing it.
+    public var byteCount: Int { Self.framing + type.utf8.count + data.utf8.count + String(seq).utf8.count }
+
+    /// `{"op":0,"d":` + `,"s":` + `,"t":"` + `"}`.
+    static let framing = 12 + 5 + 6 + 2
+
+    /// The frame's pieces in order, for writing it without making its text first.
+    public func withPieces(_ body: (String) -> Void) {
+        body(#"{"op":0,"d":"#)
+        body(data)
+        body(#","s":"#)
+        body(String(seq))
+        body(#","t":""#)
+        body(type)
+        body(#""}"#)
+    }
+}

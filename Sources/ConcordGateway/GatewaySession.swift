@@ -169,13 +169,13 @@ public struct GatewaySession: Sendable {
 
     /// Numbers an event for this session and returns its frame; nil when the session is not
     /// ready or its intents exclude the event.
-    public mutating func dispatch(_ type: String, data: String, direct: Bool = false) -> (seq: Int64, frame: String)? {
+    public mutating func dispatch(_ type: String, data: String, direct: Bool = false) -> Dispatch? {
         guard phase == .ready else { return nil }
         if let needed = Intents.required(for: type, direct: direct), !intents.contains(needed), type != "GUILD_CREATE", type != "GUILD_DELETE" {
             return nil
         }
         sequence += 1
-        return (sequence, ServerFrame.dispatch(type, seq: sequence, data: data))
+        return Dispatch(seq: sequence, type: type, data: data)
     }
 
     private mutating func close(_ code: GatewayCloseCode) -> [Action] {

@@ -4,7 +4,27 @@
 public struct ResumeBuffer: Sendable {
     public let capacity: Int
     public let byteCapacity: Int
-    private var frames: [(seq: Int64, frame: String)] = []
+    /// A frame as it was sent: a dispatch of this edge's (its data shared with every other
+    /// session it went to), or the text of one another edge handed over.
+    private enum Kept: Sendable {
+        case dispatch(Dispatch)
+        case text(String)
+
+        var frame: String {
+            switch self {
+            case .dispatch(let d): d.frame
+            case .text(let t): t
+            }
+        }
+
+        var byteCount: Int {
+            switch self {
+            case .dispatch(let d): d.byteCount
+            case .text(let t): t.utf8.count
+            }
+        }
+    }
+    private var frames: [(seq: Int64, kept: Kept)] = []
     private var start = 0
     /// The UTF-8 bytes of the frames from `start` on.
     public private(set) var keptBytes = 0
@@ -26,12 +46,16 @@ public struct ResumeBuffer: Sendable {
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 
-    public mutating func append(seq: Int64, frame: String) {
-        frames.append((seq, frame))
-        keptBytes += frame.utf8.count
+    public mutating func append(seq: Int64, frame: String) { append(seq, .text(frame)) }
+
+    public mutating func append(_ dispatch: Dispatch) { append(dispatch.seq, .dispatch(dispatch)) }
+
+    private mutating func append(_ seq: Int64, _ kept: Kept) {
+        frames.append((seq, kept))
+        keptBytes += kept.byteCount
         lastSeq = seq
         while frames.count - start > capacity || (keptBytes > byteCapacity && start < frames.count) {
-            keptBytes -= frames[start].frame.utf8.count
+            keptBytes -= frames[start].kept.byteCount
             start += 1
         }
         if start > capacity { frames.removeFirst(start); start = 0 }
@@ -41,14 +65,14 @@ public struct ResumeBuffer: Sendable {
     /// never resume from before it.
     public mutating func drop(through seq: Int64) {
         while start < frames.count, frames[start].seq <= seq {
-            keptBytes -= frames[start].frame.utf8.count
+            keptBytes -= frames[start].kept.byteCount
             start += 1
         }
         if start > capacity / 2 { frames.removeFirst(start); start = 0 }
     }
 
     /// The kept frames, oldest first: what a draining edge hands over.
-    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: $0.frame) } }
+    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: $0.kept.frame) } }
 
     /// The frames after `seq`, in order; nil if some of them are no longer kept (or `seq` is
     /// ahead of what was sent).
@@ -56,7 +80,7 @@ public struct ResumeBuffer: Sendable {
         if seq == lastSeq { return [] }
         let kept = frames[start...]
         guard seq < lastSeq, let first = kept.first?.seq, seq >= first - 1 else { return nil }
-        return kept.filter { $0.seq > seq }.map(\.frame)
+        return kept.filter { $0.seq > seq }.map(\.kept.frame)
     }
 }
 

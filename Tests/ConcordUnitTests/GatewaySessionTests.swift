@@ -122,6 +122,22 @@ struct GatewaySessionTests {
         #expect(channel?.frame == #"{"op":0,"d":{"id":"1"},"s":2,"t":"CHANNEL_CREATE"}"#)
     }
 
+    @Test func aDispatchIsWrittenAsItsFrameSplicedWhole() {
+        for (type, data, seq) in [("MESSAGE_CREATE", #"{"content":"é ✓ \u0000"}"#, Int64(1)), ("READY", "{}", Int64.max), ("X", "", Int64(-1))] {
+            let dispatch = Dispatch(seq: seq, type: type, data: data)
+            var pieces = ""
+            dispatch.withPieces { pieces += $0 }
+            #expect(pieces == ServerFrame.dispatch(type, seq: seq, data: data))
+            #expect(dispatch.frame == pieces)
+            #expect(dispatch.byteCount == pieces.utf8.count)
+        }
+        var buffer = ResumeBuffer(capacity: 10)
+        buffer.append(Dispatch(seq: 1, type: "A", data: "{}"))
+        buffer.append(seq: 2, frame: "handed over")
+        #expect(buffer.replay(after: 0) == [#"{"op":0,"d":{},"s":1,"t":"A"}"#, "handed over"])
+        #expect(buffer.keptBytes == 29 + 11)
+    }
+
     @Test func directMessagesAreGatedByTheirOwnIntents() {
         var s = GatewaySession(now: 0)
         _ = s.receive(bytes(identify), now: 0)
