@@ -6,12 +6,14 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// A socket's frame output, written straight into its NIO channel. Frames queue here and one
-/// event-loop task writes everything queued with one flush: under load a socket gets many
-/// frames per system call instead of one each, and fan-out costs no task per delivery. Frames
-/// leave in the order they were written; the callers hold their session's lock, which fixes
-/// that order. The compression stream has its own lock because a resumed session takes the
-/// output over from the socket's first session.
+/// A socket's frame output. Frames are encoded into one buffer per socket as they are written,
+/// and one event-loop task writes everything queued as a single write with one flush: under
+/// load a socket gets many frames per system call, and fan-out costs neither a task nor a trip
+/// through the frame encoder per delivery. The buffer enters the pipeline just past the
+/// WebSocket frame encoder (whose own frames, pongs and closes, leave on the same event loop, so
+/// never inside one of these). Frames leave in the order they were written; the callers hold
+/// their session's lock, which fixes that order. The compression stream has its own lock
+/// because a resumed session takes the output over from the socket's first session.
 ///
 /// The bytes written but not yet taken by the socket are counted: a client that stops reading
 /// (or reads slower than its events arrive) would otherwise grow the edge without bound. Past
@@ -22,21 +24,23 @@ final class SocketOutput: Sendable {
     /// Enough for a burst of large GUILD_CREATEs at identify; far less than a stalled client
     /// would pile up in a minute of ordinary traffic.
     static let defaultUnsentLimit = 1 << 20
-    /// Room before a frame's payload for the WebSocket header (at most 10 bytes from a server),
-    /// so the encoder writes it in place: one buffer per frame on the socket, not two.
-    static let headerRoom = 10
 
-    private struct Queue {
-        var frames: [WebSocketFrame] = []
-        var bytes = 0
-        var replayBytes = 0
-        var scheduled = false
+    /// The frames encoded since the last flush (nil: none, and no flush on its way), and their
+    /// counted bytes. The compression stream lives beside them under the same lock, so its
+    /// order is the socket's order. Made at the socket's second frame: an unidentified socket
+    /// holds no compression context.
+    private struct Pending {
+        var compressor: DeferredCompressor?
+        var bytes: ByteBuffer?
+        var unsent = 0
+        var replay = 0
     }
 
     let channel: any Channel
-    /// Made at the socket's second frame: an unidentified socket holds no compression context.
-    private let compressor: Mutex<DeferredCompressor?>
-    private let queue = Mutex(Queue())
+    private let pending: Mutex<Pending>
+    /// Where the encoded frames enter the pipeline: the frame encoder's context, whose writes go
+    /// to the handlers after it (toward the socket). Found on the event loop at the first flush.
+    private let encoder: NIOLoopBoundBox<ChannelHandlerContext?>
     private let unsent = Atomic<Int>(0)
     private let replaying = Atomic<Int>(0)
     private let overflowed = Atomic<Bool>(false)
@@ -45,79 +49,75 @@ final class SocketOutput: Sendable {
     init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit) {
         self.channel = channel
         self.unsentLimit = unsentLimit
-        compressor = Mutex(compression.map(DeferredCompressor.init))
+        pending = Mutex(Pending(compressor: compression.map(DeferredCompressor.init)))
+        encoder = .makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
     }
 
     /// - Parameter replay: a frame of a RESUME's replay.
     func write(_ text: String, replay: Bool = false) {
-        write(replay: replay) { compressor in
-            if let compressor { return Self.frame(.binary, compressor.compress(text)) }
-            return Self.frame(text.utf8.count) { $0.writeString(text) }
+        write(replay: replay) { compressor, buffer in
+            if let compressor { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(text), to: &buffer) }
+            else { WebSocketFrameBytes.append(text: text, to: &buffer) }
         }
     }
 
-    /// A numbered dispatch, spliced straight into its buffer when uncompressed.
+    /// A numbered dispatch, spliced straight into the buffer when uncompressed.
     func write(_ dispatch: Dispatch) {
-        write(replay: false) { compressor in
-            if let compressor { return Self.frame(.binary, compressor.compress(dispatch.frame)) }
-            return Self.frame(dispatch.byteCount) { buffer in dispatch.withPieces { buffer.writeString($0) } }
+        write(replay: false) { compressor, buffer in
+            if let compressor { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(dispatch.frame), to: &buffer) }
+            else { WebSocketFrameBytes.append(dispatch, to: &buffer) }
         }
     }
 
-    private func write(replay: Bool, _ make: (DeferredCompressor?) -> WebSocketFrame) {
+    private func write(replay: Bool, _ encode: (DeferredCompressor?, inout ByteBuffer) -> Void) {
         guard !overflowed.load(ordering: .relaxed) else { return }
-        // Made and queued under the compression lock: the stream's order is the socket's order.
-        compressor.withLock { compressor in
-            let frame = make(compressor)
-            let size = frame.data.readableBytes
+        let (schedule, overflow) = pending.withLock { p -> (Bool, Bool) in
+            // Bytes waiting means a flush is already on its way.
+            let scheduled = p.bytes != nil
+            var bytes = p.bytes ?? channel.allocator.buffer(capacity: 512)
+            p.bytes = nil
+            let before = bytes.readableBytes
+            encode(p.compressor, &bytes)
+            let size = bytes.readableBytes - before
             if replay {
                 replaying.wrappingAdd(size, ordering: .relaxed)
+                p.replay += size
             } else if unsent.wrappingAdd(size, ordering: .relaxed).newValue > unsentLimit {
                 unsent.wrappingSubtract(size, ordering: .relaxed)
-                if !overflowed.exchange(true, ordering: .relaxed) { channel.close(promise: nil) }
-                return
+                bytes.moveWriterIndex(to: bytes.writerIndex - size)
+                p.bytes = scheduled ? bytes : nil
+                return (false, true)
+            } else {
+                p.unsent += size
             }
-            let schedule = queue.withLock { q in
-                q.frames.append(frame)
-                if replay { q.replayBytes += size } else { q.bytes += size }
-                defer { q.scheduled = true }
-                return !q.scheduled
-            }
-            if schedule { channel.eventLoop.execute { [self] in flushQueue() } }
+            p.bytes = bytes
+            return (!scheduled, false)
+        }
+        if overflow {
+            if !overflowed.exchange(true, ordering: .relaxed) { channel.close(promise: nil) }
+        } else if schedule {
+            channel.eventLoop.execute { [self] in flushQueue() }
         }
     }
 
-    /// On the event loop: everything queued since the last run, one flush.
+    /// On the event loop: everything queued since the last run, one write and one flush.
     private func flushQueue() {
-        var taken = queue.withLock { q in
-            defer { q = Queue() }
-            return q
+        let taken = pending.withLock { p in
+            defer { (p.bytes, p.unsent, p.replay) = (nil, 0, 0) }
+            return (bytes: p.bytes, unsent: p.unsent, replay: p.replay)
         }
-        guard !taken.frames.isEmpty else { return }
+        guard let bytes = taken.bytes, bytes.readableBytes > 0 else { return }
         let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { [self, bytes = taken.bytes, replayBytes = taken.replayBytes] _ in
-            unsent.wrappingSubtract(bytes, ordering: .relaxed)
-            replaying.wrappingSubtract(replayBytes, ordering: .relaxed)
+        written.futureResult.whenComplete { [self] _ in
+            unsent.wrappingSubtract(taken.unsent, ordering: .relaxed)
+            replaying.wrappingSubtract(taken.replay, ordering: .relaxed)
         }
-        // Taken out of the array one by one, so each buffer is uniquely held when the encoder
-        // writes the header into its room.
-        taken.frames.reverse()
-        while let frame = taken.frames.popLast() {
-            channel.write(frame, promise: taken.frames.isEmpty ? written : nil)
+        if encoder.value == nil { encoder.value = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self) }
+        guard let context = encoder.value else {
+            written.fail(ChannelError.ioOnClosedChannel)
+            return
         }
-        channel.flush()
-    }
-
-    private static func frame(_ opcode: WebSocketOpcode, _ bytes: [UInt8]) -> WebSocketFrame {
-        frame(bytes.count, opcode: opcode) { $0.writeBytes(bytes) }
-    }
-
-    private static func frame(_ size: Int, opcode: WebSocketOpcode = .text, _ fill: (inout ByteBuffer) -> Void) -> WebSocketFrame {
-        var buffer = ByteBufferAllocator().buffer(capacity: headerRoom + size)
-        buffer.moveWriterIndex(forwardBy: headerRoom)
-        buffer.moveReaderIndex(forwardBy: headerRoom)
-        fill(&buffer)
-        return WebSocketFrame(fin: true, opcode: opcode, data: buffer)
+        context.writeAndFlush(NIOAny(bytes), promise: written)
     }
 }
 

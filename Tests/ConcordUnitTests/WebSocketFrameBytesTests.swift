@@ -1,0 +1,39 @@
+@testable import ConcordEdge
+import ConcordGateway
+import NIOCore
+import NIOWebSocket
+import Testing
+
+/// The edge writes gateway frames as bytes (many per socket write): each must be exactly one
+/// unmasked, final WebSocket frame, with the length in the form RFC 6455 §5.2 requires.
+@Suite("WebSocket frame bytes")
+struct WebSocketFrameBytesTests {
+    private func header(_ opcode: WebSocketOpcode, _ length: Int) -> [UInt8] {
+        var buffer = ByteBuffer()
+        WebSocketFrameBytes.appendHeader(opcode: opcode, length: length, to: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test func lengthsUseTheirShortestForm() {
+        #expect(header(.text, 0) == [0x81, 0])
+        #expect(header(.text, 125) == [0x81, 125])
+        #expect(header(.text, 126) == [0x81, 126, 0, 126])
+        #expect(header(.binary, 65_535) == [0x82, 126, 0xFF, 0xFF])
+        #expect(header(.binary, 65_536) == [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0])
+    }
+
+    @Test func framesFollowOneAnotherInOneBuffer() {
+        var buffer = ByteBuffer()
+        let dispatch = Dispatch(seq: 7, type: "MESSAGE_CREATE", data: #"{"content":"é"}"#)
+        WebSocketFrameBytes.append(dispatch, to: &buffer)
+        WebSocketFrameBytes.append(text: String(repeating: "x", count: 300), to: &buffer)
+        WebSocketFrameBytes.append(opcode: .binary, [1, 2, 3], to: &buffer)
+        let bytes = Array(buffer.readableBytesView)
+        let first = Array(dispatch.frame.utf8)
+        #expect(Array(bytes.prefix(2 + first.count)) == [0x81, UInt8(first.count)] + first)
+        let second = bytes.dropFirst(2 + first.count)
+        #expect(Array(second.prefix(4)) == [0x81, 126, 0x01, 0x2C])
+        #expect(Array(bytes.suffix(5)) == [0x82, 3, 1, 2, 3])
+        #expect(bytes.count == 2 + first.count + 4 + 300 + 5)
+    }
+}
