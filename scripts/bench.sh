@@ -107,15 +107,20 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
   perf record -e cpu-clock -F 499 -g -p "${pids[1]}" -o "$BENCH_PROFILE/edge.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
 fi
 fanout() {
-  local sessions=$1
+  local sessions=$1 compress=${2:-}
   local fan_json fan_guild fan_channel
+  [ -z "$compress" ] || echo "fan-out with $compress:"
   fan_json=$(ctl workspace create "Fanout $sessions" --owner "$OWNER")
   fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$fan_guild" --owner "$OWNER" \
     --count "$sessions" --prefix "fan${sessions}x" > "$root/fan-tokens"
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
-    --seconds "$DURATION" --edge-pid "${pids[1]}"
+    --seconds "$DURATION" --edge-pid "${pids[1]}" ${compress:+--compress "$compress"}
+}
+# The fan-out at 1,000 sessions again with each transport compression (BENCH_FANOUT_COMPRESS).
+fanout_compressed() {
+  for c in ${BENCH_FANOUT_COMPRESS-zlib-stream zstd-stream}; do fanout 1000 "$c"; done
 }
 redis_commands() { redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ { print $2 }' | tr -d '\r'; }
 # Calls per Redis command, one "name count" per line.
@@ -375,6 +380,8 @@ PY
     "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
   done
   python3 scripts/peers_table.py "$results" | sed 's/^/peers: /'
+  mkdir -p .build && cp "$results" .build/bench-peers.jsonl
+  echo "peers: every figure of each run (fanbench's JSON lines): .build/bench-peers.jsonl"
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -409,6 +416,7 @@ if [ "$ONLY" = tiers ]; then
 fi
 if [ "$ONLY" = fanout ]; then
   for s in $FANOUT_SESSIONS; do fanout "$s"; done
+  fanout_compressed
   exit 0
 fi
 if [ "$ONLY" = presence ]; then
@@ -434,3 +442,4 @@ moves_bench
 permissions_bench
 # Fan-out last: its sessions stay connected until the edge stops.
 for s in $FANOUT_SESSIONS; do fanout "$s"; done
+fanout_compressed

@@ -45,10 +45,12 @@ final class SocketOutput: Sendable {
     private let replaying = Atomic<Int>(0)
     private let overflowed = Atomic<Bool>(false)
     let unsentLimit: Int
+    private let rounds: FlushRounds?
 
-    init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit) {
+    init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit, rounds: FlushRounds? = nil) {
         self.channel = channel
         self.unsentLimit = unsentLimit
+        self.rounds = rounds
         pending = Mutex(Pending(compressor: compression.map(DeferredCompressor.init)))
         encoder = .makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
     }
@@ -95,10 +97,12 @@ final class SocketOutput: Sendable {
         }
         if overflow {
             if !overflowed.exchange(true, ordering: .relaxed) { channel.close(promise: nil) }
-        } else if schedule {
-            channel.eventLoop.execute { [self] in flushQueue() }
+        } else if schedule, rounds?.hold(self) != true {
+            scheduleFlush()
         }
     }
+
+    func scheduleFlush() { channel.eventLoop.execute { [self] in flushQueue() } }
 
     /// On the event loop: everything queued since the last run, one write and one flush.
     private func flushQueue() {

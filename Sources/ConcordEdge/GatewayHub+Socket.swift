@@ -32,7 +32,7 @@ extension GatewayHub {
         let (closes, closer) = AsyncStream<GatewayCloseCode>.makeStream()
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
-        let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)))
+        let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)), rounds: flushRounds)
         // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
         try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
@@ -146,6 +146,7 @@ extension GatewayHub {
         case nil: break
         }
         do {
+            let connections = feedConnections()
             let parts = try await readyStates(authorization: authorization, home: claims.userID.cell)
             var ready = parts[0].state
             for part in parts.dropFirst() {
@@ -171,12 +172,17 @@ extension GatewayHub {
             connection.beginCatchUp()
             connection.deliver("READY", data: try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
             for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try WireJSON.encodeString(guild)) }
-            await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+            let subscribed = await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+            // What was published between READY's state and the subscriptions is read back from
+            // the outbox, unless the cell's position shows nothing was (most identifies).
+            let readBacks = parts.filter { !subscribed || needsReadBack(cell: $0.cell, after: $0.state.outboxSeq, connectionBefore: connections[$0.cell]) }
+            metrics.counter(.gatewayIdentifyReadBacks, [("outcome", "read")]).increment(by: readBacks.count)
+            metrics.counter(.gatewayIdentifyReadBacks, [("outcome", "skipped")]).increment(by: parts.count - readBacks.count)
             let state = identify.presence?.state ?? PresenceState(status: .online)
             connection.state.withLock { $0.presence = state }
             metrics.counter(.gatewayIdentifies).increment()
             await presence.sessionStarted(claims.userID, state: state)
-            for part in parts { await catchUpIdentified(connection, cell: part.cell, after: part.state.outboxSeq) }
+            for part in readBacks { await catchUpIdentified(connection, cell: part.cell, after: part.state.outboxSeq) }
             connection.endCatchUp()
         } catch {
             logger.warning("identify failed", metadata: ["error": "\(error)"])

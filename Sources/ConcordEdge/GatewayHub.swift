@@ -44,6 +44,9 @@ final class GatewayHub: Sendable {
     let deliveries: CoreMetrics.Counter
     let presence: PresenceReporter
     let unidentified: UnidentifiedSockets
+    let flushRounds = FlushRounds()
+    /// The cells whose outbox position this edge's subscriber follows (see `needsReadBack`).
+    private let positionsFollowed = Mutex<Set<Int>>([])
 
     init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
@@ -96,19 +99,33 @@ final class GatewayHub: Sendable {
                 group.addTask { [self] in
                     let directoryTopic = Topics.directory(cell: cellName(cellID))
                     let revocationTopic = Topics.revocations(cell: cellName(cellID))
+                    let outboxTopic = Topics.outbox(cell: cellName(cellID))
                     // Live messages wait in the subscriber's stream while a read-back runs, so
-                    // delivery stays in sequence order.
+                    // delivery stays in sequence order. While more messages are already waiting,
+                    // sockets' flushes are held for a round of them (FlushRounds).
+                    var (taken, inRound) = (0, 0)
                     for await event in subscriber.events {
-                        switch event {
-                        case .message(let topic, _) where topic == directoryTopic:
-                            Task { await reloadDirectory(from: cellID) }
-                        case .message(let topic, let payload) where topic == revocationTopic:
+                        taken += 1
+                        guard case .message(let topic, let payload) = event else {
+                            if inRound > 0 { flushRounds.end(); inRound = 0 }
+                            if case .connected(let resumed) = event { await (resumed ? readBack(cell: cellID) : startFeed(cell: cellID)) }
+                            continue
+                        }
+                        if inRound == 0 { flushRounds.begin() }
+                        inRound += 1
+                        switch topic {
+                        case outboxTopic: break
+                        case directoryTopic: Task { await reloadDirectory(from: cellID) }
+                        case revocationTopic:
                             closeSessions(revoked: Set(String(decoding: payload, as: UTF8.self).split(separator: ",").compactMap(Snowflake.init)))
-                        case .message(_, let payload): receive(payload, cell: cellID)
-                        case .connected(resumed: false): await startFeed(cell: cellID)
-                        case .connected(resumed: true): await readBack(cell: cellID)
+                        default: receive(payload, cell: cellID)
+                        }
+                        if inRound >= FlushRounds.eventsPerRound || subscriber.yielded <= taken {
+                            flushRounds.end()
+                            inRound = 0
                         }
                     }
+                    if inRound > 0 { flushRounds.end() }
                 }
             }
             group.addTask { [self] in
@@ -123,6 +140,13 @@ final class GatewayHub: Sendable {
                 for (cellID, subscriber) in subscribers {
                     try? await subscriber.subscribe(Topics.directory(cell: cellName(cellID)))
                     try? await subscriber.subscribe(Topics.revocations(cell: cellName(cellID)))
+                    subscriber.keepLatest(of: Topics.outbox(cell: cellName(cellID)))
+                    // Confirmed on the open connection, or (none open) subscribed by every
+                    // connection from the next on: either way a connection number taken from
+                    // now on is one that follows the position. Not after an error.
+                    if (try? await subscriber.subscribe(Topics.outbox(cell: cellName(cellID)))) != nil {
+                        positionsFollowed.withLock { _ = $0.insert(cellID) }
+                    }
                 }
                 while !Task.isCancelled {
                     for cellID in subscribers.keys.sorted() where await reloadDirectory(from: cellID) { break }
@@ -338,7 +362,9 @@ final class GatewayHub: Sendable {
     /// Sessions this edge holds, attached or waiting out their resume window.
     var sessionCount: Int { registry.withLock { $0.sessions.count } }
 
-    func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async {
+    /// Answers whether every subscription was confirmed on its connection.
+    @discardableResult
+    func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async -> Bool {
         registry.withLock { r in
             r.sessions[sessionID] = connection
             r.byUser[userID, default: []].insert(sessionID)
@@ -348,11 +374,36 @@ final class GatewayHub: Sendable {
         // another session of the same workspace asked first.
         // Events for the user come from every cell holding one of their workspaces (a join there,
         // for one), so the user's topic is followed in each.
-        for entry in directory.all { await subscribe(Topics.user(userID, cell: entry.cell.name), cell: entry.cell.id) }
+        var confirmed = true
+        for entry in directory.all where await !subscribe(Topics.user(userID, cell: entry.cell.name), cell: entry.cell.id) { confirmed = false }
         for guild in guilds {
             let home = directory.moves.home(workspace: guild)
-            await subscribe(Topics.workspace(guild, cell: cellName(home)), cell: home)
+            if await !subscribe(Topics.workspace(guild, cell: cellName(home)), cell: home) { confirmed = false }
         }
+        return confirmed
+    }
+
+    /// Each cell's subscription connection while it is up and follows the cell's outbox
+    /// position (nil otherwise): taken before READY's state, compared after the session's
+    /// subscriptions are confirmed (`needsReadBack`).
+    func feedConnections() -> [Int: Int] {
+        let followed = positionsFollowed.withLock { $0 }
+        return subscribers.reduce(into: [:]) { result, pair in
+            if followed.contains(pair.key), let connection = pair.value.connection { result[pair.key] = connection }
+        }
+    }
+
+    /// Whether a new session must read a cell's outbox back from READY's position. Not when the
+    /// cell's subscription connection stayed up from before READY's state was read until the
+    /// session's subscriptions were confirmed, and the cell published no position past READY's
+    /// in that time: the cell publishes a position after every batch of events, and Redis
+    /// delivers what was published before a SUBSCRIBE ahead of its confirmation, so any event
+    /// the session could have missed would show as a later position.
+    func needsReadBack(cell: Int, after ready: Int64, connectionBefore: Int?) -> Bool {
+        guard let before = connectionBefore, let subscriber = subscribers[cell], subscriber.connection == before,
+              let payload = subscriber.latestPayload(of: Topics.outbox(cell: cellName(cell))) else { return true }
+        let position = payload.isEmpty ? 0 : Int64(String(decoding: payload, as: UTF8.self)) ?? .max
+        return position > ready
     }
 
     /// The session's user joined a workspace while connected: follow it, and read back from the
@@ -395,9 +446,12 @@ final class GatewayHub: Sendable {
         if last { Task { try? await subscribers[home]?.unsubscribe(Topics.workspace(guild, cell: cellName(home))) } }
     }
 
-    private func subscribe(_ topic: String, cell: Int) async {
-        do { try await subscribers[cell]?.subscribe(topic) } catch {
+    /// Whether Redis confirmed the subscription on the current connection.
+    @discardableResult
+    private func subscribe(_ topic: String, cell: Int) async -> Bool {
+        do { return try await subscribers[cell]?.subscribe(topic) ?? false } catch {
             logger.warning("subscribe failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return false
         }
     }
 

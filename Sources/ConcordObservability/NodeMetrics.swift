@@ -57,6 +57,9 @@ public enum MetricName: String, CaseIterable, Sendable {
     case gatewaySessions = "concord_gateway_sessions"
     case gatewayIdentifies = "concord_gateway_identifies_total"
     case gatewayResumes = "concord_gateway_resumes_total"
+    /// Per cell of a new session's READY: whether its outbox was read back ("read") or the
+    /// cell's position showed nothing to read ("skipped").
+    case gatewayIdentifyReadBacks = "concord_gateway_identify_read_backs_total"
     case gatewayCloses = "concord_gateway_closes_total"
     case gatewayDeliveries = "concord_gateway_deliveries_total"
     // The outbox, at the cell.

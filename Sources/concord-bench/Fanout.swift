@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConcordGateway
 import Dispatch
 import Foundation
 import NIOCore
@@ -25,6 +26,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Sessions connecting at once.") var connectConcurrency: Int = 100
     @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
     @Option(help: "How many of the sessions may view the channel (default: all of them).") var receivers: Int?
+    @Option(help: "The sessions' transport compression: zlib-stream or zstd-stream (default: none).") var compress: String?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -37,7 +39,11 @@ struct Fanout: AsyncParsableCommand {
         let logs = (0..<sessions).map { _ in SessionLog() }
         let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
 
-        let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port,
+        let compression = try compress.map { name in
+            guard let known = GatewayCompression(rawValue: name) else { throw ValidationError("--compress: zlib-stream or zstd-stream") }
+            return known
+        }
+        let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port, compression: compression,
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
         try await Task.sleep(for: .seconds(2))
         if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
@@ -132,7 +138,7 @@ struct Fanout: AsyncParsableCommand {
 
 /// Opens gateway sessions, a bounded number at a time, and waits until each is READY.
 enum SessionPool {
-    static func connect(_ logs: [SessionLog], tokens: [String], host: String, port: Int, concurrency: Int,
+    static func connect(_ logs: [SessionLog], tokens: [String], host: String, port: Int, compression: GatewayCompression? = nil, concurrency: Int,
                         group: any EventLoopGroup, label: String) async -> Int {
         let start = DispatchTime.now().uptimeNanoseconds
         await withTaskGroup(of: Void.self) { tasks in
@@ -142,8 +148,9 @@ enum SessionPool {
                 let identify = #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"concord-bench","device":"concord-bench"}}}"#
                 tasks.addTask {
                     do {
-                        try await FanoutSession.connect(host: host, port: port, path: "/gateway?v=10&encoding=json",
-                                                        identify: identify, log: log, group: group)
+                        try await FanoutSession.connect(host: host, port: port,
+                                                        path: "/gateway?v=10&encoding=json" + (compression.map { "&compress=" + $0.rawValue } ?? ""),
+                                                        identify: identify, log: log, compression: compression, group: group)
                         for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
                             try await Task.sleep(for: .milliseconds(20))
                         }

@@ -1,3 +1,4 @@
+import ConcordGateway
 import Dispatch
 import Glibc
 import NIOCore
@@ -24,14 +25,17 @@ final class FanoutSession: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     private let log: SessionLog
+    /// With `compress=` on the URL, the edge sends binary frames of one stream per socket.
+    private let decompressor: (any GatewayDecompressor)?
     private var heartbeat: RepeatedTask?
     private static let hello = Array(#""op":10"#.utf8)
     private static let intervalKey = Array(#""heartbeat_interval":"#.utf8)
     private static let ready = Array(#""t":"READY""#.utf8)
     private static let marker = Array(#""content":"fanout "#.utf8)
 
-    init(log: SessionLog) {
+    init(log: SessionLog, compression: GatewayCompression? = nil) {
         self.log = log
+        decompressor = compression?.makeDecompressor()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -42,17 +46,10 @@ final class FanoutSession: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            let now = DispatchTime.now().uptimeNanoseconds
-            frame.unmaskedData.withUnsafeReadableBytes { bytes in
-                if let n = Self.number(after: Self.marker, in: bytes) {
-                    log.receipts.withLock { $0.append((Int32(n), now)) }
-                } else if Self.find(Self.ready, in: bytes) != nil {
-                    log.ready.store(true, ordering: .relaxed)
-                } else if Self.find(Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
-                    heartbeat?.cancel()
-                    startHeartbeat(interval, context: context)
-                }
-            }
+            frame.unmaskedData.withUnsafeReadableBytes { scan($0, context: context) }
+        case .binary:
+            guard let decompressor, var text = decompressor.decompress(Array(frame.unmaskedData.readableBytesView)) else { break }
+            text.withUTF8 { scan(UnsafeRawBufferPointer($0), context: context) }
         case .connectionClose:
             var data = frame.unmaskedData
             log.closeCode.store(Int(data.readInteger(as: UInt16.self) ?? 0), ordering: .relaxed)
@@ -62,6 +59,18 @@ final class FanoutSession: ChannelInboundHandler {
                                   promise: nil)
         default:
             break
+        }
+    }
+
+    private func scan(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let n = Self.number(after: Self.marker, in: bytes) {
+            log.receipts.withLock { $0.append((Int32(n), now)) }
+        } else if Self.find(Self.ready, in: bytes) != nil {
+            log.ready.store(true, ordering: .relaxed)
+        } else if Self.find(Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
+            heartbeat?.cancel()
+            startHeartbeat(interval, context: context)
         }
     }
 
@@ -111,12 +120,12 @@ final class FanoutSession: ChannelInboundHandler {
     /// only once the upgrade has finished: until then the HTTP encoder is still in the pipeline
     /// (and HELLO may even arrive before this handler exists); the edge accepts IDENTIFY either way.
     static func connect(host: String, port: Int, path: String, identify: String, log: SessionLog,
-                        group: any EventLoopGroup) async throws {
+                        compression: GatewayCompression? = nil, group: any EventLoopGroup) async throws {
         let upgraded: EventLoopFuture<(any Channel)?> = try await ClientBootstrap(group: group).connect(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let upgrader = NIOTypedWebSocketClientUpgrader<(any Channel)?>(maxFrameSize: 1 << 20, upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FanoutSession(log: log))
+                        try channel.pipeline.syncOperations.addHandler(FanoutSession(log: log, compression: compression))
                         return channel
                     }
                 })

@@ -1,6 +1,8 @@
+import ConcordCell
 import ConcordModels
 import ConcordObservability
 import ConcordRelay
+import ConcordStorage
 import Foundation
 import Testing
 
@@ -82,6 +84,11 @@ struct ObservabilityTests {
             func get(_ url: String) async throws -> TestCluster.Reply { try await c.request(.GET, url, absolute: true) }
             let (_, alice) = try await c.register("alice")
             let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Watched")).decode(Guild.self)
+            // Everything written so far published, so the identify below is a quiet one.
+            try await eventually("the outbox published") {
+                let head = try await c.domain.db.outboxHead()
+                return try await c.domain.db.cursor(OutboxPublisher.consumer) == head && head > 0
+            }
             let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             session.send(GatewayFrames.identify(alice))
             try await session.waitDispatch("GUILD_CREATE")
@@ -118,6 +125,10 @@ struct ObservabilityTests {
             #expect(Self.sample(edgeText, #"concord_http_request_duration_seconds_count{route="createMessage"}"#) == 4, "three sent, one refused")
             #expect(Self.sample(edgeText, "concord_gateway_sessions") == 1)
             #expect(Self.sample(edgeText, "concord_gateway_identifies_total") == 1)
+            // Nothing was written between READY and the session's subscriptions: the cell's
+            // published position said so, and no outbox read was made.
+            #expect(Self.sample(edgeText, #"concord_gateway_identify_read_backs_total{outcome="skipped"}"#) == 1, "\(edgeText.prefix(4000))")
+            #expect(Self.sample(edgeText, #"concord_gateway_identify_read_backs_total{outcome="read"}"#) ?? 0 == 0)
             #expect(Self.sample(edgeText, "concord_gateway_resumes_total") == 1)
             #expect(Self.sample(edgeText, #"concord_gateway_closes_total{code="4004"}"#) == 1)
             #expect(Self.sample(edgeText, #"concord_rate_limited_total{scope="user"}"#) == 1)
