@@ -113,7 +113,7 @@ fanout() {
   fan_json=$(ctl workspace create "Fanout $sessions" --owner "$OWNER")
   fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$fan_guild" --owner "$OWNER" \
-    --count "$sessions" --prefix "fan${sessions}x" > "$root/fan-tokens"
+    --count "$sessions" --prefix "fan${sessions}${compress}x" > "$root/fan-tokens"
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}" ${compress:+--compress "$compress"}
