@@ -39,6 +39,19 @@ root=$(mktemp -d /tmp/concord-bench.XXXXXX); chmod 755 "$root"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A process still up 15 s after SIGTERM is named and killed, so a benchmark always ends.
+  for _ in $(seq 150); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      log "did not stop within 15 s of SIGTERM, killed: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
   wait 2>/dev/null || true
   stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
 }

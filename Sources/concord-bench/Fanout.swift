@@ -148,11 +148,17 @@ enum SessionPool {
                 let identify = #"{"op":2,"d":{"token":"\#(token)","intents":\#(1 | 1 << 9 | 1 << 15),"properties":{"os":"linux","browser":"concord-bench","device":"concord-bench"}}}"#
                 tasks.addTask {
                     do {
-                        try await FanoutSession.connect(host: host, port: port,
-                                                        path: "/gateway?v=10&encoding=json" + (compression.map { "&compress=" + $0.rawValue } ?? ""),
-                                                        identify: identify, log: log, compression: compression, group: group)
-                        for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
-                            try await Task.sleep(for: .milliseconds(20))
+                        for attempt in 0..<5 {
+                            // A bot identifies once per 5 s (max_concurrency 1): a retry waits that out.
+                            if attempt > 0 { try await Task.sleep(for: .milliseconds(5100)) }
+                            log.closeCode.store(0, ordering: .relaxed)
+                            try await FanoutSession.connect(host: host, port: port,
+                                                            path: "/gateway?v=10&encoding=json" + (compression.map { "&compress=" + $0.rawValue } ?? ""),
+                                                            identify: identify, log: log, compression: compression, group: group)
+                            for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            if log.closeCode.load(ordering: .relaxed) != SessionLog.unreadableStream { break }
                         }
                     } catch {
                         if !log.failed.exchange(true, ordering: .relaxed), i < 3 { print("connect failed: \(error)") }

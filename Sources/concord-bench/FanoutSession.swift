@@ -14,6 +14,8 @@ final class SessionLog: Sendable {
     let ready = Atomic<Bool>(false)
     let closeCode = Atomic<Int>(0)
     let failed = Atomic<Bool>(false)
+    /// `closeCode` of a session whose compressed stream could not be read.
+    static let unreadableStream = -1
 }
 
 /// A gateway session as a bare NIO handler, so one event loop carries thousands of them
@@ -48,7 +50,14 @@ final class FanoutSession: ChannelInboundHandler {
         case .text:
             frame.unmaskedData.withUnsafeReadableBytes { scan($0, context: context) }
         case .binary:
-            guard let decompressor, var text = decompressor.decompress(Array(frame.unmaskedData.readableBytesView)) else { break }
+            guard let decompressor else { break }
+            // A stream read from its middle (HELLO can reach the pipeline before this handler
+            // is in it) cannot be inflated: the session starts over (SessionPool).
+            guard var text = decompressor.decompress(Array(frame.unmaskedData.readableBytesView)) else {
+                log.closeCode.store(SessionLog.unreadableStream, ordering: .relaxed)
+                context.close(promise: nil)
+                break
+            }
             text.withUTF8 { scan(UnsafeRawBufferPointer($0), context: context) }
         case .connectionClose:
             var data = frame.unmaskedData
