@@ -6,8 +6,13 @@ import CZstd
 public final class ZstdStreamCompressor: GatewayCompressor {
     private let context: OpaquePointer
 
+    /// Level 1 and a 64 KiB window: a context per connection held ~850 KB of the edge at the
+    /// default level and window (`make bench-fanout`); gateway frames are short, and a small
+    /// window still spans many of them.
     public init() {
         guard let context = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx failed") }
+        precondition(ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 1)) == 0
+                     && ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, 16)) == 0, "zstd parameters refused")
         self.context = context
     }
 
