@@ -75,9 +75,12 @@ public struct OutboxPublisher: Service {
         while position < head {
             let events = try await db.events(after: position, upTo: head, limit: 500)
             guard let last = events.last else { break }
-            // The batch's last position goes out too, for relays following this cell's outbox.
-            let replies = try await redis.pipeline(events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] }
-                                                   + [["PUBLISH", Topics.outbox(cell: cellName), String(last.seq)]])
+            // The batch's last position goes out too, ahead of its events: relays wake on it and
+            // read the (already numbered) rows themselves, and an edge that subscribes between
+            // two of the batch's events has seen the position by then (see the edge's
+            // `needsReadBack`), so it reads back what it may have missed.
+            let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), String(last.seq)]]
+                                                   + events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] })
             if let failure = replies.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
                 throw error
             }

@@ -396,9 +396,9 @@ final class GatewayHub: Sendable {
     /// Whether a new session must read a cell's outbox back from READY's position. Not when the
     /// cell's subscription connection stayed up from before READY's state was read until the
     /// session's subscriptions were confirmed, and the cell published no position past READY's
-    /// in that time: the cell publishes a position after every batch of events, and Redis
-    /// delivers what was published before a SUBSCRIBE ahead of its confirmation, so any event
-    /// the session could have missed would show as a later position.
+    /// in that time: the cell publishes each batch's position before the batch's events, and
+    /// Redis delivers what was published before a SUBSCRIBE ahead of its confirmation, so any
+    /// event the session could have missed shows as a later position by then.
     func needsReadBack(cell: Int, after ready: Int64, connectionBefore: Int?) -> Bool {
         guard let before = connectionBefore, let subscriber = subscribers[cell], subscriber.connection == before,
               let payload = subscriber.latestPayload(of: Topics.outbox(cell: cellName(cell))) else { return true }
