@@ -23,7 +23,7 @@ FANOUT_DELIVERIES=${BENCH_FANOUT_DELIVERIES:-100000}
 ONLY=${BENCH_ONLY:-all}
 # Each gateway session is a socket in the edge and in the load generator.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180
+PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180 CELL_ADMIN_PORT=58203 EDGE_ADMIN_PORT=58183
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
 PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182
 
@@ -63,7 +63,7 @@ cat > "$root/cluster.json" <<JSON
   "cells": [{ "id": 1, "name": "bench-1", "region": "bench",
               "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
-              "api": { "host": "127.0.0.1", "port": $CELL_PORT },
+              "api": { "host": "127.0.0.1", "port": $CELL_PORT }, "admin": { "host": "127.0.0.1", "port": $CELL_ADMIN_PORT },
               "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } },
             { "id": 2, "name": "bench-2", "region": "far",
               "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "concord" },
@@ -71,7 +71,7 @@ cat > "$root/cluster.json" <<JSON
               "api": { "host": "127.0.0.1", "port": $CELL2_PORT },
               "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
-              "public_url": "http://127.0.0.1:$EDGE_PORT" },
+              "admin": { "host": "127.0.0.1", "port": $EDGE_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE_PORT" },
             { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
               "admin": { "host": "127.0.0.1", "port": $EDGE2_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "route_requests_per_5s": 1000000, "public_requests_per_second": 1000000,

@@ -32,6 +32,8 @@ public struct DatabaseSettings: Sendable {
 public protocol SQLExecutor: Sendable {
     @discardableResult
     func run(_ query: PostgresQuery) async throws -> [PostgresRow]
+    /// Runs a prepared statement (see `PreparedSQL`).
+    func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow]
 }
 
 /// What the pool reports as it works, for the process's metrics (storage knows no metrics library).
@@ -79,6 +81,12 @@ public final class Database: SQLExecutor {
         // connection the server has just ended.
         try await withConnection { connection in
             try await Transaction(connection: connection, logger: logger, observer: observer).run(query)
+        }
+    }
+
+    public func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow] {
+        try await withConnection { connection in
+            try await Transaction(connection: connection, logger: logger, observer: observer).runPrepared(call)
         }
     }
 
@@ -136,11 +144,23 @@ public struct Transaction: SQLExecutor {
 
     @discardableResult
     public func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await observed { try await connection.query(query, logger: logger).collect() }
+    }
+
+    public func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow] {
+        try await observed {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(call, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    private func observed(_ statement: () async throws -> [PostgresRow]) async throws -> [PostgresRow] {
         // See `Database.transaction`: a statement sent on a closed connection is never answered.
         guard !connection.isClosed else { throw ConnectionClosed() }
         let started = ContinuousClock.now
         do {
-            let rows = try await connection.query(query, logger: logger).collect()
+            let rows = try await statement()
             observer?.statement(took: ContinuousClock.now - started, failed: false)
             return rows
         } catch {

@@ -108,6 +108,8 @@ enum Columns {
         JOIN users u ON u.id = msg.author_id
         LEFT JOIN members m ON m.workspace_id = msg.workspace_id AND m.user_id = msg.author_id
         """
+    /// A channel's columns (`c_id, c_type, …`) for the channels table aliased `c`.
+    static let channel = "c.id AS c_id, c.type AS c_type, c.workspace_id AS c_workspace_id, c.name AS c_name, c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw, c.last_message_id AS c_last_message_id, c.permission_overwrites::text AS c_overwrites"
     /// `u_id, u_username, …` for the users table aliased `u` (or another alias and prefix).
     static func user(_ alias: String, as prefix: String) -> String {
         "\(alias).id AS \(prefix)id, \(alias).username AS \(prefix)username, \(alias).global_name AS \(prefix)global_name, \(alias).avatar AS \(prefix)avatar, \(alias).bot AS \(prefix)bot"

@@ -29,13 +29,13 @@ public struct RoleSnapshot: Sendable, Equatable {
     }
 
     /// The columns an access query adds to read it (`workspace` names the workspace's id, `m`
-    /// is the viewer's membership, `viewer` the user).
-    static func columns(workspace: String, viewer: Int64) -> String {
+    /// is the viewer's membership: a viewer who is not a member holds no roles).
+    static func columns(workspace: String) -> String {
         """
         ARRAY(SELECT r.id FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_ids,
         ARRAY(SELECT r.permissions FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_permissions,
         ARRAY(SELECT r.position FROM roles r WHERE r.workspace_id = \(workspace) ORDER BY r.id) AS r_positions,
-        ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = \(workspace) AND mr.user_id = \(viewer)) AS r_held,
+        ARRAY(SELECT mr.role_id FROM member_roles mr WHERE mr.workspace_id = \(workspace) AND mr.user_id = m.user_id) AS r_held,
         m.communication_disabled_until AS r_timeout
         """
     }

@@ -37,7 +37,7 @@ extension SQLExecutor {
     public func workspaceAccess(id: Snowflake, userID: Snowflake) async throws -> WorkspaceAccess? {
         let rows = try await run("""
             SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at,
-                   \(unescaped: RoleSnapshot.columns(workspace: "w.id", viewer: userID.int64))
+                   \(unescaped: RoleSnapshot.columns(workspace: "w.id"))
             FROM workspaces w
             LEFT JOIN users u ON u.id = \(userID.int64)
             LEFT JOIN members m ON m.workspace_id = w.id AND m.user_id = \(userID.int64)
