@@ -62,20 +62,30 @@ extension SQLExecutor {
     }
 
     public func channel(id: Snowflake) async throws -> GuildChannel? {
-        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64)")
+        try await run(prepared: "SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64)")
             .first.map { try Self.channel($0.makeRandomAccess()) }
     }
 
     /// A workspace's channels in Discord's order (position, then id).
     public func channels(workspaceID: Snowflake) async throws -> [GuildChannel] {
-        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.workspace_id = \(workspaceID.int64) ORDER BY c.position, c.id")
+        try await run(prepared: "SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.workspace_id = \(workspaceID.int64) ORDER BY c.position, c.id")
             .map { try Self.channel($0.makeRandomAccess()) }
     }
 
     /// The channel, its workspace's owner, the user and their membership (or, for a DM, its two
     /// users), in one round trip: every request to a channel asks it, so it is prepared.
     public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
-        let rows = try await run(ChannelAccessStatement.query(id: id, userID: userID), preparedAs: ChannelAccessStatement.self)
+        let rows = try await run(prepared: """
+            SELECT \(unescaped: Columns.channel), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
+                   m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell,
+                   \(unescaped: RoleSnapshot.columns(workspace: "c.workspace_id"))
+            FROM channels c
+            LEFT JOIN workspaces w ON w.id = c.workspace_id
+            LEFT JOIN dm_channels d ON d.channel_id = c.id
+            LEFT JOIN users u ON u.id = \(userID.int64)
+            LEFT JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = \(userID.int64)
+            WHERE c.id = \(id.int64) AND (w.id IS NOT NULL OR d.channel_id IS NOT NULL)
+            """)
         guard let row = rows.first?.makeRandomAccess() else { return nil }
         let user = try row["u_id"].decode(Int64?.self) == nil ? nil : try row.user(prefix: "u_")
         let homeCell = try row["c_home_cell"].decode(Int?.self)
@@ -118,24 +128,5 @@ extension SQLExecutor {
         try await run("DELETE FROM messages WHERE channel_id = \(id.int64)")
         try await run("UPDATE channels SET parent_id = NULL WHERE parent_id = \(id.int64)")
         try await run("DELETE FROM channels WHERE id = \(id.int64)")
-    }
-}
-
-enum ChannelAccessStatement: PreparedSQL {
-    static let name = "channel_access"
-    static let sql = query(id: Snowflake(0), userID: Snowflake(0)).sql
-
-    static func query(id: Snowflake, userID: Snowflake) -> PostgresQuery {
-        """
-        SELECT \(unescaped: Columns.channel), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
-               m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell,
-               \(unescaped: RoleSnapshot.columns(workspace: "c.workspace_id"))
-        FROM channels c
-        LEFT JOIN workspaces w ON w.id = c.workspace_id
-        LEFT JOIN dm_channels d ON d.channel_id = c.id
-        LEFT JOIN users u ON u.id = \(userID.int64)
-        LEFT JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = \(userID.int64)
-        WHERE c.id = \(id.int64) AND (w.id IS NOT NULL OR d.channel_id IS NOT NULL)
-        """
     }
 }

@@ -32,8 +32,9 @@ public struct DatabaseSettings: Sendable {
 public protocol SQLExecutor: Sendable {
     @discardableResult
     func run(_ query: PostgresQuery) async throws -> [PostgresRow]
-    /// Runs a prepared statement (see `PreparedSQL`).
-    func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow]
+    /// Runs `query` as a prepared statement (see `PreparedQuery` for which queries may be).
+    @discardableResult
+    func run(prepared query: PostgresQuery) async throws -> [PostgresRow]
 }
 
 /// What the pool reports as it works, for the process's metrics (storage knows no metrics library).
@@ -84,9 +85,10 @@ public final class Database: SQLExecutor {
         }
     }
 
-    public func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow] {
+    @discardableResult
+    public func run(prepared query: PostgresQuery) async throws -> [PostgresRow] {
         try await withConnection { connection in
-            try await Transaction(connection: connection, logger: logger, observer: observer).runPrepared(call)
+            try await Transaction(connection: connection, logger: logger, observer: observer).run(prepared: query)
         }
     }
 
@@ -147,12 +149,9 @@ public struct Transaction: SQLExecutor {
         try await observed { try await connection.query(query, logger: logger).collect() }
     }
 
-    public func runPrepared<Statement: PreparedSQL>(_ call: PreparedCall<Statement>) async throws -> [PostgresRow] {
-        try await observed {
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.execute(call, logger: logger) { rows.append(row) }
-            return rows
-        }
+    @discardableResult
+    public func run(prepared query: PostgresQuery) async throws -> [PostgresRow] {
+        try await observed { try await connection.runPrepared(query, logger: logger) }
     }
 
     private func observed(_ statement: () async throws -> [PostgresRow]) async throws -> [PostgresRow] {

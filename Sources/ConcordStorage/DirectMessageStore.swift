@@ -53,23 +53,36 @@ extension SQLExecutor {
     }
 
     /// Every DM a user is one of the two of, newest activity first.
+    /// Every DM a user is one of the two of, newest activity first (READY asks it: prepared).
     public func dms(of user: Snowflake) async throws -> [DMRecord] {
-        try await dms(where: "(d.user_low = \(user.int64) OR d.user_high = \(user.int64))")
+        try await run(prepared: """
+            \(unescaped: Self.dmSelect)
+            WHERE (d.user_low = \(user.int64) OR d.user_high = \(user.int64))
+            ORDER BY COALESCE(c.last_message_id, c.id) DESC
+            """).map(Self.dm)
     }
 
     private func dms(where condition: String) async throws -> [DMRecord] {
         try await run("""
-            SELECT c.id, c.home_cell, c.last_message_id, \(unescaped: Columns.user("lo", as: "lo_")), \(unescaped: Columns.user("hi", as: "hi_"))
-            FROM dm_channels d
-            JOIN channels c ON c.id = d.channel_id
-            JOIN users lo ON lo.id = d.user_low
-            JOIN users hi ON hi.id = d.user_high
+            \(unescaped: Self.dmSelect)
             WHERE \(unescaped: condition)
             ORDER BY COALESCE(c.last_message_id, c.id) DESC
-            """).map { row in
-            let r = row.makeRandomAccess()
-            return DMRecord(id: try r.snowflake("id"), users: [try r.user(prefix: "lo_"), try r.user(prefix: "hi_")],
-                            homeCell: try r["home_cell"].decode(Int?.self), lastMessageID: try r.optionalSnowflake("last_message_id"))
-        }
+            """).map(Self.dm)
+    }
+
+    private static var dmSelect: String {
+        """
+        SELECT c.id, c.home_cell, c.last_message_id, \(Columns.user("lo", as: "lo_")), \(Columns.user("hi", as: "hi_"))
+        FROM dm_channels d
+        JOIN channels c ON c.id = d.channel_id
+        JOIN users lo ON lo.id = d.user_low
+        JOIN users hi ON hi.id = d.user_high
+        """
+    }
+
+    private static func dm(_ row: PostgresRow) throws -> DMRecord {
+        let r = row.makeRandomAccess()
+        return DMRecord(id: try r.snowflake("id"), users: [try r.user(prefix: "lo_"), try r.user(prefix: "hi_")],
+                        homeCell: try r["home_cell"].decode(Int?.self), lastMessageID: try r.optionalSnowflake("last_message_id"))
     }
 }

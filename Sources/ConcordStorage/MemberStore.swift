@@ -29,7 +29,7 @@ extension SQLExecutor {
     /// Members among `userIDs` (those who are not members are left out).
     public func members(workspaceID: Snowflake, userIDs: [Snowflake]) async throws -> [MemberRecord] {
         guard !userIDs.isEmpty else { return [] }
-        return try await run("""
+        return try await run(prepared: """
             SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at, \(unescaped: Self.heldRoles)
             FROM members m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id = ANY(\(userIDs.map(\.int64)))
@@ -44,7 +44,7 @@ extension SQLExecutor {
 
     /// A page of members ordered by user id, after `after`.
     public func members(workspaceID: Snowflake, after: Snowflake, limit: Int) async throws -> [MemberRecord] {
-        try await run("""
+        try await run(prepared: """
             SELECT \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at, \(unescaped: Self.heldRoles)
             FROM members m JOIN users u ON u.id = m.user_id
             WHERE m.workspace_id = \(workspaceID.int64) AND m.user_id > \(after.int64)

@@ -40,12 +40,41 @@ extension SQLExecutor {
     /// Inserts a message and its outbox row in one statement. The only other writes are for the
     /// users it mentions (their mention counts), @everyone (once per channel), and the author's
     /// own read state (a sender has read up to their own message).
-    /// Answers the read-state rows it changed.
-    /// Writes a message, its author's and mentioned users' read states and its event in one
-    /// statement (prepared: every send runs it).
+    /// Answers the read-state rows it changed. Prepared: every send runs it.
     public func insertMessage(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) async throws -> [ReadStateRow] {
-        try await run(InsertMessageStatement.query(m, authorID: authorID, event: event), preparedAs: InsertMessageStatement.self)
-            .map(ReadStateRow.row)
+        try await run(prepared: """
+            WITH inserted AS (
+                INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
+                                      mention_ids, embeds, components, nonce, flags, reference_message_id, reference_channel_id,
+                                      reference_guild_id, attachments)
+                VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64)::int8, \(authorID.int64), \(m.type),
+                        \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
+                        \(m.componentsJSON)::jsonb, \(m.nonceJSON)::text, \(m.flags), \(m.referenceMessageID?.int64)::int8,
+                        \(m.referenceChannelID?.int64)::int8, \(m.referenceGuildID?.int64)::int8, \(m.attachmentsJSON)::jsonb)
+                RETURNING id
+            ), mentioned AS (
+                INSERT INTO read_states (user_id, channel_id, mention_count)
+                SELECT u, \(m.channelID.int64), 1 FROM unnest(\(m.mentionIDs.map(\.int64))::bigint[]) AS u, inserted
+                WHERE u <> \(authorID.int64)
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
+                \(unescaped: ReadStateRow.returning)
+            ), everyone AS (
+                INSERT INTO mass_mentions (channel_id, message_id)
+                SELECT \(m.channelID.int64), inserted.id FROM inserted WHERE \(m.mentionEveryone)
+            ), own AS (
+                INSERT INTO read_states (user_id, channel_id, last_message_id)
+                SELECT \(authorID.int64), \(m.channelID.int64), inserted.id FROM inserted
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
+                    \(unescaped: ReadStateRow.newVersion)
+                \(unescaped: ReadStateRow.returning)
+            ), queued AS (
+                INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
+                SELECT \(event.type), \(event.guildID?.int64)::int8, \(event.channelID?.int64)::int8, \(event.userID?.int64)::int8, \(event.payload)::json,
+                       \(event.requestID)::text
+                FROM inserted
+            )
+            SELECT * FROM mentioned UNION ALL SELECT * FROM own
+            """).map(ReadStateRow.row)
     }
 
     public func message(channelID: Snowflake, id: Snowflake) async throws -> MessageRecord? {
@@ -187,53 +216,5 @@ extension Database {
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
             WHERE p.relname = 'messages'
             """).compactMap { Int(try $0.decode(String.self).dropFirst("messages_b".count)) }.sorted()
-    }
-}
-
-enum InsertMessageStatement: PreparedSQL {
-    static let name = "insert_message"
-    static let sql: String = {
-        let none = Snowflake(0)
-        let sample = MessageRecord(
-            id: none, channelID: none, workspaceID: nil, author: User(id: none, username: "", globalName: nil, bot: false), authorMember: nil,
-            type: 0, content: "", tts: false, mentionEveryone: false, mentionIDs: [], embedsJSON: "[]", componentsJSON: "[]", nonceJSON: nil,
-            flags: 0, pinned: false, referenceMessageID: nil, referenceChannelID: nil, referenceGuildID: nil, editedAt: nil)
-        return query(sample, authorID: none, event: PendingEvent(type: "", guildID: nil, channelID: nil, payload: "")).sql
-    }()
-
-    static func query(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) -> PostgresQuery {
-        """
-            WITH inserted AS (
-                INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
-                                      mention_ids, embeds, components, nonce, flags, reference_message_id, reference_channel_id,
-                                      reference_guild_id, attachments)
-                VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64)::int8, \(authorID.int64), \(m.type),
-                        \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
-                        \(m.componentsJSON)::jsonb, \(m.nonceJSON)::text, \(m.flags), \(m.referenceMessageID?.int64)::int8,
-                        \(m.referenceChannelID?.int64)::int8, \(m.referenceGuildID?.int64)::int8, \(m.attachmentsJSON)::jsonb)
-                RETURNING id
-            ), mentioned AS (
-                INSERT INTO read_states (user_id, channel_id, mention_count)
-                SELECT u, \(m.channelID.int64), 1 FROM unnest(\(m.mentionIDs.map(\.int64))::bigint[]) AS u, inserted
-                WHERE u <> \(authorID.int64)
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
-                \(unescaped: ReadStateRow.returning)
-            ), everyone AS (
-                INSERT INTO mass_mentions (channel_id, message_id)
-                SELECT \(m.channelID.int64), inserted.id FROM inserted WHERE \(m.mentionEveryone)
-            ), own AS (
-                INSERT INTO read_states (user_id, channel_id, last_message_id)
-                SELECT \(authorID.int64), \(m.channelID.int64), inserted.id FROM inserted
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
-                    \(unescaped: ReadStateRow.newVersion)
-                \(unescaped: ReadStateRow.returning)
-            ), queued AS (
-                INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
-                SELECT \(event.type), \(event.guildID?.int64)::int8, \(event.channelID?.int64)::int8, \(event.userID?.int64)::int8, \(event.payload)::json,
-                       \(event.requestID)::text
-                FROM inserted
-            )
-            SELECT * FROM mentioned UNION ALL SELECT * FROM own
-            """
     }
 }

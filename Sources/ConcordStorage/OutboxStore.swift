@@ -72,7 +72,7 @@ extension SQLExecutor {
     }
 
     public func outboxHead() async throws -> Int64 {
-        try await run("SELECT seq FROM outbox_head").first?.decode(Int64.self) ?? 0
+        try await run(prepared: "SELECT seq FROM outbox_head").first?.decode(Int64.self) ?? 0
     }
 
     public func cursor(_ consumer: String) async throws -> Int64 {

@@ -1,36 +1,51 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
-/// A hot statement that each connection parses and plans once, instead of on every call (for
-/// the send path's permission read and insert this was a third of PostgreSQL's CPU per message).
-///
-/// The text comes from the same query builder as every call's (a sample call with any values),
-/// so the SQL is written once; every bind that may be NULL carries an explicit cast, because a
-/// statement's parameter types are fixed by its first call.
-public protocol PreparedSQL {
-    static var name: String { get }
-    static var sql: String { get }
-}
+/// A hot query that each connection parses and plans once, instead of on every call: for the
+/// send path's permission read and insert, and READY's queries, planning was most of
+/// PostgreSQL's CPU. Only for queries whose text never varies (values are binds, never
+/// `unescaped:`), and every bind that may be NULL carries an explicit cast (`\(x)::int8`):
+/// a prepared statement's parameter types are fixed by its first call.
+struct PreparedQuery: PostgresPreparedStatement {
+    typealias Row = PostgresRow
 
-/// What postgres-nio runs for a `PreparedSQL` with one call's values.
-public struct PreparedCall<Statement: PreparedSQL>: PostgresPreparedStatement {
-    public typealias Row = PostgresRow
-    public static var name: String { Statement.name }
-    public static var sql: String { Statement.sql }
+    /// postgres-nio names a prepared statement by its type; one type serves every query here,
+    /// so the statement being run is told through the task (postgres-nio reads `name` and `sql`
+    /// while `execute` starts, before it first suspends).
+    @TaskLocal static var current = Statement(name: "", sql: "")
+    static var name: String { current.name }
+    static var sql: String { current.sql }
+
     let bindings: PostgresBindings
+    func makeBindings() -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
 
-    public func makeBindings() -> PostgresBindings { bindings }
-    public func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+    struct Statement: Sendable {
+        var name: String
+        var sql: String
+    }
+
+    /// One name per distinct text, for the life of the process (the texts are the code's own).
+    private static let names = Mutex<[String: String]>([:])
+
+    static func statement(for sql: String) -> Statement {
+        names.withLock { names in
+            if let name = names[sql] { return Statement(name: name, sql: sql) }
+            let name = "concord_\(names.count + 1)"
+            names[sql] = name
+            return Statement(name: name, sql: sql)
+        }
+    }
 }
 
-extension SQLExecutor {
-    /// Runs `query` as the prepared `statement` when its text is the statement's (it always is
-    /// for the builder the statement samples), otherwise as an ordinary query.
-    func run<Statement: PreparedSQL>(_ query: PostgresQuery, preparedAs statement: Statement.Type) async throws -> [PostgresRow] {
-        guard query.sql == Statement.sql else {
-            assertionFailure("\(Statement.name): the query's text is not the prepared statement's")
-            return try await run(query)
+extension PostgresConnection {
+    /// Runs `query` as a prepared statement on this connection (prepared on its first use here).
+    func runPrepared(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await PreparedQuery.$current.withValue(PreparedQuery.statement(for: query.sql)) {
+            var rows: [PostgresRow] = []
+            for try await row in try await execute(PreparedQuery(bindings: query.binds), logger: logger) { rows.append(row) }
+            return rows
         }
-        return try await runPrepared(PreparedCall<Statement>(bindings: query.binds))
     }
 }

@@ -86,20 +86,22 @@ extension SQLExecutor {
     /// The channels a user has read states for here, with their message sequences: the text
     /// channels of their workspaces, and their DMs homed here (a replica's messages are not
     /// numbered: the home counts them).
-    private static func countedChannels(_ userID: Snowflake) -> String {
-        let user = userID.int64
-        return """
-            SELECT c.id, c.message_seq FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
-            WHERE mb.user_id = \(user)
-            UNION ALL
-            SELECT c.id, c.message_seq FROM dm_channels d JOIN channels c ON c.id = d.channel_id AND c.home_cell IS NULL
-            WHERE d.user_low = \(user) OR d.user_high = \(user)
-            """
+    /// The counted channels of the user a query names first: `WITH viewer AS (SELECT <id> AS id)`
+    /// (a bind, so the queries' text is the same for every user and they are prepared).
+    private static var countedChannels: String {
+        """
+        SELECT c.id, c.message_seq FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
+        WHERE mb.user_id = (SELECT id FROM viewer)
+        UNION ALL
+        SELECT c.id, c.message_seq FROM dm_channels d JOIN channels c ON c.id = d.channel_id AND c.home_cell IS NULL
+        WHERE d.user_low = (SELECT id FROM viewer) OR d.user_high = (SELECT id FROM viewer)
+        """
     }
 
     public func textChannelIDs(userID: Snowflake) async throws -> [Snowflake] {
-        try await run("""
-            SELECT c.id FROM (\(unescaped: Self.countedChannels(userID))) c ORDER BY c.id
+        try await run(prepared: """
+            WITH viewer AS (SELECT \(userID.int64)::int8 AS id)
+            SELECT c.id FROM (\(unescaped: Self.countedChannels)) c ORDER BY c.id
             """).map { Snowflake(int64: try $0.decode(Int64.self)) }
     }
 
@@ -122,14 +124,14 @@ extension SQLExecutor {
     /// The read states of the channels `countedChannels` names (never-read channels included,
     /// counting from zero). Each is a few primary-key lookups, whatever the channel's size.
     public func readStates(userID: Snowflake) async throws -> [ReadStateRecord] {
-        let user = userID.int64
-        return try await run("""
+        try await run(prepared: """
+            WITH viewer AS (SELECT \(userID.int64)::int8 AS id)
             SELECT c.id AS channel_id, COALESCE(rs.last_message_id, 0) AS last_message_id,
                    GREATEST(c.message_seq - COALESCE(rs.last_seq, 0), 0)::int AS unread,
                    COALESCE(rs.mention_count, 0) + (SELECT count(*)::int FROM mass_mentions mm
                                                     WHERE mm.channel_id = c.id AND mm.message_id > COALESCE(rs.last_message_id, 0)) AS mentions
-            FROM (\(unescaped: Self.countedChannels(userID))) c
-            LEFT JOIN read_states rs ON rs.user_id = \(user) AND rs.channel_id = c.id
+            FROM (\(unescaped: Self.countedChannels)) c
+            LEFT JOIN read_states rs ON rs.user_id = (SELECT id FROM viewer) AND rs.channel_id = c.id
             ORDER BY c.id
             """).map(Self.readState)
     }

@@ -69,7 +69,7 @@ extension SQLExecutor {
 
     /// A workspace's roles, @everyone first, then by position.
     public func roles(workspaceID: Snowflake) async throws -> [Role] {
-        try await run("""
+        try await run(prepared: """
             SELECT \(unescaped: Self.roleColumns) FROM roles WHERE workspace_id = \(workspaceID.int64) ORDER BY position, id
             """).map(Self.role)
     }

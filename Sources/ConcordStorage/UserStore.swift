@@ -42,7 +42,7 @@ extension SQLExecutor {
 
     public func users(ids: [Snowflake]) async throws -> [User] {
         guard !ids.isEmpty else { return [] }
-        let rows = try await run("SELECT \(unescaped: Columns.user("u", as: "u_")) FROM users u WHERE u.id = ANY(\(ids.map(\.int64)))")
+        let rows = try await run(prepared: "SELECT \(unescaped: Columns.user("u", as: "u_")) FROM users u WHERE u.id = ANY(\(ids.map(\.int64)))")
         return try rows.map { try $0.makeRandomAccess().user(prefix: "u_") }
     }
 

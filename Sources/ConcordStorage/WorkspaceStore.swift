@@ -29,13 +29,13 @@ extension SQLExecutor {
     }
 
     public func workspace(id: Snowflake) async throws -> WorkspaceRecord? {
-        let rows = try await run("SELECT \(unescaped: Self.workspaceColumns) FROM workspaces w WHERE w.id = \(id.int64)")
+        let rows = try await run(prepared: "SELECT \(unescaped: Self.workspaceColumns) FROM workspaces w WHERE w.id = \(id.int64)")
         return try rows.first.map { try Self.workspace($0.makeRandomAccess()) }
     }
 
     /// The workspace, the user and their membership in one round trip.
     public func workspaceAccess(id: Snowflake, userID: Snowflake) async throws -> WorkspaceAccess? {
-        let rows = try await run("""
+        let rows = try await run(prepared: """
             SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at,
                    \(unescaped: RoleSnapshot.columns(workspace: "w.id"))
             FROM workspaces w
@@ -57,7 +57,7 @@ extension SQLExecutor {
 
     /// The workspaces a user is a member of, oldest first.
     public func workspaces(memberID: Snowflake) async throws -> [WorkspaceRecord] {
-        try await run("""
+        try await run(prepared: """
             SELECT \(unescaped: Self.workspaceColumns) FROM members m JOIN workspaces w ON w.id = m.workspace_id
             WHERE m.user_id = \(memberID.int64) ORDER BY w.id
             """).map { try Self.workspace($0.makeRandomAccess()) }
@@ -92,6 +92,6 @@ extension SQLExecutor {
     }
 
     public func memberCount(workspaceID: Snowflake) async throws -> Int {
-        try await run("SELECT count(*) FROM members WHERE workspace_id = \(workspaceID.int64)").first?.decode(Int.self) ?? 0
+        try await run(prepared: "SELECT count(*) FROM members WHERE workspace_id = \(workspaceID.int64)").first?.decode(Int.self) ?? 0
     }
 }
