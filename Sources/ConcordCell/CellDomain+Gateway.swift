@@ -11,15 +11,26 @@ extension CellDomain {
         let head = try await db.outboxHead()
         let user = guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : try await currentUser(caller)
         var guilds: [GuildCreatePayload] = []
+        var hidden: Set<Snowflake> = []
         for workspace in try await db.workspaces(memberID: caller.userID) {
-            let count = try await db.memberCount(workspaceID: workspace.id)
+            // Sessions identifying together (a thousand members after an edge restart) read the
+            // workspace's roles, channels and count once, at or after the head each of them read.
+            let shared = try await workspaceFlights.run("\(workspace.id) \(head)", remember: false) { [db] in
+                SharedWorkspace(roles: try await db.roles(workspaceID: workspace.id), channels: try await db.channels(workspaceID: workspace.id),
+                                memberCount: try await db.memberCount(workspaceID: workspace.id))
+            }
+            let count = shared.memberCount
             let large = count > largeThreshold
             let members = large
                 ? try await db.members(workspaceID: workspace.id, userIDs: [caller.userID])
                 : try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
             let own = members.first { $0.user.id == caller.userID }
-            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: try await db.roles(workspaceID: workspace.id)),
-                                             channels: try await db.channels(workspaceID: workspace.id),
+            let channels = shared.channels
+            if let access = try await db.workspaceAccess(id: workspace.id, userID: caller.userID) {
+                hidden.formUnion(Self.hiddenChannels(channels, access: access))
+            }
+            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles),
+                                             channels: channels,
                                              members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
                                              joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large)
             // As Discord: presences of the members online, for workspaces that are not large
@@ -29,7 +40,7 @@ extension CellDomain {
             }
             guilds.append(payload)
         }
-        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller),
+        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller, hidden: hidden),
                           privateChannels: guildsOnly ? [] : try await dmChannels(caller))
     }
 
@@ -59,4 +70,11 @@ extension CellDomain {
         guard user.id == id, id.cell != cellID else { throw APIError.invalidForm(.single(["id"], code: "BASE_TYPE_INVALID", message: "Not a user of another cell")) }
         try await db.upsertReplica(user, homeCell: id.cell)
     }
+}
+
+/// What every member's READY reads the same of a workspace.
+struct SharedWorkspace: Sendable {
+    var roles: [Role]
+    var channels: [GuildChannel]
+    var memberCount: Int
 }

@@ -31,8 +31,10 @@ extension CellDomain {
     /// The read state of every text channel the caller can view, for READY and
     /// GET /users/@me/read-states: counted from the cell's Redis (rebuilding what it lacks from
     /// PostgreSQL first), or from PostgreSQL alone while Redis is unreachable.
-    public func readStates(_ caller: Caller) async throws -> [ReadStateEntry] {
-        let hidden = try await hiddenChannels(caller)
+    /// `hidden`: the channels of the caller's workspaces they cannot view, when the caller has
+    /// them already (READY reads each workspace's channels and access anyway).
+    public func readStates(_ caller: Caller, hidden known: Set<Snowflake>? = nil) async throws -> [ReadStateEntry] {
+        let hidden = if let known { known } else { try await hiddenChannels(caller) }
         let channels = try await db.textChannelIDs(userID: caller.userID).filter { !hidden.contains($0) }
         do {
             var snapshot = try await counters.read(user: caller.userID, channels: channels)
@@ -52,13 +54,17 @@ extension CellDomain {
         var hidden: Set<Snowflake> = []
         for workspace in try await db.workspaces(memberID: caller.userID) {
             guard let access = try await db.workspaceAccess(id: workspace.id, userID: caller.userID) else { continue }
-            let (member, roles) = Self.grants(access)
-            for channel in try await db.channels(workspaceID: workspace.id)
-            where !PermissionCalculator.channel(member, in: roles, overwrites: channel.permission_overwrites.map(PermissionOverwrite.init)).contains(.viewChannel) {
-                hidden.insert(channel.id)
-            }
+            hidden.formUnion(Self.hiddenChannels(try await db.channels(workspaceID: workspace.id), access: access))
         }
         return hidden
+    }
+
+    /// Which of a workspace's channels its member (as `access` has them) cannot view.
+    static func hiddenChannels(_ channels: [GuildChannel], access: WorkspaceAccess) -> [Snowflake] {
+        let (member, roles) = grants(access)
+        return channels.filter { channel in
+            !PermissionCalculator.channel(member, in: roles, overwrites: channel.permission_overwrites.map(PermissionOverwrite.init)).contains(.viewChannel)
+        }.map(\.id)
     }
 
     static func entry(_ r: ReadStateRecord) -> ReadStateEntry {

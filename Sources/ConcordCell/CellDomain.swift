@@ -47,7 +47,9 @@ public final class CellDomain: Sendable {
     public let history: MessageHistory
     /// Each active channel's latest messages, in Redis.
     public let hot: HotMessages
-    let flights = PageFlights()
+    let flights = Flights<String>()
+    /// The parts of a workspace every member's READY shares, read once for concurrent sessions.
+    let workspaceFlights = Flights<SharedWorkspace>(capacity: 0)
     /// The other cells (set by the node once addresses are known).
     public let peers: PeerCells
     public let stats = HistoryStats()

@@ -11,7 +11,7 @@ import Foundation
 /// - `hot:version:<channel>`: raised by every change of the channel's history. A channel's
 ///   version as readers see it is "generation.version"; a fill (read from the database) is stored
 ///   only if it did not move while it was read, so a fill can never put back what an edit or
-///   deletion removed (and pages kept in memory by PageFlights are keyed by it too).
+///   deletion removed (and pages kept in memory by Flights are keyed by it too).
 /// - `hot:lru` (sorted set): channels by last use; past `maxChannels` the least recently used
 ///   lists are dropped first.
 /// - `hot:gen`: lists live under the current generation (started from the clock when missing). A process that failed to write to
