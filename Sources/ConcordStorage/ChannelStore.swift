@@ -40,8 +40,6 @@ public struct ChannelAccess: Sendable {
 }
 
 extension SQLExecutor {
-    private static var channelColumns: String { Columns.channel }
-
     static func channel(_ row: PostgresRandomAccessRow) throws -> GuildChannel {
         // A DM has no workspace: 0 stands in (see ChannelAccess.dmUsers).
         var channel = GuildChannel(id: try row.snowflake("c_id"), type: ChannelType(rawValue: try row["c_type"].decode(Int.self)) ?? .guildText,
@@ -62,13 +60,13 @@ extension SQLExecutor {
     }
 
     public func channel(id: Snowflake) async throws -> GuildChannel? {
-        try await run(prepared: "SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64)")
+        try await run(prepared: "SELECT \(unescaped: Columns.channel) FROM channels c WHERE c.id = \(id.int64)")
             .first.map { try Self.channel($0.makeRandomAccess()) }
     }
 
     /// A workspace's channels in Discord's order (position, then id).
     public func channels(workspaceID: Snowflake) async throws -> [GuildChannel] {
-        try await run(prepared: "SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.workspace_id = \(workspaceID.int64) ORDER BY c.position, c.id")
+        try await run(prepared: "SELECT \(unescaped: Columns.channel) FROM channels c WHERE c.workspace_id = \(workspaceID.int64) ORDER BY c.position, c.id")
             .map { try Self.channel($0.makeRandomAccess()) }
     }
 
@@ -108,7 +106,7 @@ extension SQLExecutor {
 
     /// The channel, locked for the rest of the transaction (its overwrites are rewritten whole).
     public func lockedChannel(id: Snowflake) async throws -> GuildChannel? {
-        try await run("SELECT \(unescaped: Self.channelColumns) FROM channels c WHERE c.id = \(id.int64) FOR UPDATE")
+        try await run("SELECT \(unescaped: Columns.channel) FROM channels c WHERE c.id = \(id.int64) FOR UPDATE")
             .first.map { try Self.channel($0.makeRandomAccess()) }
     }
 
@@ -119,7 +117,7 @@ extension SQLExecutor {
                 SELECT COALESCE(jsonb_agg(o), '[]'::jsonb) FROM jsonb_array_elements(c.permission_overwrites) o WHERE o->>'id' <> \(roleID.description))
             WHERE c.workspace_id = \(workspaceID.int64)
               AND c.permission_overwrites @> jsonb_build_array(jsonb_build_object('id', \(roleID.description)::text))
-            RETURNING \(unescaped: Self.channelColumns)
+            RETURNING \(unescaped: Columns.channel)
             """).map { try Self.channel($0.makeRandomAccess()) }
     }
 

@@ -52,7 +52,6 @@ extension SQLExecutor {
         try await dms(where: "d.channel_id = \(id.int64)").first
     }
 
-    /// Every DM a user is one of the two of, newest activity first.
     /// Every DM a user is one of the two of, newest activity first (READY asks it: prepared).
     public func dms(of user: Snowflake) async throws -> [DMRecord] {
         try await run(prepared: """
