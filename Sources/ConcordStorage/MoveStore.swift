@@ -1,10 +1,14 @@
 import ConcordModels
 import PostgresNIO
+import Synchronization
 
-/// Rows of one table, exported from one cell's database as a JSON array for another's.
+/// Rows of one table, exported from one cell's database for another's in PostgreSQL's COPY
+/// text format (a line a row, fields tab-separated, `\N` for NULL, backslash escapes), with the
+/// columns they give in order: the destination loads them with COPY.
 public struct RowExport: Sendable {
     public var table: MovedTable
-    public var json: String
+    public var columns: [String]
+    public var text: String
     public var count: Int
 }
 
@@ -30,6 +34,31 @@ public enum MovedTable: String, Sendable, CaseIterable {
     /// Rows keyed by channel that the freeze copies whole: mass mentions, reactions, pins, attachments.
     /// (Attachment rows move; their blobs stay in the old cell's store: not built yet.)
     public static let copiedByChannel: [MovedTable] = [.mass_mentions, .message_reactions, .message_pins, .attachments]
+
+    /// The columns profile copies carry (`exportProfiles`); the rest of a user's row stays home.
+    static let profileColumns = ["id", "username", "global_name", "avatar", "bot", "owner_id", "password_hash", "created_at", "home_cell"]
+
+    /// Each table's columns, read from the catalog once per process: migrations run before
+    /// anything moves, and every cell runs the same migrations.
+    private static let knownColumns = Mutex<[MovedTable: [String]]>([:])
+
+    func columns(in db: some SQLExecutor) async throws -> [String] {
+        if let known = Self.knownColumns.withLock({ $0[self] }) { return known }
+        let names = try await db.run(prepared: """
+            SELECT attname::text FROM pg_attribute WHERE attrelid = \(rawValue)::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """).map { try $0.decode(String.self) }
+        Self.knownColumns.withLock { $0[self] = names }
+        return names
+    }
+
+    /// An aggregate giving the COPY text of `columns` of the rows `alias` names, and one giving
+    /// their count. Column names come from the catalog (or this file), never from a client.
+    static func copyText(of alias: String, _ columns: [String]) -> String {
+        let fields = columns.map { column in
+            #"replace(replace(replace(replace(\#(alias)."\#(column)"::text, '\', '\\'), E'\n', '\n'), E'\r', '\r'), E'\t', '\t')"#
+        }
+        return #"COALESCE(string_agg(array_to_string(ARRAY[\#(fields.joined(separator: ", "))], E'\t', '\N') || E'\n', ''), '') AS copy_text, count(*)::int AS copy_count"#
+    }
 }
 
 /// Where a keyset walk through a workspace's messages has got to.
@@ -81,11 +110,12 @@ extension SQLExecutor {
         case .share_invites: "channel_id IN (SELECT id FROM channels WHERE workspace_id = \(id))"
         default: "workspace_id = \(id)"
         }
+        let columns = try await table.columns(in: self)
         let row = try await run("""
-            SELECT COALESCE(json_agg(t), '[]')::text, count(*)::int FROM \(unescaped: table.rawValue) t WHERE \(unescaped: filter)
+            SELECT \(unescaped: MovedTable.copyText(of: "t", columns)) FROM \(unescaped: table.rawValue) t WHERE \(unescaped: filter)
             """).first
-        let (json, count) = try row?.decode((String, Int).self) ?? ("[]", 0)
-        return RowExport(table: table, json: json, count: count)
+        let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
+        return RowExport(table: table, columns: columns, text: text, count: count)
     }
 
     /// Profiles of everyone the workspace's rows name (members, inviters, the owner, and the
@@ -104,36 +134,39 @@ extension SQLExecutor {
                        u.created_at, COALESCE(u.home_cell, \(sourceCell)) AS home_cell
                 FROM users u JOIN named ON named.id = u.id
             )
-            SELECT COALESCE(json_agg(copies), '[]')::text, count(*)::int FROM copies
+            SELECT \(unescaped: MovedTable.copyText(of: "copies", MovedTable.profileColumns)) FROM copies
             """).first
-        let (json, count) = try row?.decode((String, Int).self) ?? ("[]", 0)
-        return RowExport(table: .users, json: json, count: count)
+        let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
+        return RowExport(table: .users, columns: MovedTable.profileColumns, text: text, count: count)
     }
 
     /// Read states of the workspace's channels changed after `version`, oldest change first;
     /// answers the page and the newest version in it.
     public func exportReadStates(channels: [Int64], after version: Int64, limit: Int) async throws -> (RowExport, Int64) {
+        let columns = try await MovedTable.read_states.columns(in: self)
         let row = try await run("""
             WITH page AS (
                 SELECT * FROM read_states WHERE channel_id = ANY(\(channels)) AND version > \(version) ORDER BY version LIMIT \(limit)
             )
-            SELECT COALESCE(json_agg(page), '[]')::text, count(*)::int, COALESCE(max(version), \(version)) FROM page
+            SELECT \(unescaped: MovedTable.copyText(of: "page", columns)), COALESCE(max(version), \(version)) FROM page
             """).first
-        let (json, count, newest) = try row?.decode((String, Int, Int64).self) ?? ("[]", 0, version)
-        return (RowExport(table: .read_states, json: json, count: count), newest)
+        let (text, count, newest) = try row?.decode((String, Int, Int64).self) ?? ("", 0, version)
+        return (RowExport(table: .read_states, columns: columns, text: text, count: count), newest)
     }
 
     public func exportChannelRows(_ table: MovedTable, channels: [Int64]) async throws -> RowExport {
+        let columns = try await table.columns(in: self)
         let row = try await run("""
-            SELECT COALESCE(json_agg(m), '[]')::text, count(*)::int FROM \(unescaped: table.rawValue) m WHERE channel_id = ANY(\(channels))
+            SELECT \(unescaped: MovedTable.copyText(of: "m", columns)) FROM \(unescaped: table.rawValue) m WHERE channel_id = ANY(\(channels))
             """).first
-        let (json, count) = try row?.decode((String, Int).self) ?? ("[]", 0)
-        return RowExport(table: table, json: json, count: count)
+        let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
+        return RowExport(table: table, columns: columns, text: text, count: count)
     }
 
     /// The next page of the channels' messages after `cursor`, in key order; answers the page,
     /// the cursor after it, and the buckets it touches (the destination needs their partitions).
     public func exportMessages(channels: [Int64], after cursor: MessageCursor, limit: Int) async throws -> (RowExport, MessageCursor, [Int]) {
+        let columns = try await MovedTable.messages.columns(in: self)
         let row = try await run("""
             WITH page AS (
                 SELECT * FROM messages
@@ -142,31 +175,35 @@ extension SQLExecutor {
             ), last AS (
                 SELECT channel_id, bucket, id FROM page ORDER BY channel_id DESC, bucket DESC, id DESC LIMIT 1
             )
-            SELECT COALESCE((SELECT json_agg(page) FROM page), '[]')::text, (SELECT count(*)::int FROM page),
+            SELECT rows.copy_text, rows.copy_count,
                    (SELECT channel_id FROM last), (SELECT bucket FROM last), (SELECT id FROM last),
                    COALESCE((SELECT array_agg(DISTINCT bucket) FROM page), '{}')
+            FROM (SELECT \(unescaped: MovedTable.copyText(of: "page", columns)) FROM page) rows
             """).first
-        guard let row else { return (RowExport(table: .messages, json: "[]", count: 0), cursor, []) }
-        let (json, count, channel, bucket, id, buckets) = try row.decode((String, Int, Int64?, Int32?, Int64?, [Int32]).self)
+        guard let row else { return (RowExport(table: .messages, columns: columns, text: "", count: 0), cursor, []) }
+        let (text, count, channel, bucket, id, buckets) = try row.decode((String, Int, Int64?, Int32?, Int64?, [Int32]).self)
         var next = cursor
         if let channel, let bucket, let id { next.channel = channel; next.bucket = bucket; next.id = id }
-        return (RowExport(table: .messages, json: json, count: count), next, buckets.map(Int.init))
+        return (RowExport(table: .messages, columns: columns, text: text, count: count), next, buckets.map(Int.init))
     }
 
     /// The rows of the given messages that still exist, their buckets, and their ids.
     public func exportMessages(channels: [Int64], ids: [Int64]) async throws -> (RowExport, [Int], Set<Int64>) {
+        let columns = try await MovedTable.messages.columns(in: self)
         let row = try await run("""
             WITH page AS (SELECT * FROM messages WHERE channel_id = ANY(\(channels)) AND id = ANY(\(ids)))
-            SELECT COALESCE(json_agg(page), '[]')::text, count(*)::int, COALESCE(array_agg(DISTINCT bucket), '{}'),
+            SELECT \(unescaped: MovedTable.copyText(of: "page", columns)), COALESCE(array_agg(DISTINCT bucket), '{}'),
                    COALESCE(array_agg(id), '{}') FROM page
             """).first
-        let (json, count, buckets, present) = try row?.decode((String, Int, [Int32], [Int64]).self) ?? ("[]", 0, [], [])
-        return (RowExport(table: .messages, json: json, count: count), buckets.map(Int.init), Set(present))
+        let (text, count, buckets, present) = try row?.decode((String, Int, [Int32], [Int64]).self) ?? ("", 0, [], [])
+        return (RowExport(table: .messages, columns: columns, text: text, count: count), buckets.map(Int.init), Set(present))
     }
 
     /// The messages of the channels that outbox events in `(after, through]` (and, with
     /// `unsequenced`, committed events not numbered yet) created, changed or deleted.
     public func touchedMessages(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false) async throws -> [Int64] {
+        // The unnumbered rows' condition is written out, not bound, so the planner can take
+        // both the sequence's index and the unnumbered rows' (a bound flag hides that).
         try await run("""
             SELECT DISTINCT x.id FROM outbox o CROSS JOIN LATERAL (
                 SELECT (o.payload->>'id')::bigint AS id WHERE o.event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE', 'MESSAGE_DELETE')
@@ -177,7 +214,7 @@ extension SQLExecutor {
                     CASE WHEN json_typeof(o.payload->'ids') = 'array' THEN o.payload->'ids' ELSE '[]'::json END) e
                 WHERE o.event_type = 'MESSAGE_DELETE_BULK'
             ) x
-            WHERE ((o.seq > \(after) AND o.seq <= \(through)) OR (\(unsequenced) AND o.seq IS NULL))
+            WHERE ((o.seq > \(after) AND o.seq <= \(through)) \(unescaped: unsequenced ? "OR o.seq IS NULL" : ""))
               AND o.channel_id = ANY(\(channels)) AND x.id IS NOT NULL
             """).map { try $0.decode(Int64.self) }
     }
@@ -208,31 +245,6 @@ extension SQLExecutor {
             """)
     }
 
-    /// Writes exported rows; a row already here (by the table's key) is replaced, except a
-    /// profile, which is left as it is (a user homed here, or a copy as good as this one).
-    /// Run in a transaction: the copy passes the moved-workspace triggers (014), which refuse
-    /// clients' writes to the workspace here until the switch.
-    public func importRows(_ rows: RowExport) async throws {
-        guard rows.count > 0 else { return }
-        try await markSystemWrite()
-        let table = rows.table.rawValue
-        let conflict: String
-        if rows.table == .users {
-            conflict = "DO NOTHING"
-        } else {
-            let columns = try await run("""
-                SELECT string_agg(quote_ident(column_name::text), ', ' ORDER BY ordinal_position)
-                FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(table)
-                """).first?.decode(String.self) ?? ""
-            let excluded = columns.split(separator: ",").map { "EXCLUDED." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-            conflict = "DO UPDATE SET (\(columns)) = ROW(\(excluded))"
-        }
-        try await run("""
-            INSERT INTO \(unescaped: table) SELECT * FROM json_populate_recordset(NULL::\(unescaped: table), \(rows.json)::json)
-            ON CONFLICT (\(unescaped: rows.table.conflictKey)) \(unescaped: conflict)
-            """)
-    }
-
     /// Deletes the given messages (ones the source no longer has).
     public func deleteMessages(channels: [Int64], ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
@@ -241,16 +253,22 @@ extension SQLExecutor {
 
     /// Makes the copy's set of channels, members, invites and mass mentions exactly the
     /// source's, before those rows are written again: what the source deleted goes here too.
+    /// One statement (it runs while the workspace's writes wait).
     public func dropRowsMissingFromSource(_ workspace: Snowflake, channels: [Int64]) async throws {
-        try await run("DELETE FROM channels WHERE workspace_id = \(workspace.int64) AND id <> ALL(\(channels))")
-        try await run("DELETE FROM members WHERE workspace_id = \(workspace.int64)")
-        try await run("DELETE FROM roles WHERE workspace_id = \(workspace.int64)")
-        try await run("DELETE FROM bans WHERE workspace_id = \(workspace.int64)")
-        try await run("DELETE FROM invites WHERE workspace_id = \(workspace.int64)")
-        try await run("DELETE FROM share_invites WHERE channel_id = ANY(\(channels))")
-        for table in MovedTable.copiedByChannel {
-            try await run("DELETE FROM \(unescaped: table.rawValue) WHERE channel_id = ANY(\(channels))")
+        let byChannel = MovedTable.copiedByChannel.map { table in
+            "\(table.rawValue) AS (DELETE FROM \(table.rawValue) WHERE channel_id IN (SELECT id FROM ids))"
         }
+        try await run("""
+            WITH ids AS (SELECT unnest(\(channels)::int8[]) AS id),
+                 channels AS (DELETE FROM channels WHERE workspace_id = \(workspace.int64) AND id NOT IN (SELECT id FROM ids)),
+                 members AS (DELETE FROM members WHERE workspace_id = \(workspace.int64)),
+                 roles AS (DELETE FROM roles WHERE workspace_id = \(workspace.int64)),
+                 bans AS (DELETE FROM bans WHERE workspace_id = \(workspace.int64)),
+                 invites AS (DELETE FROM invites WHERE workspace_id = \(workspace.int64)),
+                 share_invites AS (DELETE FROM share_invites WHERE channel_id IN (SELECT id FROM ids)),
+                 \(unescaped: byChannel.joined(separator: ",\n     "))
+            SELECT 1
+            """)
     }
 
     /// Entries naming where the workspace lives, rewritten to say `cell` (a move undone half-way).
@@ -283,11 +301,16 @@ extension SQLExecutor {
     /// numbers of channels, members and read states.
     public func workspaceFingerprint(_ workspace: Snowflake) async throws -> [String] {
         let channels = try await workspaceChannelIDs(workspace)
-        var parts: [String] = []
-        for channel in channels {
-            let digest = try await channelDigest(Snowflake(int64: channel))
-            parts.append("\(channel):\(digest.count):\(digest.md5)")
+        // One pass over the messages, run while writes wait (the freeze): a sum of row hashes
+        // per channel needs neither a sort nor a text as long as the channel.
+        var parts = try await run("""
+            SELECT channel_id, count(*)::int, sum(hashtextextended(content, id) + (edited_at IS NOT NULL)::int)::text
+            FROM messages WHERE channel_id = ANY(\(channels)) GROUP BY channel_id ORDER BY channel_id
+            """).map { row in
+            let (channel, count, digest) = try row.decode((Int64, Int, String).self)
+            return "\(channel):\(count):\(digest)"
         }
+        parts.append("channels:\(channels)")
         let counts = try await run("""
             SELECT (SELECT count(*)::int FROM members WHERE workspace_id = \(workspace.int64)),
                    (SELECT count(*)::int FROM read_states WHERE channel_id = ANY(\(channels))),
@@ -295,5 +318,57 @@ extension SQLExecutor {
             """).first?.decode((Int, Int, Int).self) ?? (0, 0, 0)
         parts.append("members:\(counts.0) read_states:\(counts.1) invites:\(counts.2)")
         return parts
+    }
+}
+
+extension Transaction {
+    /// Writes exported rows; a row already here (by the table's key) is replaced, except a
+    /// profile, which is left as it is (a user homed here, or a copy as good as this one).
+    /// The rows go by COPY into a scratch table of this transaction and from there into the
+    /// table, so the replacing stays one statement. Run in a transaction: the copy passes the
+    /// moved-workspace triggers (014), which refuse clients' writes to the workspace here until
+    /// the switch.
+    public func importRows(_ rows: RowExport) async throws {
+        guard rows.count > 0 else { return }
+        // The names go into the statements' text: only the table's own (an export file may lie).
+        let known = try await rows.table.columns(in: self)
+        guard rows.columns.allSatisfy(known.contains) else { throw MoveError("rows for \(rows.table) name columns it does not have") }
+        let staging = try await stagingTable(for: rows.table)
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await connection.copyFrom(table: staging, columns: rows.columns, logger: logger) { writer in
+            try await writer.write(ByteBuffer(string: rows.text))
+        }
+        try await replaceRows(rows.table, columns: rows.columns, from: staging)
+    }
+
+    /// Rows as PostgreSQL's JSON gives them: what workspace exports of version 1 carry.
+    public func importRows(_ table: MovedTable, json: String) async throws {
+        let staging = try await stagingTable(for: table)
+        try await run("INSERT INTO \(unescaped: staging) SELECT * FROM json_populate_recordset(NULL::\(unescaped: staging), \(json)::json)")
+        let columns = table == .users ? MovedTable.profileColumns : try await table.columns(in: self)
+        try await replaceRows(table, columns: columns, from: staging)
+    }
+
+    /// A scratch table shaped like `table`, dropped when the transaction ends.
+    private func stagingTable(for table: MovedTable) async throws -> String {
+        let staging = "moving_" + table.rawValue
+        try await run("""
+            CREATE TEMP TABLE IF NOT EXISTS \(unescaped: staging) (LIKE \(unescaped: table.rawValue) INCLUDING DEFAULTS) ON COMMIT DROP
+            """)
+        return staging
+    }
+
+    private func replaceRows(_ table: MovedTable, columns: [String], from staging: String) async throws {
+        try await markSystemWrite()
+        let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let conflict = table == .users
+            ? "DO NOTHING"
+            : "DO UPDATE SET (\(list)) = ROW(\(columns.map { "EXCLUDED.\"\($0)\"" }.joined(separator: ", ")))"
+        // Emptied as it is read: a transaction may bring the same table's rows more than once.
+        try await run("""
+            WITH taken AS (DELETE FROM \(unescaped: staging) RETURNING *)
+            INSERT INTO \(unescaped: table.rawValue) (\(unescaped: list)) SELECT \(unescaped: list) FROM taken
+            ON CONFLICT (\(unescaped: table.conflictKey)) \(unescaped: conflict)
+            """)
     }
 }

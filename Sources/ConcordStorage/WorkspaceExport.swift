@@ -3,10 +3,11 @@ import Foundation
 import PostgresNIO
 
 /// A workspace written to a file and read back into a cell (a backup of one workspace, or a
-/// workspace taken to another cluster). The file is lines of `{header}\t{rows}`: the header
-/// names the table, the row count and the message buckets the rows need; the rows are the
-/// table's rows as PostgreSQL's JSON gives them, on one line. The first line describes the
-/// export, the last says how many lines came before it, so a cut-off file is refused.
+/// workspace taken to another cluster). The first line describes the export, the last says how
+/// many lines came before it, so a cut-off file is refused. Between them, each table's rows: a
+/// header line (the table, the row count, the message buckets the rows need, the columns), then
+/// that many lines of PostgreSQL's COPY text, a row each (version 2). Version 1 files, still
+/// read, had `{header}\t{rows as a JSON array}` on one line instead.
 ///
 /// The export reads one snapshot (a repeatable-read transaction), so it is consistent while the
 /// workspace stays in use. It takes what a move takes, under the same conditions (no shared
@@ -16,6 +17,7 @@ public enum WorkspaceExport {
         public var table: String
         public var count: Int
         public var buckets: [Int]?
+        public var columns: [String]?
     }
 
     public struct Description: Codable, Sendable {
@@ -43,9 +45,11 @@ public enum WorkspaceExport {
         }
         func write(_ rows: RowExport, buckets: [Int]? = nil) throws {
             guard rows.count > 0 else { return }
-            let header = Header(table: rows.table.rawValue, count: rows.count, buckets: buckets)
-            // PostgreSQL's json_agg puts newlines between elements only (never inside a string).
-            try write(try WireJSON.encodeString(header) + "\t" + rows.json.replacing("\n", with: ""))
+            let header = Header(table: rows.table.rawValue, count: rows.count, buckets: buckets, columns: rows.columns)
+            try write(try WireJSON.encodeString(header))
+            // COPY text ends every row with a newline and writes none inside one (it escapes them).
+            try output.write(contentsOf: Data(rows.text.utf8))
+            lines += rows.count
             summary.tables[rows.table.rawValue, default: 0] += rows.count
         }
         try await db.transaction { tx in
@@ -56,7 +60,7 @@ public enum WorkspaceExport {
             guard obstacles.sharedChannels == 0, obstacles.replicaChannels == 0, obstacles.archivedBuckets == 0 else {
                 throw MoveError("workspace \(workspace) has shared channels, replicas or archived buckets, which an export cannot take yet")
             }
-            try write(try WireJSON.encodeString(Description(concord_workspace_export: 1, workspace: workspace, source_cell: cell,
+            try write(try WireJSON.encodeString(Description(concord_workspace_export: 2, workspace: workspace, source_cell: cell,
                                                             exported_at: DiscordTimestamp.string(from: Date()))))
             let channels = try await tx.workspaceChannelIDs(workspace)
             try write(try await tx.exportProfiles(workspace, sourceCell: cell, authorsOf: channels))
@@ -92,7 +96,7 @@ public enum WorkspaceExport {
         let text = try String(contentsOf: url, encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard let first = lines.first, let description = try? WireJSON.decode(Description.self, from: Data(first.utf8)),
-              description.concord_workspace_export == 1 else { throw MoveError("not a Concord workspace export") }
+              [1, 2].contains(description.concord_workspace_export) else { throw MoveError("not a Concord workspace export") }
         struct End: Decodable { var end: Bool; var lines: Int }
         guard let last = lines.popLast(), let end = try? WireJSON.decode(End.self, from: Data(last.utf8)), end.lines == lines.count else {
             throw MoveError("the export is cut off (its last line does not close it)")
@@ -101,18 +105,18 @@ public enum WorkspaceExport {
         for other in cells where try await other.workspace(id: workspace) != nil {
             throw MoveError("workspace \(workspace) exists in this cluster; delete it before importing it again")
         }
-        var batches: [(RowExport, [Int])] = []
+        let batches = try tables(in: lines.dropFirst(), version: description.concord_workspace_export)
         var summary = Summary(workspace: workspace, tables: [:])
-        for line in lines.dropFirst() {
-            guard let tab = line.firstIndex(of: "\t"), let header = try? WireJSON.decode(Header.self, from: Data(line[..<tab].utf8)),
-                  let table = MovedTable(rawValue: header.table) else { throw MoveError("a line of the export is not a table's rows") }
-            batches.append((RowExport(table: table, json: String(line[line.index(after: tab)...]), count: header.count), header.buckets ?? []))
-            summary.tables[header.table, default: 0] += header.count
-        }
-        for bucket in Set(batches.flatMap(\.1)) { try await db.ensureMessagePartition(bucket: bucket) }
+        for batch in batches { summary.tables[batch.table.rawValue, default: 0] += batch.count }
+        for bucket in Set(batches.flatMap(\.buckets)) { try await db.ensureMessagePartition(bucket: bucket) }
         let version = Int64(Date().timeIntervalSince1970 * 1000)
         let entries = try await db.transaction { tx -> [DirectoryEntry] in
-            for (rows, _) in batches { try await tx.importRows(rows) }
+            for batch in batches {
+                switch batch.rows {
+                case .copy(let rows): try await tx.importRows(rows)
+                case .json(let json): try await tx.importRows(batch.table, json: json)
+                }
+            }
             let channels = try await tx.workspaceChannelIDs(workspace)
             let codes = try await tx.run("""
                 SELECT code FROM invites WHERE workspace_id = \(workspace.int64)
@@ -127,5 +131,37 @@ public enum WorkspaceExport {
         }
         for other in cells where other !== db { try await other.recordDirectory(entries) }
         return summary
+    }
+
+    /// One table's rows as a file carries them.
+    struct Batch {
+        enum Rows { case copy(RowExport), json(String) }
+        var table: MovedTable
+        var count: Int
+        var buckets: [Int]
+        var rows: Rows
+    }
+
+    /// The tables' rows between the description and the end line of an export of `version`.
+    static func tables(in lines: ArraySlice<Substring>, version: Int) throws -> [Batch] {
+        var batches: [Batch] = []
+        var rest = lines
+        let notRows = MoveError("a line of the export is not a table's rows")
+        while let line = rest.popFirst() {
+            if version == 1 {
+                guard let tab = line.firstIndex(of: "\t"), let header = try? WireJSON.decode(Header.self, from: Data(line[..<tab].utf8)),
+                      let table = MovedTable(rawValue: header.table) else { throw notRows }
+                batches.append(Batch(table: table, count: header.count, buckets: header.buckets ?? [],
+                                     rows: .json(String(line[line.index(after: tab)...]))))
+                continue
+            }
+            guard let header = try? WireJSON.decode(Header.self, from: Data(line.utf8)), let table = MovedTable(rawValue: header.table),
+                  let columns = header.columns, header.count > 0, header.count <= rest.count else { throw notRows }
+            let text = rest.prefix(header.count).joined(separator: "\n") + "\n"
+            rest = rest.dropFirst(header.count)
+            batches.append(Batch(table: table, count: header.count, buckets: header.buckets ?? [],
+                                 rows: .copy(RowExport(table: table, columns: columns, text: text, count: header.count))))
+        }
+        return batches
     }
 }

@@ -103,13 +103,15 @@ public struct WorkspaceMove: Sendable {
 
             // 2. Catch up while the passes shrink.
             await phase("catch-up")
-            for _ in 0..<5 {
+            // Each pass takes less time than the last, so fewer writes come in during it; what
+            // the last pass leaves is what the freeze has to copy while writes wait.
+            for _ in 0..<10 {
                 let head = try await source.db.outboxHead()
                 let changed = try await catchUp(channels: channels, after: position, through: head, readStates: &readStateVersion).count
                 position = head
                 report.catchUpPasses += 1
                 report.caughtUpMessages += changed
-                if changed < 100 { break }
+                if changed < 50 { break }
             }
 
             // 3–5. Freeze, finish, compare, switch.
@@ -187,20 +189,28 @@ public struct WorkspaceMove: Sendable {
     }
 
     /// Copies again what outbox events in `(after, through]` changed; answers those messages.
-    private func catchUp(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false,
+    /// - Parameter tables: whether the workspace's small tables are copied again too (the
+    ///   freeze copies them itself).
+    private func catchUp(channels: [Int64], after: Int64, through: Int64, unsequenced: Bool = false, tables: Bool = true,
                          readStates version: inout Int64) async throws -> [Int64] {
         let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through, unsequenced: unsequenced)
         for start in stride(from: 0, to: touched.count, by: pageSize) {
             let ids = Array(touched[start..<min(start + pageSize, touched.count)])
+            async let authors = source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels, messageIDs: ids)
             let (rows, buckets, present) = try await source.db.exportMessages(channels: channels, ids: ids)
             for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
-            try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels, messageIDs: ids))
-            try await copy(rows)
-            // What the source no longer has was deleted there.
-            try await destination.db.deleteMessages(channels: channels, ids: ids.filter { !present.contains($0) })
+            let profiles = try await authors
+            try await destination.db.transaction { tx in
+                try await tx.importRows(profiles)
+                try await tx.importRows(rows)
+                // What the source no longer has was deleted there.
+                try await tx.deleteMessages(channels: channels, ids: ids.filter { !present.contains($0) })
+            }
         }
-        for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites] {
-            try await copy(try await source.db.exportWorkspaceRows(table, workspace))
+        if tables {
+            for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites] {
+                try await copy(try await source.db.exportWorkspaceRows(table, workspace))
+            }
         }
         _ = try await copyReadStates(channels: channels, after: &version)
         return touched
@@ -210,13 +220,18 @@ public struct WorkspaceMove: Sendable {
     private func frozen(channels copied: [Int64], position: Int64, readStates: Int64, report: inout Report,
                         announce: @Sendable (Int) async -> Void) async throws -> Double {
         var version = readStates
+        var laps = Laps()
         let (frozenFor, members) = try await source.db.client.withConnection { lock in
             try await lock.query("SELECT pg_advisory_lock(\(workspace.int64))", logger: source.db.logger).collect()
             let frozenAt = ContinuousClock.now
+            laps = Laps(from: frozenAt)
             do {
                 // Channels created since the copy began belong to the workspace too: their
                 // messages are copied whole (the passes only looked at the first channels).
                 let channels = try await source.db.workspaceChannelIDs(workspace)
+                // The source holds still now, so its small tables are read while the last
+                // messages are copied.
+                async let finalRows = finalTables(channels: channels)
                 let added = channels.filter { !copied.contains($0) }
                 if !added.isEmpty { try await copy(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: added)) }
                 try await copyMessages(of: added)
@@ -228,28 +243,29 @@ public struct WorkspaceMove: Sendable {
                 // unnumbered rows count as changes too, and their messages are numbered here.
                 // Nothing about the workspace commits any more, so everything after the last
                 // pass is final (a bound would race the sequencer numbering rows meanwhile).
-                let last = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, readStates: &version)
+                let last = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, tables: false,
+                                             readStates: &version)
+                laps.mark("catch-up")
+                let tables = try await finalRows
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
-                    try await tx.importRows(try await source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: [], messageIDs: []))
-                    for table in [MovedTable.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans, .audit_log] {
-                        try await tx.importRows(try await source.db.exportWorkspaceRows(table, workspace))
-                    }
-                    for table in MovedTable.copiedByChannel {
-                        try await tx.importRows(try await source.db.exportChannelRows(table, channels: channels))
-                    }
+                    for rows in tables { try await tx.importRows(rows) }
                     try await tx.numberUnsequencedMessages(channels: channels, among: last)
                 }
+                laps.mark("tables")
                 try await copyBlobs(try await source.db.attachmentBlobs(channels: channels))
-                // Both sides at once: reading every message twice is most of the freeze.
+                laps.mark("files")
+                // Both sides at once: reading every message twice is most of the comparison.
                 async let sourcePrint = source.db.workspaceFingerprint(workspace)
                 async let destinationPrint = destination.db.workspaceFingerprint(workspace)
                 let (here, there) = (try await sourcePrint, try await destinationPrint)
                 guard here == there else {
                     throw MoveError("the copy differs from the source (\(Set(here).symmetricDifference(there).sorted().prefix(4))); the move was abandoned")
                 }
+                laps.mark("compare")
                 let members = try await destination.db.run("SELECT count(*)::int FROM members WHERE workspace_id = \(workspace.int64)").first?.decode(Int.self) ?? 0
                 try await switchHome(channels: channels)
+                laps.mark("switch")
                 try await lock.query("SELECT pg_advisory_unlock(\(workspace.int64))", logger: source.db.logger).collect()
                 return (Self.milliseconds(ContinuousClock.now - frozenAt), members)
             } catch {
@@ -258,7 +274,7 @@ public struct WorkspaceMove: Sendable {
             }
         }
         report.members = members
-        log("froze writes for \(String(format: "%.1f", frozenFor)) ms")
+        log("froze writes for \(String(format: "%.1f", frozenFor)) ms (\(laps))")
         for cell in others {
             do { try await cell.db.recordDirectory(try await destination.db.directoryEntries(after: 0).filter { $0.workspace_id == workspace }) } catch {
                 log("cell \(cell.id) could not take the new directory entries yet (\(error)); it learns them on the next move or from a rerun")
@@ -266,6 +282,25 @@ public struct WorkspaceMove: Sendable {
         }
         for cell in [source.id, destination.id] + others.map(\.id) { await announce(cell) }
         return frozenFor
+    }
+
+    /// What the freeze copies whole, read from the source at once (each read is small; the
+    /// freeze waits on their round trips), in the order the destination must write them.
+    private func finalTables(channels: [Int64]) async throws -> [RowExport] {
+        let workspaceTables: [MovedTable] = [.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans, .audit_log]
+        let db = source.db, workspace = workspace, sourceCell = source.id
+        return try await withThrowingTaskGroup(of: (Int, RowExport).self) { group in
+            group.addTask { (0, try await db.exportProfiles(workspace, sourceCell: sourceCell, authorsOf: [], messageIDs: [])) }
+            for (index, table) in workspaceTables.enumerated() {
+                group.addTask { (1 + index, try await db.exportWorkspaceRows(table, workspace)) }
+            }
+            for (index, table) in MovedTable.copiedByChannel.enumerated() {
+                group.addTask { (1 + workspaceTables.count + index, try await db.exportChannelRows(table, channels: channels)) }
+            }
+            var exports: [(Int, RowExport)] = []
+            for try await export in group { exports.append(export) }
+            return exports.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 
     /// The destination first (it is ready), then the source in one transaction with its refusal
@@ -287,6 +322,19 @@ public struct WorkspaceMove: Sendable {
             try await tx.markMovedAway(workspace, to: destination.id)
             try await tx.recordDirectory(entries)
         }
+    }
+
+    /// How long each step of the freeze took, for the move's log.
+    struct Laps: CustomStringConvertible {
+        private var last = ContinuousClock.now
+        private var steps: [(String, Double)] = []
+        init(from start: ContinuousClock.Instant = .now) { last = start }
+        mutating func mark(_ step: String) {
+            let now = ContinuousClock.now
+            steps.append((step, WorkspaceMove.milliseconds(now - last)))
+            last = now
+        }
+        var description: String { steps.map { "\($0.0) \(String(format: "%.1f", $0.1)) ms" }.joined(separator: ", ") }
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

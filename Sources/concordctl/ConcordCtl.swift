@@ -48,9 +48,10 @@ func withDatabase<T: Sendable>(_ cell: ClusterConfig.Cell, _ body: (Database) as
     var logger = Logger(label: "concordctl")
     // The pool warns when the first query races its start-up; that is harmless here.
     logger.logLevel = .error
+    // A move's freeze reads several things of the source at once while its writes wait.
     let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port, database: cell.postgres.database,
                                                  user: cell.postgres.user, password: ProcessInfo.processInfo.environment["CONCORD_PG_PASSWORD"],
-                                                 maxConnections: 4, tls: try InternalTLS.postgres(cell.postgres, tls: cell.internal_tls)),
+                                                 maxConnections: 8, tls: try InternalTLS.postgres(cell.postgres, tls: cell.internal_tls)),
                       logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await db.run() }

@@ -15,7 +15,7 @@ struct WorkspaceExportTests {
             for i in 0..<25 {
                 let channel = i % 2 == 0 ? pair.general : side.id
                 #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: i % 3 == 0 ? pair.member.1 : pair.owner.1,
-                                            body: MessageCreateRequest(content: "message \(i) \u{1F600} \"quoted\"\ttabbed\nline")).status == 200)
+                                            body: MessageCreateRequest(content: "message \(i) \u{1F600} \"quoted\"\ttabbed\nline\r\\N back\\slash \\t")).status == 200)
             }
             let role = try await c.request(.POST, "/guilds/\(guild)/roles", token: pair.owner.1, json: #"{"name":"keepers"}"#)
             #expect(role.status == 200)
@@ -34,6 +34,14 @@ struct WorkspaceExportTests {
             try String(whole.split(separator: "\n").dropLast().joined(separator: "\n")).write(toFile: cut, atomically: true, encoding: .utf8)
             let refused = try await c.concordctl(["workspace", "import", "--file", cut, "--cell", c.config.cells[1].name])
             #expect(refused.status != 0 && refused.log.contains("cut off"), "\(refused.log)")
+            #expect(try await c.domains[1].db.workspace(id: guild) == nil)
+            // So is a file whose rows name a column the table does not have (the names go into SQL).
+            let forged = TestServers.scratch + "/export-forged-\(guild).concord"
+            #expect(whole.contains(#""columns":["id","#))
+            try whole.replacing(#""columns":["id","#, with: #""columns":["id\\\" FROM users; --","#)
+                .write(toFile: forged, atomically: true, encoding: .utf8)
+            let forgedRefused = try await c.concordctl(["workspace", "import", "--file", forged, "--cell", c.config.cells[1].name])
+            #expect(forgedRefused.status != 0 && forgedRefused.log.contains("columns it does not have"), "\(forgedRefused.log)")
             #expect(try await c.domains[1].db.workspace(id: guild) == nil)
 
             let imported = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[1].name, "--json"])
