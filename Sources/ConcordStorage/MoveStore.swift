@@ -82,8 +82,16 @@ extension SQLExecutor {
     /// moved in yet): the mover's copies and the sequencer's numbering of rows committed before
     /// a freeze, never a client's write.
     public func markSystemWrite() async throws {
-        try await run("SELECT set_config('concord.system_write', 'on', true)")
+        try await run("SELECT \(unescaped: Self.systemWrite)")
     }
+
+    /// The buckets (partitions) of the messages `ids` names: lookups by id name them too, as
+    /// the key is (channel, bucket, id).
+    static func buckets(of ids: [Int64]) -> [Int32] {
+        Array(Set(ids.map { Int32(Snowflake(int64: $0).bucket) })).sorted()
+    }
+
+    static var systemWrite: String { "set_config('concord.system_write', 'on', true)" }
 
     public func workspaceChannelIDs(_ workspace: Snowflake) async throws -> [Int64] {
         try await run("SELECT id FROM channels WHERE workspace_id = \(workspace.int64) ORDER BY id").map { try $0.decode(Int64.self) }
@@ -103,40 +111,57 @@ extension SQLExecutor {
     /// The workspace's row and the rows that hang off it (channels, invites, members, and the
     /// share invites of its channels).
     public func exportWorkspaceRows(_ table: MovedTable, _ workspace: Snowflake) async throws -> RowExport {
-        // An integer spliced into the text: nothing a client wrote.
-        let id = workspace.int64
-        let filter = switch table {
-        case .workspaces: "id = \(id)"
-        case .share_invites: "channel_id IN (SELECT id FROM channels WHERE workspace_id = \(id))"
-        default: "workspace_id = \(id)"
-        }
         let columns = try await table.columns(in: self)
-        let row = try await run("""
-            SELECT \(unescaped: MovedTable.copyText(of: "t", columns)) FROM \(unescaped: table.rawValue) t WHERE \(unescaped: filter)
-            """).first
+        let rows = "SELECT \(MovedTable.copyText(of: "t", columns)) FROM \(table.rawValue) t"
+        // Each a prepared statement: a move reads these again in every pass and in the freeze.
+        let row = switch table {
+        case .workspaces: try await run(prepared: "\(unescaped: rows) WHERE id = \(workspace.int64)").first
+        case .share_invites:
+            try await run(prepared: "\(unescaped: rows) WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = \(workspace.int64))").first
+        default: try await run(prepared: "\(unescaped: rows) WHERE workspace_id = \(workspace.int64)").first
+        }
         let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
         return RowExport(table: table, columns: columns, text: text, count: count)
     }
 
     /// Profiles of everyone the workspace's rows name (members, inviters, the owner, and the
-    /// authors of `authorsOf` messages), as copies homed where they are homed: no password, no
-    /// bot owner.
-    public func exportProfiles(_ workspace: Snowflake, sourceCell: Int, authorsOf channels: [Int64], messageIDs: [Int64]? = nil) async throws -> RowExport {
-        let row = try await run("""
-            WITH named AS (
+    /// authors of `authorsOf` messages), as copies (see `profileCopies`).
+    public func exportProfiles(_ workspace: Snowflake, sourceCell: Int, authorsOf channels: [Int64]) async throws -> RowExport {
+        try await profiles(try await run(prepared: """
+            WITH source AS (SELECT \(sourceCell)::int AS cell), named AS (
                 SELECT user_id AS id FROM members WHERE workspace_id = \(workspace.int64)
                 UNION SELECT inviter_id FROM invites WHERE workspace_id = \(workspace.int64)
                 UNION SELECT owner_id FROM workspaces WHERE id = \(workspace.int64)
-                UNION SELECT author_id FROM messages
-                      WHERE channel_id = ANY(\(channels)) AND (\(messageIDs == nil) OR id = ANY(\(messageIDs ?? [])))
-            ), copies AS (
-                SELECT u.id, u.username, u.global_name, u.avatar, u.bot, NULL::bigint AS owner_id, NULL::text AS password_hash,
-                       u.created_at, COALESCE(u.home_cell, \(sourceCell)) AS home_cell
-                FROM users u JOIN named ON named.id = u.id
-            )
-            SELECT \(unescaped: MovedTable.copyText(of: "copies", MovedTable.profileColumns)) FROM copies
-            """).first
-        let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
+                UNION SELECT author_id FROM messages WHERE channel_id = ANY(\(channels))
+            ), \(unescaped: Self.profileCopies)
+            """))
+    }
+
+    /// Profiles of the authors of the given messages, as copies (see `profileCopies`).
+    public func exportAuthors(sourceCell: Int, channels: [Int64], messageIDs ids: [Int64]) async throws -> RowExport {
+        try await profiles(try await run(prepared: """
+            WITH source AS (SELECT \(sourceCell)::int AS cell), named AS (
+                SELECT DISTINCT author_id AS id FROM messages
+                WHERE channel_id = ANY(\(channels)) AND bucket = ANY(\(Self.buckets(of: ids))) AND id = ANY(\(ids))
+            ), \(unescaped: Self.profileCopies)
+            """))
+    }
+
+    /// The copies of the users a query's `named` holds, homed where they are homed (or in the
+    /// `source` cell): no password, no bot owner.
+    private static var profileCopies: String {
+        """
+        copies AS (
+            SELECT u.id, u.username, u.global_name, u.avatar, u.bot, NULL::bigint AS owner_id, NULL::text AS password_hash,
+                   u.created_at, COALESCE(u.home_cell, (SELECT cell FROM source)) AS home_cell
+            FROM users u JOIN named ON named.id = u.id
+        )
+        SELECT \(MovedTable.copyText(of: "copies", MovedTable.profileColumns)) FROM copies
+        """
+    }
+
+    private func profiles(_ rows: [PostgresRow]) throws -> RowExport {
+        let (text, count) = try rows.first?.decode((String, Int).self) ?? ("", 0)
         return RowExport(table: .users, columns: MovedTable.profileColumns, text: text, count: count)
     }
 
@@ -144,7 +169,7 @@ extension SQLExecutor {
     /// answers the page and the newest version in it.
     public func exportReadStates(channels: [Int64], after version: Int64, limit: Int) async throws -> (RowExport, Int64) {
         let columns = try await MovedTable.read_states.columns(in: self)
-        let row = try await run("""
+        let row = try await run(prepared: """
             WITH page AS (
                 SELECT * FROM read_states WHERE channel_id = ANY(\(channels)) AND version > \(version) ORDER BY version LIMIT \(limit)
             )
@@ -156,7 +181,7 @@ extension SQLExecutor {
 
     public func exportChannelRows(_ table: MovedTable, channels: [Int64]) async throws -> RowExport {
         let columns = try await table.columns(in: self)
-        let row = try await run("""
+        let row = try await run(prepared: """
             SELECT \(unescaped: MovedTable.copyText(of: "m", columns)) FROM \(unescaped: table.rawValue) m WHERE channel_id = ANY(\(channels))
             """).first
         let (text, count) = try row?.decode((String, Int).self) ?? ("", 0)
@@ -167,7 +192,7 @@ extension SQLExecutor {
     /// the cursor after it, and the buckets it touches (the destination needs their partitions).
     public func exportMessages(channels: [Int64], after cursor: MessageCursor, limit: Int) async throws -> (RowExport, MessageCursor, [Int]) {
         let columns = try await MovedTable.messages.columns(in: self)
-        let row = try await run("""
+        let row = try await run(prepared: """
             WITH page AS (
                 SELECT * FROM messages
                 WHERE channel_id = ANY(\(channels)) AND (channel_id, bucket, id) > (\(cursor.channel), \(cursor.bucket), \(cursor.id))
@@ -190,8 +215,8 @@ extension SQLExecutor {
     /// The rows of the given messages that still exist, their buckets, and their ids.
     public func exportMessages(channels: [Int64], ids: [Int64]) async throws -> (RowExport, [Int], Set<Int64>) {
         let columns = try await MovedTable.messages.columns(in: self)
-        let row = try await run("""
-            WITH page AS (SELECT * FROM messages WHERE channel_id = ANY(\(channels)) AND id = ANY(\(ids)))
+        let row = try await run(prepared: """
+            WITH page AS (SELECT * FROM messages WHERE channel_id = ANY(\(channels)) AND bucket = ANY(\(Self.buckets(of: ids))) AND id = ANY(\(ids)))
             SELECT \(unescaped: MovedTable.copyText(of: "page", columns)), COALESCE(array_agg(DISTINCT bucket), '{}'),
                    COALESCE(array_agg(id), '{}') FROM page
             """).first
@@ -227,7 +252,7 @@ extension SQLExecutor {
         try await run("""
             WITH pending AS (
                 SELECT channel_id, bucket, id, author_id, row_number() OVER (PARTITION BY channel_id ORDER BY id) AS n
-                FROM messages WHERE channel_id = ANY(\(channels)) AND id = ANY(\(ids)) AND channel_seq IS NULL
+                FROM messages WHERE channel_id = ANY(\(channels)) AND bucket = ANY(\(Self.buckets(of: ids))) AND id = ANY(\(ids)) AND channel_seq IS NULL
             ), bumped AS (
                 UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
                 FROM (SELECT channel_id, count(*) AS added, max(id) AS last_id FROM pending GROUP BY channel_id) t
@@ -248,7 +273,7 @@ extension SQLExecutor {
     /// Deletes the given messages (ones the source no longer has).
     public func deleteMessages(channels: [Int64], ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        try await run("DELETE FROM messages WHERE channel_id = ANY(\(channels)) AND id = ANY(\(ids))")
+        try await run("DELETE FROM messages WHERE channel_id = ANY(\(channels)) AND bucket = ANY(\(Self.buckets(of: ids))) AND id = ANY(\(ids))")
     }
 
     /// Makes the copy's set of channels, members, invites and mass mentions exactly the
@@ -298,27 +323,53 @@ extension SQLExecutor {
     }
 
     /// What a move compares between the two copies: each channel's message digest, and the
-    /// numbers of channels, members and read states.
+    /// channels and the numbers of members, read states and invites.
     public func workspaceFingerprint(_ workspace: Snowflake) async throws -> [String] {
         let channels = try await workspaceChannelIDs(workspace)
-        // One pass over the messages, run while writes wait (the freeze): a sum of row hashes
-        // per channel needs neither a sort nor a text as long as the channel.
-        var parts = try await run("""
-            SELECT channel_id, count(*)::int, sum(hashtextextended(content, id) + (edited_at IS NOT NULL)::int)::text
-            FROM messages WHERE channel_id = ANY(\(channels)) GROUP BY channel_id ORDER BY channel_id
-            """).map { row in
+        return try await messageDigests(channels: channels, .all) + [try await workspaceCounts(workspace, channels: channels)]
+    }
+
+    /// Each channel's message count and digest ("channel:count:digest", channels without
+    /// messages left out), over the messages `selection` takes. One pass over them: a sum of
+    /// row hashes per channel needs neither a sort nor a text as long as the channel, and sums
+    /// of parts add up to the whole's.
+    public func messageDigests(channels: [Int64], _ selection: MessageSelection) async throws -> [String] {
+        guard !channels.isEmpty else { return [] }
+        let digests = "SELECT channel_id, count(*)::int, sum(hashtextextended(content, id) + (edited_at IS NOT NULL)::int)::text FROM messages"
+        let rows = switch selection {
+        case .except(let ids):
+            try await run(prepared: """
+                \(unescaped: digests) WHERE channel_id = ANY(\(channels)) AND id <> ALL(\(ids)) GROUP BY channel_id ORDER BY channel_id
+                """)
+        case .only(let ids):
+            // Their buckets go along: the key is (channel, bucket, id).
+            try await run(prepared: """
+                \(unescaped: digests) WHERE channel_id = ANY(\(channels)) AND bucket = ANY(\(Self.buckets(of: ids))) AND id = ANY(\(ids))
+                GROUP BY channel_id ORDER BY channel_id
+                """)
+        }
+        return try rows.map { row in
             let (channel, count, digest) = try row.decode((Int64, Int, String).self)
             return "\(channel):\(count):\(digest)"
         }
-        parts.append("channels:\(channels)")
+    }
+
+    /// The workspace's channels and its numbers of members, read states and invites.
+    public func workspaceCounts(_ workspace: Snowflake, channels: [Int64]) async throws -> String {
         let counts = try await run("""
             SELECT (SELECT count(*)::int FROM members WHERE workspace_id = \(workspace.int64)),
                    (SELECT count(*)::int FROM read_states WHERE channel_id = ANY(\(channels))),
                    (SELECT count(*)::int FROM invites WHERE workspace_id = \(workspace.int64))
             """).first?.decode((Int, Int, Int).self) ?? (0, 0, 0)
-        parts.append("members:\(counts.0) read_states:\(counts.1) invites:\(counts.2)")
-        return parts
+        return "channels:\(channels) members:\(counts.0) read_states:\(counts.1) invites:\(counts.2)"
     }
+}
+
+/// Which of a channel's messages a digest covers.
+public enum MessageSelection: Sendable {
+    case except([Int64])
+    case only([Int64])
+    public static let all = MessageSelection.except([])
 }
 
 extension Transaction {
@@ -349,17 +400,20 @@ extension Transaction {
         try await replaceRows(table, columns: columns, from: staging)
     }
 
-    /// A scratch table shaped like `table`, dropped when the transaction ends.
+    /// A scratch table shaped like `table`, dropped when the transaction ends; and the
+    /// transaction marked a system write (see `markSystemWrite`), in the same round trip.
     private func stagingTable(for table: MovedTable) async throws -> String {
         let staging = "moving_" + table.rawValue
         try await run("""
-            CREATE TEMP TABLE IF NOT EXISTS \(unescaped: staging) (LIKE \(unescaped: table.rawValue) INCLUDING DEFAULTS) ON COMMIT DROP
+            DO $$ BEGIN
+                CREATE TEMP TABLE IF NOT EXISTS \(unescaped: staging) (LIKE \(unescaped: table.rawValue) INCLUDING DEFAULTS) ON COMMIT DROP;
+                PERFORM \(unescaped: Self.systemWrite);
+            END $$
             """)
         return staging
     }
 
     private func replaceRows(_ table: MovedTable, columns: [String], from staging: String) async throws {
-        try await markSystemWrite()
         let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
         let conflict = table == .users
             ? "DO NOTHING"

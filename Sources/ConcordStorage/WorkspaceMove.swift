@@ -18,7 +18,10 @@ public struct MoveError: Error, CustomStringConvertible {
 ///    in flight and holds back new ones (their outbox trigger waits for it, as do the triggers on
 ///    invites, share invites and read states, which make no outbox row);
 /// 4. the last changes, the small tables and the members are copied, and both copies are
-///    compared (each channel's message digest, counts of members, read states and invites);
+///    compared: the messages no change has touched since the last pass were compared before the
+///    freeze (a snapshot of the source against the copy), so the freeze compares only those the
+///    last pass left (and new channels' whole), the channels, and counts of members, read
+///    states and invites;
 /// 5. switch: the directory names the destination in every cell and the source refuses the
 ///    workspace's writes (answered 421, so edges retry at the new home); the lock is released;
 /// 6. the source's copy is removed.
@@ -114,6 +117,8 @@ public struct WorkspaceMove: Sendable {
                 if changed < 50 { break }
             }
 
+            try await compareSettledMessages(channels: channels, position: position)
+
             // 3–5. Freeze, finish, compare, switch.
             await phase("freeze")
             let frozen = try await frozen(channels: channels, position: position, readStates: readStateVersion, report: &report, announce: announce)
@@ -196,7 +201,7 @@ public struct WorkspaceMove: Sendable {
         let touched = try await source.db.touchedMessages(channels: channels, after: after, through: through, unsequenced: unsequenced)
         for start in stride(from: 0, to: touched.count, by: pageSize) {
             let ids = Array(touched[start..<min(start + pageSize, touched.count)])
-            async let authors = source.db.exportProfiles(workspace, sourceCell: source.id, authorsOf: channels, messageIDs: ids)
+            async let authors = source.db.exportAuthors(sourceCell: source.id, channels: channels, messageIDs: ids)
             let (rows, buckets, present) = try await source.db.exportMessages(channels: channels, ids: ids)
             for bucket in buckets { try await destination.db.ensureMessagePartition(bucket: bucket) }
             let profiles = try await authors
@@ -245,7 +250,7 @@ public struct WorkspaceMove: Sendable {
                 // pass is final (a bound would race the sequencer numbering rows meanwhile).
                 let last = try await catchUp(channels: channels, after: position, through: .max, unsequenced: true, tables: false,
                                              readStates: &version)
-                laps.mark("catch-up")
+                laps.mark("catch-up of \(last.count) messages")
                 let tables = try await finalRows
                 try await destination.db.transaction { tx in
                     try await tx.dropRowsMissingFromSource(workspace, channels: channels)
@@ -255,13 +260,16 @@ public struct WorkspaceMove: Sendable {
                 laps.mark("tables")
                 try await copyBlobs(try await source.db.attachmentBlobs(channels: channels))
                 laps.mark("files")
-                // Both sides at once: reading every message twice is most of the comparison.
-                async let sourcePrint = source.db.workspaceFingerprint(workspace)
-                async let destinationPrint = destination.db.workspaceFingerprint(workspace)
-                let (here, there) = (try await sourcePrint, try await destinationPrint)
-                guard here == there else {
-                    throw MoveError("the copy differs from the source (\(Set(here).symmetricDifference(there).sorted().prefix(4))); the move was abandoned")
+                // The rest of the messages were compared before the freeze, and nothing has
+                // changed them since (a change would be among the last pass's).
+                @Sendable func digests(_ db: Database) async throws -> [String] {
+                    try await db.messageDigests(channels: channels.filter(copied.contains), .only(last))
+                        + db.messageDigests(channels: added, .all) + [db.workspaceCounts(workspace, channels: channels)]
                 }
+                async let sourcePrint = digests(source.db)
+                async let destinationPrint = digests(destination.db)
+                let (here, there) = (try await sourcePrint, try await destinationPrint)
+                try Self.requireSame(here, there)
                 laps.mark("compare")
                 let members = try await destination.db.run("SELECT count(*)::int FROM members WHERE workspace_id = \(workspace.int64)").first?.decode(Int.self) ?? 0
                 try await switchHome(channels: channels)
@@ -284,13 +292,32 @@ public struct WorkspaceMove: Sendable {
         return frozenFor
     }
 
+    /// Compares the messages of a snapshot of the source that no change after `position` has
+    /// touched with their copies, which only the freeze writes again (and only those touched).
+    private func compareSettledMessages(channels: [Int64], position: Int64) async throws {
+        let (here, unsettled) = try await source.db.transaction { tx in
+            try await tx.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            let unsettled = try await tx.touchedMessages(channels: channels, after: position, through: .max, unsequenced: true)
+            return (try await tx.messageDigests(channels: channels, .except(unsettled)), unsettled)
+        }
+        let there = try await destination.db.messageDigests(channels: channels, .except(unsettled))
+        try Self.requireSame(here, there)
+    }
+
+    /// Abandons the move where the source's digests and the copy's differ.
+    static func requireSame(_ here: [String], _ there: [String]) throws {
+        guard here == there else {
+            throw MoveError("the copy differs from the source (\(Set(here).symmetricDifference(there).sorted().prefix(4))); the move was abandoned")
+        }
+    }
+
     /// What the freeze copies whole, read from the source at once (each read is small; the
     /// freeze waits on their round trips), in the order the destination must write them.
     private func finalTables(channels: [Int64]) async throws -> [RowExport] {
         let workspaceTables: [MovedTable] = [.workspaces, .roles, .channels, .invites, .share_invites, .members, .member_roles, .bans, .audit_log]
         let db = source.db, workspace = workspace, sourceCell = source.id
         return try await withThrowingTaskGroup(of: (Int, RowExport).self) { group in
-            group.addTask { (0, try await db.exportProfiles(workspace, sourceCell: sourceCell, authorsOf: [], messageIDs: [])) }
+            group.addTask { (0, try await db.exportProfiles(workspace, sourceCell: sourceCell, authorsOf: [])) }
             for (index, table) in workspaceTables.enumerated() {
                 group.addTask { (1 + index, try await db.exportWorkspaceRows(table, workspace)) }
             }

@@ -173,6 +173,43 @@ struct MoveTests {
         }
     }
 
+    /// A copy that comes out different from its source (here: one message changed in the copy
+    /// after the bulk copy, which no later change touches, so only the comparison before the
+    /// freeze sees it) abandons the move: the source stays the home, whole, and the copy goes.
+    @Test func aCopyThatDiffersFromItsSourceAbandonsTheMove() async throws {
+        try await TestCluster.with(cells: 2, edges: 1) { c in
+            let (_, alice) = try await c.register("alice")
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Tampered")).decode(Guild.self)
+            let general = try #require(guild.system_channel_id)
+            var sent: [Snowflake] = []
+            for i in 0..<30 {
+                sent.append(try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                                body: MessageCreateRequest(content: "kept \(i)")).decode(Message.self).id)
+            }
+            let (source, destination) = (c.domains[0].db, c.domains[1].db)
+            let tampered = Outcomes()
+            let target = sent[7].int64
+            let move = WorkspaceMove(workspace: guild.id, from: .init(id: 1, db: source), to: .init(id: 2, db: destination), others: [],
+                                     copyBlobs: { _ in
+                // The first call follows the bulk copy of the messages.
+                guard tampered.all.isEmpty else { return }
+                tampered.set("message", true)
+                try await destination.transaction { tx in
+                    try await tx.markSystemWrite()
+                    try await tx.run("UPDATE messages SET content = 'not what was sent' WHERE id = \(target)")
+                }
+            })
+            await #expect(throws: MoveError.self) { _ = try await move.run(settle: .zero) }
+            #expect(tampered.all == ["message": true])
+            #expect(try await destination.workspace(id: guild.id) == nil, "the copy is gone")
+            let page = try await c.request(.GET, "/channels/\(general)/messages?limit=50", token: alice).decode([Message].self)
+            #expect(Set(page.map(\.id)) == Set(sent))
+            #expect(page.first { $0.id == sent[7] }?.content == "kept 7")
+            #expect(try await c.request(.POST, "/channels/\(general)/messages", token: alice,
+                                        body: MessageCreateRequest(content: "still home")).decode(Message.self).id.cell == 1)
+        }
+    }
+
     @Test func aWorkspaceWithSharedChannelsIsRefused() async throws {
         try await TestCluster.with(cells: 2, edges: 2) { c in
             let (_, alice) = try await c.register("alice")
