@@ -1,6 +1,7 @@
 import ConcordModels
 import ConcordStorage
 import Foundation
+import PostgresNIO
 import Testing
 
 /// `concordctl workspace export` and `import`: a workspace written to a file, deleted, and
@@ -62,6 +63,46 @@ struct WorkspaceExportTests {
             let posted = try await c.request(.POST, "/channels/\(side.id)/messages", token: pair.owner.1, body: MessageCreateRequest(content: "after"))
             #expect(posted.status == 200, "\(posted.text)")
             #expect(try await c.domains[1].db.workspaceFingerprint(guild) != before)
+        }
+    }
+
+    /// A file written before exports became COPY text (version 1: each table's rows as one JSON
+    /// array on its header's line) still imports whole. Written here as version 1 wrote it.
+    @Test func aVersionOneExportStillImports() async throws {
+        try await TestCluster.with(cells: 2, edges: 1) { c in
+            let pair = try await c.workspaceOfTwo("Old file")
+            let guild = pair.guild.id
+            for i in 0..<12 {
+                #expect(try await c.request(.POST, "/channels/\(pair.general)/messages", token: i % 2 == 0 ? pair.owner.1 : pair.member.1,
+                                            body: MessageCreateRequest(content: "old \(i)\ttab")).status == 200)
+            }
+            let db = c.domains[0].db
+            let before = try await db.workspaceFingerprint(guild)
+            let channels = try await db.workspaceChannelIDs(guild).map(String.init).joined(separator: ",")
+            let (ws, inChannels) = ("workspace_id = \(guild.int64)", "channel_id IN (\(channels))")
+            var lines = [#"{"concord_workspace_export":1,"workspace":"\#(guild)","source_cell":1,"exported_at":"2026-12-01T00:00:00.000000+00:00"}"#]
+            for (table, filter) in [("users", "id IN (SELECT user_id FROM members WHERE \(ws))"), ("workspaces", "id = \(guild.int64)"),
+                                    ("roles", ws), ("channels", ws), ("invites", ws), ("members", ws), ("member_roles", ws),
+                                    ("messages", inChannels), ("read_states", inChannels)] {
+                let select = table == "users"
+                    ? "SELECT id, username, global_name, avatar, bot, NULL::bigint AS owner_id, NULL::text AS password_hash, created_at, 1 AS home_cell FROM users"
+                    : "SELECT * FROM \(table)"
+                let row = try #require(try await db.run(PostgresQuery(unsafeSQL: """
+                    SELECT COALESCE(json_agg(t), '[]')::text, count(*)::int, \(table == "messages" ? "COALESCE(array_agg(DISTINCT bucket), '{}')" : "'{}'::int4[]")
+                    FROM (\(select) WHERE \(filter)) t
+                    """)).first)
+                let (json, count, buckets) = try row.decode((String, Int, [Int32]).self)
+                guard count > 0 else { continue }
+                lines.append(#"{"table":"\#(table)","count":\#(count),"buckets":\#(buckets)}"# + "\t" + json.replacing("\n", with: ""))
+            }
+            lines.append(#"{"end":true,"lines":\#(lines.count)}"#)
+            let file = TestServers.scratch + "/export-v1-\(guild).concord"
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+
+            #expect(try await c.concordctl(["workspace", "delete", guild.description, "--yes"]).status == 0)
+            let imported = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[1].name])
+            #expect(imported.status == 0, "\(imported.log)")
+            #expect(try await c.domains[1].db.workspaceFingerprint(guild) == before, "every message, member, read state and invite")
         }
     }
 }
