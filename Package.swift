@@ -71,10 +71,14 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
-        // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses, TLS.
+        // What the cell's and the edge's HTTP servers share: Discord-shaped JSON responses, TLS,
+        // and the one client of the cluster's internal API.
         .target(name: "ConcordHTTP", dependencies: [
             "ConcordModels",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
@@ -134,7 +138,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions", "ConcordHTTP", "ConcordObservability", "ConcordTiering", "ConcordStorage"]),
+        .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions", "ConcordHTTP", "ConcordObservability", "ConcordTiering", "ConcordStorage", "ConcordCell"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
             "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -48,7 +48,7 @@ public struct CellAPI: Sendable {
             guard let secret = request.headers[.concordInternal], secretsMatch(secret, internalSecret) else {
                 throw APIError.unauthorized
             }
-            if request.uri.path.hasPrefix("/internal/attachments/") {
+            if request.uri.path.hasPrefix(InternalAPI.Path.attachments) {
                 label = "attachment"
                 return try await attachment(request)
             }
@@ -73,14 +73,22 @@ public struct CellAPI: Sendable {
                                  baseURL: request.headers[.concordEdgeURL] ?? "")
             }
         } catch let error as APIError {
-            return JSONResponse.error(error)
+            return Self.refusal(error)
         } catch where error.sqlState == MovedWorkspace.refusedWrite {
             // The workspace moved while this request was on its way (or waited out the move's freeze).
-            return JSONResponse.error(.movedAway)
+            return Self.refusal(.movedAway)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)", "request_id": "\(RequestID.current ?? "")"])
             return JSONResponse.error(.internalError)
         }
+    }
+
+    /// The error as a client sees it, and for the edge or cell that asked, whether it may route
+    /// around it (another cell may serve what this one refused).
+    static func refusal(_ error: APIError) -> Response {
+        var response = JSONResponse.error(error)
+        if let refusal = CellRefusal(error) { response.headers[.concordRefusal] = refusal.rawValue }
+        return response
     }
 
     /// `uploads` and `baseURL`: a message's files and the edge they came through.
@@ -278,10 +286,10 @@ public struct CellAPI: Sendable {
     /// Routes only edges use: what a gateway session needs, and outbox read-back by sequence.
     func internalRoute(_ request: Request) async throws -> Response {
         switch request.uri.path {
-        case "/internal/stats":
+        case InternalAPI.Path.stats:
             let stats = domain.stats
             return JSONResponse.ok(Data(#"{"hot_hits":\#(stats.hotHits.load(ordering: .relaxed)),"history_reads":\#(stats.historyReads.load(ordering: .relaxed))}"#.utf8))
-        case "/internal/outbox":
+        case InternalAPI.Path.outbox:
             // Read-back by sequence for consumers that missed publications (edges after a Redis drop).
             let query = QueryParameters(request)
             let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
@@ -309,28 +317,28 @@ public struct CellAPI: Sendable {
                 return response
             }
             return JSONResponse.ok(page(try await domain.db.events(after: after, limit: limit)))
-        case "/internal/revocations/check":
+        case InternalAPI.Path.revocationCheck:
             // An edge whose view of the revoked set is incomplete asks the database itself.
             guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }
-            return JSONResponse.ok(Data(#"{"revoked":\#(try await domain.db.isTokenRevoked(token))}"#.utf8))
-        case "/internal/directory":
+            return try JSONResponse.ok(RevocationAnswer(revoked: try await domain.db.isTokenRevoked(token)))
+        case InternalAPI.Path.directory:
             // Read from the database, not this process's copy: an edge asking has just been told 421.
             return try JSONResponse.ok(try await domain.db.directoryEntries())
-        case "/internal/outbox/head":
-            return JSONResponse.ok(Data(#"{"seq":\#(try await domain.db.outboxHead())}"#.utf8))
-        case "/internal/presence":
+        case InternalAPI.Path.outboxHead:
+            return try JSONResponse.ok(OutboxPosition(seq: try await domain.db.outboxHead()))
+        case InternalAPI.Path.presence:
             var body = request
             let report = try WireJSON.decode(PresenceReport.self, from: try await body.collectJSONBody())
             try await domain.reportPresence(report)
             return JSONResponse.noContent()
-        case "/internal/gateway/ready":
+        case InternalAPI.Path.gatewayReady:
             guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
                 throw APIError.unauthorized
             }
             // Another cell than the user's home gives only the user's workspaces homed here.
             let here = QueryParameters(request).string("part") == "guilds"
             return try JSONResponse.ok(try await domain.readyState(Caller(claims), guildsOnly: here))
-        case "/internal/shared/messages":
+        case InternalAPI.Path.sharedMessages:
             // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
             var body = request
             // Files travel base64 in the JSON: a third more than the upload limit, and the message.
@@ -338,26 +346,26 @@ public struct CellAPI: Sendable {
             let json = try await domain.createSharedMessage(post.channel_id, post.message, author: post.author, via: post.workspace_id,
                                                             uploads: post.uploads, baseURL: post.base_url ?? "")
             return JSONResponse.ok(Data(json.utf8))
-        case "/internal/shared/messages/change":
+        case InternalAPI.Path.sharedMessageChange:
             var body = request
             let change = try WireJSON.decode(SharedChange.self, from: try await body.collectJSONBody(limit: sharedWriteBytes))
             guard let message = try await domain.changeSharedMessage(change) else { return JSONResponse.ok(Data("{}".utf8)) }
             return try JSONResponse.ok(message)
-        case "/internal/shared/reactions":
+        case InternalAPI.Path.sharedReactions:
             var body = request
             try await domain.reactShared(try WireJSON.decode(SharedReaction.self, from: try await body.collectJSONBody()))
             return JSONResponse.ok(Data("{}".utf8))
-        case "/internal/shares/claim":
+        case InternalAPI.Path.claimShare:
             var body = request
             return try JSONResponse.ok(try await domain.claimShare(try WireJSON.decode(SharedHistoryRequest.self, from: try await body.collectJSONBody())))
-        case "/internal/shares/history":
+        case InternalAPI.Path.sharedHistory:
             var body = request
             return try JSONResponse.ok(try await domain.sharedHistory(try WireJSON.decode(SharedHistoryRequest.self, from: try await body.collectJSONBody())))
-        case "/internal/relay/cursor":
+        case InternalAPI.Path.relayCursor:
             let source = try QueryParameters(request).int("source", default: 0, in: 1...Snowflake.maxCellID)
             let cursor = try await domain.db.relayCursor(source: source)
-            return JSONResponse.ok(Data(#"{"seq":\#(cursor.seq)}"#.utf8))
-        case "/internal/relay/apply":
+            return try JSONResponse.ok(OutboxPosition(seq: cursor.seq))
+        case InternalAPI.Path.relayApply:
             // A page of another cell's outbox (as /internal/outbox serves it), applied to the replicas here.
             let query = QueryParameters(request)
             let source = try query.int("source", default: 0, in: 1...Snowflake.maxCellID)
@@ -371,9 +379,9 @@ public struct CellAPI: Sendable {
                 return event
             }
             let (applied, cursor) = try await domain.applyRelayed(source: source, events: events, after: after, through: through)
-            return JSONResponse.ok(Data(#"{"applied":\#(applied),"cursor":\#(cursor)}"#.utf8))
-        case let path where path.hasPrefix("/internal/users/"):
-            guard let id = Snowflake(path.dropFirst("/internal/users/".count)) else { throw APIError.unknownUser }
+            return try JSONResponse.ok(RelayApplied(applied: applied, cursor: cursor))
+        case let path where path.hasPrefix(InternalAPI.Path.users):
+            guard let id = Snowflake(path.dropFirst(InternalAPI.Path.users.count)) else { throw APIError.unknownUser }
             if request.method == .put {
                 var body = request
                 try await domain.storeReplica(try WireJSON.decode(User.self, from: try await body.collectJSONBody()), id: id)

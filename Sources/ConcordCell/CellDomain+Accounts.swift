@@ -20,10 +20,7 @@ extension CellDomain {
     public func login(_ request: LoginRequest) async throws -> TokenResponse {
         let found = try await db.credentials(username: request.login)
         guard try await passwords.verify(request.password, against: found?.1), let (user, hash) = found else {
-            var errors = FormErrors()
-            errors.add(["login"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
-            errors.add(["password"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
-            throw APIError.invalidForm(errors)
+            throw APIError.invalidLogin
         }
         if passwords.hasher.isWeaker(hash) {
             try await db.setPasswordHash(userID: user.id, to: try await passwords.hash(request.password), replacing: hash)

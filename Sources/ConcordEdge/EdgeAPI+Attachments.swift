@@ -24,12 +24,9 @@ extension EdgeAPI {
         var route = Route(endpoint: .getChannel)
         route.channelID = channel
         guard let cell = directory.owner(of: route, caller: nil) else { return Self.gone }
-        var outgoing = HTTPClientRequest(url: cell.baseURL + "/internal/attachments/\(channel)/\(attachment)")
-        outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        for (name, value) in RequestID.outgoingHeaders { outgoing.headers.add(name: name, value: value) }
-        if let range = request.headers[.range] { outgoing.headers.add(name: "Range", value: range) }
         do {
-            let reply = try await http.execute(outgoing, timeout: .seconds(60))
+            let reply = try await cells.stream(InternalAPI.attachment(channel: channel, attachment: attachment, range: request.headers[.range]),
+                                               to: cell.baseURL)
             let status = Int(reply.status.code)
             guard [200, 206, 416].contains(status) else { return Self.gone }
             let type = reply.headers.first(name: "Content-Type") ?? "application/octet-stream"

@@ -19,13 +19,13 @@ import Synchronization
 public final class EdgeAPI: Sendable {
     let directory: CellDirectory
     let tokens: TokenAuthority
-    let internalSecret: String
     let limiter: RateLimiter
     /// 429s answered since start (a library's own limiter, reading the headers, should meet none).
     public let rateLimitedAnswers = Atomic<Int>(0)
     let limits: ClusterConfig.RateLimits
     let addresses: ClientAddress
     let http: HTTPClient
+    let cells: CellClient
     let gatewayURL: String
     /// This edge's URL as clients reach it; files uploaded here are served under it.
     let publicURL: String
@@ -53,7 +53,6 @@ public final class EdgeAPI: Sendable {
         cellCalls = metrics.counter(.edgeCellCalls)
         self.directory = directory
         self.tokens = tokens
-        self.internalSecret = internalSecret
         self.limits = limits
         addresses = ClientAddress(trustedProxies: Set(trustedProxies))
         self.region = region
@@ -66,9 +65,10 @@ public final class EdgeAPI: Sendable {
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
         config.tlsConfiguration = cellTLS
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        cells = CellClient(http: http, secret: internalSecret, logger: logger)
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
-        gateway = GatewayHub(directory: directory, tokens: tokens, internalSecret: internalSecret, http: http,
+        gateway = GatewayHub(directory: directory, tokens: tokens, cells: cells,
                              publicGatewayURL: gatewayURL, presenceTTL: presenceTTL,
                              unidentifiedPerAddress: limits.unidentifiedSocketsPerAddress, metrics: metrics, logger: logger)
         self.logger = logger
@@ -213,7 +213,7 @@ public final class EdgeAPI: Sendable {
         let reason = request.headers[.auditLogReason]
         var reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
         // The workspace has moved (this edge's directory was behind): learn where, and go there.
-        for _ in 0..<2 where reply.status == 421 {
+        for _ in 0..<2 where reply.refusal == .moved {
             await gateway.reloadDirectory(from: cell.cell.id)
             guard let moved = directory.owner(of: route, caller: claims?.userID), moved.cell.id != cell.cell.id else { break }
             cell = moved
@@ -227,15 +227,14 @@ public final class EdgeAPI: Sendable {
         }
         // A cell that lacks the caller's profile (they are homed elsewhere and join one of its
         // workspaces) gets a copy from the home cell, then the request again.
-        if reply.status == 409, let claims, claims.userID.cell != cell.cell.id,
-           (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(APIError.profileNotHere.code) {
+        if reply.refusal == .profileNotHere, let claims, claims.userID.cell != cell.cell.id {
             try await copyProfile(of: claims.userID, to: cell)
             reply = try await send(to: cell, method: method, path: path, authorization: auth, body: body, contentType: contentType, reason: reason)
         }
         // People are homed in the cell of the region where they signed up: a login this edge's
         // cell does not know is tried in the other cells (usernames are unique within a cell;
         // the password decides).
-        if route.endpoint == .login, reply.status == 400, (try? WireJSON.decode(JSONValue.self, from: reply.body))?["errors"]?["login"] != nil {
+        if route.endpoint == .login, reply.refusal == .unknownLogin {
             for other in directory.all.sorted(by: { $0.cell.id < $1.cell.id }) where other.cell.id != cell.cell.id {
                 let attempt = try await send(to: other, method: method, path: path, authorization: nil, body: body)
                 if attempt.status == 200 { return JSONResponse.ok(attempt.body) }
@@ -257,44 +256,18 @@ public final class EdgeAPI: Sendable {
         return elsewhere ? nil : JSONResponse.ok(reply.body, status: HTTPResponse.Status(code: reply.status))
     }
 
-    /// Not here, or here but not through the caller's workspaces: another cell decides. Only a
-    /// 403 or 404 body is read (a served page, however long, is not parsed for this).
-    static func isElsewhere(_ reply: (status: Int, body: Data)) -> Bool {
-        let expected: Int
-        switch reply.status {
-        case 421: return true
-        case 404: expected = APIError.unknownChannel.code
-        case 403: expected = APIError.missingAccess.code
-        default: return false
-        }
-        return (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue == Int64(expected)
+    /// Not here, or here but not through the caller's workspaces: another cell decides.
+    static func isElsewhere(_ reply: CellReply) -> Bool {
+        reply.refusal == .moved || reply.refusal == .notServedHere
     }
 
-    /// One request to a cell with the internal secret and the caller's token; a cell that cannot
-    /// be reached is a 503.
-    /// `reason`: the request's X-Audit-Log-Reason, for the cell's audit log.
+    /// One request of the public API to a cell, with the caller's token; a cell that cannot be
+    /// reached is a 503. `reason`: the request's X-Audit-Log-Reason, for the cell's audit log.
     func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data(),
-              contentType: String = "application/json", reason: String? = nil) async throws -> (status: Int, body: Data) {
+              contentType: String = "application/json", reason: String? = nil) async throws -> CellReply {
         cellCalls.increment()
-        var outgoing = HTTPClientRequest(url: cell.baseURL + path)
-        outgoing.method = method
-        outgoing.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        outgoing.headers.add(name: "X-Concord-Edge-URL", value: publicURL)
-        for (name, value) in RequestID.outgoingHeaders { outgoing.headers.add(name: name, value: value) }
-        if let authorization { outgoing.headers.add(name: "Authorization", value: authorization) }
-        if let reason { outgoing.headers.add(name: "X-Audit-Log-Reason", value: reason) }
-        if !body.isEmpty {
-            outgoing.headers.add(name: "Content-Type", value: contentType)
-            outgoing.body = .bytes(ByteBuffer(bytes: body))
-        }
-        do {
-            let response = try await http.execute(outgoing, timeout: .seconds(30))
-            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
-            return (Int(response.status.code), Data(bytes.readableBytesView))
-        } catch {
-            logger.warning("cell unreachable", metadata: ["cell": "\(cell.cell.name)", "error": "\(error)"])
-            throw APIError.serviceUnavailable
-        }
+        return try await cells.send(InternalAPI.api(method: method.rawValue, path: path, authorization: authorization, body: body,
+                                                    contentType: contentType, reason: reason, edgeURL: publicURL), to: cell.baseURL)
     }
 
     /// A DM is homed in the cell of its lower user id, whoever opens it. That cell needs both
@@ -306,8 +279,7 @@ public final class EdgeAPI: Sendable {
         guard let home = directory.entry(for: homeID) else { throw APIError.unknownUser }
         let (path, auth) = (request.uri.description, request.headers[.authorization])
         var reply = try await send(to: home, method: .POST, path: path, authorization: auth, body: body)
-        let code = (try? WireJSON.decode(JSONValue.self, from: reply.body))?["code"]?.intValue
-        if reply.status == 409 || (reply.status == 404 && code == Int64(APIError.unknownUser.code)) {
+        if reply.refusal == .profileNotHere || reply.refusal == .unknownUser {
             for user in Set([claims.userID, recipient]) where user.cell != homeID { try await copyProfile(of: user, to: home) }
             reply = try await send(to: home, method: .POST, path: path, authorization: auth, body: body)
         }
@@ -317,22 +289,22 @@ public final class EdgeAPI: Sendable {
     /// Copies a user's profile from their home cell to another cell.
     func copyProfile(of user: Snowflake, to cell: CellDirectory.Entry) async throws {
         guard let home = directory.entry(for: user.cell) else { throw APIError.unknownUser }
-        let path = "/internal/users/\(user)"
-        let profile = try await send(to: home, method: .GET, path: path, authorization: nil)
-        guard profile.status == 200 else { throw APIError.unknownUser }
-        let stored = try await send(to: cell, method: .PUT, path: path, authorization: nil, body: profile.body)
-        guard stored.status == 204 else { throw APIError.serviceUnavailable }
+        let profile: Data
+        do { profile = try await cells.send(InternalAPI.profile(of: user), to: home.baseURL) } catch let error as APIError where error.status != 503 {
+            throw APIError.unknownUser
+        }
+        try await cells.send(InternalAPI.storeProfile(of: user, profile), to: cell.baseURL)
     }
 
     /// The same GET asked of every cell at once; their JSON arrays concatenated. The home cell
     /// must answer; another cell that cannot is left out (its workspaces are missing until it is back).
     func gathered(_ request: Request, claims: TokenClaims) async throws -> Response {
         let (path, auth) = (request.uri.description, request.headers[.authorization])
-        let replies = await withTaskGroup(of: (Int, (status: Int, body: Data)?).self) { group in
+        let replies = await withTaskGroup(of: (Int, CellReply?).self) { group in
             for cell in directory.all {
                 group.addTask { (cell.cell.id, try? await self.send(to: cell, method: .GET, path: path, authorization: auth)) }
             }
-            return await group.reduce(into: [(Int, (status: Int, body: Data)?)]()) { $0.append($1) }
+            return await group.reduce(into: [(Int, CellReply?)]()) { $0.append($1) }
         }
         var parts: [(cell: Int, items: [JSONValue])] = []
         for (cell, reply) in replies.sorted(by: { $0.0 < $1.0 }) {

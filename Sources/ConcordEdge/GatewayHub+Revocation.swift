@@ -12,7 +12,7 @@ extension GatewayHub {
     /// the home cell's database answers.
     func isRevoked(_ claims: TokenClaims) async -> Bool? {
         if let answer = try? await directory.isRevoked(claims) { return answer }
-        return try? await cellJSON(claims.userID.cell, path: "/internal/revocations/check?token=\(claims.tokenID)")?["revoked"]?.boolValue
+        return try? await send(InternalAPI.isRevoked(token: claims.tokenID), to: claims.userID.cell)
     }
 
     /// Closes (4004, not resumable) every session identified with one of these tokens.

@@ -250,8 +250,9 @@ extension GatewayHub {
     /// with the session's own token, so membership and permissions are checked there.
     private func membersChunk(_ connection: GatewayConnection, _ request: RequestGuildMembersPayload) async {
         guard let authorization = connection.state.withLock({ $0.authorization }) else { return }
-        guard let page = try? await cellJSON(directory.moves.home(workspace: request.guild_id), path: "/api/v10/guilds/\(request.guild_id)/members?limit=1000",
-                                             authorization: authorization)?.arrayValue else { return }
+        let call = InternalAPI.api(method: "GET", path: "/api/v10/guilds/\(request.guild_id)/members?limit=1000", authorization: authorization)
+        guard let reply = try? await send(call, to: directory.moves.home(workspace: request.guild_id)), reply.succeeded,
+              let page = try? WireJSON.decode([JSONValue].self, from: reply.body) else { return }
         let query = request.query?.lowercased() ?? ""
         let wanted = request.user_ids.map(Set.init)
         let limit = request.limit.flatMap { $0 > 0 ? $0 : nil } ?? page.count

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordAuth
 import ConcordGateway
+import ConcordHTTP
 import ConcordModels
 import ConcordObservability
 import CoreMetrics
@@ -27,8 +28,7 @@ final class GatewayHub: Sendable {
 
     let directory: CellDirectory
     let tokens: TokenAuthority
-    let internalSecret: String
-    let http: HTTPClient
+    let cells: CellClient
     let publicGatewayURL: String
     let logger: Logger
     let resumeWindow: Double
@@ -48,7 +48,7 @@ final class GatewayHub: Sendable {
     /// The cells whose outbox position this edge's subscriber follows (see `needsReadBack`).
     private let positionsFollowed = Mutex<Set<Int>>([])
 
-    init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String, http: HTTPClient,
+    init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
          metrics: NodeMetrics = NodeMetrics(), logger: Logger) {
         self.directory = directory
@@ -56,8 +56,7 @@ final class GatewayHub: Sendable {
         deliveries = metrics.counter(.gatewayDeliveries)
         unidentified = UnidentifiedSockets(perAddress: unidentifiedPerAddress)
         self.tokens = tokens
-        self.internalSecret = internalSecret
-        self.http = http
+        self.cells = cells
         self.publicGatewayURL = publicGatewayURL
         self.resumeWindow = resumeWindow
         self.logger = logger
@@ -70,13 +69,8 @@ final class GatewayHub: Sendable {
         presence = PresenceReporter(
             ttl: presenceTTL,
             report: { report in
-                guard let entry = directory.entry(for: report.user_id.cell), let body = try? WireJSON.encode(report) else { return }
-                var request = HTTPClientRequest(url: entry.baseURL + "/internal/presence")
-                request.method = .POST
-                request.headers.add(name: "X-Concord-Internal", value: internalSecret)
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body))
-                do { _ = try await http.execute(request, timeout: .seconds(10)) } catch {
+                guard let entry = directory.entry(for: report.user_id.cell) else { return }
+                do { try await cells.send(try InternalAPI.presence(report), to: entry.baseURL, timeout: .seconds(10)) } catch {
                     logger.warning("presence report failed", metadata: ["error": "\(error)"])
                 }
             },
@@ -186,7 +180,7 @@ final class GatewayHub: Sendable {
 
     /// Notes where the cell's outbox stands when the subscription first comes up.
     private func startFeed(cell: Int) async {
-        guard let head = try? await cellJSON(cell, path: "/internal/outbox/head")?["seq"]?.intValue else { return }
+        guard let head = try? await send(InternalAPI.outboxHead, to: cell) else { return }
         delivered.withLock { d in if d[cell] == nil { d[cell] = head } }
     }
 
@@ -195,7 +189,7 @@ final class GatewayHub: Sendable {
     private func readBack(cell: Int) async {
         while true {
             let after = delivered.withLock { $0[cell, default: 0] }
-            guard let page = try? await cellJSON(cell, path: "/internal/outbox?after=\(after)&limit=500")?.arrayValue else {
+            guard let page = try? await send(InternalAPI.outbox(after: after), to: cell) else {
                 logger.warning("outbox read-back failed", metadata: ["cell": "\(cell)"])
                 return
             }
@@ -210,8 +204,7 @@ final class GatewayHub: Sendable {
     /// changed follow it there. Answers whether the cell answered.
     @discardableResult
     func reloadDirectory(from cell: Int) async -> Bool {
-        guard let data = try? await cellGet(cell, path: "/internal/directory", authorization: nil),
-              let entries = try? WireJSON.decode([DirectoryEntry].self, from: data) else { return false }
+        guard let entries = try? await send(InternalAPI.directory, to: cell) else { return false }
         for (entry, from) in directory.moves.merge(entries) {
             await rehome(entry.workspace_id, from: from, to: entry.cell_id, since: entry.since_seq)
         }
@@ -237,20 +230,10 @@ final class GatewayHub: Sendable {
         }
     }
 
-    func cellJSON(_ cell: Int, path: String, authorization: String? = nil) async throws -> JSONValue? {
-        try await cellGet(cell, path: path, authorization: authorization).map { try WireJSON.decode(JSONValue.self, from: $0) }
-    }
-
-    /// A GET on a cell's API with the internal secret (and a caller's token when acting for one);
-    /// nil unless the cell answers 200.
-    func cellGet(_ cell: Int, path: String, authorization: String?) async throws -> Data? {
-        guard let entry = directory.entry(for: cell) else { return nil }
-        var request = HTTPClientRequest(url: entry.baseURL + path)
-        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 64 << 20)
-        return response.status == .ok ? Data(body.readableBytesView) : nil
+    /// A call to cell `cell` (by id); a cell this edge does not know is unreachable.
+    func send<Reply>(_ call: CellCall<Reply>, to cell: Int) async throws -> Reply {
+        guard let entry = directory.entry(for: cell) else { throw APIError.serviceUnavailable }
+        return try await cells.send(call, to: entry.baseURL, timeout: .seconds(10))
     }
 
     private func route(_ event: OutboxEvent, cell: Int) {
@@ -344,9 +327,8 @@ final class GatewayHub: Sendable {
     /// numbers what committed before the read, so the page holds everything acknowledged so far.
     private func readOutbox(_ cell: Int, after: Int64, settled: Bool) async -> [JSONValue]? {
         var pause = Duration.milliseconds(100)
-        let path = "/internal/outbox?after=\(after)&limit=500" + (settled ? "&settled=1" : "")
         for attempt in 1...5 {
-            if let page = try? await cellJSON(cell, path: path)?.arrayValue { return page }
+            if let page = try? await send(InternalAPI.outbox(after: after, settled: settled), to: cell) { return page }
             if attempt < 5 {
                 try? await Task.sleep(for: pause)
                 pause *= 2
@@ -583,9 +565,7 @@ final class GatewayHub: Sendable {
             for entry in directory.all {
                 let cell = entry.cell.id
                 group.addTask {
-                    let path = "/internal/gateway/ready" + (cell == home ? "" : "?part=guilds")
-                    let body = try? await self.cellGet(cell, path: path, authorization: authorization)
-                    return (cell, body.flatMap { try? WireJSON.decode(ReadyState.self, from: $0) })
+                    (cell, try? await self.send(InternalAPI.ready(authorization: authorization, guildsOnly: cell != home), to: cell))
                 }
             }
             return await group.reduce(into: [(Int, ReadyState?)]()) { $0.append($1) }

@@ -71,6 +71,14 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: 400, code: invalidFormCode, message: "Invalid Form Body", errors: errors)
     }
 
+    /// A login no account of this cell matches (or a wrong password): the same answer for both.
+    public static let invalidLogin: APIError = {
+        var errors = FormErrors()
+        errors.add(["login"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
+        errors.add(["password"], code: "INVALID_LOGIN", message: "Login or password is invalid.")
+        return invalidForm(errors)
+    }()
+
     public static func rateLimited(retryAfter: Double, global: Bool) -> APIError {
         APIError(status: 429, code: 0, message: "You are being rate limited.", retryAfter: retryAfter, global: global)
     }

@@ -5,8 +5,6 @@ import ConcordObservability
 import ConcordRedis
 import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
 
@@ -54,7 +52,8 @@ public struct Relay: Service {
         }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                for source in sources { group.addTask { await self.follow(source, http: http, redisTLS: redisTLS[source.id]) } }
+                let cells = CellClient(http: http, secret: internalSecret, logger: logger)
+                for source in sources { group.addTask { await self.follow(source, cells: cells, redisTLS: redisTLS[source.id]) } }
             }
         }
         try await http.shutdown()
@@ -64,7 +63,7 @@ public struct Relay: Service {
     /// position (its Redis, over the link), and every poll interval besides (Redis may be down).
     /// Failures (either cell unreachable, the destination's database down) are retried with a
     /// growing pause, from the destination's cursor.
-    func follow(_ source: ClusterConfig.Cell, http: HTTPClient, redisTLS: NIOSSLContext?) async {
+    func follow(_ source: ClusterConfig.Cell, cells: CellClient, redisTLS: NIOSSLContext?) async {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let address = source.redis(from: destination.region)
         let subscriber = RedisSubscriber(host: address.host, port: address.port, user: redisCredentials?.user, password: redisCredentials?.password, tls: redisTLS, logger: logger)
@@ -92,14 +91,14 @@ public struct Relay: Service {
             for await _ in wakes {
                 do {
                     // Everything there is, a page at a time, against the source's head as it was.
-                    lag.head = try await json(http, source, "/internal/outbox/head")["seq"]?.intValue ?? 0
-                    while let applied = try await step(source, http: http, cursor: &cursor) {
+                    lag.head = try await cells.send(InternalAPI.outboxHead, to: url(source))
+                    while let applied = try await step(source, cells: cells, cursor: &cursor) {
                         lag.applied(applied, through: cursor?.seq)
                         if Task.isCancelled { break }
                     }
                     lag.applied(0, through: cursor?.seq)
                     pause = pollInterval
-                } catch let error as RelayError where error.status == 410 {
+                } catch let error as APIError where error.status == 410 {
                     // Rows this destination never got are gone: going on would skip them for good.
                     logger.critical("relay stopped: the source pruned outbox rows this destination never received; the replicas of its channels cannot be completed from the outbox (reshare them, or restore the rows)",
                                     metadata: ["source": "\(source.name)", "destination": "\(destination.name)", "error": "\(error)"])
@@ -119,58 +118,28 @@ public struct Relay: Service {
     }
 
     /// One page: answers how many events the destination applied, or nil when there was nothing new.
-    func step(_ source: ClusterConfig.Cell, http: HTTPClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws -> Int? {
+    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws -> Int? {
         let clock = ContinuousClock()
         let after: Int64
         if let known = cursor, clock.now - known.at < pollInterval {
             after = known.seq
         } else {
-            after = try await json(http, destination, "/internal/relay/cursor?source=\(source.id)")["seq"]?.intValue ?? 0
+            after = try await cells.send(InternalAPI.relayCursor(source: source.id), to: url(destination))
             cursor = (after, clock.now)
         }
         // The source sends only what is shared with the destination; it says how far it looked.
-        let (page, headers) = try await response(http, source,
-            "/internal/outbox?after=\(after)&limit=500&for=\(destination.id)&follower=\(OutboxFollower.relay(into: destination.name))")
-        guard let items = try WireJSON.decode(JSONValue.self, from: page).arrayValue,
-              let last = headers.first(name: "X-Concord-Through").flatMap(Int64.init) ?? items.last?["seq"]?.intValue, last > after else {
-            return nil
-        }
-        let reply = try WireJSON.decode(JSONValue.self, from: try await body(
-            http, destination, "/internal/relay/apply?source=\(source.id)&after=\(after)&through=\(last)", post: page))
-        cursor = reply["cursor"]?.intValue.map { ($0, clock.now) }
-        return Int(reply["applied"]?.intValue ?? 0)
+        let page = try await cells.send(InternalAPI.relayPage(after: after, for: destination.id, follower: OutboxFollower.relay(into: destination.name)),
+                                        to: url(source))
+        guard let last = page.through ?? page.events.last?["seq"]?.intValue, last > after else { return nil }
+        let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: after, through: last, page: page.json), to: url(destination))
+        cursor = (reply.cursor, clock.now)
+        return reply.applied
     }
 
-    func json(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String) async throws -> JSONValue {
-        try WireJSON.decode(JSONValue.self, from: try await body(http, cell, path))
+    /// The relay runs in its destination's region: other cells are reached over the link.
+    func url(_ cell: ClusterConfig.Cell) -> String {
+        cell.apiURL(from: destination.region, secure: tls != nil)
     }
-
-    func body(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> Data {
-        try await response(http, cell, path, post: post).body
-    }
-
-    func response(_ http: HTTPClient, _ cell: ClusterConfig.Cell, _ path: String, post: Data? = nil) async throws -> (body: Data, headers: HTTPHeaders) {
-        // The relay runs in its destination's region: other cells are reached over the link.
-        var request = HTTPClientRequest(url: cell.apiURL(from: destination.region, secure: tls != nil) + path)
-        request.headers.add(name: "X-Concord-Internal", value: internalSecret)
-        if let post {
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: post))
-        }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        guard response.status == .ok else {
-            throw RelayError(description: "\(cell.name)\(path.prefix(while: { $0 != "?" })) answered \(response.status.code): \(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))",
-                             status: Int(response.status.code))
-        }
-        return (Data(bytes.readableBytesView), response.headers)
-    }
-}
-
-struct RelayError: Error, CustomStringConvertible {
-    let description: String
-    var status: Int = 0
 }
 
 /// What the relay reports of one source: the source's head, how far the destination has applied

@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import ConcordModels
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The one client of the cluster's internal API: edges, relays and cells send every call to a
+/// cell through it (`InternalAPI`'s calls), with the internal secret and the request's id.
+public struct CellClient: Sendable {
+    public let http: HTTPClient
+    let secret: String
+    let logger: Logger
+
+    public init(http: HTTPClient, secret: String, logger: Logger = Logger(label: "concord.cell-client")) {
+        self.http = http
+        self.secret = secret
+        self.logger = logger
+    }
+
+    /// Sends `call` to the cell at `base` (its internal API's URL). A refusal is thrown as the
+    /// cell's error (a client sees the cell's own code and message) unless the call takes
+    /// refusals; a cell that cannot be reached is a 503.
+    public func send<Reply>(_ call: CellCall<Reply>, to base: String, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
+        let reply = try await exchange(call, to: base, timeout: timeout)
+        guard reply.succeeded || call.takesRefusals else { throw reply.error }
+        return try call.read(reply)
+    }
+
+    /// The answer as it came, whatever its status.
+    public func exchange<Reply>(_ call: CellCall<Reply>, to base: String, timeout: TimeAmount = .seconds(30)) async throws -> CellReply {
+        let request = outgoing(call, to: base)
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let body = try await response.body.collect(upTo: call.replyLimit)
+            return CellReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                             body: Data(body.readableBytesView))
+        } catch {
+            logger.warning("cell unreachable", metadata: ["cell": "\(base)", "path": "\(call.path.prefix { $0 != "?" })", "error": "\(error)"])
+            throw APIError.serviceUnavailable
+        }
+    }
+
+    /// The answer's head, its body left to stream (a file passed on as the cell sends it).
+    public func stream(_ call: CellCall<Void>, to base: String, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+        try await http.execute(outgoing(call, to: base), timeout: timeout)
+    }
+
+    private func outgoing<Reply>(_ call: CellCall<Reply>, to base: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: base + call.path)
+        request.method = HTTPMethod(rawValue: call.method)
+        request.headers.add(name: HTTPField.Name.concordInternal.rawName, value: secret)
+        for (name, value) in RequestID.outgoingHeaders { request.headers.add(name: name, value: value) }
+        for header in call.headers { request.headers.add(name: header.name, value: header.value) }
+        if let body = call.body {
+            request.headers.add(name: "Content-Type", value: call.contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return request
+    }
+}
