@@ -87,7 +87,8 @@ ensure_cell_database "$root/pg2" "$PG2_PORT" concord concord "$CONCORD_PG_PASSWO
 start_redis "$root/redis2" "$REDIS2_PORT"
 "$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
 "$BIN/concord" cell --config "$CONFIG" --name bench-1 --log-level warning > "$root/cell.log" 2>&1 & pids+=($!)
-"$BIN/concord" edge --config "$CONFIG" --name edge-1 --log-level warning > "$root/edge.log" 2>&1 & pids+=($!)
+# BENCH_HEAPTRACK_EDGE=DIR: edge 1 runs under heaptrack (its figures of CPU and RSS are then heaptrack's too).
+${BENCH_HEAPTRACK_EDGE:+heaptrack -o "$BENCH_HEAPTRACK_EDGE/edge"} "$BIN/concord" edge --config "$CONFIG" --name edge-1 --log-level warning > "$root/edge.log" 2>&1 & pids+=($!)
 "$BIN/concord" cell --config "$CONFIG" --name bench-2 --log-level warning > "$root/cell2.log" 2>&1 & pids+=($!)
 "$BIN/concord" edge --config "$CONFIG" --name edge-2 --log-level warning > "$root/edge2.log" 2>&1 & pids+=($!)
 "$BIN/concord" relay --config "$CONFIG" --name bench-1 --log-level warning > "$root/relay1.log" 2>&1 & pids+=($!)
@@ -127,6 +128,13 @@ fanout() {
   fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$fan_guild" --owner "$OWNER" \
     --count "$sessions" --prefix "fan${sessions}${compress}x" > "$root/fan-tokens"
+  # BENCH_PROFILE_JOIN=DIR: sample the cell's and the edge's CPU while the sessions identify.
+  if [ -n "${BENCH_PROFILE_JOIN:-}" ]; then
+    mkdir -p "$BENCH_PROFILE_JOIN"
+    perf record -e cpu-clock -F 999 -g -p "${pids[0]}" -o "$BENCH_PROFILE_JOIN/cell-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
+    perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_JOIN/edge-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
+    perf record -e cpu-clock -F 499 -a -o "$BENCH_PROFILE_JOIN/all-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
+  fi
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}" ${compress:+--compress "$compress"}

@@ -37,9 +37,11 @@ public struct EdgeNode: Sendable {
             server: HTTPServerBuilder { responder in
                 // Each address holds a bounded number of connections, each of which must send its
                 // first request head within seconds; idle kept-alive connections close after a minute.
+                // No WebSocket pings: the gateway's heartbeats find dead sessions, and a ping loop
+                // is a task per idle session.
                 let upgrade = HTTP1WebSocketUpgradeChannel(
                     responder: responder,
-                    configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: .init(maxFrameSize: 1 << 20)),
+                    configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled)),
                     shouldUpgrade: { request, channel, _ in
                         // The gateway lives at /gateway (GET /api/v10/gateway points here).
                         let (path, query) = Self.split(request.path ?? "")

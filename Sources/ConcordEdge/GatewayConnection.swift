@@ -143,7 +143,7 @@ final class GatewayConnection: Sendable {
         /// Where frames go while a socket is attached.
         var output: SocketOutput?
         /// The attached socket's closing: a close goes through the WebSocket handshake.
-        var closer: AsyncStream<GatewayCloseCode>.Continuation?
+        var closer: SocketCloser?
         var userID: Snowflake?
         var isBot = false
         /// The Authorization value the session identified with, for calls made on its behalf.
@@ -174,7 +174,7 @@ final class GatewayConnection: Sendable {
 
     let state: Mutex<State>
 
-    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, closer: AsyncStream<GatewayCloseCode>.Continuation?,
+    init(now: Double, heartbeatInterval: Double, output: SocketOutput?, closer: SocketCloser?,
          deliveries: CoreMetrics.Counter? = nil) {
         state = Mutex(State(machine: GatewaySession(now: now, heartbeatInterval: heartbeatInterval), deliveries: deliveries, output: output, closer: closer))
     }
@@ -251,7 +251,7 @@ final class GatewayConnection: Sendable {
     }
 
     func close(_ code: GatewayCloseCode) {
-        state.withLock { s in _ = s.closer?.yield(code) }
+        state.withLock { s in s.closer?.yield(code) }
     }
 
     /// Frames a drain hands over per session at most: clients acknowledge what they received in

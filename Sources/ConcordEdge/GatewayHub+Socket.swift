@@ -29,7 +29,13 @@ extension GatewayHub {
     /// straight into the channel (see SocketOutput); closes go through the WebSocket handler.
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel,
                query: [String: String], heartbeatInterval: Double = 41.25) async {
-        let (closes, closer) = AsyncStream<GatewayCloseCode>.makeStream()
+        // A close asked for goes out within 2 s, answered or not (a client that never reads or
+        // answers the handshake must not hold the socket open); the reader below then ends.
+        let closer = SocketCloser { [metrics] code in
+            metrics.counter(.gatewayCloses, [("code", String(code.rawValue))]).increment()
+            _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
+            channel.close(promise: nil)
+        }
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
         let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)), rounds: flushRounds)
@@ -52,42 +58,38 @@ extension GatewayHub {
         } else {
             output.write(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
         }
-        // The reader runs beside this task, which owns the socket's closing; the hub's one ticker
-        // checks heartbeat and identify deadlines for every socket. When the client goes away the
-        // reader ends the close stream; when a close is asked for this task sends it and returns
-        // at once. Neither waits on the other, so no half-closed socket pins the session.
+        // This task reads the socket until the client goes away or a close ends it; the hub's
+        // one ticker checks heartbeat and identify deadlines for every socket. One task per
+        // socket, and nothing deep kept in it (see below): idle sessions are most of an edge.
         sockets.withLock { $0[ObjectIdentifier(binding)] = binding }
-        let reader = Task { [self] in
-            defer { closer.finish() }
-            do {
-                for try await message in inbound.messages(maxSize: 1 << 20) {
-                    let bytes: [UInt8] = switch message {
-                    case .text(let s): Array(s.utf8)
-                    case .binary(let b): Array(b.readableBytesView)
-                    }
-                    let c = binding.current
-                    let actions = c.state.withLock { s in
-                        let actions = s.machine.receive(bytes, now: Self.now)
-                        s.buffer.drop(through: s.machine.clientSequence)
-                        return actions
-                    }
-                    await perform(actions, binding: binding)
-                    if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { break }
+        do {
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                let c = binding.current
+                // A closed session reads on only until its close has gone out.
+                if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { continue }
+                let bytes: [UInt8] = switch message {
+                case .text(let s): Array(s.utf8)
+                case .binary(let b): Array(b.readableBytesView)
                 }
-            } catch {}
-        }
-        for await code in closes {
-            metrics.counter(.gatewayCloses, [("code", String(code.rawValue))]).increment()
-            // Bounded: a client that never answers the close handshake must not hold the session.
-            _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
-            break
-        }
+                let actions = c.state.withLock { s in
+                    let actions = s.machine.receive(bytes, now: Self.now)
+                    s.buffer.drop(through: s.machine.clientSequence)
+                    return actions
+                }
+                if actions.contains(where: \.callsCells) {
+                    // In a child task: a task keeps the most memory its calls ever took (its
+                    // stack's slabs) for as long as it lives, and this one lives as long as
+                    // the socket; an IDENTIFY's calls took ~20 KB of it, for every idle session.
+                    async let performed: Void = perform(actions, binding: binding)
+                    await performed
+                } else {
+                    await perform(actions, binding: binding)
+                }
+            }
+        } catch {}
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         unidentified.release(binding)
-        reader.cancel()
         closer.finish()
-        // The close frame went out (or its 2 s ran out): the connection ends here, also for a
-        // client that never reads or answers it, which would otherwise hold the socket open.
         channel.close(promise: nil)
         let c = binding.current
         let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
@@ -326,4 +328,14 @@ extension GatewayHub {
 
 private extension String {
     func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+private extension GatewaySession.Action {
+    /// Whether performing it waits on cells or Redis (and so calls deep).
+    var callsCells: Bool {
+        switch self {
+        case .authenticate, .resume, .requestGuildMembers, .updatePresence: true
+        case .send, .close, .rateLimited, .subscribe: false
+        }
+    }
 }
