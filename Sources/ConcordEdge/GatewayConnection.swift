@@ -184,6 +184,11 @@ final class GatewayConnection: Sendable {
         state.withLock { s in Self.dispatch(&s, type, data) }
     }
 
+    /// READY: numbered and sent, not kept for a RESUME (whoever can resume has it).
+    func deliverReady(_ data: String) {
+        state.withLock { s in Self.dispatch(&s, "READY", data, kept: false) }
+    }
+
     /// A live event from a cell: held while a read-back runs, dropped if already delivered.
     /// `direct`: a DM's event (gated by the DM intents). `visibility` is judged when the event's
     /// turn comes, not when it arrives, so events held during a read-back are judged after the
@@ -238,9 +243,9 @@ final class GatewayConnection: Sendable {
         dispatch(&s, type, data, direct: direct)
     }
 
-    private static func dispatch(_ s: inout State, _ type: String, _ data: String, direct: Bool = false) {
+    private static func dispatch(_ s: inout State, _ type: String, _ data: String, direct: Bool = false, kept: Bool = true) {
         guard !s.handedOver, let dispatch = s.machine.dispatch(type, data: data, direct: direct) else { return }
-        s.buffer.append(dispatch)
+        if kept { s.buffer.append(dispatch) } else { s.buffer.sentOnly(dispatch) }
         s.output?.write(dispatch)
         s.deliveries?.increment()
     }

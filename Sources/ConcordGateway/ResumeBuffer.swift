@@ -50,6 +50,12 @@ public struct ResumeBuffer: Sendable {
 
     public mutating func append(_ dispatch: Dispatch) { append(dispatch.seq, .dispatch(dispatch)) }
 
+    /// A dispatch sent but never replayed: READY (a client able to resume has received it, since
+    /// it names the session). It is the first, so nothing before it is missing either.
+    public mutating func sentOnly(_ dispatch: Dispatch) {
+        lastSeq = dispatch.seq
+    }
+
     private mutating func append(_ seq: Int64, _ kept: Kept) {
         frames.append((seq, kept))
         keptBytes += kept.byteCount

@@ -173,6 +173,13 @@ struct GatewaySessionTests {
         acknowledged.drop(through: 19)
         #expect(acknowledged.kept.map(\.seq) == [20], "frames the client acknowledged are dropped")
         #expect(acknowledged.replay(after: 19) == ["f20"])
+        // READY is sent, not kept: a client that resumes has it (it names the session).
+        var afterReady = ResumeBuffer(capacity: 3)
+        afterReady.sentOnly(Dispatch(seq: 1, type: "READY", data: #"{"session_id":"s"}"#))
+        #expect(afterReady.keptBytes == 0 && afterReady.replay(after: 1) == [])
+        afterReady.append(seq: 2, frame: "guild")
+        #expect(afterReady.replay(after: 1) == ["guild"], "a client that had only READY gets what followed it")
+        #expect(afterReady.replay(after: 0) == nil, "READY itself is never replayed")
         let nothingKept = ResumeBuffer(capacity: 3, kept: [], lastSeq: 20)
         #expect(nothingKept.replay(after: 20) == [], "a client that had everything resumes with nothing to replay")
         #expect(nothingKept.replay(after: 19) == nil)
