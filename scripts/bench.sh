@@ -137,7 +137,7 @@ fanout() {
   fi
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
-    --seconds "$DURATION" --edge-pid "${pids[1]}" ${compress:+--compress "$compress"}
+    --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"}
 }
 # The fan-out at 1,000 sessions again with each transport compression (BENCH_FANOUT_COMPRESS).
 fanout_compressed() {

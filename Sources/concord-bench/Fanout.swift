@@ -25,6 +25,8 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "The edge's process id, for its RSS and CPU.") var edgePid: Int32?
     @Option(help: "Sessions connecting at once.") var connectConcurrency: Int = 100
     @Option(help: "Event loop threads of this load generator.") var threads: Int = 1
+    @Option(help: "Seconds after READY of each session's first heartbeat, which acknowledges READY and GUILD_CREATE (default: at a random point of the interval, so most sessions measured as idle have not yet).")
+    var firstHeartbeat: Double?
     @Option(help: "How many of the sessions may view the channel (default: all of them).") var receivers: Int?
     @Option(help: "The sessions' transport compression: zlib-stream or zstd-stream (default: none).") var compress: String?
 
@@ -36,7 +38,8 @@ struct Fanout: AsyncParsableCommand {
         let tokenList = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         guard let url = URL(string: edge), let host = url.host, let port = url.port else { throw ValidationError("bad --edge") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let logs = (0..<sessions).map { _ in SessionLog() }
+        let first = firstHeartbeat.map { TimeAmount.milliseconds(Int64($0 * 1000)) }
+        let logs = (0..<sessions).map { _ in SessionLog(firstHeartbeat: first) }
         let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
 
         let compression = try compress.map { name in
@@ -47,8 +50,9 @@ struct Fanout: AsyncParsableCommand {
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
         try await Task.sleep(for: .seconds(2))
         if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
-            print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session",
-                         Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1))))
+            print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session (%@)",
+                         Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1)),
+                         firstHeartbeat == nil ? "most not yet past their first heartbeat" : "each past its first heartbeat"))
         }
 
         // Send at a fixed rate (open loop), timing each POST's start and its 200.

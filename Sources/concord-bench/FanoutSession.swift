@@ -14,6 +14,15 @@ final class SessionLog: Sendable {
     let ready = Atomic<Bool>(false)
     let closeCode = Atomic<Int>(0)
     let failed = Atomic<Bool>(false)
+    /// The last dispatch's sequence, which heartbeats acknowledge (as libraries do).
+    let lastSeq = Atomic<Int>(0)
+    /// When set, the session's first heartbeat comes this long after READY instead of at a
+    /// random point of the interval: "idle" then means after that first acknowledgement.
+    let firstHeartbeat: TimeAmount?
+
+    init(firstHeartbeat: TimeAmount? = nil) {
+        self.firstHeartbeat = firstHeartbeat
+    }
     /// `closeCode` of a session whose compressed stream could not be read.
     static let unreadableStream = -1
 }
@@ -34,6 +43,8 @@ final class FanoutSession: ChannelInboundHandler {
     private static let intervalKey = Array(#""heartbeat_interval":"#.utf8)
     private static let ready = Array(#""t":"READY""#.utf8)
     private static let marker = Array(#""content":"fanout "#.utf8)
+    /// A dispatch ends `,"s":N,"t":"TYPE"}`: the sequence is looked for in its last bytes only.
+    private static let sequenceKey = Array(#","s":"#.utf8)
 
     init(log: SessionLog, compression: GatewayCompression? = nil) {
         self.log = log
@@ -73,10 +84,16 @@ final class FanoutSession: ChannelInboundHandler {
 
     private func scan(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         let now = DispatchTime.now().uptimeNanoseconds
+        let tail = UnsafeRawBufferPointer(rebasing: bytes[max(0, bytes.count - 64)...])
+        if let seq = Self.number(after: Self.sequenceKey, in: tail), seq > 0 { log.lastSeq.store(seq, ordering: .relaxed) }
         if let n = Self.number(after: Self.marker, in: bytes) {
             log.receipts.withLock { $0.append((Int32(n), now)) }
         } else if Self.find(Self.ready, in: bytes) != nil {
             log.ready.store(true, ordering: .relaxed)
+            if let delay = log.firstHeartbeat {
+                heartbeat?.cancel()
+                startHeartbeat(41_250, context: context, first: delay)
+            }
         } else if Self.find(Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
             heartbeat?.cancel()
             startHeartbeat(interval, context: context)
@@ -88,11 +105,14 @@ final class FanoutSession: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func startHeartbeat(_ interval: Int, context: ChannelHandlerContext) {
+    /// `first`: the first heartbeat's delay (default: a random point of the interval, as Discord asks).
+    private func startHeartbeat(_ interval: Int, context: ChannelHandlerContext, first: TimeAmount? = nil) {
         let channel = context.channel
-        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64.random(in: 0..<Int64(interval))),
+        let log = log
+        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: first ?? .milliseconds(Int64.random(in: 0..<Int64(interval))),
                                                            delay: .milliseconds(Int64(interval))) { _ in
-            Self.send(#"{"op":1,"d":null}"#, channel)
+            let seq = log.lastSeq.load(ordering: .relaxed)
+            Self.send(#"{"op":1,"d":\#(seq > 0 ? String(seq) : "null")}"#, channel)
         }
     }
 
