@@ -42,13 +42,18 @@ public struct CellReply: Sendable {
         self.status = status
         self.headers = headers
         self.body = body
-        refusal = headers.first { $0.name.lowercased() == CellRefusal.header.lowercased() }.flatMap { CellRefusal(rawValue: $0.value) }
+        // Only refusals carry it: a successful answer (the edge's every ordinary request) is not searched.
+        refusal = (200..<300).contains(status) ? nil : Self.header(CellRefusal.header, in: headers).flatMap(CellRefusal.init(rawValue:))
     }
 
     public var succeeded: Bool { (200..<300).contains(status) }
 
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    public func header(_ name: String) -> String? { Self.header(name, in: headers) }
+
+    /// Header names compare without case (HTTP's rule); the name asked for is lowered once.
+    private static func header(_ name: String, in headers: [Header]) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.utf8.count == wanted.utf8.count && $0.name.lowercased() == wanted }?.value
     }
 
     /// The refusal as the error a client sees: the cell's own code and message.
