@@ -25,7 +25,7 @@ ONLY=${BENCH_ONLY:-all}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180 CELL_ADMIN_PORT=58203 EDGE_ADMIN_PORT=58183
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
-PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182
+PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 CELL2_ADMIN_PORT=58204 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -53,7 +53,7 @@ cleanup() {
     fi
   done
   wait 2>/dev/null || true
-  stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
+  [ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$root"/*.log "$BENCH_KEEP_LOGS"/ 2>/dev/null; stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
 }
 trap cleanup EXIT
 
@@ -68,7 +68,7 @@ cat > "$root/cluster.json" <<JSON
             { "id": 2, "name": "bench-2", "region": "far",
               "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS2_PORT },
-              "api": { "host": "127.0.0.1", "port": $CELL2_PORT },
+              "api": { "host": "127.0.0.1", "port": $CELL2_PORT }, "admin": { "host": "127.0.0.1", "port": $CELL2_ADMIN_PORT },
               "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
               "admin": { "host": "127.0.0.1", "port": $EDGE_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE_PORT" },

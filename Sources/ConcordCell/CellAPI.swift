@@ -311,9 +311,10 @@ public struct CellAPI: Sendable {
             // and how far the source looked (its cursor moves there, whatever it got).
             if query.string("for") != nil {
                 let destination = try query.int("for", default: 0, in: 0...Snowflake.maxCellID)
-                let (events, through) = try await domain.db.events(after: after, for: destination, limit: limit)
+                let (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit)
                 var response = JSONResponse.ok(page(events))
                 response.headers[.concordThrough] = String(through)
+                response.headers[.concordHead] = String(head)
                 return response
             }
             return JSONResponse.ok(page(try await domain.db.events(after: after, limit: limit)))
@@ -373,11 +374,8 @@ public struct CellAPI: Sendable {
             let after = Int64(try query.int("after", default: 0, in: 0...Int.max))
             var body = request
             // A page of up to 500 events is larger than any public request may be.
-            let page = try WireJSON.decode([JSONValue].self, from: try await body.collectJSONBody(limit: 64 << 20))
-            let events = try page.map { item -> OutboxEvent in
-                guard let event = OutboxEvent(wireJSON: Array(try WireJSON.encode(item))) else { throw APIError.invalidJSON }
-                return event
-            }
+            let page = try await body.collectJSONBody(limit: 64 << 20)
+            guard let events = try? OutboxEvent.page(wireJSON: page) else { throw APIError.invalidJSON }
             let (applied, cursor) = try await domain.applyRelayed(source: source, events: events, after: after, through: through)
             return try JSONResponse.ok(RelayApplied(applied: applied, cursor: cursor))
         case let path where path.hasPrefix(InternalAPI.Path.users):

@@ -17,54 +17,64 @@ extension CellDomain {
     /// cursor is now.
     public func applyRelayed(source: Int, events: [OutboxEvent], after: Int64, through lastSeq: Int64) async throws -> (applied: Int, cursor: Int64) {
         guard source != cellID else { throw APIError.invalidForm(.single(["source"], code: "BASE_TYPE_INVALID", message: "A cell does not relay to itself")) }
-        let messages = try events.filter { $0.event.type != "MESSAGE_DELETE" }.compactMap { event -> Message? in
-            guard event.event.type.hasPrefix("MESSAGE_"), event.event.channelID != nil else { return nil }
-            return try? WireJSON.decode(Message.self, from: Data(event.event.payload.utf8))
+        // Each message event's message, decoded once; per id, the batch's last version is what is written.
+        var messageOf: [Int64: Message] = [:]
+        for item in events where item.event.type == "MESSAGE_CREATE" || item.event.type == "MESSAGE_UPDATE" {
+            guard item.event.channelID != nil else { continue }
+            messageOf[item.seq] = try? WireJSON.decode(Message.self, from: Data(item.event.payload.utf8))
         }
-        for bucket in Set(messages.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
-        let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        for bucket in Set(messageOf.values.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
+        let byID = Dictionary(events.compactMap { messageOf[$0.seq] }.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         // Replica messages this cell's tier mover has archived: their edits and deletions go to
         // the cold copy, as at home (read here, outside the transaction: it may open a file).
         var cold: [Snowflake: ArchivedRow] = [:]
         for item in events where item.event.type == "MESSAGE_UPDATE" || item.event.type == "MESSAGE_DELETE" {
-            guard let channel = item.event.channelID, let id = Self.payloadID(item.event.payload) else { continue }
+            guard let channel = item.event.channelID, let id = messageOf[item.seq]?.id ?? Self.payloadID(item.event.payload) else { continue }
             if let row = try await history.message(channel, id: id)?.archived { cold[id] = row }
         }
         let (applied, cursor, channels) = try await commit { tx -> (Int, Int64, Set<Snowflake>) in
             let current = try await tx.lockRelayCursor(source: source)
             guard after <= current else { return (0, current, []) }
             let fresh = events.filter { $0.seq > current && $0.seq <= lastSeq }
-            var applied = 0
+            var batch = RelayedBatch()
             // A DM with one of this cell's users: its replica starts here (before its messages).
             for item in fresh {
-                if try await self.openDMReplica(item.event, source: source, tx) { applied += 1 }
+                if try await self.openDMReplica(item.event, source: source, tx) { batch.applied += 1 }
             }
             let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
-            var touched: Set<Snowflake> = []
-            var authors: Set<Snowflake> = []
+            // Once for the batch: which replica buckets are archived, and the authors' profiles.
+            let written = fresh.compactMap { item -> Message? in
+                guard let channel = item.event.channelID, case .some(.some) = replicas[channel] else { return nil }
+                return messageOf[item.seq]
+            }
+            let coldBuckets = try await tx.coldBuckets(Array(Set(written.map { ChannelBucket(channel: $0.channel_id, bucket: $0.id.bucket) })))
+            let authors = Dictionary(written.map { ($0.author.id, $0.author) }, uniquingKeysWith: { _, last in last })
+            try await tx.upsertReplicas(authors.values.filter { $0.id.cell != self.cellID })
             for item in fresh {
                 let event = item.event
                 guard let channel = event.channelID, let found = replicas[channel] else { continue }
                 // A DM replica's events are not sent again from here: the DM's home addressed
                 // them to both users, whose edges follow their topics in every cell.
                 guard let workspace = found else {
-                    if try await self.applyToDMReplica(event, channel: channel, byID: byID, tx) { applied += 1; touched.insert(channel) }
+                    try await batch.flush(tx)
+                    if try await self.applyToDMReplica(event, channel: channel, byID: byID, tx) { batch.applied += 1; batch.touched.insert(channel) }
                     continue
                 }
-                switch event.type {
-                case "MESSAGE_CREATE", "MESSAGE_UPDATE":
-                    guard let id = Self.payloadID(event.payload), let message = byID[id] else { continue }
-                    if message.author.id.cell != cellID, authors.insert(message.author.id).inserted {
-                        try await tx.upsertReplica(message.author, homeCell: message.author.id.cell)
-                    }
+                if event.type == "MESSAGE_CREATE" || event.type == "MESSAGE_UPDATE" {
+                    guard let id = messageOf[item.seq]?.id, let message = byID[id] else { continue }
                     if let archived = cold[id] {
+                        try await batch.flush(tx)
                         try await tx.overrideArchived(try Self.record(message, workspace: workspace), base: archived)
+                        batch.announce(event, channel: channel, workspace: workspace)
                     } else {
                         // A cold bucket without the message: it was deleted here (nothing to edit).
-                        guard try await !tx.isCold(channelID: channel, bucket: id.bucket),
-                              try await tx.upsertRelayedMessage(Self.record(message, workspace: workspace)) else { continue }
-                        try await Self.stillWarm(channel, id, tx)
+                        guard !coldBuckets.contains(ChannelBucket(channel: channel, bucket: id.bucket)) else { continue }
+                        try batch.write(Self.record(message, workspace: workspace), for: event, workspace: workspace)
                     }
+                    continue
+                }
+                try await batch.flush(tx)
+                switch event.type {
                 case "MESSAGE_DELETE":
                     guard let id = Self.payloadID(event.payload) else { continue }
                     if cold[id] != nil {
@@ -86,14 +96,12 @@ extension CellDomain {
                 default:
                     continue
                 }
-                // The source's request id goes on: one id from the edge to every cell the change reaches.
-                try await tx.insertEvent(PendingEvent(type: event.type, guildID: workspace, channelID: channel, userID: nil,
-                                                      payload: try Self.relocated(event.payload, to: workspace), requestID: event.requestID))
-                applied += 1
-                touched.insert(channel)
+                batch.announce(event, channel: channel, workspace: workspace)
             }
+            try await batch.flush(tx)
+            try await tx.insertEvents(batch.outbox)
             if lastSeq > current { try await tx.setRelayCursor(source: source, seq: lastSeq) }
-            return (applied, max(current, lastSeq), touched)
+            return (batch.applied, max(current, lastSeq), batch.touched)
         }
         for channel in channels { await hot.invalidate(channel) }
         return (applied, cursor)
@@ -104,6 +112,49 @@ extension CellDomain {
     /// next look finds the message cold.
     static func stillWarm(_ channel: Snowflake, _ id: Snowflake, _ tx: Transaction) async throws {
         if try await tx.isCold(channelID: channel, bucket: id.bucket) { throw MessageLeftWarmTier() }
+    }
+
+    /// One relayed batch's changes as they are made: replica messages written together (one
+    /// statement for a run of creates and edits), and the outbox events for this cell's
+    /// sessions, in the batch's order, only for what changed something here.
+    struct RelayedBatch {
+        var applied = 0
+        var touched: Set<Snowflake> = []
+        var outbox: [PendingEvent] = []
+        /// Creates and edits not yet written, with the events that carried them.
+        private var pending: [(record: MessageRecord, event: PendingEvent, workspace: Snowflake)] = []
+        /// Messages this batch changed: a later event of one is announced even though writing
+        /// the same last version again changes nothing.
+        private var changed: Set<Snowflake> = []
+
+        mutating func write(_ record: MessageRecord, for event: PendingEvent, workspace: Snowflake) {
+            pending.append((record, event, workspace))
+        }
+
+        /// Writes what is pending, one row per message, and announces the events whose message changed.
+        mutating func flush(_ tx: Transaction) async throws {
+            guard !pending.isEmpty else { return }
+            var seen: Set<Snowflake> = []
+            let rows = pending.map(\.record).filter { seen.insert($0.id).inserted }
+            let fresh = try await tx.upsertRelayedMessages(rows)
+            // A write that went beside a cold copy made meanwhile: the batch is rolled back and
+            // retried; the next look finds the bucket cold.
+            let landed = rows.filter { fresh.contains($0.id) }.map { ChannelBucket(channel: $0.channelID, bucket: $0.id.bucket) }
+            if !landed.isEmpty, try await !tx.coldBuckets(Array(Set(landed))).isEmpty { throw MessageLeftWarmTier() }
+            changed.formUnion(fresh)
+            let announced = pending.filter { changed.contains($0.record.id) }
+            pending = []
+            for item in announced { announce(item.event, channel: item.record.channelID, workspace: item.workspace) }
+        }
+
+        /// The event as the local workspace's: the source's request id goes on (one id from the
+        /// edge to every cell the change reaches).
+        mutating func announce(_ event: PendingEvent, channel: Snowflake, workspace: Snowflake) {
+            outbox.append(PendingEvent(type: event.type, guildID: workspace, channelID: channel, userID: nil,
+                                       payload: CellDomain.relocated(event.payload, to: workspace), requestID: event.requestID))
+            applied += 1
+            touched.insert(channel)
+        }
     }
 
     static func payloadID(_ payload: String) -> Snowflake? {
@@ -170,10 +221,8 @@ extension CellDomain {
 
     /// The payload as the local workspace's event: its guild_id, and no member object (the
     /// author's membership is in the home workspace).
-    static func relocated(_ payload: String, to workspace: Snowflake) throws -> String {
-        guard case .object(var fields) = try WireJSON.decode(JSONValue.self, from: Data(payload.utf8)) else { return payload }
-        fields["guild_id"] = .string(workspace.description)
-        fields["member"] = nil
-        return try WireJSON.encodeString(JSONValue.object(fields))
+    /// (Edited as text: every other member goes on as the home cell wrote it.)
+    static func relocated(_ payload: String, to workspace: Snowflake) -> String {
+        JSONMembers.editing(payload, replacing: ["guild_id": "\"\(workspace)\""], removing: ["member"]) ?? payload
     }
 }

@@ -60,6 +60,7 @@ public extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!
     /// On a relay's page of a source's outbox: the last position the source looked at for it.
     static let concordThrough = HTTPField.Name("X-Concord-Through")!
+    static let concordHead = HTTPField.Name("X-Concord-Head")!
     /// On a cell's refusal another cell might not make: which (`CellRefusal`).
     static let concordRefusal = HTTPField.Name(CellRefusal.header)!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!

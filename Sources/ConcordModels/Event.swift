@@ -49,13 +49,38 @@ public struct OutboxEvent: Sendable, Equatable {
 
     /// Parses `wireJSON` back (edges and tests). Ephemeral events (`"seq":null`) get seq 0.
     public init?(wireJSON: [UInt8]) {
-        struct Envelope: Decodable {
-            var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var rid: String?; var d: JSONValue
+        guard (try? JSONSyntax.check(wireJSON)) != nil, let event = Self(wireJSON, 0..<wireJSON.count) else { return nil }
+        self = event
+    }
+
+    /// A JSON array of `wireJSON` objects (an outbox page), each payload kept as written.
+    public static func page(wireJSON: Data) throws -> [OutboxEvent] {
+        let bytes = Array(wireJSON)
+        try JSONSyntax.check(bytes)
+        guard let elements = JSONMembers.array(bytes) else { throw JSONSyntax.Problem.invalid }
+        return try elements.map { try Self(bytes, $0) ?? { throw JSONSyntax.Problem.invalid }() }
+    }
+
+    /// One `wireJSON` object in `bytes` (valid JSON): the envelope is decoded without its
+    /// payload, which is carried on as its text.
+    private init?(_ bytes: [UInt8], _ range: Range<Int>) {
+        guard let members = JSONMembers.object(bytes, range),
+              let payload = members.first(where: { JSONMembers.key($0, in: bytes, is: "d") }) else { return nil }
+        var envelope: [UInt8] = [UInt8(ascii: "{")]
+        for member in members where member != payload {
+            if envelope.count > 1 { envelope.append(UInt8(ascii: ",")) }
+            envelope.append(contentsOf: bytes[(member.key.lowerBound - 1)..<member.value.upperBound])
         }
-        guard let e = try? WireJSON.decode(Envelope.self, from: .init(wireJSON)),
-              let payload = try? WireJSON.encodeString(e.d) else { return nil }
-        self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id, payload: payload,
+        envelope.append(UInt8(ascii: "}"))
+        guard let e = try? WireJSON.decode(Envelope.self, from: Data(envelope)) else { return nil }
+        self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id,
+                                                       payload: String(decoding: bytes[payload.value], as: UTF8.self),
                                                        requestID: e.rid.flatMap { RequestID.isSound($0) ? $0 : nil }))
+    }
+
+    /// The envelope's fields beside the payload.
+    private struct Envelope: Decodable {
+        var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var rid: String?
     }
 }
 

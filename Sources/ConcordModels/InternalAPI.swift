@@ -112,11 +112,13 @@ public struct RelayApplied: Codable, Sendable {
 }
 
 /// A page of a source's outbox for one destination, as sent (the destination applies it as
-/// is), and how far the source looked for it.
+/// is), how far the source looked for it, and the source's head when it did.
 public struct RelayPage: Sendable {
-    public var events: [JSONValue]
+    /// The sequence numbers of the page's events, in order.
+    public var seqs: [Int64]
     public var json: Data
     public var through: Int64?
+    public var head: Int64?
 }
 
 /// Every call one Concord process makes of a cell.
@@ -159,8 +161,9 @@ public enum InternalAPI {
     /// source keeps rows until that follower has them).
     public static func relayPage(after: Int64, limit: Int = 500, for destination: Int, follower: String) -> CellCall<RelayPage> {
         var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)") { reply in
-            RelayPage(events: try reply.decoded([JSONValue].self), json: reply.body,
-                      through: reply.header("X-Concord-Through").flatMap(Int64.init))
+            struct Numbered: Decodable { var seq: Int64 }
+            return RelayPage(seqs: try reply.decoded([Numbered].self).map(\.seq), json: reply.body,
+                             through: reply.header("X-Concord-Through").flatMap(Int64.init), head: reply.header("X-Concord-Head").flatMap(Int64.init))
         }
         call.replyLimit = pageLimit
         return call

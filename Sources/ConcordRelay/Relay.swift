@@ -90,13 +90,13 @@ public struct Relay: Service {
             var lag = LagGauges(metrics: metrics, source: source.name)
             for await _ in wakes {
                 do {
-                    // Everything there is, a page at a time, against the source's head as it was.
-                    lag.head = try await cells.send(InternalAPI.outboxHead, to: url(source))
-                    while let applied = try await step(source, cells: cells, cursor: &cursor) {
-                        lag.applied(applied, through: cursor?.seq)
-                        if Task.isCancelled { break }
+                    // Everything there is, a page at a time, until a page reaches the source's head.
+                    while true {
+                        let step = try await step(source, cells: cells, cursor: &cursor)
+                        if let head = step.head { lag.head = head }
+                        lag.applied(step.applied, through: cursor?.seq)
+                        if step.reachedHead || Task.isCancelled { break }
                     }
-                    lag.applied(0, through: cursor?.seq)
                     pause = pollInterval
                 } catch let error as APIError where error.status == 410 {
                     // Rows this destination never got are gone: going on would skip them for good.
@@ -117,8 +117,10 @@ public struct Relay: Service {
         }
     }
 
-    /// One page: answers how many events the destination applied, or nil when there was nothing new.
-    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws -> Int? {
+    /// One page: how many events the destination applied, the source's head as the page was
+    /// read, and whether the page reached it (nothing more to read for now).
+    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws
+        -> (applied: Int, head: Int64?, reachedHead: Bool) {
         let clock = ContinuousClock()
         let after: Int64
         if let known = cursor, clock.now - known.at < pollInterval {
@@ -130,10 +132,11 @@ public struct Relay: Service {
         // The source sends only what is shared with the destination; it says how far it looked.
         let page = try await cells.send(InternalAPI.relayPage(after: after, for: destination.id, follower: OutboxFollower.relay(into: destination.name)),
                                         to: url(source))
-        guard let last = page.through ?? page.events.last?["seq"]?.intValue, last > after else { return nil }
+        guard let last = page.through ?? page.seqs.last, last > after else { return (0, page.head, true) }
         let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: after, through: last, page: page.json), to: url(destination))
         cursor = (reply.cursor, clock.now)
-        return reply.applied
+        // A source too old to say its head: read on until a page is empty.
+        return (reply.applied, page.head, page.head.map { reply.cursor >= $0 } ?? false)
     }
 
     /// The relay runs in its destination's region: other cells are reached over the link.

@@ -19,8 +19,21 @@ extension SQLExecutor {
             """)
     }
 
+    /// Several events in one statement, in their order (the outbox numbers rows by id).
     public func insertEvents(_ events: [PendingEvent]) async throws {
-        for e in events { try await insertEvent(e) }
+        guard events.count > 1 else {
+            if let event = events.first { try await insertEvent(event) }
+            return
+        }
+        // Arrays cannot hold NULL: absent ids travel as 0 (never an id), an absent request id as "".
+        try await run("""
+            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
+            SELECT t, NULLIF(g, 0), NULLIF(c, 0), NULLIF(u, 0), p::json, NULLIF(r, '')
+            FROM unnest(\(events.map(\.type)), \(events.map { $0.guildID?.int64 ?? 0 }), \(events.map { $0.channelID?.int64 ?? 0 }),
+                        \(events.map { $0.userID?.int64 ?? 0 }), \(events.map(\.payload)), \(events.map { $0.requestID ?? "" }))
+                 WITH ORDINALITY AS e(t, g, c, u, p, r, n)
+            ORDER BY n
+            """)
     }
 
     /// Events with `after < seq ≤ upTo`, in sequence order.
@@ -46,10 +59,10 @@ extension SQLExecutor {
     /// workspace's data leaves its cell only where it is shared). Looks at most `window` rows
     /// past `after`; answers the events and how far it looked (the relay's cursor moves there
     /// even when nothing was for it).
-    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000) async throws -> (events: [OutboxEvent], through: Int64) {
+    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000) async throws -> (events: [OutboxEvent], through: Int64, head: Int64) {
         let head = try await outboxHead()
         let end = min(head, after + window)
-        guard end > after else { return ([], after) }
+        guard end > after else { return ([], after, head) }
         let events = try await run("""
             SELECT \(unescaped: Self.eventColumns) FROM outbox
             WHERE seq > \(after) AND seq <= \(end) AND (
@@ -58,7 +71,7 @@ extension SQLExecutor {
                                   WHERE ((user_low >> 16) & 63) = \(destination) OR ((user_high >> 16) & 63) = \(destination)))
             ORDER BY seq LIMIT \(limit)
             """).map(Self.outboxEvent)
-        return (events, events.count == limit ? events.last?.seq ?? end : end)
+        return (events, events.count == limit ? events.last?.seq ?? end : end, head)
     }
 
     /// The newest committed outbox row still waiting for its sequence number, if any.

@@ -74,6 +74,17 @@ public struct MessageRecord: Sendable, Equatable {
     }
 }
 
+/// One 10-day bucket of one channel's messages (the unit the tier mover archives).
+public struct ChannelBucket: Hashable, Sendable {
+    public var channel: Snowflake
+    public var bucket: Int
+
+    public init(channel: Snowflake, bucket: Int) {
+        self.channel = channel
+        self.bucket = bucket
+    }
+}
+
 /// An invite row.
 public struct InviteRecord: Sendable, Equatable {
     public var code: String

@@ -93,6 +93,43 @@ extension SQLExecutor {
             """)).isEmpty
     }
 
+    /// The same for a batch of relayed messages (one row per id), in one statement; answers the
+    /// ids of the rows that changed.
+    public func upsertRelayedMessages(_ batch: [MessageRecord]) async throws -> Set<Snowflake> {
+        guard !batch.isEmpty else { return [] }
+        // Arrays cannot hold NULL here, so absent ids travel as 0 (never an id), an absent nonce
+        // as "" (never JSON text) and an absent edit time beside a flag.
+        let rows = try await run("""
+            INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
+                                  mention_ids, embeds, components, nonce, flags, pinned, reference_message_id, reference_channel_id,
+                                  reference_guild_id, edited_at, attachments)
+            SELECT channel_id, bucket, id, NULLIF(workspace_id, 0), author_id, type, content, tts, mention_everyone,
+                   mention_ids::bigint[], embeds::jsonb, components::jsonb, NULLIF(nonce, ''), flags, pinned,
+                   NULLIF(reference_message_id, 0), NULLIF(reference_channel_id, 0), NULLIF(reference_guild_id, 0),
+                   CASE WHEN edited THEN edited_at END, attachments::jsonb
+            FROM unnest(\(batch.map(\.channelID.int64)), \(batch.map(\.id.bucket)), \(batch.map(\.id.int64)),
+                        \(batch.map { $0.workspaceID?.int64 ?? 0 }), \(batch.map(\.author.id.int64)), \(batch.map(\.type)),
+                        \(batch.map(\.content)), \(batch.map(\.tts)), \(batch.map(\.mentionEveryone)),
+                        \(batch.map { "{" + $0.mentionIDs.map { String($0.int64) }.joined(separator: ",") + "}" }),
+                        \(batch.map(\.embedsJSON)), \(batch.map(\.componentsJSON)), \(batch.map { $0.nonceJSON ?? "" }),
+                        \(batch.map(\.flags)), \(batch.map(\.pinned)), \(batch.map { $0.referenceMessageID?.int64 ?? 0 }),
+                        \(batch.map { $0.referenceChannelID?.int64 ?? 0 }), \(batch.map { $0.referenceGuildID?.int64 ?? 0 }),
+                        \(batch.map { $0.editedAt != nil }), \(batch.map { $0.editedAt ?? Date(timeIntervalSince1970: 0) }),
+                        \(batch.map(\.attachmentsJSON)))
+                 AS t(channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone, mention_ids, embeds,
+                      components, nonce, flags, pinned, reference_message_id, reference_channel_id, reference_guild_id, edited,
+                      edited_at, attachments)
+            ON CONFLICT (channel_id, bucket, id) DO UPDATE SET content = EXCLUDED.content, embeds = EXCLUDED.embeds,
+                components = EXCLUDED.components, flags = EXCLUDED.flags, pinned = EXCLUDED.pinned, mention_ids = EXCLUDED.mention_ids,
+                mention_everyone = EXCLUDED.mention_everyone, edited_at = EXCLUDED.edited_at, attachments = EXCLUDED.attachments
+            WHERE (messages.content, messages.embeds, messages.components, messages.flags, messages.pinned, messages.edited_at, messages.attachments)
+                  IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.embeds, EXCLUDED.components, EXCLUDED.flags, EXCLUDED.pinned, EXCLUDED.edited_at,
+                                    EXCLUDED.attachments)
+            RETURNING id
+            """)
+        return Set(try rows.map { Snowflake(int64: try $0.decode(Int64.self)) })
+    }
+
     /// Content digests of a channel's messages in id order (id, content, whether edited), for
     /// comparing a replica with its home. (Edit times are left out: a replica reads them back
     /// from Discord's microsecond strings, which may differ from the stored value by a microsecond.)

@@ -36,6 +36,23 @@ extension SQLExecutor {
             """)
     }
 
+    /// The same for several users at once, each homed in its id's cell.
+    public func upsertReplicas(_ users: [User]) async throws {
+        guard !users.isEmpty else { return }
+        // Arrays cannot hold NULL: an absent name or avatar travels beside a flag.
+        try await run("""
+            INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
+            SELECT id, username, CASE WHEN has_name THEN global_name END, CASE WHEN has_avatar THEN avatar END, bot, home_cell
+            FROM unnest(\(users.map(\.id.int64)), \(users.map(\.username)), \(users.map { $0.global_name != nil }),
+                        \(users.map { $0.global_name ?? "" }), \(users.map { $0.avatar != nil }), \(users.map { $0.avatar ?? "" }),
+                        \(users.map(\.bot)), \(users.map(\.id.cell)))
+                 AS t(id, username, has_name, global_name, has_avatar, avatar, bot, home_cell)
+            ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
+                avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
+            WHERE users.home_cell IS NOT NULL
+            """)
+    }
+
     public func user(id: Snowflake) async throws -> User? {
         try await users(ids: [id]).first
     }

@@ -191,8 +191,17 @@ struct CellTests {
             await relay.stop()
             try await post(10)
             #expect(try await replicaDB.channelDigest(shared.id).count == posted - 10, "the replica waits for the relay")
+            // Written and edited while the relay was away, so both come in one page: the replica
+            // writes the last version once, and Bob's session still hears of the edit.
+            let whileAway = try await c.request(.POST, "/channels/\(shared.id)/messages", token: alice,
+                                                body: MessageCreateRequest(content: "before the edit")).decode(Message.self)
+            _ = try await c.request(.PATCH, "/channels/\(shared.id)/messages/\(whileAway.id)", token: alice, json: #"{"content":"edited while away"}"#)
+            posted += 1
             relay.start()
             try await eventually("caught up after the relay restarted") { try await equal() }
+            try await bobSession.waitDispatch("MESSAGE_UPDATE") {
+                $0["d"]?["id"]?.stringValue == whileAway.id.description && $0["d"]?["content"]?.stringValue == "edited while away"
+            }
 
             // Cell 1 cut off from the other region (its link gone): the relay into cell 2 cannot
             // reach it while the home keeps taking messages; when the link returns, it catches up.

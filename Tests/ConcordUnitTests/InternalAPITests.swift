@@ -49,8 +49,10 @@ struct InternalAPITests {
     @Test func callsSayWhatTheySendAndReadWhatTheyGet() throws {
         let page = InternalAPI.relayPage(after: 41, for: 2, follower: "relay-into-eu")
         #expect(page.path == "/internal/outbox?after=41&limit=500&for=2&follower=relay-into-eu" && page.method == "GET")
-        let read = try page.read(CellReply(status: 200, headers: [("X-Concord-Through", "57")], body: Data(#"[{"seq":42}]"#.utf8)))
-        #expect(read.through == 57 && read.events.count == 1 && read.json == Data(#"[{"seq":42}]"#.utf8))
+        let read = try page.read(CellReply(status: 200, headers: [("X-Concord-Through", "57"), ("X-Concord-Head", "60")], body: Data(#"[{"seq":42}]"#.utf8)))
+        #expect(read.through == 57 && read.head == 60 && read.seqs == [42] && read.json == Data(#"[{"seq":42}]"#.utf8))
+        // A source that does not say its head: the relay reads on until a page is empty.
+        #expect(try page.read(CellReply(status: 200, body: Data("[]".utf8))).head == nil)
 
         #expect(try InternalAPI.outboxHead.read(CellReply(status: 200, body: try WireJSON.encode(OutboxPosition(seq: 9)))) == 9)
         let applied = try InternalAPI.relayApply(source: 1, after: 3, through: 9, page: Data("[]".utf8))
