@@ -191,13 +191,18 @@ extension CellDomain {
         while true {
             let batch = try await page(before)
             for bucket in Set(batch.map(\.id.bucket)) { try await db.ensureMessagePartition(bucket: bucket) }
+            let rows = batch.map { message in
+                var row = message
+                row.workspaceID = workspaceID
+                row.referenceGuildID = message.referenceGuildID.map { _ in workspaceID }
+                return row
+            }
+            let authors = Dictionary(rows.map { ($0.author.id, $0.author) }, uniquingKeysWith: { _, last in last }).values.filter { $0.id.cell != cellID }
+            var seen: Set<Snowflake> = []
+            let unique = rows.filter { seen.insert($0.id).inserted }
             try await commit { tx in
-                for var message in batch {
-                    if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
-                    message.workspaceID = workspaceID
-                    message.referenceGuildID = message.referenceGuildID.map { _ in workspaceID }
-                    _ = try await tx.upsertRelayedMessage(message)
-                }
+                try await tx.upsertReplicas(Array(authors))
+                _ = try await tx.upsertRelayedMessages(unique)
             }
             copied += batch.count
             guard batch.count == Self.sharedHistoryPage, let oldest = batch.last else { break }

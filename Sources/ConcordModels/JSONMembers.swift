@@ -12,53 +12,46 @@ public enum JSONMembers {
 
     /// The members of the object that `range` of `bytes` holds, in order.
     public static func object(_ bytes: [UInt8], _ range: Range<Int>) -> [Member]? {
-        var at = skipSpace(bytes, range.lowerBound, range.upperBound)
-        guard at < range.upperBound, bytes[at] == UInt8(ascii: "{") else { return nil }
-        at = skipSpace(bytes, at + 1, range.upperBound)
         var members: [Member] = []
-        if at < range.upperBound, bytes[at] == UInt8(ascii: "}") {
-            return skipSpace(bytes, at + 1, range.upperBound) == range.upperBound ? members : nil
-        }
-        while at < range.upperBound {
+        let complete = items(bytes, range, open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) { at in
             guard bytes[at] == UInt8(ascii: "\""), let keyEnd = stringEnd(bytes, at, range.upperBound) else { return nil }
-            let key = (at + 1)..<(keyEnd - 1)
-            at = skipSpace(bytes, keyEnd, range.upperBound)
-            guard at < range.upperBound, bytes[at] == UInt8(ascii: ":") else { return nil }
-            let start = skipSpace(bytes, at + 1, range.upperBound)
+            let colon = skipSpace(bytes, keyEnd, range.upperBound)
+            guard colon < range.upperBound, bytes[colon] == UInt8(ascii: ":") else { return nil }
+            let start = skipSpace(bytes, colon + 1, range.upperBound)
             guard let end = valueEnd(bytes, start, range.upperBound) else { return nil }
-            members.append(Member(key: key, value: start..<end))
-            at = skipSpace(bytes, end, range.upperBound)
-            guard at < range.upperBound else { return nil }
-            if bytes[at] == UInt8(ascii: "}") {
-                return skipSpace(bytes, at + 1, range.upperBound) == range.upperBound ? members : nil
-            }
-            guard bytes[at] == UInt8(ascii: ",") else { return nil }
-            at = skipSpace(bytes, at + 1, range.upperBound)
+            members.append(Member(key: (at + 1)..<(keyEnd - 1), value: start..<end))
+            return end
         }
-        return nil
+        return complete ? members : nil
     }
 
     /// The elements of the array that `bytes` holds, in order.
     public static func array(_ bytes: [UInt8]) -> [Range<Int>]? {
-        var at = skipSpace(bytes, 0, bytes.count)
-        guard at < bytes.count, bytes[at] == UInt8(ascii: "[") else { return nil }
-        at = skipSpace(bytes, at + 1, bytes.count)
         var elements: [Range<Int>] = []
-        if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
-            return skipSpace(bytes, at + 1, bytes.count) == bytes.count ? elements : nil
-        }
-        while at < bytes.count {
+        let complete = items(bytes, 0..<bytes.count, open: UInt8(ascii: "["), close: UInt8(ascii: "]")) { at in
             guard let end = valueEnd(bytes, at, bytes.count) else { return nil }
             elements.append(at..<end)
-            at = skipSpace(bytes, end, bytes.count)
-            guard at < bytes.count else { return nil }
-            if bytes[at] == UInt8(ascii: "]") {
-                return skipSpace(bytes, at + 1, bytes.count) == bytes.count ? elements : nil
-            }
-            guard bytes[at] == UInt8(ascii: ",") else { return nil }
-            at = skipSpace(bytes, at + 1, bytes.count)
+            return end
         }
-        return nil
+        return complete ? elements : nil
+    }
+
+    /// Walks a container that fills `range`: `item` reads the item starting at its argument and
+    /// answers where it ends. Answers whether the container was well formed to its end.
+    private static func items(_ bytes: [UInt8], _ range: Range<Int>, open: UInt8, close: UInt8, _ item: (Int) -> Int?) -> Bool {
+        var at = skipSpace(bytes, range.lowerBound, range.upperBound)
+        guard at < range.upperBound, bytes[at] == open else { return false }
+        at = skipSpace(bytes, at + 1, range.upperBound)
+        if at < range.upperBound, bytes[at] == close { return skipSpace(bytes, at + 1, range.upperBound) == range.upperBound }
+        while at < range.upperBound {
+            guard let end = item(at) else { return false }
+            at = skipSpace(bytes, end, range.upperBound)
+            guard at < range.upperBound else { return false }
+            if bytes[at] == close { return skipSpace(bytes, at + 1, range.upperBound) == range.upperBound }
+            guard bytes[at] == UInt8(ascii: ",") else { return false }
+            at = skipSpace(bytes, at + 1, range.upperBound)
+        }
+        return false
     }
 
     /// Whether a member's key is `name` as written.

@@ -75,22 +75,7 @@ extension SQLExecutor {
     /// once, later versions replace it. Answers whether anything changed (a message applied
     /// again, by a restarted relay or a replay, changes nothing).
     public func upsertRelayedMessage(_ m: MessageRecord) async throws -> Bool {
-        !(try await run("""
-            INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
-                                  mention_ids, embeds, components, nonce, flags, pinned, reference_message_id, reference_channel_id,
-                                  reference_guild_id, edited_at, attachments)
-            VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64), \(m.author.id.int64), \(m.type),
-                    \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
-                    \(m.componentsJSON)::jsonb, \(m.nonceJSON), \(m.flags), \(m.pinned), \(m.referenceMessageID?.int64),
-                    \(m.referenceChannelID?.int64), \(m.referenceGuildID?.int64), \(m.editedAt), \(m.attachmentsJSON)::jsonb)
-            ON CONFLICT (channel_id, bucket, id) DO UPDATE SET content = EXCLUDED.content, embeds = EXCLUDED.embeds,
-                components = EXCLUDED.components, flags = EXCLUDED.flags, pinned = EXCLUDED.pinned, mention_ids = EXCLUDED.mention_ids,
-                mention_everyone = EXCLUDED.mention_everyone, edited_at = EXCLUDED.edited_at, attachments = EXCLUDED.attachments
-            WHERE (messages.content, messages.embeds, messages.components, messages.flags, messages.pinned, messages.edited_at, messages.attachments)
-                  IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.embeds, EXCLUDED.components, EXCLUDED.flags, EXCLUDED.pinned, EXCLUDED.edited_at,
-                                    EXCLUDED.attachments)
-            RETURNING id
-            """)).isEmpty
+        !(try await upsertRelayedMessages([m])).isEmpty
     }
 
     /// The same for a batch of relayed messages (one row per id), in one statement; answers the
