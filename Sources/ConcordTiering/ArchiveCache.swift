@@ -21,10 +21,27 @@ public actor ArchiveCache {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A cache in a directory of this process's own under the system's temporary directory.
+    /// A cache in a directory of this process's own under the system's temporary directory;
+    /// those of processes that are gone (killed, crashed) are removed first, since nothing else would.
     public init(store: any ArchiveStore, capacity: Int = 64) {
-        self.init(store: store, directory: NSTemporaryDirectory() + "concord-archive-cache-\(getpid())-\(UUID().uuidString.prefix(8))",
-                  capacity: capacity)
+        let temporary = NSTemporaryDirectory()
+        Self.removeAbandoned(in: temporary)
+        self.init(store: store, directory: temporary + Self.prefix + "\(getpid())-\(UUID().uuidString.prefix(8))", capacity: capacity)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static let prefix = "concord-archive-cache-"
+
+    /// Removes the caches in `temporary` whose process no longer runs.
+    static func removeAbandoned(in temporary: String) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where entry.hasPrefix(prefix) {
+            guard let pid = entry.dropFirst(prefix.count).split(separator: "-").first.flatMap({ pid_t($0) }), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent(entry))
+        }
     }
 
     /// The local path of a verified, decompressed copy of the archive `name`. Concurrent first
