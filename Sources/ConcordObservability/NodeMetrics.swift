@@ -73,6 +73,8 @@ public enum MetricName: String, CaseIterable, Sendable {
     case relayLagSeconds = "concord_relay_lag_seconds"
     case relayApplied = "concord_relay_applied_total"
     case relayFailures = "concord_relay_failures_total"
+    /// How long each call of a relay step took (`step`: `page` at the source, `apply` at the destination).
+    case relayStepDuration = "concord_relay_step_duration_seconds"
     // PostgreSQL, at the cell: its pool and its statements.
     case postgresConnectionsInUse = "concord_postgres_connections_in_use"
     case postgresConnectionsMax = "concord_postgres_connections_max"

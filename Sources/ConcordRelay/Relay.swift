@@ -130,10 +130,14 @@ public struct Relay: Service {
             cursor = (after, clock.now)
         }
         // The source sends only what is shared with the destination; it says how far it looked.
+        var started = clock.now
         let page = try await cells.send(InternalAPI.relayPage(after: after, for: destination.id, follower: OutboxFollower.relay(into: destination.name)),
                                         to: url(source))
+        metrics.timer(.relayStepDuration, [("source", source.name), ("step", "page")]).recordNanoseconds((clock.now - started).nanoseconds)
         guard let last = page.through ?? page.seqs.last, last > after else { return (0, page.head, true) }
+        started = clock.now
         let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: after, through: last, page: page.json), to: url(destination))
+        metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]).recordNanoseconds((clock.now - started).nanoseconds)
         cursor = (reply.cursor, clock.now)
         // A source too old to say its head: read on until a page is empty.
         return (reply.applied, page.head, page.head.map { reply.cursor >= $0 } ?? false)

@@ -51,6 +51,13 @@ struct ObservabilityTests {
             relay.start()
             for _ in 0..<100 where try await !caughtUp() { try await Task.sleep(for: .milliseconds(100)) }
             #expect(try await caughtUp(), "\(metrics.scrape())")
+            // Each page read and each page applied (the rows it moved past) is timed, per source.
+            for step in ["page", "apply"] {
+                let counted = metrics.scrape().split(separator: "\n").first {
+                    $0.hasPrefix(MetricName.relayStepDuration.rawValue + "_count{") && $0.contains("source=\"\(source)\"") && $0.contains("step=\"\(step)\"")
+                }
+                #expect((counted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(step): \(metrics.scrape())")
+            }
             await relay.stop()
         }
     }
