@@ -58,9 +58,9 @@ public extension HTTPField.Name {
     /// passed to the cell, logged by both, and answered back.
     static let requestID = HTTPField.Name("X-Request-Id")!
     static let traceparent = HTTPField.Name("traceparent")!
-    /// On a relay's page of a source's outbox: the last position the source looked at for it.
-    static let concordThrough = HTTPField.Name("X-Concord-Through")!
-    static let concordHead = HTTPField.Name("X-Concord-Head")!
+    /// On a relay's page of a source's outbox (`InternalAPI.PageHeader`).
+    static let concordThrough = HTTPField.Name(InternalAPI.PageHeader.through)!
+    static let concordHead = HTTPField.Name(InternalAPI.PageHeader.head)!
     /// On a cell's refusal another cell might not make: which (`CellRefusal`).
     static let concordRefusal = HTTPField.Name(CellRefusal.header)!
     static let auditLogReason = HTTPField.Name("X-Audit-Log-Reason")!

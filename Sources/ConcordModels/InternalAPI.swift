@@ -123,6 +123,13 @@ public struct RelayPage: Sendable {
 
 /// Every call one Concord process makes of a cell.
 public enum InternalAPI {
+    /// Headers on a relay's page of a source's outbox: the last position the source looked at
+    /// for it, and the source's head when it did.
+    public enum PageHeader {
+        public static let through = "X-Concord-Through"
+        public static let head = "X-Concord-Head"
+    }
+
     public enum Path {
         public static let outbox = "/internal/outbox"
         public static let outboxHead = "/internal/outbox/head"
@@ -163,7 +170,7 @@ public enum InternalAPI {
         var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)") { reply in
             struct Numbered: Decodable { var seq: Int64 }
             return RelayPage(seqs: try reply.decoded([Numbered].self).map(\.seq), json: reply.body,
-                             through: reply.header("X-Concord-Through").flatMap(Int64.init), head: reply.header("X-Concord-Head").flatMap(Int64.init))
+                             through: reply.header(PageHeader.through).flatMap(Int64.init), head: reply.header(PageHeader.head).flatMap(Int64.init))
         }
         call.replyLimit = pageLimit
         return call
