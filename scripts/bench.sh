@@ -79,7 +79,8 @@ cat > "$root/cluster.json" <<JSON
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
 JSON
 CONFIG="$root/cluster.json"
-start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements}" \
+  start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg" "$PG_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis" "$REDIS_PORT"
 start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
@@ -122,7 +123,7 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
 fi
 fanout() {
   local sessions=$1 compress=${2:-}
-  local fan_json fan_guild fan_channel
+  local fan_json fan_guild fan_channel profiler
   [ -z "$compress" ] || echo "fan-out with $compress:"
   fan_json=$(ctl workspace create "Fanout $sessions" --owner "$OWNER")
   fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
@@ -135,9 +136,18 @@ fanout() {
     perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_JOIN/edge-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
     perf record -e cpu-clock -F 499 -a -o "$BENCH_PROFILE_JOIN/all-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
   fi
+  # BENCH_PROFILE_FANOUT=DIR: sample the edge's CPU while it delivers (from the first post on).
+  if [ -n "${BENCH_PROFILE_FANOUT:-}" ]; then
+    mkdir -p "$BENCH_PROFILE_FANOUT"; rm -f "$root/sending"
+    ( while [ ! -f "$root/sending" ]; do sleep 0.1; done
+      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_FANOUT/edge-fanout-$sessions$compress.perf" -- sleep "$DURATION" >/dev/null 2>&1 ) &
+    profiler=$!
+  fi
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
-    --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"}
+    --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
+    ${BENCH_PROFILE_FANOUT:+--sending-file "$root/sending"}
+  [ -z "${BENCH_PROFILE_FANOUT:-}" ] || wait "$profiler"
 }
 # The fan-out at 1,000 sessions again with each transport compression (BENCH_FANOUT_COMPRESS).
 fanout_compressed() {
@@ -307,10 +317,33 @@ permissions_bench() {
   done
 }
 
+# Transactions committed in the cell's database so far (every statement outside a transaction is one).
+committed_transactions() {
+  PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U concord -d concord -Atc \
+    "SELECT xact_commit FROM pg_stat_database WHERE datname = 'concord'"
+}
+
 # Sends through the edge, then the same inserts through pgbench: the ratio is the send path's
 # share of the database's raw rate; then sends paced at half of pgbench's rate, for latency.
+# Beside the rate: each process's CPU and the database's transactions per request.
 sends_bench() {
+  local roles=("cell=${pids[0]}" "edge=${pids[1]}")
+  python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+  local commits_before; commits_before=$(committed_transactions)
+  [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
+  local sent; sent=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/sends.txt")
+  python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
+  awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
+    'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
+  # BENCH_STATEMENTS=1: the statements the database ran per request (PostgreSQL is started with
+  # pg_stat_statements for it).
+  if [ -n "${BENCH_STATEMENTS:-}" ]; then
+    as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
+      "SELECT round(calls::numeric / $sent, 2), round(total_exec_time::numeric / $sent, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+       FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed 's/^/statements per request: /'
+  fi
   wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
   wait_profiles
   EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")

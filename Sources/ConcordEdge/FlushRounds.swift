@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Holds sockets' flushes while the hub routes a backlog of cell events, so that under load a
@@ -25,7 +26,8 @@ final class FlushRounds: Sendable {
         }
     }
 
-    /// Ends a round; when it was the last open one, the held outputs flush.
+    /// Ends a round; when it was the last open one, the held outputs flush: one task per event
+    /// loop flushes all of its sockets (not one task handed to a loop per socket).
     func end() {
         let held = state.withLock { s -> [SocketOutput] in
             s.open -= 1
@@ -33,6 +35,13 @@ final class FlushRounds: Sendable {
             defer { s.held = [] }
             return s.held
         }
-        for output in held { output.scheduleFlush() }
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, outputs: [SocketOutput])] = [:]
+        for output in held {
+            let loop = output.channel.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].outputs.append(output)
+        }
+        for (loop, outputs) in byLoop.values {
+            loop.execute { for output in outputs { output.flushQueue() } }
+        }
     }
 }

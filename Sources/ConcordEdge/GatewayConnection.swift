@@ -65,18 +65,19 @@ final class SocketOutput: Sendable {
 
     /// A numbered dispatch, spliced straight into the buffer when uncompressed.
     func write(_ dispatch: Dispatch) {
-        write(replay: false) { compressor, buffer in
+        write(replay: false, size: dispatch.byteCount + 10) { compressor, buffer in
             if let compressor { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(dispatch.frame), to: &buffer) }
             else { WebSocketFrameBytes.append(dispatch, to: &buffer) }
         }
     }
 
-    private func write(replay: Bool, _ encode: (DeferredCompressor?, inout ByteBuffer) -> Void) {
+    /// `size`: about how many bytes the frame takes, for a new buffer's first size.
+    private func write(replay: Bool, size: Int = 512, _ encode: (DeferredCompressor?, inout ByteBuffer) -> Void) {
         guard !overflowed.load(ordering: .relaxed) else { return }
         let (schedule, overflow) = pending.withLock { p -> (Bool, Bool) in
             // Bytes waiting means a flush is already on its way.
             let scheduled = p.bytes != nil
-            var bytes = p.bytes ?? channel.allocator.buffer(capacity: 512)
+            var bytes = p.bytes ?? channel.allocator.buffer(capacity: max(512, size))
             p.bytes = nil
             let before = bytes.readableBytes
             encode(p.compressor, &bytes)
@@ -105,7 +106,7 @@ final class SocketOutput: Sendable {
     func scheduleFlush() { channel.eventLoop.execute { [self] in flushQueue() } }
 
     /// On the event loop: everything queued since the last run, one write and one flush.
-    private func flushQueue() {
+    func flushQueue() {
         let taken = pending.withLock { p in
             defer { (p.bytes, p.unsent, p.replay) = (nil, 0, 0) }
             return (bytes: p.bytes, unsent: p.unsent, replay: p.replay)
@@ -158,7 +159,7 @@ final class GatewayConnection: Sendable {
         var cursors: [Int: Int64] = [:]
         /// While the outbox is read back for this session, live events wait here.
         var catchUps = 0
-        var held: [(type: String, data: String, origin: EventOrigin, direct: Bool, visibility: VisibilityEvent)] = []
+        var held: [Delivery] = []
         /// Sequences delivered by read-backs still running, so two of them never repeat one.
         var caughtUp: Set<EventOrigin> = []
         /// Set when a draining edge has handed the session over: nothing more is numbered here.
@@ -190,27 +191,26 @@ final class GatewayConnection: Sendable {
     }
 
     /// A live event from a cell: held while a read-back runs, dropped if already delivered.
-    /// `direct`: a DM's event (gated by the DM intents). `visibility` is judged when the event's
-    /// turn comes, not when it arrives, so events held during a read-back are judged after the
-    /// read-back's own.
-    func deliverLive(_ type: String, data: String, origin: EventOrigin, direct: Bool = false, visibility: VisibilityEvent) {
+    /// Its visibility is judged when the event's turn comes, not when it arrives, so events held
+    /// during a read-back are judged after the read-back's own.
+    func deliverLive(_ delivery: Delivery) {
         state.withLock { s in
-            if s.catchUps > 0 { s.held.append((type, data, origin, direct, visibility)); return }
-            Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
+            if s.catchUps > 0 { s.held.append(delivery); return }
+            Self.dispatchEvent(&s, delivery)
         }
     }
 
     /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
     /// it is delivered only when it belongs to a workspace the session has just joined.
-    func deliverReadBack(_ type: String, data: String, origin: EventOrigin, joined: Set<Snowflake>, guild: Snowflake?, direct: Bool = false,
-                         visibility: VisibilityEvent) {
+    func deliverReadBack(_ delivery: Delivery, joined: Set<Snowflake>, guild: Snowflake?) {
+        let origin = delivery.origin
         state.withLock { s in
             guard !s.caughtUp.contains(origin) else { return }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
-                guard let guild, joined.contains(guild), s.visibility?.admit(visibility) ?? true else { return }
-                Self.dispatch(&s, type, data)
+                guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return }
+                Self.dispatch(&s, delivery.type, delivery.data)
             } else {
-                Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
+                Self.dispatchEvent(&s, delivery)
             }
             s.caughtUp.insert(origin)
         }
@@ -226,25 +226,27 @@ final class GatewayConnection: Sendable {
             guard s.catchUps == 0 else { return }
             let held = s.held
             s.held = []
-            for (type, data, origin, direct, visibility) in held where !s.caughtUp.contains(origin) {
-                Self.dispatchEvent(&s, type, data, origin, direct: direct, visibility: visibility)
-            }
+            for delivery in held where !s.caughtUp.contains(delivery.origin) { Self.dispatchEvent(&s, delivery) }
             s.caughtUp = []
         }
     }
 
-    private static func dispatchEvent(_ s: inout State, _ type: String, _ data: String, _ origin: EventOrigin, direct: Bool,
-                                      visibility: VisibilityEvent) {
+    private static func dispatchEvent(_ s: inout State, _ delivery: Delivery) {
+        let origin = delivery.origin
         if origin.seq > 0 {
             guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
             s.cursors[origin.cell] = origin.seq
         }
-        guard s.visibility?.admit(visibility) ?? true else { return }
-        dispatch(&s, type, data, direct: direct)
+        guard s.visibility?.admit(delivery.visibility) ?? true else { return }
+        dispatch(&s, delivery.type, delivery.data, needs: delivery.needs)
     }
 
-    private static func dispatch(_ s: inout State, _ type: String, _ data: String, direct: Bool = false, kept: Bool = true) {
-        guard !s.handedOver, let dispatch = s.machine.dispatch(type, data: data, direct: direct) else { return }
+    private static func dispatch(_ s: inout State, _ type: String, _ data: String, kept: Bool = true) {
+        dispatch(&s, type, data, needs: GatewaySession.neededIntent(for: type, direct: false), kept: kept)
+    }
+
+    private static func dispatch(_ s: inout State, _ type: String, _ data: String, needs: Intents?, kept: Bool = true) {
+        guard !s.handedOver, let dispatch = s.machine.dispatch(type, data: data, needs: needs) else { return }
         if kept { s.buffer.append(dispatch) } else { s.buffer.sentOnly(dispatch) }
         s.output?.write(dispatch)
         s.deliveries?.increment()

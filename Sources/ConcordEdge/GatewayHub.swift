@@ -243,14 +243,12 @@ final class GatewayHub: Sendable {
             let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { byGuild[$0] ?? [] } ?? []
             return ids.compactMap { r.sessions[$0] }
         }
-        var rule = MessageContentRule(type: e.type, payload: e.payload)
-        var facts = MessageFacts(payload: e.payload)
+        var routed = RoutedEvent(event)
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
-        let visibility = VisibilityEvent(e)
         for connection in targets where subject == nil || connection.userID != subject {
-            offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: nil)
+            offer(&routed, cell: cell, to: connection, readBack: nil)
         }
     }
 
@@ -261,26 +259,29 @@ final class GatewayHub: Sendable {
     /// Delivers one cell event to one session, live or read back from the outbox (`readBack`
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
-    private func offer(_ event: OutboxEvent, cell: Int, to connection: GatewayConnection, rule: inout MessageContentRule,
-                       facts: inout MessageFacts, visibility: VisibilityEvent, readBack joined: Set<Snowflake>?) {
+    private func offer(_ routed: inout RoutedEvent, cell: Int, to connection: GatewayConnection, readBack joined: Set<Snowflake>?) {
+        let event = routed.event
         let e = event.event
-        let direct = e.guildID == nil && e.channelID != nil
         let (user, isBot, intents, outcome) = connection.state.withLock { s in
             (s.userID, s.isBot, s.machine.intents,
-             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &facts))
+             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &routed.facts))
         }
-        let (type, data): (String, String)
+        let delivery: Delivery
+        let origin = EventOrigin(cell: cell, seq: event.seq)
         switch outcome {
         case .drop: return
-        case .replace(let compactType, let compactData): (type, data) = (compactType, compactData)
+        case .replace(let compactType, let compactData):
+            delivery = Delivery(type: compactType, data: compactData, origin: origin, needs: GatewaySession.neededIntent(for: compactType, direct: routed.direct),
+                                visibility: routed.visibility)
         // As Discord: a bot reads DMs without the MESSAGE_CONTENT intent.
-        case .deliver: (type, data) = (e.type, direct ? e.payload : user.map { rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload)
+        case .deliver:
+            let data = routed.direct ? e.payload : user.map { routed.rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload
+            delivery = Delivery(type: e.type, data: data, origin: origin, needs: routed.needs, visibility: routed.visibility)
         }
-        let origin = EventOrigin(cell: cell, seq: event.seq)
         if let joined {
-            connection.deliverReadBack(type, data: data, origin: origin, joined: joined, guild: e.guildID, direct: direct, visibility: visibility)
+            connection.deliverReadBack(delivery, joined: joined, guild: e.guildID)
         } else {
-            connection.deliverLive(type, data: data, origin: origin, direct: direct, visibility: visibility)
+            connection.deliverLive(delivery)
         }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
@@ -313,10 +314,8 @@ final class GatewayHub: Sendable {
                 guard let bytes = try? WireJSON.encode(item), let event = OutboxEvent(wireJSON: Array(bytes)) else { continue }
                 after = max(after, event.seq)
                 guard wants(connection, event.event) else { continue }
-                var rule = MessageContentRule(type: event.event.type, payload: event.event.payload)
-                var facts = MessageFacts(payload: event.event.payload)
-                let visibility = VisibilityEvent(event.event)
-                offer(event, cell: cell, to: connection, rule: &rule, facts: &facts, visibility: visibility, readBack: joined)
+                var routed = RoutedEvent(event)
+                offer(&routed, cell: cell, to: connection, readBack: joined)
             }
             if page.count < 500 { return }
         }

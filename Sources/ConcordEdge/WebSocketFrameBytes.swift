@@ -29,8 +29,31 @@ enum WebSocketFrameBytes {
         buffer.writeString(text)
     }
 
+    /// A dispatch's frame: room made once for all of it, and its text copied in one pass over
+    /// the buffer's memory (not one capacity check per piece).
     static func append(_ dispatch: Dispatch, to buffer: inout ByteBuffer) {
-        appendHeader(opcode: .text, length: dispatch.byteCount, to: &buffer)
-        dispatch.withPieces { buffer.writeString($0) }
+        let length = dispatch.byteCount
+        buffer.reserveCapacity(minimumWritableBytes: 10 + length)
+        appendHeader(opcode: .text, length: length, to: &buffer)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
+            var at = 0
+            dispatch.withPieces(text: { text in
+                let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                    return bytes.count
+                }
+                if let copied { at += copied } else { for byte in text.utf8 { out[at] = byte; at += 1 } }
+            }, number: { n in
+                guard n >= 0 else { for byte in String(n).utf8 { out[at] = byte; at += 1 }; return }
+                let digits = Dispatch.decimalDigits(n)
+                var rest = n
+                for index in stride(from: at + digits - 1, through: at, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                at += digits
+            })
+            return at
+        }
     }
 }

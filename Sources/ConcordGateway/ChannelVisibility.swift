@@ -94,9 +94,18 @@ public struct ChannelVisibility: Sendable, Equatable {
     }
 
     public let userID: Snowflake
-    private(set) var workspaces: [Snowflake: Workspace] = [:]
+    private(set) var workspaces: [Snowflake: Workspace] = [:] {
+        didSet { lastAnswer = nil }
+    }
+    /// The last channel judged and the answer: a busy channel's events ask the same question of
+    /// every session, and its answer stands until the workspaces change.
+    private var lastAnswer: (guild: Snowflake, channel: Snowflake, visible: Bool)?
 
     public init(userID: Snowflake) { self.userID = userID }
+
+    public static func == (a: ChannelVisibility, b: ChannelVisibility) -> Bool {
+        a.userID == b.userID && a.workspaces == b.workspaces
+    }
 
     /// A workspace as READY or GUILD_CREATE shows it.
     public mutating func load(_ guild: GuildCreatePayload) {
@@ -115,8 +124,11 @@ public struct ChannelVisibility: Sendable, Equatable {
         apply(event.change, guild: guild)
         if !event.requires.isEmpty, !(workspaces[guild]?.base.isSuperset(of: event.requires) ?? false) { return false }
         guard let channel = event.guardedChannel else { return true }
+        if let last = lastAnswer, last.channel == channel, last.guild == guild { return last.visible }
         // A workspace the session was never shown, or has left: none of its channels' content.
-        return workspaces[guild]?.canView(channel) ?? false
+        let visible = workspaces[guild]?.canView(channel) ?? false
+        lastAnswer = (guild, channel, visible)
+        return visible
     }
 
     /// Whether the user can view a channel, as far as this session knows.

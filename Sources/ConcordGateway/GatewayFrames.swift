@@ -90,19 +90,28 @@ public struct Dispatch: Sendable, Equatable {
     public var frame: String { ServerFrame.dispatch(type, seq: seq, data: data) }
 
     /// The frame's length in UTF-8 bytes, without splicing it.
-    public var byteCount: Int { Self.framing + type.utf8.count + data.utf8.count + String(seq).utf8.count }
+    public var byteCount: Int { Self.framing + type.utf8.count + data.utf8.count + Self.decimalDigits(seq) }
+
+    /// How many characters `String(n)` has, without making it.
+    public static func decimalDigits(_ n: Int64) -> Int {
+        guard n >= 0 else { return String(n).utf8.count }
+        var (rest, digits) = (n, 1)
+        while rest >= 10 { rest /= 10; digits += 1 }
+        return digits
+    }
 
     /// `{"op":0,"d":` + `,"s":` + `,"t":"` + `"}`.
     static let framing = 12 + 5 + 6 + 2
 
-    /// The frame's pieces in order, for writing it without making its text first.
-    public func withPieces(_ body: (String) -> Void) {
-        body(#"{"op":0,"d":"#)
-        body(data)
-        body(#","s":"#)
-        body(String(seq))
-        body(#","t":""#)
-        body(type)
-        body(#""}"#)
+    /// The frame's pieces in order, for writing it without making its text first: `text` takes
+    /// the text pieces, `number` the sequence number where it goes.
+    public func withPieces(text: (String) -> Void, number: (Int64) -> Void) {
+        text(#"{"op":0,"d":"#)
+        text(data)
+        text(#","s":"#)
+        number(seq)
+        text(#","t":""#)
+        text(type)
+        text(#""}"#)
     }
 }

@@ -170,12 +170,22 @@ public struct GatewaySession: Sendable {
     /// Numbers an event for this session and returns its frame; nil when the session is not
     /// ready or its intents exclude the event.
     public mutating func dispatch(_ type: String, data: String, direct: Bool = false) -> Dispatch? {
+        dispatch(type, data: data, needs: Self.neededIntent(for: type, direct: direct))
+    }
+
+    /// `needs`: what `neededIntent` answers for the event, worked out once for every session.
+    public mutating func dispatch(_ type: String, data: String, needs: Intents?) -> Dispatch? {
         guard phase == .ready else { return nil }
-        if let needed = Intents.required(for: type, direct: direct), !intents.contains(needed), type != "GUILD_CREATE", type != "GUILD_DELETE" {
-            return nil
-        }
+        if let needs, !intents.contains(needs) { return nil }
         sequence += 1
         return Dispatch(seq: sequence, type: type, data: data)
+    }
+
+    /// The intent a session must have asked for to receive an event (nil: none). GUILD_CREATE
+    /// and GUILD_DELETE reach every session: they change which workspaces it follows.
+    public static func neededIntent(for type: String, direct: Bool) -> Intents? {
+        guard type != "GUILD_CREATE", type != "GUILD_DELETE" else { return nil }
+        return Intents.required(for: type, direct: direct)
     }
 
     private mutating func close(_ code: GatewayCloseCode) -> [Action] {

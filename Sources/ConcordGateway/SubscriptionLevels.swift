@@ -60,7 +60,8 @@ public struct SubscriptionLevels: Sendable, Equatable {
     public var channelCount: Int { channels.count }
 
     public func level(guild: Snowflake, channel: Snowflake) -> SubscriptionLevel {
-        guard largeGuilds.contains(guild) else { return .full }
+        // Most sessions never ask for levels: no hashing for them.
+        guard !largeGuilds.isEmpty, largeGuilds.contains(guild) else { return .full }
         return channels[channel] ?? defaults[guild] ?? .full
     }
 

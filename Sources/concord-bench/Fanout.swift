@@ -29,6 +29,8 @@ struct Fanout: AsyncParsableCommand {
     var firstHeartbeat: Double?
     @Option(help: "How many of the sessions may view the channel (default: all of them).") var receivers: Int?
     @Option(help: "The sessions' transport compression: zlib-stream or zstd-stream (default: none).") var compress: String?
+    @Option(help: "A file this command creates when the sending starts (all sessions are in), to profile just the deliveries.")
+    var sendingFile: String?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -61,6 +63,7 @@ struct Fanout: AsyncParsableCommand {
         let sent = SendTimes()
         let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
+        if let sendingFile { _ = FileManager.default.createFile(atPath: sendingFile, contents: Data()) }
         let sendStart = DispatchTime.now().uptimeNanoseconds
         let postURL = "\(postEdge ?? edge)/api/v10/channels/\(channel)/messages"
         await withTaskGroup(of: Void.self) { tasks in

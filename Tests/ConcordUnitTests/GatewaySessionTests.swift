@@ -126,7 +126,7 @@ struct GatewaySessionTests {
         for (type, data, seq) in [("MESSAGE_CREATE", #"{"content":"é ✓ \u0000"}"#, Int64(1)), ("READY", "{}", Int64.max), ("X", "", Int64(-1))] {
             let dispatch = Dispatch(seq: seq, type: type, data: data)
             var pieces = ""
-            dispatch.withPieces { pieces += $0 }
+            dispatch.withPieces(text: { pieces += $0 }, number: { pieces += String($0) })
             #expect(pieces == ServerFrame.dispatch(type, seq: seq, data: data))
             #expect(dispatch.frame == pieces)
             #expect(dispatch.byteCount == pieces.utf8.count)

@@ -36,4 +36,19 @@ struct WebSocketFrameBytesTests {
         #expect(Array(bytes.suffix(5)) == [0x82, 3, 1, 2, 3])
         #expect(bytes.count == 2 + first.count + 4 + 300 + 5)
     }
+
+    @Test func aDispatchsBytesAreItsFrameForEverySequenceNumber() {
+        var seqs: [Int64] = [0, 1, 9, 10, 99, 100, 12_345, Int64.max, -1, Int64.min]
+        var power: Int64 = 1
+        while power <= Int64.max / 10 { power *= 10; seqs += [power - 1, power, power + 1] }
+        for seq in seqs {
+            let dispatch = Dispatch(seq: seq, type: "T", data: "{}")
+            var buffer = ByteBuffer()
+            WebSocketFrameBytes.append(dispatch, to: &buffer)
+            let text = Array(dispatch.frame.utf8)
+            #expect(Array(buffer.readableBytesView.dropFirst(2)) == text, "seq \(seq)")
+            #expect(dispatch.byteCount == text.count)
+            #expect(Dispatch.decimalDigits(seq) == String(seq).utf8.count)
+        }
+    }
 }
