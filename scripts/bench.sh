@@ -330,6 +330,7 @@ sends_bench() {
   local roles=("cell=${pids[0]}" "edge=${pids[1]}")
   python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
   local commits_before; commits_before=$(committed_transactions)
+  redis_calls > "$root/send-calls-before"
   [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
     -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
@@ -337,6 +338,9 @@ sends_bench() {
   python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
     'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
+  redis_calls > "$root/send-calls-after"
+  echo "Redis commands per request:"
+  redis_calls_diff "$root/send-calls-before" "$root/send-calls-after" "$sent"
   # BENCH_STATEMENTS=1: the statements the database ran per request (PostgreSQL is started with
   # pg_stat_statements for it).
   if [ -n "${BENCH_STATEMENTS:-}" ]; then
