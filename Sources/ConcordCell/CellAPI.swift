@@ -302,7 +302,7 @@ public struct CellAPI: Sendable {
                     throw APIError.invalidForm(.single(["follower"], code: "BASE_TYPE_INVALID", message: "Invalid follower name."))
                 }
                 if try await domain.db.outboxPruned(after: after) { throw APIError.outboxPruned(after: after) }
-                try await domain.db.advanceCursor(OutboxFollower.consumer(follower), to: after)
+                try await domain.db.advanceCursor(OutboxFollower.consumer(follower), to: after, waitForDisk: false)
             }
             func page(_ events: [OutboxEvent]) -> Data {
                 Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8)

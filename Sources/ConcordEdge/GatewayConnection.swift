@@ -208,7 +208,7 @@ final class GatewayConnection: Sendable {
             guard !s.caughtUp.contains(origin) else { return }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
                 guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return }
-                Self.dispatch(&s, delivery.type, delivery.data)
+                Self.dispatch(&s, delivery.body, needs: GatewaySession.neededIntent(for: delivery.body.type, direct: false))
             } else {
                 Self.dispatchEvent(&s, delivery)
             }
@@ -238,15 +238,15 @@ final class GatewayConnection: Sendable {
             s.cursors[origin.cell] = origin.seq
         }
         guard s.visibility?.admit(delivery.visibility) ?? true else { return }
-        dispatch(&s, delivery.type, delivery.data, needs: delivery.needs)
+        dispatch(&s, delivery.body, needs: delivery.needs)
     }
 
     private static func dispatch(_ s: inout State, _ type: String, _ data: String, kept: Bool = true) {
-        dispatch(&s, type, data, needs: GatewaySession.neededIntent(for: type, direct: false), kept: kept)
+        dispatch(&s, DispatchBody(type: type, data: data), needs: GatewaySession.neededIntent(for: type, direct: false), kept: kept)
     }
 
-    private static func dispatch(_ s: inout State, _ type: String, _ data: String, needs: Intents?, kept: Bool = true) {
-        guard !s.handedOver, let dispatch = s.machine.dispatch(type, data: data, needs: needs) else { return }
+    private static func dispatch(_ s: inout State, _ body: DispatchBody, needs: Intents?, kept: Bool = true) {
+        guard !s.handedOver, let dispatch = s.machine.dispatch(body, needs: needs) else { return }
         if kept { s.buffer.append(dispatch) } else { s.buffer.sentOnly(dispatch) }
         s.output?.write(dispatch)
         s.deliveries?.increment()

@@ -271,12 +271,11 @@ final class GatewayHub: Sendable {
         switch outcome {
         case .drop: return
         case .replace(let compactType, let compactData):
-            delivery = Delivery(type: compactType, data: compactData, origin: origin, needs: GatewaySession.neededIntent(for: compactType, direct: routed.direct),
-                                visibility: routed.visibility)
-        // As Discord: a bot reads DMs without the MESSAGE_CONTENT intent.
+            delivery = Delivery(body: DispatchBody(type: compactType, data: compactData), origin: origin,
+                                needs: GatewaySession.neededIntent(for: compactType, direct: routed.direct), visibility: routed.visibility)
         case .deliver:
-            let data = routed.direct ? e.payload : user.map { routed.rule.payload(for: $0, isBot: isBot, intents: intents) } ?? e.payload
-            delivery = Delivery(type: e.type, data: data, origin: origin, needs: routed.needs, visibility: routed.visibility)
+            delivery = Delivery(body: routed.body(for: user, isBot: isBot, intents: intents), origin: origin, needs: routed.needs,
+                                visibility: routed.visibility)
         }
         if let joined {
             connection.deliverReadBack(delivery, joined: joined, guild: e.guildID)

@@ -12,6 +12,9 @@ struct RoutedEvent {
     let visibility: VisibilityEvent
     var rule: MessageContentRule
     var facts: MessageFacts
+    /// The event as most sessions get it, and (once a session needs it) with content blanked.
+    let body: DispatchBody
+    private var blanked: DispatchBody?
 
     init(_ event: OutboxEvent) {
         let e = event.event
@@ -21,6 +24,19 @@ struct RoutedEvent {
         visibility = VisibilityEvent(e)
         rule = MessageContentRule(type: e.type, payload: e.payload)
         facts = MessageFacts(payload: e.payload)
+        body = DispatchBody(type: e.type, data: e.payload)
+    }
+
+    /// The event's body for one session. As Discord: a bot reads DMs without the MESSAGE_CONTENT
+    /// intent, and a message's author and those it mentions read its content without it.
+    mutating func body(for user: Snowflake?, isBot: Bool, intents: Intents) -> DispatchBody {
+        guard !direct, let user, isBot, !intents.contains(.messageContent) else { return body }
+        let data = rule.payload(for: user, isBot: isBot, intents: intents)
+        if data == body.data { return body }
+        if let blanked { return blanked }
+        let made = DispatchBody(type: body.type, data: data)
+        blanked = made
+        return made
     }
 }
 
@@ -28,8 +44,7 @@ struct RoutedEvent {
 /// subscription level, or with content blanked), where it came from, the intent it needs, and
 /// what it means to channel visibility (judged when its turn comes in the session's stream).
 struct Delivery: Sendable {
-    let type: String
-    let data: String
+    let body: DispatchBody
     let origin: EventOrigin
     let needs: Intents?
     let visibility: VisibilityEvent

@@ -72,18 +72,43 @@ public enum ServerFrame {
     }
 }
 
+/// A dispatch's type and data, made once per event and shared by every session it goes to:
+/// sessions keep a reference in their resume buffers, not a copy each.
+public final class DispatchBody: Sendable {
+    public let type: String
+    public let data: String
+    /// A frame another edge handed over, kept as its whole text (`data`), number and all.
+    let isWholeFrame: Bool
+
+    public init(type: String, data: String) {
+        (self.type, self.data, isWholeFrame) = (type, data, false)
+    }
+
+    init(wholeFrame: String) {
+        (type, data, isWholeFrame) = ("", wholeFrame, true)
+    }
+}
+
 /// One numbered dispatch of one session. The event's data is one string shared by every session
 /// it goes to; a session's frame differs only by its sequence number, so the frame is spliced
-/// where it is written (or replayed), and sessions keep the shared data, not a copy each.
+/// where it is written (or replayed), and sessions keep the shared body, not a copy each.
 public struct Dispatch: Sendable, Equatable {
     public var seq: Int64
-    public var type: String
-    public var data: String
+    public let body: DispatchBody
+    public var type: String { body.type }
+    public var data: String { body.data }
 
     public init(seq: Int64, type: String, data: String) {
+        self.init(seq: seq, body: DispatchBody(type: type, data: data))
+    }
+
+    public init(seq: Int64, body: DispatchBody) {
         self.seq = seq
-        self.type = type
-        self.data = data
+        self.body = body
+    }
+
+    public static func == (a: Dispatch, b: Dispatch) -> Bool {
+        a.seq == b.seq && a.type == b.type && a.data == b.data
     }
 
     /// The frame's text, as `ServerFrame.dispatch` splices it.

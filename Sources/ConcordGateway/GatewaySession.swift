@@ -173,12 +173,17 @@ public struct GatewaySession: Sendable {
         dispatch(type, data: data, needs: Self.neededIntent(for: type, direct: direct))
     }
 
-    /// `needs`: what `neededIntent` answers for the event, worked out once for every session.
     public mutating func dispatch(_ type: String, data: String, needs: Intents?) -> Dispatch? {
+        dispatch(DispatchBody(type: type, data: data), needs: needs)
+    }
+
+    /// `needs`: what `neededIntent` answers for the event, worked out once for every session;
+    /// `body` is the event's, shared by every session it goes to.
+    public mutating func dispatch(_ body: DispatchBody, needs: Intents?) -> Dispatch? {
         guard phase == .ready else { return nil }
         if let needs, !intents.contains(needs) { return nil }
         sequence += 1
-        return Dispatch(seq: sequence, type: type, data: data)
+        return Dispatch(seq: sequence, body: body)
     }
 
     /// The intent a session must have asked for to receive an event (nil: none). GUILD_CREATE

@@ -4,27 +4,10 @@
 public struct ResumeBuffer: Sendable {
     public let capacity: Int
     public let byteCapacity: Int
-    /// A frame as it was sent: a dispatch of this edge's (its data shared with every other
-    /// session it went to), or the text of one another edge handed over.
-    private enum Kept: Sendable {
-        case dispatch(Dispatch)
-        case text(String)
-
-        var frame: String {
-            switch self {
-            case .dispatch(let d): d.frame
-            case .text(let t): t
-            }
-        }
-
-        var byteCount: Int {
-            switch self {
-            case .dispatch(let d): d.byteCount
-            case .text(let t): t.utf8.count
-            }
-        }
-    }
-    private var frames: [(seq: Int64, kept: Kept)] = []
+    /// The frames as they were sent: a dispatch of this edge's by its body (shared with every
+    /// other session it went to), or the whole text of one another edge handed over. Each kept
+    /// frame costs a session 16 bytes, whatever its size.
+    private var frames: [(seq: Int64, body: DispatchBody)] = []
     private var start = 0
     /// The UTF-8 bytes of the frames from `start` on.
     public private(set) var keptBytes = 0
@@ -46,9 +29,9 @@ public struct ResumeBuffer: Sendable {
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 
-    public mutating func append(seq: Int64, frame: String) { append(seq, .text(frame)) }
+    public mutating func append(seq: Int64, frame: String) { append(seq, DispatchBody(wholeFrame: frame)) }
 
-    public mutating func append(_ dispatch: Dispatch) { append(dispatch.seq, .dispatch(dispatch)) }
+    public mutating func append(_ dispatch: Dispatch) { append(dispatch.seq, dispatch.body) }
 
     /// A dispatch sent but never replayed: READY (a client able to resume has received it, since
     /// it names the session). It is the first, so nothing before it is missing either.
@@ -56,12 +39,20 @@ public struct ResumeBuffer: Sendable {
         lastSeq = dispatch.seq
     }
 
-    private mutating func append(_ seq: Int64, _ kept: Kept) {
-        frames.append((seq, kept))
-        keptBytes += kept.byteCount
+    private static func frame(_ seq: Int64, _ body: DispatchBody) -> String {
+        body.isWholeFrame ? body.data : Dispatch(seq: seq, body: body).frame
+    }
+
+    private static func byteCount(_ seq: Int64, _ body: DispatchBody) -> Int {
+        body.isWholeFrame ? body.data.utf8.count : Dispatch(seq: seq, body: body).byteCount
+    }
+
+    private mutating func append(_ seq: Int64, _ body: DispatchBody) {
+        frames.append((seq, body))
+        keptBytes += Self.byteCount(seq, body)
         lastSeq = seq
         while frames.count - start > capacity || (keptBytes > byteCapacity && start < frames.count) {
-            keptBytes -= frames[start].kept.byteCount
+            keptBytes -= Self.byteCount(frames[start].seq, frames[start].body)
             start += 1
         }
         if start > capacity { frames.removeFirst(start); start = 0 }
@@ -71,14 +62,14 @@ public struct ResumeBuffer: Sendable {
     /// never resume from before it.
     public mutating func drop(through seq: Int64) {
         while start < frames.count, frames[start].seq <= seq {
-            keptBytes -= frames[start].kept.byteCount
+            keptBytes -= Self.byteCount(frames[start].seq, frames[start].body)
             start += 1
         }
         if start > capacity / 2 { frames.removeFirst(start); start = 0 }
     }
 
     /// The kept frames, oldest first: what a draining edge hands over.
-    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: $0.kept.frame) } }
+    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: Self.frame($0.seq, $0.body)) } }
 
     /// The frames after `seq`, in order; nil if some of them are no longer kept (or `seq` is
     /// ahead of what was sent).
@@ -86,7 +77,7 @@ public struct ResumeBuffer: Sendable {
         if seq == lastSeq { return [] }
         let kept = frames[start...]
         guard seq < lastSeq, let first = kept.first?.seq, seq >= first - 1 else { return nil }
-        return kept.filter { $0.seq > seq }.map(\.kept.frame)
+        return kept.filter { $0.seq > seq }.map { Self.frame($0.seq, $0.body) }
     }
 }
 

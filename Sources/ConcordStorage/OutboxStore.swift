@@ -92,8 +92,20 @@ extension SQLExecutor {
         try await run("SELECT seq FROM outbox_cursors WHERE consumer = \(consumer)").first?.decode(Int64.self) ?? 0
     }
 
-    /// Moves a consumer's cursor forward (never back).
-    public func advanceCursor(_ consumer: String, to seq: Int64) async throws {
+    /// Moves a consumer's cursor forward (never back). `waitForDisk: false` commits without
+    /// waiting for the WAL to reach the disk: for a cursor that only holds rows back from
+    /// pruning, a crash losing its last moves keeps rows a little longer, never fewer, and the
+    /// reader asking for a page does not wait on a flush.
+    public func advanceCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool = true) async throws {
+        guard waitForDisk else {
+            // set_config(…, true) lasts for this statement's own transaction, whose commit it governs.
+            try await run("""
+                WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
+                INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM no_flush_wait
+                ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
+                """)
+            return
+        }
         try await run("""
             INSERT INTO outbox_cursors (consumer, seq) VALUES (\(consumer), \(seq))
             ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
