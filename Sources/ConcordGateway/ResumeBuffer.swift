@@ -48,6 +48,9 @@ public struct ResumeBuffer: Sendable {
     }
 
     private mutating func append(_ seq: Int64, _ body: DispatchBody) {
+        // Frames let go are removed before the array would grow, so its storage stays the size
+        // `capacity` needs (a session of a busy channel holds a full buffer for its lifetime).
+        if start > 0, frames.count == frames.capacity { frames.removeFirst(start); start = 0 }
         frames.append((seq, body))
         keptBytes += Self.byteCount(seq, body)
         lastSeq = seq
@@ -67,6 +70,9 @@ public struct ResumeBuffer: Sendable {
         }
         if start > capacity / 2 { frames.removeFirst(start); start = 0 }
     }
+
+    /// How many frames the buffer's storage has room for (kept or let go, not yet removed).
+    var storageCapacity: Int { frames.capacity }
 
     /// The kept frames, oldest first: what a draining edge hands over.
     public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: Self.frame($0.seq, $0.body)) } }

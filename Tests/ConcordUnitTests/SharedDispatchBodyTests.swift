@@ -1,5 +1,5 @@
 @testable import ConcordEdge
-import ConcordGateway
+@testable import ConcordGateway
 import ConcordModels
 import Testing
 
@@ -30,6 +30,15 @@ struct SharedDispatchBodyTests {
         #expect(first.replay(after: 2) == [ServerFrame.dispatch("MESSAGE_CREATE", seq: 3, data: message)])
         #expect(second.replay(after: 40) == [ServerFrame.dispatch("MESSAGE_CREATE", seq: 41, data: message)])
         #expect(first.keptBytes == ServerFrame.dispatch("MESSAGE_CREATE", seq: 3, data: message).utf8.count)
+    }
+
+    @Test func aFullBufferKeepsItsStorageWhateverItsSessionReceives() {
+        var buffer = ResumeBuffer(capacity: 100)
+        let body = DispatchBody(type: "MESSAGE_CREATE", data: message)
+        for seq in Int64(1)...10_000 { buffer.append(Dispatch(seq: seq, body: body)) }
+        #expect(buffer.replay(after: 9_900)?.count == 100)
+        #expect(buffer.replay(after: 9_899) == nil)
+        #expect(buffer.storageCapacity < 200, "storage for \(buffer.storageCapacity) frames")
     }
 
     @Test func aDirectMessageReachesBotsWithItsContent() {
