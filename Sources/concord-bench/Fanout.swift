@@ -62,6 +62,7 @@ struct Fanout: AsyncParsableCommand {
         let count = Int(rate * seconds)
         let sent = SendTimes()
         let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
+        let rssBeforeSending = edgePid.flatMap(ProcessStats.rssKB)
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
         if let sendingFile { _ = FileManager.default.createFile(atPath: sendingFile, contents: Data()) }
         let sendStart = DispatchTime.now().uptimeNanoseconds
@@ -98,6 +99,7 @@ struct Fanout: AsyncParsableCommand {
         for _ in 0..<500 where received() < expected { try await Task.sleep(for: .milliseconds(20)) }
         let windowEnd = DispatchTime.now().uptimeNanoseconds
         let edgeCPUAfter = edgePid.flatMap(ProcessStats.cpuSeconds)
+        let rssAfterSending = edgePid.flatMap(ProcessStats.rssKB)
         let edgeCPU = edgeCPUBefore.flatMap { before in edgeCPUAfter.map { $0 - before } }
         let ownCPU = ProcessStats.ownCPUSeconds() - ownCPUBefore
         try await http.shutdown()
@@ -132,6 +134,11 @@ struct Fanout: AsyncParsableCommand {
                      pct(fromStart, 0.5), pct(fromStart, 0.99), fromStart.last ?? .nan))
         let closes = Dictionary(grouping: logs.map { $0.closeCode.load(ordering: .relaxed) }.filter { $0 != 0 }, by: { $0 }).mapValues(\.count)
         print("sessions closed by the edge during the run: \(closes.isEmpty ? "none" : closes.map { "\($0.value) with \($0.key)" }.joined(separator: ", "))")
+        if let before = rssBeforeSending, let after = rssAfterSending {
+            // What delivering left behind: resume buffers (until acknowledged), socket buffers, allocator.
+            print(String(format: "edge RSS while delivering: %.1f MB before the first post, %.1f MB after the last delivery (%+.1f KB per session)",
+                         Double(before) / 1024, Double(after) / 1024, Double(after - before) / Double(max(connected, 1))))
+        }
         let wall = Double(windowEnd - sendStart) / 1e9
         if let edgeCPU {
             print(String(format: "CPU during sending: edge %.0f%% of one core, this load generator %.0f%% (of %d thread(s))",
