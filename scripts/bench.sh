@@ -327,13 +327,20 @@ committed_transactions() {
 # share of the database's raw rate; then sends paced at half of pgbench's rate, for latency.
 # Beside the rate: each process's CPU and the database's transactions per request.
 sends_bench() {
-  local roles=("cell=${pids[0]}" "edge=${pids[1]}")
-  python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
-  local commits_before; commits_before=$(committed_transactions)
-  redis_calls > "$root/send-calls-before"
+  local roles=("cell=${pids[0]}" "edge=${pids[1]}") sender commits_before
   [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
-    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
-  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" | tee "$root/sends.txt"
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  # The counts start when the load generator's warm-up is over, as its own count does.
+  rm -f "$root/measuring"
+  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" \
+    --measuring-file "$root/measuring" > "$root/sends.txt" & sender=$!
+  while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do sleep 0.02; done
+  python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+  commits_before=$(committed_transactions)
+  redis_calls > "$root/send-calls-before"
+  [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt -c "SELECT pg_stat_statements_reset()" >/dev/null
+  wait "$sender"
+  cat "$root/sends.txt"
   local sent; sent=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/sends.txt")
   python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \

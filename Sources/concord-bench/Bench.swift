@@ -95,6 +95,7 @@ struct Sends: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Clients posting messages as fast as they can, or paced to --paced-rate.")
     @OptionGroup var target: Target
     @Option(help: "Pace the clients to this many messages per second in total.") var pacedRate: Double?
+    @Option(help: "A file this command creates when the warm-up is over and the measured sends start.") var measuringFile: String?
 
     func run() async throws {
         let tokens = try target.tokenList()
@@ -109,6 +110,7 @@ struct Sends: AsyncParsableCommand {
             return await timed(http, request)
         }
         _ = await drive(clients: target.clients, seconds: 1, rate: pacedRate, once)  // warm-up
+        if let measuringFile { _ = FileManager.default.createFile(atPath: measuringFile, contents: Data()) }
         let samples = await drive(clients: target.clients, seconds: target.seconds, rate: pacedRate, once)
         let label = pacedRate.map { String(format: "sends, %d clients paced to %.0f/s", target.clients, $0) }
             ?? "sends, \(target.clients) clients unpaced"
