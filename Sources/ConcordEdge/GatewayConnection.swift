@@ -190,38 +190,29 @@ final class GatewayConnection: Sendable {
         state.withLock { s in Self.dispatch(&s, "READY", data, kept: false) }
     }
 
-    /// Judges and numbers one cell event for this session, all under one lock: its subscription
-    /// level's outcome, its content for a bot without MESSAGE_CONTENT, then its delivery. A live
-    /// event is held while a read-back runs and dropped if already delivered; its visibility is
-    /// judged when its turn comes, not when it arrives, so events held during a read-back are
-    /// judged after the read-back's own. An event read back (`joined`: the workspaces the
-    /// session has just joined) after the cursor moves it; one at or before it is delivered only
-    /// when it belongs to a workspace just joined. Answers the session's user.
-    func offer(_ routed: inout RoutedEvent, origin: EventOrigin, readBack joined: Set<Snowflake>?) -> Snowflake? {
-        let e = routed.event.event
-        return state.withLock { s in
-            let body: DispatchBody, needs: Intents?
-            switch s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: origin.seq, user: s.userID, facts: &routed.facts) {
-            case .drop: return s.userID
-            case .replace(let type, let data): (body, needs) = (DispatchBody(type: type, data: data), GatewaySession.neededIntent(for: type, direct: routed.direct))
-            case .deliver: (body, needs) = (routed.body(for: s.userID, isBot: s.isBot, intents: s.machine.intents), routed.needs)
-            }
-            if let joined {
-                guard !s.caughtUp.contains(origin) else { return s.userID }
-                if origin.seq <= s.cursors[origin.cell, default: 0] {
-                    // Not one of the joined workspaces' (or not visible): another read-back may still want it.
-                    guard let guild = e.guildID, joined.contains(guild), s.visibility?.admit(routed.visibility) ?? true else { return s.userID }
-                    Self.dispatch(&s, body, needs: GatewaySession.neededIntent(for: body.type, direct: false))
-                } else {
-                    Self.dispatchEvent(&s, body, origin: origin, needs: needs, visibility: routed.visibility)
-                }
-                s.caughtUp.insert(origin)
-            } else if s.catchUps > 0 {
-                s.held.append(Delivery(body: body, origin: origin, needs: needs, visibility: routed.visibility))
+    /// A live event from a cell: held while a read-back runs, dropped if already delivered.
+    /// Its visibility is judged when the event's turn comes, not when it arrives, so events held
+    /// during a read-back are judged after the read-back's own.
+    func deliverLive(_ delivery: Delivery) {
+        state.withLock { s in
+            if s.catchUps > 0 { s.held.append(delivery); return }
+            Self.dispatchEvent(&s, delivery)
+        }
+    }
+
+    /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
+    /// it is delivered only when it belongs to a workspace the session has just joined.
+    func deliverReadBack(_ delivery: Delivery, joined: Set<Snowflake>, guild: Snowflake?) {
+        let origin = delivery.origin
+        state.withLock { s in
+            guard !s.caughtUp.contains(origin) else { return }
+            if origin.seq <= s.cursors[origin.cell, default: 0] {
+                guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return }
+                Self.dispatch(&s, delivery.body, needs: GatewaySession.neededIntent(for: delivery.body.type, direct: false))
             } else {
-                Self.dispatchEvent(&s, body, origin: origin, needs: needs, visibility: routed.visibility)
+                Self.dispatchEvent(&s, delivery)
             }
-            return s.userID
+            s.caughtUp.insert(origin)
         }
     }
 
@@ -235,20 +226,19 @@ final class GatewayConnection: Sendable {
             guard s.catchUps == 0 else { return }
             let held = s.held
             s.held = []
-            for held in held where !s.caughtUp.contains(held.origin) {
-                Self.dispatchEvent(&s, held.body, origin: held.origin, needs: held.needs, visibility: held.visibility)
-            }
+            for delivery in held where !s.caughtUp.contains(delivery.origin) { Self.dispatchEvent(&s, delivery) }
             s.caughtUp = []
         }
     }
 
-    private static func dispatchEvent(_ s: inout State, _ body: DispatchBody, origin: EventOrigin, needs: Intents?, visibility: VisibilityEvent) {
+    private static func dispatchEvent(_ s: inout State, _ delivery: Delivery) {
+        let origin = delivery.origin
         if origin.seq > 0 {
             guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
             s.cursors[origin.cell] = origin.seq
         }
-        guard s.visibility?.admit(visibility) ?? true else { return }
-        dispatch(&s, body, needs: needs)
+        guard s.visibility?.admit(delivery.visibility) ?? true else { return }
+        dispatch(&s, delivery.body, needs: delivery.needs)
     }
 
     private static func dispatch(_ s: inout State, _ type: String, _ data: String, kept: Bool = true) {

@@ -260,9 +260,28 @@ final class GatewayHub: Sendable {
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
     private func offer(_ routed: inout RoutedEvent, cell: Int, to connection: GatewayConnection, readBack joined: Set<Snowflake>?) {
-        let e = routed.event.event
-        let origin = EventOrigin(cell: cell, seq: routed.event.seq)
-        let user = connection.offer(&routed, origin: origin, readBack: joined)
+        let event = routed.event
+        let e = event.event
+        let (user, isBot, intents, outcome) = connection.state.withLock { s in
+            (s.userID, s.isBot, s.machine.intents,
+             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &routed.facts))
+        }
+        let delivery: Delivery
+        let origin = EventOrigin(cell: cell, seq: event.seq)
+        switch outcome {
+        case .drop: return
+        case .replace(let compactType, let compactData):
+            delivery = Delivery(body: DispatchBody(type: compactType, data: compactData), origin: origin,
+                                needs: GatewaySession.neededIntent(for: compactType, direct: routed.direct), visibility: routed.visibility)
+        case .deliver:
+            delivery = Delivery(body: routed.body(for: user, isBot: isBot, intents: intents), origin: origin, needs: routed.needs,
+                                visibility: routed.visibility)
+        }
+        if let joined {
+            connection.deliverReadBack(delivery, joined: joined, guild: e.guildID)
+        } else {
+            connection.deliverLive(delivery)
+        }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
             if e.type == "GUILD_DELETE" { unfollow(connection, guild: guild) }

@@ -40,9 +40,9 @@ struct RoutedEvent {
     }
 }
 
-/// A live event held for a session while a read-back runs, as the session is to be given it:
-/// its body (maybe compacted for its subscription level, or with content blanked), where it came
-/// from, the intent it needs, and what it means to channel visibility (judged when its turn comes).
+/// One event as a session is given it: its type and data (maybe compacted for the session's
+/// subscription level, or with content blanked), where it came from, the intent it needs, and
+/// what it means to channel visibility (judged when its turn comes in the session's stream).
 struct Delivery: Sendable {
     let body: DispatchBody
     let origin: EventOrigin
