@@ -182,12 +182,12 @@ final class GatewayConnection: Sendable {
 
     /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
     func deliver(_ type: String, data: String) {
-        state.withLock { s in Self.dispatch(&s, type, data) }
+        state.withLock { s in Self.dispatch(&s, DispatchBody(type: type, data: data)) }
     }
 
     /// READY: numbered and sent, not kept for a RESUME (whoever can resume has it).
     func deliverReady(_ data: String) {
-        state.withLock { s in Self.dispatch(&s, "READY", data, kept: false) }
+        state.withLock { s in Self.dispatch(&s, DispatchBody(type: "READY", data: data), kept: false) }
     }
 
     /// A live event from a cell: held while a read-back runs, dropped if already delivered.
@@ -208,7 +208,7 @@ final class GatewayConnection: Sendable {
             guard !s.caughtUp.contains(origin) else { return }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
                 guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return }
-                Self.dispatch(&s, delivery.body, needs: GatewaySession.neededIntent(for: delivery.body.type, direct: false))
+                Self.dispatch(&s, delivery.body)
             } else {
                 Self.dispatchEvent(&s, delivery)
             }
@@ -241,8 +241,10 @@ final class GatewayConnection: Sendable {
         dispatch(&s, delivery.body, needs: delivery.needs)
     }
 
-    private static func dispatch(_ s: inout State, _ type: String, _ data: String, kept: Bool = true) {
-        dispatch(&s, DispatchBody(type: type, data: data), needs: GatewaySession.neededIntent(for: type, direct: false), kept: kept)
+    /// An event numbered outside the cell's live routing (the edge's own, or one a read-back
+    /// gives a workspace just joined): never a DM's.
+    private static func dispatch(_ s: inout State, _ body: DispatchBody, kept: Bool = true) {
+        dispatch(&s, body, needs: GatewaySession.neededIntent(for: body.type, direct: false), kept: kept)
     }
 
     private static func dispatch(_ s: inout State, _ body: DispatchBody, needs: Intents?, kept: Bool = true) {

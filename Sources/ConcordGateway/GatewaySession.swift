@@ -170,11 +170,7 @@ public struct GatewaySession: Sendable {
     /// Numbers an event for this session and returns its frame; nil when the session is not
     /// ready or its intents exclude the event.
     public mutating func dispatch(_ type: String, data: String, direct: Bool = false) -> Dispatch? {
-        dispatch(type, data: data, needs: Self.neededIntent(for: type, direct: direct))
-    }
-
-    public mutating func dispatch(_ type: String, data: String, needs: Intents?) -> Dispatch? {
-        dispatch(DispatchBody(type: type, data: data), needs: needs)
+        dispatch(DispatchBody(type: type, data: data), needs: Self.neededIntent(for: type, direct: direct))
     }
 
     /// `needs`: what `neededIntent` answers for the event, worked out once for every session;

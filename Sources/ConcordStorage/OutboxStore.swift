@@ -97,17 +97,12 @@ extension SQLExecutor {
     /// pruning, a crash losing its last moves keeps rows a little longer, never fewer, and the
     /// reader asking for a page does not wait on a flush.
     public func advanceCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool = true) async throws {
-        guard waitForDisk else {
-            // set_config(…, true) lasts for this statement's own transaction, whose commit it governs.
-            try await run("""
-                WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
-                INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM no_flush_wait
-                ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
-                """)
-            return
-        }
+        // set_config(…, true) lasts for this statement's own transaction, whose commit it governs;
+        // waiting for the disk keeps whatever the server is set to.
         try await run("""
-            INSERT INTO outbox_cursors (consumer, seq) VALUES (\(consumer), \(seq))
+            WITH commit_mode AS (
+                SELECT set_config('synchronous_commit', CASE WHEN \(waitForDisk) THEN current_setting('synchronous_commit') ELSE 'off' END, true))
+            INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM commit_mode
             ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
             """)
     }
