@@ -110,8 +110,8 @@ extension CellDomain {
         let nonce = request.enforcedNonce
         try await storeBlobs(staged)
         if events.count == 1 && nonce == nil && staged.isEmpty {
-            // One statement, no transaction: the common case, kept cheap.
-            changed = try await db.insertMessage(record, authorID: caller.userID, event: events[0])
+            // One statement, no transaction, shared with the sends beside it: the common case, kept cheap.
+            changed = try await sends.insert(MessageWrite(record: record, authorID: caller.userID, event: events[0]))
         } else {
             var outcome: (changed: [ReadStateRow], earlier: Snowflake?) = ([], nil)
             // A nonce whose message was deleted since is let go and claimed again, once.

@@ -45,6 +45,8 @@ public final class CellDomain: Sendable {
     public let counters: UnreadCounters
     /// Message history across the warm and cold tiers.
     public let history: MessageHistory
+    /// Plain sends (one event, no nonce, no files), written in batches under load.
+    let sends: GroupCommit
     /// Each active channel's latest messages, in Redis.
     public let hot: HotMessages
     let flights = Flights<String>()
@@ -79,6 +81,7 @@ public final class CellDomain: Sendable {
         self.logger = logger
         self.counters = UnreadCounters(redis: redis, cellName: cellName)
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
+        self.sends = GroupCommit { [db] in try await db.insertMessages($0) }
         self.peers = peers ?? PeerCells(internalSecret: "")
         self.hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
         self.blobs = blobs

@@ -16,6 +16,17 @@ public struct MessageLeftWarmTier: Error {
     public init() {}
 }
 
+/// A message to insert, with its author and the event it queues.
+public struct MessageWrite: Sendable {
+    public var record: MessageRecord
+    public var authorID: Snowflake
+    public var event: PendingEvent
+
+    public init(record: MessageRecord, authorID: Snowflake, event: PendingEvent) {
+        self.record = record; self.authorID = authorID; self.event = event
+    }
+}
+
 extension SQLExecutor {
     private static var messageSelect: String { "\(Columns.message) FROM messages msg \(Columns.messageAuthor)" }
 
@@ -36,44 +47,68 @@ extension SQLExecutor {
             editedAt: try r["edited_at"].decode(Date?.self), attachmentsJSON: try r["attachments"].decode(String.self))
     }
 
-    /// Inserts a message and its outbox event in one statement (one round trip, one transaction).
-    /// Inserts a message and its outbox row in one statement. The only other writes are for the
-    /// users it mentions (their mention counts), @everyone (once per channel), and the author's
-    /// own read state (a sender has read up to their own message).
-    /// Answers the read-state rows it changed. Prepared: every send runs it.
+    /// Inserts a message and its outbox row in one statement (see `insertMessages`).
     public func insertMessage(_ m: MessageRecord, authorID: Snowflake, event: PendingEvent) async throws -> [ReadStateRow] {
-        try await run(prepared: """
-            WITH inserted AS (
+        try await insertMessages([MessageWrite(record: m, authorID: authorID, event: event)])
+    }
+
+    /// Inserts messages and their outbox rows (in the order given) in one statement: one round
+    /// trip, one commit however many there are. The only other writes are for the users they
+    /// mention (their mention counts), @everyone (once per channel), and each author's own read
+    /// state (a sender has read up to their own message); a user and channel several messages
+    /// touch is written once, so one statement never changes a row twice.
+    /// Answers the read-state rows it changed. Prepared: every send runs it.
+    ///
+    /// Columns go in as one array each; a nullable id as 0 and a nullable text as "" (no id is 0,
+    /// no JSON text and no request id is empty), since postgres-nio's arrays hold no NULLs; each
+    /// message's mentions as an array literal.
+    public func insertMessages(_ writes: [MessageWrite]) async throws -> [ReadStateRow] {
+        let (m, e) = (writes.map(\.record), writes.map(\.event))
+        func id(_ snowflake: Snowflake?) -> Int64 { snowflake?.int64 ?? 0 }
+        return try await run(prepared: """
+            WITH input AS (
+                SELECT * FROM unnest(\(m.map(\.channelID.int64)), \(m.map(\.id.bucket)), \(m.map(\.id.int64)), \(m.map { id($0.workspaceID) }),
+                                     \(writes.map(\.authorID.int64)), \(m.map(\.type)), \(m.map(\.content)), \(m.map(\.tts)),
+                                     \(m.map(\.mentionEveryone)), \(m.map { "{" + $0.mentionIDs.map(\.description).joined(separator: ",") + "}" }),
+                                     \(m.map(\.embedsJSON)), \(m.map(\.componentsJSON)), \(m.map { $0.nonceJSON ?? "" }), \(m.map(\.flags)),
+                                     \(m.map { id($0.referenceMessageID) }), \(m.map { id($0.referenceChannelID) }), \(m.map { id($0.referenceGuildID) }),
+                                     \(m.map(\.attachmentsJSON)), \(e.map(\.type)), \(e.map { id($0.guildID) }), \(e.map { id($0.channelID) }),
+                                     \(e.map { id($0.userID) }), \(e.map(\.payload)), \(e.map { $0.requestID ?? "" }))
+                    WITH ORDINALITY AS i(channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone, mention_ids,
+                                         embeds, components, nonce, flags, reference_message_id, reference_channel_id, reference_guild_id,
+                                         attachments, event_type, event_workspace_id, event_channel_id, event_user_id, payload, request_id, ord)
+            ), inserted AS (
                 INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
                                       mention_ids, embeds, components, nonce, flags, reference_message_id, reference_channel_id,
                                       reference_guild_id, attachments)
-                VALUES (\(m.channelID.int64), \(m.id.bucket), \(m.id.int64), \(m.workspaceID?.int64)::int8, \(authorID.int64), \(m.type),
-                        \(m.content), \(m.tts), \(m.mentionEveryone), \(m.mentionIDs.map(\.int64)), \(m.embedsJSON)::jsonb,
-                        \(m.componentsJSON)::jsonb, \(m.nonceJSON)::text, \(m.flags), \(m.referenceMessageID?.int64)::int8,
-                        \(m.referenceChannelID?.int64)::int8, \(m.referenceGuildID?.int64)::int8, \(m.attachmentsJSON)::jsonb)
-                RETURNING id
-            ), mentioned AS (
-                INSERT INTO read_states (user_id, channel_id, mention_count)
-                SELECT u, \(m.channelID.int64), 1 FROM unnest(\(m.mentionIDs.map(\.int64))::bigint[]) AS u, inserted
-                WHERE u <> \(authorID.int64)
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
+                SELECT channel_id, bucket, id, NULLIF(workspace_id, 0), author_id, type, content, tts, mention_everyone,
+                       mention_ids::bigint[], embeds::jsonb, components::jsonb, NULLIF(nonce, ''), flags, NULLIF(reference_message_id, 0),
+                       NULLIF(reference_channel_id, 0), NULLIF(reference_guild_id, 0), attachments::jsonb
+                FROM input ORDER BY ord
+            ), touched AS (
+                SELECT user_id, channel_id, sum(mentions)::int AS mentions, max(last_message_id) AS last_message_id
+                FROM (SELECT mentioned.u AS user_id, i.channel_id, 1 AS mentions, 0::bigint AS last_message_id
+                      FROM input i, LATERAL (SELECT DISTINCT u FROM unnest(i.mention_ids::bigint[]) AS u) AS mentioned
+                      WHERE mentioned.u <> i.author_id
+                      UNION ALL
+                      SELECT author_id, channel_id, 0, id FROM input) AS each_message
+                GROUP BY user_id, channel_id
+            ), states AS (
+                INSERT INTO read_states (user_id, channel_id, mention_count, last_message_id)
+                SELECT user_id, channel_id, mentions, last_message_id FROM touched ORDER BY user_id, channel_id
+                ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + EXCLUDED.mention_count,
+                    last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id), \(unescaped: ReadStateRow.newVersion)
                 \(unescaped: ReadStateRow.returning)
             ), everyone AS (
                 INSERT INTO mass_mentions (channel_id, message_id)
-                SELECT \(m.channelID.int64), inserted.id FROM inserted WHERE \(m.mentionEveryone)
-            ), own AS (
-                INSERT INTO read_states (user_id, channel_id, last_message_id)
-                SELECT \(authorID.int64), \(m.channelID.int64), inserted.id FROM inserted
-                ON CONFLICT (user_id, channel_id) DO UPDATE SET last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
-                    \(unescaped: ReadStateRow.newVersion)
-                \(unescaped: ReadStateRow.returning)
+                SELECT channel_id, id FROM input WHERE mention_everyone
             ), queued AS (
                 INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
-                SELECT \(event.type), \(event.guildID?.int64)::int8, \(event.channelID?.int64)::int8, \(event.userID?.int64)::int8, \(event.payload)::json,
-                       \(event.requestID)::text
-                FROM inserted
+                SELECT event_type, NULLIF(event_workspace_id, 0), NULLIF(event_channel_id, 0), NULLIF(event_user_id, 0), payload::json,
+                       NULLIF(request_id, '')
+                FROM input ORDER BY ord
             )
-            SELECT * FROM mentioned UNION ALL SELECT * FROM own
+            SELECT * FROM states
             """).map(ReadStateRow.row)
     }
 

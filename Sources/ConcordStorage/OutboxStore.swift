@@ -210,11 +210,18 @@ extension Database {
                     WHERE m.channel_id = created.channel_id AND m.id = created.message_id
                       AND m.bucket = ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int
                     RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
+                ), senders AS (
+                    -- Locked in key order, as a batch of sends writes them: in any other order
+                    -- this and a batch touching the same two senders could wait on each other.
+                    SELECT rs.user_id, rs.channel_id, numbered.id, numbered.channel_seq
+                    FROM read_states rs JOIN numbered ON rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id
+                    WHERE rs.last_message_id = numbered.id
+                    ORDER BY rs.user_id, rs.channel_id FOR UPDATE OF rs
                 )
                 -- A sender has read up to their own message: their read sequence follows it.
-                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, numbered.channel_seq), \(unescaped: ReadStateRow.newVersion)
-                FROM numbered
-                WHERE rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id AND rs.last_message_id = numbered.id
+                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, senders.channel_seq), \(unescaped: ReadStateRow.newVersion)
+                FROM senders
+                WHERE rs.user_id = senders.user_id AND rs.channel_id = senders.channel_id AND rs.last_message_id = senders.id
                 RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
                 """).map(ReadStateRow.row)
             let channelSeqs = try await tx.run("""

@@ -153,6 +153,64 @@ struct StorageTests {
         }
     }
 
+    /// A batch of sends (group commit) writes what each would write alone: every message with
+    /// its fields, their events in the batch's order, each mention counted once per message, and
+    /// each author's read state at their newest message; a user and channel that several
+    /// messages touch is one row, written once.
+    @Test func aBatchOfSendsWritesWhatEachWouldAlone() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (alice, ws, channel) = try await seed(db)
+            let bob = User(id: ids.next(), username: "b\(UInt32.random(in: 0...UInt32.max))", globalName: nil, bot: false)
+            let carol = User(id: ids.next(), username: "c\(UInt32.random(in: 0...UInt32.max))", globalName: nil, bot: true)
+            for user in [bob, carol] {
+                #expect(try await db.insertUser(user, passwordHash: nil, ownerID: nil))
+                _ = try await db.insertMember(workspaceID: ws.id, userID: user.id)
+            }
+            var first = record(ids.next(), channel: channel, author: alice, content: "hi bob")
+            first.mentionIDs = [bob.id, bob.id]
+            var second = record(ids.next(), channel: channel, author: bob, content: "hi all")
+            second.mentionIDs = [alice.id, carol.id, bob.id]
+            second.nonceJSON = #""n-1""#
+            second.referenceMessageID = first.id
+            second.referenceChannelID = channel.id
+            second.referenceGuildID = ws.id
+            var third = record(ids.next(), channel: channel, author: alice, content: "@everyone")
+            third.mentionEveryone = true
+            third.mentionIDs = [bob.id]
+            let batch = [first, second, third]
+            try await db.ensureMessagePartition(bucket: first.id.bucket)
+            let changed = try await db.insertMessages(batch.map {
+                MessageWrite(record: $0, authorID: $0.author.id,
+                             event: PendingEvent(type: "MESSAGE_CREATE", guildID: ws.id, channelID: channel.id, payload: #"{"id":"\#($0.id)"}"#))
+            })
+            let states = Dictionary(uniqueKeysWithValues: changed.map { ($0.userID, $0) })
+            #expect(changed.count == 3, "one row per user and channel")
+            #expect(states[alice.id]?.lastMessageID == third.id && states[alice.id]?.mentionCount == 1)
+            #expect(states[bob.id]?.lastMessageID == second.id && states[bob.id]?.mentionCount == 2, "two messages mention bob; one names him twice")
+            #expect(states[carol.id]?.lastMessageID == Snowflake(0) && states[carol.id]?.mentionCount == 1)
+
+            for sent in batch {
+                var read = try #require(try await db.message(channelID: channel.id, id: sent.id))
+                read.authorMember = nil
+                #expect(read == sent)
+            }
+            _ = try await db.sequenceOutbox()
+            #expect(try await db.events(after: 0, limit: 10).map(\.event.payload) == batch.map { #"{"id":"\#($0.id)"}"# })
+            let everyone = try await db.run("SELECT message_id FROM mass_mentions WHERE channel_id = \(channel.id.int64)").map { try $0.decode(Int64.self) }
+            #expect(everyone == [third.id.int64])
+
+            // A second batch adds to the rows the first made.
+            var fourth = record(ids.next(), channel: channel, author: carol, content: "hi bob")
+            fourth.mentionIDs = [bob.id]
+            let again = try await db.insertMessage(fourth, authorID: carol.id,
+                                                   event: PendingEvent(type: "MESSAGE_CREATE", guildID: ws.id, channelID: channel.id, payload: "{}"))
+            let bobs = try #require(again.first { $0.userID == bob.id })
+            let carols = try #require(again.first { $0.userID == carol.id })
+            #expect(bobs.mentionCount == 3 && bobs.lastMessageID == second.id && bobs.version > states[bob.id]!.version)
+            #expect(carols.mentionCount == 1 && carols.lastMessageID == fourth.id)
+        }
+    }
+
     @Test func concurrentWritersGetADenseOrderedSequence() async throws {
         try await TestServers.withMigratedDatabase { db in
             let (user, _, channel) = try await seed(db)
