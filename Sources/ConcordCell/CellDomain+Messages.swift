@@ -47,7 +47,28 @@ extension CellDomain {
     public func createMessage(_ channelID: Snowflake, _ request: MessageCreateRequest, uploads: [Int: Upload] = [:], baseURL: String = "",
                               caller: Caller) async throws -> String {
         try Validation.validate(request)
-        let access = try await requireChannel(channelID, caller: caller, needs: [.viewChannel, .sendMessages])
+        let needs: Permissions = [.viewChannel, .sendMessages]
+        // A plain send (no files, no nonce: one statement, see `post`) may go with the access
+        // kept from the caller's last send here; its insert is refused if that access changed
+        // since, and the send is checked again with a fresh read. A kept access that would
+        // refuse is never trusted: the fresh read decides.
+        let plain = uploads.isEmpty && (request.attachments ?? []).isEmpty && request.enforcedNonce == nil
+        if plain, let kept = sendAccess.access(channel: channelID, user: caller.userID), let versions = kept.versions,
+           let allowed = try? Self.allowed(kept, needs: needs) {
+            do {
+                return try await send(channelID, request, access: allowed, checkedAt: versions, uploads: uploads, baseURL: baseURL)
+            } catch where error.sqlState == AccessVersions.changed {
+                sendAccess.forget(channel: channelID, user: caller.userID)
+            }
+        }
+        let access = try await requireChannel(channelID, caller: caller, needs: needs)
+        if plain { sendAccess.keep(access, user: caller.userID) }
+        return try await send(channelID, request, access: access, checkedAt: nil, uploads: uploads, baseURL: baseURL)
+    }
+
+    /// Sends with an access that allows it (`checkedAt`: the versions a kept access was read at).
+    private func send(_ channelID: Snowflake, _ request: MessageCreateRequest, access: ChannelAccess, checkedAt: AccessVersions?,
+                      uploads: [Int: Upload], baseURL: String) async throws -> String {
         if !(request.attachments ?? []).isEmpty {
             guard access.permissions.contains(.attachFiles) else { throw APIError.missingPermissions }
         }
@@ -61,14 +82,14 @@ extension CellDomain {
         guard let author = access.member else { throw APIError.missingAccess }
         return try await post(channelID, request, author: author.user, authorMember: access.dmUsers == nil ? author : nil,
                               permissions: access.permissions, guildID: access.guildID, dmUsers: access.dmUsers,
-                              uploads: uploads, baseURL: baseURL)
+                              uploads: uploads, baseURL: baseURL, checkedAt: checkedAt)
     }
 
     /// Writes a message whose author may send it, with its MESSAGE_CREATE event (for a DM, one
     /// addressed to each of its users).
     func post(_ channelID: Snowflake, _ request: MessageCreateRequest, author: User, authorMember: MemberRecord?,
                       permissions: Permissions, guildID: Snowflake?, dmUsers: [Snowflake]?,
-                      uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
+                      uploads: [Int: Upload] = [:], baseURL: String = "", checkedAt: AccessVersions? = nil) async throws -> String {
         let content = request.content ?? ""
         let caller = Caller(userID: author.id, tokenID: Snowflake(0), isBot: author.bot)
 
@@ -111,8 +132,10 @@ extension CellDomain {
         try await storeBlobs(staged)
         if events.count == 1 && nonce == nil && staged.isEmpty {
             // One statement, no transaction, shared with the sends beside it: the common case, kept cheap.
-            changed = try await sends.insert(MessageWrite(record: record, authorID: caller.userID, event: events[0]))
+            changed = try await sends.insert(MessageWrite(record: record, authorID: caller.userID, event: events[0], checkedAt: checkedAt))
         } else {
+            // Only a plain send goes with a kept access, and a plain send takes the branch above.
+            assert(checkedAt == nil, "a kept access is written only with its versions")
             var outcome: (changed: [ReadStateRow], earlier: Snowflake?) = ([], nil)
             // A nonce whose message was deleted since is let go and claimed again, once.
             for _ in 0..<2 {

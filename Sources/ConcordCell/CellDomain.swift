@@ -47,6 +47,8 @@ public final class CellDomain: Sendable {
     public let history: MessageHistory
     /// Plain sends (one event, no nonce, no files), written in batches under load.
     let sends: GroupCommit
+    /// The accesses plain sends were allowed with, kept for the same users' next sends.
+    let sendAccess = AccessCache()
     /// Each active channel's latest messages, in Redis.
     public let hot: HotMessages
     let flights = Flights<String>()
@@ -111,6 +113,11 @@ public final class CellDomain: Sendable {
 
     func requireChannel(_ id: Snowflake, caller: Caller, needs permission: Permissions = .viewChannel) async throws -> ChannelAccess {
         guard let access = try await db.channelAccess(id: id, userID: caller.userID) else { throw APIError.unknownChannel }
+        return try Self.allowed(access, needs: permission)
+    }
+
+    /// The access, if it lets its user see the channel and do what `permission` names.
+    static func allowed(_ access: ChannelAccess, needs permission: Permissions) throws -> ChannelAccess {
         // As Discord: a channel one cannot see is Missing Access, a missing right in it Missing Permissions.
         let permissions = access.permissions
         guard access.member != nil, permissions.contains(.viewChannel) else { throw APIError.missingAccess }

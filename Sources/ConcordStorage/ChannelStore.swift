@@ -16,6 +16,9 @@ public struct ChannelAccess: Sendable {
     public var homeCell: Int? = nil
     /// The channel's workspace's roles and the caller's (empty for a DM).
     public var roles = RoleSnapshot(roles: [], memberRoleIDs: [])
+    /// The versions of the workspace and the caller this was read at (nil for a DM, or a caller
+    /// with no account here).
+    public var versions: AccessVersions? = nil
     /// The caller's permissions in the channel: Discord's algorithm over the workspace's roles,
     /// the caller's and the channel's overwrites, with its implicit rules.
     public var permissions: Permissions {
@@ -37,6 +40,21 @@ public struct ChannelAccess: Sendable {
 
     /// The workspace the channel belongs to; nil for a DM.
     public var guildID: Snowflake? { dmUsers == nil ? channel.guild_id : nil }
+}
+
+/// The versions of what a channel's access is computed from (migration 025): the workspace's
+/// (roles, members, channel settings, owner) and the caller's own row.
+public struct AccessVersions: Sendable, Equatable {
+    public var workspace: Int64
+    public var user: Int64
+
+    public init(workspace: Int64, user: Int64) {
+        self.workspace = workspace
+        self.user = user
+    }
+
+    /// The SQLSTATE of a write refused because the access it was checked with is no longer current.
+    public static let changed = "CC409"
 }
 
 extension SQLExecutor {
@@ -75,6 +93,7 @@ extension SQLExecutor {
     public func channelAccess(id: Snowflake, userID: Snowflake) async throws -> ChannelAccess? {
         let rows = try await run(prepared: """
             SELECT \(unescaped: Columns.channel), w.owner_id AS w_owner_id, \(unescaped: Columns.user("u", as: "u_")),
+                   w.access_version AS w_access_version, u.access_version AS u_access_version,
                    m.nick AS m_nick, m.joined_at AS m_joined_at, d.user_low AS d_low, d.user_high AS d_high, c.home_cell AS c_home_cell,
                    \(unescaped: RoleSnapshot.columns(workspace: "c.workspace_id"))
             FROM channels c
@@ -91,9 +110,13 @@ extension SQLExecutor {
             let member = user.flatMap { [low, high].contains($0.id) ? MemberRecord(user: $0, nick: nil, joinedAt: Date(timeIntervalSince1970: 0)) : nil }
             return ChannelAccess(channel: try Self.channel(row), ownerID: Snowflake(0), user: user, member: member, dmUsers: [low, high], homeCell: homeCell)
         }
-        return ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
-                             member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, homeCell: homeCell,
-                             roles: try RoleSnapshot.read(row))
+        var access = ChannelAccess(channel: try Self.channel(row), ownerID: try row.snowflake("w_owner_id"), user: user,
+                                   member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, homeCell: homeCell,
+                                   roles: try RoleSnapshot.read(row))
+        if let workspace = try row["w_access_version"].decode(Int64?.self), let own = try row["u_access_version"].decode(Int64?.self) {
+            access.versions = AccessVersions(workspace: workspace, user: own)
+        }
+        return access
     }
 
     public func updateChannel(_ c: GuildChannel) async throws {

@@ -21,9 +21,13 @@ public struct MessageWrite: Sendable {
     public var record: MessageRecord
     public var authorID: Snowflake
     public var event: PendingEvent
+    /// When set, the message is written only if its workspace and author are still at these
+    /// versions (the access it was allowed with was kept from an earlier read); otherwise the
+    /// insert fails with `AccessVersions.changed`.
+    public var checkedAt: AccessVersions?
 
-    public init(record: MessageRecord, authorID: Snowflake, event: PendingEvent) {
-        self.record = record; self.authorID = authorID; self.event = event
+    public init(record: MessageRecord, authorID: Snowflake, event: PendingEvent, checkedAt: AccessVersions? = nil) {
+        self.record = record; self.authorID = authorID; self.event = event; self.checkedAt = checkedAt
     }
 }
 
@@ -73,10 +77,13 @@ extension SQLExecutor {
                                      \(m.map(\.embedsJSON)), \(m.map(\.componentsJSON)), \(m.map { $0.nonceJSON ?? "" }), \(m.map(\.flags)),
                                      \(m.map { id($0.referenceMessageID) }), \(m.map { id($0.referenceChannelID) }), \(m.map { id($0.referenceGuildID) }),
                                      \(m.map(\.attachmentsJSON)), \(e.map(\.type)), \(e.map { id($0.guildID) }), \(e.map { id($0.channelID) }),
-                                     \(e.map { id($0.userID) }), \(e.map(\.payload)), \(e.map { $0.requestID ?? "" }))
+                                     \(e.map { id($0.userID) }), \(e.map(\.payload)), \(e.map { $0.requestID ?? "" }),
+                                     \(writes.map { $0.checkedAt != nil }), \(writes.map { $0.checkedAt?.workspace ?? 0 }),
+                                     \(writes.map { $0.checkedAt?.user ?? 0 }))
                     WITH ORDINALITY AS i(channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone, mention_ids,
                                          embeds, components, nonce, flags, reference_message_id, reference_channel_id, reference_guild_id,
-                                         attachments, event_type, event_workspace_id, event_channel_id, event_user_id, payload, request_id, ord)
+                                         attachments, event_type, event_workspace_id, event_channel_id, event_user_id, payload, request_id,
+                                         checked, workspace_version, author_version, ord)
             ), inserted AS (
                 INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
                                       mention_ids, embeds, components, nonce, flags, reference_message_id, reference_channel_id,
@@ -84,7 +91,9 @@ extension SQLExecutor {
                 SELECT channel_id, bucket, id, NULLIF(workspace_id, 0), author_id, type, content, tts, mention_everyone,
                        mention_ids::bigint[], embeds::jsonb, components::jsonb, NULLIF(nonce, ''), flags, NULLIF(reference_message_id, 0),
                        NULLIF(reference_channel_id, 0), NULLIF(reference_guild_id, 0), attachments::jsonb
-                FROM input ORDER BY ord
+                FROM input
+                WHERE CASE WHEN checked THEN access_unchanged(workspace_id, workspace_version, author_id, author_version) ELSE true END
+                ORDER BY ord
             ), touched AS (
                 SELECT user_id, channel_id, sum(mentions)::int AS mentions, max(last_message_id) AS last_message_id
                 FROM (SELECT mentioned.u AS user_id, i.channel_id, 1 AS mentions, 0::bigint AS last_message_id

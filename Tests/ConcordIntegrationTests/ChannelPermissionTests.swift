@@ -146,6 +146,36 @@ struct ChannelPermissionTests {
         }
     }
 
+    /// A plain send goes with the access kept from the sender's last send: every change to the
+    /// roles, overwrites, membership or the member itself must reach the very next send.
+    @Test func aKeptSendAccessFollowsEveryChange() async throws {
+        try await TestCluster.with { c in
+            let s = try await Self.setUp(c)
+            func send(_ channel: Snowflake, _ token: String, _ content: String) async throws -> (status: Int, message: Message?) {
+                let reply = try await c.request(.POST, "/channels/\(channel)/messages", token: token, body: MessageCreateRequest(content: content))
+                return (reply.status, reply.status == 200 ? try reply.decode(Message.self) : nil)
+            }
+            #expect(try await send(s.secret, s.carol, "staff only").status == 200)
+            #expect(try await c.request(.DELETE, "/guilds/\(s.guild.id)/members/\(s.carolID)/roles/\(s.staff.id)", token: s.alice).status == 204)
+            #expect(try await send(s.secret, s.carol, "no longer staff").status == 403, "a role taken away")
+            #expect(try await c.request(.PUT, "/guilds/\(s.guild.id)/members/\(s.carolID)/roles/\(s.staff.id)", token: s.alice).status == 204)
+            #expect(try await send(s.secret, s.carol, "staff again").status == 200, "a role given back")
+            let sendBit = Permissions.sendMessages.rawValue
+            #expect(try await c.request(.PATCH, "/guilds/\(s.guild.id)/roles/\(s.staff.id)", token: s.alice,
+                                        json: #"{"permissions":"\#(Permissions.viewChannel.rawValue)"}"#).status == 200)
+            let overwrite = try await c.request(.PUT, "/channels/\(s.secret)/permissions/\(s.staff.id)", token: s.alice,
+                                                json: #"{"type":0,"allow":"\#(Self.view)","deny":"\#(sendBit)"}"#)
+            #expect(overwrite.status == 204, "\(overwrite.text)")
+            #expect(try await send(s.secret, s.carol, "muted by overwrite").status == 403, "an overwrite denying sends")
+
+            #expect(try await send(s.general, s.bob, "hello").message?.author.username == "bob")
+            #expect(try await c.request(.PATCH, "/guilds/\(s.guild.id)/members/\(s.bobID)", token: s.alice, json: #"{"nick":"Bobby"}"#).status == 200)
+            #expect(try await send(s.general, s.bob, "renamed").message?.member?.nick == "Bobby", "the member as it is now")
+            #expect(try await c.request(.DELETE, "/guilds/\(s.guild.id)/members/\(s.bobID)", token: s.alice).status == 204)
+            #expect(try await send(s.general, s.bob, "kicked").status == 403, "a member removed")
+        }
+    }
+
     @Test func categoriesPassTheirOverwritesOnAndDeletedRolesLeaveNone() async throws {
         try await TestCluster.with { c in
             let s = try await Self.setUp(c)

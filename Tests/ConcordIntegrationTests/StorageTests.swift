@@ -211,6 +211,42 @@ struct StorageTests {
         }
     }
 
+    /// A send with a kept access is written only while the versions it was read at are current:
+    /// a member's change moves the workspace's, a user's change their own, and the sequencer's
+    /// counters neither.
+    @Test func aKeptAccessIsWrittenOnlyAtItsVersions() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (user, ws, channel) = try await seed(db)
+            func write(_ checkedAt: AccessVersions) async throws {
+                let r = record(ids.next(), channel: channel, author: user, content: "kept")
+                try await db.ensureMessagePartition(bucket: r.id.bucket)
+                _ = try await db.insertMessages([MessageWrite(record: r, authorID: user.id, event: PendingEvent(
+                    type: "MESSAGE_CREATE", guildID: ws.id, channelID: channel.id, payload: "{}"), checkedAt: checkedAt)])
+            }
+            func refused(_ checkedAt: AccessVersions) async -> Bool {
+                do { try await write(checkedAt) } catch { return error.sqlState == AccessVersions.changed }
+                return false
+            }
+            let first = try #require(try await db.channelAccess(id: channel.id, userID: user.id)?.versions)
+            try await write(first)
+            _ = try await db.sequenceOutbox()
+            #expect(try await db.channelAccess(id: channel.id, userID: user.id)?.versions == first, "numbering messages changes no access")
+
+            #expect(try await db.setNick(workspaceID: ws.id, userID: user.id, nick: "Nick"))
+            #expect(await refused(first), "the member changed")
+            let second = try #require(try await db.channelAccess(id: channel.id, userID: user.id)?.versions)
+            #expect(second.workspace > first.workspace && second.user == first.user)
+            try await write(second)
+
+            try await db.run("UPDATE users SET global_name = 'Renamed' WHERE id = \(user.id.int64)")
+            #expect(await refused(second), "the user changed")
+            let third = try #require(try await db.channelAccess(id: channel.id, userID: user.id)?.versions)
+            try await db.run("UPDATE channels SET permission_overwrites = '[]' WHERE id = \(channel.id.int64)")
+            #expect(await refused(third), "the channel's settings changed")
+            #expect(try await db.messages(channelID: channel.id, page: .latest, limit: 10).count == 2, "nothing refused was written")
+        }
+    }
+
     @Test func concurrentWritersGetADenseOrderedSequence() async throws {
         try await TestServers.withMigratedDatabase { db in
             let (user, _, channel) = try await seed(db)
