@@ -6,18 +6,21 @@
 --
 -- A workspace's version moves with its owner, its roles, its members and their roles, and its
 -- channels' settings (not their message counters, which the outbox sequencer updates all the
--- time); a user's with any change to their row (name, avatar, deactivation, …).
-ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS access_version bigint NOT NULL DEFAULT 0;
-ALTER TABLE users ADD COLUMN IF NOT EXISTS access_version bigint NOT NULL DEFAULT 0;
+-- time); a user's with any change to their row (name, avatar, deactivation, …). Versions come
+-- from one sequence, so a row deleted and made again (a workspace moving away and back) never
+-- repeats a version an access was kept at. They are the cell's own: moves do not copy them.
+CREATE SEQUENCE IF NOT EXISTS access_versions;
+ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS access_version bigint NOT NULL DEFAULT nextval('access_versions');
+ALTER TABLE users ADD COLUMN IF NOT EXISTS access_version bigint NOT NULL DEFAULT nextval('access_versions');
 
 CREATE OR REPLACE FUNCTION bump_workspace_access() RETURNS trigger AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.workspace_id IS NOT NULL THEN
-        UPDATE workspaces SET access_version = access_version + 1 WHERE id = OLD.workspace_id;
+        UPDATE workspaces SET access_version = nextval('access_versions') WHERE id = OLD.workspace_id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.workspace_id IS NOT NULL
        AND (TG_OP = 'INSERT' OR NEW.workspace_id IS DISTINCT FROM OLD.workspace_id) THEN
-        UPDATE workspaces SET access_version = access_version + 1 WHERE id = NEW.workspace_id;
+        UPDATE workspaces SET access_version = nextval('access_versions') WHERE id = NEW.workspace_id;
     END IF;
     RETURN NULL;
 END
@@ -40,7 +43,7 @@ CREATE TRIGGER channels_bump_access
 CREATE OR REPLACE FUNCTION bump_own_access() RETURNS trigger AS $$
 BEGIN
     IF NEW IS DISTINCT FROM OLD THEN
-        NEW.access_version := OLD.access_version + 1;
+        NEW.access_version := nextval('access_versions');
     END IF;
     RETURN NEW;
 END

@@ -45,7 +45,9 @@ public enum MovedTable: String, Sendable, CaseIterable {
     func columns(in db: some SQLExecutor) async throws -> [String] {
         if let known = Self.knownColumns.withLock({ $0[self] }) { return known }
         let names = try await db.run(prepared: """
-            SELECT attname::text FROM pg_attribute WHERE attrelid = \(rawValue)::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            SELECT attname::text FROM pg_attribute WHERE attrelid = \(rawValue)::text::regclass AND attnum > 0 AND NOT attisdropped
+              AND attname <> 'access_version'
+            ORDER BY attnum
             """).map { try $0.decode(String.self) }
         Self.knownColumns.withLock { $0[self] = names }
         return names
@@ -395,8 +397,12 @@ extension Transaction {
     /// Rows as PostgreSQL's JSON gives them: what workspace exports of version 1 carry.
     public func importRows(_ table: MovedTable, json: String) async throws {
         let staging = try await stagingTable(for: table)
-        try await run("INSERT INTO \(unescaped: staging) SELECT * FROM json_populate_recordset(NULL::\(unescaped: staging), \(json)::json)")
         let columns = table == .users ? MovedTable.profileColumns : try await table.columns(in: self)
+        let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        try await run("""
+            INSERT INTO \(unescaped: staging) (\(unescaped: list))
+            SELECT \(unescaped: list) FROM json_populate_recordset(NULL::\(unescaped: staging), \(json)::json)
+            """)
         try await replaceRows(table, columns: columns, from: staging)
     }
 
