@@ -67,6 +67,45 @@ struct MoveFreezeTests {
     }
 }
 
+extension MoveFreezeTests {
+    /// A transaction checks each workspace it writes to once (026): a workspace checked earlier
+    /// in it never lets a write to another one pass, nor a channel of another.
+    @Test func aWriteCheckedForOneWorkspaceDoesNotPassAnother() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let storage = StorageTests()
+            let (alice, here, general) = try await storage.seed(db)
+            let (bob, away, elsewhere) = try await storage.seed(db)
+            let unread = storage.record(SnowflakeGenerator(cell: 3, process: 1).next(), channel: elsewhere, author: alice, content: "before")
+            try await storage.insert(db, unread)
+            try await db.markMovedAway(away.id, to: 2)
+            func write(_ messages: [MessageRecord]) async -> String? {
+                do {
+                    try await db.ensureMessagePartition(bucket: messages[0].id.bucket)
+                    _ = try await db.insertMessages(messages.map {
+                        MessageWrite(record: $0, authorID: $0.author.id,
+                                     event: PendingEvent(type: "MESSAGE_CREATE", guildID: $0.workspaceID, channelID: $0.channelID, payload: "{}"))
+                    })
+                    return nil
+                } catch { return error.sqlState ?? "\(error)" }
+            }
+            let ids = SnowflakeGenerator(cell: 3)
+            let staying = { storage.record(ids.next(), channel: general, author: alice, content: "here") }
+            let leaving = { storage.record(ids.next(), channel: elsewhere, author: bob, content: "away") }
+            #expect(await write([staying(), staying(), staying()]) == nil)
+            #expect(await write([staying(), leaving()]) == MovedWorkspace.refusedWrite)
+            #expect(await write([staying(), leaving(), staying()]) == MovedWorkspace.refusedWrite)
+            // A read state names only its channel: checked through the channel's workspace.
+            await #expect(throws: (any Error).self) {
+                try await db.transaction { tx in
+                    try await tx.insertEvent(PendingEvent(type: "TYPING_START", guildID: here.id, channelID: general.id, payload: "{}"))
+                    _ = try await tx.acknowledge(userID: bob.id, channelID: elsewhere.id, messageID: unread.id)
+                }
+            }
+            #expect(try await db.messages(channelID: general.id, page: .latest, limit: 10).count == 3, "only the first batch was written")
+        }
+    }
+}
+
 /// Which writes finished, and whether they succeeded.
 final class Outcomes: Sendable {
     private let map = Mutex<[String: Bool]>([:])
