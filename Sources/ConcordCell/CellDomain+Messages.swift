@@ -131,8 +131,11 @@ extension CellDomain {
         let nonce = request.enforcedNonce
         try await storeBlobs(staged)
         if events.count == 1 && nonce == nil && staged.isEmpty {
-            // One statement, no transaction, shared with the sends beside it: the common case, kept cheap.
-            changed = try await sends.insert(MessageWrite(record: record, authorID: caller.userID, event: events[0], checkedAt: checkedAt))
+            // One statement, no transaction, shared with the sends beside it: the common case, kept
+            // cheap. Its batch also wakes the publisher and updates the hot lists and counters.
+            _ = try await sends.insert(MessageWrite(record: record, authorID: caller.userID, event: events[0], checkedAt: checkedAt))
+            if mentionEveryone { await counters.massMention(channel: channelID, message: record.id, present: true) }
+            return json
         } else {
             // Only a plain send goes with a kept access, and a plain send takes the branch above.
             assert(checkedAt == nil, "a kept access is written only with its versions")
@@ -164,6 +167,18 @@ extension CellDomain {
         await counters.apply(changed)
         if mentionEveryone { await counters.massMention(channel: channelID, message: record.id, present: true) }
         return json
+    }
+
+    /// Writes a batch of plain sends (see `GroupCommit`), then does what follows each commit
+    /// once for the batch: the publisher woken, the messages added to their channels' hot
+    /// lists and the changed read states to the counters, each in one round trip.
+    static func write(_ batch: [MessageWrite], db: Database, signal: OutboxSignal, hot: HotMessages,
+                      counters: UnreadCounters) async throws -> [ReadStateRow] {
+        let changed = try await db.insertMessages(batch)
+        signal.wake()
+        await hot.append(batch.map { (channel: $0.record.channelID, id: $0.record.id, json: $0.event.payload) })
+        await counters.apply(changed)
+        return changed
     }
 
     /// Edits the caller's own message (in a replica of a shared channel: at the channel's home).

@@ -81,11 +81,13 @@ public final class CellDomain: Sendable {
         self.passwords = PasswordWork(hasher: hasher)
         self.signal = signal
         self.logger = logger
-        self.counters = UnreadCounters(redis: redis, cellName: cellName)
+        let counters = UnreadCounters(redis: redis, cellName: cellName)
+        self.counters = counters
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
-        self.sends = GroupCommit { [db] in try await db.insertMessages($0) }
         self.peers = peers ?? PeerCells(internalSecret: "")
-        self.hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
+        let hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)
+        self.hot = hot
+        self.sends = GroupCommit { try await Self.write($0, db: db, signal: signal, hot: hot, counters: counters) }
         self.blobs = blobs
         self.links = AttachmentLinks(tokens: tokens)
     }

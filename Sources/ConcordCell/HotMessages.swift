@@ -144,8 +144,16 @@ public final class HotMessages: Sendable {
 
     /// A new message, after commit: added to the channel's list if the channel is hot.
     func append(_ channel: Snowflake, id: Snowflake, json: String) async {
-        await lostWrites.write(["EVAL", Self.appendScript, "2", generationKey, versionKey(channel), prefix, channel.description, "\(id) \(json)",
-                     String(perChannel)])
+        await lostWrites.write(appendCommand(channel, id: id, json: json))
+    }
+
+    /// New messages, after their commit, in one round trip (in order: the newest last).
+    func append(_ messages: [(channel: Snowflake, id: Snowflake, json: String)]) async {
+        await lostWrites.write(all: messages.map { appendCommand($0.channel, id: $0.id, json: $0.json) })
+    }
+
+    private func appendCommand(_ channel: Snowflake, id: Snowflake, json: String) -> [String] {
+        ["EVAL", Self.appendScript, "2", generationKey, versionKey(channel), prefix, channel.description, "\(id) \(json)", String(perChannel)]
     }
 
     static let invalidateScript = listOfChannel + "\n" + """

@@ -25,6 +25,21 @@ final class LostWriteGuard: Sendable {
         }
     }
 
+    /// Sends writes in one round trip; any failure is remembered, as `write` does.
+    func write(all commands: [[String]]) async {
+        guard commands.count > 1 else {
+            if let command = commands.first { await write(command) }
+            return
+        }
+        do {
+            try await renewIfStale()
+            let replies = try await redis.pipeline(commands)
+            if replies.contains(where: { if case .failure = $0 { true } else { false } }) { stale.withLock { $0 = true } }
+        } catch {
+            stale.withLock { $0 = true }
+        }
+    }
+
     /// Moves to a new generation now (what the copy holds no longer matches the database, e.g.
     /// a workspace moved in); if Redis cannot answer, the next use does it.
     func renew() async {
