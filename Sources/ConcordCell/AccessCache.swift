@@ -15,9 +15,10 @@ final class AccessCache: Sendable {
     }
 
     private let entries = Mutex<[Key: ChannelAccess]>([:])
+    /// Each entry holds its workspace's roles: the bound is on memory as much as on senders.
     private let capacity: Int
 
-    init(capacity: Int = 20_000) {
+    init(capacity: Int = 10_000) {
         self.capacity = capacity
     }
 
