@@ -44,7 +44,7 @@ final class GroupCommit: Sendable {
     var waitingCount: Int { state.withLock { $0.waiting.count } }
 
     /// Writes one message with its event. Answers the read-state rows its batch changed: all of
-    /// them to the sender who wrote the batch, none to the others, so each is applied once.
+    /// them to the sender who wrote the batch, none to the others (each row once).
     func insert(_ message: MessageWrite) async throws -> [ReadStateRow] {
         let turn = await withCheckedContinuation { (turn: CheckedContinuation<Turn, Never>) in
             let leads = state.withLock { state in
