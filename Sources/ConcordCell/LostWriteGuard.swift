@@ -17,24 +17,19 @@ final class LostWriteGuard: Sendable {
 
     /// Sends a write; a failure is remembered, not thrown (the durable state is elsewhere).
     func write(_ command: [String]) async {
-        do {
-            try await renewIfStale()
-            _ = try await redis.send(command)
-        } catch {
-            stale.withLock { $0 = true }
-        }
+        await write(all: [command])
     }
 
-    /// Sends writes in one round trip; any failure is remembered, as `write` does.
+    /// Sends writes in one round trip; a failure of any is remembered, not thrown.
     func write(all commands: [[String]]) async {
-        guard commands.count > 1 else {
-            if let command = commands.first { await write(command) }
-            return
-        }
+        guard !commands.isEmpty else { return }
         do {
             try await renewIfStale()
-            let replies = try await redis.pipeline(commands)
-            if replies.contains(where: { if case .failure = $0 { true } else { false } }) { stale.withLock { $0 = true } }
+            if commands.count == 1 {
+                _ = try await redis.send(commands[0])
+            } else if try await redis.pipeline(commands).contains(where: { if case .failure = $0 { true } else { false } }) {
+                stale.withLock { $0 = true }
+            }
         } catch {
             stale.withLock { $0 = true }
         }

@@ -53,6 +53,11 @@ public enum MovedTable: String, Sendable, CaseIterable {
         return names
     }
 
+    /// Column names as a statement's list of quoted identifiers.
+    static func quoted(_ columns: [String]) -> String {
+        columns.map { "\"\($0)\"" }.joined(separator: ", ")
+    }
+
     /// An aggregate giving the COPY text of `columns` of the rows `alias` names, and one giving
     /// their count. Column names come from the catalog (or this file), never from a client.
     static func copyText(of alias: String, _ columns: [String]) -> String {
@@ -398,7 +403,7 @@ extension Transaction {
     public func importRows(_ table: MovedTable, json: String) async throws {
         let staging = try await stagingTable(for: table)
         let columns = table == .users ? MovedTable.profileColumns : try await table.columns(in: self)
-        let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let list = MovedTable.quoted(columns)
         try await run("""
             INSERT INTO \(unescaped: staging) (\(unescaped: list))
             SELECT \(unescaped: list) FROM json_populate_recordset(NULL::\(unescaped: staging), \(json)::json)
@@ -420,7 +425,7 @@ extension Transaction {
     }
 
     private func replaceRows(_ table: MovedTable, columns: [String], from staging: String) async throws {
-        let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+        let list = MovedTable.quoted(columns)
         let conflict = table == .users
             ? "DO NOTHING"
             : "DO UPDATE SET (\(list)) = ROW(\(columns.map { "EXCLUDED.\"\($0)\"" }.joined(separator: ", ")))"
