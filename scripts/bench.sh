@@ -143,10 +143,26 @@ fanout() {
       perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_FANOUT/edge-fanout-$sessions$compress.perf" -- sleep "$DURATION" >/dev/null 2>&1 ) &
     profiler=$!
   fi
+  # Where the identifies' CPU goes: each process's share from the first connect to the last READY.
+  local roles=("cell=${pids[0]}" "edge=${pids[1]}" "other-cell=${pids[2]}") bench
+  rm -f "$root/joined"
+  python3 scripts/cpu_split.py snapshot "$root/join-cpu.json" "${roles[@]}"
+  local commits_before; commits_before=$(committed_transactions); redis_calls > "$root/join-calls-before"; statements_reset
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
-    ${BENCH_PROFILE_FANOUT:+--sending-file "$root/sending"}
+    ${BENCH_PROFILE_FANOUT:+--sending-file "$root/sending"} --joined-file "$root/joined" & bench=$!
+  while [ ! -f "$root/joined" ] && kill -0 "$bench" 2>/dev/null; do sleep 0.02; done
+  if [ -f "$root/joined" ]; then
+    python3 scripts/cpu_split.py report "$root/join-cpu.json" "$sessions" "${roles[@]}" | sed 's/^CPU per request/identify: CPU per session/'
+    awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sessions" \
+      'BEGIN { printf "identify: the cell'"'"'s PostgreSQL transactions per session: %.2f\n", n / r }'
+    redis_calls > "$root/join-calls-after"
+    echo "identify: the cell's Redis commands per session:"
+    redis_calls_diff "$root/join-calls-before" "$root/join-calls-after" "$sessions"
+    [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$sessions" "identify: statements per session"
+  fi
+  wait "$bench"
   [ -z "${BENCH_PROFILE_FANOUT:-}" ] || wait "$profiler"
 }
 # The fan-out at 1,000 sessions again with each transport compression (BENCH_FANOUT_COMPRESS).
@@ -317,6 +333,18 @@ permissions_bench() {
   done
 }
 
+# BENCH_STATEMENTS=1: start counting the statements the cell's database runs (PostgreSQL is
+# started with pg_stat_statements for it); statements_per N LABEL prints them per unit of work.
+statements_reset() {
+  [ -z "${BENCH_STATEMENTS:-}" ] && return
+  as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+statements_per() {
+  as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
+    "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+     FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed "s/^/$2: /"
+}
 # Transactions committed in the cell's database so far (every statement outside a transaction is one).
 committed_transactions() {
   PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U concord -d concord -Atc \
@@ -328,8 +356,6 @@ committed_transactions() {
 # Beside the rate: each process's CPU and the database's transactions per request.
 sends_bench() {
   local roles=("cell=${pids[0]}" "edge=${pids[1]}") sender commits_before
-  [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
-    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
   # The counts start when the load generator's warm-up is over, as its own count does.
   rm -f "$root/measuring"
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" \
@@ -338,7 +364,7 @@ sends_bench() {
   python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
   commits_before=$(committed_transactions)
   redis_calls > "$root/send-calls-before"
-  [ -z "${BENCH_STATEMENTS:-}" ] || as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt -c "SELECT pg_stat_statements_reset()" >/dev/null
+  statements_reset
   wait "$sender"
   cat "$root/sends.txt"
   local sent; sent=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/sends.txt")
@@ -350,11 +376,7 @@ sends_bench() {
   redis_calls_diff "$root/send-calls-before" "$root/send-calls-after" "$sent"
   # BENCH_STATEMENTS=1: the statements the database ran per request (PostgreSQL is started with
   # pg_stat_statements for it).
-  if [ -n "${BENCH_STATEMENTS:-}" ]; then
-    as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
-      "SELECT round(calls::numeric / $sent, 2), round(total_exec_time::numeric / $sent, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
-       FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed 's/^/statements per request: /'
-  fi
+  [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$sent" "statements per request"
   wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
   wait_profiles
   EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")

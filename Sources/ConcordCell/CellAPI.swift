@@ -333,12 +333,15 @@ public struct CellAPI: Sendable {
             try await domain.reportPresence(report)
             return JSONResponse.noContent()
         case InternalAPI.Path.gatewayReady:
-            guard let claims = domain.tokens.authenticate(authorizationHeader: request.headers[.authorization]) else {
-                throw APIError.unauthorized
+            var body = request
+            let asks = try WireJSON.decode([ReadyAsk].self, from: try await body.collectJSONBody())
+            // Each token is verified here again; one this cell does not accept is answered null.
+            let accepted = asks.enumerated().compactMap { index, ask in
+                domain.tokens.authenticate(authorizationHeader: ask.authorization).map { (index, ReadyRequest(caller: Caller($0), guildsOnly: ask.guilds_only)) }
             }
-            // Another cell than the user's home gives only the user's workspaces homed here.
-            let here = QueryParameters(request).string("part") == "guilds"
-            return try JSONResponse.ok(try await domain.readyState(Caller(claims), guildsOnly: here))
+            var answers = [ReadyState?](repeating: nil, count: asks.count)
+            for (answer, (index, _)) in zip(try await domain.readyStates(accepted.map(\.1)), accepted) { answers[index] = answer }
+            return try JSONResponse.ok(answers)
         case InternalAPI.Path.sharedMessages:
             // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
             var body = request

@@ -3,45 +3,67 @@ import ConcordStorage
 import Foundation
 
 extension CellDomain {
-    /// The user and every workspace they are in, as GUILD_CREATE payloads. Workspaces above the
-    /// large threshold carry only the user's own member object, as Discord does.
-    /// `guildsOnly`: for a user homed in another cell — the workspaces (and read states) this
-    /// cell holds for them; the edge merges them with the home cell's READY.
-    public func readyState(_ caller: Caller, guildsOnly: Bool = false, largeThreshold: Int = CellDomain.largeThreshold) async throws -> ReadyState {
+    /// READY's state for sessions identifying together (the edge batches them): each user and
+    /// every workspace they are in, as GUILD_CREATE payloads, from one read of each kind for the
+    /// whole batch. Workspaces above the large threshold carry only the user's own member
+    /// object, as Discord does. A request with `guildsOnly` is for a user homed in another cell:
+    /// the workspaces (and read states) this cell holds for them; the edge merges them with the
+    /// home cell's READY. A full request whose user is not here is answered nil.
+    public func readyStates(_ requests: [ReadyRequest], largeThreshold: Int = CellDomain.largeThreshold) async throws -> [ReadyState?] {
         let head = try await db.outboxHead()
-        let user = guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : try await currentUser(caller)
-        var guilds: [GuildCreatePayload] = []
-        var hidden: Set<Snowflake> = []
-        for workspace in try await db.workspaces(memberID: caller.userID) {
-            // Sessions identifying together (a thousand members after an edge restart) read the
-            // workspace's roles, channels and count once, at or after the head each of them read.
-            let shared = try await workspaceFlights.run("\(workspace.id) \(head)", remember: false) { [db] in
-                SharedWorkspace(roles: try await db.roles(workspaceID: workspace.id), channels: try await db.channels(workspaceID: workspace.id),
-                                memberCount: try await db.memberCount(workspaceID: workspace.id))
-            }
-            let count = shared.memberCount
-            let large = count > largeThreshold
-            let members = large
-                ? try await db.members(workspaceID: workspace.id, userIDs: [caller.userID])
-                : try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
-            let own = members.first { $0.user.id == caller.userID }
-            let channels = shared.channels
-            if let access = try await db.workspaceAccess(id: workspace.id, userID: caller.userID) {
-                hidden.formUnion(Self.hiddenChannels(channels, access: access))
-            }
-            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles),
-                                             channels: channels,
-                                             members: members.map { Presenter.member($0, withUser: true) }, memberCount: count,
-                                             joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: large)
-            // As Discord: presences of the members online, for workspaces that are not large
-            // (large ones send them only on REQUEST_GUILD_MEMBERS).
-            if !large {
-                payload.presences = try await presenceList(of: members.map(\.user.id).filter { $0 != caller.userID }, guild: workspace.id)
-            }
-            guilds.append(payload)
+        let userIDs = Array(Set(requests.map(\.caller.userID)))
+        async let storedUsers = db.users(ids: requests.filter { !$0.guildsOnly }.map(\.caller.userID))
+        async let storedMemberships = db.memberships(userIDs: userIDs)
+        async let storedChannels = db.textChannelIDs(userIDs: userIDs)
+        async let storedDMs = db.dms(ofAny: requests.filter { !$0.guildsOnly }.map(\.caller.userID))
+        let users = Dictionary(try await storedUsers.map { ($0.id, $0) }) { first, _ in first }
+        let memberships = Dictionary(grouping: try await storedMemberships, by: \.userID)
+        let textChannels = try await storedChannels
+        let dms = try await storedDMs
+
+        // What every member's GUILD_CREATE shows the same of a workspace, once per workspace.
+        var workspaces: [Snowflake: ReadyWorkspace] = [:]
+        for access in memberships.values.joined().map(\.access) where workspaces[access.workspace.id] == nil {
+            workspaces[access.workspace.id] = try await readyWorkspace(access.workspace, head: head, largeThreshold: largeThreshold)
         }
-        return ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: try await readStates(caller, hidden: hidden),
-                          privateChannels: guildsOnly ? [] : try await dmChannels(caller))
+        return try await withThrowingTaskGroup(of: (Int, ReadyState?).self) { group in
+            for (index, request) in requests.enumerated() {
+                let caller = request.caller
+                let user = request.guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : users[caller.userID]
+                guard let user else { continue }
+                var guilds: [GuildCreatePayload] = []
+                var hidden: Set<Snowflake> = []
+                for access in memberships[caller.userID, default: []].map(\.access) {
+                    guard let workspace = workspaces[access.workspace.id] else { continue }
+                    hidden.formUnion(Self.hiddenChannels(workspace.shared.channels, access: access))
+                    guilds.append(workspace.payload(for: caller.userID, access: access))
+                }
+                let privateChannels = request.guildsOnly ? [] : dms.filter { $0.users.contains { $0.id == caller.userID } }.map { $0.channel(for: caller.userID) }
+                let channels = textChannels[caller.userID, default: []]
+                group.addTask { [hidden, guilds] in
+                    let readStates = try await self.readStates(caller, hidden: hidden, channels: channels)
+                    return (index, ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: readStates, privateChannels: privateChannels))
+                }
+            }
+            var states = [ReadyState?](repeating: nil, count: requests.count)
+            for try await (index, state) in group { states[index] = state }
+            return states
+        }
+    }
+
+    /// A workspace as READY shows it to each of its members: its roles, channels and count are
+    /// read once for all sessions identifying together (a thousand members after an edge
+    /// restart), at or after the head each of them read; a workspace under the large threshold
+    /// also lists its members and the presences of those online.
+    private func readyWorkspace(_ workspace: WorkspaceRecord, head: Int64, largeThreshold: Int) async throws -> ReadyWorkspace {
+        let shared = try await workspaceFlights.run("\(workspace.id) \(head)", remember: false) { [db] in
+            SharedWorkspace(roles: try await db.roles(workspaceID: workspace.id), channels: try await db.channels(workspaceID: workspace.id),
+                            memberCount: try await db.memberCount(workspaceID: workspace.id))
+        }
+        guard shared.memberCount <= largeThreshold else { return ReadyWorkspace(workspace: workspace, shared: shared, members: nil, presences: []) }
+        let members = try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)
+        return ReadyWorkspace(workspace: workspace, shared: shared, members: members,
+                              presences: try await storedPresences(of: members.map(\.user.id)))
     }
 
     /// Waits (up to `limit`) until every outbox row committed before the call has its sequence
@@ -77,4 +99,43 @@ struct SharedWorkspace: Sendable {
     var roles: [Role]
     var channels: [GuildChannel]
     var memberCount: Int
+}
+
+/// One session's part of a batch READY: its caller, and whether only the workspaces homed here
+/// are asked (the user's home is another cell).
+public struct ReadyRequest: Sendable {
+    public var caller: Caller
+    public var guildsOnly: Bool
+
+    public init(caller: Caller, guildsOnly: Bool) {
+        self.caller = caller
+        self.guildsOnly = guildsOnly
+    }
+}
+
+/// A workspace as a batch READY has read it for all of its members there.
+struct ReadyWorkspace: Sendable {
+    var workspace: WorkspaceRecord
+    var shared: SharedWorkspace
+    /// Every member, for a workspace under the large threshold (nil: a large one).
+    var members: [MemberRecord]?
+    /// The stored presences of those members.
+    var presences: [(user: Snowflake, state: String?)]
+
+    /// GUILD_CREATE as `userID` (a member, as `access` has them) sees it: a large workspace
+    /// carries only their own member object; a small one every member and the presences of
+    /// the others online.
+    func payload(for userID: Snowflake, access: WorkspaceAccess) -> GuildCreatePayload {
+        var own = access.member
+        own?.roleIDs = access.roles.memberRoleIDs.sorted()
+        own?.timedOutUntil = access.roles.timedOutUntil
+        let listed = members ?? own.map { [$0] } ?? []
+        var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles), channels: shared.channels,
+                                         members: listed.map { Presenter.member($0, withUser: true) }, memberCount: shared.memberCount,
+                                         joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: members == nil)
+        if members != nil {
+            payload.presences = PresenceUpdatePayload.listed(presences.filter { $0.user != userID }, guild: workspace.id)
+        }
+        return payload
+    }
 }

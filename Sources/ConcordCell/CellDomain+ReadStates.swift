@@ -33,9 +33,11 @@ extension CellDomain {
     /// PostgreSQL first), or from PostgreSQL alone while Redis is unreachable.
     /// `hidden`: the channels of the caller's workspaces they cannot view, when the caller has
     /// them already (READY reads each workspace's channels and access anyway).
-    public func readStates(_ caller: Caller, hidden known: Set<Snowflake>? = nil) async throws -> [ReadStateEntry] {
+    /// `channels`: the caller's counted channels, when a batch has read them already.
+    public func readStates(_ caller: Caller, hidden known: Set<Snowflake>? = nil, channels counted: [Snowflake]? = nil) async throws -> [ReadStateEntry] {
         let hidden = if let known { known } else { try await hiddenChannels(caller) }
-        let channels = try await db.textChannelIDs(userID: caller.userID).filter { !hidden.contains($0) }
+        let all = if let counted { counted } else { try await db.textChannelIDs(userID: caller.userID) }
+        let channels = all.filter { !hidden.contains($0) }
         do {
             var snapshot = try await counters.read(user: caller.userID, channels: channels)
             if !snapshot.complete {

@@ -47,6 +47,8 @@ final class GatewayHub: Sendable {
     let flushRounds = FlushRounds()
     /// The cells whose outbox position this edge's subscriber follows (see `needsReadBack`).
     private let positionsFollowed = Mutex<Set<Int>>([])
+    /// Per cell: IDENTIFYs arriving together ask for READY in one call.
+    private let readyBatches: [Int: Batcher<ReadyAsk, ReadyState?>]
 
     init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
@@ -66,6 +68,10 @@ final class GatewayHub: Sendable {
                                                         user: directory.redisCredentials?.user, password: directory.redisCredentials?.password, tls: entry.redisTLS, logger: logger)
         }
         self.subscribers = subscribers
+        readyBatches = Dictionary(uniqueKeysWithValues: directory.all.map { entry in
+            let cell = entry.cell.id
+            return (cell, Batcher(lanes: 2, largestBatch: 64) { await Self.askReady($0, cell: cell, directory: directory, cells: cells) })
+        })
         presence = PresenceReporter(
             ttl: presenceTTL,
             report: { report in
@@ -553,17 +559,15 @@ final class GatewayHub: Sendable {
 
     // MARK: Cell calls
 
-    /// The user's READY state from their cell.
     /// READY's state, gathered from every cell at once: the home cell gives the user and their
     /// workspaces there, each other cell the user's workspaces it holds. Each part keeps its
     /// cell's outbox position. A cell other than home that cannot answer is left out (its
     /// workspaces are missing from this session) rather than failing the IDENTIFY.
     func readyStates(authorization: String, home: Int) async throws -> [(cell: Int, state: ReadyState)] {
         let parts = await withTaskGroup(of: (Int, ReadyState?).self) { group in
-            for entry in directory.all {
-                let cell = entry.cell.id
+            for (cell, batches) in readyBatches {
                 group.addTask {
-                    (cell, try? await self.send(InternalAPI.ready(authorization: authorization, guildsOnly: cell != home), to: cell))
+                    (cell, try? await batches.submit(ReadyAsk(authorization: authorization, guildsOnly: cell != home)))
                 }
             }
             return await group.reduce(into: [(Int, ReadyState?)]()) { $0.append($1) }
@@ -580,5 +584,17 @@ final class GatewayHub: Sendable {
             answered[index].state.readStates = readStates[index].items
         }
         return answered.sorted { ($0.cell != home ? 1 : 0, $0.cell) < ($1.cell != home ? 1 : 0, $1.cell) }
+    }
+
+    /// One batch of READY asks to a cell: an answer per ask, or the call's failure for each.
+    private static func askReady(_ asks: [ReadyAsk], cell: Int, directory: CellDirectory, cells: CellClient) async -> [Result<ReadyState?, any Error>] {
+        do {
+            guard let entry = directory.entry(for: cell) else { throw APIError.serviceUnavailable }
+            let states = try await cells.send(try InternalAPI.ready(asks), to: entry.baseURL, timeout: .seconds(10))
+            guard states.count == asks.count else { throw BatchAnswerMissing() }
+            return states.map { .success($0) }
+        } catch {
+            return asks.map { _ in .failure(error) }
+        }
     }
 }

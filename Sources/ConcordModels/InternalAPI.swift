@@ -121,6 +121,18 @@ public struct RelayPage: Sendable {
     public var head: Int64?
 }
 
+/// One identifying session's part of a batch READY: its token, and whether the cell is asked
+/// only for the workspaces homed there (the user's home is another cell) or for all of READY.
+public struct ReadyAsk: Codable, Sendable, Equatable {
+    public var authorization: String
+    public var guilds_only: Bool
+
+    public init(authorization: String, guildsOnly: Bool) {
+        self.authorization = authorization
+        self.guilds_only = guildsOnly
+    }
+}
+
 /// Every call one Concord process makes of a cell.
 public enum InternalAPI {
     /// Headers on a relay's page of a source's outbox: the last position the source looked at
@@ -199,11 +211,10 @@ public enum InternalAPI {
         CellCall(method: "POST", path: Path.presence, body: try WireJSON.encode(report)) { _ in }
     }
 
-    /// READY's state for the token's user: all of it from their home cell, only the workspaces
-    /// homed there from another (`guildsOnly`).
-    public static func ready(authorization: String, guildsOnly: Bool) -> CellCall<ReadyState> {
-        var call = CellCall(path: Path.gatewayReady + (guildsOnly ? "?part=guilds" : "")) { try $0.decoded(ReadyState.self) }
-        call.headers = [("Authorization", authorization)]
+    /// READY's state for sessions identifying together, one answer per ask in order (null for a
+    /// token the cell does not accept).
+    public static func ready(_ asks: [ReadyAsk]) throws -> CellCall<[ReadyState?]> {
+        var call = CellCall(method: "POST", path: Path.gatewayReady, body: try WireJSON.encode(asks)) { try $0.decoded([ReadyState?].self) }
         call.replyLimit = pageLimit
         return call
     }

@@ -54,9 +54,16 @@ extension SQLExecutor {
 
     /// Every DM a user is one of the two of, newest activity first (READY asks it: prepared).
     public func dms(of user: Snowflake) async throws -> [DMRecord] {
-        try await run(prepared: """
+        try await dms(ofAny: [user])
+    }
+
+    /// Every DM any of `users` is one of the two of, newest activity first.
+    public func dms(ofAny users: [Snowflake]) async throws -> [DMRecord] {
+        guard !users.isEmpty else { return [] }
+        let ids = users.map(\.int64)
+        return try await run(prepared: """
             \(unescaped: Self.dmSelect)
-            WHERE (d.user_low = \(user.int64) OR d.user_high = \(user.int64))
+            WHERE (d.user_low = ANY(\(ids)) OR d.user_high = ANY(\(ids)))
             ORDER BY COALESCE(c.last_message_id, c.id) DESC
             """).map(Self.dm)
     }

@@ -81,28 +81,37 @@ extension SQLExecutor {
             """).map(ReadStateRow.row)
     }
 
-    /// The text channels of the user's workspaces: whose read states READY and the unread
-    /// counters report.
-    /// The channels a user has read states for here, with their message sequences: the text
-    /// channels of their workspaces, and their DMs homed here (a replica's messages are not
-    /// numbered: the home counts them).
-    /// The counted channels of the user a query names first: `WITH viewer AS (SELECT <id> AS id)`
-    /// (a bind, so the queries' text is the same for every user and they are prepared).
+    /// The channels each viewer has read states for here, with their message sequences: the
+    /// text channels of their workspaces, and their DMs homed here (a replica's messages are not
+    /// numbered: the home counts them). READY and the unread counters report them. The viewers
+    /// are the rows of a `viewer` table the query names first (`WITH viewer AS (…)`, from
+    /// binds, so the queries' text is the same for every user and they are prepared).
     private static var countedChannels: String {
         """
-        SELECT c.id, c.message_seq FROM members mb JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
-        WHERE mb.user_id = (SELECT id FROM viewer)
+        SELECT v.id AS viewer_id, c.id, c.message_seq FROM viewer v JOIN members mb ON mb.user_id = v.id
+        JOIN channels c ON c.workspace_id = mb.workspace_id AND c.type IN (0, 5)
         UNION ALL
-        SELECT c.id, c.message_seq FROM dm_channels d JOIN channels c ON c.id = d.channel_id AND c.home_cell IS NULL
-        WHERE d.user_low = (SELECT id FROM viewer) OR d.user_high = (SELECT id FROM viewer)
+        SELECT v.id AS viewer_id, c.id, c.message_seq FROM viewer v JOIN dm_channels d ON d.user_low = v.id OR d.user_high = v.id
+        JOIN channels c ON c.id = d.channel_id AND c.home_cell IS NULL
         """
     }
 
     public func textChannelIDs(userID: Snowflake) async throws -> [Snowflake] {
-        try await run(prepared: """
-            WITH viewer AS (SELECT \(userID.int64)::int8 AS id)
-            SELECT c.id FROM (\(unescaped: Self.countedChannels)) c ORDER BY c.id
-            """).map { Snowflake(int64: try $0.decode(Int64.self)) }
+        try await textChannelIDs(userIDs: [userID])[userID] ?? []
+    }
+
+    /// Each user's channels with unread counts, in id order (a user with none is absent).
+    public func textChannelIDs(userIDs: [Snowflake]) async throws -> [Snowflake: [Snowflake]] {
+        guard !userIDs.isEmpty else { return [:] }
+        var channels: [Snowflake: [Snowflake]] = [:]
+        for row in try await run(prepared: """
+            WITH viewer AS (SELECT unnest(\(userIDs.map(\.int64))::int8[]) AS id)
+            SELECT c.viewer_id, c.id FROM (\(unescaped: Self.countedChannels)) c ORDER BY c.viewer_id, c.id
+            """) {
+            let (viewer, channel) = try row.decode((Int64, Int64).self)
+            channels[Snowflake(int64: viewer), default: []].append(Snowflake(int64: channel))
+        }
+        return channels
     }
 
     /// Each channel's message sequence (the unread counters' channel side, rebuilt from here).
@@ -131,7 +140,7 @@ extension SQLExecutor {
                    COALESCE(rs.mention_count, 0) + (SELECT count(*)::int FROM mass_mentions mm
                                                     WHERE mm.channel_id = c.id AND mm.message_id > COALESCE(rs.last_message_id, 0)) AS mentions
             FROM (\(unescaped: Self.countedChannels)) c
-            LEFT JOIN read_states rs ON rs.user_id = (SELECT id FROM viewer) AND rs.channel_id = c.id
+            LEFT JOIN read_states rs ON rs.user_id = c.viewer_id AND rs.channel_id = c.id
             ORDER BY c.id
             """).map(Self.readState)
     }

@@ -49,6 +49,25 @@ extension SQLExecutor {
                                member: try user.flatMap { try row.member(prefix: "m_", user: $0) }, roles: try RoleSnapshot.read(row))
     }
 
+    /// Every membership of some users, each with the member's access to its workspace (as
+    /// `workspaceAccess` reads it), by user then workspace: READY's workspaces for a batch of
+    /// sessions in one statement.
+    public func memberships(userIDs: [Snowflake]) async throws -> [(userID: Snowflake, access: WorkspaceAccess)] {
+        guard !userIDs.isEmpty else { return [] }
+        return try await run(prepared: """
+            SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at,
+                   \(unescaped: RoleSnapshot.columns(workspace: "w.id"))
+            FROM members m JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id
+            WHERE m.user_id = ANY(\(userIDs.map(\.int64)))
+            ORDER BY m.user_id, w.id
+            """).map { row in
+            let r = row.makeRandomAccess()
+            let user = try r.user(prefix: "u_")
+            return (user.id, WorkspaceAccess(workspace: try Self.workspace(r), user: user, member: try r.member(prefix: "m_", user: user),
+                                             roles: try RoleSnapshot.read(r)))
+        }
+    }
+
     static func workspace(_ row: PostgresRandomAccessRow) throws -> WorkspaceRecord {
         WorkspaceRecord(id: try row.snowflake("w_id"), name: try row["w_name"].decode(String.self),
                         description: try row["w_description"].decode(String?.self), ownerID: try row.snowflake("w_owner_id"),

@@ -31,6 +31,8 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "The sessions' transport compression: zlib-stream or zstd-stream (default: none).") var compress: String?
     @Option(help: "A file this command creates when the sending starts (all sessions are in), to profile just the deliveries.")
     var sendingFile: String?
+    @Option(help: "A file this command creates once every session is ready (before the idle pause), to measure just the identifies.")
+    var joinedFile: String?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -50,6 +52,7 @@ struct Fanout: AsyncParsableCommand {
         }
         let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port, compression: compression,
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
+        if let joinedFile { _ = FileManager.default.createFile(atPath: joinedFile, contents: Data()) }
         try await Task.sleep(for: .seconds(2))
         if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
             print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session (%@)",

@@ -1,0 +1,59 @@
+@testable import ConcordCell
+import ConcordModels
+import Foundation
+import Testing
+
+/// Sessions identifying together get READY from one batch: each must get exactly what it would
+/// have got alone, whoever else is in the batch.
+@Suite("Batch READY")
+struct BatchReadyTests {
+    @Test func eachSessionOfABatchGetsWhatItWouldAlone() async throws {
+        try await TestCluster.with { c in
+            // Alice and Bob share a small workspace with a channel hidden from Bob; Alice, Bob and
+            // Carol a larger one where Bob holds a role; Alice and Carol have a DM.
+            let small = try await c.workspaceOfTwo("Small")
+            let (alice, bob) = (small.owner, small.member)
+            let (carolID, carol) = try await c.register("carol")
+            let secret = try await c.request(.POST, "/guilds/\(small.guild.id)/channels", token: alice.token, json: #"{"name":"secret"}"#)
+                .decode(GuildChannel.self)
+            #expect(try await c.request(.PUT, "/channels/\(secret.id)/permissions/\(bob.id)", token: alice.token,
+                                        json: #"{"type":1,"deny":"1024"}"#).status == 204)
+            let big = try await c.request(.POST, "/guilds", token: alice.token, body: GuildCreateRequest(name: "Big")).decode(Guild.self)
+            let invite = try await c.request(.POST, "/channels/\(try #require(big.system_channel_id))/invites", token: alice.token, json: "{}").decode(Invite.self)
+            for token in [bob.token, carol] { #expect(try await c.request(.POST, "/invites/\(invite.code)", token: token).status == 200) }
+            let staff = try await c.request(.POST, "/guilds/\(big.id)/roles", token: alice.token, json: #"{"name":"staff"}"#).decode(Role.self)
+            #expect(try await c.request(.PUT, "/guilds/\(big.id)/members/\(bob.id)/roles/\(staff.id)", token: alice.token).status == 204)
+            #expect(try await c.request(.POST, "/users/@me/channels", token: carol, json: #"{"recipient_id":"\#(alice.id)"}"#).status == 200)
+            _ = try await c.request(.POST, "/channels/\(small.general)/messages", token: alice.token, body: MessageCreateRequest(content: "hi"))
+            try await c.domain.settleOutbox()
+
+            func caller(_ id: Snowflake) -> Caller { Caller(userID: id, tokenID: Snowflake(int64: 1), isBot: false) }
+            let nobody = Snowflake(int64: alice.id.int64 + 7)
+            let requests = [ReadyRequest(caller: caller(alice.id), guildsOnly: false), ReadyRequest(caller: caller(bob.id), guildsOnly: false),
+                            ReadyRequest(caller: caller(nobody), guildsOnly: false), ReadyRequest(caller: caller(carolID), guildsOnly: false),
+                            ReadyRequest(caller: caller(bob.id), guildsOnly: true)]
+            // Threshold 2: the small workspace lists its members, the big one only the user's own.
+            func withoutPosition(_ state: ReadyState?) -> ReadyState? { state.map { var s = $0; s.outboxSeq = 0; return s } }
+            let batch = try await c.domain.readyStates(requests, largeThreshold: 2).map(withoutPosition)
+            for (index, request) in requests.enumerated() {
+                let alone = try await c.domain.readyStates([request], largeThreshold: 2).map(withoutPosition)
+                #expect(alone == [batch[index]], "request \(index) alone")
+            }
+
+            #expect(batch.count == 5 && batch[2] == nil, "a user not stored here gets no READY")
+            let bobs = try #require(batch[1])
+            #expect(bobs.guilds.map(\.guild.id) == [small.guild.id, big.id])
+            #expect(bobs.guilds[0].members.count == 2 && bobs.guilds[0].large == false)
+            #expect(bobs.guilds[1].members.map(\.user?.id) == [bob.id] && bobs.guilds[1].large == true)
+            #expect(bobs.guilds[1].members.first?.roles == [staff.id], "own member with the role held")
+            #expect(bobs.readStates.contains { $0.id == small.general })
+            #expect(!bobs.readStates.contains { $0.id == secret.id }, "no read state of a channel Bob cannot view")
+            #expect(try #require(batch[0]).readStates.contains { $0.id == secret.id })
+            #expect(try #require(batch[3]).privateChannels.map { $0.recipients.map(\.id) } == [[alice.id]])
+            #expect(try #require(batch[0]).privateChannels.map { $0.recipients.map(\.id) } == [[carolID]])
+            #expect(bobs.privateChannels.isEmpty && bobs.user.username == "bob")
+            let bobsGuildsOnly = try #require(batch[4])
+            #expect(bobsGuildsOnly.user.username.isEmpty && bobsGuildsOnly.guilds.map(\.guild.id) == [small.guild.id, big.id])
+        }
+    }
+}
