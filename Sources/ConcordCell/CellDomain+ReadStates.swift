@@ -38,6 +38,8 @@ extension CellDomain {
         let hidden = if let known { known } else { try await hiddenChannels(caller) }
         let all = if let counted { counted } else { try await db.textChannelIDs(userID: caller.userID) }
         let channels = all.filter { !hidden.contains($0) }
+        // No channel here (a user homed elsewhere, asked for a cell's part of READY): nothing to count.
+        guard !channels.isEmpty else { return [] }
         do {
             var snapshot = try await counters.read(user: caller.userID, channels: channels)
             if !snapshot.complete {
