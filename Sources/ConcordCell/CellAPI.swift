@@ -329,8 +329,12 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(OutboxPosition(seq: try await domain.db.outboxHead()))
         case InternalAPI.Path.presence:
             var body = request
-            let report = try WireJSON.decode(PresenceReport.self, from: try await body.collectJSONBody())
-            try await domain.reportPresence(report)
+            // One report that fails (Redis gone for a moment) does not keep the others from applying.
+            var failure: (any Error)?
+            for report in try WireJSON.decode([PresenceReport].self, from: try await body.collectJSONBody()) {
+                do { try await domain.reportPresence(report) } catch { failure = error }
+            }
+            if let failure { throw failure }
             return JSONResponse.noContent()
         case InternalAPI.Path.gatewayReady:
             var body = request

@@ -72,14 +72,21 @@ final class GatewayHub: Sendable {
             let cell = entry.cell.id
             return (cell, Batcher(lanes: 2, largestBatch: 64) { await Self.askReady($0, cell: cell, directory: directory, cells: cells) })
         })
+        // Per cell: reports arriving together (sessions identifying together) go in one call.
+        let presenceBatches = Dictionary(uniqueKeysWithValues: directory.all.map { entry in
+            (entry.cell.id, Batcher<PresenceReport, Void>(lanes: 2, largestBatch: 64) { reports in
+                do {
+                    try await cells.send(try InternalAPI.presence(reports), to: entry.baseURL, timeout: .seconds(10))
+                    return reports.map { _ in .success(()) }
+                } catch {
+                    logger.warning("presence report failed", metadata: ["error": "\(error)", "reports": "\(reports.count)"])
+                    return reports.map { _ in .failure(error) }
+                }
+            })
+        })
         presence = PresenceReporter(
             ttl: presenceTTL,
-            report: { report in
-                guard let entry = directory.entry(for: report.user_id.cell) else { return }
-                do { try await cells.send(try InternalAPI.presence(report), to: entry.baseURL, timeout: .seconds(10)) } catch {
-                    logger.warning("presence report failed", metadata: ["error": "\(error)"])
-                }
-            },
+            report: { report in _ = try? await presenceBatches[report.user_id.cell]?.submit(report) },
             refresh: { cell, users, expiresAt in
                 // ZADD XX CH answers 0 for a user whose presence is gone (it lapsed): report it again.
                 guard let entry = directory.entry(for: cell),

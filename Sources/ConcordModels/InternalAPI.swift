@@ -207,8 +207,9 @@ public enum InternalAPI {
     /// The workspaces that moved, and where to.
     public static let directory = CellCall(path: Path.directory) { try $0.decoded([DirectoryEntry].self) }
 
-    public static func presence(_ report: PresenceReport) throws -> CellCall<Void> {
-        CellCall(method: "POST", path: Path.presence, body: try WireJSON.encode(report)) { _ in }
+    /// Presence reports of users homed in the cell, applied in order.
+    public static func presence(_ reports: [PresenceReport]) throws -> CellCall<Void> {
+        CellCall(method: "POST", path: Path.presence, body: try WireJSON.encode(reports)) { _ in }
     }
 
     /// READY's state for sessions identifying together, one answer per ask in order (null for a
