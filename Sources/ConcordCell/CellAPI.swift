@@ -329,12 +329,7 @@ public struct CellAPI: Sendable {
             return try JSONResponse.ok(OutboxPosition(seq: try await domain.db.outboxHead()))
         case InternalAPI.Path.presence:
             var body = request
-            // One report that fails (Redis gone for a moment) does not keep the others from applying.
-            var failure: (any Error)?
-            for report in try WireJSON.decode([PresenceReport].self, from: try await body.collectJSONBody()) {
-                do { try await domain.reportPresence(report) } catch { failure = error }
-            }
-            if let failure { throw failure }
+            try await domain.reportPresences(try WireJSON.decode([PresenceReport].self, from: try await body.collectJSONBody()))
             return JSONResponse.noContent()
         case InternalAPI.Path.gatewayReady:
             var body = request

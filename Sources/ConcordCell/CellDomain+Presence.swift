@@ -36,11 +36,23 @@ extension CellDomain {
 
     /// An edge says the user is online (a first session there) or chose another status.
     public func reportPresence(_ report: PresenceReport) async throws {
-        let state = try WireJSON.encodeString(report.state)
-        let reply = try await redis.send(["EVAL", Self.reportScript, "2"] + presenceKeys
-                                         + [report.user_id.description, String(report.expires_at), state])
-        guard let old = reply.string else { return }
-        try await presenceChanged(report.user_id, from: PresenceState(stored: old), to: report.state)
+        try await reportPresences([report])
+    }
+
+    /// Reports from an edge (sessions identifying together), each decided by the script, in
+    /// one pipeline; what changed is told in one more.
+    public func reportPresences(_ reports: [PresenceReport]) async throws {
+        guard !reports.isEmpty else { return }
+        let states = try reports.map { try WireJSON.encodeString($0.state) }
+        let replies = try await redis.pipeline(zip(reports, states).map { report, state in
+            ["EVAL", Self.reportScript, "2"] + presenceKeys + [report.user_id.description, String(report.expires_at), state]
+        })
+        var changes: [PresenceChange] = []
+        for (report, reply) in zip(reports, replies) {
+            guard let old = try reply.get().string else { continue }
+            changes.append(PresenceChange(user: report.user_id, old: PresenceState(stored: old), new: report.state))
+        }
+        try await presencesChanged(changes)
     }
 
     /// Ends the presences nobody refreshed in time (their sessions stopped heartbeating, or the
@@ -48,10 +60,12 @@ extension CellDomain {
     public func sweepPresences(now: Date = Date()) async throws -> Int {
         let reply = try await redis.send(["EVAL", Self.sweepScript, "2"] + presenceKeys + [String(Int64(now.timeIntervalSince1970 * 1000))])
         let items = reply.array ?? []
-        for pair in stride(from: 0, to: items.count - 1, by: 2) {
-            guard let user = items[pair].string.flatMap(Snowflake.init) else { continue }
-            try await presenceChanged(user, from: PresenceState(stored: items[pair + 1].string ?? "offline"), to: .offline)
+        let changes = stride(from: 0, to: items.count - 1, by: 2).compactMap { pair in
+            items[pair].string.flatMap(Snowflake.init).map {
+                PresenceChange(user: $0, old: PresenceState(stored: items[pair + 1].string ?? "offline"), new: .offline)
+            }
         }
+        try await presencesChanged(changes)
         return items.count / 2
     }
 
@@ -81,20 +95,35 @@ extension CellDomain {
         Int(try await redis.send("SCARD", Topics.presenceOnline(guild, cell: cellName)).integer ?? 0)
     }
 
-    /// Tells the user's own sessions their real status, and the workspaces they are in what
-    /// others may see — only when that changed (going invisible looks like going offline).
-    private func presenceChanged(_ user: Snowflake, from old: PresenceState, to new: PresenceState) async throws {
-        if old != new {
-            let own = try event("PRESENCE_UPDATE", guild: nil, channel: nil, user: user, PresenceUpdatePayload(userID: user, guildID: nil, state: new))
-            _ = try await redis.send("PUBLISH", Topics.user(user, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: own))
+    /// Tells each user's own sessions their real status, and the workspaces they are in what
+    /// others may see — only when that changed (going invisible looks like going offline): one
+    /// read of the workspaces and one pipeline for every change.
+    private func presencesChanged(_ changes: [PresenceChange]) async throws {
+        var commands: [[String]] = []
+        for change in changes where change.old != change.new {
+            let own = try event("PRESENCE_UPDATE", guild: nil, channel: nil, user: change.user,
+                                PresenceUpdatePayload(userID: change.user, guildID: nil, state: change.new))
+            commands.append(["PUBLISH", Topics.user(change.user, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: own)])
         }
-        guard old.visible != new.visible else { return }
-        for workspace in try await db.workspaces(memberID: user) {
-            let online = Topics.presenceOnline(workspace.id, cell: cellName)
-            _ = try await redis.send(new.visible.status == .offline ? "SREM" : "SADD", online, user.description)
-            let update = try event("PRESENCE_UPDATE", guild: workspace.id, channel: nil,
-                                   PresenceUpdatePayload(userID: user, guildID: workspace.id, state: new.visible))
-            _ = try await redis.send("PUBLISH", Topics.workspace(workspace.id, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: update))
+        let seen = changes.filter { $0.old.visible != $0.new.visible }
+        let workspaces = Dictionary(grouping: try await db.workspaceIDs(memberIDs: seen.map(\.user)), by: \.userID)
+        for change in seen {
+            for (_, workspace) in workspaces[change.user, default: []] {
+                commands.append([change.new.visible.status == .offline ? "SREM" : "SADD", Topics.presenceOnline(workspace, cell: cellName),
+                                 change.user.description])
+                let update = try event("PRESENCE_UPDATE", guild: workspace, channel: nil,
+                                       PresenceUpdatePayload(userID: change.user, guildID: workspace, state: change.new.visible))
+                commands.append(["PUBLISH", Topics.workspace(workspace, cell: cellName), OutboxEvent.wireJSON(seq: nil, event: update)])
+            }
         }
+        guard !commands.isEmpty else { return }
+        for reply in try await redis.pipeline(commands) { _ = try reply.get() }
     }
+}
+
+/// A user's presence as it was and as it is now.
+struct PresenceChange {
+    var user: Snowflake
+    var old: PresenceState
+    var new: PresenceState
 }

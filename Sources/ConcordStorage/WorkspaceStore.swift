@@ -82,6 +82,16 @@ extension SQLExecutor {
             """).map { try Self.workspace($0.makeRandomAccess()) }
     }
 
+    /// The workspaces each of some users is a member of.
+    public func workspaceIDs(memberIDs: [Snowflake]) async throws -> [(userID: Snowflake, workspaceID: Snowflake)] {
+        guard !memberIDs.isEmpty else { return [] }
+        return try await run(prepared: "SELECT user_id, workspace_id FROM members WHERE user_id = ANY(\(memberIDs.map(\.int64))) ORDER BY user_id, workspace_id")
+            .map { row in
+                let (user, workspace) = try row.decode((Int64, Int64).self)
+                return (Snowflake(int64: user), Snowflake(int64: workspace))
+            }
+    }
+
     /// Every workspace of this cell with its member count, for operators.
     public func workspaceCount() async throws -> Int {
         try await run("SELECT count(*)::int FROM workspaces").first?.decode(Int.self) ?? 0

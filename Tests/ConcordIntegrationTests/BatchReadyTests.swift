@@ -56,4 +56,38 @@ struct BatchReadyTests {
             #expect(bobsGuildsOnly.user.username.isEmpty && bobsGuildsOnly.guilds.map(\.guild.id) == [small.guild.id, big.id])
         }
     }
+
+    /// Presence reports of sessions identifying together are decided and told in one batch:
+    /// each user's workspaces count them online, or not, as each report alone would.
+    @Test func aBatchOfPresenceReportsCountsEachUserInTheirOwnWorkspaces() async throws {
+        try await TestCluster.with { c in
+            let first = try await c.workspaceOfTwo("First")
+            let (alice, bob) = (first.owner, first.member)
+            let (carolID, carol) = try await c.register("carol")
+            let second = try await c.request(.POST, "/guilds", token: alice.token, body: GuildCreateRequest(name: "Second")).decode(Guild.self)
+            let invite = try await c.request(.POST, "/channels/\(try #require(second.system_channel_id))/invites", token: alice.token, json: "{}")
+                .decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: carol).status == 200)
+
+            let expiry = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+            try await c.domain.reportPresences([PresenceReport(userID: alice.id, state: PresenceState(status: .online), expiresAt: expiry),
+                                                PresenceReport(userID: bob.id, state: PresenceState(status: .invisible), expiresAt: expiry),
+                                                PresenceReport(userID: carolID, state: PresenceState(status: .idle), expiresAt: expiry)])
+            #expect(try await c.domain.onlineCount(first.guild.id) == 1, "Alice; Bob is invisible")
+            #expect(try await c.domain.onlineCount(second.id) == 2, "Alice and Carol")
+            let stored = try await c.domain.storedPresences(of: [alice.id, bob.id, carolID]).map { $0.state.map { PresenceState(stored: $0).status } }
+            #expect(stored == [.online, .invisible, .idle])
+
+            // Bob shows himself, Carol goes invisible: one batch again.
+            try await c.domain.reportPresences([PresenceReport(userID: bob.id, state: PresenceState(status: .dnd), expiresAt: expiry),
+                                                PresenceReport(userID: carolID, state: PresenceState(status: .invisible), expiresAt: expiry)])
+            #expect(try await c.domain.onlineCount(first.guild.id) == 2)
+            #expect(try await c.domain.onlineCount(second.id) == 1)
+
+            // Everyone's time passes: the sweep takes them all offline in one batch.
+            #expect(try await c.domain.sweepPresences(now: Date().addingTimeInterval(120)) == 3)
+            #expect(try await c.domain.onlineCount(first.guild.id) == 0)
+            #expect(try await c.domain.onlineCount(second.id) == 0)
+        }
+    }
 }
