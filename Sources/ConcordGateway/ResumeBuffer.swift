@@ -68,6 +68,9 @@ public struct ResumeBuffer: Sendable {
             keptBytes -= Self.byteCount(frames[start].seq, frames[start].body)
             start += 1
         }
+        // Everything acknowledged (an idle session after its first heartbeat): the bodies go
+        // now, not after hundreds more frames; a session's own GUILD_CREATEs are kilobytes each.
+        if start == frames.count { frames.removeAll(keepingCapacity: true); start = 0 }
         if start > capacity / 2 { frames.removeFirst(start); start = 0 }
     }
 

@@ -184,6 +184,28 @@ struct GatewaySessionTests {
         #expect(nothingKept.replay(after: 20) == [], "a client that had everything resumes with nothing to replay")
         #expect(nothingKept.replay(after: 19) == nil)
     }
+
+    /// An idle session's buffer, once the client has acknowledged everything, holds none of the
+    /// bodies it was sent (its GUILD_CREATEs are kilobytes each), and resumes as before.
+    @Test func acknowledgedFramesAreLetGoAtOnce() {
+        var buffer = ResumeBuffer(capacity: 1000)
+        weak var guildCreate: DispatchBody?
+        do {
+            let body = DispatchBody(type: "GUILD_CREATE", data: String(repeating: "x", count: 2000))
+            guildCreate = body
+            buffer.sentOnly(Dispatch(seq: 1, type: "READY", data: "{}"))
+            buffer.append(Dispatch(seq: 2, body: body))
+            buffer.append(Dispatch(seq: 3, body: DispatchBody(type: "PRESENCE_UPDATE", data: "{}")))
+        }
+        buffer.drop(through: 2)
+        #expect(guildCreate != nil, "kept while a later frame is unacknowledged and the buffer is far from full")
+        #expect(buffer.replay(after: 2)?.count == 1)
+        buffer.drop(through: 3)
+        #expect(guildCreate == nil, "let go once everything is acknowledged")
+        #expect(buffer.keptBytes == 0 && buffer.replay(after: 3) == [] && buffer.replay(after: 2) == nil)
+        buffer.append(Dispatch(seq: 4, body: DispatchBody(type: "MESSAGE_CREATE", data: "{}")))
+        #expect(buffer.replay(after: 3)?.count == 1 && buffer.kept.map(\.seq) == [4])
+    }
 }
 
 @Suite("MESSAGE_CONTENT intent")
