@@ -192,15 +192,23 @@ extension SQLExecutor {
                        flags = \(m.flags), mention_ids = \(mentions), mention_everyone = \(m.mentionEveryone), edited_at = \(m.editedAt),
                        attachments = \(m.attachmentsJSON)::jsonb
                 WHERE channel_id = \(channel) AND bucket = \(m.id.bucket) AND id = \(id)
+            ), locked AS (
+                -- Every read state this edit changes, locked first and in key order, as a batch
+                -- of sends locks them: in any other order the two could wait on each other.
+                SELECT count(*) AS n FROM (
+                    SELECT 1 FROM read_states rs, old
+                    WHERE rs.channel_id = \(channel) AND (rs.user_id = ANY(old.mention_ids) OR rs.user_id = ANY(\(mentions)::bigint[]))
+                    ORDER BY rs.user_id FOR UPDATE OF rs) AS rows
             ), gained AS (
                 INSERT INTO read_states (user_id, channel_id, mention_count)
-                SELECT u, \(channel), 1 FROM old, unnest(\(mentions)::bigint[]) AS u
+                SELECT u, \(channel), 1 FROM old, locked, unnest(\(mentions)::bigint[]) AS u
                 WHERE NOT (u = ANY(old.mention_ids)) AND u <> old.author_id
+                ORDER BY u
                 ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + 1, \(unescaped: ReadStateRow.newVersion)
                 WHERE read_states.last_message_id < \(id)
                 \(unescaped: ReadStateRow.returning)
             ), lost AS (
-                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0), \(unescaped: ReadStateRow.newVersion) FROM old
+                UPDATE read_states rs SET mention_count = GREATEST(rs.mention_count - 1, 0), \(unescaped: ReadStateRow.newVersion) FROM old, locked
                 WHERE rs.channel_id = \(channel) AND rs.user_id = ANY(old.mention_ids) AND NOT (rs.user_id = ANY(\(mentions)::bigint[]))
                   AND rs.last_message_id < \(id)
                 RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
