@@ -9,7 +9,7 @@ struct BatcherTests {
     /// Records each batch; the first waits until the test opens it, so that callers pile up.
     final class Runs: Sendable {
         let batches = Mutex<[[Int]]>([])
-        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let gate = FirstCallGate()
         /// Items whose answers the batch leaves out (it answers only those before the first of them).
         let unanswered: Set<Int>
 
@@ -20,18 +20,11 @@ struct BatcherTests {
                 batches.append(items)
                 return batches.count == 1
             }
-            if first { await withCheckedContinuation { continuation in gate.withLock { $0 = continuation } } }
+            if first { await gate.hold() }
             return items.prefix { !unanswered.contains($0) }.map { .success("answer \($0)") }
         }
 
-        func open() async {
-            while true {
-                if let gate = gate.withLock({ gate -> CheckedContinuation<Void, Never>? in defer { gate = nil }; return gate }) {
-                    return gate.resume()
-                }
-                await Task.yield()
-            }
-        }
+        func open() async { await gate.open() }
     }
 
     func submit(_ count: Int, to batcher: Batcher<Int, String>, _ runs: Runs) async -> [Int: Result<String, any Error>] {

@@ -11,7 +11,7 @@ struct GroupCommitTests {
     /// senders pile up behind it.
     final class Writes: Sendable {
         let batches = Mutex<[[Int64]]>([])
-        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let gate = FirstCallGate()
         let refused: Set<Int64>
 
         init(refused: Set<Int64> = []) { self.refused = refused }
@@ -21,7 +21,7 @@ struct GroupCommitTests {
                 batches.append(messages.map(\.record.id.int64))
                 return batches.count == 1
             }
-            if first { await withCheckedContinuation { continuation in gate.withLock { $0 = continuation } } }
+            if first { await gate.hold() }
             struct Refused: Error {}
             if messages.contains(where: { refused.contains($0.record.id.int64) }) { throw Refused() }
             return messages.map {
@@ -29,14 +29,7 @@ struct GroupCommitTests {
             }
         }
 
-        func open() async {
-            while true {
-                if let gate = gate.withLock({ gate -> CheckedContinuation<Void, Never>? in defer { gate = nil }; return gate }) {
-                    return gate.resume()
-                }
-                await Task.yield()
-            }
-        }
+        func open() async { await gate.open() }
     }
 
     static func message(_ id: Int64) -> MessageWrite {
