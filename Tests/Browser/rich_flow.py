@@ -9,8 +9,10 @@ import os
 import struct
 import sys
 import tempfile
+import time
 import zlib
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -33,8 +35,32 @@ def last_message(driver, text):
         return all[all.length - 1] ?? null;""", text)
 
 
-def js_click(driver, element):
-    driver.execute_script("arguments[0].click()", element)
+def js_click(driver, find, attempts=5):
+    """Clicks what `find()` gives. The message list re-renders as events arrive (an embed, a
+    reaction, a pin), so an element found a moment ago may be gone: find it again."""
+    for attempt in range(attempts):
+        try:
+            driver.execute_script("arguments[0].click()", find())
+            return
+        except (StaleElementReferenceException, NoSuchElementException):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+
+
+def react(driver, text, emoji, attempts=5):
+    """Opens the message's picker and picks `emoji`; a re-render between the two closes the
+    picker, so both steps are tried again."""
+    for attempt in range(attempts):
+        try:
+            js_click(driver, lambda: last_message(driver, text).find_element(By.CSS_SELECTOR, "button[data-action='react']"), attempts=1)
+            js_click(driver, lambda: last_message(driver, text).find_element(By.XPATH, f".//div[@class='picker']/button[text()='{emoji}']"),
+                     attempts=1)
+            return
+        except (StaleElementReferenceException, NoSuchElementException):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 def send(driver, text):
@@ -104,24 +130,22 @@ try:
           and not alice.find_elements(By.CSS_SELECTOR, "#pending-files span"), "the upload finished and cleared the pending files")
 
     # Reactions: bob picks one, alice sees it and adds hers by clicking it, bob takes his back.
-    target = last_message(bob, "two files")
-    js_click(bob, target.find_element(By.CSS_SELECTOR, "button[data-action='react']"))
-    js_click(bob, last_message(bob, "two files").find_element(By.XPATH, ".//div[@class='picker']/button[text()='👍']"))
+    react(bob, "two files", "👍")
     chip = "return [...(arguments[0]?.querySelectorAll('.reactions button') ?? [])].map(b => [b.textContent, b.classList.contains('mine')])"
     wait(alice, lambda d: d.execute_script(chip, last_message(d, "two files")) == [["👍 1", False]])
     check(True, "a reaction shows for the other person live")
-    js_click(alice, last_message(alice, "two files").find_element(By.CSS_SELECTOR, ".reactions button"))
+    js_click(alice, lambda: last_message(alice, "two files").find_element(By.CSS_SELECTOR, ".reactions button"))
     wait(bob, lambda d: d.execute_script(chip, last_message(d, "two files")) == [["👍 2", True]])
     wait(alice, lambda d: d.execute_script(chip, last_message(d, "two files")) == [["👍 2", True]])
     check(True, "clicking a reaction adds one's own, and counts follow")
-    js_click(bob, last_message(bob, "two files").find_element(By.CSS_SELECTOR, ".reactions button"))
+    js_click(bob, lambda: last_message(bob, "two files").find_element(By.CSS_SELECTOR, ".reactions button"))
     wait(alice, lambda d: d.execute_script(chip, last_message(d, "two files")) == [["👍 1", True]])
     check(True, "clicking one's own reaction takes it back")
 
     # Pins: alice (the owner) pins; bob sees the pin, the notice, and the pinned list.
     check(not bob.execute_script("return !!arguments[0].querySelector(\"button[data-action='pin']\")", last_message(bob, "two files")),
           "a member who cannot manage messages is not offered Pin")
-    js_click(alice, last_message(alice, "two files").find_element(By.CSS_SELECTOR, "button[data-action='pin']"))
+    js_click(alice, lambda: last_message(alice, "two files").find_element(By.CSS_SELECTOR, "button[data-action='pin']"))
     wait(bob, lambda d: last_message(d, "pinned a message") is not None)
     wait(bob, lambda d: d.execute_script("return !!arguments[0]?.querySelector('.pinned')", last_message(d, "two files")))
     click(bob, (By.ID, "show-pins"))
@@ -129,7 +153,7 @@ try:
     check(True, "a pin shows on the message, as a notice, and in the pinned list")
     bob.save_screenshot(os.path.join(artifacts, "rich-bob.png"))
     alice.save_screenshot(os.path.join(artifacts, "rich-alice.png"))
-    js_click(alice, last_message(alice, "two files").find_element(By.CSS_SELECTOR, "button[data-action='unpin']"))
+    js_click(alice, lambda: last_message(alice, "two files").find_element(By.CSS_SELECTOR, "button[data-action='unpin']"))
     wait(bob, lambda d: "Nothing is pinned" in text_of(d, "pins-list"))
     check(True, "unpinning empties the open pinned list")
     check(True, "screenshots saved")
