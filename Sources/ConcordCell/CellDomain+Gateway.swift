@@ -12,10 +12,12 @@ extension CellDomain {
     public func readyStates(_ requests: [ReadyRequest], largeThreshold: Int = CellDomain.largeThreshold) async throws -> [ReadyState?] {
         let head = try await db.outboxHead()
         let userIDs = Array(Set(requests.map(\.caller.userID)))
-        async let storedUsers = db.users(ids: requests.filter { !$0.guildsOnly }.map(\.caller.userID))
+        // Users asking for all of READY: their user and DMs come from here too.
+        let homedHere = requests.filter { !$0.guildsOnly }.map(\.caller.userID)
+        async let storedUsers = db.users(ids: homedHere)
         async let storedMemberships = db.memberships(userIDs: userIDs)
         async let storedChannels = db.textChannelIDs(userIDs: userIDs)
-        async let storedDMs = db.dms(ofAny: requests.filter { !$0.guildsOnly }.map(\.caller.userID))
+        async let storedDMs = db.dms(ofAny: homedHere)
         let users = Dictionary(try await storedUsers.map { ($0.id, $0) }) { first, _ in first }
         let memberships = Dictionary(grouping: try await storedMemberships, by: \.userID)
         let textChannels = try await storedChannels

@@ -70,17 +70,20 @@ final class GatewayHub: Sendable {
         self.subscribers = subscribers
         readyBatches = Dictionary(uniqueKeysWithValues: directory.all.map { entry in
             let cell = entry.cell.id
-            return (cell, Batcher(lanes: 2, largestBatch: 64) { await Self.askReady($0, cell: cell, directory: directory, cells: cells) })
+            return (cell, Batcher(lanes: 2, largestBatch: 64) { asks in
+                await Self.oneCall(for: asks) { try await Self.send(try InternalAPI.ready(asks), to: cell, directory: directory, cells: cells) }
+            })
         })
         // Per cell: reports arriving together (sessions identifying together) go in one call.
         let presenceBatches = Dictionary(uniqueKeysWithValues: directory.all.map { entry in
-            (entry.cell.id, Batcher<PresenceReport, Void>(lanes: 2, largestBatch: 64) { reports in
-                do {
-                    try await cells.send(try InternalAPI.presence(reports), to: entry.baseURL, timeout: .seconds(10))
-                    return reports.map { _ in .success(()) }
-                } catch {
-                    logger.warning("presence report failed", metadata: ["error": "\(error)", "reports": "\(reports.count)"])
-                    return reports.map { _ in .failure(error) }
+            let cell = entry.cell.id
+            return (cell, Batcher<PresenceReport, Void>(lanes: 2, largestBatch: 64) { reports in
+                await Self.oneCall(for: reports) {
+                    do { try await Self.send(try InternalAPI.presence(reports), to: cell, directory: directory, cells: cells) } catch {
+                        logger.warning("presence report failed", metadata: ["error": "\(error)", "reports": "\(reports.count)"])
+                        throw error
+                    }
+                    return reports.map { _ in () }
                 }
             })
         })
@@ -245,8 +248,24 @@ final class GatewayHub: Sendable {
 
     /// A call to cell `cell` (by id); a cell this edge does not know is unreachable.
     func send<Reply>(_ call: CellCall<Reply>, to cell: Int) async throws -> Reply {
+        try await Self.send(call, to: cell, directory: directory, cells: cells)
+    }
+
+    /// The same, for what the hub sets up before it exists (its batches).
+    private static func send<Reply>(_ call: CellCall<Reply>, to cell: Int, directory: CellDirectory, cells: CellClient) async throws -> Reply {
         guard let entry = directory.entry(for: cell) else { throw APIError.serviceUnavailable }
         return try await cells.send(call, to: entry.baseURL, timeout: .seconds(10))
+    }
+
+    /// A batch's items sent in one call: each gets its own answer, or the call's failure.
+    private static func oneCall<Item, Answer>(for items: [Item], _ call: () async throws -> [Answer]) async -> [Result<Answer, any Error>] {
+        do {
+            let answers = try await call()
+            guard answers.count == items.count else { throw BatchAnswerMissing() }
+            return answers.map { .success($0) }
+        } catch {
+            return items.map { _ in .failure(error) }
+        }
     }
 
     private func route(_ event: OutboxEvent, cell: Int) {
@@ -591,17 +610,5 @@ final class GatewayHub: Sendable {
             answered[index].state.readStates = readStates[index].items
         }
         return answered.sorted { ($0.cell != home ? 1 : 0, $0.cell) < ($1.cell != home ? 1 : 0, $1.cell) }
-    }
-
-    /// One batch of READY asks to a cell: an answer per ask, or the call's failure for each.
-    private static func askReady(_ asks: [ReadyAsk], cell: Int, directory: CellDirectory, cells: CellClient) async -> [Result<ReadyState?, any Error>] {
-        do {
-            guard let entry = directory.entry(for: cell) else { throw APIError.serviceUnavailable }
-            let states = try await cells.send(try InternalAPI.ready(asks), to: entry.baseURL, timeout: .seconds(10))
-            guard states.count == asks.count else { throw BatchAnswerMissing() }
-            return states.map { .success($0) }
-        } catch {
-            return asks.map { _ in .failure(error) }
-        }
     }
 }
