@@ -464,8 +464,15 @@ PY
   for run in "flood 0 $flood" "paced 20 $paced"; do
     set -- $run
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
+    # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included).
+    local profiler=
+    if [ -n "${BENCH_PROFILE_PEERS:-}" ]; then
+      mkdir -p "$BENCH_PROFILE_PEERS"
+      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_PEERS/edge-peers-$1.perf" >/dev/null 2>&1 & profiler=$!
+    fi
     "${fb[@]}" --proto discord --port "$edge_port" --tokens "$root/peers.json" -m "$3" --rate "$2" \
       --pids "${pids[1]}" --label "concord $1" > /dev/null 2>> "$root/fanbench.err"
+    [ -z "$profiler" ] || { kill -INT "$profiler"; wait "$profiler" || true; }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
   done

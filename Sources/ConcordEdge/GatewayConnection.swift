@@ -190,29 +190,37 @@ final class GatewayConnection: Sendable {
         state.withLock { s in Self.dispatch(&s, DispatchBody(type: "READY", data: data), kept: false) }
     }
 
-    /// A live event from a cell: held while a read-back runs, dropped if already delivered.
-    /// Its visibility is judged when the event's turn comes, not when it arrives, so events held
-    /// during a read-back are judged after the read-back's own.
-    func deliverLive(_ delivery: Delivery) {
+    /// A live event from a cell, made into the session's delivery and numbered under one lock:
+    /// held while a read-back runs, dropped if already delivered. Its visibility is judged when
+    /// the event's turn comes, not when it arrives, so events held during a read-back are judged
+    /// after the read-back's own. Answers the session's user.
+    func deliverLive(_ routed: inout RoutedEvent, origin: EventOrigin) -> Snowflake? {
         state.withLock { s in
-            if s.catchUps > 0 { s.held.append(delivery); return }
-            Self.dispatchEvent(&s, delivery)
+            guard let delivery = routed.delivery(origin: origin, levels: &s.levels, user: s.userID, isBot: s.isBot, intents: s.machine.intents) else {
+                return s.userID
+            }
+            if s.catchUps > 0 { s.held.append(delivery) } else { Self.dispatchEvent(&s, delivery) }
+            return s.userID
         }
     }
 
     /// An event read back from a cell's outbox. One after the cursor moves it; one at or before
     /// it is delivered only when it belongs to a workspace the session has just joined.
-    func deliverReadBack(_ delivery: Delivery, joined: Set<Snowflake>, guild: Snowflake?) {
-        let origin = delivery.origin
-        state.withLock { s in
-            guard !s.caughtUp.contains(origin) else { return }
+    func deliverReadBack(_ routed: inout RoutedEvent, origin: EventOrigin, joined: Set<Snowflake>) -> Snowflake? {
+        let guild = routed.event.event.guildID
+        return state.withLock { s in
+            guard !s.caughtUp.contains(origin),
+                  let delivery = routed.delivery(origin: origin, levels: &s.levels, user: s.userID, isBot: s.isBot, intents: s.machine.intents) else {
+                return s.userID
+            }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
-                guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return }
+                guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return s.userID }
                 Self.dispatch(&s, delivery.body)
             } else {
                 Self.dispatchEvent(&s, delivery)
             }
             s.caughtUp.insert(origin)
+            return s.userID
         }
     }
 
@@ -234,11 +242,17 @@ final class GatewayConnection: Sendable {
     private static func dispatchEvent(_ s: inout State, _ delivery: Delivery) {
         let origin = delivery.origin
         if origin.seq > 0 {
-            guard origin.seq > s.cursors[origin.cell, default: 0] else { return }
-            s.cursors[origin.cell] = origin.seq
+            guard Self.advance(&s.cursors[origin.cell, default: 0], to: origin.seq) else { return }
         }
         guard s.visibility?.admit(delivery.visibility) ?? true else { return }
         dispatch(&s, delivery.body, needs: delivery.needs)
+    }
+
+    /// Moves a cursor forward (one hash of the cell, not one to read and one to write).
+    private static func advance(_ cursor: inout Int64, to seq: Int64) -> Bool {
+        guard seq > cursor else { return false }
+        cursor = seq
+        return true
     }
 
     /// An event numbered outside the cell's live routing (the edge's own, or one a read-back

@@ -18,12 +18,14 @@ import Synchronization
 /// cell) and spliced into each recipient's frame.
 final class GatewayHub: Sendable {
     struct Registry {
+        /// The indexes below hold the sessions themselves (by session id), so routing an event
+        /// to a workspace's thousand sessions looks none of them up.
         var sessions: [String: GatewayConnection] = [:]
-        var byGuild: [Snowflake: Set<String>] = [:]
+        var byGuild: [Snowflake: [String: GatewayConnection]] = [:]
         /// The sessions of each workspace that asked for presences (GUILD_PRESENCES): a presence
         /// change in a large workspace visits these, not every session in it.
-        var presenceWatchers: [Snowflake: Set<String>] = [:]
-        var byUser: [Snowflake: Set<String>] = [:]
+        var presenceWatchers: [Snowflake: [String: GatewayConnection]] = [:]
+        var byUser: [Snowflake: [String: GatewayConnection]] = [:]
     }
 
     let directory: CellDirectory
@@ -231,7 +233,7 @@ final class GatewayHub: Sendable {
     /// what that cell published for it since it took over; the old home's topic is kept a
     /// little longer, for what it committed before the freeze and has not yet published.
     private func rehome(_ workspace: Snowflake, from old: Int, to new: Int, since: Int64) async {
-        let sessions = registry.withLock { r in (r.byGuild[workspace] ?? []).compactMap { r.sessions[$0] } }
+        let sessions = registry.withLock { r in Array((r.byGuild[workspace] ?? [:]).values) }
         guard !sessions.isEmpty else { return }
         logger.info("workspace moved; its sessions follow", metadata: ["workspace": "\(workspace)", "cell": "\(new)", "sessions": "\(sessions.count)"])
         for connection in sessions { connection.beginCatchUp() }
@@ -272,8 +274,8 @@ final class GatewayHub: Sendable {
         let e = event.event
         let targets: [GatewayConnection] = registry.withLock { r in
             let byGuild = e.type == "PRESENCE_UPDATE" ? r.presenceWatchers : r.byGuild
-            let ids = e.userID.map { r.byUser[$0] ?? [] } ?? e.guildID.map { byGuild[$0] ?? [] } ?? []
-            return ids.compactMap { r.sessions[$0] }
+            let sessions = e.userID.map { r.byUser[$0] ?? [:] } ?? e.guildID.map { byGuild[$0] ?? [:] } ?? [:]
+            return Array(sessions.values)
         }
         var routed = RoutedEvent(event)
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
@@ -292,27 +294,12 @@ final class GatewayHub: Sendable {
     /// names the workspaces the session has just joined). GUILD_CREATE and GUILD_DELETE
     /// addressed to the user change which workspaces the session follows.
     private func offer(_ routed: inout RoutedEvent, cell: Int, to connection: GatewayConnection, readBack joined: Set<Snowflake>?) {
-        let event = routed.event
-        let e = event.event
-        let (user, isBot, intents, outcome) = connection.state.withLock { s in
-            (s.userID, s.isBot, s.machine.intents,
-             s.levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: s.userID, facts: &routed.facts))
-        }
-        let delivery: Delivery
-        let origin = EventOrigin(cell: cell, seq: event.seq)
-        switch outcome {
-        case .drop: return
-        case .replace(let compactType, let compactData):
-            delivery = Delivery(body: DispatchBody(type: compactType, data: compactData), origin: origin,
-                                needs: GatewaySession.neededIntent(for: compactType, direct: routed.direct), visibility: routed.visibility)
-        case .deliver:
-            delivery = Delivery(body: routed.body(for: user, isBot: isBot, intents: intents), origin: origin, needs: routed.needs,
-                                visibility: routed.visibility)
-        }
-        if let joined {
-            connection.deliverReadBack(delivery, joined: joined, guild: e.guildID)
+        let e = routed.event.event
+        let origin = EventOrigin(cell: cell, seq: routed.event.seq)
+        let user = if let joined {
+            connection.deliverReadBack(&routed, origin: origin, joined: joined)
         } else {
-            connection.deliverLive(delivery)
+            connection.deliverLive(&routed, origin: origin)
         }
         if let guild = e.guildID, let addressee = e.userID, addressee == user {
             if e.type == "GUILD_CREATE", !connection.guilds.contains(guild) { joinLive(connection, guild: guild, after: origin) }
@@ -379,7 +366,7 @@ final class GatewayHub: Sendable {
     func register(_ connection: GatewayConnection, sessionID: String, userID: Snowflake, guilds: [Snowflake]) async -> Bool {
         registry.withLock { r in
             r.sessions[sessionID] = connection
-            r.byUser[userID, default: []].insert(sessionID)
+            r.byUser[userID, default: [:]][sessionID] = connection
         }
         for guild in guilds { follow(connection, guild: guild) }
         // SUBSCRIBE is idempotent, so every session waits for its own confirmation even when
@@ -439,8 +426,8 @@ final class GatewayHub: Sendable {
             return s.machine.intents.contains(.guildPresences)
         }
         registry.withLock { r in
-            r.byGuild[guild, default: []].insert(id)
-            if watchesPresence { r.presenceWatchers[guild, default: []].insert(id) }
+            r.byGuild[guild, default: [:]][id] = connection
+            if watchesPresence { r.presenceWatchers[guild, default: [:]][id] = connection }
         }
     }
 
@@ -448,8 +435,8 @@ final class GatewayHub: Sendable {
         guard let id = connection.sessionID else { return }
         connection.state.withLock { _ = $0.guilds.remove(guild) }
         let last = registry.withLock { r -> Bool in
-            r.byGuild[guild]?.remove(id)
-            r.presenceWatchers[guild]?.remove(id)
+            r.byGuild[guild]?[id] = nil
+            r.presenceWatchers[guild]?[id] = nil
             if r.presenceWatchers[guild]?.isEmpty == true { r.presenceWatchers[guild] = nil }
             if r.byGuild[guild]?.isEmpty == true { r.byGuild[guild] = nil; return true }
             return false
@@ -578,7 +565,7 @@ final class GatewayHub: Sendable {
         let user = connection.userID
         registry.withLock { r in
             r.sessions[sessionID] = nil
-            if let user { r.byUser[user]?.remove(sessionID); if r.byUser[user]?.isEmpty == true { r.byUser[user] = nil } }
+            if let user { r.byUser[user]?[sessionID] = nil; if r.byUser[user]?.isEmpty == true { r.byUser[user] = nil } }
         }
         for guild in guilds { unfollow(connection, guild: guild) }
     }

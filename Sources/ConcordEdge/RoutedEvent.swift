@@ -40,6 +40,22 @@ struct RoutedEvent {
     }
 }
 
+extension RoutedEvent {
+    /// The event as one session gets it at its subscription levels (nil: not at all). Called
+    /// under the session's lock, with what the session is.
+    mutating func delivery(origin: EventOrigin, levels: inout SubscriptionLevels, user: Snowflake?, isBot: Bool, intents: Intents) -> Delivery? {
+        let e = event.event
+        switch levels.outcome(type: e.type, guild: e.guildID, channel: e.channelID, seq: event.seq, user: user, facts: &facts) {
+        case .drop: return nil
+        case .replace(let compactType, let compactData):
+            return Delivery(body: DispatchBody(type: compactType, data: compactData), origin: origin,
+                            needs: GatewaySession.neededIntent(for: compactType, direct: direct), visibility: visibility)
+        case .deliver:
+            return Delivery(body: body(for: user, isBot: isBot, intents: intents), origin: origin, needs: needs, visibility: visibility)
+        }
+    }
+}
+
 /// One event as a session is given it: its type and data (maybe compacted for the session's
 /// subscription level, or with content blanked), where it came from, the intent it needs, and
 /// what it means to channel visibility (judged when its turn comes in the session's stream).

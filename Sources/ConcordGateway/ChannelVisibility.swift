@@ -4,8 +4,9 @@ import Foundation
 
 /// What one event means to channel visibility, read from its payload once per edge (not once
 /// per session): the change it makes to a workspace's roles, channels or members, and whether
-/// its content belongs to a channel (and so reaches only those who can view it).
-public struct VisibilityEvent: Sendable {
+/// its content belongs to a channel (and so reaches only those who can view it). A class: every
+/// session's delivery of the event shares it (a retain each, not a copy of its change).
+public final class VisibilityEvent: Sendable {
     public enum Change: Sendable {
         case none
         case joined(GuildCreatePayload)
@@ -27,7 +28,7 @@ public struct VisibilityEvent: Sendable {
     public let requires: Permissions
     public let change: Change
 
-    public init(_ event: PendingEvent) {
+    public convenience init(_ event: PendingEvent) {
         self.init(type: event.type, guild: event.guildID, channel: event.channelID, payload: event.payload)
     }
 
