@@ -139,11 +139,14 @@ fanout() {
     perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_JOIN/edge-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
     perf record -e cpu-clock -F 499 -a -o "$BENCH_PROFILE_JOIN/all-join-$sessions.perf" -- sleep 6 >/dev/null 2>&1 &
   fi
-  # BENCH_PROFILE_FANOUT=DIR: sample the edge's CPU while it delivers (from the first post on).
+  # BENCH_PROFILE_FANOUT=DIR: sample the cell's and the edge's CPU while they send and deliver (from the first post on).
+  rm -f "$root/sending"
   if [ -n "${BENCH_PROFILE_FANOUT:-}" ]; then
-    mkdir -p "$BENCH_PROFILE_FANOUT"; rm -f "$root/sending"
+    mkdir -p "$BENCH_PROFILE_FANOUT"
     ( while [ ! -f "$root/sending" ]; do sleep 0.1; done
-      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_FANOUT/edge-fanout-$sessions$compress.perf" -- sleep "$DURATION" >/dev/null 2>&1 ) &
+      perf record -e cpu-clock -F 499 -g -p "${pids[0]}" -o "$BENCH_PROFILE_FANOUT/cell-fanout-$sessions$compress.perf" -- sleep "$DURATION" >/dev/null 2>&1 &
+      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_FANOUT/edge-fanout-$sessions$compress.perf" -- sleep "$DURATION" >/dev/null 2>&1
+      wait ) &
     profiler=$!
   fi
   # Where the identifies' CPU goes: each process's share from the first connect to the last READY.
@@ -154,7 +157,7 @@ fanout() {
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
-    ${BENCH_PROFILE_FANOUT:+--sending-file "$root/sending"} --joined-file "$root/joined" & bench=$!
+    --sending-file "$root/sending" --joined-file "$root/joined" & bench=$!
   while [ ! -f "$root/joined" ] && kill -0 "$bench" 2>/dev/null; do sleep 0.02; done
   if [ -f "$root/joined" ]; then
     python3 scripts/cpu_split.py report "$root/join-cpu.json" "$sessions" "${roles[@]}" | sed 's/^CPU per request/identify: CPU per session/'
@@ -165,7 +168,15 @@ fanout() {
     redis_calls_diff "$root/join-calls-before" "$root/join-calls-after" "$sessions"
     [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$sessions" "identify: statements per session"
   fi
+  # And where the deliveries' CPU goes: each process's share from the first post to the last delivery.
+  while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do sleep 0.02; done
+  [ -f "$root/sending" ] && python3 scripts/cpu_split.py snapshot "$root/send-cpu.json" "${roles[@]}"
   wait "$bench"
+  if [ -f "$root/send-cpu.json" ]; then
+    local posts; posts=$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" -v t="$DURATION" 'BEGIN { printf "%d", d / s * t }')
+    python3 scripts/cpu_split.py report "$root/send-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/sending: CPU per message/'
+    rm -f "$root/send-cpu.json"
+  fi
   [ -z "${BENCH_PROFILE_FANOUT:-}" ] || wait "$profiler"
 }
 # The fan-out at 1,000 sessions again with each transport compression (BENCH_FANOUT_COMPRESS).
