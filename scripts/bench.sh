@@ -472,8 +472,10 @@ PY
   local fb=("$venv/bin/python" "$fanbench/fanbench.py" -n "$n" --window 8 --out "$results")
   local edge_port=${EDGE##*:}
   echo "peers: $n receivers in one room, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
-  for run in "flood 0 $flood" "paced 20 $paced"; do
-    set -- $run
+  # BENCH_PEERS_ROUNDS=N: every run N times, alternating; the table adds medians and ratios.
+  local rounds=${BENCH_PEERS_ROUNDS:-1}
+  for run in $(for _ in $(seq "$rounds"); do echo "flood:0:$flood" "paced:20:$paced"; done); do
+    set -- ${run//:/ }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included).
     local profiler=

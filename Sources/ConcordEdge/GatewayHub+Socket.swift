@@ -42,6 +42,7 @@ extension GatewayHub {
         // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
         try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
+        let clientClose = await ClientCloseObserver.install(on: channel)
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer,
                                            deliveries: deliveries)
         let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown")
@@ -92,8 +93,11 @@ extension GatewayHub {
         closer.finish()
         channel.close(promise: nil)
         let c = binding.current
-        let wasReady = c.state.withLock { s -> Bool in s.machine.phase == .ready && s.sessionID != nil }
-        if wasReady { detach(c, output: output, now: Self.now) }
+        let session = c.state.withLock { s -> String? in s.machine.phase == .ready ? s.sessionID : nil }
+        guard let session else { return }
+        detach(c, output: output, now: Self.now)
+        // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
+        if clientClose.endsSession, c.state.withLock({ $0.output == nil }) { remove(session, c) }
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never

@@ -107,6 +107,40 @@ struct GatewayTests {
         }
     }
 
+    /// As on Discord: closing with 1000 or 1001 ends the session (a RESUME gets op 9 and the
+    /// edge keeps nothing of it); any other code leaves it resumable.
+    @Test(arguments: [1000, 1001])
+    func aClientClosingNormallyEndsItsSession(code: Int) async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            _ = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Leaving")).decode(Guild.self)
+            func session() async throws -> (GatewayTestClient, String) {
+                let client = GatewayTestClient(url: gatewayURL(c))
+                client.send(identify(alice))
+                let id = try await client.waitDispatch("READY")["d"]?["session_id"]?.stringValue ?? ""
+                try await client.waitDispatch("GUILD_CREATE")
+                return (client, id)
+            }
+            let (leaving, left) = try await session()
+            let (dropping, dropped) = try await session()
+            leaving.close(WebSocketErrorCode(codeNumber: code))
+            dropping.close()
+            _ = try? await leaving.closed.value
+            _ = try? await dropping.closed.value
+
+            let resumeLeft = GatewayTestClient(url: gatewayURL(c))
+            resumeLeft.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(left)","seq":2}}"#)
+            let invalid = try await resumeLeft.wait(for: "op 9") { $0["op"]?.intValue == 9 }
+            #expect(invalid["d"] == .bool(false))
+            let resumeDropped = GatewayTestClient(url: gatewayURL(c))
+            resumeDropped.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(dropped)","seq":2}}"#)
+            try await resumeDropped.waitDispatch("RESUMED")
+            #expect(resumeDropped.all.allSatisfy { $0["op"]?.intValue != 9 })
+            resumeLeft.close()
+            resumeDropped.close()
+        }
+    }
+
     @Test func badTokensAndVersionsAreClosedWithDiscordsCodes() async throws {
         try await TestCluster.with { c in
             let bad = GatewayTestClient(url: gatewayURL(c))

@@ -12,19 +12,29 @@ import Testing
 /// test gives it.
 final class GatewayTestClient: Sendable {
     let inbox = Inbox()
-    private let outgoing: AsyncStream<String>.Continuation
+    /// What the test sends: text frames, then the close.
+    private enum Outgoing: Sendable {
+        case text(String)
+        case close(WebSocketErrorCode)
+    }
+    private let outgoing: AsyncStream<Outgoing>.Continuation
     let closed: Task<WebSocketCloseFrame?, any Error>
 
     /// `tls`: for a wss:// URL, the CA to trust (the test cluster's).
     init(url: String, compression: GatewayCompression? = nil, tls: TLSConfiguration? = nil) {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let (stream, continuation) = AsyncStream<Outgoing>.makeStream()
         outgoing = continuation
         let inbox = self.inbox
         closed = Task {
             try await WebSocketClient.connect(url: url, tlsConfiguration: tls, logger: TestServers.logger) { inbound, outbound, _ in
                 let writer = Task {
-                    for await text in stream { try await outbound.write(.text(text)) }
-                    try await outbound.close(.normalClosure, reason: nil)
+                    for await item in stream {
+                        switch item {
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .close(let code): try await outbound.close(code, reason: nil); return
+                        }
+                    }
+                    try await outbound.close(.unknown(4000), reason: nil)
                 }
                 defer { writer.cancel() }
                 let inflater = (compression ?? .zlibStream).makeDecompressor()
@@ -44,7 +54,7 @@ final class GatewayTestClient: Sendable {
         }
     }
 
-    func send(_ text: String) { outgoing.yield(text) }
+    func send(_ text: String) { outgoing.yield(.text(text)) }
 
     /// The close code the server sent, waiting at most `timeout` (a hang fails the test instead).
     func closeCode(timeout: Duration = .seconds(10)) async -> WebSocketErrorCode? {
@@ -56,7 +66,12 @@ final class GatewayTestClient: Sendable {
         return code
     }
 
-    func close() { outgoing.finish() }
+    /// Closes with 4000 unless told otherwise, as a library dropping its socket to resume does
+    /// (1000 or 1001 end the session).
+    func close(_ code: WebSocketErrorCode = .unknown(4000)) {
+        outgoing.yield(.close(code))
+        outgoing.finish()
+    }
 
     var all: [JSONValue] { inbox.frames.withLock { $0 } }
     func dispatches(_ type: String) -> [JSONValue] { all.filter { $0["t"]?.stringValue == type } }
