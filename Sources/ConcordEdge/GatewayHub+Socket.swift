@@ -90,6 +90,7 @@ extension GatewayHub {
         } catch {}
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         unidentified.release(binding)
+        let clientLeft = clientClose.endsSession && !closer.serverClosed
         closer.finish()
         channel.close(promise: nil)
         let c = binding.current
@@ -97,7 +98,7 @@ extension GatewayHub {
         guard let session else { return }
         detach(c, output: output, now: Self.now)
         // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
-        if clientClose.endsSession, c.state.withLock({ $0.output == nil }) { remove(session, c) }
+        if clientLeft, c.state.withLock({ $0.output == nil }) { remove(session, c) }
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never

@@ -141,6 +141,26 @@ struct GatewayTests {
         }
     }
 
+    /// A close the edge began (here 4008: too many commands) leaves the session resumable, as on
+    /// Discord. (Clients such as aiohttp answer any close with 1000; the edge closes the socket
+    /// right after its close frame, and an answer that still reaches it does not end the session.)
+    @Test func aClientAnsweringTheEdgesCloseKeepsItsSession() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let client = GatewayTestClient(url: gatewayURL(c))
+            client.send(identify(alice))
+            let session = try await client.waitDispatch("READY")["d"]?["session_id"]?.stringValue ?? ""
+            for _ in 0..<130 { client.send(#"{"op":1,"d":1}"#) }
+            #expect(await client.closeCode() == .unknown(4008))
+
+            let resumed = GatewayTestClient(url: gatewayURL(c))
+            resumed.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(session)","seq":1}}"#)
+            try await resumed.waitDispatch("RESUMED")
+            #expect(resumed.all.allSatisfy { $0["op"]?.intValue != 9 })
+            resumed.close()
+        }
+    }
+
     @Test func badTokensAndVersionsAreClosedWithDiscordsCodes() async throws {
         try await TestCluster.with { c in
             let bad = GatewayTestClient(url: gatewayURL(c))
