@@ -13,10 +13,8 @@ final class ClientCloseObserver: ChannelInboundHandler, Sendable {
     /// The close frame's code; 0 until one arrives (or when it carried none).
     private let received = Atomic<Int>(0)
 
-    var code: Int { received.load(ordering: .relaxed) }
-
     /// Whether the client said it is leaving for good (1000 normal closure, 1001 going away).
-    var endsSession: Bool { code == 1000 || code == 1001 }
+    var endsSession: Bool { [1000, 1001].contains(received.load(ordering: .relaxed)) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)

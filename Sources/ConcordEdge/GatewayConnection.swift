@@ -196,9 +196,7 @@ final class GatewayConnection: Sendable {
     /// after the read-back's own. Answers the session's user.
     func deliverLive(_ routed: inout RoutedEvent, origin: EventOrigin) -> Snowflake? {
         state.withLock { s in
-            guard let delivery = routed.delivery(origin: origin, levels: &s.levels, user: s.userID, isBot: s.isBot, intents: s.machine.intents) else {
-                return s.userID
-            }
+            guard let delivery = Self.delivery(&routed, origin: origin, to: &s) else { return s.userID }
             if s.catchUps > 0 { s.held.append(delivery) } else { Self.dispatchEvent(&s, delivery) }
             return s.userID
         }
@@ -209,10 +207,7 @@ final class GatewayConnection: Sendable {
     func deliverReadBack(_ routed: inout RoutedEvent, origin: EventOrigin, joined: Set<Snowflake>) -> Snowflake? {
         let guild = routed.event.event.guildID
         return state.withLock { s in
-            guard !s.caughtUp.contains(origin),
-                  let delivery = routed.delivery(origin: origin, levels: &s.levels, user: s.userID, isBot: s.isBot, intents: s.machine.intents) else {
-                return s.userID
-            }
+            guard !s.caughtUp.contains(origin), let delivery = Self.delivery(&routed, origin: origin, to: &s) else { return s.userID }
             if origin.seq <= s.cursors[origin.cell, default: 0] {
                 guard let guild, joined.contains(guild), s.visibility?.admit(delivery.visibility) ?? true else { return s.userID }
                 Self.dispatch(&s, delivery.body)
@@ -246,6 +241,11 @@ final class GatewayConnection: Sendable {
         }
         guard s.visibility?.admit(delivery.visibility) ?? true else { return }
         dispatch(&s, delivery.body, needs: delivery.needs)
+    }
+
+    /// The event as this session gets it (its levels, who it is), or nil.
+    private static func delivery(_ routed: inout RoutedEvent, origin: EventOrigin, to s: inout State) -> Delivery? {
+        routed.delivery(origin: origin, levels: &s.levels, user: s.userID, isBot: s.isBot, intents: s.machine.intents)
     }
 
     /// Moves a cursor forward (one hash of the cell, not one to read and one to write).

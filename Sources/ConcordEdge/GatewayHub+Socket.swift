@@ -90,15 +90,13 @@ extension GatewayHub {
         } catch {}
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         unidentified.release(binding)
-        let clientLeft = clientClose.endsSession && !closer.serverClosed
-        closer.finish()
+        let clientLeft = !closer.finish() && clientClose.endsSession
         channel.close(promise: nil)
         let c = binding.current
         let session = c.state.withLock { s -> String? in s.machine.phase == .ready ? s.sessionID : nil }
         guard let session else { return }
-        detach(c, output: output, now: Self.now)
         // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
-        if clientLeft, c.state.withLock({ $0.output == nil }) { remove(session, c) }
+        if detach(c, output: output, now: Self.now), clientLeft { remove(session, c) }
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never

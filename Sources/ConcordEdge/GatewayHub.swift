@@ -460,16 +460,19 @@ final class GatewayHub: Sendable {
     /// resume window passes.
     /// `output` is the closing socket's: a session that a newer socket already took over
     /// (RESUME while the old socket was still open) is left alone.
-    func detach(_ connection: GatewayConnection, output: SocketOutput, now: Double) {
-        let user = connection.state.withLock { s -> Snowflake? in
-            guard s.output === output else { return nil }
+    /// Answers whether the session was this socket's (not already taken over by another).
+    @discardableResult
+    func detach(_ connection: GatewayConnection, output: SocketOutput, now: Double) -> Bool {
+        let (detached, user) = connection.state.withLock { s -> (Bool, Snowflake?) in
+            guard s.output === output else { return (false, nil) }
             let wasAttached = !s.handedOver
             s.closer = nil
             s.output = nil
             s.detachedUntil = now + resumeWindow
-            return wasAttached ? s.userID : nil
+            return (true, wasAttached ? s.userID : nil)
         }
         if let user { presence.sessionEnded(user) }
+        return detached
     }
 
     /// Draining (SIGTERM, a deploy): every session's resume state goes to its user's home cell's

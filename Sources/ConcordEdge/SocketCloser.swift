@@ -15,17 +15,14 @@ final class SocketCloser: Sendable {
 
     func yield(_ code: GatewayCloseCode) {
         guard !done.exchange(true, ordering: .relaxed) else { return }
-        closedByServer.store(true, ordering: .relaxed)
         Task { await close(code) }
     }
 
-    /// Whether the edge began the close (a client's close frame is then only its answer: many
-    /// WebSocket clients answer any close with 1000, which does not mean the client is leaving).
-    var serverClosed: Bool { closedByServer.load(ordering: .relaxed) }
-    private let closedByServer = Atomic<Bool>(false)
-
-    /// The socket is gone: nothing is left to close.
-    func finish() {
-        done.store(true, ordering: .relaxed)
+    /// The socket is gone: nothing is left to close. Answers whether the edge had begun a close
+    /// (a client's close frame was then only its answer: many WebSocket clients answer any close
+    /// with 1000, which does not mean the client is leaving).
+    @discardableResult
+    func finish() -> Bool {
+        done.exchange(true, ordering: .relaxed)
     }
 }
