@@ -16,24 +16,33 @@ struct DelayProxy: Sendable {
         return [".out", ".back"].map { (try? String(contentsOfFile: recording + $0, encoding: .isoLatin1)) ?? "" }.joined(separator: "\n")
     }
 
+    /// Starts the proxy on `port`, or on a free port of its choosing: a proxy that exits before it
+    /// listens (its port taken by another process meanwhile) is tried again on another port.
     static func start(to target: Int, delayMilliseconds: Double, port: Int? = nil, recording: String? = nil) async throws -> DelayProxy {
-        let port = try port ?? TestServers.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestServers.repositoryRoot.appendingPathComponent("scripts/delay_proxy.py").path,
-                             "--listen", String(port), "--to", "127.0.0.1:\(target)", "--delay-ms", String(delayMilliseconds)]
-            + (recording.map { ["--record", $0] } ?? [])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<200 {
-            if OwnRedis.isListening(port: port) {
-                return DelayProxy(port: port, target: target, delayMilliseconds: delayMilliseconds, pid: process.processIdentifier, recording: recording)
+        var failure = ""
+        for _ in 0..<(port == nil ? 3 : 1) {
+            let listen = try port ?? TestServers.freePort()
+            let errors = TestServers.scratch + "/delay-proxy-\(listen)-\(UUID().uuidString).err"
+            FileManager.default.createFile(atPath: errors, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", TestServers.repositoryRoot.appendingPathComponent("scripts/delay_proxy.py").path,
+                                 "--listen", String(listen), "--to", "127.0.0.1:\(target)", "--delay-ms", String(delayMilliseconds)]
+                + (recording.map { ["--record", $0] } ?? [])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: errors)
+            try process.run()
+            // A loaded machine (browsers and clusters of other tests) can take seconds to start Python.
+            for _ in 0..<1200 where process.isRunning {
+                if OwnRedis.isListening(port: listen) {
+                    return DelayProxy(port: listen, target: target, delayMilliseconds: delayMilliseconds, pid: process.processIdentifier, recording: recording)
+                }
+                try await Task.sleep(for: .milliseconds(25))
             }
-            try await Task.sleep(for: .milliseconds(25))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            failure = "on \(listen): " + ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
         }
-        kill(process.processIdentifier, SIGKILL)
-        throw UnexpectedReply(description: "the delay proxy did not start on \(port)")
+        throw UnexpectedReply(description: "the delay proxy did not start \(failure)")
     }
 
     /// Cuts the link: the proxy and every connection through it are gone.
