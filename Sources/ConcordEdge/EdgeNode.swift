@@ -4,7 +4,6 @@ import ConcordModels
 import ConcordObservability
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 
@@ -37,19 +36,8 @@ public struct EdgeNode: Sendable {
             server: HTTPServerBuilder { responder in
                 // Each address holds a bounded number of connections, each of which must send its
                 // first request head within seconds; idle kept-alive connections close after a minute.
-                // No WebSocket pings: the gateway's heartbeats find dead sessions, and a ping loop
-                // is a task per idle session.
-                let upgrade = HTTP1WebSocketUpgradeChannel(
-                    responder: responder,
-                    configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled)),
-                    shouldUpgrade: { request, channel, _ in
-                        // The gateway lives at /gateway (GET /api/v10/gateway points here).
-                        let (path, query) = Self.split(request.path ?? "")
-                        guard path == "/gateway" || path == "/gateway/" else { return .dontUpgrade }
-                        return .upgrade([:]) { inbound, outbound, _ in
-                            await gateway.serve(inbound: inbound, outbound: outbound, channel: channel, query: query)
-                        }
-                    })
+                // No WebSocket pings: the gateway's heartbeats find dead sessions.
+                let upgrade = GatewayChildChannel(responder: responder, hub: gateway, idleTimeout: .seconds(60))
                 guard let publicTLS else { return GuardedChildChannel(upgrade, guard: connectionGuard) }
                 return GuardedChildChannel(TLSServerChannel(upgrade, tls: publicTLS), guard: connectionGuard)
             },

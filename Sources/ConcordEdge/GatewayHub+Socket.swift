@@ -3,49 +3,102 @@ import ConcordGateway
 import ConcordModels
 import ConcordObservability
 import Foundation
-import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// The session a socket currently drives: its own, or after RESUME the one it took over.
+/// One gateway socket: the session it currently drives (its own, or after RESUME the one it
+/// took over), and the messages it has received but the hub has not yet handled.
 final class SocketBinding: Sendable {
     let connection: Mutex<GatewayConnection>
     /// The client's address, and whether the socket counts among its unidentified ones.
     let address: String
     let counted = Atomic<Bool>(false)
-    init(_ c: GatewayConnection, address: String) {
+    let output: SocketOutput
+    let closer: SocketCloser
+    let channel: any Channel
+    /// Messages in arrival order, handled one at a time by a task that runs only while there
+    /// are some; `end` comes last, once the connection is gone.
+    struct Inbox {
+        enum Item { case message([UInt8]), end(clientLeft: Bool) }
+        var items: [Item] = []
+        var bytes = 0
+        var handling = false
+        var paused = false
+    }
+    let inbox = Mutex(Inbox())
+    /// Past this many bytes waiting, the socket stops reading until the hub catches up.
+    static let inboxBytes = 64 << 10
+
+    init(_ c: GatewayConnection, address: String, output: SocketOutput, closer: SocketCloser, channel: any Channel) {
         connection = Mutex(c)
         self.address = address
+        self.output = output
+        self.closer = closer
+        self.channel = channel
     }
     var current: GatewayConnection { connection.withLock { $0 } }
+
+    /// Queues an item; answers whether a task must start to handle it.
+    func enqueue(_ item: Inbox.Item) -> Bool {
+        let (start, pause) = inbox.withLock { box -> (Bool, Bool) in
+            box.items.append(item)
+            if case .message(let bytes) = item { box.bytes += bytes.count }
+            let pause = !box.paused && box.bytes > Self.inboxBytes
+            if pause { box.paused = true }
+            defer { box.handling = true }
+            return (!box.handling, pause)
+        }
+        if pause { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        return start
+    }
+
+    /// The next item to handle; nil (and the task ends) when none is left.
+    func next() -> Inbox.Item? {
+        let (item, resume) = inbox.withLock { box -> (Inbox.Item?, Bool) in
+            guard !box.items.isEmpty else {
+                box.handling = false
+                return (nil, false)
+            }
+            let item = box.items.removeFirst()
+            if case .message(let bytes) = item { box.bytes -= bytes.count }
+            let resume = box.paused && box.bytes <= Self.inboxBytes / 2
+            if resume { box.paused = false }
+            return (item, resume)
+        }
+        if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        return item
+    }
 }
 
 extension GatewayHub {
     static var now: Double { ProcessInfo.processInfo.systemUptime }
     static let socketSendBuffer: SocketOptionValue = 128 << 10
 
-    /// Serves one WebSocket: HELLO, then frames through the session's state machine. Frames go
-    /// straight into the channel (see SocketOutput); closes go through the WebSocket handler.
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel,
-               query: [String: String], heartbeatInterval: Double = 41.25) async {
-        // A close asked for goes out within 2 s, answered or not (a client that never reads or
-        // answers the handshake must not hold the socket open); the reader below then ends.
-        let closer = SocketCloser { [metrics] code in
-            metrics.counter(.gatewayCloses, [("code", String(code.rawValue))]).increment()
-            _ = await withDeadline(.seconds(2)) { try? await outbound.close(.unknown(code.rawValue), reason: code.reason) }
-            channel.close(promise: nil)
-        }
+    /// A socket just upgraded, on its event loop: HELLO goes out (or the socket's refusal), and
+    /// from here its messages come through `received` and its end through `ended`. `close` sends
+    /// the edge's close handshake (on the event loop).
+    func open(channel: any Channel, query: [String: String], heartbeatInterval: Double = 41.25,
+              close: @escaping @Sendable (GatewayCloseCode) -> Void) -> SocketBinding {
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
         let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)), rounds: flushRounds)
+        // A close asked for goes out after the frames sent before it (a flush held for a round
+        // would otherwise follow it).
+        let closer = SocketCloser { [metrics] code in
+            metrics.counter(.gatewayCloses, [("code", String(code.rawValue))]).increment()
+            channel.eventLoop.execute {
+                output.flushQueue()
+                close(code)
+            }
+        }
         // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
-        try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer).get()
-        let clientClose = await ClientCloseObserver.install(on: channel)
+        try? channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer)
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer,
                                            deliveries: deliveries)
-        let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown")
+        let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown", output: output, closer: closer,
+                                    channel: channel)
         // A draining edge sends new sockets away (4000: reconnect), so a resume lands elsewhere.
         let refusal: GatewayCloseCode? = if isDraining { .unknownError }
             else if !unidentified.admit(binding) { .rateLimited }
@@ -54,49 +107,54 @@ extension GatewayHub {
         if let refusal {
             // A close sent in the same instant as the upgrade can reach a client before it reads
             // frames at all; a short pause lets it see the code.
-            try? await Task.sleep(for: .milliseconds(100))
-            closer.yield(refusal)
+            channel.eventLoop.scheduleTask(in: .milliseconds(100)) { closer.yield(refusal) }
         } else {
             output.write(ServerFrame.hello(interval: .milliseconds(Int(heartbeatInterval * 1000))))
         }
-        // This task reads the socket until the client goes away or a close ends it; the hub's
-        // one ticker checks heartbeat and identify deadlines for every socket. One task per
-        // socket, and nothing deep kept in it (see below): idle sessions are most of an edge.
+        // The hub's one ticker checks heartbeat and identify deadlines for every socket.
         sockets.withLock { $0[ObjectIdentifier(binding)] = binding }
-        do {
-            for try await message in inbound.messages(maxSize: 1 << 20) {
+        return binding
+    }
+
+    /// A whole message from the socket's client.
+    func received(_ bytes: [UInt8], on binding: SocketBinding) {
+        if binding.enqueue(.message(bytes)) { Task { await handleInbox(of: binding) } }
+    }
+
+    /// The socket's connection is gone; `clientLeft`: its client closed it with 1000 or 1001.
+    func ended(_ binding: SocketBinding, clientLeft: Bool) {
+        if binding.enqueue(.end(clientLeft: clientLeft)) { Task { await handleInbox(of: binding) } }
+    }
+
+    /// Handles a socket's messages in order while there are some; the task ends with the last.
+    private func handleInbox(of binding: SocketBinding) async {
+        while let item = binding.next() {
+            switch item {
+            case .message(let bytes):
                 let c = binding.current
                 // A closed session reads on only until its close has gone out.
                 if c.state.withLock({ if case .closed = $0.machine.phase { true } else { false } }) { continue }
-                let bytes: [UInt8] = switch message {
-                case .text(let s): Array(s.utf8)
-                case .binary(let b): Array(b.readableBytesView)
-                }
                 let actions = c.state.withLock { s in
                     let actions = s.machine.receive(bytes, now: Self.now)
                     s.buffer.drop(through: s.machine.clientSequence)
                     return actions
                 }
-                if actions.contains(where: \.callsCells) {
-                    // In a child task: a task keeps the most memory its calls ever took (its
-                    // stack's slabs) for as long as it lives, and this one lives as long as
-                    // the socket; an IDENTIFY's calls took ~20 KB of it, for every idle session.
-                    async let performed: Void = perform(actions, binding: binding)
-                    await performed
-                } else {
-                    await perform(actions, binding: binding)
-                }
+                await perform(actions, binding: binding)
+            case .end(let clientLeft):
+                end(binding, clientLeft: clientLeft)
             }
-        } catch {}
+        }
+    }
+
+    private func end(_ binding: SocketBinding, clientLeft: Bool) {
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
         unidentified.release(binding)
-        let clientLeft = !closer.finish() && clientClose.endsSession
-        channel.close(promise: nil)
+        binding.closer.finish()
         let c = binding.current
         let session = c.state.withLock { s -> String? in s.machine.phase == .ready ? s.sessionID : nil }
         guard let session else { return }
         // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
-        if detach(c, output: output, now: Self.now), clientLeft { remove(session, c) }
+        if detach(c, output: binding.output, now: Self.now), clientLeft { remove(session, c) }
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never

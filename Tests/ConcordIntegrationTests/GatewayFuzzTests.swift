@@ -122,4 +122,55 @@ struct GatewayFuzzTests {
             watcher.close()
         }
     }
+    /// What a WebSocket client may do beyond one frame per message — fragments with a ping among
+    /// them, a close code no endpoint may send — and what it may not: a continuation of nothing,
+    /// a new message inside a fragmented one, fragments past 1 MiB together.
+    @Test func fragmentsPingsAndOddCloseCodesFollowTheWebSocketRules() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let port = c.edgePort
+            // An IDENTIFY in three fragments with a ping among them: READY, and the ping's pong.
+            let (ready, pongs, answer) = try await offThePool { () -> (JSONValue?, [[UInt8]], UInt16?) in
+                let socket = try StalledSocket(port: port)
+                let identify = Array(GatewayFrames.identify(alice).utf8)
+                let third = identify.count / 3
+                try socket.send(opcode: 1, Array(identify[..<third]), fin: false)
+                try socket.send(opcode: 9, Array("still there?".utf8))
+                try socket.send(opcode: 0, Array(identify[third..<(2 * third)]), fin: false)
+                try socket.send(opcode: 0, Array(identify[(2 * third)...]))
+                let ready = socket.read(for: 2).first { $0["t"]?.stringValue == "READY" }
+                // A close code out of every range: answered with 1002; it does not end the session.
+                try socket.send(opcode: 8, [0xFF, 0xFF])
+                _ = socket.read(for: 2)
+                return (ready, socket.pongs, socket.closeCode)
+            }
+            let session = try #require(ready?["d"]?["session_id"]?.stringValue)
+            let seq = try #require(ready?["s"]?.intValue)
+            #expect(pongs == [Array("still there?".utf8)])
+            #expect(answer == 1002)
+            let resumed = try await offThePool {
+                let socket = try StalledSocket(port: port)
+                try socket.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(session)","seq":\#(seq)}}"#)
+                return socket.read(for: 2).contains { $0["t"]?.stringValue == "RESUMED" }
+            }
+            #expect(resumed, "the session outlived a close with code 65535")
+
+            let text = Array(#"{"op":1,"d":null}"#.utf8)
+            let big = Array(repeating: UInt8(ascii: "a"), count: 600_000)
+            let broken: [(name: String, frames: [(opcode: UInt8, bytes: [UInt8], fin: Bool)], code: UInt16)] = [
+                ("a continuation of nothing", [(0, text, true)], 1002),
+                ("a message inside a fragmented one", [(1, text, false), (1, text, true)], 1002),
+                ("fragments past 1 MiB together", [(1, big, false), (0, big, true)], 1009),
+            ]
+            for (name, frames, code) in broken {
+                let closed = try await offThePool {
+                    let socket = try StalledSocket(port: port)
+                    for frame in frames { try? socket.send(opcode: frame.opcode, frame.bytes, fin: frame.fin) }
+                    _ = socket.read(for: 3)
+                    return socket.closeCode
+                }
+                #expect(closed == code, "\(name): closed with \(closed.map(String.init) ?? "nothing")")
+            }
+        }
+    }
 }

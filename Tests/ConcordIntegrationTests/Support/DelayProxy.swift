@@ -23,7 +23,7 @@ struct DelayProxy: Sendable {
         for _ in 0..<(port == nil ? 3 : 1) {
             let listen = try port ?? TestServers.freePort()
             let errors = TestServers.scratch + "/delay-proxy-\(listen)-\(UUID().uuidString).err"
-            FileManager.default.createFile(atPath: errors, contents: nil)
+            _ = FileManager.default.createFile(atPath: errors, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", TestServers.repositoryRoot.appendingPathComponent("scripts/delay_proxy.py").path,

@@ -32,13 +32,16 @@ final class StalledSocket: @unchecked Sendable {
     private(set) var closeCode: UInt16?
     /// Op 9 (invalid session) frames read.
     private(set) var invalidSessions = 0
+    /// The payloads of the pong frames read.
+    private(set) var pongs: [[UInt8]] = []
 
     /// Sends a text frame, masked as a client must.
     func send(_ text: String) throws { try send(opcode: 1, Array(text.utf8)) }
 
-    /// Sends one frame of any opcode (1 text, 2 binary, …), masked.
-    func send(opcode: UInt8, _ payload: [UInt8]) throws {
-        var frame: [UInt8] = [0x80 | opcode]
+    /// Sends one frame of any opcode (1 text, 2 binary, 0 continuation, …), masked; `fin: false`
+    /// for a fragment that more follow.
+    func send(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else if payload.count <= 0xFFFF {
             frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
         } else {
@@ -91,6 +94,7 @@ final class StalledSocket: @unchecked Sendable {
                 // Answer the close, as a client does, so the server can end the connection at once.
                 try? send(opcode: 8, Array(payload.prefix(2)))
             }
+            if opcode == 10 { pongs.append(payload) }
             if opcode == 1, let value = try? WireJSON.decode(JSONValue.self, from: Data(payload)) {
                 if value["op"]?.intValue == 9 { invalidSessions += 1 }
                 return value
