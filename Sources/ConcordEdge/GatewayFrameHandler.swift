@@ -14,7 +14,8 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
     static let closeAnswerTimeout = TimeAmount.seconds(2)
 
     private let hub: GatewayHub
-    private let query: [String: String]
+    /// The upgrade request's query, until the socket opens with it.
+    private var query: [String: String]
     private var socket: SocketBinding?
     private var context: ChannelHandlerContext?
     /// The fragments of a message not yet whole.
@@ -37,6 +38,7 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
         socket = hub.open(channel: context.channel, query: query) { code in
             handler.value.sendClose(code: UInt16(code.rawValue), reason: code.reason)
         }
+        query = [:]
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
