@@ -38,8 +38,13 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         self.idleTimeout = idleTimeout
     }
 
+    /// Reads start at 512 bytes (a request head, an IDENTIFY) and grow for larger ones: the
+    /// socket keeps its read buffer for good, and NIO's 2 KB default was a fifth of an idle session.
+    static let reads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.reads)
             let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                 maxFrameSize: Self.maxFrameSize,

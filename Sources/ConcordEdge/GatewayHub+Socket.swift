@@ -113,6 +113,7 @@ extension GatewayHub {
         }
         // The hub's one ticker checks heartbeat and identify deadlines for every socket.
         sockets.withLock { $0[ObjectIdentifier(binding)] = binding }
+        heapTrimmer.noteChange()
         return binding
     }
 
@@ -148,6 +149,7 @@ extension GatewayHub {
 
     private func end(_ binding: SocketBinding, clientLeft: Bool) {
         sockets.withLock { $0[ObjectIdentifier(binding)] = nil }
+        heapTrimmer.noteChange()
         unidentified.release(binding)
         binding.closer.finish()
         let c = binding.current

@@ -47,6 +47,7 @@ final class GatewayHub: Sendable {
     let presence: PresenceReporter
     let unidentified: UnidentifiedSockets
     let flushRounds = FlushRounds()
+    let heapTrimmer = HeapTrimmer()
     /// The cells whose outbox position this edge's subscriber follows (see `needsReadBack`).
     private let positionsFollowed = Mutex<Set<Int>>([])
     /// Per cell: IDENTIFYs arriving together ask for READY in one call.
@@ -177,6 +178,7 @@ final class GatewayHub: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     await tickAll()
+                    heapTrimmer.tick()
                 }
             }
             await group.waitForAll()

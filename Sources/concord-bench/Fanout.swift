@@ -53,7 +53,8 @@ struct Fanout: AsyncParsableCommand {
         let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port, compression: compression,
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
         if let joinedFile { _ = FileManager.default.createFile(atPath: joinedFile, contents: Data()) }
-        try await Task.sleep(for: .seconds(2))
+        // Past the sessions' first heartbeat, and the edge's return of freed heap after a burst.
+        try await Task.sleep(for: .seconds(3))
         if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
             print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session (%@)",
                          Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1)),
