@@ -131,6 +131,11 @@ struct ReadyWorkspace: Sendable {
         var own = access.member
         own?.roleIDs = access.roles.memberRoleIDs.sorted()
         own?.timedOutUntil = access.roles.timedOutUntil
+        return payload(for: userID, own: own)
+    }
+
+    /// GUILD_CREATE as `userID`, whose member object is `own` (with its roles), sees it.
+    func payload(for userID: Snowflake, own: MemberRecord?) -> GuildCreatePayload {
         let listed = members ?? own.map { [$0] } ?? []
         var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles), channels: shared.channels,
                                          members: listed.map { Presenter.member($0, withUser: true) }, memberCount: shared.memberCount,

@@ -76,11 +76,6 @@ extension CellDomain {
         return Array(zip(users, (reply.array ?? []).map(\.string)))
     }
 
-    /// GUILD_CREATE's `presences`: the members online, as others see them.
-    func presenceList(of users: [Snowflake], guild: Snowflake) async throws -> [JSONValue] {
-        PresenceUpdatePayload.listed(try await storedPresences(of: users), guild: guild)
-    }
-
     /// A user who is online joined a workspace: its members hear it, and its count includes them.
     func announcePresence(of user: Snowflake, joining guild: Snowflake) async throws {
         guard let text = try await storedPresences(of: [user]).first?.state, case let state = PresenceState(stored: text).visible,

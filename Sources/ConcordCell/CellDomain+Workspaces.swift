@@ -106,16 +106,14 @@ extension CellDomain {
             guard let joined = try await tx.insertMember(workspaceID: guildID, userID: userID) else { return nil }
             let member = Presenter.member(MemberRecord(user: user, nick: nil, joinedAt: joined), withUser: true)
             try await tx.insertEvent(try event("GUILD_MEMBER_ADD", guild: guildID, channel: nil, WithGuildID(member, guildID: guildID)))
+            // The joiner gets the workspace as READY would show it to them.
             let count = try await tx.memberCount(workspaceID: guildID)
-            let large = count > Self.largeThreshold
-            // The joiner gets the workspace as READY would show it: members and their presences
-            // for a workspace that is not large, only their own member otherwise.
-            let members = large ? [member]
-                : try await tx.members(workspaceID: guildID, after: Snowflake(0), limit: Self.largeThreshold).map { Presenter.member($0, withUser: true) }
-            var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: try await tx.roles(workspaceID: guildID)),
-                                             channels: try await tx.channels(workspaceID: guildID),
-                                             members: members, memberCount: count, joinedAt: member.joined_at, large: large)
-            if !large { payload.presences = try await presenceList(of: members.map(\.user!.id).filter { $0 != userID }, guild: guildID) }
+            let listed = count > Self.largeThreshold ? nil : try await tx.members(workspaceID: guildID, after: Snowflake(0), limit: Self.largeThreshold)
+            let shown = ReadyWorkspace(workspace: workspace,
+                                       shared: SharedWorkspace(roles: try await tx.roles(workspaceID: guildID), channels: try await tx.channels(workspaceID: guildID),
+                                                               memberCount: count),
+                                       members: listed, presences: try await storedPresences(of: listed?.map(\.user.id) ?? []))
+            let payload = shown.payload(for: userID, own: MemberRecord(user: user, nick: nil, joinedAt: joined))
             try await tx.insertEvent(try event("GUILD_CREATE", guild: guildID, channel: nil, user: userID, payload))
             return member
         }

@@ -73,6 +73,33 @@ struct PresenceTests {
         }
     }
 
+    /// A member added while their session is open gets the workspace as READY would show it:
+    /// every member, the presences of the others online (not their own), their join time.
+    @Test func aJoinersGuildCreateListsMembersAndTheOthersPresences() async throws {
+        try await TestCluster.with { c in
+            let (alice, bobAccount, guild, bob) = try await twoMembers(c)
+            let online = GatewayTestClient(url: gateway(c))
+            online.send(identify(alice.1, presence: "idle"))
+            try await eventually("alice idle for bob") { presences(bob, of: alice.0) == ["idle"] }
+            let carol = try await c.register("carol")
+            let joiner = GatewayTestClient(url: gateway(c))
+            joiner.send(identify(carol.1))
+            try await joiner.waitDispatch("READY")
+            _ = try await c.domain.addMember(guild, userID: carol.0)
+            let create = try await joiner.waitDispatch("GUILD_CREATE")
+            let members = create["d"]?["members"]?.arrayValue?.compactMap { $0["user"]?["id"]?.stringValue } ?? []
+            #expect(Set(members) == Set([alice.0, bobAccount.0, carol.0].map(\.description)))
+            let listed = create["d"]?["presences"]?.arrayValue ?? []
+            #expect(listed.first { $0["user"]?["id"]?.stringValue == alice.0.description }?["status"]?.stringValue == "idle")
+            #expect(!listed.contains { $0["user"]?["id"]?.stringValue == carol.0.description }, "not the joiner's own")
+            #expect(create["d"]?["joined_at"]?.stringValue != nil)
+            #expect(create["d"]?["large"] == .bool(false))
+            online.close()
+            joiner.close()
+            bob.close()
+        }
+    }
+
     @Test func aUserWhoseSessionsStopGoesOfflineWithinTheTTLOnce() async throws {
         try await TestCluster.with { c in
             let (alice, _, _, bob) = try await twoMembers(c)
