@@ -16,7 +16,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from support import artifacts, browser, check, click, register, rest, suffix, text_of, wait
+from support import artifacts, browser, check, click, register, rest, suffix, text_of, unstale, wait
 
 
 def png(width, height):
@@ -86,28 +86,30 @@ try:
     # Markdown, built as elements: nothing of the markup is left as text, and nothing runs.
     send(alice, "**bold** *leaning* __under__ ~~gone~~ `x < y` ||the end|| <b>not bold</b>\n> quoted line\n```\nlet a = 1\n```")
     wait(bob, lambda d: last_message(d, "quoted line") is not None)
-    shown = bob.execute_script("""
+    shown = unstale(lambda: bob.execute_script("""
         const m = arguments[0], q = (s) => m.querySelector(s)?.textContent;
         return [q('strong'), q('em'), q('u'), q('s'), q('.content > code'), q('.spoiler'), q('blockquote'), q('pre code'),
-                m.querySelectorAll('b').length, m.querySelector('.content').textContent.includes('**')];""", last_message(bob, "quoted line"))
+                m.querySelectorAll('b').length, m.querySelector('.content').textContent.includes('**')];""", last_message(bob, "quoted line")))
     print("rendered:", shown, flush=True)
     check(shown == ["bold", "leaning", "under", "gone", "x < y", "the end", "quoted line", "let a = 1", 0, False],
           "markdown renders as Discord's (bold, italics, underline, strike, code, spoiler, quote, code block)")
-    spoiler = last_message(bob, "quoted line").find_element(By.CSS_SELECTOR, ".spoiler")
-    hidden = bob.execute_script("return getComputedStyle(arguments[0]).color", spoiler)
-    spoiler.click()
-    check(hidden == "rgba(0, 0, 0, 0)" and "revealed" in spoiler.get_attribute("class"), "a spoiler is hidden until clicked")
+    def reveal_spoiler():
+        spoiler = last_message(bob, "quoted line").find_element(By.CSS_SELECTOR, ".spoiler")
+        hidden = bob.execute_script("return getComputedStyle(arguments[0]).color", spoiler)
+        spoiler.click()
+        return hidden == "rgba(0, 0, 0, 0)" and "revealed" in spoiler.get_attribute("class")
+    check(unstale(reveal_spoiler), "a spoiler is hidden until clicked")
 
     # A bot-style embed, as a message's embeds render.
     rest("POST", f"/channels/{channel}/messages", alice_token, {"embeds": [{
         "title": "Release notes", "url": "https://example.com/notes", "description": "**All** fixed", "color": 0x4F6DF5,
         "fields": [{"name": "Version", "value": "1.2", "inline": True}], "footer": {"text": "the team"}}]})
     wait(bob, lambda d: last_message(d, "Release notes") is not None)
-    embed = bob.execute_script("""
+    embed = unstale(lambda: bob.execute_script("""
         const e = arguments[0].querySelector('.embed');
         return [e.querySelector('.embed-title a')?.textContent, e.querySelector('.embed-description strong')?.textContent,
                 e.querySelector('.embed-field-name')?.textContent, e.querySelector('.embed-footer')?.textContent,
-                getComputedStyle(e).borderLeftColor];""", last_message(bob, "Release notes"))
+                getComputedStyle(e).borderLeftColor];""", last_message(bob, "Release notes")))
     check(embed == ["Release notes", "All", "Version", "the team", "rgb(79, 109, 245)"],
           "an embed renders (linked title, description with markdown, fields, footer, colour)")
 
@@ -123,9 +125,11 @@ try:
     wait(bob, lambda d: last_message(d, "two files") is not None and bob.execute_script(
         "const i = arguments[0].querySelector('.attachments img'); return !!i && i.complete && i.naturalWidth === 40", last_message(d, "two files")))
     check(True, "an uploaded image shows as a preview")
-    link = last_message(bob, "two files").find_element(By.CSS_SELECTOR, ".attachments a.file")
-    body = bob.execute_script("return fetch(arguments[0]).then(r => r.text())", link.get_attribute("href"))
-    check("notes.txt" in link.text and body == "plain notes\n", "a file is a download link that gives its bytes")
+    def download():
+        link = last_message(bob, "two files").find_element(By.CSS_SELECTOR, ".attachments a.file")
+        return link.text, bob.execute_script("return fetch(arguments[0]).then(r => r.text())", link.get_attribute("href"))
+    name, body = unstale(download)
+    check("notes.txt" in name and body == "plain notes\n", "a file is a download link that gives its bytes")
     check(alice.find_element(By.ID, "upload-progress").get_attribute("hidden") is not None
           and not alice.find_elements(By.CSS_SELECTOR, "#pending-files span"), "the upload finished and cleared the pending files")
 
@@ -143,7 +147,7 @@ try:
     check(True, "clicking one's own reaction takes it back")
 
     # Pins: alice (the owner) pins; bob sees the pin, the notice, and the pinned list.
-    check(not bob.execute_script("return !!arguments[0].querySelector(\"button[data-action='pin']\")", last_message(bob, "two files")),
+    check(not unstale(lambda: bob.execute_script("return !!arguments[0].querySelector(\"button[data-action='pin']\")", last_message(bob, "two files"))),
           "a member who cannot manage messages is not offered Pin")
     js_click(alice, lambda: last_message(alice, "two files").find_element(By.CSS_SELECTOR, "button[data-action='pin']"))
     wait(bob, lambda d: last_message(d, "pinned a message") is not None)

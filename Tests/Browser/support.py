@@ -37,7 +37,20 @@ def browser(width, height):
 
 
 def wait(driver, condition, timeout=15):
-    return WebDriverWait(driver, timeout).until(condition)
+    """Waits until `condition` holds; an element it found going stale as the page re-renders
+    (events arriving) is found again on the next try instead of failing the wait."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
+def unstale(read, attempts=5):
+    """What `read()` answers, read again when an element it used was re-rendered meanwhile."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 def click(driver, locator, attempts=5):
