@@ -56,7 +56,10 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
         switch frame.opcode {
         case .connectionClose: receivedClose(frame, context: context)
         case .ping:
-            guard !closeSent else { return }
+            // A client that floods pings and never reads gets no more pongs once its socket is
+            // full (RFC 6455 §5.5.3 lets an endpoint answer only the latest): they would pile up
+            // unbounded beside the session's own counted output.
+            guard !closeSent, context.channel.isWritable else { return }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .text, .binary:
             guard partial == nil else { return sendClose(code: 1002, reason: "a new message before the last one ended") }

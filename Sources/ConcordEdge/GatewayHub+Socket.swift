@@ -118,13 +118,13 @@ extension GatewayHub {
     }
 
     /// A whole message from the socket's client.
-    func received(_ bytes: [UInt8], on binding: SocketBinding) {
-        if binding.enqueue(.message(bytes)) { Task { await handleInbox(of: binding) } }
-    }
+    func received(_ bytes: [UInt8], on binding: SocketBinding) { enqueue(.message(bytes), on: binding) }
 
     /// The socket's connection is gone; `clientLeft`: its client closed it with 1000 or 1001.
-    func ended(_ binding: SocketBinding, clientLeft: Bool) {
-        if binding.enqueue(.end(clientLeft: clientLeft)) { Task { await handleInbox(of: binding) } }
+    func ended(_ binding: SocketBinding, clientLeft: Bool) { enqueue(.end(clientLeft: clientLeft), on: binding) }
+
+    private func enqueue(_ item: SocketBinding.Inbox.Item, on binding: SocketBinding) {
+        if binding.enqueue(item) { Task { await handleInbox(of: binding) } }
     }
 
     /// Handles a socket's messages in order while there are some; the task ends with the last.
