@@ -38,9 +38,9 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         self.idleTimeout = idleTimeout
     }
 
-    /// Reads start at 512 bytes (a request head, an IDENTIFY) and grow for larger ones: the
+    /// Reads start at 256 bytes (a request head, an IDENTIFY) and grow for larger ones: the
     /// socket keeps its read buffer for good, and NIO's 2 KB default was a fifth of an idle session.
-    static let reads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+    static let reads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536)
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {

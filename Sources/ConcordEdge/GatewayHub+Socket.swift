@@ -229,7 +229,7 @@ extension GatewayHub {
                 for part in parts { s.cursors[part.cell] = part.state.outboxSeq }
                 s.levels.largeGuilds = Set(ready.guilds.filter(\.large).map(\.guild.id))
                 var visibility = ChannelVisibility(userID: claims.userID)
-                for guild in ready.guilds { visibility.load(guild) }
+                for guild in ready.guilds { visibility.load(guild, sharing: workspaceViews) }
                 s.visibility = visibility
             }
             authenticated()

@@ -35,6 +35,8 @@ final class GatewayHub: Sendable {
     let logger: Logger
     let resumeWindow: Double
     let registry = Mutex(Registry())
+    /// One copy of each workspace's roles and overwrites for every session's visibility.
+    let workspaceViews = SharedWorkspaceViews()
     private let subscribers: [Int: RedisSubscriber]
     /// The highest outbox sequence delivered from each cell: repeats are dropped, and after a
     /// Redis drop everything above it is read back from the cell's outbox.
@@ -524,7 +526,7 @@ final class GatewayHub: Sendable {
         // The workspaces as they are now: the read-back that follows replays what changed since
         // the hand-over, each change putting back the state it made at its point of the stream.
         var visibility = ChannelVisibility(userID: record.userID)
-        for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild) } }
+        for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild, sharing: workspaceViews) } }
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil, deliveries: deliveries)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)

@@ -108,15 +108,16 @@ public struct ChannelVisibility: Sendable, Equatable {
         a.userID == b.userID && a.workspaces == b.workspaces
     }
 
-    /// A workspace as READY or GUILD_CREATE shows it.
-    public mutating func load(_ guild: GuildCreatePayload) {
+    /// A workspace as READY or GUILD_CREATE shows it; `sharing`: the edge's copies of
+    /// workspaces, whose storage this session's view uses where equal.
+    public mutating func load(_ guild: GuildCreatePayload, sharing: SharedWorkspaceViews? = nil) {
         let own = guild.members.first { $0.user?.id == userID }
         var workspace = Workspace(roles: WorkspaceRoles(workspaceID: guild.guild.id, ownerID: guild.guild.owner_id, roles: guild.guild.roles.map(RoleGrant.init)),
                                   member: MemberGrant(userID: userID, roleIDs: own?.roles ?? []),
                                   overwrites: Dictionary(guild.channels.map { ($0.id, $0.permission_overwrites.map(PermissionOverwrite.init)) },
                                                          uniquingKeysWith: { first, _ in first }))
         workspace.recompute()
-        workspaces[guild.guild.id] = workspace
+        workspaces[guild.guild.id] = sharing?.share(workspace, of: guild.guild.id) ?? workspace
     }
 
     /// Takes in the session's next event; answers whether the session may receive it.

@@ -19,7 +19,8 @@ public struct MultipartForm: Sendable {
 
     /// The boundary of a `multipart/form-data` content type, or nil for any other type.
     public static func boundary(of contentType: String?) -> String? {
-        guard let contentType else { return nil }
+        // Most bodies are JSON: a look at the first bytes settles it without splitting anything.
+        guard let contentType, contentType.utf8.prefix(10).map({ $0 | 0x20 }).elementsEqual("multipart/".utf8) else { return nil }
         let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard pieces.first?.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() where piece.lowercased().hasPrefix("boundary=") {

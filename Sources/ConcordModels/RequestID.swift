@@ -10,7 +10,7 @@ public enum RequestID {
     public static func from(_ header: String?, traceparent: String? = nil) -> String {
         if let header, isSound(header) { return header }
         if let trace = traceparent.flatMap(traceID(of:)) { return trace }
-        return UUID().uuidString.lowercased().replacing("-", with: "")
+        return hex(UInt64.random(in: 0...UInt64.max)) + hex(UInt64.random(in: 0...UInt64.max))
     }
 
     public static func isSound(_ id: String) -> Bool {
@@ -29,7 +29,8 @@ public enum RequestID {
     /// A `traceparent` for a call made while answering `id`: its trace id is the id itself when
     /// that is 32 hex digits, else a hash of it (so a client's own id still joins one trace).
     public static func traceparent(for id: String) -> String {
-        let trace = id.count == 32 && id.allSatisfy(\.isHexDigit) ? id.lowercased() : hex(fnv1a(id, seed: 0xcbf2_9ce4_8422_2325)) + hex(fnv1a(id, seed: 0x8422_2325_cbf2_9ce4))
+        let trace = id.utf8.count == 32 && id.utf8.allSatisfy(isHexDigit) ? id.lowercased()
+            : hex(fnv1a(id, seed: 0xcbf2_9ce4_8422_2325)) + hex(fnv1a(id, seed: 0x8422_2325_cbf2_9ce4))
         let span = hex(UInt64.random(in: 1...UInt64.max))
         return "00-\(trace)-\(span)-01"
     }
@@ -44,9 +45,17 @@ public enum RequestID {
         text.utf8.reduce(seed) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+    }
+
+    /// 16 lowercase hex digits, zero-padded (ids and trace parts are made per request: no formatting machinery).
     private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            let digits = Array("0123456789abcdef".utf8)
+            for i in 0..<16 { buffer[i] = digits[Int((value >> (60 - 4 * UInt64(i))) & 0xf)] }
+            return 16
+        }
     }
 
     /// The id of the request being answered, for the calls it makes and the rows it writes.

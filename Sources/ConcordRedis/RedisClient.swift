@@ -57,18 +57,15 @@ public final class RedisClient: Sendable {
             observer?.roundTrip(took: ContinuousClock.now - started, failed: true)
             throw error
         }
-        var futures: [EventLoopFuture<RedisValue>] = []
-        for command in commands {
-            let promise = channel.eventLoop.makePromise(of: RedisValue.self)
-            let bytes = RedisProtocolHandler.encode(command.map { Array($0.utf8) }, allocator: channel.allocator)
-            channel.write(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in promise.fail(RedisError.connectionClosed) }
-            futures.append(promise.futureResult)
-        }
-        channel.flush()
-        var results: [Result<RedisValue, RedisError>] = []
-        for future in futures {
-            do { results.append(.success(try await future.get())) }
-            catch let error as RedisError { results.append(.failure(error)) }
+        let results: [Result<RedisValue, RedisError>]
+        do {
+            let replies = try await RedisConnector.write(commands.map { $0.map { Array($0.utf8) } }, on: channel).get()
+            results = replies.map { reply in
+                if case .error(let message) = reply { return .failure(.server(message)) }
+                return .success(reply)
+            }
+        } catch let error as RedisError {
+            results = Array(repeating: .failure(error), count: commands.count)
         }
         observer?.roundTrip(took: ContinuousClock.now - started, failed: results.contains { if case .failure(.connectionClosed) = $0 { true } else { false } })
         return results

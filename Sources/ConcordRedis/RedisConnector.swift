@@ -43,25 +43,38 @@ struct RedisConnector: Sendable {
         }
         guard let password else { return connecting }
         return connecting.flatMap { channel in
-            let promise = channel.eventLoop.makePromise(of: RedisValue.self)
-            let bytes = RedisProtocolHandler.encode([Array("AUTH".utf8)] + (user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)],
-                                                    allocator: channel.allocator)
-            channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in promise.fail(RedisError.connectionClosed) }
-            return promise.futureResult.flatMapErrorThrowing { error in
+            let auth = [Array("AUTH".utf8)] + (user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)]
+            return Self.write([auth], on: channel).flatMapThrowing { replies in
+                if case .error(let message) = replies.first { throw RedisError.server(message) }
+                return channel
+            }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error
-            }.map { _ in channel }
+            }
         }
     }
 
-    /// Writes one command and waits for its reply.
+    /// Writes one command and waits for its reply (an error reply is thrown).
     static func send(_ arguments: [[UInt8]], on channel: any Channel) async throws -> RedisValue {
-        let promise = channel.eventLoop.makePromise(of: RedisValue.self)
-        let bytes = RedisProtocolHandler.encode(arguments, allocator: channel.allocator)
-        channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise)).whenFailure { _ in
+        let replies = try await write([arguments], on: channel).get()
+        guard let reply = replies.first else { throw RedisError.protocolError }
+        if case .error(let message) = reply { throw RedisError.server(message) }
+        return reply
+    }
+
+    /// Writes commands in one write and flush; the future has their replies in order.
+    static func write(_ commands: [[[UInt8]]], on channel: any Channel) -> EventLoopFuture<[RedisValue]> {
+        guard !commands.isEmpty else { return channel.eventLoop.makeSucceededFuture([]) }
+        let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
+        var bytes = channel.allocator.buffer(capacity: 0)
+        for command in commands {
+            var one = RedisProtocolHandler.encode(command, allocator: channel.allocator)
+            bytes.writeBuffer(&one)
+        }
+        channel.writeAndFlush(RedisRequest(bytes: bytes, replies: commands.count, promise: promise)).whenFailure { _ in
             promise.fail(RedisError.connectionClosed)
         }
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 }
 

@@ -1,14 +1,17 @@
 import CHiredis
 import NIOCore
 
-/// A command on its way out, with the promise its reply will complete.
+/// Commands on their way out in one write, with the promise their replies complete together
+/// (error replies among them as `.error` values): one hop to the connection's event loop and
+/// one wake-up of the caller per round trip, however many commands it holds.
 struct RedisRequest: Sendable {
     var bytes: ByteBuffer
-    var promise: EventLoopPromise<RedisValue>
+    var replies: Int
+    var promise: EventLoopPromise<[RedisValue]>
 }
 
 /// Encodes commands with hiredis's `redisFormatCommandArgv` (binary-safe) and decodes replies
-/// with a hiredis reader fed from the socket; replies complete promises in FIFO order, so any
+/// with a hiredis reader fed from the socket; replies complete requests in FIFO order, so any
 /// number of commands can be in flight (pipelining). On a subscriber connection, pushed
 /// messages go to `onPush` instead.
 final class RedisProtocolHandler: ChannelDuplexHandler {
@@ -17,7 +20,9 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let reader: UnsafeMutablePointer<redisReader>
-    private var pending = CircularBuffer<EventLoopPromise<RedisValue>>()
+    private var pending = CircularBuffer<(replies: Int, promise: EventLoopPromise<[RedisValue]>)>()
+    /// Replies so far to the oldest pending request.
+    private var collected: [RedisValue] = []
     private let onPush: (@Sendable (RedisValue) -> Void)?
 
     init(onPush: (@Sendable (RedisValue) -> Void)? = nil) {
@@ -28,7 +33,7 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        pending.append(request.promise)
+        pending.append((request.replies, request.promise))
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
@@ -46,8 +51,14 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
             freeReplyObject(replyPointer)
             if let onPush, Self.isPush(value) {
                 onPush(value)
-            } else if let promise = pending.popFirst() {
-                if case .error(let message) = value { promise.fail(RedisError.server(message)) } else { promise.succeed(value) }
+            } else if let oldest = pending.first {
+                collected.append(value)
+                if collected.count >= oldest.replies {
+                    _ = pending.popFirst()
+                    let replies = collected
+                    collected = []
+                    oldest.promise.succeed(replies)
+                }
             }
         }
     }
@@ -67,7 +78,8 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: RedisError) {
-        while let promise = pending.popFirst() { promise.fail(error) }
+        collected = []
+        while let request = pending.popFirst() { request.promise.fail(error) }
     }
 
     /// Pub/sub deliveries are arrays headed `message` or `pmessage`.

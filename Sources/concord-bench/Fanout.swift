@@ -33,6 +33,10 @@ struct Fanout: AsyncParsableCommand {
     var sendingFile: String?
     @Option(help: "A file this command creates once every session is ready (before the idle pause), to measure just the identifies.")
     var joinedFile: String?
+    @Option(help: "Sessions that identify and leave (close 1000) before the idle baseline is read, so it holds the edge's one-time costs of its first identifies.")
+    var warmup: Int = 0
+    @Option(help: "A file this command creates when the warm-up is over, before the sessions measured connect.")
+    var warmedFile: String?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -44,12 +48,23 @@ struct Fanout: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let first = firstHeartbeat.map { TimeAmount.milliseconds(Int64($0 * 1000)) }
         let logs = (0..<sessions).map { _ in SessionLog(firstHeartbeat: first) }
-        let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
-
         let compression = try compress.map { name in
             guard let known = GatewayCompression(rawValue: name) else { throw ValidationError("--compress: zlib-stream or zstd-stream") }
             return known
         }
+        let coldRSS = edgePid.flatMap(ProcessStats.rssKB)
+        if warmup > 0 {
+            let warming = (0..<warmup).map { _ in SessionLog(firstHeartbeat: first) }
+            _ = await SessionPool.connect(warming, tokens: tokenList, host: host, port: port, compression: compression,
+                                          concurrency: connectConcurrency, group: group, label: "warm-up")
+            await withTaskGroup(of: Void.self) { leaving in
+                for log in warming { leaving.addTask { await FanoutSession.leave(log) } }
+            }
+            // Past the edge's return of freed heap, and the bots' identify gate (one per 5 s).
+            try await Task.sleep(for: .seconds(5.5))
+        }
+        if let warmedFile { _ = FileManager.default.createFile(atPath: warmedFile, contents: Data()) }
+        let rssBefore = edgePid.flatMap(ProcessStats.rssKB)
         let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port, compression: compression,
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
         if let joinedFile { _ = FileManager.default.createFile(atPath: joinedFile, contents: Data()) }
@@ -59,6 +74,10 @@ struct Fanout: AsyncParsableCommand {
             print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session (%@)",
                          Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1)),
                          firstHeartbeat == nil ? "most not yet past their first heartbeat" : "each past its first heartbeat"))
+            if warmup > 0, let cold = coldRSS {
+                print(String(format: "edge RSS: %.1f MB at start; %.1f MB after %d sessions came and left (the edge's one-time costs) = %.1f KB per idle session counted from the start",
+                             Double(cold) / 1024, Double(before) / 1024, warmup, Double(after - cold) / Double(max(connected, 1))))
+            }
         }
 
         // Send at a fixed rate (open loop), timing each POST's start and its 200.

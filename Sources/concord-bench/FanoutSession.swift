@@ -19,6 +19,8 @@ final class SessionLog: Sendable {
     /// When set, the session's first heartbeat comes this long after READY instead of at a
     /// random point of the interval: "idle" then means after that first acknowledgement.
     let firstHeartbeat: TimeAmount?
+    /// The session's socket once upgraded, so the run can end the session itself (`leave`).
+    let channel = Mutex<(any Channel)?>(nil)
 
     init(firstHeartbeat: TimeAmount? = nil) {
         self.firstHeartbeat = firstHeartbeat
@@ -52,7 +54,18 @@ final class FanoutSession: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        log.channel.withLock { $0 = context.channel }
         startHeartbeat(41_250, context: context)
+    }
+
+    /// Ends the session as a client that is done does: a close frame with 1000, then the socket.
+    static func leave(_ log: SessionLog) async {
+        guard let channel = log.channel.withLock({ $0 }) else { return }
+        var code = channel.allocator.buffer(capacity: 2)
+        code.writeInteger(UInt16(1000))
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
+        try? await channel.writeAndFlush(frame)
+        try? await channel.closeFuture.get()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -40,6 +40,28 @@ struct RedisClientTests {
         await redis.close()
     }
 
+    /// A pipeline is one write and one answer: an error reply fails only its own entry, replies
+    /// of pipelines sent at once never mix, and an empty pipeline answers at once.
+    @Test func pipelineRepliesStayWithTheirCommands() async throws {
+        let redis = try client()
+        let k = key()
+        _ = try await redis.send("SET", k, "text")
+        let replies = try await redis.pipeline([["GET", k], ["INCR", k], ["ECHO", "after"]])
+        #expect(try replies[0].get().string == "text")
+        guard case .failure(.server(let message)) = replies[1] else { Issue.record("INCR of text: \(replies[1])"); return }
+        #expect(message.contains("not an integer"))
+        #expect(try replies[2].get().string == "after")
+        #expect(try await redis.pipeline([]).isEmpty)
+        let echoed = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for i in 0..<100 {
+                group.addTask { (i, try await redis.pipeline((0..<5).map { ["ECHO", "\(i).\($0)"] }).map { try $0.get().string ?? "" }) }
+            }
+            return try await group.reduce(into: [Int: [String]]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(echoed.count == 100 && echoed.allSatisfy { i, replies in replies == (0..<5).map { "\(i).\($0)" } })
+        await redis.close()
+    }
+
     @Test func publishSubscribe() async throws {
         let redis = try client()
         let subscriber = RedisSubscriber(host: "127.0.0.1", port: try TestServers.redisPort())

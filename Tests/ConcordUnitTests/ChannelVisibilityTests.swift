@@ -95,6 +95,32 @@ struct ChannelVisibilityTests {
         #expect(visibility.admit(direct), "DMs are untouched")
     }
 
+    /// Sessions loading through the edge's shared copies still judge as their own member: a
+    /// staff holder and a plain member of one workspace see what each may, and one session's
+    /// change (its role deleted, an overwrite added) leaves the other's view as it was.
+    @Test func sessionsSharingAWorkspacesCopyKeepTheirOwnView() throws {
+        let shared = SharedWorkspaceViews(capacity: 1)
+        var staffer = ChannelVisibility(userID: me), plain = ChannelVisibility(userID: Snowflake(4)), another = ChannelVisibility(userID: me)
+        staffer.load(payload(staffHolders: [me]), sharing: shared)
+        plain.load(payload(staffHolders: [me]), sharing: shared)
+        #expect(staffer.canView(secret, in: guild) && !plain.canView(secret, in: guild) && plain.canView(open, in: guild))
+        _ = staffer.admit(try event("GUILD_ROLE_DELETE", GuildRoleDeletePayload(guildID: guild, roleID: staff)))
+        #expect(!staffer.canView(secret, in: guild))
+        another.load(payload(staffHolders: [me]), sharing: shared)
+        #expect(another.canView(secret, in: guild), "a later session gets the workspace as its READY shows it")
+        var closed = payload().channels[0]
+        closed.permission_overwrites = [ChannelOverwrite(id: guild, type: ChannelOverwrite.role, allow: [], deny: .viewChannel)]
+        _ = plain.admit(try event("CHANNEL_UPDATE", channel: open, closed))
+        #expect(!plain.canView(open, in: guild) && another.canView(open, in: guild) && !staffer.canView(secret, in: guild))
+        // Past its capacity the edge's memory starts over; views loaded from it stay right.
+        var elsewhere = ChannelVisibility(userID: me), unshared = ChannelVisibility(userID: me)
+        var other = payload(staffHolders: [me])
+        other.guild.id = Snowflake(1001)
+        elsewhere.load(other, sharing: shared)
+        unshared.load(other)
+        #expect(elsewhere == unshared && another.canView(secret, in: guild))
+    }
+
     @Test func theOwnerSeesEverything() throws {
         let visibility = Tracker(userID: owner)
         visibility.load(payload())
