@@ -173,4 +173,35 @@ struct GatewayFuzzTests {
             }
         }
     }
+
+    /// A client that floods pings and never reads gets pongs only while its socket takes them:
+    /// the edge answers a ping when the socket is writable (RFC 6455 lets it answer only the
+    /// latest), so what it holds for that client stays bounded, as the kernel's send buffer (4 MB
+    /// at most) is. Answering every one of 100,000 pings would put all 100,000 pongs (13 MB)
+    /// through once the client reads (85,278 came when the check was taken out, and the
+    /// heartbeat behind them did not).
+    @Test func aPingFloodThatNeverReadsGetsBoundedPongs() async throws {
+        try await TestCluster.with { c in
+            let (_, alice) = try await c.register("alice")
+            let port = c.edgePort
+            let flood = 100_000
+            let (pongs, acked) = try await offThePool { () -> (Int, Bool) in
+                let socket = try StalledSocket(port: port)
+                try socket.send(GatewayFrames.identify(alice))
+                let payload = Array(repeating: UInt8(ascii: "p"), count: 125)
+                for _ in 0..<flood { try socket.send(opcode: 9, payload) }
+                var frames = socket.read(for: 3)
+                while true {
+                    let more = socket.read(for: 1)
+                    if more.isEmpty { break }
+                    frames += more
+                }
+                try socket.send(#"{"op":1,"d":null}"#)
+                let acked = socket.read(for: 2).contains { $0["op"]?.intValue == 11 }
+                return (socket.pongs.count, acked)
+            }
+            #expect(pongs > 0 && pongs < flood / 2, "\(pongs) pongs for \(flood) pings")
+            #expect(acked, "the session still answers heartbeats after the flood")
+        }
+    }
 }
