@@ -27,10 +27,12 @@ extension CellDomain {
             for channel in channels { try await tx.insertChannel(channel) }
             guard let joined = try await tx.insertMember(workspaceID: workspaceID, userID: ownerID),
                   let owner = try await tx.user(id: ownerID) else { throw APIError.unknownUser }
-            let member = Presenter.member(MemberRecord(user: owner, nick: nil, joinedAt: joined), withUser: true)
-            let payload = GuildCreatePayload(guild: guild, channels: channels, members: [member], memberCount: 1,
-                                             joinedAt: member.joined_at, large: false)
-            try await tx.insertEvent(try event("GUILD_CREATE", guild: workspaceID, channel: nil, user: ownerID, payload))
+            // The owner's GUILD_CREATE as READY would show the new workspace to them.
+            let member = MemberRecord(user: owner, nick: nil, joinedAt: joined)
+            let created = ReadyWorkspace(workspace: record, shared: SharedWorkspace(roles: guild.roles, channels: channels, memberCount: 1),
+                                         members: [member], presences: [])
+            try await tx.insertEvent(try event("GUILD_CREATE", guild: workspaceID, channel: nil, user: ownerID,
+                                               created.payload(for: ownerID, own: member)))
         }
         return guild
     }
