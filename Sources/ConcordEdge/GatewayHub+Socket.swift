@@ -21,10 +21,30 @@ final class SocketBinding: Sendable {
     /// are some; `end` comes last, once the connection is gone.
     struct Inbox {
         enum Item { case message([UInt8]), end(clientLeft: Bool) }
-        var items: [Item] = []
+        /// Items from `head` on wait; the handled ones before it are dropped in bulk, so taking
+        /// one is O(1) however many tiny frames a client piles up.
+        private var items: [Item] = []
+        private var head = 0
         var bytes = 0
         var handling = false
         var paused = false
+
+        mutating func append(_ item: Item) { items.append(item) }
+
+        mutating func popFirst() -> Item? {
+            guard head < items.count else { return nil }
+            let item = items[head]
+            head += 1
+            if head == items.count {
+                // Drained: an idle socket keeps no storage.
+                items = []
+                head = 0
+            } else if head >= 32, head * 2 >= items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return item
+        }
     }
     let inbox = Mutex(Inbox())
     /// Past this many bytes waiting, the socket stops reading until the hub catches up.
@@ -42,7 +62,7 @@ final class SocketBinding: Sendable {
     /// Queues an item; answers whether a task must start to handle it.
     func enqueue(_ item: Inbox.Item) -> Bool {
         let (start, pause) = inbox.withLock { box -> (Bool, Bool) in
-            box.items.append(item)
+            box.append(item)
             if case .message(let bytes) = item { box.bytes += bytes.count }
             let pause = !box.paused && box.bytes > Self.inboxBytes
             if pause { box.paused = true }
@@ -56,11 +76,10 @@ final class SocketBinding: Sendable {
     /// The next item to handle; nil (and the task ends) when none is left.
     func next() -> Inbox.Item? {
         let (item, resume) = inbox.withLock { box -> (Inbox.Item?, Bool) in
-            guard !box.items.isEmpty else {
+            guard let item = box.popFirst() else {
                 box.handling = false
                 return (nil, false)
             }
-            let item = box.items.removeFirst()
             if case .message(let bytes) = item { box.bytes -= bytes.count }
             let resume = box.paused && box.bytes <= Self.inboxBytes / 2
             if resume { box.paused = false }
