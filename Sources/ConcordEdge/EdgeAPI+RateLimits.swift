@@ -21,9 +21,17 @@ struct BucketState: Sendable, Equatable {
         let resetAfter = (self.resetAfter * 1000).rounded(.up) / 1000
         headers[Self.limit] = String(limit)
         headers[Self.remaining] = String(remaining)
-        headers[Self.reset] = String(format: "%.3f", Date().timeIntervalSince1970 + resetAfter)
-        headers[Self.resetAfter] = String(format: "%.3f", resetAfter)
+        headers[Self.reset] = Self.seconds(Date().timeIntervalSince1970 + resetAfter)
+        headers[Self.resetAfter] = Self.seconds(resetAfter)
         headers[Self.bucket] = name
+    }
+
+    /// Seconds with three decimals, as Discord writes them ("1.250"); every response carries two,
+    /// so without `String(format:)`.
+    static func seconds(_ value: Double) -> String {
+        let millis = Int64((max(value, 0) * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     private static let limit = HTTPField.Name("X-RateLimit-Limit")!
