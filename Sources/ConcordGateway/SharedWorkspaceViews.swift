@@ -22,8 +22,6 @@ public final class SharedWorkspaceViews: Sendable {
         self.capacity = capacity
     }
 
-    var count: Int { latest.withLock { $0.count } }
-
     /// The view with its parts replaced by the remembered ones they equal; parts that differ
     /// become the ones remembered.
     func share(_ workspace: ChannelVisibility.Workspace, of guild: Snowflake) -> ChannelVisibility.Workspace {

@@ -52,11 +52,11 @@ public enum RequestID {
     /// 16 lowercase hex digits, zero-padded (ids and trace parts are made per request: no formatting machinery).
     private static func hex(_ value: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { buffer in
-            let digits = Array("0123456789abcdef".utf8)
-            for i in 0..<16 { buffer[i] = digits[Int((value >> (60 - 4 * UInt64(i))) & 0xf)] }
+            for i in 0..<16 { buffer[i] = hexDigits[Int((value >> (60 - 4 * UInt64(i))) & 0xf)] }
             return 16
         }
     }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// The id of the request being answered, for the calls it makes and the rows it writes.
     @TaskLocal public static var current: String?

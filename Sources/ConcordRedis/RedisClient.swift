@@ -60,10 +60,7 @@ public final class RedisClient: Sendable {
         let results: [Result<RedisValue, RedisError>]
         do {
             let replies = try await RedisConnector.write(commands.map { $0.map { Array($0.utf8) } }, on: channel).get()
-            results = replies.map { reply in
-                if case .error(let message) = reply { return .failure(.server(message)) }
-                return .success(reply)
-            }
+            results = replies.map(RedisConnector.outcome)
         } catch let error as RedisError {
             results = Array(repeating: .failure(error), count: commands.count)
         }

@@ -45,7 +45,7 @@ struct RedisConnector: Sendable {
         return connecting.flatMap { channel in
             let auth = [Array("AUTH".utf8)] + (user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)]
             return Self.write([auth], on: channel).flatMapThrowing { replies in
-                if case .error(let message) = replies.first { throw RedisError.server(message) }
+                _ = try Self.outcome(replies.first).get()
                 return channel
             }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
@@ -56,10 +56,16 @@ struct RedisConnector: Sendable {
 
     /// Writes one command and waits for its reply (an error reply is thrown).
     static func send(_ arguments: [[UInt8]], on channel: any Channel) async throws -> RedisValue {
-        let replies = try await write([arguments], on: channel).get()
-        guard let reply = replies.first else { throw RedisError.protocolError }
-        if case .error(let message) = reply { throw RedisError.server(message) }
-        return reply
+        try outcome(try await write([arguments], on: channel).get().first).get()
+    }
+
+    /// A reply as its command's outcome: an error reply (or none at all) is a failure.
+    static func outcome(_ reply: RedisValue?) -> Result<RedisValue, RedisError> {
+        switch reply {
+        case .error(let message)?: .failure(.server(message))
+        case let reply?: .success(reply)
+        case nil: .failure(.protocolError)
+        }
     }
 
     /// Writes commands in one write and flush; the future has their replies in order.
@@ -67,10 +73,7 @@ struct RedisConnector: Sendable {
         guard !commands.isEmpty else { return channel.eventLoop.makeSucceededFuture([]) }
         let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
         var bytes = channel.allocator.buffer(capacity: 0)
-        for command in commands {
-            var one = RedisProtocolHandler.encode(command, allocator: channel.allocator)
-            bytes.writeBuffer(&one)
-        }
+        for command in commands { RedisProtocolHandler.encode(command, into: &bytes) }
         channel.writeAndFlush(RedisRequest(bytes: bytes, replies: commands.count, promise: promise)).whenFailure { _ in
             promise.fail(RedisError.connectionClosed)
         }

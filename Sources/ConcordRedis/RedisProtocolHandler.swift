@@ -106,13 +106,13 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
         }
     }
 
-    /// RESP encoding of one command through hiredis.
-    static func encode(_ arguments: [[UInt8]], allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// RESP encoding of one command through hiredis, appended to `buffer`.
+    static func encode(_ arguments: [[UInt8]], into buffer: inout ByteBuffer) {
         var joined: [UInt8] = []
         joined.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
         for a in arguments { joined.append(contentsOf: a) }
         let lengths = arguments.map(\.count)
-        return joined.withUnsafeBufferPointer { all in
+        joined.withUnsafeBufferPointer { all in
             var pointers: [UnsafePointer<CChar>?] = []
             var offset = 0
             let base = UnsafeRawPointer(all.baseAddress ?? UnsafePointer(bitPattern: 1)!)
@@ -123,11 +123,9 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
             var target: UnsafeMutablePointer<CChar>?
             let count = Int(redisFormatCommandArgv(&target, Int32(arguments.count), &pointers, lengths))
             defer { redisFreeCommand(target) }
-            var buffer = allocator.buffer(capacity: max(count, 0))
             if let target, count > 0 {
                 buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: count))
             }
-            return buffer
         }
     }
 }
