@@ -5,7 +5,8 @@ import Testing
 @Suite("Redis protocol")
 struct RedisProtocolTests {
     @Test func commandsEncodeAsRESP() {
-        let buffer = RedisProtocolHandler.encode([Array("SET".utf8), Array("k".utf8), [0, 13, 10]], allocator: ByteBufferAllocator())
+        var buffer = ByteBufferAllocator().buffer(capacity: 0)
+        RedisProtocolHandler.encode([Array("SET".utf8), Array("k".utf8), [0, 13, 10]], into: &buffer)
         #expect(String(decoding: buffer.readableBytesView, as: UTF8.self) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n\u{0}\r\n\r\n")
     }
 
