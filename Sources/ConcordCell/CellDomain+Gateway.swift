@@ -117,12 +117,22 @@ public struct ReadyRequest: Sendable {
 
 /// A workspace as a batch READY has read it for all of its members there.
 struct ReadyWorkspace: Sendable {
-    var workspace: WorkspaceRecord
     var shared: SharedWorkspace
-    /// Every member, for a workspace under the large threshold (nil: a large one).
-    var members: [MemberRecord]?
-    /// The stored presences of those members.
-    var presences: [(user: Snowflake, state: String?)]
+    /// GUILD_CREATE as every member sees it alike, built once: their own parts are added per
+    /// member, and the members' payloads share its arrays (the batch is sent with each
+    /// workspace written once, `ReadyBatch`).
+    private var common: GuildCreatePayload
+    /// The stored presences of the members of a workspace under the large threshold.
+    private var presences: [(user: Snowflake, state: String?)]
+
+    /// `members`: every member, for a workspace under the large threshold (nil: a large one).
+    init(workspace: WorkspaceRecord, shared: SharedWorkspace, members: [MemberRecord]?, presences: [(user: Snowflake, state: String?)]) {
+        self.shared = shared
+        self.presences = presences
+        common = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles), channels: shared.channels,
+                                    members: members?.map { Presenter.member($0, withUser: true) } ?? [], memberCount: shared.memberCount,
+                                    joinedAt: nil, large: members == nil)
+    }
 
     /// GUILD_CREATE as `userID` (a member, as `access` has them) sees it: a large workspace
     /// carries only their own member object; a small one every member and the presences of
@@ -136,12 +146,12 @@ struct ReadyWorkspace: Sendable {
 
     /// GUILD_CREATE as `userID`, whose member object is `own` (with its roles), sees it.
     func payload(for userID: Snowflake, own: MemberRecord?) -> GuildCreatePayload {
-        let listed = members ?? own.map { [$0] } ?? []
-        var payload = GuildCreatePayload(guild: Presenter.guild(workspace, roles: shared.roles), channels: shared.channels,
-                                         members: listed.map { Presenter.member($0, withUser: true) }, memberCount: shared.memberCount,
-                                         joinedAt: own.map { DiscordTimestamp.string(from: $0.joinedAt) }, large: members == nil)
-        if members != nil {
-            payload.presences = PresenceUpdatePayload.listed(presences.filter { $0.user != userID }, guild: workspace.id)
+        var payload = common
+        payload.joined_at = own.map { DiscordTimestamp.string(from: $0.joinedAt) }
+        if payload.large {
+            payload.members = own.map { [Presenter.member($0, withUser: true)] } ?? []
+        } else {
+            payload.presences = PresenceUpdatePayload.listed(presences.filter { $0.user != userID }, guild: payload.guild.id)
         }
         return payload
     }

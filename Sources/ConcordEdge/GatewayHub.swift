@@ -37,6 +37,8 @@ final class GatewayHub: Sendable {
     let registry = Mutex(Registry())
     /// One copy of each workspace's roles and overwrites for every session's visibility.
     let workspaceViews = SharedWorkspaceViews()
+    /// Each workspace's GUILD_CREATE, the part every member sees alike encoded once.
+    let guildCreates = GuildCreateEncodings()
     private let subscribers: [Int: RedisSubscriber]
     /// The highest outbox sequence delivered from each cell: repeats are dropped, and after a
     /// Redis drop everything above it is read back from the cell's outbox.

@@ -60,19 +60,46 @@ public struct GuildCreatePayload: Codable, Sendable, Equatable {
         presences = try c.decodeIfPresent([JSONValue].self, forKey: .presences) ?? []
     }
     public func encode(to encoder: any Encoder) throws {
-        try guild.encode(to: encoder)
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(channels, forKey: .channels)
-        try c.encode(members, forKey: .members)
-        try c.encode(member_count, forKey: .member_count)
-        try c.encode(joined_at, forKey: .joined_at)
-        try c.encode(large, forKey: .large)
-        try c.encode(unavailable, forKey: .unavailable)
-        try c.encode(presences, forKey: .presences)
-        try c.encode(voice_states, forKey: .voice_states)
-        try c.encode(threads, forKey: .threads)
-        try c.encode(stage_instances, forKey: .stage_instances)
-        try c.encode(guild_scheduled_events, forKey: .guild_scheduled_events)
+        try common.encode(to: encoder)
+        try own.encode(to: encoder)
+    }
+
+    /// What every member's GUILD_CREATE of the workspace shows alike (see `sharesWorkspace`).
+    public var common: Common { Common(payload: self) }
+    /// What differs by member: joined_at, the members listed, the presences.
+    public var own: Own { Own(payload: self) }
+
+    public struct Common: Encodable {
+        let payload: GuildCreatePayload
+        public func encode(to encoder: any Encoder) throws {
+            try payload.guild.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(payload.channels, forKey: .channels)
+            try c.encode(payload.member_count, forKey: .member_count)
+            try c.encode(payload.large, forKey: .large)
+            try c.encode(payload.unavailable, forKey: .unavailable)
+            try c.encode(payload.voice_states, forKey: .voice_states)
+            try c.encode(payload.threads, forKey: .threads)
+            try c.encode(payload.stage_instances, forKey: .stage_instances)
+            try c.encode(payload.guild_scheduled_events, forKey: .guild_scheduled_events)
+        }
+    }
+
+    public struct Own: Encodable {
+        let payload: GuildCreatePayload
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(payload.members, forKey: .members)
+            try c.encode(payload.joined_at, forKey: .joined_at)
+            try c.encode(payload.presences, forKey: .presences)
+        }
+    }
+
+    /// Whether the two show their workspace alike, apart from what differs by member (`own`).
+    public func sharesWorkspace(with other: GuildCreatePayload) -> Bool {
+        guild == other.guild && channels == other.channels && member_count == other.member_count && large == other.large
+            && unavailable == other.unavailable && voice_states == other.voice_states && threads == other.threads
+            && stage_instances == other.stage_instances && guild_scheduled_events == other.guild_scheduled_events
     }
 }
 
