@@ -29,11 +29,17 @@ PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 CELL2_ADMIN_PORT=58204 EDGE2_P
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
-log "building release binaries (first time: several minutes)"
-swift build -c release --product concord 2>&1 | grep -E "error|Build" | tail -1
-swift build -c release --product concordctl 2>&1 | grep -E "error|Build" | tail -1
-swift build -c release --product concord-bench 2>&1 | grep -E "error|Build" | tail -1
-BIN=$(swift build -c release --show-bin-path)
+# BENCH_BIN=DIR: binaries built before (concord, concordctl, concord-bench), for comparing two
+# versions in alternating runs minutes apart without rebuilding between them.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(cd "$BENCH_BIN" && pwd)
+else
+  log "building release binaries (first time: several minutes)"
+  swift build -c release --product concord 2>&1 | grep -E "error|Build" | tail -1
+  swift build -c release --product concordctl 2>&1 | grep -E "error|Build" | tail -1
+  swift build -c release --product concord-bench 2>&1 | grep -E "error|Build" | tail -1
+  BIN=$(swift build -c release --show-bin-path)
+fi
 
 root=$(mktemp -d /tmp/concord-bench.XXXXXX); chmod 755 "$root"
 pids=()
