@@ -1,10 +1,36 @@
 import ConcordModels
 import Foundation
 
-/// A payload from a client: `{"op":…,"d":…}` (s and t are ignored on the way in).
+/// A payload from a client: `{"op":…,"d":…}` (s and t are ignored on the way in). `d` is
+/// decoded once, straight into the shape its opcode gives it (not into a JSON tree first and
+/// then again from that tree's encoding).
 public struct ClientFrame: Decodable, Sendable {
     public var op: Int
-    public var d: JSONValue?
+    public var d: Payload
+
+    /// `d` as its opcode reads it; nil where it is missing or not of that shape.
+    public enum Payload: Sendable {
+        case identify(IdentifyPayload?)
+        case resume(ResumePayload?)
+        case requestGuildMembers(RequestGuildMembersPayload?)
+        case channelSubscriptions(ChannelSubscriptionsPayload?)
+        /// Any other opcode's, as JSON (a heartbeat's sequence, a presence update).
+        case value(JSONValue?)
+    }
+
+    private enum Keys: String, CodingKey { case op, d }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        op = try c.decode(Int.self, forKey: .op)
+        switch GatewayOpcode(rawValue: op) {
+        case .identify?: d = .identify(try? c.decode(IdentifyPayload.self, forKey: .d))
+        case .resume?: d = .resume(try? c.decode(ResumePayload.self, forKey: .d))
+        case .requestGuildMembers?: d = .requestGuildMembers(try? c.decode(RequestGuildMembersPayload.self, forKey: .d))
+        case .channelSubscriptions?: d = .channelSubscriptions(try? c.decode(ChannelSubscriptionsPayload.self, forKey: .d))
+        default: d = .value(try c.decodeIfPresent(JSONValue.self, forKey: .d))
+        }
+    }
 }
 
 /// IDENTIFY's `d`.

@@ -82,24 +82,24 @@ public struct GatewaySession: Sendable {
         switch op {
         case .heartbeat:
             lastHeartbeat = now
-            if case .int(let seq)? = frame.d, seq <= sequence { clientSequence = max(clientSequence, seq) }
+            if case .value(.int(let seq)?) = frame.d, seq <= sequence { clientSequence = max(clientSequence, seq) }
             return [.send(ServerFrame.heartbeatAck)]
         case .identify:
             guard phase == .connected else { return close(.alreadyAuthenticated) }
-            guard let payload = decode(IdentifyPayload.self, frame.d) else { return close(.decodeError) }
+            guard case .identify(let payload?) = frame.d else { return close(.decodeError) }
             guard Intents(rawValue: payload.intents).isSubset(of: .known), payload.intents >= 0 else { return close(.invalidIntents) }
             phase = .authenticating
             lastHeartbeat = now
             return [.authenticate(payload)]
         case .resume:
             guard phase == .connected else { return close(.alreadyAuthenticated) }
-            guard let payload = decode(ResumePayload.self, frame.d) else { return close(.decodeError) }
+            guard case .resume(let payload?) = frame.d else { return close(.decodeError) }
             phase = .authenticating
             lastHeartbeat = now
             return [.resume(payload)]
         case .presenceUpdate:
             guard phase == .ready else { return close(.notAuthenticated) }
-            guard let presence = frame.d else { return close(.decodeError) }
+            guard case .value(let presence?) = frame.d else { return close(.decodeError) }
             guard presenceUpdates.take(now: now) == nil else {
                 pendingPresence = presence
                 return []
@@ -108,14 +108,14 @@ public struct GatewaySession: Sendable {
             return [.updatePresence(presence)]
         case .requestGuildMembers:
             guard phase == .ready else { return close(.notAuthenticated) }
-            guard let payload = decode(RequestGuildMembersPayload.self, frame.d) else { return close(.decodeError) }
+            guard case .requestGuildMembers(let payload?) = frame.d else { return close(.decodeError) }
             if let wait = memberRequests.take(now: now) {
                 return [.rateLimited(opcode: GatewayOpcode.requestGuildMembers.rawValue, retryAfter: wait, request: payload)]
             }
             return [.requestGuildMembers(payload)]
         case .channelSubscriptions:
             guard phase == .ready else { return close(.notAuthenticated) }
-            guard let payload = decode(ChannelSubscriptionsPayload.self, frame.d) else { return close(.decodeError) }
+            guard case .channelSubscriptions(let payload?) = frame.d else { return close(.decodeError) }
             return [.subscribe(payload)]
         case .voiceStateUpdate:
             guard phase == .ready else { return close(.notAuthenticated) }
@@ -192,10 +192,5 @@ public struct GatewaySession: Sendable {
     private mutating func close(_ code: GatewayCloseCode) -> [Action] {
         phase = .closed(code)
         return [.close(code)]
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue?) -> T? {
-        guard let value, let data = try? WireJSON.encode(value) else { return nil }
-        return try? WireJSON.decode(type, from: data)
     }
 }

@@ -101,6 +101,13 @@ struct GatewaySessionTests {
         #expect(closeCode(#"{"op":3,"d":{"status":"online"}}"#) == .notAuthenticated)
         #expect(closeCode(#"{"op":8,"d":{"guild_id":"1"}}"#) == .notAuthenticated)
         #expect(closeCode(#"{"op":2,"d":{"token":5}}"#) == .decodeError)
+        // Each opcode's d is read in its own shape: missing or of another shape is a decode error.
+        #expect(closeCode(#"{"op":2}"#) == .decodeError)
+        #expect(closeCode(#"{"op":6,"d":{"token":"t","session_id":"s","seq":"one"}}"#) == .decodeError)
+        #expect(closeCode(#"{"op":8,"d":{"guild_id":[]}}"#, ready: true) == .decodeError)
+        #expect(closeCode(#"{"op":40,"d":{"guild_id":"1","default":"loud"}}"#, ready: true) == .decodeError)
+        #expect(closeCode(#"{"op":3,"d":null}"#, ready: true) == .decodeError)
+        #expect(closeCode(#"{"op":99,"d":{"token":5}}"#) == .unknownOpcode)
         #expect(closeCode(#"{"op":2,"d":{"token":"t","intents":\#(1 << 30)}}"#) == .invalidIntents)
         #expect(closeCode(identify, ready: true) == .alreadyAuthenticated)
         #expect(closeCode(#"{"op":6,"d":{"token":"t","session_id":"s","seq":1}}"#, ready: true) == .alreadyAuthenticated)
