@@ -39,11 +39,10 @@ public final class GuildCreateEncodings: Sendable {
 
     private func remember(_ payload: GuildCreatePayload) throws -> String {
         let common = try WireJSON.encodeString(payload.common)
-        var kept = payload
-        (kept.members, kept.presences) = ([], [])  // nobody's own part stays behind
         latest.withLock { latest in
             if latest[payload.guild.id] == nil, latest.count >= capacity { latest.removeAll() }
-            latest[payload.guild.id] = Encoded(payload: kept, common: common)
+            // Nobody's own part stays behind.
+            latest[payload.guild.id] = Encoded(payload: payload.withoutOwnPart, common: common)
         }
         return common
     }

@@ -95,11 +95,16 @@ public struct GuildCreatePayload: Codable, Sendable, Equatable {
         }
     }
 
+    /// The payload without what differs by member (`own`'s fields): what `common` shows.
+    public var withoutOwnPart: GuildCreatePayload {
+        var common = self
+        (common.members, common.joined_at, common.presences) = ([], nil, [])
+        return common
+    }
+
     /// Whether the two show their workspace alike, apart from what differs by member (`own`).
     public func sharesWorkspace(with other: GuildCreatePayload) -> Bool {
-        guild == other.guild && channels == other.channels && member_count == other.member_count && large == other.large
-            && unavailable == other.unavailable && voice_states == other.voice_states && threads == other.threads
-            && stage_instances == other.stage_instances && guild_scheduled_events == other.guild_scheduled_events
+        withoutOwnPart == other.withoutOwnPart
     }
 }
 
