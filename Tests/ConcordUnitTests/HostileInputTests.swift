@@ -109,6 +109,27 @@ struct HostileInputTests {
         #expect(nul.receive(Array(#"{"op":2,"d":{"token":"a\u0000","intents":1,"properties":{}}}"#.utf8), now: 1) == [.close(.decodeError)])
     }
 
+    /// Each opcode's d is read straight into its shape: numbers past what it holds, negative ones
+    /// and a 10 MB frame close the session with a code, and nothing else happens.
+    @Test func gatewayNumbersOutOfRangeCloseWithACode() {
+        func reply(_ frame: String, ready: Bool = false) -> [GatewaySession.Action] {
+            var s = GatewaySession(now: 0)
+            if ready { _ = s.receive(Array(#"{"op":2,"d":{"token":"t","intents":1}}"#.utf8), now: 0); s.identified(intents: .guilds) }
+            return s.receive(Array(frame.utf8), now: 1)
+        }
+        let max = "18446744073709551615"
+        #expect(reply(#"{"op":\#(max),"d":null}"#) == [.close(.decodeError)])
+        #expect(reply(#"{"op":-1,"d":null}"#) == [.close(.unknownOpcode)])
+        #expect(reply(#"{"op":2,"d":{"token":"t","intents":\#(max)}}"#) == [.close(.decodeError)])
+        #expect(reply(#"{"op":2,"d":{"token":"t","intents":-1}}"#) == [.close(.invalidIntents)])
+        #expect(reply(#"{"op":6,"d":{"token":"t","session_id":"s","seq":\#(max)}}"#) == [.close(.decodeError)])
+        #expect(reply(#"{"op":8,"d":{"guild_id":"1","limit":\#(max)}}"#, ready: true) == [.close(.decodeError)])
+        #expect(reply(#"{"op":1,"d":\#(max)}"#) == [.send(ServerFrame.heartbeatAck)], "a heartbeat's sequence is only remembered")
+        #expect(reply(#"{"op":1,"d":-1}"#) == [.send(ServerFrame.heartbeatAck)])
+        let huge = #"{"op":2,"d":{"token":""# + String(repeating: "x", count: 10 << 20) + #"","intents":1}}"#
+        #expect(reply(huge) == [.close(.decodeError)])
+    }
+
     @Test func op40CannotGrowASessionWithoutBound() {
         var levels = SubscriptionLevels()
         for batch in 0..<30 {
