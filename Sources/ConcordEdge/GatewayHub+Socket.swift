@@ -322,9 +322,8 @@ extension GatewayHub {
     }
 
     /// Op 3: the session's user chose a status (online, idle, dnd, invisible) or custom status.
-    private func updatePresence(_ connection: GatewayConnection, _ value: JSONValue) async {
-        guard let data = try? WireJSON.encode(value), let requested = try? WireJSON.decode(IdentifyPayload.Presence.self, from: data),
-              let user = connection.userID else { return }
+    private func updatePresence(_ connection: GatewayConnection, _ requested: IdentifyPayload.Presence) async {
+        guard let user = connection.userID else { return }
         let state = requested.state
         connection.state.withLock { $0.presence = state }
         await presence.statusChanged(user, state: state)

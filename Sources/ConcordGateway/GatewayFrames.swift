@@ -14,7 +14,8 @@ public struct ClientFrame: Decodable, Sendable {
         case resume(ResumePayload?)
         case requestGuildMembers(RequestGuildMembersPayload?)
         case channelSubscriptions(ChannelSubscriptionsPayload?)
-        /// Any other opcode's, as JSON (a heartbeat's sequence, a presence update).
+        case presenceUpdate(IdentifyPayload.Presence?)
+        /// Any other opcode's, as JSON (a heartbeat's sequence).
         case value(JSONValue?)
     }
 
@@ -28,6 +29,7 @@ public struct ClientFrame: Decodable, Sendable {
         case .resume?: d = .resume(try? c.decode(ResumePayload.self, forKey: .d))
         case .requestGuildMembers?: d = .requestGuildMembers(try? c.decode(RequestGuildMembersPayload.self, forKey: .d))
         case .channelSubscriptions?: d = .channelSubscriptions(try? c.decode(ChannelSubscriptionsPayload.self, forKey: .d))
+        case .presenceUpdate?: d = .presenceUpdate(try? c.decode(IdentifyPayload.Presence.self, forKey: .d))
         default: d = .value(try c.decodeIfPresent(JSONValue.self, forKey: .d))
         }
     }

@@ -21,7 +21,7 @@ public struct GatewaySession: Sendable {
         case resume(ResumePayload)
         case requestGuildMembers(RequestGuildMembersPayload)
         case subscribe(ChannelSubscriptionsPayload)
-        case updatePresence(JSONValue)
+        case updatePresence(IdentifyPayload.Presence)
         /// A command refused for its own rate (the session stays): sent as Discord's
         /// RATE_LIMITED dispatch, so the client knows when to ask again.
         case rateLimited(opcode: Int, retryAfter: Double, request: RequestGuildMembersPayload)
@@ -51,7 +51,7 @@ public struct GatewaySession: Sendable {
     public static let presenceUpdatesPerWindow = 5
     public static let presenceUpdateWindow: Double = 20
     private var presenceUpdates: CommandBudget
-    private var pendingPresence: JSONValue?
+    private var pendingPresence: IdentifyPayload.Presence?
 
     public init(now: Double, heartbeatInterval: Double = 41.25, identifyTimeout: Double = 30) {
         self.heartbeatInterval = heartbeatInterval
@@ -99,7 +99,7 @@ public struct GatewaySession: Sendable {
             return [.resume(payload)]
         case .presenceUpdate:
             guard phase == .ready else { return close(.notAuthenticated) }
-            guard case .value(let presence?) = frame.d else { return close(.decodeError) }
+            guard case .presenceUpdate(let presence?) = frame.d else { return close(.decodeError) }
             guard presenceUpdates.take(now: now) == nil else {
                 pendingPresence = presence
                 return []

@@ -1,5 +1,6 @@
 import ConcordGateway
 import ConcordModels
+import Foundation
 import Testing
 
 @Suite("Gateway protocol state machine")
@@ -65,19 +66,19 @@ struct GatewaySessionTests {
 
     /// Presence updates past their rate are not lost: the latest waits for the next window
     /// (the ones it replaced are never sent).
-    @Test func presenceUpdatesPastTheirRateWaitAndTheLatestWins() {
+    @Test func presenceUpdatesPastTheirRateWaitAndTheLatestWins() throws {
         var s = GatewaySession(now: 0, heartbeatInterval: 1000)
         _ = s.receive(bytes(identify), now: 0)
         s.identified(intents: .guilds)
         func update(_ status: String) -> String { #"{"op":3,"d":{"status":"\#(status)","since":null,"activities":[],"afk":false}}"# }
         var sent: [String] = []
         for status in ["online", "idle", "dnd", "online", "idle", "dnd", "invisible"] {
-            for case .updatePresence(let value) in s.receive(bytes(update(status)), now: 1) { sent.append(value["status"]?.stringValue ?? "?") }
+            for case .updatePresence(let presence) in s.receive(bytes(update(status)), now: 1) { sent.append(presence.status ?? "?") }
         }
         #expect(sent == ["online", "idle", "dnd", "online", "idle"])
         #expect(s.tick(now: 5).isEmpty, "held until the window opens")
-        #expect(s.tick(now: GatewaySession.presenceUpdateWindow + 0.1) == [.updatePresence(.object([
-            "status": .string("invisible"), "since": .null, "activities": .array([]), "afk": .bool(false)]))])
+        let latest = try JSONDecoder().decode(IdentifyPayload.Presence.self, from: Data(#"{"status":"invisible","activities":[],"afk":false}"#.utf8))
+        #expect(s.tick(now: GatewaySession.presenceUpdateWindow + 0.1) == [.updatePresence(latest)])
         #expect(s.tick(now: GatewaySession.presenceUpdateWindow + 1.1).isEmpty, "sent once")
     }
 
@@ -107,6 +108,8 @@ struct GatewaySessionTests {
         #expect(closeCode(#"{"op":8,"d":{"guild_id":[]}}"#, ready: true) == .decodeError)
         #expect(closeCode(#"{"op":40,"d":{"guild_id":"1","default":"loud"}}"#, ready: true) == .decodeError)
         #expect(closeCode(#"{"op":3,"d":null}"#, ready: true) == .decodeError)
+        #expect(closeCode(#"{"op":3,"d":{"status":5}}"#, ready: true) == .decodeError)
+        #expect(closeCode(#"{"op":3,"d":{"status":"idle","activities":"playing"}}"#, ready: true) == .decodeError)
         #expect(closeCode(#"{"op":99,"d":{"token":5}}"#) == .unknownOpcode)
         #expect(closeCode(#"{"op":2,"d":{"token":"t","intents":\#(1 << 30)}}"#) == .invalidIntents)
         #expect(closeCode(identify, ready: true) == .alreadyAuthenticated)
