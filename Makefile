@@ -1,5 +1,5 @@
 # Concord's two commands: `make run` starts the local cluster, `make test` runs every test.
-.PHONY: run stop test build bench bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends bench-files bench-peers soak clean status
+.PHONY: run stop test build bench bench-ab bench-quick bench-fanout bench-presence bench-tiers bench-cells bench-moves bench-permissions bench-sends bench-files bench-peers soak clean status
 
 run:
 	@scripts/run.sh
@@ -46,6 +46,10 @@ bench-cells:
 
 bench-moves:
 	@BENCH_ONLY=moves scripts/bench.sh
+
+# Two builds on one benchmark, alternating: make bench-ab A=dir B=dir TARGET=fanout ROUNDS=2
+bench-ab:
+	@scripts/bench_ab.py "$(A)" "$(B)" --target "$(or $(TARGET),fanout)" --rounds "$(or $(ROUNDS),2)"
 
 bench-quick:
 	@BENCH_SECONDS=5 BENCH_HISTORY=20000 scripts/bench.sh
