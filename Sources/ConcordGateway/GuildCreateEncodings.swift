@@ -33,7 +33,8 @@ public final class GuildCreateEncodings: Sendable {
     }
 
     private func remembered(_ payload: GuildCreatePayload) -> String? {
-        guard let encoded = latest.withLock({ $0[payload.guild.id] }), encoded.payload.sharesWorkspace(with: payload) else { return nil }
+        // What is kept is already without anybody's own part.
+        guard let encoded = latest.withLock({ $0[payload.guild.id] }), encoded.payload == payload.withoutOwnPart else { return nil }
         return encoded.common
     }
 

@@ -128,6 +128,17 @@ struct HostileInputTests {
         #expect(reply(#"{"op":1,"d":-1}"#) == [.send(ServerFrame.heartbeatAck)])
         let huge = #"{"op":2,"d":{"token":""# + String(repeating: "x", count: 10 << 20) + #"","intents":1}}"#
         #expect(reply(huge) == [.close(.decodeError)])
+        // Op 3 is read in its own shape too: a number past its field closes, -1 is only a type.
+        #expect(reply(#"{"op":3,"d":{"status":"idle","activities":[{"type":\#(max)}]}}"#, ready: true) == [.close(.decodeError)])
+        guard case .updatePresence(let odd)? = reply(#"{"op":3,"d":{"status":"dnd","activities":[{"type":-1,"state":"x"}]}}"#, ready: true).first else {
+            Issue.record("a presence with an unknown activity type is applied")
+            return
+        }
+        #expect(odd.state == PresenceState(status: .dnd))
+        #expect(reply(#"{"op":3,"d":{"activities":[{"type":4,"state":"a\u0000b"}]}}"#, ready: true) == [.close(.decodeError)],
+                "a NUL never reaches the presence (the frame's strict check refuses it)")
+        let hugePresence = #"{"op":3,"d":{"status":""# + String(repeating: "x", count: 10 << 20) + #""}}"#
+        #expect(reply(hugePresence, ready: true) == [.close(.decodeError)])
     }
 
     @Test func op40CannotGrowASessionWithoutBound() {
