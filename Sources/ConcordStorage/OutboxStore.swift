@@ -173,24 +173,34 @@ extension Database {
             let (head, pending) = try row.decode((Int64, Bool).self)
             if !pending { return SequencedOutbox(head: head, assigned: 0) }
         }
+        // Each statement is a round trip under the sequencer's lock (and every event waits for
+        // this pass): the lock and the system-write mark go together, and so do numbering the
+        // rows and raising the head.
         return try await transaction { tx in
-            guard try await tx.run("SELECT pg_try_advisory_xact_lock(7362002)").first?.decode(Bool.self) == true else {
-                return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
-            }
             // Numbering rows committed before a move's freeze is bookkeeping, not a client's write:
             // it passes the moved-workspace triggers (and does not wait for a freeze).
-            try await tx.markSystemWrite()
-            let old = try await tx.run("SELECT seq FROM outbox_head FOR UPDATE").first?.decode(Int64.self) ?? 0
-            let assigned = try await tx.run("""
-                WITH batch AS (
+            let locked = try await tx.run("SELECT pg_try_advisory_xact_lock(7362002), \(unescaped: Self.systemWrite)").first
+            guard let locked, try locked.decode((Bool, String).self).0 else {
+                return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
+            }
+            // Read after the lock is held (a statement of its own, so its snapshot sees the last
+            // holder's commit): only the lock's holder moves the head.
+            guard let numbered = try await tx.run("""
+                WITH old AS (SELECT seq FROM outbox_head),
+                batch AS (
                     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM outbox WHERE seq IS NULL ORDER BY id LIMIT \(batch)
+                ), numbered AS (
+                    UPDATE outbox o SET seq = old.seq + batch.ord, sequenced_at = now() FROM batch, old WHERE o.id = batch.id
+                    RETURNING o.seq
+                ), raised AS (
+                    UPDATE outbox_head SET seq = (SELECT seq FROM old) + (SELECT count(*) FROM numbered)
+                    WHERE EXISTS (SELECT 1 FROM numbered)
                 )
-                UPDATE outbox o SET seq = \(old) + batch.ord, sequenced_at = now() FROM batch WHERE o.id = batch.id
-                RETURNING o.seq
-                """).count
+                SELECT old.seq, (SELECT count(*) FROM numbered)::bigint FROM old
+                """).first?.decode((Int64, Int64).self) else { return SequencedOutbox(head: 0, assigned: 0) }
+            let (old, assigned) = (numbered.0, Int(numbered.1))
             guard assigned > 0 else { return SequencedOutbox(head: old, assigned: 0) }
             let head = old + Int64(assigned)
-            try await tx.run("UPDATE outbox_head SET seq = \(head)")
             // Each channel numbers its new messages in commit order: unread counts are differences
             // of these numbers. (A DM's message has one event per user: it is counted once.)
             let readStates = try await tx.run("""
