@@ -202,8 +202,10 @@ extension Database {
             guard assigned > 0 else { return SequencedOutbox(head: old, assigned: 0) }
             let head = old + Int64(assigned)
             // Each channel numbers its new messages in commit order: unread counts are differences
-            // of these numbers. (A DM's message has one event per user: it is counted once.)
-            let readStates = try await tx.run("""
+            // of these numbers. (A DM's message has one event per user: it is counted once.) One
+            // statement answers both what the unread counters need: each bumped channel's new
+            // sequence (a row without a user) and each sender's read state.
+            let rows = try await tx.run("""
                 WITH created AS (
                     SELECT channel_id, message_id, row_number() OVER (PARTITION BY channel_id ORDER BY first_seq) AS n
                     FROM (SELECT channel_id, (payload->>'id')::bigint AS message_id, min(seq) AS first_seq
@@ -213,7 +215,7 @@ extension Database {
                     UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
                     FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t
                     WHERE c.id = t.channel_id
-                    RETURNING c.id, c.message_seq - t.added AS base
+                    RETURNING c.id, c.message_seq, c.message_seq - t.added AS base
                 ), numbered AS (
                     UPDATE messages m SET channel_seq = bumped.base + created.n
                     FROM created JOIN bumped ON bumped.id = created.channel_id
@@ -227,19 +229,22 @@ extension Database {
                     FROM read_states rs JOIN numbered ON rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id
                     WHERE rs.last_message_id = numbered.id
                     ORDER BY rs.user_id, rs.channel_id FOR UPDATE OF rs
+                ), read AS (
+                    -- A sender has read up to their own message: their read sequence follows it.
+                    UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, senders.channel_seq), \(unescaped: ReadStateRow.newVersion)
+                    FROM senders
+                    WHERE rs.user_id = senders.user_id AND rs.channel_id = senders.channel_id AND rs.last_message_id = senders.id
+                    RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
                 )
-                -- A sender has read up to their own message: their read sequence follows it.
-                UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, senders.channel_seq), \(unescaped: ReadStateRow.newVersion)
-                FROM senders
-                WHERE rs.user_id = senders.user_id AND rs.channel_id = senders.channel_id AND rs.last_message_id = senders.id
-                RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
-                """).map(ReadStateRow.row)
-            let channelSeqs = try await tx.run("""
-                SELECT id, message_seq FROM channels WHERE id IN (
-                    SELECT channel_id FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE')
-                """).map { row in
-                let (id, seq) = try row.decode((Int64, Int64).self)
-                return (channel: Snowflake(int64: id), seq: seq)
+                SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read
+                UNION ALL
+                SELECT NULL, id, NULL, message_seq, NULL, NULL FROM bumped
+                """)
+            var readStates: [ReadStateRow] = []
+            var channelSeqs: [(channel: Snowflake, seq: Int64)] = []
+            for row in rows {
+                let (user, channel, _, seq, _, _) = try row.decode((Int64?, Int64, Int64?, Int64, Int?, Int64?).self)
+                if user == nil { channelSeqs.append((Snowflake(int64: channel), seq)) } else { readStates.append(try ReadStateRow.row(row)) }
             }
             return SequencedOutbox(head: head, assigned: assigned, channelSeqs: channelSeqs, readStates: readStates)
         }
