@@ -33,7 +33,8 @@ extension CellDomain {
             if let row = try await history.message(channel, id: id)?.archived { cold[id] = row }
         }
         let (applied, cursor, channels) = try await commit { tx -> (Int, Int64, Set<Snowflake>) in
-            let current = try await tx.lockRelayCursor(source: source)
+            // The commit does not wait for the disk; this cell's sequencer's does (see there).
+            let current = try await tx.lockRelayCursorForApplying(source: source)
             guard after <= current else { return (0, current, []) }
             let fresh = events.filter { $0.seq > current && $0.seq <= lastSeq }
             var batch = RelayedBatch()

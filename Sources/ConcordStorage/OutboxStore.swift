@@ -59,8 +59,10 @@ extension SQLExecutor {
     /// workspace's data leaves its cell only where it is shared). Looks at most `window` rows
     /// past `after`; answers the events and how far it looked (the relay's cursor moves there
     /// even when nothing was for it).
-    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000) async throws -> (events: [OutboxEvent], through: Int64, head: Int64) {
-        let head = try await outboxHead()
+    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000, head known: Int64? = nil) async throws
+        -> (events: [OutboxEvent], through: Int64, head: Int64) {
+        let head: Int64
+        if let known { head = known } else { head = try await outboxHead() }
         let end = min(head, after + window)
         guard end > after else { return ([], after, head) }
         let events = try await run("""
@@ -97,28 +99,38 @@ extension SQLExecutor {
     /// pruning, a crash losing its last moves keeps rows a little longer, never fewer, and the
     /// reader asking for a page does not wait on a flush.
     public func advanceCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool = true) async throws {
-        // set_config(…, true) lasts for this statement's own transaction, whose commit it governs;
-        // waiting for the disk keeps whatever the server is set to.
-        try await run("""
-            WITH commit_mode AS (
-                SELECT set_config('synchronous_commit', CASE WHEN \(waitForDisk) THEN current_setting('synchronous_commit') ELSE 'off' END, true))
-            INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM commit_mode
-            ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
-            """)
+        _ = try await moveCursor(consumer, to: seq, waitForDisk: waitForDisk, unlessPruned: false)
     }
 
-    /// Whether rows right after `after` are gone (pruned): sequences are contiguous, so the oldest
-    /// row left being past `after + 1`, or none left below the head, means a follower at `after`
-    /// can never catch up from here.
-    public func outboxPruned(after: Int64) async throws -> Bool {
-        // One statement, so one snapshot: read apart, a sequencing pass committing between the
-        // two reads showed an empty outbox with a head past 0 — rows "pruned" that never were.
+    /// A durable follower (a relay) reading on after `after`: whether rows right after it are gone
+    /// (pruned: it can never catch up from there), and the head; its cursor moves to `after`
+    /// (not waited to disk) only when nothing is gone, so a refused follower holds nothing back.
+    public func followOutbox(_ consumer: String, after: Int64) async throws -> (pruned: Bool, head: Int64) {
+        try await moveCursor(consumer, to: after, waitForDisk: false, unlessPruned: true)
+    }
+
+    private func moveCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool, unlessPruned: Bool) async throws -> (pruned: Bool, head: Int64) {
+        // One statement, so one snapshot for the oldest row and the head: read apart, a
+        // sequencing pass committing between the two reads showed an empty outbox with a head
+        // past 0 — rows "pruned" that never were. Sequences are contiguous, so the oldest row
+        // left being past `seq + 1`, or none left below the head, is a gap. set_config(…, true)
+        // lasts for this statement's own transaction, whose commit it governs; waiting for the
+        // disk keeps whatever the server is set to.
         guard let row = try await run("""
-            SELECT (SELECT min(seq) FROM outbox WHERE seq IS NOT NULL), (SELECT seq FROM outbox_head)
-            """).first else { return false }
-        let (oldest, head) = try row.decode((Int64?, Int64?).self)
-        if let oldest { return oldest > after + 1 }
-        return (head ?? 0) > after
+            WITH span AS (
+                SELECT CASE WHEN oldest IS NOT NULL THEN oldest > \(seq) + 1 ELSE head > \(seq) END AS pruned, head
+                FROM (SELECT (SELECT min(seq) FROM outbox WHERE seq IS NOT NULL) AS oldest,
+                             coalesce((SELECT seq FROM outbox_head), 0) AS head) o
+            ), commit_mode AS (
+                SELECT set_config('synchronous_commit', CASE WHEN \(waitForDisk) THEN current_setting('synchronous_commit') ELSE 'off' END, true)
+            ), moved AS (
+                INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM commit_mode, span
+                WHERE NOT (span.pruned AND \(unlessPruned))
+                ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
+            )
+            SELECT pruned, head FROM span
+            """).first else { return (false, 0) }
+        return try row.decode((Bool, Int64).self)
     }
 
     /// Stops keeping rows for a follower that is gone for good (an operator's decision).

@@ -57,10 +57,19 @@ extension SQLExecutor {
     }
 
     /// The relay's position in a source's outbox, locked for this transaction (two relays of
-    /// the same pair apply one after the other, the second finding nothing left to do).
-    public func lockRelayCursor(source: Int) async throws -> Int64 {
-        try await run("INSERT INTO relay_cursors (source_cell, seq) VALUES (\(source), 0) ON CONFLICT DO NOTHING")
-        return try await run("SELECT seq FROM relay_cursors WHERE source_cell = \(source) FOR UPDATE").first?.decode(Int64.self) ?? 0
+    /// the same pair apply one after the other, the second finding nothing left to do), in one
+    /// statement that also lets the transaction's commit go without waiting for the disk. That
+    /// is safe for an applied batch alone: what it wrote reaches sessions only through this
+    /// cell's sequencer, whose commit waits for the disk and lies later in the same log, so
+    /// nothing of a batch is published before it is durable; a crash before then loses the
+    /// batch and its cursor together, and the relay reads them again from the source.
+    public func lockRelayCursorForApplying(source: Int) async throws -> Int64 {
+        try await run("""
+            WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+            INSERT INTO relay_cursors (source_cell, seq) SELECT \(source), 0 FROM commit_mode
+            ON CONFLICT (source_cell) DO UPDATE SET seq = relay_cursors.seq
+            RETURNING seq
+            """).first?.decode(Int64.self) ?? 0
     }
 
     /// Moves the relay's position in a source's outbox (forward as it applies; back for a replay).

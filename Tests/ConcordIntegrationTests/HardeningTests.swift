@@ -357,6 +357,13 @@ struct HardeningTests {
             let late = try await follow(after: 0, as: "relay-late")
             #expect(late.status == 410, "a follower behind the pruned rows is refused: \(late.text)")
             #expect(late.json?["message"]?.stringValue?.contains("pruned") == true)
+            // A refused follower holds nothing back: no cursor of its own is left at the gap.
+            for i in 0..<3 { _ = try await c.request(.POST, "/channels/\(guild.system_channel_id!)/messages", token: alice, body: MessageCreateRequest(content: "n\(i)")) }
+            try await c.domain.settleOutbox()
+            let later = try await c.domain.db.outboxHead()
+            try await eventually("published") { try await c.domain.db.cursor(OutboxPublisher.consumer) >= later }
+            #expect(try await follow(after: later, as: "relay-test").status == 200)
+            #expect(try await c.domain.db.pruneOutbox(retentionHours: 0) == Int(later - head), "the late follower's refusal kept nothing")
             let hostile = try await follow(after: 0, as: "a%20b")
             #expect(hostile.status == 400)
         }

@@ -264,4 +264,27 @@ struct StorageTests {
             #expect(try await db.events(after: 150, upTo: 160, limit: 100).map(\.seq) == Array(151...160))
         }
     }
+
+    /// A relayed batch's transaction alone commits without waiting for the disk (the cell's
+    /// sequencer, which publishes it, waits): the setting lasts only for that transaction, and
+    /// the cursor it locks starts at 0 for a new source and keeps what was committed.
+    @Test func aRelayedBatchAloneCommitsWithoutWaitingForTheDisk() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            func commitMode(_ executor: some SQLExecutor) async throws -> String {
+                try #require(try await executor.run("SHOW synchronous_commit").first).decode(String.self)
+            }
+            let server = try await commitMode(db)
+            try await db.transaction { tx throws in
+                #expect(try await tx.lockRelayCursorForApplying(source: 2) == 0)
+                #expect(try await commitMode(tx) == "off")
+                try await tx.setRelayCursor(source: 2, seq: 7)
+            }
+            #expect(try await commitMode(db) == server)
+            try await db.transaction { tx throws in
+                #expect(try await tx.lockRelayCursorForApplying(source: 2) == 7)
+                #expect(try await tx.lockRelayCursorForApplying(source: 3) == 0)
+            }
+            #expect(try await db.relayCursor(source: 2).seq == 7)
+        }
+    }
 }
