@@ -10,6 +10,9 @@ import ServiceLifecycle
 /// same rows; consumers that missed messages read them back from the outbox by sequence.
 public struct OutboxPublisher: Service {
     public static let consumer = "redis-publisher"
+    /// Events in one pass from which on the publisher lets commits gather before the next (a
+    /// message in a DM is two events, one per user).
+    static let busyPass: Int64 = 3
     let db: Database
     let redis: RedisClient
     let cellName: String
@@ -55,16 +58,22 @@ public struct OutboxPublisher: Service {
         var published: Int64?
         for await _ in signal.stream {
             if clock.stopped || Task.isCancelled { return }
+            // Let commits gather for a moment when they come in numbers (or after a failure): one
+            // pass per few milliseconds instead of one per commit keeps the sequencer's own
+            // transactions from competing with the writes. A pass that published fewer than
+            // `busyPass` events does not wait: in a quiet cell the next commit goes out at once.
+            var lingering = true
             do {
-                if published == nil { published = try await db.cursor(Self.consumer) }
-                published = try await publishPending(after: published!)
+                let from: Int64
+                if let published { from = published } else { from = try await db.cursor(Self.consumer) }
+                let to = try await publishPending(after: from)
+                published = to
+                lingering = to - from >= Self.busyPass
             } catch {
                 logger.warning("outbox publication failed; will retry", metadata: ["error": "\(error)"])
             }
             if clock.stopped || Task.isCancelled { return }
-            // Let commits gather for a moment: one pass per few milliseconds instead of one per
-            // commit keeps the sequencer's own transactions from competing with the writes.
-            await clock.sleep(linger)
+            if lingering { await clock.sleep(linger) }
         }
     }
 
