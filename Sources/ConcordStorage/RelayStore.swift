@@ -59,10 +59,11 @@ extension SQLExecutor {
     /// The relay's position in a source's outbox, locked for this transaction (two relays of
     /// the same pair apply one after the other, the second finding nothing left to do), in one
     /// statement that also lets the transaction's commit go without waiting for the disk. That
-    /// is safe for an applied batch alone: what it wrote reaches sessions only through this
-    /// cell's sequencer, whose commit waits for the disk and lies later in the same log, so
-    /// nothing of a batch is published before it is durable; a crash before then loses the
-    /// batch and its cursor together, and the relay reads them again from the source.
+    /// is safe for an applied batch alone: a crash that loses the batch loses its cursor with
+    /// it, and the relay reads the batch again from the source (which keeps its rows for the
+    /// retention); and nothing the batch queued is published before it is durable, since this
+    /// cell's sequencer, which publishes it, commits durably later in the same log. Only a read
+    /// of the replica in between may see a message that a crash takes back until it is applied again.
     public func lockRelayCursorForApplying(source: Int) async throws -> Int64 {
         try await run("""
             WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
