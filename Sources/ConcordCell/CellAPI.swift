@@ -297,14 +297,14 @@ public struct CellAPI: Sendable {
             if query.string("settled") == "1" { try await domain.settleOutbox() }
             // A durable follower (a relay) names itself: rows stay until it has them, and rows it
             // can no longer get are a loud refusal, never a silent skip past the gap.
-            var head: Int64?
+            var knownHead: Int64?
             if let follower = query.string("follower") {
                 guard follower.count <= 64, follower.allSatisfy({ $0.isLetter || $0.isNumber || "-_:.".contains($0) }) else {
                     throw APIError.invalidForm(.single(["follower"], code: "BASE_TYPE_INVALID", message: "Invalid follower name."))
                 }
                 let followed = try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: after)
                 if followed.pruned { throw APIError.outboxPruned(after: after) }
-                head = followed.head
+                knownHead = followed.head
             }
             func page(_ events: [OutboxEvent]) -> Data {
                 Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8)
@@ -313,7 +313,7 @@ public struct CellAPI: Sendable {
             // and how far the source looked (its cursor moves there, whatever it got).
             if query.string("for") != nil {
                 let destination = try query.int("for", default: 0, in: 0...Snowflake.maxCellID)
-                let (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: head)
+                let (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: knownHead)
                 var response = JSONResponse.ok(page(events))
                 response.headers[.concordThrough] = String(through)
                 response.headers[.concordHead] = String(head)

@@ -94,9 +94,7 @@ public struct OutboxPublisher: Service {
                 throw error
             }
             position = last.seq
-            // Not waited to disk: a cursor lost with the database's last moments only makes this
-            // publisher send those events again, and edges drop what they already have by its seq.
-            try await db.advanceCursor(Self.consumer, to: position, waitForDisk: false)
+            try await db.advanceCursor(Self.consumer, to: position)
             if position >= head { head = try await sequence() }
         }
         return position

@@ -63,7 +63,8 @@ extension SQLExecutor {
         -> (events: [OutboxEvent], through: Int64, head: Int64) {
         let head: Int64
         if let known { head = known } else { head = try await outboxHead() }
-        let end = min(head, after + window)
+        // Not `after + window`: `after` is a caller's number and may be the largest bigint.
+        let end = head - after > window ? after + window : head
         guard end > after else { return ([], after, head) }
         let events = try await run("""
             SELECT \(unescaped: Self.eventColumns) FROM outbox
@@ -94,35 +95,39 @@ extension SQLExecutor {
         try await run("SELECT seq FROM outbox_cursors WHERE consumer = \(consumer)").first?.decode(Int64.self) ?? 0
     }
 
-    /// Moves a consumer's cursor forward (never back). `waitForDisk: false` commits without
-    /// waiting for the WAL to reach the disk: for a cursor that only holds rows back from
-    /// pruning, a crash losing its last moves keeps rows a little longer, never fewer, and the
-    /// reader asking for a page does not wait on a flush.
-    public func advanceCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool = true) async throws {
-        _ = try await moveCursor(consumer, to: seq, waitForDisk: waitForDisk, unlessPruned: false)
+    /// Lets the rest of this transaction commit without waiting for the WAL to reach the disk
+    /// (a select expression, for a statement's own transaction or a longer one).
+    static var commitWithoutWaitingForDisk: String { "set_config('synchronous_commit', 'off', true)" }
+
+    /// Moves a consumer's cursor forward (never back), committing without waiting for the disk:
+    /// for a cursor that only holds rows back from pruning (or, the publisher's, says what to
+    /// publish again after a restart: edges drop what they have by seq), a crash losing its last
+    /// moves keeps rows a little longer, never fewer, and the reader asking for a page does not
+    /// wait on a flush.
+    public func advanceCursor(_ consumer: String, to seq: Int64) async throws {
+        _ = try await moveCursor(consumer, to: seq, unlessPruned: false)
     }
 
     /// A durable follower (a relay) reading on after `after`: whether rows right after it are gone
     /// (pruned: it can never catch up from there), and the head; its cursor moves to `after`
-    /// (not waited to disk) only when nothing is gone, so a refused follower holds nothing back.
+    /// (as `advanceCursor`) only when nothing is gone, so a refused follower holds nothing back.
     public func followOutbox(_ consumer: String, after: Int64) async throws -> (pruned: Bool, head: Int64) {
-        try await moveCursor(consumer, to: after, waitForDisk: false, unlessPruned: true)
+        try await moveCursor(consumer, to: after, unlessPruned: true)
     }
 
-    private func moveCursor(_ consumer: String, to seq: Int64, waitForDisk: Bool, unlessPruned: Bool) async throws -> (pruned: Bool, head: Int64) {
+    private func moveCursor(_ consumer: String, to seq: Int64, unlessPruned: Bool) async throws -> (pruned: Bool, head: Int64) {
         // One statement, so one snapshot for the oldest row and the head: read apart, a
         // sequencing pass committing between the two reads showed an empty outbox with a head
         // past 0 — rows "pruned" that never were. Sequences are contiguous, so the oldest row
-        // left being past `seq + 1`, or none left below the head, is a gap. set_config(…, true)
-        // lasts for this statement's own transaction, whose commit it governs; waiting for the
-        // disk keeps whatever the server is set to.
+        // left being past `seq + 1` (written `oldest - 1 > seq`: `seq` may be the largest
+        // bigint), or none left below the head, is a gap.
         guard let row = try await run("""
             WITH span AS (
-                SELECT CASE WHEN oldest IS NOT NULL THEN oldest > \(seq) + 1 ELSE head > \(seq) END AS pruned, head
+                SELECT CASE WHEN oldest IS NOT NULL THEN oldest - 1 > \(seq) ELSE head > \(seq) END AS pruned, head
                 FROM (SELECT (SELECT min(seq) FROM outbox WHERE seq IS NOT NULL) AS oldest,
                              coalesce((SELECT seq FROM outbox_head), 0) AS head) o
             ), commit_mode AS (
-                SELECT set_config('synchronous_commit', CASE WHEN \(waitForDisk) THEN current_setting('synchronous_commit') ELSE 'off' END, true)
+                SELECT \(unescaped: Self.commitWithoutWaitingForDisk)
             ), moved AS (
                 INSERT INTO outbox_cursors (consumer, seq) SELECT \(consumer), \(seq) FROM commit_mode, span
                 WHERE NOT (span.pruned AND \(unlessPruned))

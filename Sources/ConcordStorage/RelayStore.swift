@@ -66,7 +66,7 @@ extension SQLExecutor {
     /// of the replica in between may see a message that a crash takes back until it is applied again.
     public func lockRelayCursorForApplying(source: Int) async throws -> Int64 {
         try await run("""
-            WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+            WITH commit_mode AS (SELECT \(unescaped: Self.commitWithoutWaitingForDisk))
             INSERT INTO relay_cursors (source_cell, seq) SELECT \(source), 0 FROM commit_mode
             ON CONFLICT (source_cell) DO UPDATE SET seq = relay_cursors.seq
             RETURNING seq

@@ -366,6 +366,13 @@ struct HardeningTests {
             #expect(try await c.domain.db.pruneOutbox(retentionHours: 0) == Int(later - head), "the late follower's refusal kept nothing")
             let hostile = try await follow(after: 0, as: "a%20b")
             #expect(hostile.status == 400)
+            // The largest position a follower may name is read past, not added to (no overflow).
+            for path in ["follower=relay-max", "for=2&follower=relay-max", "for=2"] {
+                let far = try await c.request(.GET, c.cellURL + "/internal/outbox?after=\(Int64.max)&limit=500&\(path)",
+                                              headers: [("X-Concord-Internal", c.secrets.internalSecret)], rawPath: true, absolute: true)
+                #expect(far.status == 200 && far.json?.arrayValue?.isEmpty == true, "\(path): \(far.status) \(far.text)")
+            }
+            #expect(try await c.request(.GET, "/users/@me", token: alice).status == 200, "the cell still answers")
         }
     }
 
