@@ -62,7 +62,7 @@ cleanup() {
   # this benchmark's configuration goes too.
   pkill -9 -f "$root/cluster.json" 2>/dev/null || true
   wait 2>/dev/null || true
-  [ -n "${BENCH_KEEP_LOGS:-}" ] && cp "$root"/*.log "$BENCH_KEEP_LOGS"/ 2>/dev/null; stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
+  { [ -z "${BENCH_KEEP_LOGS:-}" ] || cp "$root"/*.log "$BENCH_KEEP_LOGS"/ 2>/dev/null || true; }; stop_postgres "$root/pg"; stop_redis "$root/redis"; stop_postgres "$root/pg2"; stop_redis "$root/redis2"; rm -rf "$root"
 }
 trap cleanup EXIT
 

@@ -13,6 +13,8 @@ final class SessionLog: Sendable {
     let receipts = Mutex<[(Int32, UInt64)]>([])
     let ready = Atomic<Bool>(false)
     let closeCode = Atomic<Int>(0)
+    /// How often the session started over because its compressed stream could not be read.
+    let restarts = Atomic<Int>(0)
     let failed = Atomic<Bool>(false)
     /// The last dispatch's sequence, which heartbeats acknowledge (as libraries do).
     let lastSeq = Atomic<Int>(0)
@@ -75,8 +77,9 @@ final class FanoutSession: ChannelInboundHandler {
             frame.unmaskedData.withUnsafeReadableBytes { scan($0, context: context) }
         case .binary:
             guard let decompressor else { break }
-            // A stream read from its middle (HELLO can reach the pipeline before this handler
-            // is in it) cannot be inflated: the session starts over (SessionPool).
+            // A stream read from its middle cannot be inflated: the session starts over
+            // (SessionPool). It should not happen: HELLO, which starts the stream, is kept even
+            // when it arrives in the same read as the upgrade's response (`connect`).
             guard var text = decompressor.decompress(Array(frame.unmaskedData.readableBytesView)) else {
                 log.closeCode.store(SessionLog.unreadableStream, ordering: .relaxed)
                 context.close(promise: nil)
@@ -159,8 +162,8 @@ final class FanoutSession: ChannelInboundHandler {
     }
 
     /// Opens one gateway WebSocket, installs a session on it and identifies. IDENTIFY is written
-    /// only once the upgrade has finished: until then the HTTP encoder is still in the pipeline
-    /// (and HELLO may even arrive before this handler exists); the edge accepts IDENTIFY either way.
+    /// only once the upgrade has finished: until then the HTTP encoder is still in the pipeline;
+    /// the edge accepts IDENTIFY before or after HELLO reaches the session.
     static func connect(host: String, port: Int, path: String, identify: String, log: SessionLog,
                         compression: GatewayCompression? = nil, group: any EventLoopGroup) async throws {
         let upgraded: EventLoopFuture<(any Channel)?> = try await ClientBootstrap(group: group).connect(host: host, port: port) { channel in
@@ -177,8 +180,12 @@ final class FanoutSession: ChannelInboundHandler {
                 let configuration = NIOTypedHTTPClientUpgradeConfiguration<(any Channel)?>(
                     upgradeRequestHead: head, upgraders: [upgrader],
                     notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(nil) })
-                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                    configuration: .init(upgradeConfiguration: configuration))
+                // HELLO often arrives in the same read as the 101: NIO's default drops whatever the
+                // HTTP decoder holds past the response, and a compressed stream read without
+                // its first frame cannot be inflated.
+                var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                pipeline.leftOverBytesStrategy = .forwardBytes
+                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
             }
         }
         guard let channel = try await upgraded.get() else { throw FanoutError.notUpgraded }
