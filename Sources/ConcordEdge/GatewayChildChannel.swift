@@ -46,20 +46,12 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.reads)
             let upgradeAsked = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
-                maxFrameSize: Self.maxFrameSize,
-                shouldUpgrade: { channel, head in
-                    upgradeAsked.value = true
-                    // The gateway lives at /gateway (GET /api/v10/gateway points here).
-                    let path = EdgeNode.split(head.uri).0
-                    return channel.eventLoop.makeSucceededFuture(path == "/gateway" || path == "/gateway/" ? HTTPHeaders() : nil)
-                },
-                upgradePipelineHandler: { [hub] channel, head in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(GatewayFrameHandler(hub: hub, query: EdgeNode.split(head.uri).1))
-                        return .gateway
-                    }
-                })
+            let upgrader = GatewayUpgrader(hub: hub) { channel, head in
+                upgradeAsked.value = true
+                // The gateway lives at /gateway (GET /api/v10/gateway points here).
+                let path = EdgeNode.split(head.uri).0
+                return channel.eventLoop.makeSucceededFuture(path == "/gateway" || path == "/gateway/" ? HTTPHeaders() : nil)
+            }
             let notUpgrading = NIOTypedHTTPServerUpgradeConfiguration(upgraders: [upgrader], notUpgradingCompletionHandler: { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))

@@ -9,9 +9,9 @@ import Synchronization
 /// A socket's frame output. Frames are encoded into one buffer per socket as they are written,
 /// and one event-loop task writes everything queued as a single write with one flush: under
 /// load a socket gets many frames per system call, and fan-out costs neither a task nor a trip
-/// through the frame encoder per delivery. The buffer enters the pipeline just past the
-/// WebSocket frame encoder (whose own frames, pongs and closes, leave on the same event loop, so
-/// never inside one of these). Frames leave in the order they were written; the callers hold
+/// through a frame encoder per delivery. The buffer goes down the pipeline as bytes, beside the
+/// socket handler's own frames (pongs, closes), which leave on the same event loop, so never
+/// inside one of these. Frames leave in the order they were written; the callers hold
 /// their session's lock, which fixes that order. The compression stream has its own lock
 /// because a resumed session takes the output over from the socket's first session.
 ///
@@ -38,9 +38,6 @@ final class SocketOutput: Sendable {
 
     let channel: any Channel
     private let pending: Mutex<Pending>
-    /// Where the encoded frames enter the pipeline: the frame encoder's context, whose writes go
-    /// to the handlers after it (toward the socket). Found on the event loop at the first flush.
-    private let encoder: NIOLoopBoundBox<ChannelHandlerContext?>
     private let unsent = Atomic<Int>(0)
     private let replaying = Atomic<Int>(0)
     private let overflowed = Atomic<Bool>(false)
@@ -52,7 +49,6 @@ final class SocketOutput: Sendable {
         self.unsentLimit = unsentLimit
         self.rounds = rounds
         pending = Mutex(Pending(compressor: compression.map(DeferredCompressor.init)))
-        encoder = .makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
     }
 
     /// - Parameter replay: a frame of a RESUME's replay.
@@ -117,12 +113,7 @@ final class SocketOutput: Sendable {
             unsent.wrappingSubtract(taken.unsent, ordering: .relaxed)
             replaying.wrappingSubtract(taken.replay, ordering: .relaxed)
         }
-        if encoder.value == nil { encoder.value = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self) }
-        guard let context = encoder.value else {
-            written.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        context.writeAndFlush(NIOAny(bytes), promise: written)
+        channel.writeAndFlush(NIOAny(bytes), promise: written)
     }
 }
 

@@ -2,12 +2,14 @@ import ConcordGateway
 import NIOCore
 import NIOWebSocket
 
-/// One gateway WebSocket, on its event loop: whole messages go to the hub in order, pings are
-/// answered, and both sides of the close handshake happen here. Nothing waits on an idle socket:
-/// the hub runs a task only while a socket has messages to handle.
+/// One gateway WebSocket, on its event loop and the only handler past the upgrade: it reads the
+/// client's frames from the socket's bytes (WebSocketFrameReader), hands whole messages to the
+/// hub in order, answers pings, and does both sides of the close handshake; every frame the
+/// edge sends is written as bytes (WebSocketFrameBytes). Nothing waits on an idle socket: the
+/// hub runs a task only while a socket has messages to handle.
 final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// A close the edge sends goes out at once; the connection ends when the client answers it,
     /// or this long after (a client that never reads must not hold the socket open).
@@ -18,8 +20,11 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var query: [String: String]
     private var socket: SocketBinding?
     private var context: ChannelHandlerContext?
+    private var reader = WebSocketFrameReader(maxFrameSize: GatewayChildChannel.maxFrameSize)
     /// The fragments of a message not yet whole.
-    private var partial: ByteBuffer?
+    private var partial: [UInt8]?
+    /// The client broke the protocol: nothing more it sends is read.
+    private var failed = false
     private var closeSent = false
     /// The client began the close with 1000 or 1001: it is leaving for good (as on Discord, the
     /// session ends). A client's close that answers the edge's says nothing (many clients answer
@@ -52,30 +57,39 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !failed else { return }
+        do {
+            try reader.read(unwrapInboundIn(data)) { frame in receive(frame, context: context) }
+        } catch {
+            failed = true
+            sendClose(code: error.closeCode, reason: error == .tooBig ? "frame too big" : "protocol error")
+        }
+    }
+
+    private func receive(_ frame: WebSocketFrameReader.Frame, context: ChannelHandlerContext) {
+        guard !failed else { return }
         switch frame.opcode {
-        case .connectionClose: receivedClose(frame, context: context)
-        case .ping:
+        case 8: receivedClose(frame.payload, context: context)
+        case 9:
             // A client that floods pings and never reads gets no more pongs once its socket is
             // full (RFC 6455 §5.5.3 lets an endpoint answer only the latest): they would pile up
             // unbounded beside the session's own counted output.
             guard !closeSent, context.channel.isWritable else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
-        case .text, .binary:
+            write(opcode: .pong, frame.payload, context: context)
+        case 1, 2:
             guard partial == nil else { return sendClose(code: 1002, reason: "a new message before the last one ended") }
-            partial = frame.unmaskedData
+            partial = frame.payload
             if frame.fin { messageEnded() }
-        case .continuation:
+        case 0:
             guard var bytes = partial else { return sendClose(code: 1002, reason: "a continuation of no message") }
             partial = nil
-            guard bytes.readableBytes + frame.length <= GatewayChildChannel.maxFrameSize else {
+            guard bytes.count + frame.payload.count <= GatewayChildChannel.maxFrameSize else {
                 return sendClose(code: 1009, reason: "message too big")
             }
-            var fragment = frame.unmaskedData
-            bytes.writeBuffer(&fragment)
+            bytes += frame.payload
             partial = bytes
             if frame.fin { messageEnded() }
-        default: return
+        default: return  // a pong
         }
     }
 
@@ -83,22 +97,30 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard let bytes = partial else { return }
         partial = nil
         guard !closeSent, let socket else { return }
-        hub.received(Array(bytes.readableBytesView), on: socket)
+        hub.received(bytes, on: socket)
     }
 
-    private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+    private func receivedClose(_ payload: [UInt8], context: ChannelHandlerContext) {
         if closeSent { return context.close(promise: nil) }  // the client's answer to ours
-        var payload = frame.unmaskedData
-        let code = payload.readInteger(as: UInt16.self)
+        let code = payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
         clientLeft = code == 1000 || code == 1001
         closeSent = true
         // The answer repeats the client's code (RFC 6455 §5.5.1), or says 1002 for a code no
         // endpoint may send; then the connection ends.
-        var answer = context.channel.allocator.buffer(capacity: 2)
-        if let code { answer.writeInteger((1000...4999).contains(code) ? code : 1002) }
+        let answer = code.map { Self.closePayload((1000...4999).contains($0) ? $0 : 1002) } ?? []
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: answer)))
-            .whenComplete { _ in channel.close(promise: nil) }
+        write(opcode: .connectionClose, answer, context: context).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private static func closePayload(_ code: UInt16, reason: String = "") -> [UInt8] {
+        [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8)
+    }
+
+    @discardableResult
+    private func write(opcode: WebSocketOpcode, _ payload: [UInt8], context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        var buffer = context.channel.allocator.buffer(capacity: 10 + payload.count)
+        WebSocketFrameBytes.append(opcode: opcode, payload, to: &buffer)
+        return context.writeAndFlush(wrapOutboundOut(buffer))
     }
 
     /// Sends the edge's close once, then ends the connection when it is answered or times out.
@@ -106,11 +128,11 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard !closeSent, let context else { return }
         closeSent = true
         partial = nil
-        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        payload.writeInteger(code)
-        payload.writeString(reason)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)), promise: nil)
         let channel = context.channel
+        // After a broken frame nothing more is read, so no answer can come: the connection ends
+        // once the close is out.
+        let sent = write(opcode: .connectionClose, Self.closePayload(code, reason: reason), context: context)
+        if failed { sent.whenComplete { _ in channel.close(promise: nil) } }
         context.eventLoop.scheduleTask(in: Self.closeAnswerTimeout) { channel.close(promise: nil) }
     }
 
