@@ -81,7 +81,10 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             if end != nil {
                 headComplete = true
+                // A cancelled task still holds its promise: dropped, so a long-lived connection
+                // (a gateway socket) does not keep it.
                 deadline?.cancel()
+                deadline = nil
                 tail = []
             } else {
                 tail = Array(bytes.suffix(3))
