@@ -6,13 +6,15 @@ import CZstd
 public final class ZstdStreamCompressor: GatewayCompressor {
     private let context: OpaquePointer
 
-    /// Level 1 and a 64 KiB window: a context per connection held ~850 KB of the edge at the
-    /// default level and window (`make bench-fanout`); gateway frames are short, and a small
-    /// window still spans many of them.
+    /// Level 1, a 16 KiB window and a 16 KiB hash table: a context per connection held ~850 KB
+    /// of the edge at the default level and window, and ~124 KB with a 64 KiB window and level
+    /// 1's own table (`make bench-fanout`); gateway frames are short, and a small window still
+    /// spans many of them (a frame longer than the window is still compressed within itself).
     public init() {
         guard let context = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx failed") }
-        precondition(ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 1)) == 0
-                     && ZSTD_isError(ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, 16)) == 0, "zstd parameters refused")
+        for (parameter, value) in [(ZSTD_c_compressionLevel, Int32(1)), (ZSTD_c_windowLog, 14), (ZSTD_c_hashLog, 12)] {
+            precondition(ZSTD_isError(ZSTD_CCtx_setParameter(context, parameter, value)) == 0, "zstd parameter refused")
+        }
         self.context = context
     }
 
