@@ -124,7 +124,8 @@ struct GatewayFuzzTests {
     }
     /// What a WebSocket client may do beyond one frame per message — fragments with a ping among
     /// them, a close code no endpoint may send — and what it may not: a continuation of nothing,
-    /// a new message inside a fragmented one, fragments past 1 MiB together.
+    /// a new message inside a fragmented one, fragments past 1 MiB together, an unmasked frame,
+    /// reserved bits and opcodes, a fragmented control frame, a length of 2^64-1.
     @Test func fragmentsPingsAndOddCloseCodesFollowTheWebSocketRules() async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
@@ -173,6 +174,24 @@ struct GatewayFuzzTests {
                     return socket.closeCode
                 }
                 #expect(closed == code, "\(name): closed with \(closed.map(String.init) ?? "nothing")")
+            }
+            // What RFC 6455 forbids a client, and a length no frame may have, sent with nothing behind it.
+            let forbidden: [(name: String, bytes: [UInt8], code: UInt16)] = [
+                ("an unmasked frame", [0x81, UInt8(text.count)] + text, 1002),
+                ("a reserved bit", [0xC1, 0x80, 1, 2, 3, 4], 1002),
+                ("a reserved opcode", [0x83, 0x80, 1, 2, 3, 4], 1002),
+                ("a fragmented ping", [0x09, 0x80, 1, 2, 3, 4], 1002),
+                ("a length of 2^64-1", [0x82, 0xFF] + Array(repeating: 0xFF, count: 8), 1009),
+            ]
+            for (name, bytes, code) in forbidden {
+                let closed = try await offThePool {
+                    let socket = try StalledSocket(port: port)
+                    try? socket.sendRaw(bytes)
+                    _ = socket.read(for: 3)
+                    return (socket.closeCode, socket.endOfStream)
+                }
+                #expect(closed.0 == code, "\(name): closed with \(closed.0.map(String.init) ?? "nothing")")
+                #expect(closed.1, "\(name): the connection ended")
             }
         }
     }

@@ -54,6 +54,9 @@ final class StalledSocket: @unchecked Sendable {
         try writeAll(frame)
     }
 
+    /// Sends bytes as they are: a frame no client may send, for one.
+    func sendRaw(_ bytes: [UInt8]) throws { try writeAll(bytes) }
+
     /// Reads for up to `seconds` (or until the server closes), answering the text frames read.
     func read(for seconds: Double) -> [JSONValue] {
         var frames: [JSONValue] = []
