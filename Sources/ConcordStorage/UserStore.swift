@@ -30,11 +30,20 @@ extension SQLExecutor {
         try await run("""
             INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
             VALUES (\(user.id.int64), \(user.username), \(user.global_name), \(user.avatar), \(user.bot), \(homeCell))
-            ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
-                avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
-            WHERE users.home_cell IS NOT NULL
+            \(unescaped: Self.replicaUpdate)
             """)
     }
+
+    /// A replica's profile follows its home's; a row that already says the same is left as it
+    /// is (every relayed batch upserts its authors: rewriting them each time cost a row version
+    /// and its WAL per author per batch). A local user (no home cell) is never overwritten.
+    private static var replicaUpdate: String { """
+        ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
+            avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
+        WHERE users.home_cell IS NOT NULL
+          AND (users.username, users.global_name, users.avatar, users.bot)
+              IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.global_name, EXCLUDED.avatar, EXCLUDED.bot)
+        """ }
 
     /// The same for several users at once, each homed in its id's cell.
     public func upsertReplicas(_ users: [User]) async throws {
@@ -47,9 +56,7 @@ extension SQLExecutor {
                         \(users.map { $0.global_name ?? "" }), \(users.map { $0.avatar != nil }), \(users.map { $0.avatar ?? "" }),
                         \(users.map(\.bot)), \(users.map(\.id.cell)))
                  AS t(id, username, has_name, global_name, has_avatar, avatar, bot, home_cell)
-            ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
-                avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
-            WHERE users.home_cell IS NOT NULL
+            \(unescaped: Self.replicaUpdate)
             """)
     }
 

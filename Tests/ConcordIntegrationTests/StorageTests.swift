@@ -247,6 +247,33 @@ struct StorageTests {
         }
     }
 
+    /// Every relayed batch upserts its authors' replicas: one that already says the same is not
+    /// rewritten (no new row version), a changed profile is, and a local user never is.
+    @Test func aReplicaUserIsRewrittenOnlyWhenItsProfileChanged() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let far = User(id: SnowflakeGenerator(cell: 5).next(), username: "far\(UInt32.random(in: 0...UInt32.max))", globalName: "Far", bot: false)
+            func version() async throws -> String {
+                try #require(try await db.run("SELECT xmin::text FROM users WHERE id = \(far.id.int64)").first).decode(String.self)
+            }
+            try await db.upsertReplicas([far])
+            let first = try await version()
+            try await db.upsertReplicas([far])
+            try await db.upsertReplica(far, homeCell: far.id.cell)
+            #expect(try await version() == first, "the same profile again writes nothing")
+            var renamed = far
+            renamed.global_name = "Renamed"
+            try await db.upsertReplicas([renamed])
+            #expect(try await version() != first)
+            #expect(try await db.user(id: far.id)?.global_name == "Renamed")
+
+            let (local, _, _) = try await seed(db)
+            var overwritten = local
+            overwritten.global_name = "Not from here"
+            try await db.upsertReplicas([overwritten])
+            #expect(try await db.user(id: local.id)?.global_name == local.global_name, "a local user keeps its own profile")
+        }
+    }
+
     @Test func concurrentWritersGetADenseOrderedSequence() async throws {
         try await TestServers.withMigratedDatabase { db in
             let (user, _, channel) = try await seed(db)
