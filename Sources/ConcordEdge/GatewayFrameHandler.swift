@@ -62,7 +62,7 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
             try reader.read(unwrapInboundIn(data)) { frame in receive(frame, context: context) }
         } catch {
             failed = true
-            sendClose(code: error.closeCode, reason: error == .tooBig ? "frame too big" : "protocol error")
+            sendClose(code: error.closeCode, reason: error.reason)
         }
     }
 

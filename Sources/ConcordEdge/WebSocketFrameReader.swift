@@ -19,8 +19,9 @@ struct WebSocketFrameReader {
         case protocolError
         case tooBig
 
-        /// The close code the failure is answered with.
+        /// The close code the failure is answered with, and its reason.
         var closeCode: UInt16 { self == .tooBig ? 1009 : 1002 }
+        var reason: String { self == .tooBig ? "frame too big" : "protocol error" }
     }
 
     let maxFrameSize: Int
