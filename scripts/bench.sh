@@ -370,7 +370,7 @@ statements_reset() {
 }
 statements_per() {
   as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
-    "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+    "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', 'JIT ' || round((jit_generation_time + jit_optimization_time + jit_emission_time)::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
      FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed "s/^/$2: /"
 }
 # Transactions committed in the cell's database so far (every statement outside a transaction is one).

@@ -54,6 +54,17 @@ struct StorageTests {
         }
     }
 
+    /// The server's default compiles a statement planned above its cost threshold with LLVM; the
+    /// outbox sequencer's was, on every call (a fifth of PostgreSQL's CPU on the send path).
+    @Test func statementsAreNeverCompiledJustInTime() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let server = try #require(try await db.run("SELECT boot_val FROM pg_settings WHERE name = 'jit'").first).decode(String.self)
+            #expect(server == "on", "the server's own default, which the cell's connections override")
+            let ours = try #require(try await db.run("SHOW jit").first).decode(String.self)
+            #expect(ours == "off")
+        }
+    }
+
     @Test func sqlScriptsSplitOutsideQuotesAndBodies() {
         let sql = "CREATE TABLE a (x text DEFAULT ';'); -- c;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 'it''s;'"
         #expect(SQLScript.statements(in: sql) == ["CREATE TABLE a (x text DEFAULT ';')", "DO $$ BEGIN PERFORM 1; END $$", "SELECT 'it''s;'"])
