@@ -74,4 +74,30 @@ public struct CellDirectory: Sendable {
     }
 
     struct RevocationUnknown: Error {}
+
+    /// The revocation check and the count of one request in each window (INCR, PEXPIRE NX and
+    /// PTTL, as a window is counted anywhere), in one round trip to the home cell's Redis: the
+    /// request path's only Redis call. `revoked` is nil where that Redis cannot vouch for the
+    /// token (see `isRevoked`); `counted` (each window's count so far and milliseconds left) is
+    /// nil where it did not count.
+    func admit(_ claims: TokenClaims, windows: [(key: String, milliseconds: Int)],
+               at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAfterMilliseconds: Int)]?) {
+        let commands = [["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
+                        ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+            + windows.flatMap { [["INCR", $0.key], ["PEXPIRE", $0.key, String($0.milliseconds), "NX"], ["PTTL", $0.key]] }
+        guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { return (nil, nil) }
+        let integers = replies.map { (try? $0.get())?.integer }
+        let revoked: Bool? = if let member = integers[0], integers[1] == 1 { member == 1 } else { nil }
+        let counted = windows.indices.compactMap { i -> (Int, Int)? in
+            guard let count = integers[2 + 3 * i], let ttl = integers[4 + 3 * i] else { return nil }
+            return (Int(count), Int(max(ttl, 0)))
+        }
+        return (revoked, counted.count == windows.count ? counted : nil)
+    }
+
+    /// Takes back what `admit` counted for a token found revoked: whoever holds an old token
+    /// cannot spend its user's budget.
+    func uncount(_ keys: [String], at home: Entry) async {
+        _ = try? await home.redis.pipeline(keys.map { ["DECR", $0] })
+    }
 }

@@ -47,22 +47,50 @@ struct BucketState: Sendable, Equatable {
 /// unreachable). Anonymous callers are limited per address by the edge they reach; an address
 /// that keeps getting 401, 403 and 429 is refused outright for the rest of a 10-minute window.
 extension EdgeAPI {
-    /// Counts the request; answers the route's window (for the response's headers) or throws a 429.
-    func rateLimit(_ route: Route, claims: TokenClaims?, client: String, body: Data) async throws -> BucketState? {
-        guard let claims else {
-            try limitAnonymous(route, client: client, body: body)
-            return nil
+    /// Verifies the token and counts the request: the revocation check and every window in one
+    /// round trip to the caller's home Redis. Where that Redis cannot vouch for the token (down,
+    /// or its revoked set not yet refilled), the home cell's database does; if neither answers,
+    /// the request is refused (503) rather than let a revoked token in. Windows the Redis did
+    /// not count are counted in the edge's memory.
+    func authenticateAndCount(_ route: Route, authorization: String?) async throws -> (TokenClaims, BucketState) {
+        guard let claims = tokens.authenticate(authorizationHeader: authorization) else { throw APIError.unauthorized }
+        let home = directory.entry(for: claims.userID.cell)
+        let windows = windows(of: route)
+        let keys = home.map { home in windows.map { Topics.rateLimit(claims.userID, bucket: $0.bucket, cell: home.cell.name) } } ?? []
+        var (revoked, counted): (Bool?, [(count: Int, resetAfterMilliseconds: Int)]?) = (nil, nil)
+        if let home {
+            (revoked, counted) = await directory.admit(claims, windows: zip(keys, windows).map { ($0, Int($1.seconds * 1000)) }, at: home)
         }
-        let perWindow = route.endpoint == .createMessage ? limits.message_sends_per_5s : limits.routeRequestsPer5s
-        let windows = [(bucket: "global", limit: Int(limits.requests_per_second), seconds: 1.0),
-                       (bucket: route.rateLimitKey, limit: Int(perWindow), seconds: 5.0)]
-        let counted = await count(windows.map { ($0.bucket, $0.seconds) }, user: claims.userID)
+        if revoked == nil { revoked = try? await gateway.send(InternalAPI.isRevoked(token: claims.tokenID), to: claims.userID.cell) }
+        guard let revoked else {
+            logger.warning("revocation check failed", metadata: ["cell": "\(claims.userID.cell)"])
+            throw APIError.serviceUnavailable
+        }
+        if revoked {
+            if let home, counted != nil { await directory.uncount(keys, at: home) }
+            throw APIError.unauthorized
+        }
+        return (claims, try rateLimit(route, claims: claims, counted: counted?.map { ($0.count, Double($0.resetAfterMilliseconds) / 1000) }))
+    }
+
+    /// Judges a verified caller's request by its windows as counted (in the edge's memory where
+    /// they were not); answers the route's window (for the response's headers) or throws a 429.
+    func rateLimit(_ route: Route, claims: TokenClaims, counted: [(count: Int, resetAfter: Double)]? = nil) throws -> BucketState {
+        let windows = windows(of: route)
+        let counted = counted ?? windows.map { limiter.count("\(claims.userID):\($0.bucket)", window: $0.seconds) }
         let global = BucketState(limit: windows[0].limit, count: counted[0].count, resetAfter: counted[0].resetAfter, name: "global")
         let own = BucketState(limit: windows[1].limit, count: counted[1].count, resetAfter: counted[1].resetAfter,
                               name: route.endpoint.rawValue)
         if global.exceeded { throw APIError.rateLimited(retryAfter: global.resetAfter, global: true) }
         if own.exceeded { throw RouteLimited(bucket: own) }
         return own
+    }
+
+    /// A user's two windows: the global budget across every route, and the route's own.
+    private func windows(of route: Route) -> [(bucket: String, limit: Int, seconds: Double)] {
+        let perWindow = route.endpoint == .createMessage ? limits.message_sends_per_5s : limits.routeRequestsPer5s
+        return [(bucket: "global", limit: Int(limits.requests_per_second), seconds: 1.0),
+                (bucket: route.rateLimitKey, limit: Int(perWindow), seconds: 5.0)]
     }
 
     /// A 429 of a route's window: the response carries that window's headers.
@@ -75,28 +103,10 @@ extension EdgeAPI {
         }
     }
 
-    /// INCR, PEXPIRE NX and PTTL per window, every window in one round trip to the home Redis.
-    private func count(_ windows: [(bucket: String, seconds: Double)], user: Snowflake) async -> [(count: Int, resetAfter: Double)] {
-        if let home = directory.entry(for: user.cell) {
-            let keys = windows.map { Topics.rateLimit(user, bucket: $0.bucket, cell: home.cell.name) }
-            let commands = zip(keys, windows).flatMap { key, window in
-                [["INCR", key], ["PEXPIRE", key, String(Int(window.seconds * 1000)), "NX"], ["PTTL", key]]
-            }
-            if let replies = try? await home.redis.pipeline(commands), replies.count == commands.count {
-                let counted = windows.indices.compactMap { i -> (Int, Double)? in
-                    guard let count = try? replies[3 * i].get().integer, let ttl = try? replies[3 * i + 2].get().integer else { return nil }
-                    return (Int(count), Double(max(ttl, 0)) / 1000)
-                }
-                if counted.count == windows.count { return counted }
-            }
-        }
-        return windows.map { limiter.count("\(user):\($0.bucket)", window: $0.seconds) }
-    }
-
     /// Anonymous requests are counted per client address, the cheap public routes apart from
     /// login and register, so a flood of one never locks anyone out of the other; each account
     /// name also has its own login budget, whoever tries it (brute force from many addresses).
-    private func limitAnonymous(_ route: Route, client: String, body: Data) throws {
+    func limitAnonymous(_ route: Route, client: String, body: Data) throws {
         func take(_ key: String, perSecond: Double, burst: Double) throws {
             if let wait = limiter.take(key, rate: perSecond, burst: burst) { throw APIError.rateLimited(retryAfter: wait, global: false) }
         }

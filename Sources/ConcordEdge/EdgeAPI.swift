@@ -13,9 +13,10 @@ import NIOHTTP1
 import Synchronization
 
 /// The public REST API of one edge. Per request: match the route, verify the token (HMAC,
-/// no database) and that it is not revoked (the home cell's Redis), rate-limit, validate the
-/// body, then forward to the cell that owns the route in one internal HTTP call and pass its
-/// answer through. The edge keeps no state that matters: kill it and nothing is lost.
+/// no database), check that it is not revoked and count it in its rate-limit windows (one
+/// round trip to the home cell's Redis), validate the body, then forward to the cell that owns
+/// the route in one internal HTTP call and pass its answer through. The edge keeps no state
+/// that matters: kill it and nothing is lost.
 public final class EdgeAPI: Sendable {
     let directory: CellDirectory
     let tokens: TokenAuthority
@@ -121,9 +122,11 @@ public final class EdgeAPI: Sendable {
             if !form.raw.isEmpty, !form.isMultipart, !Self.declaresJSON(request.headers[.contentType]) { throw APIError.unsupportedMediaType }
             var claims: TokenClaims?
             if !route.endpoint.isPublic || request.headers[.authorization] != nil && route.endpoint != .register && route.endpoint != .login {
-                claims = try await authenticate(request.headers[.authorization])
+                let admitted = try await authenticateAndCount(route, authorization: request.headers[.authorization])
+                (claims, bucket) = (admitted.0, admitted.1)
+            } else {
+                try limitAnonymous(route, client: client, body: body)
             }
-            bucket = try await rateLimit(route, claims: claims, client: client, body: body)
             switch route.endpoint {
             case .getGateway:
                 return try JSONResponse.ok(["url": gatewayURL, "region": region])
@@ -168,19 +171,6 @@ public final class EdgeAPI: Sendable {
     static func declaresJSON(_ contentType: String?) -> Bool {
         guard let type = contentType?.split(separator: ";").first else { return false }
         return type.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
-    }
-
-    /// Signature first (cheap, local), then revocation: the home cell's Redis, or its database
-    /// when that Redis cannot vouch. If neither answers, the request is refused (503) rather
-    /// than let a revoked token in.
-    func authenticate(_ header: String?) async throws -> TokenClaims {
-        guard let claims = tokens.authenticate(authorizationHeader: header) else { throw APIError.unauthorized }
-        guard let revoked = await gateway.isRevoked(claims) else {
-            logger.warning("revocation check failed", metadata: ["cell": "\(claims.userID.cell)"])
-            throw APIError.serviceUnavailable
-        }
-        if revoked { throw APIError.unauthorized }
-        return claims
     }
 
     /// `contentType`: the body's (a message with files is handed on as the multipart form it came as).

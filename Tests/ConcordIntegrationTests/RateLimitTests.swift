@@ -69,6 +69,23 @@ struct RateLimitTests {
         }
     }
 
+    /// The token's check and the request's count are one call to the home Redis: a revoked
+    /// token's requests are refused without spending its user's budget, and a live token's
+    /// request is counted once in each window.
+    @Test func aRevokedTokenSpendsNothingOfItsUsersBudget() async throws {
+        try await TestCluster.with(rateLimits: Self.limits()) { c in
+            let (_, old) = try await c.register("alice")
+            let login = try await c.request(.POST, "/auth/login", body: LoginRequest(login: "alice", password: "correct horse battery"))
+            let fresh = try #require(login.json?["token"]?.stringValue)
+            #expect(try await c.domain.revokeTokens(token: old).count == 1)
+            for _ in 0..<3 { #expect(try await c.request(.GET, "/users/@me", token: old).status == 401) }
+            let reply = try await c.request(.GET, "/users/@me", token: fresh)
+            #expect(reply.status == 200)
+            #expect(reply.headers["X-RateLimit-Limit"].first == "50" && reply.headers["X-RateLimit-Remaining"].first == "49",
+                    "\(reply.headers["X-RateLimit-Remaining"])")
+        }
+    }
+
     /// Too many 401, 403 and 429 answers to one address in 10 minutes, and that address is
     /// refused outright, whatever it asks and with whatever token, until the window ends.
     @Test func anAddressWithTooManyInvalidRequestsIsRefused() async throws {
