@@ -28,25 +28,24 @@ extension GatewayHub {
 
     /// Counts an IDENTIFY against the bot's budget; answers why it is refused when it is over
     /// budget or too soon after the last one (nil: go ahead). Without Redis, it goes ahead.
+    ///
+    /// The gate and the day's count (whose window starts at the first start) in one round trip
+    /// to the home cell's Redis, maybe in another region. An IDENTIFY turned away for coming too
+    /// soon is not a session start: its count is taken back. (Not a script: the edge's Redis user
+    /// may not run EVAL.)
     func startSession(_ claims: TokenClaims) async -> SessionStartRefusal? {
         guard claims.isBot, let home = directory.entry(for: claims.userID.cell) else { return nil }
         let (starts, gate) = (Topics.sessionStarts(claims.userID, cell: home.cell.name), Topics.identifyGate(claims.userID, cell: home.cell.name))
-        // One round trip to the home cell's Redis (maybe in another region), not one per step.
-        guard let reply = try? await home.redis.send(["EVAL", Self.sessionStartScript, "2", gate, starts,
-                                                      String(Self.identifyGateMilliseconds), String(Self.sessionStartWindowMilliseconds)]),
-              let count = reply.integer else { return nil }
-        if count < 0 { return .tooSoon }
+        guard let replies = try? await home.redis.pipeline([["SET", gate, "1", "PX", String(Self.identifyGateMilliseconds), "NX"],
+                                                            ["INCR", starts],
+                                                            ["PEXPIRE", starts, String(Self.sessionStartWindowMilliseconds), "NX"]]),
+              replies.count == 3, let count = (try? replies[1].get())?.integer else { return nil }
+        if case .success(.null) = replies[0] {
+            _ = try? await home.redis.send(["DECR", starts])
+            return .tooSoon
+        }
         return count > Self.dailySessionStarts ? .spent : nil
     }
-
-    /// The gate first (an IDENTIFY turned away for coming too soon is not a session start, -1),
-    /// then the day's count, whose window starts at the first start.
-    static let sessionStartScript = """
-        if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then return -1 end
-        local count = redis.call('INCR', KEYS[2])
-        redis.call('PEXPIRE', KEYS[2], ARGV[2], 'NX')
-        return count
-        """
 
     /// What GET /gateway/bot reports: the starts left today and when the day's count resets.
     func sessionStartLimit(_ claims: TokenClaims) async -> SessionStartLimit {

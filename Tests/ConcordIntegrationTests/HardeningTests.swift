@@ -420,7 +420,7 @@ struct HardeningTests {
             return ran
         }
         let key = "concord:cell-a:revoked-tokens"
-        for allowed in [["SISMEMBER", key, "1"], ["INCR", "concord:cell-a:ratelimit:1:global"], ["SET", "concord:cell-a:resume:s", "{}", "EX", "60"],
+        for allowed in [["SISMEMBER", key, "1"], ["INCR", "concord:cell-a:ratelimit:1:global"], ["DECR", "concord:cell-a:ratelimit:1:global"], ["SET", "concord:cell-a:resume:s", "{}", "EX", "60"],
                         ["GETDEL", "concord:cell-a:resume:s"], ["ZADD", "concord:cell-a:presence:expiry", "XX", "CH", "1", "2"], ["PING"]] {
             #expect(await outcome(.edge, allowed), "the edge may run \(allowed)")
         }
@@ -460,6 +460,16 @@ struct HardeningTests {
             try await client.waitDispatch("MESSAGE_CREATE")
             #expect(try await c.request(.GET, "/channels/\(guild.system_channel_id!)/messages", token: alice).status == 200)
             client.close()
+            // A bot's session starts are counted and gated (its second IDENTIFY within 5 s gets op 9).
+            let (_, bot) = try await c.domain.createAccount(username: "rolebot", password: nil, bot: true, ownerID: guild.owner_id)
+            let first = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            first.send(GatewayFrames.identify(bot))
+            try await first.waitDispatch("READY")
+            let second = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            second.send(GatewayFrames.identify(bot))
+            _ = try await second.wait(for: "op 9") { $0["op"]?.intValue == 9 }
+            #expect(try await c.request(.GET, "/gateway/bot", token: "Bot " + bot).json?["session_start_limit"]?["remaining"]?.intValue == 999)
+            first.close(); second.close()
         }
         // Redis logs every command an ACL refused: none of the cluster's was.
         let denials = try await admin.send("ACL", "LOG")
