@@ -491,15 +491,17 @@ PY
   for run in $(for _ in $(seq "$rounds"); do echo "flood:0:$flood" "paced:20:$paced"; done); do
     set -- ${run//:/ }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
-    # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included).
-    local profiler=
+    # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included),
+    # and every process's (which of them the "foreign cores" are).
+    local profiler= machine=
     if [ -n "${BENCH_PROFILE_PEERS:-}" ]; then
       mkdir -p "$BENCH_PROFILE_PEERS"
       perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_PEERS/edge-peers-$1.perf" >/dev/null 2>&1 & profiler=$!
+      perf record -e cpu-clock -F 499 -g -a -o "$BENCH_PROFILE_PEERS/all-peers-$1.perf" >/dev/null 2>&1 & machine=$!
     fi
     "${fb[@]}" --proto discord --port "$edge_port" --tokens "$root/peers.json" -m "$3" --rate "$2" \
       --pids "${pids[1]}" --label "concord $1" > /dev/null 2>> "$root/fanbench.err"
-    [ -z "$profiler" ] || { kill -INT "$profiler"; wait "$profiler" || true; }
+    [ -z "$profiler" ] || { kill -INT "$profiler" "$machine"; wait "$profiler" "$machine" || true; }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
   done
