@@ -184,11 +184,12 @@ fanout() {
   fi
   # And where the deliveries' CPU goes: each process's share from the first post to the last delivery.
   while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do sleep 0.02; done
-  [ -f "$root/sending" ] && python3 scripts/cpu_split.py snapshot "$root/send-cpu.json" "${roles[@]}"
+  [ -f "$root/sending" ] && python3 scripts/cpu_split.py snapshot "$root/send-cpu.json" "${roles[@]}" && statements_reset
   wait "$bench"
   if [ -f "$root/send-cpu.json" ]; then
     local posts; posts=$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" -v t="$DURATION" 'BEGIN { printf "%d", d / s * t }')
     python3 scripts/cpu_split.py report "$root/send-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/sending: CPU per message/'
+    [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$posts" "sending: statements per message"
     rm -f "$root/send-cpu.json"
   fi
   [ -z "${BENCH_PROFILE_FANOUT:-}" ] || wait "$profiler"
