@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -34,10 +36,10 @@ final class LeaseHandoff: Sendable {
                 handoff.fail(error)
             }
         }
-        let timer = Task {
-            try await Task.sleep(for: deadline)
-            handoff.giveUp()
-        }
+        // An event loop's timer, not a sleeping task: `Task.sleep` is a Dispatch timer, which wakes
+        // Dispatch's manager thread to arm it and again when it fires (30 s later, cancelled or
+        // not), holding the task until then; leases are made thousands of times a second.
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(deadline)) { handoff.giveUp() }
         let connection: PostgresConnection
         do {
             connection = try await handoff.take()

@@ -65,6 +65,24 @@ struct StorageTests {
         }
     }
 
+    /// A lease the pool cannot give before its deadline (its one connection is held) fails with
+    /// `LeaseTimeout` rather than waits on; once the connection is back, the next lease gets it.
+    @Test func aLeaseThePoolCannotGiveInTimeFails() async throws {
+        var settings = try TestServers.settings(database: try await TestServers.createDatabase())
+        settings.maxConnections = 1
+        try await TestServers.withRunning(Database(settings: settings, logger: TestServers.logger)) { db in
+            try await LeaseHandoff.withConnection(db.client, deadline: .seconds(30)) { _ in
+                await #expect(throws: LeaseTimeout.self) {
+                    try await LeaseHandoff.withConnection(db.client, deadline: .milliseconds(200)) { _ in }
+                }
+            }
+            let rows = try await LeaseHandoff.withConnection(db.client, deadline: .seconds(30)) { connection in
+                try await connection.query("SELECT 1", logger: TestServers.logger).collect().count
+            }
+            #expect(rows == 1)
+        }
+    }
+
     @Test func sqlScriptsSplitOutsideQuotesAndBodies() {
         let sql = "CREATE TABLE a (x text DEFAULT ';'); -- c;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 'it''s;'"
         #expect(SQLScript.statements(in: sql) == ["CREATE TABLE a (x text DEFAULT ';')", "DO $$ BEGIN PERFORM 1; END $$", "SELECT 'it''s;'"])
