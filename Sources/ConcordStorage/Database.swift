@@ -62,6 +62,10 @@ public final class Database: SQLExecutor {
                                                   tls: settings.tls.map { .require($0) } ?? .disable)
         config.options.maximumConnections = settings.maxConnections
         config.options.minimumConnections = 0
+        // No keep-alive: an idle connection is closed after the pool's idle timeout (60 s) anyway,
+        // one the server ends is seen closing, and the keep-alive timer was armed (a Dispatch
+        // timer, waking its thread) each time a connection went idle: on every lease.
+        config.options.keepAliveBehavior = nil
         // Every query here is a short OLTP statement; a few (the outbox sequencer's numbering, over
         // a large table) are estimated above PostgreSQL's JIT threshold and were compiled by LLVM
         // on every call: a fifth of the database's CPU on the send path, for nothing.
