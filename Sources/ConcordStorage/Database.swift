@@ -62,9 +62,11 @@ public final class Database: SQLExecutor {
                                                   tls: settings.tls.map { .require($0) } ?? .disable)
         config.options.maximumConnections = settings.maxConnections
         config.options.minimumConnections = 0
-        // No keep-alive: an idle connection is closed after the pool's idle timeout (60 s) anyway,
-        // one the server ends is seen closing, and the keep-alive timer was armed (a Dispatch
-        // timer, waking its thread) each time a connection went idle: on every lease.
+        // No keep-alive: the keep-alive timer was armed (a Dispatch timer, waking its thread) each
+        // time a connection went idle, on every lease. With no warm minimum, no connection stays
+        // idle past the pool's 60-s idle timeout, well inside what NATs and load balancers allow
+        // before dropping a quiet connection silently; one the server ends is seen closing. (Warm
+        // connections would need the keep-alive back.)
         config.options.keepAliveBehavior = nil
         // Every query here is a short OLTP statement; a few (the outbox sequencer's numbering, over
         // a large table) are estimated above PostgreSQL's JIT threshold and were compiled by LLVM
