@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -6,7 +8,7 @@ import Synchronization
 /// a sequencer transaction or an outbox publication is never abandoned midway. (Task
 /// cancellation still reaches the work on a hard stop.)
 final class ChoreClock: Sendable {
-    private let state = Mutex<(stopped: Bool, sleepers: [Task<Void, Never>])>((false, []))
+    private let state = Mutex<(stopped: Bool, alarms: [Alarm])>((false, []))
 
     var stopped: Bool { state.withLock { $0.stopped } }
 
@@ -22,24 +24,30 @@ final class ChoreClock: Sendable {
     }
 
     func stop() {
-        let sleepers = state.withLock { s in
+        let alarms = state.withLock { s in
             s.stopped = true
-            defer { s.sleepers = [] }
-            return s.sleepers
+            defer { s.alarms = [] }
+            return s.alarms
         }
-        for sleeper in sleepers { sleeper.cancel() }
+        for alarm in alarms { alarm.ring() }
     }
 
-    /// Sleeps for `duration`, or until the clock stops.
+    /// Sleeps for `duration`, or until the clock stops (or the task is cancelled).
+    ///
+    /// On an event loop's timer, not `Task.sleep`: that is a Dispatch timer, which wakes
+    /// Dispatch's thread to arm it and again when it fires, even after a cancelled sleep; the
+    /// outbox publisher sleeps a few milliseconds after every busy pass.
     func sleep(_ duration: Duration) async {
-        let sleeper = Task<Void, Never> { _ = try? await Task.sleep(for: duration) }
+        let alarm = Alarm()
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(duration)) { alarm.ring() }
         let stopped = state.withLock { s in
-            if !s.stopped { s.sleepers.append(sleeper) }
+            if !s.stopped { s.alarms.append(alarm) }
             return s.stopped
         }
-        if stopped { sleeper.cancel() }
-        await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
-        state.withLock { s in s.sleepers.removeAll { $0 == sleeper } }
+        if stopped { alarm.ring() }
+        await withTaskCancellationHandler { await alarm.wait() } onCancel: { alarm.ring() }
+        timer.cancel()
+        state.withLock { s in s.alarms.removeAll { $0 === alarm } }
     }
 
     /// Repeats `pass` every `interval` until the clock stops.
@@ -47,6 +55,32 @@ final class ChoreClock: Sendable {
         while !stopped && !Task.isCancelled {
             await pass()
             await sleep(interval)
+        }
+    }
+}
+
+/// One sleep's wake-up: its timer, the clock's stop or the task's cancellation, whichever comes
+/// first; the others find it rung.
+private final class Alarm: Sendable {
+    private let waiter = Mutex<(rung: Bool, sleeper: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func ring() {
+        let sleeper = waiter.withLock { w -> CheckedContinuation<Void, Never>? in
+            guard !w.rung else { return nil }
+            w.rung = true
+            defer { w.sleeper = nil }
+            return w.sleeper
+        }
+        sleeper?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { sleeper in
+            let rung = waiter.withLock { w in
+                if !w.rung { w.sleeper = sleeper }
+                return w.rung
+            }
+            if rung { sleeper.resume() }
         }
     }
 }
