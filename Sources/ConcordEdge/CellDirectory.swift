@@ -62,18 +62,26 @@ public struct CellDirectory: Sendable {
     /// was flushed or replaced and the cell has not refilled it yet) cannot vouch for a token.
     public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
         guard let home = entry(for: claims.userID.cell) else { return true }
-        let replies = try await home.redis.pipeline([
-            ["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
-            ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)],
-        ])
-        guard replies.count == 2, let member = try replies[0].get().integer, let loaded = try replies[1].get().integer else {
+        let replies = try await home.redis.pipeline(Self.revocationCheck(claims, at: home))
+        guard replies.count == 2, let revoked = Self.revoked(member: try replies[0].get().integer, loaded: try replies[1].get().integer) else {
             throw RevocationUnknown()
         }
-        if loaded == 0 { throw RevocationUnknown() }
-        return member == 1
+        return revoked
     }
 
     struct RevocationUnknown: Error {}
+
+    /// Whether the token is in the home's revoked set, and whether that set is known complete.
+    private static func revocationCheck(_ claims: TokenClaims, at home: Entry) -> [[String]] {
+        [["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
+         ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+    }
+
+    /// The answer to `revocationCheck`: nil when the set cannot vouch (or a reply is missing).
+    private static func revoked(member: Int64?, loaded: Int64?) -> Bool? {
+        guard let member, loaded == 1 else { return nil }
+        return member == 1
+    }
 
     /// The revocation check and the count of one request in each window (INCR, PEXPIRE NX and
     /// PTTL, as a window is counted anywhere), in one round trip to the home cell's Redis: the
@@ -82,12 +90,11 @@ public struct CellDirectory: Sendable {
     /// nil where it did not count.
     func admit(_ claims: TokenClaims, windows: [(key: String, milliseconds: Int)],
                at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAfterMilliseconds: Int)]?) {
-        let commands = [["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
-                        ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+        let commands = Self.revocationCheck(claims, at: home)
             + windows.flatMap { [["INCR", $0.key], ["PEXPIRE", $0.key, String($0.milliseconds), "NX"], ["PTTL", $0.key]] }
         guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { return (nil, nil) }
         let integers = replies.map { (try? $0.get())?.integer }
-        let revoked: Bool? = if let member = integers[0], integers[1] == 1 { member == 1 } else { nil }
+        let revoked = Self.revoked(member: integers[0], loaded: integers[1])
         let counted = windows.indices.compactMap { i -> (Int, Int)? in
             guard let count = integers[2 + 3 * i], let ttl = integers[4 + 3 * i] else { return nil }
             return (Int(count), Int(max(ttl, 0)))
