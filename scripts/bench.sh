@@ -233,7 +233,7 @@ presence_bench() {
   redis_calls > "$root/calls-after"
   wait "$hb" || true
   local posted
-  posted=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/big-sends.txt")
+  posted=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/big-sends.txt")
   echo "100k-member workspace, 5,000 sessions online: Redis calls per message posted, by command (presence refreshes (zadd) and sweeps (eval) run regardless of posting):"
   redis_calls_diff "$root/calls-before" "$root/calls-after" "$posted"
   "$BIN/concord-bench" get --edge "$EDGE" --token "$OWNER_TOKEN" --path /users/@me/read-states --clients 8 --seconds "$DURATION"
@@ -396,7 +396,7 @@ sends_bench() {
   statements_reset
   wait "$sender"
   cat "$root/sends.txt"
-  local sent; sent=$(sed -E 's/^[^:]*: ([0-9]+) ok.*/\1/' "$root/sends.txt")
+  local sent; sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/sends.txt")
   python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
     'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
@@ -408,7 +408,7 @@ sends_bench() {
   [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$sent" "statements per request"
   wait_profiles() { [ -z "${BENCH_PROFILE:-}" ] || sleep 2; }
   wait_profiles
-  EDGE_RATE=$(sed -E 's/.* = ([0-9.]+) req\/s.*/\1/' "$root/sends.txt")
+  EDGE_RATE=$(sed -nE 's/.* = ([0-9.]+) req\/s.*/\1/p' "$root/sends.txt")
 
   BUCKET_MS=864000000 EPOCH=1420070400000
   NOW_MS=$(( $(date +%s%3N) ))

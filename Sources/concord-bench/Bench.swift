@@ -78,6 +78,14 @@ func drive(clients: Int, seconds: Double, rate: Double?, _ once: @escaping @Send
     }
 }
 
+/// This process's CPU time (user and system), for the load generator's own share of a run.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1000 + Double(t.tv_usec) / 1000 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
 func timed(_ http: HTTPClient, _ request: HTTPClientRequest) async -> Double? {
     let t0 = ContinuousClock.now
     do {
@@ -111,10 +119,13 @@ struct Sends: AsyncParsableCommand {
         }
         _ = await drive(clients: target.clients, seconds: 1, rate: pacedRate, once)  // warm-up
         if let measuringFile { _ = FileManager.default.createFile(atPath: measuringFile, contents: Data()) }
+        let cpuBefore = processCPUMilliseconds()
         let samples = await drive(clients: target.clients, seconds: target.seconds, rate: pacedRate, once)
+        let cpu = processCPUMilliseconds() - cpuBefore
         let label = pacedRate.map { String(format: "sends, %d clients paced to %.0f/s", target.clients, $0) }
             ?? "sends, \(target.clients) clients unpaced"
         samples.report(label, seconds: target.seconds)
+        print(String(format: "load generator CPU per request: %.2f ms", cpu / Double(max(1, samples.micros.count + samples.errors))))
         try await http.shutdown()
     }
 }
