@@ -58,9 +58,10 @@ extension SQLExecutor {
 
     /// Inserts messages and their outbox rows (in the order given) in one statement: one round
     /// trip, one commit however many there are. The only other writes are for the users they
-    /// mention (their mention counts), @everyone (once per channel), and each author's own read
-    /// state (a sender has read up to their own message); a user and channel several messages
-    /// touch is written once, so one statement never changes a row twice.
+    /// mention (their mention counts) and @everyone (once per channel); a user and channel
+    /// several messages mention is written once, so one statement never changes a row twice.
+    /// The author's own read state is the sequencer's to move (`sequenceOutbox`): written here,
+    /// each send would wait on the row the sequencer's last pass still holds for that author.
     /// Answers the read-state rows it changed. Prepared: every send runs it.
     ///
     /// Columns go in as one array each; a nullable id as 0 and a nullable text as "" (no id is 0,
@@ -94,19 +95,16 @@ extension SQLExecutor {
                 FROM input
                 WHERE CASE WHEN checked THEN access_unchanged(workspace_id, workspace_version, author_id, author_version) ELSE true END
                 ORDER BY ord
-            ), touched AS (
-                SELECT user_id, channel_id, sum(mentions)::int AS mentions, max(last_message_id) AS last_message_id
-                FROM (SELECT mentioned.u AS user_id, i.channel_id, 1 AS mentions, 0::bigint AS last_message_id
-                      FROM input i, LATERAL (SELECT DISTINCT u FROM unnest(i.mention_ids::bigint[]) AS u) AS mentioned
-                      WHERE mentioned.u <> i.author_id
-                      UNION ALL
-                      SELECT author_id, channel_id, 0, id FROM input) AS each_message
-                GROUP BY user_id, channel_id
+            ), mentioned AS (
+                SELECT mentioned.u AS user_id, i.channel_id, count(*)::int AS mentions
+                FROM input i, LATERAL (SELECT DISTINCT u FROM unnest(i.mention_ids::bigint[]) AS u) AS mentioned
+                WHERE mentioned.u <> i.author_id
+                GROUP BY 1, 2
             ), states AS (
-                INSERT INTO read_states (user_id, channel_id, mention_count, last_message_id)
-                SELECT user_id, channel_id, mentions, last_message_id FROM touched ORDER BY user_id, channel_id
+                INSERT INTO read_states (user_id, channel_id, mention_count)
+                SELECT user_id, channel_id, mentions FROM mentioned ORDER BY user_id, channel_id
                 ON CONFLICT (user_id, channel_id) DO UPDATE SET mention_count = read_states.mention_count + EXCLUDED.mention_count,
-                    last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id), \(unescaped: ReadStateRow.newVersion)
+                    \(unescaped: ReadStateRow.newVersion)
                 \(unescaped: ReadStateRow.returning)
             ), everyone AS (
                 INSERT INTO mass_mentions (channel_id, message_id)

@@ -232,7 +232,7 @@ extension Database {
                     UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
                     FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t
                     WHERE c.id = t.channel_id
-                    RETURNING c.id, c.message_seq, c.message_seq - t.added AS base
+                    RETURNING c.id, c.message_seq, c.message_seq - t.added AS base, c.home_cell IS NULL AS homed_here
                 ), numbered AS (
                     UPDATE messages m SET channel_seq = bumped.base + created.n
                     FROM created JOIN bumped ON bumped.id = created.channel_id
@@ -240,18 +240,22 @@ extension Database {
                       AND m.bucket = ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int
                     RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
                 ), senders AS (
-                    -- Locked in key order, as a batch of sends writes them: in any other order
-                    -- this and a batch touching the same two senders could wait on each other.
-                    SELECT rs.user_id, rs.channel_id, numbered.id, numbered.channel_seq
-                    FROM read_states rs JOIN numbered ON rs.user_id = numbered.author_id AND rs.channel_id = numbered.channel_id
-                    WHERE rs.last_message_id = numbered.id
-                    ORDER BY rs.user_id, rs.channel_id FOR UPDATE OF rs
+                    -- Each sender's newest message of the pass per channel homed here (a replica's
+                    -- messages move their authors' read states at the channel's home).
+                    SELECT numbered.author_id AS user_id, numbered.channel_id, max(numbered.id) AS last_message_id,
+                           max(numbered.channel_seq) AS last_seq
+                    FROM numbered JOIN bumped ON bumped.id = numbered.channel_id AND bumped.homed_here
+                    GROUP BY 1, 2
                 ), read AS (
-                    -- A sender has read up to their own message: their read sequence follows it.
-                    UPDATE read_states rs SET last_seq = GREATEST(rs.last_seq, senders.channel_seq), \(unescaped: ReadStateRow.newVersion)
-                    FROM senders
-                    WHERE rs.user_id = senders.user_id AND rs.channel_id = senders.channel_id AND rs.last_message_id = senders.id
-                    RETURNING rs.user_id, rs.channel_id, rs.last_message_id, rs.last_seq, rs.mention_count, rs.version
+                    -- A sender has read up to their own message. Locked in key order, as a batch of
+                    -- sends writes the rows of those it mentions: in any other order this and such
+                    -- a batch could wait on each other.
+                    INSERT INTO read_states (user_id, channel_id, last_message_id, last_seq)
+                    SELECT user_id, channel_id, last_message_id, last_seq FROM senders ORDER BY user_id, channel_id
+                    ON CONFLICT (user_id, channel_id) DO UPDATE SET
+                        last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
+                        last_seq = GREATEST(read_states.last_seq, EXCLUDED.last_seq), \(unescaped: ReadStateRow.newVersion)
+                    \(unescaped: ReadStateRow.returning)
                 )
                 SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read
                 UNION ALL

@@ -203,9 +203,9 @@ struct StorageTests {
     }
 
     /// A batch of sends (group commit) writes what each would write alone: every message with
-    /// its fields, their events in the batch's order, each mention counted once per message, and
-    /// each author's read state at their newest message; a user and channel that several
-    /// messages touch is one row, written once.
+    /// its fields, their events in the batch's order, each mention counted once per message; a
+    /// user and channel that several messages touch is one row, written once. The sequencer then
+    /// moves each author's read state to their newest message, sequence and all.
     @Test func aBatchOfSendsWritesWhatEachWouldAlone() async throws {
         try await TestServers.withMigratedDatabase { db in
             let (alice, ws, channel) = try await seed(db)
@@ -234,8 +234,8 @@ struct StorageTests {
             })
             let states = Dictionary(uniqueKeysWithValues: changed.map { ($0.userID, $0) })
             #expect(changed.count == 3, "one row per user and channel")
-            #expect(states[alice.id]?.lastMessageID == third.id && states[alice.id]?.mentionCount == 1)
-            #expect(states[bob.id]?.lastMessageID == second.id && states[bob.id]?.mentionCount == 2, "two messages mention bob; one names him twice")
+            #expect(states[alice.id]?.lastMessageID == Snowflake(0) && states[alice.id]?.mentionCount == 1, "an author's own read state waits for the sequencer")
+            #expect(states[bob.id]?.lastMessageID == Snowflake(0) && states[bob.id]?.mentionCount == 2, "two messages mention bob; one names him twice")
             #expect(states[carol.id]?.lastMessageID == Snowflake(0) && states[carol.id]?.mentionCount == 1)
 
             for sent in batch {
@@ -243,7 +243,12 @@ struct StorageTests {
                 read.authorMember = nil
                 #expect(read == sent)
             }
-            _ = try await db.sequenceOutbox()
+            let sequenced = try await db.sequenceOutbox()
+            let read = Dictionary(uniqueKeysWithValues: sequenced.readStates.map { ($0.userID, $0) })
+            #expect(read.count == 2, "one row per author and channel")
+            #expect(read[alice.id]?.lastMessageID == third.id && read[alice.id]?.lastSeq == 3 && read[alice.id]?.mentionCount == 1)
+            #expect(read[bob.id]?.lastMessageID == second.id && read[bob.id]?.lastSeq == 2 && read[bob.id]?.mentionCount == 2)
+            #expect(try #require(read[bob.id]).version > states[bob.id]!.version)
             #expect(try await db.events(after: 0, limit: 10).map(\.event.payload) == batch.map { #"{"id":"\#($0.id)"}"# })
             let everyone = try await db.run("SELECT message_id FROM mass_mentions WHERE channel_id = \(channel.id.int64)").map { try $0.decode(Int64.self) }
             #expect(everyone == [third.id.int64])
@@ -252,11 +257,12 @@ struct StorageTests {
             var fourth = record(ids.next(), channel: channel, author: carol, content: "hi bob")
             fourth.mentionIDs = [bob.id]
             let again = try await db.insertMessage(fourth, authorID: carol.id,
-                                                   event: PendingEvent(type: "MESSAGE_CREATE", guildID: ws.id, channelID: channel.id, payload: "{}"))
+                                                   event: PendingEvent(type: "MESSAGE_CREATE", guildID: ws.id, channelID: channel.id, payload: #"{"id":"\#(fourth.id)"}"#))
             let bobs = try #require(again.first { $0.userID == bob.id })
-            let carols = try #require(again.first { $0.userID == carol.id })
-            #expect(bobs.mentionCount == 3 && bobs.lastMessageID == second.id && bobs.version > states[bob.id]!.version)
-            #expect(carols.mentionCount == 1 && carols.lastMessageID == fourth.id)
+            #expect(bobs.mentionCount == 3 && bobs.lastMessageID == second.id && bobs.version > read[bob.id]!.version)
+            #expect(again.count == 1, "the author's own row is left to the sequencer")
+            let carolsRead = try #require(try await db.sequenceOutbox().readStates.first { $0.userID == carol.id })
+            #expect(carolsRead.lastMessageID == fourth.id && carolsRead.lastSeq == 4 && carolsRead.mentionCount == 1)
         }
     }
 
