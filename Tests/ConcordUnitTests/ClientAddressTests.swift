@@ -19,5 +19,9 @@ struct ClientAddressTests {
         #expect(!EdgeAPI.declaresJSON("text/plain"))
         #expect(!EdgeAPI.declaresJSON(nil))
         #expect(!EdgeAPI.declaresJSON("application/jsonp"))
+        #expect(EdgeAPI.declaresJSON(" \tapplication/json\t ; charset=utf-8"))
+        #expect(!EdgeAPI.declaresJSON("application\u{0F}json"), "only letters match their capitals")
+        #expect(!EdgeAPI.declaresJSON("application/js"))
+        #expect(!EdgeAPI.declaresJSON(""))
     }
 }

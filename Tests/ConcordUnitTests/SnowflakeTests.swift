@@ -46,6 +46,18 @@ struct SnowflakeTests {
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 1_704_067_200)) == "2024-01-01T00:00:00.000000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000+00:00")
+        // Every digit place, against the calendar's reading of the same times.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for _ in 0..<200 {
+            let micros = Int64.random(in: 0...253_402_300_799_999_999)  // up to 9999-12-31T23:59:59.999999
+            let date = Date(timeIntervalSince1970: Double(micros / 1_000_000)) + Double(micros % 1_000_000) / 1_000_000
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(micros / 1_000_000)))
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+                                  Int(micros % 1_000_000))
+            let written = DiscordTimestamp.string(from: date)
+            #expect(written.prefix(19) == expected.prefix(19) && written.count == 32, "\(micros)")
+        }
         // Read back (relayed messages carry their edit time as this string).
         #expect(DiscordTimestamp.date(from: "2000-02-29T00:00:00.500000+00:00") == Date(timeIntervalSince1970: 951_782_400.5))
         let now = Date(timeIntervalSince1970: 1_764_093_600.123456)
