@@ -12,6 +12,14 @@ public enum WireJSON {
     public static func encodeString<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encode(value), as: UTF8.self)
     }
+    /// A message, written without the encoder (`Message.wireJSON`): the same bytes.
+    public static func encode(_ message: Message) throws -> Data { Data(try message.wireJSON()) }
+    public static func encodeString(_ message: Message) throws -> String { String(decoding: try message.wireJSON(), as: UTF8.self) }
+    /// An array the encoder writes, "[]" without it when empty (a send's embeds, components and
+    /// attachments mostly are).
+    public static func encodeString<T: Encodable>(_ values: [T]) throws -> String {
+        values.isEmpty ? "[]" : String(decoding: try encode(values), as: UTF8.self)
+    }
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         try JSONDecoder().decode(type, from: data)
     }

@@ -1,0 +1,78 @@
+import ConcordModels
+import Foundation
+import Testing
+
+/// `Message.wireJSON` writes messages without Foundation's encoder; every byte must be the
+/// encoder's, for messages with every optional part present or absent and text of every kind.
+@Suite("Message JSON")
+struct MessageJSONTests {
+    static let awkward = ["", "plain", "quote \" and \\ backslash", "a/b </script>", "tab\tnew\nline\r", "\u{0}\u{1}\u{8}\u{b}\u{c}\u{1f}\u{7f}",
+                          "é ✓ 🎉 \u{2028}\u{2029}", "{\"json\":[1,2]}", String(repeating: "x", count: 3000)]
+
+    func text() -> String { Self.awkward.randomElement()! + (Bool.random() ? "" : Self.awkward.randomElement()!) }
+    func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random() ? value() : nil }
+    func id() -> Snowflake { Snowflake(UInt64.random(in: 0...UInt64(Int64.max))) }
+
+    func user() -> User {
+        var user = User(id: id(), username: text(), globalName: maybe(text()), bot: Bool.random())
+        user.avatar = maybe(text())
+        user.system = Bool.random()
+        user.public_flags = Int.random(in: 0...1 << 20)
+        user.flags = Int.random(in: -5...5)
+        return user
+    }
+
+    func member(withUser: Bool) -> Member {
+        var member = Member(user: withUser ? user() : nil, nick: maybe(text()), joinedAt: DiscordTimestamp.string(from: id()))
+        member.avatar = maybe(text())
+        member.roles = (0..<Int.random(in: 0...3)).map { _ in id() }
+        member.premium_since = maybe(text())
+        member.deaf = Bool.random(); member.mute = Bool.random(); member.pending = Bool.random()
+        member.flags = Int.random(in: 0...9)
+        member.communication_disabled_until = maybe(text())
+        member.banner = maybe(text())
+        return member
+    }
+
+    func message(depth: Int = 0) throws -> Message {
+        let nonce: JSONValue? = [nil, .string(text()), .int(Int64.random(in: Int64.min...Int64.max)), .bool(true), .double(1.5), .null].randomElement()!
+        var message = Message(
+            id: id(), channelID: id(), guildID: maybe(id()), author: user(), member: maybe(member(withUser: Bool.random())), content: text(),
+            editedTimestamp: maybe(DiscordTimestamp.string(from: id())), tts: Bool.random(), mentionEveryone: Bool.random(),
+            mentions: (0..<Int.random(in: 0...3)).map { _ in MentionedUser(user: user(), member: maybe(member(withUser: false))) },
+            embeds: Bool.random() ? [] : try WireJSON.decode([Embed].self, from: Data(#"[{"title":"t/\"","description":"d","fields":[{"name":"n","value":"v"}]}]"#.utf8)),
+            components: Bool.random() ? [] : [.object(["type": .int(1), "components": .array([.object(["label": .string(text())])])])],
+            nonce: nonce, pinned: Bool.random(), type: [.normal, .reply, .channelPinnedMessage].randomElement()!, flags: Int.random(in: 0...64),
+            reference: maybe(MessageReference(messageID: id(), channelID: id(), guildID: maybe(id()))),
+            referencedMessage: depth == 0 && Bool.random() ? try message(depth: 1) : nil)
+        message.mention_roles = (0..<Int.random(in: 0...2)).map { _ in id() }
+        if Bool.random() {
+            message.attachments = [Attachment(id: id(), filename: text(), description: maybe(text()), contentType: maybe("image/png"), size: 5,
+                                              url: "https://x/y", width: maybe(3), height: maybe(4))]
+        }
+        if Bool.random() {
+            message.reactions = try WireJSON.decode([Reaction].self, from: Data(
+                #"[{"count":2,"count_details":{"burst":0,"normal":2},"me":true,"me_burst":false,"burst_colors":[],"emoji":{"id":null,"name":"👍"}}]"#.utf8))
+        }
+        return message
+    }
+
+    @Test func writesTheEncodersBytes() throws {
+        for _ in 0..<500 {
+            let message = try message()
+            let expected = String(decoding: try WireJSON.encoder().encode(message), as: UTF8.self)
+            let written = String(decoding: try message.wireJSON(), as: UTF8.self)
+            if written != expected {
+                // Where they part, rather than two long texts.
+                let at = zip(written.utf8, expected.utf8).prefix { $0 == $1 }.count
+                Issue.record("differs at \(at): \(String(decoding: Array(written.utf8.dropFirst(max(0, at - 80)).prefix(160)), as: UTF8.self)) / encoder: \(String(decoding: Array(expected.utf8.dropFirst(max(0, at - 80)).prefix(160)), as: UTF8.self))")
+                break
+            }
+        }
+    }
+
+    @Test func arraysAreEncodedOrEmpty() throws {
+        #expect(try WireJSON.encodeString([Embed]()) == "[]")
+        #expect(try WireJSON.encodeString([JSONValue.int(1), .string("a/b")]) == #"[1,"a/b"]"#)
+    }
+}
