@@ -62,10 +62,27 @@ enum Presenter {
         }
     }
 
+    /// A stored JSON array; most messages have none of each kind ("[]"), and a page of history
+    /// would otherwise run the decoder three times per message for nothing.
+    static func stored<T: Decodable>(_ type: [T].Type, _ json: String) -> [T] {
+        json == "[]" ? [] : (try? WireJSON.decode(type, from: Data(json.utf8))) ?? []
+    }
+
+    /// A stored nonce: mostly a plain string, read without the decoder when nothing in it is escaped.
+    static func storedNonce(_ json: String) -> JSONValue? {
+        let bytes = json.utf8
+        let inner = bytes.dropFirst().dropLast()
+        if bytes.count >= 2, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\""),
+           !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+            return .string(String(decoding: inner, as: UTF8.self))
+        }
+        return try? WireJSON.decode(JSONValue.self, from: Data(bytes))
+    }
+
     static func message(_ r: MessageRecord, mentions: [MentionedUser], referenced: Message?, links: AttachmentLinks) -> Message {
-        let embeds = (try? WireJSON.decode([Embed].self, from: Data(r.embedsJSON.utf8))) ?? []
-        let components = (try? WireJSON.decode([JSONValue].self, from: Data(r.componentsJSON.utf8))) ?? []
-        let nonce = r.nonceJSON.flatMap { try? WireJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+        let embeds = stored([Embed].self, r.embedsJSON)
+        let components = stored([JSONValue].self, r.componentsJSON)
+        let nonce = r.nonceJSON.flatMap(storedNonce)
         let reference = r.referenceMessageID.map {
             MessageReference(messageID: $0, channelID: r.referenceChannelID ?? r.channelID, guildID: r.referenceGuildID)
         }
@@ -75,8 +92,7 @@ enum Presenter {
                        mentionEveryone: r.mentionEveryone, mentions: mentions, embeds: embeds, components: components,
                        nonce: nonce, pinned: r.pinned, type: MessageType(rawValue: r.type) ?? .normal, flags: r.flags,
                        reference: reference, referencedMessage: referenced)
-        let stored = (try? WireJSON.decode([Attachment].self, from: Data(r.attachmentsJSON.utf8))) ?? []
-        message.attachments = stored.map { attachment in
+        message.attachments = stored([Attachment].self, r.attachmentsJSON).map { attachment in
             var signed = attachment
             signed.url = links.signed(attachment.url)
             signed.proxy_url = signed.url

@@ -1,3 +1,4 @@
+@testable import ConcordCell
 import ConcordModels
 import Foundation
 import Testing
@@ -74,5 +75,21 @@ struct MessageJSONTests {
     @Test func arraysAreEncodedOrEmpty() throws {
         #expect(try WireJSON.encodeString([Embed]()) == "[]")
         #expect(try WireJSON.encodeString([JSONValue.int(1), .string("a/b")]) == #"[1,"a/b"]"#)
+    }
+}
+
+/// What a stored message's JSON columns read back as, through the shortcuts and without.
+@Suite("Stored message parts")
+struct StoredMessagePartsTests {
+    @Test func noncesReadAsTheDecoderReadsThem() throws {
+        for json in [#""plain-1""#, #""""#, #""with \"quote\"""#, #""tab\t""#, #""é🎉""#, "12345", "-7", "true", "1.5", "null", #""123""#] {
+            #expect(Presenter.storedNonce(json) == (try WireJSON.decode(JSONValue.self, from: Data(json.utf8))), "\(json)")
+        }
+    }
+
+    @Test func emptyArraysNeedNoDecoder() {
+        #expect(Presenter.stored([Embed].self, "[]").isEmpty)
+        #expect(Presenter.stored([JSONValue].self, #"[1,"a"]"#) == [.int(1), .string("a")])
+        #expect(Presenter.stored([JSONValue].self, "not json").isEmpty)
     }
 }
