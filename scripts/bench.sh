@@ -88,7 +88,7 @@ cat > "$root/cluster.json" <<JSON
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
 JSON
 CONFIG="$root/cluster.json"
-CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements}" \
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}" \
   start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg" "$PG_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis" "$REDIS_PORT"
@@ -371,7 +371,7 @@ statements_reset() {
 }
 statements_per() {
   as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
-    "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', 'JIT ' || round((jit_generation_time + jit_optimization_time + jit_emission_time)::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+    "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', 'plan ' || round(total_plan_time::numeric / $1, 3) || ' ms', 'JIT ' || round((jit_generation_time + jit_optimization_time + jit_emission_time)::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
      FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed "s/^/$2: /"
 }
 # Transactions committed in the cell's database so far (every statement outside a transaction is one).
