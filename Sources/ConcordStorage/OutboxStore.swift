@@ -192,8 +192,8 @@ extension Database {
         }
         // Each statement is a round trip under the sequencer's lock (and every event waits for
         // this pass): the lock and the system-write mark go together, and so do numbering the
-        // rows and raising the head. Prepared, as every statement of a pass and of the
-        // publisher's and relays' reads is: planning them was a sixth of PostgreSQL's time on a send.
+        // rows and raising the head. Prepared, as the publisher's and relays' reads are (planning
+        // them was a tenth of PostgreSQL's time on a send), all but one (below).
         return try await transaction { tx in
             // Numbering rows committed before a move's freeze is bookkeeping, not a client's write:
             // it passes the moved-workspace triggers (and does not wait for a freeze).
@@ -223,7 +223,10 @@ extension Database {
             // of these numbers. (A DM's message has one event per user: it is counted once.) One
             // statement answers both what the unread counters need: each bumped channel's new
             // sequence (a row without a user) and each sender's read state.
-            let rows = try await tx.run(prepared: """
+            // Not prepared: PostgreSQL's generic plan for it (the pass's bounds and the bucket
+            // size as parameters) ran ~20 ms a pass under `make bench-sends`, where a plan made
+            // for each pass's values runs in under 1 ms (BENCH_STATEMENTS).
+            let rows = try await tx.run("""
                 WITH created AS (
                     SELECT channel_id, message_id, row_number() OVER (PARTITION BY channel_id ORDER BY first_seq) AS n
                     FROM (SELECT channel_id, (payload->>'id')::bigint AS message_id, min(seq) AS first_seq
