@@ -192,8 +192,8 @@ extension Database {
         }
         // Each statement is a round trip under the sequencer's lock (and every event waits for
         // this pass): the lock and the system-write mark go together, and so do numbering the
-        // rows and raising the head. Prepared, as the publisher's and relays' reads are (planning
-        // them was a tenth of PostgreSQL's time on a send), all but one (below).
+        // rows and raising the head. Prepared, as the publisher's and relays' reads are: planning
+        // them was a sixth of PostgreSQL's time on a send.
         return try await transaction { tx in
             // Numbering rows committed before a move's freeze is bookkeeping, not a client's write:
             // it passes the moved-workspace triggers (and does not wait for a freeze).
@@ -223,10 +223,10 @@ extension Database {
             // of these numbers. (A DM's message has one event per user: it is counted once.) One
             // statement answers both what the unread counters need: each bumped channel's new
             // sequence (a row without a user) and each sender's read state.
-            // Not prepared: PostgreSQL's generic plan for it (the pass's bounds and the bucket
-            // size as parameters) ran ~20 ms a pass under `make bench-sends`, where a plan made
-            // for each pass's values runs in under 1 ms (BENCH_STATEMENTS).
-            let rows = try await tx.run("""
+            // Each message is found by its whole key (channel, bucket, id), worked out before the
+            // update: joined to the messages by channel first, PostgreSQL's plan made once for
+            // every pass read the channel's whole history each pass (~20 ms under `make bench-sends`).
+            let rows = try await tx.run(prepared: """
                 WITH created AS (
                     SELECT channel_id, message_id, row_number() OVER (PARTITION BY channel_id ORDER BY first_seq) AS n
                     FROM (SELECT channel_id, (payload->>'id')::bigint AS message_id, min(seq) AS first_seq
@@ -237,11 +237,14 @@ extension Database {
                     FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t
                     WHERE c.id = t.channel_id
                     RETURNING c.id, c.message_seq, c.message_seq - t.added AS base, c.home_cell IS NULL AS homed_here
-                ), numbered AS (
-                    UPDATE messages m SET channel_seq = bumped.base + created.n
+                ), targets AS MATERIALIZED (
+                    SELECT created.channel_id, ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int AS bucket,
+                           created.message_id, bumped.base + created.n AS channel_seq
                     FROM created JOIN bumped ON bumped.id = created.channel_id
-                    WHERE m.channel_id = created.channel_id AND m.id = created.message_id
-                      AND m.bucket = ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int
+                ), numbered AS (
+                    UPDATE messages m SET channel_seq = t.channel_seq
+                    FROM targets t
+                    WHERE m.channel_id = t.channel_id AND m.bucket = t.bucket AND m.id = t.message_id
                     RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
                 ), senders AS (
                     -- Each sender's newest message of the pass per channel homed here (a replica's
