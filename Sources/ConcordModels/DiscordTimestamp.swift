@@ -15,20 +15,19 @@ public enum DiscordTimestamp {
         // visible share of the cell's CPU when every message sent is rendered with its time.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)
+        // As "%0*d" writes it: zero-padded to `width` (a sign included), never cut short.
         func put(_ value: Int64, width: Int) {
-            let end = bytes.count + width
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-            var (rest, i) = (value, end - 1)
-            while rest > 0 && i >= end - width {
-                bytes[i] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10; i -= 1
-            }
+            let digits = String(value.magnitude).utf8
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            let padding = width - digits.count - (value < 0 ? 1 : 0)
+            if padding > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: padding)) }
+            bytes.append(contentsOf: digits)
         }
         put(y, width: 4); bytes.append(UInt8(ascii: "-")); put(m, width: 2); bytes.append(UInt8(ascii: "-")); put(d, width: 2)
         bytes.append(UInt8(ascii: "T")); put(secondOfDay / 3600, width: 2); bytes.append(UInt8(ascii: ":"))
         put(secondOfDay / 60 % 60, width: 2); bytes.append(UInt8(ascii: ":")); put(secondOfDay % 60, width: 2)
         bytes.append(UInt8(ascii: ".")); put(micros, width: 6)
-        bytes += Array("+00:00".utf8)
+        bytes.append(contentsOf: "+00:00".utf8)
         return String(decoding: bytes, as: UTF8.self)
     }
 

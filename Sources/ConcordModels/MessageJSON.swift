@@ -62,7 +62,7 @@ struct JSONBytes {
     }
 
     mutating func encoded(_ value: some Encodable) throws {
-        bytes.append(contentsOf: try WireJSON.encoder().encode(value))
+        bytes.append(contentsOf: try WireJSON.encode(value))
     }
 
     mutating func array<T>(_ values: [T], _ element: (inout JSONBytes, T) throws -> Void) rethrows {

@@ -46,6 +46,9 @@ struct SnowflakeTests {
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 1_704_067_200)) == "2024-01-01T00:00:00.000000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 951_782_400.5)) == "2000-02-29T00:00:00.500000+00:00")
         #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000+00:00")
+        // Years past four digits and before year 0 are written whole, as "%04d" wrote them.
+        #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00.000000+00:00")
+        #expect(DiscordTimestamp.string(from: Date(timeIntervalSince1970: -62_167_305_600)) == "-001-12-31T00:00:00.000000+00:00")
         // Every digit place, against the calendar's reading of the same times.
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
