@@ -102,12 +102,14 @@ extension CellDomain {
     public func claimShare(_ request: SharedHistoryRequest) async throws -> GuildChannel {
         let destination = directory.home(workspace: request.workspace_id)
         guard let code = request.code, destination != cellID else { throw APIError.unknownInvite }
-        return try await commit { tx in
+        let channel = try await commit { tx in
             guard let channelID = try await tx.claimShareInvite(code: code, workspaceID: request.workspace_id),
                   let channel = try await tx.channel(id: channelID) else { throw APIError.unknownInvite }
             try await tx.shareChannel(channelID, into: request.workspace_id, cell: destination)
             return channel
         }
+        relayWakes.invalidate()
+        return channel
     }
 
     /// A page of a shared channel's history (newest first, before `before`), for the cell

@@ -43,6 +43,8 @@ public final class CellDomain: Sendable {
     let signal: OutboxSignal
     let logger: Logger
     public let counters: UnreadCounters
+    /// Which other cells' relays the publisher wakes (told here of shares made here).
+    public let relayWakes: RelayWakes
     /// Message history across the warm and cold tiers.
     public let history: MessageHistory
     /// Plain sends (one event, no nonce, no files), written in batches under load.
@@ -83,6 +85,7 @@ public final class CellDomain: Sendable {
         self.logger = logger
         let counters = UnreadCounters(redis: redis, cellName: cellName)
         self.counters = counters
+        self.relayWakes = RelayWakes(cellID: cellID, db: db)
         self.history = MessageHistory(db: db, archives: ArchiveCache(store: archives))
         self.peers = peers ?? PeerCells(internalSecret: "")
         let hot = HotMessages(redis: redis, cellName: cellName, perChannel: hotMessagesPerChannel, maxChannels: hotChannels)

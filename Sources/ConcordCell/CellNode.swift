@@ -59,7 +59,7 @@ public struct CellNode: Sendable {
         self.domain = domain
         var services: [any Service] = [
             DatabaseService(db: db),
-            OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, counters: domain.counters, logger: logger),
+            OutboxPublisher(db: db, redis: redis, cellName: cell.name, signal: signal, counters: domain.counters, relayWakes: domain.relayWakes, logger: logger),
             CellMaintenance(domain: domain, retentionHours: retentionHours, logger: logger),
             app,
         ]

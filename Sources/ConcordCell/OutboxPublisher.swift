@@ -18,18 +18,21 @@ public struct OutboxPublisher: Service {
     let cellName: String
     let signal: OutboxSignal
     let counters: UnreadCounters
+    /// Which other cells' relays each batch wakes (nil: none; they poll).
+    let relayWakes: RelayWakes?
     let pollInterval: Duration
     let linger: Duration
     let logger: Logger
 
     public init(db: Database, redis: RedisClient, cellName: String, signal: OutboxSignal, counters: UnreadCounters? = nil,
-                pollInterval: Duration = .milliseconds(200), linger: Duration = .milliseconds(5),
+                relayWakes: RelayWakes? = nil, pollInterval: Duration = .milliseconds(200), linger: Duration = .milliseconds(5),
                 logger: Logger = Logger(label: "concord.outbox")) {
         self.db = db
         self.redis = redis
         self.cellName = cellName
         self.signal = signal
         self.counters = counters ?? UnreadCounters(redis: redis, cellName: cellName)
+        self.relayWakes = relayWakes
         self.pollInterval = pollInterval
         self.linger = linger
         self.logger = logger
@@ -84,11 +87,14 @@ public struct OutboxPublisher: Service {
         while position < head {
             let events = try await db.events(after: position, upTo: head, limit: 500)
             guard let last = events.last else { break }
-            // The batch's last position goes out too, ahead of its events: relays wake on it and
-            // read the (already numbered) rows themselves, and an edge that subscribes between
-            // two of the batch's events has seen the position by then (see the edge's
-            // `needsReadBack`), so it reads back what it may have missed.
-            let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), String(last.seq)]]
+            // The batch's last position goes out too, ahead of its events: an edge that subscribes
+            // between two of the batch's events has seen the position by then (see the edge's
+            // `needsReadBack`), so it reads back what it may have missed; and the relays the batch
+            // concerns wake on it and read the (already numbered) rows themselves.
+            let newest = String(last.seq)
+            let wakes = await relayWakes?.destinations(of: events) ?? []
+            let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), newest]]
+                                                   + wakes.sorted().map { ["PUBLISH", Topics.relayWake(cell: cellName, destination: $0), newest] }
                                                    + events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] })
             if let failure = replies.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
                 throw error

@@ -103,6 +103,9 @@ public enum Topics {
     }
     /// The cell's outbox position after each published batch (relays wake on it).
     public static func outbox(cell: String) -> String { "concord:\(cell):outbox" }
+    /// The same position, published only when the batch holds events for cell `destination`'s
+    /// relay (a channel shared there, a DM with someone homed there): the relay wakes on this.
+    public static func relayWake(cell: String, destination: Int) -> String { "concord:\(cell):outbox:for:\(destination)" }
     /// Announces that the workspace directory changed (a move): edges reload it.
     public static func directory(cell: String) -> String { "concord:\(cell):directory" }
     /// Online users' presence expiry times (a sorted set, Unix ms) and chosen states (a hash).

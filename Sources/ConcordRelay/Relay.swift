@@ -60,7 +60,8 @@ public struct Relay: Service {
     }
 
     /// Relays one source until cancelled: a page whenever the source publishes a new outbox
-    /// position (its Redis, over the link), and every poll interval besides (Redis may be down).
+    /// position holding events for this destination (its Redis, over the link), and every poll
+    /// interval besides (Redis may be down; a share made by another process is seen late).
     /// Failures (either cell unreachable, the destination's database down) are retried with a
     /// growing pause, from the destination's cursor.
     func follow(_ source: ClusterConfig.Cell, cells: CellClient, redisTLS: NIOSSLContext?) async {
@@ -70,7 +71,7 @@ public struct Relay: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await subscriber.run() }
             group.addTask {
-                try? await subscriber.subscribe(Topics.outbox(cell: source.name))
+                try? await subscriber.subscribe(Topics.relayWake(cell: source.name, destination: destination.id))
                 for await event in subscriber.events {
                     if case .message = event { wake.yield() }
                 }
@@ -87,12 +88,13 @@ public struct Relay: Service {
             // at least every poll interval (a replay moves it back). A stale one is harmless: the
             // destination refuses a page that does not follow its own cursor.
             var cursor: (seq: Int64, at: ContinuousClock.Instant)?
+            var emptyPages = EmptyPages(interval: pollInterval)
             var lag = LagGauges(metrics: metrics, source: source.name)
             for await _ in wakes {
                 do {
                     // Everything there is, a page at a time, until a page reaches the source's head.
                     while true {
-                        let step = try await step(source, cells: cells, cursor: &cursor)
+                        let step = try await step(source, cells: cells, cursor: &cursor, emptyPages: &emptyPages)
                         if let head = step.head { lag.head = head }
                         lag.applied(step.applied, through: cursor?.seq)
                         if step.reachedHead || Task.isCancelled { break }
@@ -119,8 +121,8 @@ public struct Relay: Service {
 
     /// One page: how many events the destination applied, the source's head as the page was
     /// read, and whether the page reached it (nothing more to read for now).
-    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?) async throws
-        -> (applied: Int, head: Int64?, reachedHead: Bool) {
+    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?,
+              emptyPages: inout EmptyPages) async throws -> (applied: Int, head: Int64?, reachedHead: Bool) {
         let clock = ContinuousClock()
         let after: Int64
         if let known = cursor, clock.now - known.at < pollInterval {
@@ -135,6 +137,10 @@ public struct Relay: Service {
                                         to: url(source))
         metrics.timer(.relayStepDuration, [("source", source.name), ("step", "page")]).recordNanoseconds((clock.now - started).nanoseconds)
         guard let last = page.through ?? page.seqs.last, last > after else { return (0, page.head, true) }
+        if page.seqs.isEmpty, let known = cursor, !emptyPages.movesCursor(now: clock.now) {
+            cursor = (last, known.at)
+            return (0, page.head, page.head.map { last >= $0 } ?? false)
+        }
         started = clock.now
         let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: after, through: last, page: page.json), to: url(destination))
         metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]).recordNanoseconds((clock.now - started).nanoseconds)
@@ -146,6 +152,26 @@ public struct Relay: Service {
     /// The relay runs in its destination's region: other cells are reached over the link.
     func url(_ cell: ClusterConfig.Cell) -> String {
         cell.apiURL(from: destination.region, secure: tls != nil)
+    }
+}
+
+/// A page with nothing for the destination moves its cursor at most once per interval: the
+/// relay reads on from where the page ended, and the destination's transaction that records it
+/// (which a page per message of an unshared workspace would cost) waits. A relay restarted
+/// meanwhile reads those pages again from the destination's cursor, and again finds nothing.
+struct EmptyPages {
+    let interval: Duration
+    private var movedAt: ContinuousClock.Instant?
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    /// Whether this empty page goes to the destination (and so moves its cursor).
+    mutating func movesCursor(now: ContinuousClock.Instant) -> Bool {
+        if let movedAt, now - movedAt < interval { return false }
+        movedAt = now
+        return true
     }
 }
 

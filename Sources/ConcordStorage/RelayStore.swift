@@ -14,6 +14,14 @@ extension SQLExecutor {
             """)
     }
 
+    /// Every channel of this cell shared into another cell's workspace, with that cell.
+    public func channelShares() async throws -> [(channel: Snowflake, cell: Int)] {
+        try await run("SELECT channel_id, cell_id FROM channel_shares").map { row in
+            let (channel, cell) = try row.decode((Int64, Int32).self)
+            return (Snowflake(int64: channel), Int(cell))
+        }
+    }
+
     public func isShared(_ channelID: Snowflake, into workspaceID: Snowflake) async throws -> Bool {
         !(try await run("SELECT 1 FROM channel_shares WHERE channel_id = \(channelID.int64) AND workspace_id = \(workspaceID.int64)")).isEmpty
     }

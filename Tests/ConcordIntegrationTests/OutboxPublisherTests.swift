@@ -122,6 +122,52 @@ struct OutboxPublisherTests {
             await redis.close()
         }
     }
+
+    /// A relay is woken for a batch only when it holds events for that relay's cell: a channel
+    /// shared there, or an event addressed to someone homed there. An unshared channel's
+    /// messages, and this cell's own people's events, wake nobody.
+    @Test func aBatchWakesOnlyTheRelaysItConcerns() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let cell = "wake-" + UUID().uuidString.prefix(6)
+            let (unshared, shared) = (Snowflake(4001), Snowflake(5001))
+            try await db.shareChannel(shared, into: Snowflake(9001), cell: 2)
+            let ownUser = Snowflake((1 << 22) | (1 << 16))
+            let farUser = Snowflake((1 << 22) | (3 << 16))
+            #expect(ownUser.cell == 1 && farUser.cell == 3)
+
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            let subscriber = RedisSubscriber(host: "127.0.0.1", port: try TestServers.redisPort())
+            for destination in [2, 3] { try await subscriber.subscribe(Topics.relayWake(cell: cell, destination: destination)) }
+            let run = Task { await subscriber.run() }
+            let wakes = Mutex<[String]>([])
+            let reader = Task {
+                for await event in subscriber.events {
+                    if case .message(let topic, let payload) = event { wakes.withLock { $0.append("\(topic) \(String(decoding: payload, as: UTF8.self))") } }
+                }
+            }
+            defer { run.cancel(); reader.cancel() }
+            try await eventually("subscriptions") {
+                try await redis.send("PUBSUB", "NUMSUB", Topics.relayWake(cell: cell, destination: 3)).array?.last?.integer == 1
+            }
+
+            let publisher = OutboxPublisher(db: db, redis: redis, cellName: cell, signal: OutboxSignal(), relayWakes: RelayWakes(cellID: 1, db: db))
+            func publish(_ batch: [PendingEvent]) async throws -> Int64 {
+                try await db.transaction { try await $0.insertEvents(batch) }
+                return try await publisher.publishPending(after: try await db.cursor(OutboxPublisher.consumer))
+            }
+            let message = { (channel: Snowflake, user: Snowflake?) in
+                PendingEvent(type: "MESSAGE_CREATE", guildID: user == nil ? Snowflake(424242) : nil, channelID: channel, userID: user, payload: "{}")
+            }
+            _ = try await publish([message(unshared, nil), message(unshared, nil), message(Snowflake(6001), ownUser)])
+            let toShared = try await publish([message(unshared, nil), message(shared, nil)])
+            let toFarUser = try await publish([message(Snowflake(6002), ownUser), message(Snowflake(6002), farUser)])
+            try await eventually("the far user's cell woken") { wakes.withLock { $0.count } >= 2 }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(wakes.withLock { $0 } == ["\(Topics.relayWake(cell: cell, destination: 2)) \(toShared)",
+                                               "\(Topics.relayWake(cell: cell, destination: 3)) \(toFarUser)"])
+            await redis.close()
+        }
+    }
 }
 
 final class Received: Sendable {
