@@ -68,13 +68,30 @@ extension SQLExecutor {
         guard end > after else { return ([], after, head) }
         let events = try await run(prepared: """
             SELECT \(unescaped: Self.eventColumns) FROM outbox
-            WHERE seq > \(after) AND seq <= \(end) AND (
-                channel_id IN (SELECT channel_id FROM channel_shares WHERE cell_id = \(destination))
-                OR channel_id IN (SELECT channel_id FROM dm_channels
-                                  WHERE ((user_low >> 16) & 63) = \(destination) OR ((user_high >> 16) & 63) = \(destination)))
+            WHERE seq > \(after) AND seq <= \(end) AND \(unescaped: Self.relayedInto(destination))
             ORDER BY seq LIMIT \(limit)
             """).map(Self.outboxEvent)
         return (events, events.count == limit ? events.last?.seq ?? end : end, head)
+    }
+
+    /// What of the outbox after `after` a relay into `destination` has yet to carry (as
+    /// `events(after:for:)` would give it): how many events, and when the oldest was written.
+    public func relayBacklog(after: Int64, for destination: Int) async throws -> (rows: Int64, oldest: Date?) {
+        guard let row = try await run("""
+            SELECT count(*), min(created_at) FROM outbox WHERE seq > \(after) AND \(unescaped: Self.relayedInto(destination))
+            """).first else { return (0, nil) }
+        return try row.decode((Int64, Date?).self)
+    }
+
+    /// The outbox rows a relay into cell `destination` may have: channels shared into its
+    /// workspaces, DMs with a person homed there (the cell of a user id, as `Snowflake.cell`).
+    /// The cell is a number, written into the statement's text.
+    private static func relayedInto(_ destination: Int) -> String {
+        """
+        (channel_id IN (SELECT channel_id FROM channel_shares WHERE cell_id = \(destination))
+         OR channel_id IN (SELECT channel_id FROM dm_channels
+                           WHERE ((user_low >> 16) & 63) = \(destination) OR ((user_high >> 16) & 63) = \(destination)))
+        """
     }
 
     /// The newest committed outbox row still waiting for its sequence number, if any.

@@ -53,11 +53,6 @@ extension SQLExecutor {
         return found
     }
 
-    /// When the first outbox event after `seq` was written (nil: none yet).
-    public func eventTime(after seq: Int64) async throws -> Date? {
-        try await run("SELECT created_at FROM outbox WHERE seq > \(seq) ORDER BY seq LIMIT 1").first?.decode(Date.self)
-    }
-
     public func relayCursor(source: Int) async throws -> (seq: Int64, appliedAt: Date?) {
         guard let row = try await run("SELECT seq, applied_at FROM relay_cursors WHERE source_cell = \(source)").first else { return (0, nil) }
         let (seq, at) = try row.decode((Int64, Date).self)

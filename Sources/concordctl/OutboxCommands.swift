@@ -8,7 +8,7 @@ struct OutboxCommands: AsyncParsableCommand {
                                                     subcommands: [Status.self, Replay.self, Forget.self])
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Per destination cell: how far its relay is behind each source, in rows and seconds.")
+        static let configuration = CommandConfiguration(abstract: "Per destination cell: how far its relay is behind each source, in rows for it and seconds.")
         @OptionGroup var options: CellOptions
 
         func run() async throws {
@@ -17,11 +17,13 @@ struct OutboxCommands: AsyncParsableCommand {
             for destination in config.cells {
                 for source in config.cells where source.id != destination.id {
                     let cursor = try await withDatabase(destination) { try await $0.relayCursor(source: source.id) }
-                    let (head, oldest) = try await withDatabase(source) { db in
-                        (try await db.outboxHead(), try await db.eventTime(after: cursor.seq))
+                    // Behind in what the relay carries: a relay woken only for its own events
+                    // moves its cursor over the source's other rows now and then, not each time.
+                    let (head, backlog) = try await withDatabase(source) { db in
+                        (try await db.outboxHead(), try await db.relayBacklog(after: cursor.seq, for: destination.id))
                     }
                     lags.append(RelayLag(from: source.name, to: destination.name, applied_through: cursor.seq, source_head: head,
-                                         lag_rows: max(0, head - cursor.seq), lag_seconds: oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0))
+                                         lag_rows: backlog.rows, lag_seconds: backlog.oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0))
                 }
             }
             if options.json { return try lags.forEach { try report(true, $0) {} } }

@@ -165,6 +165,10 @@ struct OutboxPublisherTests {
             try await Task.sleep(for: .milliseconds(50))
             #expect(wakes.withLock { $0 } == ["\(Topics.relayWake(cell: cell, destination: 2)) \(toShared)",
                                                "\(Topics.relayWake(cell: cell, destination: 3)) \(toFarUser)"])
+            // A relay's backlog counts what it carries: cell 2's is the shared channel's message.
+            let backlog = try await db.relayBacklog(after: 0, for: 2)
+            #expect(backlog.rows == 1 && backlog.oldest != nil)
+            #expect(try await db.relayBacklog(after: toShared, for: 2).rows == 0)
             await redis.close()
         }
     }
