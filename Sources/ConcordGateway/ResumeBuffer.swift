@@ -5,9 +5,12 @@ public struct ResumeBuffer: Sendable {
     public let capacity: Int
     public let byteCapacity: Int
     /// The frames as they were sent: a dispatch of this edge's by its body (shared with every
-    /// other session it went to), or the whole text of one another edge handed over. Each kept
-    /// frame costs a session 16 bytes, whatever its size.
-    private var frames: [(seq: Int64, body: DispatchBody)] = []
+    /// other session it went to), or the whole text of one another edge handed over. A session
+    /// numbers its frames one after another, so only the first one's number is kept: each kept
+    /// frame costs a session 8 bytes, whatever its size (a full buffer, 8 KB).
+    private var bodies: [DispatchBody] = []
+    /// The sequence of `bodies[0]`.
+    private var firstSeq: Int64 = 0
     private var start = 0
     /// The UTF-8 bytes of the frames from `start` on.
     public private(set) var keptBytes = 0
@@ -47,46 +50,60 @@ public struct ResumeBuffer: Sendable {
         body.isWholeFrame ? body.data.utf8.count : Dispatch(seq: seq, body: body).byteCount
     }
 
+    private func seq(at index: Int) -> Int64 { firstSeq + Int64(index) }
+
     private mutating func append(_ seq: Int64, _ body: DispatchBody) {
+        // A number that does not follow the last kept frame's (a session never skips one but
+        // READY's, its first): what was kept before cannot be replayed in order with it, so
+        // it goes, and a client resuming from there gets op 9.
+        if !bodies.isEmpty, seq != self.seq(at: bodies.count) { bodies.removeAll(keepingCapacity: true); start = 0; keptBytes = 0 }
+        if bodies.isEmpty { firstSeq = seq }
         // Frames let go are removed before the array would grow, so its storage stays the size
         // `capacity` needs (a session of a busy channel holds a full buffer for its lifetime).
-        if start > 0, frames.count == frames.capacity { frames.removeFirst(start); start = 0 }
-        frames.append((seq, body))
+        if start > 0, bodies.count == bodies.capacity { removeLetGo() }
+        bodies.append(body)
         keptBytes += Self.byteCount(seq, body)
         lastSeq = seq
-        while frames.count - start > capacity || (keptBytes > byteCapacity && start < frames.count) {
-            keptBytes -= Self.byteCount(frames[start].seq, frames[start].body)
+        while bodies.count - start > capacity || (keptBytes > byteCapacity && start < bodies.count) {
+            keptBytes -= Self.byteCount(self.seq(at: start), bodies[start])
             start += 1
         }
-        if start > capacity { frames.removeFirst(start); start = 0 }
+        if start > capacity { removeLetGo() }
+    }
+
+    private mutating func removeLetGo() {
+        bodies.removeFirst(start)
+        firstSeq += Int64(start)
+        start = 0
     }
 
     /// Forgets the frames up to `seq`: the client has acknowledged them in a heartbeat and will
     /// never resume from before it.
     public mutating func drop(through seq: Int64) {
-        while start < frames.count, frames[start].seq <= seq {
-            keptBytes -= Self.byteCount(frames[start].seq, frames[start].body)
+        while start < bodies.count, self.seq(at: start) <= seq {
+            keptBytes -= Self.byteCount(self.seq(at: start), bodies[start])
             start += 1
         }
         // Everything acknowledged (an idle session after its first heartbeat): the bodies go
         // now, not after hundreds more frames; a session's own GUILD_CREATEs are kilobytes each.
-        if start == frames.count { frames.removeAll(keepingCapacity: true); start = 0 }
-        if start > capacity / 2 { frames.removeFirst(start); start = 0 }
+        if start == bodies.count { bodies.removeAll(keepingCapacity: true); start = 0 }
+        if start > capacity / 2 { removeLetGo() }
     }
 
     /// How many frames the buffer's storage has room for (kept or let go, not yet removed).
-    var storageCapacity: Int { frames.capacity }
+    var storageCapacity: Int { bodies.capacity }
 
     /// The kept frames, oldest first: what a draining edge hands over.
-    public var kept: [KeptFrame] { frames[start...].map { KeptFrame(seq: $0.seq, frame: Self.frame($0.seq, $0.body)) } }
+    public var kept: [KeptFrame] { (start..<bodies.count).map { KeptFrame(seq: seq(at: $0), frame: Self.frame(seq(at: $0), bodies[$0])) } }
 
     /// The frames after `seq`, in order; nil if some of them are no longer kept (or `seq` is
     /// ahead of what was sent).
     public func replay(after seq: Int64) -> [String]? {
         if seq == lastSeq { return [] }
-        let kept = frames[start...]
-        guard seq < lastSeq, let first = kept.first?.seq, seq >= first - 1 else { return nil }
-        return kept.filter { $0.seq > seq }.map { Self.frame($0.seq, $0.body) }
+        guard seq < lastSeq, start < bodies.count, seq >= self.seq(at: start) - 1 else { return nil }
+        // At or past the last kept frame (a frame sent only came after it): nothing kept is missed.
+        guard seq < self.seq(at: bodies.count - 1) else { return [] }
+        return (Int(seq - firstSeq) + 1..<bodies.count).map { Self.frame(self.seq(at: $0), bodies[$0]) }
     }
 }
 

@@ -195,6 +195,27 @@ struct GatewaySessionTests {
         #expect(nothingKept.replay(after: 19) == nil)
     }
 
+    /// Frames are numbered one after another, so the buffer keeps the first one's number only;
+    /// a number that skips some lets the earlier frames go (they could not be replayed in order
+    /// with it), and numbers stay right through the storage's reuse.
+    @Test func framesAreNumberedFromTheFirstKept() {
+        var buffer = ResumeBuffer(capacity: 10)
+        for seq in Int64(1)...3 { buffer.append(seq: seq, frame: "f\(seq)") }
+        buffer.append(seq: 7, frame: "f7")
+        #expect(buffer.kept.map(\.seq) == [7])
+        #expect(buffer.replay(after: 6) == ["f7"])
+        #expect(buffer.replay(after: 2) == nil)
+        #expect(buffer.replay(after: .max) == nil && buffer.replay(after: .min) == nil)
+        for seq in Int64(8)...40 {
+            buffer.append(seq: seq, frame: "f\(seq)")
+            if seq % 7 == 0 { buffer.drop(through: seq - 3) }
+        }
+        #expect(buffer.kept.map(\.seq) == Array(33...40))
+        #expect(buffer.replay(after: 35) == (36...40).map { "f\($0)" })
+        #expect(buffer.replay(after: 32) == (33...40).map { "f\($0)" })
+        #expect(buffer.replay(after: 31) == nil)
+    }
+
     /// An idle session's buffer, once the client has acknowledged everything, holds none of the
     /// bodies it was sent (its GUILD_CREATEs are kilobytes each), and resumes as before.
     @Test func acknowledgedFramesAreLetGoAtOnce() {
