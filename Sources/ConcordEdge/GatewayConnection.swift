@@ -272,15 +272,17 @@ final class GatewayConnection: Sendable {
     /// every heartbeat, so only a few are normally pending; a client further behind gets op 9.
     static let handOverLimit = 200
 
-    /// Stops numbering here and returns what another edge needs to resume the session.
-    func handOver() -> HandedOverSession? {
+    /// Stops numbering here and returns what another edge needs to resume the session: its
+    /// frames as positions in `tables`' table for the user's home cell (stored at `key(cell)`).
+    func handOver(into tables: inout [Int: HandOverTable], key: (Int) -> String) -> HandedOverSession? {
         state.withLock { s in
             guard let user = s.userID, s.sessionID != nil, !s.handedOver else { return nil }
             s.handedOver = true
+            let kept = s.buffer.handOver(after: s.machine.clientSequence, limit: Self.handOverLimit, into: &tables[user.cell, default: HandOverTable()])
             return HandedOverSession(userID: user, isBot: s.isBot, intents: s.machine.intents.rawValue, sequence: s.machine.sequence,
                                      guilds: Array(s.guilds), cursors: Dictionary(uniqueKeysWithValues: s.cursors.map { ("\($0.key)", $0.value) }),
-                                     frames: Array(s.buffer.kept.filter { $0.seq > s.machine.clientSequence }.suffix(Self.handOverLimit)),
-                                     presence: s.presence)
+                                     frames: [], presence: s.presence,
+                                     shared: SharedFrames(table: key(user.cell), firstSeq: kept.firstSeq, bodies: kept.bodies))
         }
     }
 

@@ -56,6 +56,8 @@ final class GatewayHub: Sendable {
     private let positionsFollowed = Mutex<Set<Int>>([])
     /// Per cell: IDENTIFYs arriving together ask for READY in one call.
     private let readyBatches: [Int: Batcher<ReadyAsk, ReadyState?>]
+    /// Drains' tables of frame bodies, read back once for every session resuming from them.
+    private let handedOverTables: HandedOverTables
 
     init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
@@ -68,6 +70,7 @@ final class GatewayHub: Sendable {
         self.cells = cells
         self.publicGatewayURL = publicGatewayURL
         self.resumeWindow = resumeWindow
+        handedOverTables = HandedOverTables(keep: resumeWindow)
         self.logger = logger
         var subscribers: [Int: RedisSubscriber] = [:]
         for entry in directory.all {
@@ -488,12 +491,20 @@ final class GatewayHub: Sendable {
     func drain() async {
         draining.store(true, ordering: .sequentiallyConsistent)
         let all = registry.withLock { Array($0.sessions) }
+        let drain = UUID().uuidString.lowercased()
+        let expiry = ["EX", "\(Int(resumeWindow.rounded(.up)))"]
+        var tables: [Int: HandOverTable] = [:]
         var commands: [Int: [[String]]] = [:]
         for (sessionID, connection) in all {
-            guard let record = connection.handOver(), let json = try? WireJSON.encodeString(record) else { continue }
+            guard let record = connection.handOver(into: &tables, key: { Topics.handedOverBodies(drain, cell: self.cellName($0)) }),
+                  let json = try? WireJSON.encodeString(record) else { continue }
             let cell = record.userID.cell
-            commands[cell, default: []].append(["SET", Topics.handedOverSession(sessionID, cell: cellName(cell)), json,
-                                                "EX", "\(Int(resumeWindow.rounded(.up)))"])
+            commands[cell, default: []].append(["SET", Topics.handedOverSession(sessionID, cell: cellName(cell)), json] + expiry)
+        }
+        // Each cell's table goes ahead of its sessions' records, in the same pipeline.
+        for (cell, table) in tables {
+            guard let json = try? WireJSON.encodeString(table.bodies) else { commands[cell] = nil; continue }
+            commands[cell]?.insert(["SET", Topics.handedOverBodies(drain, cell: cellName(cell)), json] + expiry, at: 0)
         }
         for (cell, batch) in commands {
             do { _ = try await directory.entry(for: cell)?.redis.pipeline(batch) } catch {
@@ -529,10 +540,17 @@ final class GatewayHub: Sendable {
         // the hand-over, each change putting back the state it made at its point of the stream.
         var visibility = ChannelVisibility(userID: record.userID)
         for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild, sharing: workspaceViews) } }
+        var buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
+        if let shared = record.shared {
+            // A reference the table does not hold leaves the buffer empty: the client gets op 9.
+            let table = await handedOverTables.bodies(shared.table, cell: home.cell.name, redis: home.redis, now: Self.now)
+            let bodies = shared.bodies.compactMap { table?.indices.contains($0) == true ? table?[$0] : nil }
+            buffer = ResumeBuffer(firstSeq: shared.firstSeq, bodies: bodies.count == shared.bodies.count ? bodies : [], lastSeq: record.sequence)
+        }
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil, deliveries: deliveries)
         connection.state.withLock { s in
             s.machine.restored(intents: Intents(rawValue: record.intents), sequence: record.sequence, now: Self.now)
-            s.buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
+            s.buffer = buffer
             s.userID = record.userID
             s.isBot = record.isBot
             s.authorization = authorization

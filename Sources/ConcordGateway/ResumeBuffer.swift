@@ -32,6 +32,14 @@ public struct ResumeBuffer: Sendable {
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 
+    /// A buffer adopted from a drain's shared table: bodies numbered from `firstSeq`.
+    public init(capacity: Int = 1000, byteCapacity: Int = ResumeBuffer.defaultByteCapacity, firstSeq: Int64, bodies: [DispatchBody], lastSeq: Int64) {
+        self.init(capacity: capacity, byteCapacity: byteCapacity)
+        let skipped = max(0, bodies.count - capacity)
+        for (offset, body) in bodies.dropFirst(skipped).enumerated() { append(firstSeq + Int64(skipped + offset), body) }
+        self.lastSeq = max(self.lastSeq, lastSeq)
+    }
+
     public mutating func append(seq: Int64, frame: String) { append(seq, DispatchBody(wholeFrame: frame)) }
 
     public mutating func append(_ dispatch: Dispatch) { append(dispatch.seq, dispatch.body) }
@@ -95,6 +103,16 @@ public struct ResumeBuffer: Sendable {
 
     /// The kept frames, oldest first: what a draining edge hands over.
     public var kept: [KeptFrame] { (start..<bodies.count).map { KeptFrame(seq: seq(at: $0), frame: Self.frame(seq(at: $0), bodies[$0])) } }
+
+    /// The newest `limit` kept frames after `seq` (what a client that acknowledged `seq` may
+    /// still ask for), as positions in a drain's `table`; the first one's number.
+    public func handOver(after seq: Int64, limit: Int, into table: inout HandOverTable) -> (firstSeq: Int64, bodies: [Int]) {
+        // Comparisons before arithmetic: `seq` is the client's number, maybe the largest.
+        let after = seq < firstSeq ? start : Int(min(seq - firstSeq, Int64(bodies.count - 1))) + 1
+        let from = max(start, after, bodies.count - max(0, limit))
+        guard from < bodies.count else { return (lastSeq + 1, []) }
+        return (self.seq(at: from), (from..<bodies.count).map { table.position(of: bodies[$0]) })
+    }
 
     /// The frames after `seq`, in order; nil if some of them are no longer kept (or `seq` is
     /// ahead of what was sent).

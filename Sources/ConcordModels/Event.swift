@@ -115,6 +115,8 @@ public enum Topics {
     public static func presenceOnline(_ guild: Snowflake, cell: String) -> String { "concord:\(cell):presence:online:\(guild)" }
     /// A drained gateway session's resume state, in its user's home cell's Redis.
     public static func handedOverSession(_ sessionID: String, cell: String) -> String { "concord:\(cell):resume:\(sessionID)" }
+    /// The bodies of the frames one drain handed over, each once, for its sessions of that cell.
+    public static func handedOverBodies(_ drain: String, cell: String) -> String { "concord:\(cell):resume-bodies:\(drain)" }
     /// Where the cell keeps the ids of revoked tokens, checked by edges on every request.
     /// Per cell, like every other key: cells sharing one Redis (tests) keep apart.
     public static func revokedTokens(cell: String) -> String { "concord:\(cell):revoked-tokens" }

@@ -216,6 +216,34 @@ struct GatewaySessionTests {
         #expect(buffer.replay(after: 31) == nil)
     }
 
+    /// A drain hands each body over once, however many sessions were sent it; a buffer made
+    /// again from the table replays what the drained one would have, from the client's
+    /// acknowledged number on, at most `limit` frames.
+    @Test func aDrainHandsEachBodyOverOnce() throws {
+        let bodies = (1...6).map { DispatchBody(type: "MESSAGE_CREATE", data: #"{"n":\#($0)}"#) }
+        var first = ResumeBuffer(capacity: 10), second = ResumeBuffer(capacity: 10)
+        first.sentOnly(Dispatch(seq: 1, type: "READY", data: "{}"))
+        for (offset, body) in bodies.enumerated() { first.append(Dispatch(seq: Int64(offset + 2), body: body)) }
+        second.append(seq: 1, frame: "handed over whole")
+        for (offset, body) in bodies.enumerated() { second.append(Dispatch(seq: Int64(offset + 2), body: body)) }
+        var table = HandOverTable()
+        let a = first.handOver(after: 3, limit: 200, into: &table)
+        let b = second.handOver(after: 0, limit: 5, into: &table)
+        #expect(table.bodies.count == 5, "nine frames of five bodies: each body once")
+        #expect(a.firstSeq == 4 && a.bodies.count == 4)
+        #expect(b.firstSeq == 3 && b.bodies.count == 5, "the newest five")
+        // Through JSON, as Redis keeps it.
+        let stored = try WireJSON.decode([HandedOverBody].self, from: WireJSON.encode(table.bodies)).map(\.dispatchBody)
+        let adopted = ResumeBuffer(firstSeq: a.firstSeq, bodies: a.bodies.map { stored[$0] }, lastSeq: 7)
+        #expect(adopted.replay(after: 3) == first.replay(after: 3))
+        #expect(adopted.replay(after: 2) == nil && adopted.replay(after: 7) == [])
+        // Whatever number the client sent.
+        #expect(first.handOver(after: .max, limit: 200, into: &table).bodies.isEmpty)
+        #expect(first.handOver(after: .min, limit: 200, into: &table).bodies.count == 6)
+        #expect(first.handOver(after: 5, limit: -1, into: &table).bodies.isEmpty)
+        #expect(ResumeBuffer().handOver(after: 0, limit: 200, into: &table).bodies.isEmpty)
+    }
+
     /// An idle session's buffer, once the client has acknowledged everything, holds none of the
     /// bodies it was sent (its GUILD_CREATEs are kilobytes each), and resumes as before.
     @Test func acknowledgedFramesAreLetGoAtOnce() {
