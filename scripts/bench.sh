@@ -44,6 +44,16 @@ fi
 root=$(mktemp -d /tmp/concord-bench.XXXXXX); chmod 755 "$root"
 pids=()
 cleanup() {
+  # Edge 1 stops first, alone, while the cells and Redis still run: how long its drain takes
+  # (handing every session over) and what it writes into Redis are printed.
+  if [ "${#pids[@]}" -gt 1 ] && kill -0 "${pids[1]}" 2>/dev/null; then
+    local used_before started
+    used_before=$(redis_used_memory); started=$(date +%s%N)
+    kill "${pids[1]}" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "${pids[1]}" 2>/dev/null || awk -v ns="$(( $(date +%s%N) - started ))" -v b="$used_before" -v a="$(redis_used_memory)" \
+      'BEGIN { printf "edge-1 stopped %.1f s after SIGTERM; its drain (sessions handed over) grew Redis by %.1f MB\n", ns / 1e9, (a - b) / 1048576 }'
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   # A process still up 15 s after SIGTERM is named and killed, so a benchmark always ends.
   for _ in $(seq 150); do
@@ -198,6 +208,7 @@ fanout() {
 fanout_compressed() {
   for c in ${BENCH_FANOUT_COMPRESS-zlib-stream zstd-stream}; do fanout 1000 "$c"; done
 }
+redis_used_memory() { redis-cli -p "$REDIS_PORT" INFO memory 2>/dev/null | awk -F: '/^used_memory:/ { print $2 + 0 }' | tr -d '\r'; }
 redis_commands() { redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ { print $2 }' | tr -d '\r'; }
 # Calls per Redis command, one "name count" per line.
 redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1 \2/p'; }
