@@ -51,8 +51,8 @@ cleanup() {
     used_before=$(redis_used_memory); started=$(date +%s%N)
     kill "${pids[1]}" 2>/dev/null || true
     for _ in $(seq 150); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "${pids[1]}" 2>/dev/null || awk -v ns="$(( $(date +%s%N) - started ))" -v b="$used_before" -v a="$(redis_used_memory)" \
-      'BEGIN { printf "edge-1 stopped %.1f s after SIGTERM; its drain (sessions handed over) grew Redis by %.1f MB\n", ns / 1e9, (a - b) / 1048576 }'
+    awk -v ns="$(( $(date +%s%N) - started ))" -v b="$used_before" -v a="$(redis_used_memory)" -v alive="$(kill -0 "${pids[1]}" 2>/dev/null && echo 1)" \
+      'BEGIN { printf "edge-1 %s %.1f s after SIGTERM; its drain (sessions handed over) grew Redis by %.1f MB\n", alive ? "still running" : "stopped", ns / 1e9, (a - b) / 1048576 }'
   fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   # A process still up 15 s after SIGTERM is named and killed, so a benchmark always ends.
