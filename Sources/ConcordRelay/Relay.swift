@@ -87,7 +87,7 @@ public struct Relay: Service {
             // The destination's cursor as its last answer gave it, read again after a failure and
             // at least every poll interval (a replay moves it back). A stale one is harmless: the
             // destination refuses a page that does not follow its own cursor.
-            var cursor: (seq: Int64, at: ContinuousClock.Instant)?
+            var cursor: RelayPosition?
             var emptyPages = EmptyPages(interval: pollInterval)
             var lag = LagGauges(metrics: metrics, source: source.name)
             for await _ in wakes {
@@ -96,7 +96,7 @@ public struct Relay: Service {
                     while true {
                         let step = try await step(source, cells: cells, cursor: &cursor, emptyPages: &emptyPages)
                         if let head = step.head { lag.head = head }
-                        lag.applied(step.applied, through: cursor?.seq)
+                        lag.applied(step.applied, through: cursor?.read)
                         if step.reachedHead || Task.isCancelled { break }
                     }
                     pause = pollInterval
@@ -121,30 +121,35 @@ public struct Relay: Service {
 
     /// One page: how many events the destination applied, the source's head as the page was
     /// read, and whether the page reached it (nothing more to read for now).
-    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout (seq: Int64, at: ContinuousClock.Instant)?,
+    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout RelayPosition?,
               emptyPages: inout EmptyPages) async throws -> (applied: Int, head: Int64?, reachedHead: Bool) {
         let clock = ContinuousClock()
-        let after: Int64
+        let position: RelayPosition
         if let known = cursor, clock.now - known.at < pollInterval {
-            after = known.seq
+            position = known
         } else {
-            after = try await cells.send(InternalAPI.relayCursor(source: source.id), to: url(destination))
-            cursor = (after, clock.now)
+            let seq = try await cells.send(InternalAPI.relayCursor(source: source.id), to: url(destination))
+            position = RelayPosition(read: seq, applied: seq, at: clock.now)
+            cursor = position
         }
+        let after = position.read
         // The source sends only what is shared with the destination; it says how far it looked.
         var started = clock.now
         let page = try await cells.send(InternalAPI.relayPage(after: after, for: destination.id, follower: OutboxFollower.relay(into: destination.name)),
                                         to: url(source))
         metrics.timer(.relayStepDuration, [("source", source.name), ("step", "page")]).recordNanoseconds((clock.now - started).nanoseconds)
         guard let last = page.through ?? page.seqs.last, last > after else { return (0, page.head, true) }
-        if page.seqs.isEmpty, let known = cursor, !emptyPages.movesCursor(now: clock.now) {
-            cursor = (last, known.at)
+        if page.seqs.isEmpty, !emptyPages.movesCursor(now: clock.now) {
+            cursor?.read = last
             return (0, page.head, page.head.map { last >= $0 } ?? false)
         }
+        // Between the destination's cursor and `after` there was nothing for it (pages it was
+        // not sent), so this page follows the destination's cursor.
         started = clock.now
-        let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: after, through: last, page: page.json), to: url(destination))
+        let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: position.applied, through: last, page: page.json),
+                                         to: url(destination))
         metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]).recordNanoseconds((clock.now - started).nanoseconds)
-        cursor = (reply.cursor, clock.now)
+        cursor = RelayPosition(read: reply.cursor, applied: reply.cursor, at: clock.now)
         // A source too old to say its head: read on until a page is empty.
         return (reply.applied, page.head, page.head.map { reply.cursor >= $0 } ?? false)
     }
@@ -153,6 +158,15 @@ public struct Relay: Service {
     func url(_ cell: ClusterConfig.Cell) -> String {
         cell.apiURL(from: destination.region, secure: tls != nil)
     }
+}
+
+/// Where a relay reads on from in a source's outbox (`read`), and the destination's cursor as
+/// its last answer gave it (`applied`, read again at least every poll interval): `read` is ahead
+/// only by pages that held nothing for the destination.
+struct RelayPosition {
+    var read: Int64
+    var applied: Int64
+    var at: ContinuousClock.Instant
 }
 
 /// A page with nothing for the destination moves its cursor at most once per interval: the
