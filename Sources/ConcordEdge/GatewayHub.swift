@@ -532,7 +532,7 @@ final class GatewayHub: Sendable {
               let reply = try? await home.redis.send("GETDEL", Topics.handedOverSession(sessionID, cell: home.cell.name)),
               case .bulk(let bytes) = reply,
               var record = try? WireJSON.decode(HandedOverSession.self, from: Data(bytes)),
-              record.userID == claims.userID,
+              record.userID == claims.userID, (0...HandedOverSession.largestSequence).contains(record.sequence),
               let memberships = try? await readyStates(authorization: authorization, home: claims.userID.cell) else { return nil }
         let member = Set(memberships.flatMap { $0.state.guilds.map(\.guild.id) })
         record.guilds = record.guilds.filter(member.contains)

@@ -18,6 +18,11 @@ public struct HandedOverSession: Codable, Sendable, Equatable {
     /// The frames as references into the drain's table of bodies (see `HandOverTable`).
     public var shared: SharedFrames?
 
+    /// The largest sequence a record is believed with: beyond any real session (a dispatch a
+    /// microsecond for 285 years), and far enough from Int64's end that numbering on from it
+    /// cannot overflow (a forged record of Int64.max would trap the edge at the next dispatch).
+    public static let largestSequence: Int64 = 1 << 53
+
     public init(userID: Snowflake, isBot: Bool, intents: Int, sequence: Int64, guilds: [Snowflake],
                 cursors: [String: Int64], frames: [KeptFrame], presence: PresenceState?, shared: SharedFrames? = nil) {
         self.userID = userID; self.isBot = isBot; self.intents = intents; self.sequence = sequence

@@ -28,15 +28,20 @@ public struct ResumeBuffer: Sendable {
     /// A buffer handed over by another edge: the frames it kept and the last sequence it sent.
     public init(capacity: Int = 1000, byteCapacity: Int = ResumeBuffer.defaultByteCapacity, kept: [KeptFrame], lastSeq: Int64) {
         self.init(capacity: capacity, byteCapacity: byteCapacity)
-        for entry in kept.suffix(capacity) { append(seq: entry.seq, frame: entry.frame) }
+        // Only numbers the session can have sent (the record is Redis's word for it).
+        for entry in kept.suffix(capacity) where entry.seq >= 1 && entry.seq <= lastSeq { append(seq: entry.seq, frame: entry.frame) }
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 
     /// A buffer adopted from a drain's shared table: bodies numbered from `firstSeq`.
     public init(capacity: Int = 1000, byteCapacity: Int = ResumeBuffer.defaultByteCapacity, firstSeq: Int64, bodies: [DispatchBody], lastSeq: Int64) {
         self.init(capacity: capacity, byteCapacity: byteCapacity)
-        let skipped = max(0, bodies.count - capacity)
-        for (offset, body) in bodies.dropFirst(skipped).enumerated() { append(firstSeq + Int64(skipped + offset), body) }
+        // Only numbers the session can have sent, 1 through `lastSeq` (compared before any sum:
+        // the record is Redis's word for them); otherwise nothing is kept and the client gets op 9.
+        if firstSeq >= 1, lastSeq >= 0, Int64(bodies.count) <= lastSeq - firstSeq + 1 {
+            let skipped = max(0, bodies.count - capacity)
+            for (offset, body) in bodies.dropFirst(skipped).enumerated() { append(firstSeq + Int64(skipped + offset), body) }
+        }
         self.lastSeq = max(self.lastSeq, lastSeq)
     }
 

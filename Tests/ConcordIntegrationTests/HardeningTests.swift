@@ -506,6 +506,43 @@ struct HardeningTests {
         }
     }
 
+    /// A hand-over record's numbers are Redis's word too: a sequence at Int64's end (the next
+    /// dispatch would overflow) or frames numbered past it are refused with op 9, and the edge
+    /// goes on serving.
+    @Test func aForgedHandOverRecordWithImpossibleNumbersIsRefused() async throws {
+        try await TestCluster.with { c in
+            let (malloryID, mallory) = try await c.register("mallory")
+            let redis = RedisClient(host: "127.0.0.1", port: try TestServers.redisPort())
+            let table = Topics.handedOverBodies("forged", cell: c.cellName)
+            _ = try await redis.send("SET", table, #"[{"type":"MESSAGE_CREATE","data":"{}"}]"#)
+            let records = [
+                HandedOverSession(userID: malloryID, isBot: false, intents: GatewayFrames.defaultIntents, sequence: .max,
+                                  guilds: [], cursors: [:], frames: [], presence: nil),
+                HandedOverSession(userID: malloryID, isBot: false, intents: GatewayFrames.defaultIntents, sequence: 10,
+                                  guilds: [], cursors: [:], frames: [], presence: nil,
+                                  shared: SharedFrames(table: table, firstSeq: .max, bodies: [0])),
+                HandedOverSession(userID: malloryID, isBot: false, intents: GatewayFrames.defaultIntents, sequence: 10,
+                                  guilds: [], cursors: [:], frames: try WireJSON.decode([KeptFrame].self, from: Data(#"[{"seq":-1,"frame":"x"},{"seq":9223372036854775807,"frame":"y"}]"#.utf8)),
+                                  presence: nil),
+            ]
+            for (index, record) in records.enumerated() {
+                _ = try await redis.send("SET", Topics.handedOverSession("forged-\(index)", cell: c.cellName), try WireJSON.encodeString(record))
+                let session = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+                // The first asks from its record's own last number: all there is to replay is
+                // nothing, and RESUMED would be numbered past Int64's end.
+                let seq = index == 0 ? Int64.max : 5
+                session.send(#"{"op":6,"d":{"token":"\#(mallory)","session_id":"forged-\#(index)","seq":\#(seq)}}"#)
+                _ = try await session.wait(for: "op 9") { $0["op"]?.intValue == 9 }
+                session.close()
+            }
+            await redis.close()
+            let fresh = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+            fresh.send(GatewayFrames.identify(mallory))
+            try await fresh.waitDispatch("READY")
+            fresh.close()
+        }
+    }
+
     /// A Redis at its memory limit (keys without a TTL fill it, so nothing can be evicted)
     /// refuses writes: the cell keeps taking messages, sessions keep receiving them, and a
     /// revocation still holds.

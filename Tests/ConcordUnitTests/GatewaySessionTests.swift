@@ -242,6 +242,13 @@ struct GatewaySessionTests {
         #expect(first.handOver(after: .min, limit: 200, into: &table).bodies.count == 6)
         #expect(first.handOver(after: 5, limit: -1, into: &table).bodies.isEmpty)
         #expect(ResumeBuffer().handOver(after: 0, limit: 200, into: &table).bodies.isEmpty)
+        // A table's numbers are Redis's word: none past the session's last, none below 1.
+        let body = bodies[0]
+        #expect(ResumeBuffer(firstSeq: .max, bodies: [body], lastSeq: 10).replay(after: 9) == nil)
+        #expect(ResumeBuffer(firstSeq: 1, bodies: [body, body, body], lastSeq: 2).replay(after: 0) == nil)
+        #expect(ResumeBuffer(firstSeq: 0, bodies: [body], lastSeq: 2).replay(after: 0) == nil)
+        #expect(ResumeBuffer(firstSeq: 1, bodies: [body], lastSeq: .min).kept.isEmpty)
+        #expect(ResumeBuffer(firstSeq: 2, bodies: [body], lastSeq: 2).replay(after: 1)?.count == 1)
     }
 
     /// An idle session's buffer, once the client has acknowledged everything, holds none of the
