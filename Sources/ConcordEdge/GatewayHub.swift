@@ -543,9 +543,9 @@ final class GatewayHub: Sendable {
         var buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
         if let shared = record.shared {
             // A reference the table does not hold leaves the buffer empty: the client gets op 9.
-            let table = await handedOverTables.bodies(shared.table, cell: home.cell.name, redis: home.redis, now: Self.now)
-            let bodies = shared.bodies.compactMap { table?.indices.contains($0) == true ? table?[$0] : nil }
-            buffer = ResumeBuffer(firstSeq: shared.firstSeq, bodies: bodies.count == shared.bodies.count ? bodies : [], lastSeq: record.sequence)
+            let table = await handedOverTables.bodies(shared.table, cell: home.cell.name, redis: home.redis, now: Self.now) ?? []
+            let bodies = shared.bodies.allSatisfy(table.indices.contains) ? shared.bodies.map { table[$0] } : []
+            buffer = ResumeBuffer(firstSeq: shared.firstSeq, bodies: bodies, lastSeq: record.sequence)
         }
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil, deliveries: deliveries)
         connection.state.withLock { s in

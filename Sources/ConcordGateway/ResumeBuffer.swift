@@ -106,7 +106,7 @@ public struct ResumeBuffer: Sendable {
     /// How many frames the buffer's storage has room for (kept or let go, not yet removed).
     var storageCapacity: Int { bodies.capacity }
 
-    /// The kept frames, oldest first: what a draining edge hands over.
+    /// The kept frames, oldest first, whole (a drain hands them over by `handOver(after:)`).
     public var kept: [KeptFrame] { (start..<bodies.count).map { KeptFrame(seq: seq(at: $0), frame: Self.frame(seq(at: $0), bodies[$0])) } }
 
     /// The newest `limit` kept frames after `seq` (what a client that acknowledged `seq` may
