@@ -25,7 +25,7 @@ ONLY=${BENCH_ONLY:-all}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180 CELL_ADMIN_PORT=58203 EDGE_ADMIN_PORT=58183
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
-PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 CELL2_ADMIN_PORT=58204 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182
+PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 CELL2_ADMIN_PORT=58204 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182 RELAY2_ADMIN_PORT=58205
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -88,6 +88,7 @@ cat > "$root/cluster.json" <<JSON
               "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS2_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL2_PORT }, "admin": { "host": "127.0.0.1", "port": $CELL2_ADMIN_PORT },
+              "relay_admin": { "host": "127.0.0.1", "port": $RELAY2_ADMIN_PORT },
               "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
               "admin": { "host": "127.0.0.1", "port": $EDGE_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE_PORT" },
@@ -297,10 +298,23 @@ cells_bench() {
   "$BIN/concordctl" channel share "$shared" --into "$far_guild" --config "$CONFIG"
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --cell bench-2 --workspace "$far_guild" --owner "$far_owner" \
     --count 10 --prefix far > "$root/far-tokens"
+  # The relay into cell 2, from its metrics: page reads and applies (sums and counts), events applied.
+  relay2_figures() {
+    curl -fsS "http://127.0.0.1:$RELAY2_ADMIN_PORT/metrics" | awk '
+      /^concord_relay_step_duration_seconds_sum.*step="page"/ { ps = $NF } /^concord_relay_step_duration_seconds_count.*step="page"/ { pc = $NF }
+      /^concord_relay_step_duration_seconds_sum.*step="apply"/ { as = $NF } /^concord_relay_step_duration_seconds_count.*step="apply"/ { ac = $NF }
+      /^concord_relay_applied_total/ { e += $NF }
+      END { print ps + 0, pc + 0, as + 0, ac + 0, e + 0 }'
+  }
   for rate in ${BENCH_CELL_RATES:-100 200 1000}; do
     echo "cells: $CLIENTS members posting together at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
+    local relay_before
+    relay_before=$(relay2_figures)
     "$BIN/concord-bench" fanout --edge "$EDGE2" --post-edge "$EDGE" --tokens "$root/far-tokens" --sender-token "$OWNER_TOKEN" \
       --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
+    echo "$relay_before $(relay2_figures)" | awk '{ pc = $7 - $2; ac = $9 - $4
+      printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied\n",
+        pc, (pc ? ($6 - $1) / pc * 1000 : 0), ac, (ac ? ($8 - $3) / ac * 1000 : 0), (ac ? ($10 - $5) / ac : 0) }'
     "$BIN/concordctl" outbox status --config "$CONFIG"
   done
   # Hops: a far member reads the shared channel through edge-2 (their cell holds its replica);
