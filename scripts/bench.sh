@@ -179,7 +179,7 @@ fanout() {
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
     --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
     --warmup "${BENCH_FANOUT_WARMUP:-100}" --warmed-file "$root/warmed" \
-    --sending-file "$root/sending" --joined-file "$root/joined" & bench=$!
+    --sending-file "$root/sending" --joined-file "$root/joined" ${BENCH_FANOUT_ARGS:-} & bench=$!
   while [ ! -f "$root/warmed" ] && kill -0 "$bench" 2>/dev/null; do sleep 0.01; done
   python3 scripts/cpu_split.py snapshot "$root/join-cpu.json" "${roles[@]}"
   local commits_before; commits_before=$(committed_transactions); redis_calls > "$root/join-calls-before"; statements_reset
