@@ -37,6 +37,9 @@ final class SocketOutput: Sendable {
     }
 
     let channel: any Channel
+    /// Where writes enter the pipeline: the socket handler's context, so they skip the tail and
+    /// the handler itself on their way to the socket (nil: from the channel's tail).
+    private let entry: NIOLoopBound<ChannelHandlerContext>?
     private let pending: Mutex<Pending>
     private let unsent = Atomic<Int>(0)
     private let replaying = Atomic<Int>(0)
@@ -44,8 +47,10 @@ final class SocketOutput: Sendable {
     let unsentLimit: Int
     private let rounds: FlushRounds?
 
-    init(channel: any Channel, compression: GatewayCompression?, unsentLimit: Int = SocketOutput.defaultUnsentLimit, rounds: FlushRounds? = nil) {
+    init(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>? = nil, compression: GatewayCompression?,
+         unsentLimit: Int = SocketOutput.defaultUnsentLimit, rounds: FlushRounds? = nil) {
         self.channel = channel
+        self.entry = entry
         self.unsentLimit = unsentLimit
         self.rounds = rounds
         pending = Mutex(Pending(compressor: compression.map(DeferredCompressor.init)))
@@ -113,7 +118,7 @@ final class SocketOutput: Sendable {
             unsent.wrappingSubtract(taken.unsent, ordering: .relaxed)
             replaying.wrappingSubtract(taken.replay, ordering: .relaxed)
         }
-        channel.writeAndFlush(NIOAny(bytes), promise: written)
+        if let entry { entry.value.writeAndFlush(NIOAny(bytes), promise: written) } else { channel.writeAndFlush(NIOAny(bytes), promise: written) }
     }
 }
 

@@ -40,7 +40,7 @@ final class GatewayFrameHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.context = context
         guard context.channel.isActive else { return }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        socket = hub.open(channel: context.channel, query: query) { code in
+        socket = hub.open(channel: context.channel, entry: NIOLoopBound(context, eventLoop: context.eventLoop), query: query) { code in
             handler.value.sendClose(code: UInt16(code.rawValue), reason: code.reason)
         }
         query = [:]

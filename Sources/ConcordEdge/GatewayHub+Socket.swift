@@ -97,11 +97,13 @@ extension GatewayHub {
     /// A socket just upgraded, on its event loop: HELLO goes out (or the socket's refusal), and
     /// from here its messages come through `received` and its end through `ended`. `close` sends
     /// the edge's close handshake (on the event loop).
-    func open(channel: any Channel, query: [String: String], heartbeatInterval: Double = 41.25,
+    /// `entry`: the socket handler's context, where the session's frames enter the pipeline.
+    func open(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>? = nil, query: [String: String], heartbeatInterval: Double = 41.25,
               close: @escaping @Sendable (GatewayCloseCode) -> Void) -> SocketBinding {
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.
-        let output = SocketOutput(channel: channel, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)), rounds: flushRounds)
+        let output = SocketOutput(channel: channel, entry: entry, compression: query["compress"].flatMap(GatewayCompression.init(rawValue:)),
+                                  rounds: flushRounds)
         // A close asked for goes out after the frames sent before it (a flush held for a round
         // would otherwise follow it).
         let closer = SocketCloser { [metrics] code in
