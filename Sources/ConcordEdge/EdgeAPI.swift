@@ -39,6 +39,7 @@ public final class EdgeAPI: Sendable {
     let webApp: WebApp
     public let metrics: NodeMetrics
     let cellCalls: CoreMetrics.Counter
+    let cellCallDuration: CoreMetrics.Timer
     let replicaHints = ReplicaHints()
     let logger: Logger
 
@@ -52,6 +53,7 @@ public final class EdgeAPI: Sendable {
         self.webApp = webApp
         self.metrics = metrics
         cellCalls = metrics.counter(.edgeCellCalls)
+        cellCallDuration = metrics.timer(.edgeCellCallDuration)
         self.directory = directory
         self.tokens = tokens
         self.limits = limits
@@ -263,6 +265,8 @@ public final class EdgeAPI: Sendable {
     func send(to cell: CellDirectory.Entry, method: HTTPMethod, path: String, authorization: String?, body: Data = Data(),
               contentType: String = "application/json", reason: String? = nil) async throws -> CellReply {
         cellCalls.increment()
+        let started = ContinuousClock.now
+        defer { cellCallDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
         return try await cells.send(InternalAPI.api(method: method.rawValue, path: path, authorization: authorization, body: body,
                                                     contentType: contentType, reason: reason, edgeURL: publicURL), to: cell.baseURL)
     }

@@ -53,6 +53,9 @@ public enum MetricName: String, CaseIterable, Sendable {
     case rateLimited = "concord_rate_limited_total"
     /// Calls an edge made to cells (against its requests: the hops a request takes).
     case edgeCellCalls = "concord_edge_cell_calls_total"
+    /// How long an edge's call to a cell took, from the edge (against the cell's own request
+    /// duration: what the link, the connection pool and the edge's event loops added).
+    case edgeCellCallDuration = "concord_edge_cell_call_duration_seconds"
     // The gateway, at the edge.
     case gatewaySessions = "concord_gateway_sessions"
     case gatewayIdentifies = "concord_gateway_identifies_total"

@@ -130,6 +130,9 @@ struct ObservabilityTests {
             #expect(Self.sample(edgeText, #"concord_http_requests_total{route="createMessage",status="200"}"#) == 3, "\(edgeText.prefix(3000))")
             #expect(Self.sample(edgeText, #"concord_http_requests_total{route="getCurrentUser",status="401"}"#) == 1)
             #expect(Self.sample(edgeText, #"concord_http_request_duration_seconds_count{route="createMessage"}"#) == 4, "three sent, one refused")
+            // Each call to a cell is timed as the edge saw it, as many as it counted.
+            let calls = try #require(Self.sample(edgeText, "concord_edge_cell_calls_total"))
+            #expect(calls >= 3 && Self.sample(edgeText, "concord_edge_cell_call_duration_seconds_count") == calls)
             #expect(Self.sample(edgeText, "concord_gateway_sessions") == 1)
             #expect(Self.sample(edgeText, "concord_gateway_identifies_total") == 1)
             // Nothing was written between READY and the session's subscriptions: the cell's
