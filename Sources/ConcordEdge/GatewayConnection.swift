@@ -38,8 +38,8 @@ final class SocketOutput: Sendable {
 
     let channel: any Channel
     /// Where writes enter the pipeline: the socket handler's context, so they skip the tail and
-    /// the handler itself on their way to the socket (nil: from the channel's tail).
-    private let entry: NIOLoopBound<ChannelHandlerContext>?
+    /// the handler itself on their way to the socket.
+    private let entry: NIOLoopBound<ChannelHandlerContext>
     private let pending: Mutex<Pending>
     private let unsent = Atomic<Int>(0)
     private let replaying = Atomic<Int>(0)
@@ -47,7 +47,7 @@ final class SocketOutput: Sendable {
     let unsentLimit: Int
     private let rounds: FlushRounds?
 
-    init(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>? = nil, compression: GatewayCompression?,
+    init(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>, compression: GatewayCompression?,
          unsentLimit: Int = SocketOutput.defaultUnsentLimit, rounds: FlushRounds? = nil) {
         self.channel = channel
         self.entry = entry
@@ -118,7 +118,7 @@ final class SocketOutput: Sendable {
             unsent.wrappingSubtract(taken.unsent, ordering: .relaxed)
             replaying.wrappingSubtract(taken.replay, ordering: .relaxed)
         }
-        if let entry { entry.value.writeAndFlush(NIOAny(bytes), promise: written) } else { channel.writeAndFlush(NIOAny(bytes), promise: written) }
+        entry.value.writeAndFlush(NIOAny(bytes), promise: written)
     }
 }
 

@@ -98,7 +98,7 @@ extension GatewayHub {
     /// from here its messages come through `received` and its end through `ended`. `close` sends
     /// the edge's close handshake (on the event loop).
     /// `entry`: the socket handler's context, where the session's frames enter the pipeline.
-    func open(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>? = nil, query: [String: String], heartbeatInterval: Double = 41.25,
+    func open(channel: any Channel, entry: NIOLoopBound<ChannelHandlerContext>, query: [String: String], heartbeatInterval: Double = 41.25,
               close: @escaping @Sendable (GatewayCloseCode) -> Void) -> SocketBinding {
         // One compression stream per connection. An unknown compression gets uncompressed text
         // frames, which clients accept.

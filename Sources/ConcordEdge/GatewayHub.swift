@@ -493,10 +493,11 @@ final class GatewayHub: Sendable {
         let all = registry.withLock { Array($0.sessions) }
         let drain = UUID().uuidString.lowercased()
         let expiry = ["EX", "\(Int(resumeWindow.rounded(.up)))"]
+        let tableKey = { (cell: Int) in Topics.handedOverBodies(drain, cell: self.cellName(cell)) }
         var tables: [Int: HandOverTable] = [:]
         var commands: [Int: [[String]]] = [:]
         for (sessionID, connection) in all {
-            guard let record = connection.handOver(into: &tables, key: { Topics.handedOverBodies(drain, cell: self.cellName($0)) }),
+            guard let record = connection.handOver(into: &tables, key: tableKey),
                   let json = try? WireJSON.encodeString(record) else { continue }
             let cell = record.userID.cell
             commands[cell, default: []].append(["SET", Topics.handedOverSession(sessionID, cell: cellName(cell)), json] + expiry)
@@ -504,7 +505,7 @@ final class GatewayHub: Sendable {
         // Each cell's table goes ahead of its sessions' records, in the same pipeline.
         for (cell, table) in tables {
             guard let json = try? WireJSON.encodeString(table.bodies) else { commands[cell] = nil; continue }
-            commands[cell]?.insert(["SET", Topics.handedOverBodies(drain, cell: cellName(cell)), json] + expiry, at: 0)
+            commands[cell]?.insert(["SET", tableKey(cell), json] + expiry, at: 0)
         }
         for (cell, batch) in commands {
             do { _ = try await directory.entry(for: cell)?.redis.pipeline(batch) } catch {
@@ -540,12 +541,15 @@ final class GatewayHub: Sendable {
         // the hand-over, each change putting back the state it made at its point of the stream.
         var visibility = ChannelVisibility(userID: record.userID)
         for part in memberships { for guild in part.state.guilds where record.guilds.contains(guild.guild.id) { visibility.load(guild, sharing: workspaceViews) } }
-        var buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
+        let buffer: ResumeBuffer
         if let shared = record.shared {
             // A reference the table does not hold leaves the buffer empty: the client gets op 9.
             let table = await handedOverTables.bodies(shared.table, cell: home.cell.name, redis: home.redis, now: Self.now) ?? []
             let bodies = shared.bodies.allSatisfy(table.indices.contains) ? shared.bodies.map { table[$0] } : []
             buffer = ResumeBuffer(firstSeq: shared.firstSeq, bodies: bodies, lastSeq: record.sequence)
+        } else {
+            // A record of an older edge: its frames whole.
+            buffer = ResumeBuffer(kept: record.frames, lastSeq: record.sequence)
         }
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: nil, closer: nil, deliveries: deliveries)
         connection.state.withLock { s in
