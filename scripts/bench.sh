@@ -487,7 +487,9 @@ files_bench() {
 # memory). Concord's server figures are the edge's (the process that fans out).
 peers_bench() {
   local fanbench=${BENCH_PEERS_FANBENCH:-../shared/bench/fanout} n=${BENCH_PEERS_SESSIONS:-1000}
-  local flood=${BENCH_PEERS_FLOOD:-1000} paced=${BENCH_PEERS_PACED:-200} venv=.build/fanbench-venv
+  # BENCH_PEERS_FLOOD=0 leaves the flood out; BENCH_PEERS_RATE sets the paced run's messages/s
+  # (BENCH_PEERS_SESSIONS=10000 BENCH_PEERS_RATE=10: 100k deliveries/s offered, as bench-fanout's 10k).
+  local flood=${BENCH_PEERS_FLOOD:-1000} paced=${BENCH_PEERS_PACED:-200} rate=${BENCH_PEERS_RATE:-20} venv=.build/fanbench-venv
   [ -f "$fanbench/fanbench.py" ] || { log "no fanbench.py in $fanbench (BENCH_PEERS_FANBENCH)"; return 1; }
   ensure_nchan
   [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
@@ -514,7 +516,7 @@ PY
   echo "peers: $n receivers in one room, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
   # BENCH_PEERS_ROUNDS=N: every run N times, alternating; the table adds medians and ratios.
   local rounds=${BENCH_PEERS_ROUNDS:-1}
-  for run in $(for _ in $(seq "$rounds"); do echo "flood:0:$flood" "paced:20:$paced"; done); do
+  for run in $(for _ in $(seq "$rounds"); do [ "$flood" = 0 ] || echo "flood:0:$flood"; echo "paced:$rate:$paced"; done); do
     set -- ${run//:/ }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included),
