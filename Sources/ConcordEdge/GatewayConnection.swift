@@ -18,8 +18,14 @@ import Synchronization
 /// The bytes written but not yet taken by the socket are counted: a client that stops reading
 /// (or reads slower than its events arrive) would otherwise grow the edge without bound. Past
 /// `unsentLimit` the socket is closed at once; the session stays resumable, and what it was
-/// not sent is in its resume buffer. A RESUME's replay is counted apart: it is bounded by the
+/// not sent is in its resume buffer. A RESUME's replay is not counted: it is bounded by the
 /// resume buffer already, and a client that has just reconnected is about to read it.
+///
+/// A flush into a writable socket is taken as sent: the channel then holds less than its high
+/// water mark (64 KB), and tracking each such write to its end cost a promise and a callback
+/// per delivery. Once the channel stops being writable (its reader is behind), each flush is
+/// counted until the socket takes it. So a socket holds at most the limit, the water mark and
+/// the one flush that crossed it.
 final class SocketOutput: Sendable {
     /// Enough for a burst of large GUILD_CREATEs at identify; far less than a stalled client
     /// would pile up in a minute of ordinary traffic.
@@ -33,7 +39,6 @@ final class SocketOutput: Sendable {
         var compressor: DeferredCompressor?
         var bytes: ByteBuffer?
         var unsent = 0
-        var replay = 0
     }
 
     let channel: any Channel
@@ -42,7 +47,6 @@ final class SocketOutput: Sendable {
     private let entry: NIOLoopBound<ChannelHandlerContext>
     private let pending: Mutex<Pending>
     private let unsent = Atomic<Int>(0)
-    private let replaying = Atomic<Int>(0)
     private let overflowed = Atomic<Bool>(false)
     let unsentLimit: Int
     private let rounds: FlushRounds?
@@ -83,15 +87,13 @@ final class SocketOutput: Sendable {
             let before = bytes.readableBytes
             encode(p.compressor, &bytes)
             let size = bytes.readableBytes - before
-            if replay {
-                replaying.wrappingAdd(size, ordering: .relaxed)
-                p.replay += size
-            } else if unsent.wrappingAdd(size, ordering: .relaxed).newValue > unsentLimit {
-                unsent.wrappingSubtract(size, ordering: .relaxed)
-                bytes.moveWriterIndex(to: bytes.writerIndex - size)
-                p.bytes = scheduled ? bytes : nil
-                return (false, true)
-            } else {
+            if !replay {
+                guard unsent.wrappingAdd(size, ordering: .relaxed).newValue <= unsentLimit else {
+                    unsent.wrappingSubtract(size, ordering: .relaxed)
+                    bytes.moveWriterIndex(to: bytes.writerIndex - size)
+                    p.bytes = scheduled ? bytes : nil
+                    return (false, true)
+                }
                 p.unsent += size
             }
             p.bytes = bytes
@@ -109,15 +111,17 @@ final class SocketOutput: Sendable {
     /// On the event loop: everything queued since the last run, one write and one flush.
     func flushQueue() {
         let taken = pending.withLock { p in
-            defer { (p.bytes, p.unsent, p.replay) = (nil, 0, 0) }
-            return (bytes: p.bytes, unsent: p.unsent, replay: p.replay)
+            defer { (p.bytes, p.unsent) = (nil, 0) }
+            return (bytes: p.bytes, unsent: p.unsent)
         }
         guard let bytes = taken.bytes, bytes.readableBytes > 0 else { return }
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { [self] _ in
+        guard !channel.isWritable, taken.unsent > 0 else {
             unsent.wrappingSubtract(taken.unsent, ordering: .relaxed)
-            replaying.wrappingSubtract(taken.replay, ordering: .relaxed)
+            entry.value.writeAndFlush(NIOAny(bytes), promise: nil)
+            return
         }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { [self] _ in unsent.wrappingSubtract(taken.unsent, ordering: .relaxed) }
         entry.value.writeAndFlush(NIOAny(bytes), promise: written)
     }
 }
