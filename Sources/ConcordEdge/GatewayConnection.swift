@@ -31,14 +31,33 @@ final class SocketOutput: Sendable {
     /// would pile up in a minute of ordinary traffic.
     static let defaultUnsentLimit = 1 << 20
 
-    /// The frames encoded since the last flush (nil: none, and no flush on its way), and their
-    /// counted bytes. The compression stream lives beside them under the same lock, so its
-    /// order is the socket's order. Made at the socket's second frame: an unidentified socket
-    /// holds no compression context.
+    /// The frames since the last flush (none, and no flush on its way, when both are empty) and
+    /// their counted bytes. Uncompressed, they are encoded as they come (`bytes`); compressed,
+    /// they wait as text (`frames`) and the flush compresses them on the socket's own event loop,
+    /// so a fan-out's compression spreads over the loops instead of running on the one task that
+    /// routes the event to every session. The compression stream lives beside them under the
+    /// same lock, so its order is the socket's order. Made at the socket's second frame: an
+    /// unidentified socket holds no compression context.
     private struct Pending {
         var compressor: DeferredCompressor?
         var bytes: ByteBuffer?
+        var frames: [Frame] = []
         var unsent = 0
+
+        var isEmpty: Bool { bytes == nil && frames.isEmpty }
+    }
+
+    /// A frame waiting for its compression.
+    private enum Frame {
+        case text(String)
+        case dispatch(Dispatch)
+
+        var text: String {
+            switch self {
+            case .text(let text): text
+            case .dispatch(let dispatch): dispatch.frame
+            }
+        }
     }
 
     let channel: any Channel
@@ -62,41 +81,46 @@ final class SocketOutput: Sendable {
 
     /// - Parameter replay: a frame of a RESUME's replay.
     func write(_ text: String, replay: Bool = false) {
-        write(replay: replay) { compressor, buffer in
-            if let compressor { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(text), to: &buffer) }
-            else { WebSocketFrameBytes.append(text: text, to: &buffer) }
-        }
+        write(.text(text), size: text.utf8.count + 10, replay: replay) { WebSocketFrameBytes.append(text: text, to: &$0) }
     }
 
     /// A numbered dispatch, spliced straight into the buffer when uncompressed.
     func write(_ dispatch: Dispatch) {
-        write(replay: false, size: dispatch.byteCount + 10) { compressor, buffer in
-            if let compressor { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(dispatch.frame), to: &buffer) }
-            else { WebSocketFrameBytes.append(dispatch, to: &buffer) }
-        }
+        write(.dispatch(dispatch), size: dispatch.byteCount + 10, replay: false) { WebSocketFrameBytes.append(dispatch, to: &$0) }
     }
 
-    /// `size`: about how many bytes the frame takes, for a new buffer's first size.
-    private func write(replay: Bool, size: Int = 512, _ encode: (DeferredCompressor?, inout ByteBuffer) -> Void) {
+    /// `size`: about how many bytes the frame takes (a compressed socket's frames are counted by
+    /// it, before compression); `encode` writes it uncompressed.
+    private func write(_ frame: Frame, size: Int, replay: Bool, _ encode: (inout ByteBuffer) -> Void) {
         guard !overflowed.load(ordering: .relaxed) else { return }
         let (schedule, overflow) = pending.withLock { p -> (Bool, Bool) in
-            // Bytes waiting means a flush is already on its way.
-            let scheduled = p.bytes != nil
-            var bytes = p.bytes ?? channel.allocator.buffer(capacity: max(512, size))
-            p.bytes = nil
-            let before = bytes.readableBytes
-            encode(p.compressor, &bytes)
-            let size = bytes.readableBytes - before
-            if !replay {
-                guard unsent.wrappingAdd(size, ordering: .relaxed).newValue <= unsentLimit else {
-                    unsent.wrappingSubtract(size, ordering: .relaxed)
-                    bytes.moveWriterIndex(to: bytes.writerIndex - size)
-                    p.bytes = scheduled ? bytes : nil
-                    return (false, true)
-                }
-                p.unsent += size
+            // Frames waiting means a flush is already on its way.
+            let scheduled = !p.isEmpty
+            var counted = size
+            if p.compressor != nil {
+                p.frames.append(frame)
+            } else {
+                // Taken out while it grows: a second reference would copy it.
+                var bytes = p.bytes ?? channel.allocator.buffer(capacity: max(512, size))
+                p.bytes = nil
+                let before = bytes.readableBytes
+                encode(&bytes)
+                counted = bytes.readableBytes - before
+                p.bytes = bytes
             }
-            p.bytes = bytes
+            guard !replay else { return (!scheduled, false) }
+            guard unsent.wrappingAdd(counted, ordering: .relaxed).newValue <= unsentLimit else {
+                unsent.wrappingSubtract(counted, ordering: .relaxed)
+                if p.compressor != nil {
+                    p.frames.removeLast()
+                } else if var bytes = p.bytes {
+                    p.bytes = nil
+                    bytes.moveWriterIndex(to: bytes.writerIndex - counted)
+                    p.bytes = scheduled ? bytes : nil
+                }
+                return (false, true)
+            }
+            p.unsent += counted
             return (!scheduled, false)
         }
         if overflow {
@@ -108,11 +132,15 @@ final class SocketOutput: Sendable {
 
     func scheduleFlush() { channel.eventLoop.execute { [self] in flushQueue() } }
 
-    /// On the event loop: everything queued since the last run, one write and one flush.
+    /// On the event loop: everything queued since the last run (compressed here, in order), one
+    /// write and one flush.
     func flushQueue() {
         let taken = pending.withLock { p in
-            defer { (p.bytes, p.unsent) = (nil, 0) }
-            return (bytes: p.bytes, unsent: p.unsent)
+            defer { (p.bytes, p.frames, p.unsent) = (nil, [], 0) }
+            guard let compressor = p.compressor, !p.frames.isEmpty else { return (bytes: p.bytes, unsent: p.unsent) }
+            var bytes = channel.allocator.buffer(capacity: 256 * p.frames.count)
+            for frame in p.frames { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(frame.text), to: &bytes) }
+            return (bytes: Optional(bytes), unsent: p.unsent)
         }
         guard let bytes = taken.bytes, bytes.readableBytes > 0 else { return }
         guard !channel.isWritable, taken.unsent > 0 else {
