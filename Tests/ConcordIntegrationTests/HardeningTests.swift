@@ -585,13 +585,17 @@ struct HardeningTests {
 
     /// A client that identifies, then never reads: the edge closes it once its unsent bytes pass
     /// the bound (instead of keeping everything), and it resumes with nothing lost.
-    @Test func aClientThatStopsReadingIsClosedAndResumesWithNothingLost() async throws {
+    /// Compressed, the frames are counted before compression (their filler is random, so the
+    /// compressed bytes too pass the sockets' buffers).
+    @Test(arguments: [nil, GatewayCompression.zlibStream])
+    func aClientThatStopsReadingIsClosedAndResumesWithNothingLost(_ compression: GatewayCompression?) async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
             let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Stall")).decode(Guild.self)
             let general = guild.system_channel_id!
             let port = c.edgePort
-            let stalled = try await offThePool { try StalledSocket(port: port) }
+            let path = "/gateway?v=10&encoding=json" + (compression.map { "&compress=\($0.rawValue)" } ?? "")
+            let stalled = try await offThePool { try StalledSocket(port: port, path: path, compression: compression) }
             try stalled.send(GatewayFrames.identify(alice))
             var frames = try await offThePool {
                 var frames: [JSONValue] = []
@@ -604,12 +608,14 @@ struct HardeningTests {
 
             // ~2.4 KB a frame: 700 of them pass the 1 MiB bound and the sockets' buffers, and fit the resume buffer.
             let total = 700
-            let filler = String(repeating: "x", count: 1900)
+            // Each message its own random filler when compressed: the stream's window would find a repeated one.
+            let filler: @Sendable () -> String = { compression == nil ? String(repeating: "x", count: 1900)
+                : String((0..<1900).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! }) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<6 {
                     group.addTask {
                         for i in stride(from: worker, to: total, by: 6) {
-                            let reply = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "\(i) \(filler)"))
+                            let reply = try await c.request(.POST, "/channels/\(general)/messages", token: alice, body: MessageCreateRequest(content: "\(i) \(filler())"))
                             #expect(reply.status == 200)
                         }
                     }

@@ -1,3 +1,4 @@
+import ConcordGateway
 import ConcordModels
 import Foundation
 #if canImport(Glibc)
@@ -13,7 +14,11 @@ final class StalledSocket: @unchecked Sendable {
     private var pending: [UInt8] = []
     private(set) var endOfStream = false
 
-    init(port: Int, path: String = "/gateway?v=10&encoding=json") throws {
+    /// Inflates binary frames when the socket asked for transport compression.
+    private let decompressor: (any GatewayDecompressor)?
+
+    init(port: Int, path: String = "/gateway?v=10&encoding=json", compression: GatewayCompression? = nil) throws {
+        decompressor = compression?.makeDecompressor()
         fd = try connectToLoopback(port: port, receiveBuffer: 4096)
         try writeAll(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
@@ -98,7 +103,8 @@ final class StalledSocket: @unchecked Sendable {
                 try? send(opcode: 8, Array(payload.prefix(2)))
             }
             if opcode == 10 { pongs.append(payload) }
-            if opcode == 1, let value = try? WireJSON.decode(JSONValue.self, from: Data(payload)) {
+            let text = opcode == 2 ? decompressor?.decompress(payload).map { Array($0.utf8) } : opcode == 1 ? payload : nil
+            if let text, let value = try? WireJSON.decode(JSONValue.self, from: Data(text)) {
                 if value["op"]?.intValue == 9 { invalidSessions += 1 }
                 return value
             }
