@@ -47,7 +47,8 @@ final class SocketOutput: Sendable {
         var isEmpty: Bool { bytes == nil && frames.isEmpty }
     }
 
-    /// A frame waiting for its compression.
+    /// One frame to send: encoded at once on an uncompressed socket, kept until the flush on a
+    /// compressed one.
     private enum Frame {
         case text(String)
         case dispatch(Dispatch)
@@ -56,6 +57,22 @@ final class SocketOutput: Sendable {
             switch self {
             case .text(let text): text
             case .dispatch(let dispatch): dispatch.frame
+            }
+        }
+
+        /// About how many bytes it takes uncompressed (a compressed socket counts it by this).
+        var size: Int {
+            switch self {
+            case .text(let text): text.utf8.count + 10
+            case .dispatch(let dispatch): dispatch.byteCount + 10
+            }
+        }
+
+        /// As an uncompressed WebSocket frame; a dispatch is spliced straight into the buffer.
+        func append(to buffer: inout ByteBuffer) {
+            switch self {
+            case .text(let text): WebSocketFrameBytes.append(text: text, to: &buffer)
+            case .dispatch(let dispatch): WebSocketFrameBytes.append(dispatch, to: &buffer)
             }
         }
     }
@@ -80,31 +97,25 @@ final class SocketOutput: Sendable {
     }
 
     /// - Parameter replay: a frame of a RESUME's replay.
-    func write(_ text: String, replay: Bool = false) {
-        write(.text(text), size: text.utf8.count + 10, replay: replay) { WebSocketFrameBytes.append(text: text, to: &$0) }
-    }
+    func write(_ text: String, replay: Bool = false) { write(.text(text), replay: replay) }
 
-    /// A numbered dispatch, spliced straight into the buffer when uncompressed.
-    func write(_ dispatch: Dispatch) {
-        write(.dispatch(dispatch), size: dispatch.byteCount + 10, replay: false) { WebSocketFrameBytes.append(dispatch, to: &$0) }
-    }
+    /// A numbered dispatch.
+    func write(_ dispatch: Dispatch) { write(.dispatch(dispatch), replay: false) }
 
-    /// `size`: about how many bytes the frame takes (a compressed socket's frames are counted by
-    /// it, before compression); `encode` writes it uncompressed.
-    private func write(_ frame: Frame, size: Int, replay: Bool, _ encode: (inout ByteBuffer) -> Void) {
+    private func write(_ frame: Frame, replay: Bool) {
         guard !overflowed.load(ordering: .relaxed) else { return }
         let (schedule, overflow) = pending.withLock { p -> (Bool, Bool) in
             // Frames waiting means a flush is already on its way.
             let scheduled = !p.isEmpty
-            var counted = size
+            var counted = frame.size
             if p.compressor != nil {
                 p.frames.append(frame)
             } else {
                 // Taken out while it grows: a second reference would copy it.
-                var bytes = p.bytes ?? channel.allocator.buffer(capacity: max(512, size))
+                var bytes = p.bytes ?? channel.allocator.buffer(capacity: max(512, counted))
                 p.bytes = nil
                 let before = bytes.readableBytes
-                encode(&bytes)
+                frame.append(to: &bytes)
                 counted = bytes.readableBytes - before
                 p.bytes = bytes
             }
