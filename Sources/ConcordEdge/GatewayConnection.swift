@@ -221,7 +221,11 @@ final class GatewayConnection: Sendable {
 
     /// Numbers a dispatch the edge itself produces (READY, GUILD_CREATE at identify, RESUMED, …).
     func deliver(_ type: String, data: String) {
-        state.withLock { s in Self.dispatch(&s, DispatchBody(type: type, data: data)) }
+        deliver(DispatchBody(type: type, data: data))
+    }
+
+    func deliver(_ body: DispatchBody) {
+        state.withLock { s in Self.dispatch(&s, body) }
     }
 
     /// READY: numbered and sent, not kept for a RESUME (whoever can resume has it).

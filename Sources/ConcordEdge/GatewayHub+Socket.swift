@@ -257,7 +257,7 @@ extension GatewayHub {
             // Live events wait while the outbox is read back from where READY's state was taken.
             connection.beginCatchUp()
             connection.deliverReady(try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
-            for guild in ready.guilds { connection.deliver("GUILD_CREATE", data: try guildCreates.json(guild)) }
+            for guild in ready.guilds { connection.deliver(try guildCreates.body(guild)) }
             let subscribed = await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
             // What was published between READY's state and the subscriptions is read back from
             // the outbox, unless the cell's position shows nothing was (most identifies).

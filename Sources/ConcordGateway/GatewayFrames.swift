@@ -104,17 +104,32 @@ public enum ServerFrame {
 /// sessions keep a reference in their resume buffers, not a copy each.
 public final class DispatchBody: Sendable {
     public let type: String
-    public let data: String
+    /// The data's text is `head` then `tail`: a GUILD_CREATE's head is its workspace's part,
+    /// one string shared by every member's body, and its tail the member's own. (A body kept
+    /// until the client acknowledges it is then mostly a reference, not a copy per session:
+    /// copies living a heartbeat among the sessions' lasting objects left the heap in pieces.)
+    let head: String
+    let tail: String
     /// A frame another edge handed over, kept as its whole text (`data`), number and all.
     let isWholeFrame: Bool
 
     public init(type: String, data: String) {
-        (self.type, self.data, isWholeFrame) = (type, data, false)
+        (self.type, head, tail, isWholeFrame) = (type, data, "", false)
+    }
+
+    /// Data whose text is `head` followed by `tail`.
+    public init(type: String, head: String, tail: String) {
+        (self.type, self.head, self.tail, isWholeFrame) = (type, head, tail, false)
     }
 
     init(wholeFrame: String) {
-        (type, data, isWholeFrame) = ("", wholeFrame, true)
+        (type, head, tail, isWholeFrame) = ("", wholeFrame, "", true)
     }
+
+    /// The data as one string (made, where it has two parts).
+    public var data: String { tail.isEmpty ? head : head + tail }
+
+    var dataByteCount: Int { head.utf8.count + tail.utf8.count }
 }
 
 /// One numbered dispatch of one session. The event's data is one string shared by every session
@@ -143,7 +158,7 @@ public struct Dispatch: Sendable, Equatable {
     public var frame: String { ServerFrame.dispatch(type, seq: seq, data: data) }
 
     /// The frame's length in UTF-8 bytes, without splicing it.
-    public var byteCount: Int { Self.framing + type.utf8.count + data.utf8.count + Self.decimalDigits(seq) }
+    public var byteCount: Int { Self.framing + type.utf8.count + body.dataByteCount + Self.decimalDigits(seq) }
 
     /// How many characters `String(n)` has, without making it.
     public static func decimalDigits(_ n: Int64) -> Int {
@@ -160,7 +175,8 @@ public struct Dispatch: Sendable, Equatable {
     /// the text pieces, `number` the sequence number where it goes.
     public func withPieces(text: (String) -> Void, number: (Int64) -> Void) {
         text(#"{"op":0,"d":"#)
-        text(data)
+        text(body.head)
+        if !body.tail.isEmpty { text(body.tail) }
         text(#","s":"#)
         number(seq)
         text(#","t":""#)

@@ -60,7 +60,7 @@ public struct ResumeBuffer: Sendable {
     }
 
     private static func byteCount(_ seq: Int64, _ body: DispatchBody) -> Int {
-        body.isWholeFrame ? body.data.utf8.count : Dispatch(seq: seq, body: body).byteCount
+        body.isWholeFrame ? body.dataByteCount : Dispatch(seq: seq, body: body).byteCount
     }
 
     private func seq(at index: Int) -> Int64 { firstSeq + Int64(index) }

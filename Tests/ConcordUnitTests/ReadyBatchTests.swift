@@ -66,13 +66,13 @@ struct ReadyBatchTests {
         let encodings = GuildCreateEncodings()
         for id: UInt64 in [2, 3] {
             let payload = seen(by: id)
-            let json = try encodings.json(payload)
+            let json = try encodings.body(payload).data
             #expect(try WireJSON.decode(JSONValue.self, from: Data(json.utf8)) == WireJSON.decode(JSONValue.self, from: WireJSON.encode(payload)))
             #expect(try WireJSON.decode(GuildCreatePayload.self, from: Data(json.utf8)) == payload)
         }
         // A workspace that changed is encoded again, not served from before.
         let renamed = seen(by: 2, workspace(channelName: "renamed"))
-        let json = try encodings.json(renamed)
+        let json = try encodings.body(renamed).data
         #expect(json.contains("\"renamed\"") && !json.contains("\"general\""))
         #expect(try WireJSON.decode(GuildCreatePayload.self, from: Data(json.utf8)) == renamed)
     }

@@ -1,6 +1,7 @@
 @testable import ConcordEdge
 @testable import ConcordGateway
 import ConcordModels
+import NIOCore
 import Testing
 
 /// An event's text is made once and shared by every session it goes to: the sessions' resume
@@ -39,6 +40,33 @@ struct SharedDispatchBodyTests {
         #expect(buffer.replay(after: 9_900)?.count == 100)
         #expect(buffer.replay(after: 9_899) == nil)
         #expect(buffer.storageCapacity < 200, "storage for \(buffer.storageCapacity) frames")
+    }
+
+    @Test func membersGUILDCREATEsShareTheirWorkspacesPartAndAreWrittenWhole() throws {
+        let guild = Guild(id: Snowflake(1000), name: "w", description: nil, ownerID: Snowflake(1), systemChannelID: Snowflake(2001))
+        let channel = GuildChannel(id: Snowflake(2001), type: .guildText, guildID: guild.id, name: "general", topic: nil, position: 0,
+                                   parentID: nil, nsfw: false, lastMessageID: nil)
+        let encodings = GuildCreateEncodings()
+        let bodies = try [Snowflake(2), Snowflake(3)].map { id in
+            var payload = GuildCreatePayload(guild: guild, channels: [channel], members: [], memberCount: 900, joinedAt: nil, large: true)
+            payload.presences = [.object(["user": .object(["id": .string(id.description)])])]
+            return (payload, try encodings.body(payload))
+        }
+        func storage(_ text: String) -> UnsafeRawPointer? { text.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil }
+        #expect(storage(bodies[0].1.head) != nil && storage(bodies[0].1.head) == storage(bodies[1].1.head), "one workspace part for both")
+        for (seq, (payload, body)) in bodies.enumerated() {
+            let dispatch = Dispatch(seq: Int64(seq + 2), body: body)
+            // Written into a socket's buffer and replayed after a RESUME: one whole frame either way.
+            var bytes = ByteBuffer()
+            WebSocketFrameBytes.append(dispatch, to: &bytes)
+            let written = String(decoding: bytes.readableBytesView.dropFirst(bytes.readableBytes - dispatch.byteCount), as: UTF8.self)
+            var kept = ResumeBuffer(capacity: 10)
+            kept.append(dispatch)
+            #expect(kept.replay(after: Int64(seq + 1)) == [written])
+            #expect(written == dispatch.frame && kept.keptBytes == written.utf8.count)
+            let frame = try WireJSON.decode(JSONValue.self, from: .init(written.utf8))
+            #expect(frame["d"] == (try WireJSON.decode(JSONValue.self, from: WireJSON.encode(payload))))
+        }
     }
 
     @Test func aDirectMessageReachesBotsWithItsContent() {
