@@ -491,9 +491,11 @@ files_bench() {
 # memory). Concord's server figures are the edge's (the process that fans out).
 peers_bench() {
   local fanbench=${BENCH_PEERS_FANBENCH:-../shared/bench/fanout} n=${BENCH_PEERS_SESSIONS:-1000}
-  # BENCH_PEERS_FLOOD=0 leaves the flood out; BENCH_PEERS_RATE sets the paced run's messages/s
+  # The flood is 5,000 messages (~13 s): 1,000 (~2.6 s) was short enough that start-up swung its
+  # rate between 200k and 420k deliveries/s run to run. BENCH_PEERS_FLOOD=N sets it, 0 leaves it
+  # out; BENCH_PEERS_RATE sets the paced run's messages/s
   # (BENCH_PEERS_SESSIONS=10000 BENCH_PEERS_RATE=10: 100k deliveries/s offered, as bench-fanout's 10k).
-  local flood=${BENCH_PEERS_FLOOD:-1000} paced=${BENCH_PEERS_PACED:-200} rate=${BENCH_PEERS_RATE:-20} venv=.build/fanbench-venv
+  local flood=${BENCH_PEERS_FLOOD:-5000} paced=${BENCH_PEERS_PACED:-200} rate=${BENCH_PEERS_RATE:-20} venv=.build/fanbench-venv
   [ -f "$fanbench/fanbench.py" ] || { log "no fanbench.py in $fanbench (BENCH_PEERS_FANBENCH)"; return 1; }
   ensure_nchan
   [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
