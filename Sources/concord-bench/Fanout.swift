@@ -52,7 +52,7 @@ struct Fanout: AsyncParsableCommand {
             guard let known = GatewayCompression(rawValue: name) else { throw ValidationError("--compress: zlib-stream or zstd-stream") }
             return known
         }
-        let coldRSS = edgePid.flatMap { ProcessStats.rssKB($0) }
+        let coldRSS = edgePid.flatMap(ProcessStats.rssKB)
         if warmup > 0 {
             let warming = (0..<warmup).map { _ in SessionLog(firstHeartbeat: first) }
             _ = await SessionPool.connect(warming, tokens: tokenList, host: host, port: port, compression: compression,
@@ -64,25 +64,22 @@ struct Fanout: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(5.5))
         }
         if let warmedFile { _ = FileManager.default.createFile(atPath: warmedFile, contents: Data()) }
-        let rssBefore = edgePid.flatMap { ProcessStats.rssKB($0) }
-        let (anonBefore, fileBefore) = (edgePid.flatMap { ProcessStats.rssKB($0, "RssAnon") }, edgePid.flatMap { ProcessStats.rssKB($0, "RssFile") })
+        let residentBefore = edgePid.flatMap(ProcessStats.resident)
         let connected = await SessionPool.connect(logs, tokens: tokenList, host: host, port: port, compression: compression,
                                                   concurrency: connectConcurrency, group: group, label: "fan-out")
         if let joinedFile { _ = FileManager.default.createFile(atPath: joinedFile, contents: Data()) }
         // Past the sessions' first heartbeat, and the edge's return of freed heap after a burst.
         try await Task.sleep(for: .seconds(3))
-        if let before = rssBefore, let pid = edgePid, let after = ProcessStats.rssKB(pid) {
+        if let before = residentBefore, let after = edgePid.flatMap(ProcessStats.resident) {
             print(String(format: "edge RSS: %.1f MB before, %.1f MB with %d idle sessions = %.1f KB per idle session (%@)",
-                         Double(before) / 1024, Double(after) / 1024, connected, Double(after - before) / Double(max(connected, 1)),
+                         Double(before.all) / 1024, Double(after.all) / 1024, connected, Double(after.all - before.all) / Double(max(connected, 1)),
                          firstHeartbeat == nil ? "most not yet past their first heartbeat" : "each past its first heartbeat"))
-            if let anonBefore, let fileBefore, let anon = ProcessStats.rssKB(pid, "RssAnon"), let file = ProcessStats.rssKB(pid, "RssFile") {
-                print(String(format: "edge RSS in parts: anonymous (heap) %.1f → %.1f MB = %.1f KB per idle session; file pages (code) %.1f → %.1f MB",
-                             Double(anonBefore) / 1024, Double(anon) / 1024, Double(anon - anonBefore) / Double(max(connected, 1)),
-                             Double(fileBefore) / 1024, Double(file) / 1024))
-            }
+            print(String(format: "edge RSS in parts: anonymous (heap) %.1f → %.1f MB = %.1f KB per idle session; file pages (code) %.1f → %.1f MB",
+                         Double(before.anonymous) / 1024, Double(after.anonymous) / 1024,
+                         Double(after.anonymous - before.anonymous) / Double(max(connected, 1)), Double(before.file) / 1024, Double(after.file) / 1024))
             if warmup > 0, let cold = coldRSS {
                 print(String(format: "edge RSS: %.1f MB at start; %.1f MB after %d sessions came and left (the edge's one-time costs) = %.1f KB per idle session counted from the start",
-                             Double(cold) / 1024, Double(before) / 1024, warmup, Double(after - cold) / Double(max(connected, 1))))
+                             Double(cold) / 1024, Double(before.all) / 1024, warmup, Double(after.all - cold) / Double(max(connected, 1))))
             }
         }
 
@@ -93,7 +90,7 @@ struct Fanout: AsyncParsableCommand {
         let count = Int(rate * seconds)
         let sent = SendTimes()
         let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
-        let rssBeforeSending = edgePid.flatMap { ProcessStats.rssKB($0) }
+        let rssBeforeSending = edgePid.flatMap(ProcessStats.rssKB)
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
         if let sendingFile { _ = FileManager.default.createFile(atPath: sendingFile, contents: Data()) }
         let sendStart = DispatchTime.now().uptimeNanoseconds
@@ -130,7 +127,7 @@ struct Fanout: AsyncParsableCommand {
         for _ in 0..<500 where received() < expected { try await Task.sleep(for: .milliseconds(20)) }
         let windowEnd = DispatchTime.now().uptimeNanoseconds
         let edgeCPUAfter = edgePid.flatMap(ProcessStats.cpuSeconds)
-        let rssAfterSending = edgePid.flatMap { ProcessStats.rssKB($0) }
+        let rssAfterSending = edgePid.flatMap(ProcessStats.rssKB)
         let edgeCPU = edgeCPUBefore.flatMap { before in edgeCPUAfter.map { $0 - before } }
         let ownCPU = ProcessStats.ownCPUSeconds() - ownCPUBefore
         try await http.shutdown()
@@ -230,14 +227,26 @@ final class SendTimes: Sendable {
 
 /// Process figures from /proc and getrusage.
 enum ProcessStats {
-    /// Resident KB: all of it (`VmRSS`), or one part of it — `RssAnon` (the heap and stacks: what
-    /// sessions take) or `RssFile` (pages of the binary and libraries, shared with every process
-    /// that maps them).
-    static func rssKB(_ pid: Int32, _ field: String = "VmRSS") -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return nil }
-        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    /// Resident KB, from one read of the process's status: all of it (`VmRSS`) and two of its
+    /// parts, `RssAnon` (the heap and stacks: what sessions take) and `RssFile` (pages of the
+    /// binary and libraries, shared with every process that maps them).
+    struct Resident {
+        let all: Int
+        let anonymous: Int
+        let file: Int
     }
+
+    static func resident(_ pid: Int32) -> Resident? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func kilobytes(_ field: String) -> Int? {
+            status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+        }
+        guard let all = kilobytes("VmRSS"), let anonymous = kilobytes("RssAnon"), let file = kilobytes("RssFile") else { return nil }
+        return Resident(all: all, anonymous: anonymous, file: file)
+    }
+
+    static func rssKB(_ pid: Int32) -> Int? { resident(pid)?.all }
 
     /// User plus system CPU seconds of a process.
     static func cpuSeconds(_ pid: Int32) -> Double? {
