@@ -103,11 +103,14 @@ cat > "$root/cluster.json" <<JSON
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }
 JSON
 CONFIG="$root/cluster.json"
-CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}" \
+# The cross-cell figures time each message's commit in both databases (track_commit_timestamp).
+commit_times=""
+case "$ONLY" in all|cells) commit_times="-c track_commit_timestamp=on" ;; esac
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}" \
   start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg" "$PG_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis" "$REDIS_PORT"
-start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times" start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg2" "$PG2_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis2" "$REDIS2_PORT"
 "$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
@@ -293,6 +296,21 @@ tiers_bench() {
 # through edge 1 (its BENCH_CLIENTS members in turn) at each of BENCH_CELL_RATES (100, 200 and 1,000) messages/s while sessions of the other workspace's
 # members on edge 2 time each message's arrival (home cell → outbox → relay → replica → its outbox
 # → edge 2). Then the edge's routing overhead: one GET through the edge and at the cell directly.
+# BENCH_TIMELINE=DIR: each rate's per-message timeline (number, REST 200, last delivery) goes to DIR/cells-RATE.txt.
+cell_sql() { PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U concord -d concord -qAt -F '|' -c "$2"; }
+# The relay's lag, message by message: its commit in cell 2 (the replica) after its commit in
+# cell 1 (the home), both from the databases' commit timestamps (one machine, one clock).
+replication_lag() {
+  local query="SELECT id, extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000 FROM messages WHERE channel_id = $1 AND id > $2"
+  python3 scripts/replication_lag.py <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
+}
+# BENCH_TIMELINE=DIR: where each message's time goes, stage by stage (scripts/cells_stages.py):
+# the generator's timeline beside both outboxes' rows (written, numbered) of the messages.
+cells_stages() {
+  local query="SELECT payload->>'content', extract(epoch from created_at) * 1000, extract(epoch from sequenced_at) * 1000
+               FROM outbox WHERE event_type = 'MESSAGE_CREATE' AND (payload->>'id')::bigint > $3"
+  python3 scripts/cells_stages.py "$1/cells-$2.txt" <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
+}
 cells_bench() {
   local far_json far_owner far_guild shared
   far_json=$(ctl user create farowner --cell bench-2); far_owner=$(json 'd["id"]' <<< "$far_json")
@@ -312,10 +330,14 @@ cells_bench() {
   }
   for rate in ${BENCH_CELL_RATES:-100 200 1000}; do
     echo "cells: $CLIENTS members posting together at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
-    local relay_before
+    local relay_before newest_before
     relay_before=$(relay2_figures)
+    newest_before=$(cell_sql "$PG_PORT" "SELECT coalesce(max(id), 0) FROM messages WHERE channel_id = $shared")
     "$BIN/concord-bench" fanout --edge "$EDGE2" --post-edge "$EDGE" --tokens "$root/far-tokens" --sender-token "$OWNER_TOKEN" \
-      --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" | sed 's/^/cells: /'
+      --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" \
+      ${BENCH_TIMELINE:+--timeline-file "$BENCH_TIMELINE/cells-$rate.txt"} | sed 's/^/cells: /'
+    replication_lag "$shared" "$newest_before"
+    [ -z "${BENCH_TIMELINE:-}" ] || cells_stages "$BENCH_TIMELINE" "$rate" "$newest_before"
     echo "$relay_before $(relay2_figures)" | awk '{ pc = $7 - $2; ac = $9 - $4
       printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied\n",
         pc, (pc ? ($6 - $1) / pc * 1000 : 0), ac, (ac ? ($8 - $3) / ac * 1000 : 0), (ac ? ($10 - $5) / ac : 0) }'

@@ -37,6 +37,8 @@ struct Fanout: AsyncParsableCommand {
     var warmup: Int = 0
     @Option(help: "A file this command creates when the warm-up is over, before the sessions measured connect.")
     var warmedFile: String?
+    @Option(help: "A file to write each message's timeline into: its number, its REST 200 and its last delivery, in ms from the first post (where latency spikes fall in the run).")
+    var timelineFile: String?
 
     func run() async throws {
         // Many senders, as a busy channel has: one author's posts wait on each other's read-state row.
@@ -150,6 +152,7 @@ struct Fanout: AsyncParsableCommand {
                 lastReceipt = max(lastReceipt, at)
             }
         }
+        if let timelineFile { try Self.writeTimeline(times: times, logs: logs, from: sendStart, to: timelineFile) }
         fromOK.sort()
         fromStart.sort()
         func pct(_ xs: [Double], _ p: Double) -> Double { xs.isEmpty ? .nan : xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
@@ -175,6 +178,17 @@ struct Fanout: AsyncParsableCommand {
                          edgeCPU * 1e6 / Double(max(fromOK.count, 1)), connected, min(receivers ?? connected, connected)))
         }
         try await group.shutdownGracefully()
+    }
+
+    /// One line per message: its number, its REST 200 and its last delivery (ms from `start`).
+    static func writeTimeline(times: [Int: (start: UInt64, ok: UInt64)], logs: [SessionLog], from start: UInt64, to path: String) throws {
+        var last: [Int: UInt64] = [:]
+        for log in logs {
+            for (k, at) in log.receipts.withLock({ $0 }) { last[Int(k)] = max(last[Int(k)] ?? 0, at) }
+        }
+        func ms(_ t: UInt64) -> String { String(format: "%.2f", Double(Int64(t) - Int64(start)) / 1e6) }
+        let lines = times.keys.sorted().map { k in "\(k) \(ms(times[k]!.ok)) \(last[k].map(ms) ?? "-")" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
 
