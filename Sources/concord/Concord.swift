@@ -13,9 +13,16 @@ import ServiceLifecycle
 @main
 enum Main {
     static func main() async {
+        // Before anything uses NIO's shared event loops: how many there are (one per core by default).
+        let environment = ProcessInfo.processInfo.environment
+        if let loops = EventLoops.requested(in: environment) {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        } else if let asked = environment[EventLoops.variable] {
+            FileHandle.standardError.write(Data("\(EventLoops.variable)=\(asked) is not a count in 1...\(EventLoops.most); one event loop per core\n".utf8))
+        }
         // Run Swift concurrency on NIO's event loops: no thread hop between the I/O of a request
         // and the code that handles it (a large share of CPU time on 2 cores otherwise).
-        if ProcessInfo.processInfo.environment["CONCORD_DEFAULT_EXECUTOR"] == nil {
+        if environment["CONCORD_DEFAULT_EXECUTOR"] == nil {
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
         await Concord.main()
