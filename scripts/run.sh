@@ -108,12 +108,16 @@ log "applying migrations"
 
 # Each process runs under a supervisor that starts it again if it dies (with back-off); the
 # pid file holds the supervisor's pid, and `make status` shows the restarts.
+# Every process shares this machine's cores: cells and relays run on one event loop each
+# (CONCORD_EVENT_LOOPS, README "Threads"), edges on one per core for their deliveries.
 start_process() {
   local role=$1 name=$2
   local pidfile="$VAR/pids/$role-$name.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  local loops=()
+  case "$role" in cell|relay) loops=(env "CONCORD_EVENT_LOOPS=${CONCORD_EVENT_LOOPS:-1}") ;; esac
   nohup scripts/supervise.sh "$VAR/logs/$role-$name.log" "$VAR/pids/$role-$name.state" \
-    "$BIN/concord" "$role" --config "$CONFIG" --name "$name" >/dev/null 2>&1 &
+    "${loops[@]}" "$BIN/concord" "$role" --config "$CONFIG" --name "$name" >/dev/null 2>&1 &
   echo $! > "$pidfile"
 }
 
