@@ -303,7 +303,6 @@ tiers_bench() {
 # through edge 1 (its BENCH_CLIENTS members in turn) at each of BENCH_CELL_RATES (100, 200 and 1,000) messages/s while sessions of the other workspace's
 # members on edge 2 time each message's arrival (home cell → outbox → relay → replica → its outbox
 # → edge 2). Then the edge's routing overhead: one GET through the edge and at the cell directly.
-# BENCH_TIMELINE=DIR: each rate's per-message timeline (number, REST 200, last delivery) goes to DIR/cells-RATE.txt.
 cell_sql() { PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U concord -d concord -qAt -F '|' -c "$2"; }
 # The relay's lag, message by message: its commit in cell 2 (the replica) after its commit in
 # cell 1 (the home), both from the databases' commit timestamps (one machine, one clock).
@@ -312,7 +311,8 @@ replication_lag() {
   python3 scripts/replication_lag.py <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
 }
 # BENCH_TIMELINE=DIR: where each message's time goes, stage by stage (scripts/cells_stages.py):
-# the generator's timeline beside both outboxes' rows (written, numbered) of the messages.
+# the generator's per-message timeline (number, REST 200, last delivery; kept in DIR/cells-RATE.txt)
+# beside both outboxes' rows (written, numbered) of the messages.
 cells_stages() {
   local query="SELECT payload->>'content', extract(epoch from created_at) * 1000, extract(epoch from sequenced_at) * 1000
                FROM outbox WHERE event_type = 'MESSAGE_CREATE' AND (payload->>'id')::bigint > $3"

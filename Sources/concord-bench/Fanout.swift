@@ -187,7 +187,7 @@ struct Fanout: AsyncParsableCommand {
             for (k, at) in log.receipts.withLock({ $0 }) { last[Int(k)] = max(last[Int(k)] ?? 0, at) }
         }
         func ms(_ t: UInt64) -> String { String(format: "%.2f", Double(Int64(t) - Int64(start)) / 1e6) }
-        let lines = times.keys.sorted().map { k in "\(k) \(ms(times[k]!.ok)) \(last[k].map(ms) ?? "-")" }
+        let lines = times.sorted { $0.key < $1.key }.map { k, time in "\(k) \(ms(time.ok)) \(last[k].map(ms) ?? "-")" }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
