@@ -136,6 +136,8 @@ done
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl() { "$BIN/concordctl" "$@" --config "$CONFIG" --json; }
+# cell_sql PORT SQL: runs SQL as the cells' role in the database on PORT ('|' between columns).
+cell_sql() { PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U concord -d concord -qAt -F '|' -c "$2"; }
 owner_json=$(ctl user create benchowner)
 OWNER=$(json 'd["id"]' <<< "$owner_json"); OWNER_TOKEN=$(json 'd["token"]' <<< "$owner_json")
 guild_json=$(ctl workspace create Bench --owner "$OWNER")
@@ -303,7 +305,6 @@ tiers_bench() {
 # through edge 1 (its BENCH_CLIENTS members in turn) at each of BENCH_CELL_RATES (100, 200 and 1,000) messages/s while sessions of the other workspace's
 # members on edge 2 time each message's arrival (home cell → outbox → relay → replica → its outbox
 # → edge 2). Then the edge's routing overhead: one GET through the edge and at the cell directly.
-cell_sql() { PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U concord -d concord -qAt -F '|' -c "$2"; }
 # The relay's lag, message by message: its commit in cell 2 (the replica) after its commit in
 # cell 1 (the home), both from the databases' commit timestamps (one machine, one clock).
 replication_lag() {
@@ -434,8 +435,7 @@ statements_per() {
 }
 # Transactions committed in the cell's database so far (every statement outside a transaction is one).
 committed_transactions() {
-  PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U concord -d concord -Atc \
-    "SELECT xact_commit FROM pg_stat_database WHERE datname = 'concord'"
+  cell_sql "$PG_PORT" "SELECT xact_commit FROM pg_stat_database WHERE datname = 'concord'"
 }
 
 # Sends through the edge, then the same inserts through pgbench: the ratio is the send path's
