@@ -58,10 +58,13 @@ final class GatewayHub: Sendable {
     private let readyBatches: [Int: Batcher<ReadyAsk, ReadyState?>]
     /// Drains' tables of frame bodies, read back once for every session resuming from them.
     private let handedOverTables: HandedOverTables
+    /// Events for at least this many sessions are routed in parts side by side (`route`).
+    private let parallelFanout: Int
 
     init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
-         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, unidentifiedPerAddress: Int = 64,
-         metrics: NodeMetrics = NodeMetrics(), logger: Logger) {
+         publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, parallelFanout: Int = ClusterConfig.defaultGatewayParallelFanout,
+         unidentifiedPerAddress: Int = 64, metrics: NodeMetrics = NodeMetrics(), logger: Logger) {
+        self.parallelFanout = max(1, parallelFanout)
         self.directory = directory
         self.metrics = metrics
         deliveries = metrics.counter(.gatewayDeliveries)
@@ -138,7 +141,7 @@ final class GatewayHub: Sendable {
                         case directoryTopic: Task { await reloadDirectory(from: cellID) }
                         case revocationTopic:
                             closeSessions(revoked: Set(String(decoding: payload, as: UTF8.self).split(separator: ",").compactMap(Snowflake.init)))
-                        default: receive(payload, cell: cellID)
+                        default: await receive(payload, cell: cellID)
                         }
                         if inRound >= FlushRounds.eventsPerRound || subscriber.yielded <= taken {
                             flushRounds.end()
@@ -192,7 +195,7 @@ final class GatewayHub: Sendable {
         }
     }
 
-    private func receive(_ payload: [UInt8], cell: Int) {
+    private func receive(_ payload: [UInt8], cell: Int) async {
         guard let event = OutboxEvent(wireJSON: payload) else { return }
         if event.seq > 0 {
             let fresh = delivered.withLock { d -> Bool in
@@ -202,7 +205,7 @@ final class GatewayHub: Sendable {
             }
             guard fresh else { return }
         }
-        route(event, cell: cell)
+        await route(event, cell: cell)
     }
 
     /// Notes where the cell's outbox stands when the subscription first comes up.
@@ -221,7 +224,7 @@ final class GatewayHub: Sendable {
                 return
             }
             for item in page {
-                if let data = try? WireJSON.encode(item) { receive(Array(data), cell: cell) }
+                if let data = try? WireJSON.encode(item) { await receive(Array(data), cell: cell) }
             }
             if page.count < 500 { return }
         }
@@ -279,21 +282,43 @@ final class GatewayHub: Sendable {
         }
     }
 
-    private func route(_ event: OutboxEvent, cell: Int) {
+    private func route(_ event: OutboxEvent, cell: Int) async {
         let e = event.event
         let targets: [GatewayConnection] = registry.withLock { r in
             let byGuild = e.type == "PRESENCE_UPDATE" ? r.presenceWatchers : r.byGuild
             let sessions = e.userID.map { r.byUser[$0] ?? [:] } ?? e.guildID.map { byGuild[$0] ?? [:] } ?? [:]
             return Array(sessions.values)
         }
-        var routed = RoutedEvent(event)
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
-        for connection in targets where subject == nil || connection.userID != subject {
-            offer(&routed, cell: cell, to: connection, readBack: nil)
+        let lanes = targets.count >= parallelFanout ? Self.routeLanes : 1
+        guard lanes > 1 else {
+            var routed = RoutedEvent(event)
+            for connection in targets where subject == nil || connection.userID != subject {
+                offer(&routed, cell: cell, to: connection, readBack: nil)
+            }
+            return
+        }
+        // A large fan-out is routed in parts, one per event loop, side by side; the next event
+        // waits for all of them, so each session still receives events in sequence order.
+        let routed = RoutedEvent(event)
+        let size = (targets.count + lanes - 1) / lanes
+        await withTaskGroup(of: Void.self) { parts in
+            for start in stride(from: 0, to: targets.count, by: size) {
+                let part = targets[start..<min(start + size, targets.count)]
+                parts.addTask { [self] in
+                    var own = routed
+                    for connection in part where subject == nil || connection.userID != subject {
+                        offer(&own, cell: cell, to: connection, readBack: nil)
+                    }
+                }
+            }
         }
     }
+
+    /// One part of a large fan-out per event loop.
+    static let routeLanes = max(1, NIOSingletons.groupLoopCountSuggestion)
 
     static func presenceSubject(_ payload: String) -> Snowflake? {
         (try? WireJSON.decode(PresenceUpdatePayload.self, from: Data(payload.utf8)))?.user.id

@@ -194,6 +194,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     /// How long a user stays online after their sessions' last refresh (default 60 s: about
     /// 1.5 heartbeat intervals); edges refresh every third of it.
     public var presence_ttl_seconds: Double?
+    /// An event for at least this many of one edge's gateway sessions is routed on all of the
+    /// edge's event loops at once (default 1,024): a large fan-out's last session waits for
+    /// a part of the routing, not all of it.
+    public var gateway_parallel_fanout: Int?
+    public static let defaultGatewayParallelFanout = 1_024
+    public var gatewayParallelFanout: Int { gateway_parallel_fanout ?? Self.defaultGatewayParallelFanout }
     /// One-way delay of the local inter-region links (`make run` starts a delay proxy for each
     /// `reached_from` address, forwarding to the cell's own).
     public var inter_region_delay_ms: Double?

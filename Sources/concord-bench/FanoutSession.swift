@@ -2,9 +2,7 @@ import ConcordGateway
 import Dispatch
 import Glibc
 import NIOCore
-import NIOHTTP1
 import NIOPosix
-import NIOWebSocket
 import Synchronization
 
 /// What one receiving session saw: filled on its channel's event loop, read after the run.
@@ -32,16 +30,25 @@ final class SessionLog: Sendable {
 }
 
 /// A gateway session as a bare NIO handler, so one event loop carries thousands of them
-/// cheaply: it identifies, heartbeats, and stamps each MESSAGE_CREATE whose content
-/// is "fanout N" with its arrival time. It scans bytes instead of decoding JSON, which keeps the
-/// load generator far below the edge's cost per frame.
+/// cheaply: it upgrades, identifies, heartbeats, and stamps each MESSAGE_CREATE whose content
+/// is "fanout N" with its arrival time. It reads frames where they lie in the received bytes
+/// (`ClientWebSocket`) and scans them instead of decoding JSON, which keeps the load generator
+/// far below the edge's cost per frame.
 final class FanoutSession: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let log: SessionLog
     /// With `compress=` on the URL, the edge sends binary frames of one stream per socket.
     private let decompressor: (any GatewayDecompressor)?
+    private let request: String
+    /// Succeeds once the edge has switched protocols; fails if the socket ends before.
+    private let upgraded: EventLoopPromise<Void>
+    private var switched = false
+    /// Bytes of a frame (or of the response head) not all in yet.
+    private var pending: [UInt8] = []
+    /// A message's frames so far, when the edge splits one.
+    private var fragments: (opcode: UInt8, bytes: [UInt8])?
     private var heartbeat: RepeatedTask?
     private static let hello = Array(#""op":10"#.utf8)
     private static let intervalKey = Array(#""heartbeat_interval":"#.utf8)
@@ -50,52 +57,108 @@ final class FanoutSession: ChannelInboundHandler {
     /// A dispatch ends `,"s":N,"t":"TYPE"}`: the sequence is looked for in its last bytes only.
     private static let sequenceKey = Array(#","s":"#.utf8)
 
-    init(log: SessionLog, compression: GatewayCompression? = nil) {
+    init(log: SessionLog, request: String, upgraded: EventLoopPromise<Void>, compression: GatewayCompression? = nil) {
         self.log = log
+        self.request = request
+        self.upgraded = upgraded
         decompressor = compression?.makeDecompressor()
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    func channelActive(context: ChannelHandlerContext) {
         log.channel.withLock { $0 = context.channel }
-        startHeartbeat(41_250, context: context)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+        context.fireChannelActive()
     }
 
     /// Ends the session as a client that is done does: a close frame with 1000, then the socket.
     static func leave(_ log: SessionLog) async {
         guard let channel = log.channel.withLock({ $0 }) else { return }
-        var code = channel.allocator.buffer(capacity: 2)
-        code.writeInteger(UInt16(1000))
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
-        try? await channel.writeAndFlush(frame)
+        let code = [UInt8(1000 >> 8), UInt8(1000 & 0xFF)]
+        try? await channel.writeAndFlush(ClientWebSocket.frame(opcode: 8, code, allocator: channel.allocator))
         try? await channel.closeFuture.get()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text:
-            frame.unmaskedData.withUnsafeReadableBytes { scan($0, context: context) }
-        case .binary:
-            guard let decompressor else { break }
-            // A stream read from its middle cannot be inflated: the session starts over
-            // (SessionPool). It should not happen: HELLO, which starts the stream, is kept even
-            // when it arrives in the same read as the upgrade's response (`connect`).
-            guard var text = decompressor.decompress(Array(frame.unmaskedData.readableBytesView)) else {
-                log.closeCode.store(SessionLog.unreadableStream, ordering: .relaxed)
+        let buffer = unwrapInboundIn(data)
+        if pending.isEmpty {
+            let used = buffer.withUnsafeReadableBytes { consume($0, context: context) }
+            if used < buffer.readableBytes { pending = Array(buffer.readableBytesView.dropFirst(used)) }
+        } else {
+            pending += buffer.readableBytesView
+            let used = pending.withUnsafeBytes { consume($0, context: context) }
+            pending.removeFirst(used)
+        }
+    }
+
+    /// Reads the response head, then every whole frame; answers how many bytes it used.
+    private func consume(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) -> Int {
+        var at = 0
+        if !switched {
+            guard let head = ClientWebSocket.responseHead(in: bytes) else { return 0 }
+            guard head.switched else {
                 context.close(promise: nil)
-                break
+                return bytes.count
             }
-            text.withUTF8 { scan(UnsafeRawBufferPointer($0), context: context) }
-        case .connectionClose:
-            var data = frame.unmaskedData
-            log.closeCode.store(Int(data.readInteger(as: UInt16.self) ?? 0), ordering: .relaxed)
+            switched = true
+            upgraded.succeed()
+            startHeartbeat(41_250, context: context)
+            at = head.end
+        }
+        while true {
+            switch ClientWebSocket.parse(bytes, at: at) {
+            case .incomplete:
+                return at
+            case .invalid:
+                context.close(promise: nil)
+                return bytes.count
+            case .frame(let frame, let next):
+                receive(frame, context: context)
+                at = next
+            }
+        }
+    }
+
+    private func receive(_ frame: ClientWebSocket.Frame, context: ChannelHandlerContext) {
+        switch frame.opcode {
+        case 0, 1, 2:
+            if frame.opcode != 0, frame.fin {
+                message(opcode: frame.opcode, frame.payload, context: context)
+                return
+            }
+            var whole = fragments ?? (frame.opcode, [])
+            whole.bytes += frame.payload
+            fragments = whole
+            guard frame.fin else { return }
+            fragments = nil
+            whole.bytes.withUnsafeBytes { message(opcode: whole.opcode, $0, context: context) }
+        case 8:
+            let code = frame.payload.count >= 2 ? Int(frame.payload[0]) << 8 | Int(frame.payload[1]) : 0
+            log.closeCode.store(code, ordering: .relaxed)
             context.close(promise: nil)
-        case .ping:
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)),
+        case 9:
+            context.writeAndFlush(wrapOutboundOut(ClientWebSocket.frame(opcode: 10, frame.payload, allocator: context.channel.allocator)),
                                   promise: nil)
         default:
             break
         }
+    }
+
+    private func message(opcode: UInt8, _ payload: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
+        if opcode == 1 { return scan(payload, context: context) }
+        guard let decompressor else { return }
+        // A stream read from its middle cannot be inflated: the session starts over
+        // (SessionPool). It should not happen: HELLO, which starts the stream, comes in the
+        // same bytes as the upgrade's response or after them, and both are read here.
+        guard var text = decompressor.decompress(Array(payload)) else {
+            log.closeCode.store(SessionLog.unreadableStream, ordering: .relaxed)
+            context.close(promise: nil)
+            return
+        }
+        text.withUTF8 { scan(UnsafeRawBufferPointer($0), context: context) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 
     private func scan(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
@@ -118,6 +181,7 @@ final class FanoutSession: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         heartbeat?.cancel()
+        if !switched { upgraded.fail(FanoutError.notUpgraded) }
         context.fireChannelInactive()
     }
 
@@ -133,8 +197,7 @@ final class FanoutSession: ChannelInboundHandler {
     }
 
     private static func send(_ text: String, _ channel: any Channel) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: channel.allocator.buffer(string: text))
-        channel.writeAndFlush(frame, promise: nil)
+        channel.writeAndFlush(ClientWebSocket.frame(opcode: 1, text.utf8, allocator: channel.allocator), promise: nil)
     }
 
     /// Where `needle` ends in `bytes`: memchr for its first byte, memcmp for the rest (this
@@ -161,34 +224,26 @@ final class FanoutSession: ChannelInboundHandler {
         return n
     }
 
-    /// Opens one gateway WebSocket, installs a session on it and identifies. IDENTIFY is written
-    /// only once the upgrade has finished: until then the HTTP encoder is still in the pipeline;
-    /// the edge accepts IDENTIFY before or after HELLO reaches the session.
+    /// Opens one gateway WebSocket, installs a session on it and identifies once the edge has
+    /// switched protocols; the edge accepts IDENTIFY before or after HELLO reaches the session.
     static func connect(host: String, port: Int, path: String, identify: String, log: SessionLog,
                         compression: GatewayCompression? = nil, group: any EventLoopGroup) async throws {
-        let upgraded: EventLoopFuture<(any Channel)?> = try await ClientBootstrap(group: group).connect(host: host, port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let upgrader = NIOTypedWebSocketClientUpgrader<(any Channel)?>(maxFrameSize: 1 << 20, upgradePipelineHandler: { channel, _ in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FanoutSession(log: log, compression: compression))
-                        return channel
-                    }
-                })
-                var headers = HTTPHeaders()
-                headers.add(name: "Host", value: "\(host):\(port)")
-                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-                let configuration = NIOTypedHTTPClientUpgradeConfiguration<(any Channel)?>(
-                    upgradeRequestHead: head, upgraders: [upgrader],
-                    notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(nil) })
-                // HELLO often arrives in the same read as the 101: NIO's default drops whatever the
-                // HTTP decoder holds past the response, and a compressed stream read without
-                // its first frame cannot be inflated.
-                var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
-                pipeline.leftOverBytesStrategy = .forwardBytes
-                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
-            }
+        let loop = group.next()
+        let upgraded = loop.makePromise(of: Void.self)
+        let request = ClientWebSocket.upgradeRequest(host: host, port: port, path: path)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop).channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(FanoutSession(log: log, request: request, upgraded: upgraded,
+                                                                                 compression: compression))
+                }
+            }.connect(host: host, port: port).get()
+        } catch {
+            upgraded.fail(error)
+            throw error
         }
-        guard let channel = try await upgraded.get() else { throw FanoutError.notUpgraded }
+        try await upgraded.futureResult.get()
         send(identify, channel)
     }
 }

@@ -158,6 +158,8 @@ struct TestCluster: Sendable {
             config.internal_tls = tls
             // Presence lapses after 2 s without a refresh, so expiry tests take seconds, not a minute.
             config.presence_ttl_seconds = 2
+            // Every event for two sessions or more is routed in parts, as a large fan-out is.
+            config.gateway_parallel_fanout = 2
             for edge in edgeEntries {
                 let edgePort = PortBox()
                 let edgeAdminPort = PortBox()
