@@ -292,27 +292,20 @@ final class GatewayHub: Sendable {
         // A workspace's PRESENCE_UPDATE shows what others see; the user's own sessions get
         // their real status on their user topic instead (invisible is not offline to oneself).
         let subject = e.type == "PRESENCE_UPDATE" && e.userID == nil ? Self.presenceSubject(e.payload) : nil
-        let lanes = targets.count >= parallelFanout ? Self.routeLanes : 1
-        guard lanes > 1 else {
+        let deliver = { @Sendable [self] (part: ArraySlice<GatewayConnection>) in
             var routed = RoutedEvent(event)
-            for connection in targets where subject == nil || connection.userID != subject {
+            for connection in part where subject == nil || connection.userID != subject {
                 offer(&routed, cell: cell, to: connection, readBack: nil)
             }
-            return
         }
+        let lanes = targets.count >= parallelFanout ? Self.routeLanes : 1
+        guard lanes > 1 else { return deliver(targets[...]) }
         // A large fan-out is routed in parts, one per event loop, side by side; the next event
         // waits for all of them, so each session still receives events in sequence order.
-        let routed = RoutedEvent(event)
         let size = (targets.count + lanes - 1) / lanes
         await withTaskGroup(of: Void.self) { parts in
             for start in stride(from: 0, to: targets.count, by: size) {
-                let part = targets[start..<min(start + size, targets.count)]
-                parts.addTask { [self] in
-                    var own = routed
-                    for connection in part where subject == nil || connection.userID != subject {
-                        offer(&own, cell: cell, to: connection, readBack: nil)
-                    }
-                }
+                parts.addTask { deliver(targets[start..<min(start + size, targets.count)]) }
             }
         }
     }
