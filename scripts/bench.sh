@@ -47,6 +47,8 @@ fi
 
 root=$(mktemp -d /tmp/concord-bench.XXXXXX); chmod 755 "$root"
 pids=()
+# Defined before the cleanup below uses it: a run that fails early still stops everything it started.
+redis_used_memory() { redis-cli -p "$REDIS_PORT" INFO memory 2>/dev/null | awk -F: '/^used_memory:/ { print $2 + 0 }' | tr -d '\r'; }
 cleanup() {
   # Edge 1 stops first, alone, while the cells and Redis still run: how long its drain takes
   # (handing every session over) and what it writes into Redis are printed.
@@ -225,7 +227,6 @@ fanout() {
 fanout_compressed() {
   for c in ${BENCH_FANOUT_COMPRESS-zlib-stream zstd-stream}; do fanout 1000 "$c"; done
 }
-redis_used_memory() { redis-cli -p "$REDIS_PORT" INFO memory 2>/dev/null | awk -F: '/^used_memory:/ { print $2 + 0 }' | tr -d '\r'; }
 redis_commands() { redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ { print $2 }' | tr -d '\r'; }
 # Calls per Redis command, one "name count" per line.
 redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' | sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1 \2/p'; }
