@@ -16,11 +16,7 @@ enum ClientWebSocket {
     /// Where the response head ends in `bytes` (past its blank line), and whether it switched
     /// protocols; nil until the whole head is in.
     static func responseHead(in bytes: UnsafeRawBufferPointer) -> (end: Int, switched: Bool)? {
-        let blankLine = Array("\r\n\r\n".utf8)
-        guard bytes.count >= 4, let start = (0...(bytes.count - 4)).first(where: { at in
-            (0..<4).allSatisfy { bytes[at + $0] == blankLine[$0] }
-        }) else { return nil }
-        let end = start + 4
+        guard let end = ByteSearch.end(of: Array("\r\n\r\n".utf8), in: bytes) else { return nil }
         let status = Array("HTTP/1.1 101".utf8)
         return (end, bytes.count >= status.count && zip(bytes, status).allSatisfy { $0 == $1 })
     }
@@ -76,7 +72,6 @@ enum ClientWebSocket {
             length = Int(long)
             header = 10
         }
-        guard length <= maximumPayload else { return .invalid }
         guard available >= header + length else { return .incomplete }
         let start = offset + header
         return .frame(Frame(fin: first & 0x80 != 0, opcode: first & 0x0F,

@@ -1,6 +1,5 @@
 import ConcordGateway
 import Dispatch
-import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -167,13 +166,13 @@ final class FanoutSession: ChannelInboundHandler {
         if let seq = Self.number(after: Self.sequenceKey, in: tail), seq > 0 { log.lastSeq.store(seq, ordering: .relaxed) }
         if let n = Self.number(after: Self.marker, in: bytes) {
             log.receipts.withLock { $0.append((Int32(n), now)) }
-        } else if Self.find(Self.ready, in: bytes) != nil {
+        } else if ByteSearch.end(of: Self.ready, in: bytes) != nil {
             log.ready.store(true, ordering: .relaxed)
             if let delay = log.firstHeartbeat {
                 heartbeat?.cancel()
                 startHeartbeat(41_250, context: context, first: delay)
             }
-        } else if Self.find(Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
+        } else if ByteSearch.end(of: Self.hello, in: bytes) != nil, let interval = Self.number(after: Self.intervalKey, in: bytes) {
             heartbeat?.cancel()
             startHeartbeat(interval, context: context)
         }
@@ -200,25 +199,9 @@ final class FanoutSession: ChannelInboundHandler {
         channel.writeAndFlush(ClientWebSocket.frame(opcode: 1, text.utf8, allocator: channel.allocator), promise: nil)
     }
 
-    /// Where `needle` ends in `bytes`: memchr for its first byte, memcmp for the rest (this
-    /// runs once per received frame).
-    private static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, let first = needle.first else { return nil }
-        return needle.withUnsafeBytes { n -> Int? in
-            var offset = 0
-            while offset + n.count <= bytes.count {
-                guard let hit = memchr(base + offset, Int32(first), bytes.count - offset - n.count + 1) else { return nil }
-                let at = base.distance(to: UnsafeRawPointer(hit))
-                if memcmp(base + at, n.baseAddress!, n.count) == 0 { return at + n.count }
-                offset = at + 1
-            }
-            return nil
-        }
-    }
-
     /// The decimal number right after `key` in `bytes`.
     private static func number(after key: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard var i = find(key, in: bytes) else { return nil }
+        guard var i = ByteSearch.end(of: key, in: bytes) else { return nil }
         var n = 0
         while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { n = n * 10 + Int(bytes[i] - 48); i += 1 }
         return n
