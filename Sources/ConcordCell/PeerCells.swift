@@ -29,8 +29,7 @@ public final class PeerCells: Sendable {
     public static func client(tls: ClusterConfig.InternalTLS, process: String) throws -> HTTPClient {
         let key = tls.certificate(for: process) + "|" + tls.ca
         if let client = clients.withLock({ $0[key] }) { return client }
-        var configuration = HTTPClient.Configuration()
-        configuration.tlsConfiguration = try InternalTLS.client(tls, process: process)
+        let configuration = CellClient.configuration(tls: try InternalTLS.client(tls, process: process))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         return clients.withLock { clients in
             if let existing = clients[key] { try? client.syncShutdown(); return existing }

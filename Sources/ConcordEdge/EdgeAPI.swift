@@ -64,10 +64,9 @@ public final class EdgeAPI: Sendable {
         self.publicURL = publicURL
         self.uploadBytes = uploadBytes
         links = AttachmentLinks(tokens: tokens)
-        var config = HTTPClient.Configuration()
+        var config = CellClient.configuration(tls: cellTLS)
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
-        config.tlsConfiguration = cellTLS
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         cells = CellClient(http: http, secret: internalSecret, logger: logger)
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")

@@ -39,8 +39,7 @@ public struct Relay: Service {
     }
 
     public func run() async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.tlsConfiguration = try tls.map { try InternalTLS.client($0, process: destination.name) }
+        let configuration = CellClient.configuration(tls: try tls.map { try InternalTLS.client($0, process: destination.name) })
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         // TLS to each source's Redis where it has it (a certificate problem stops the relay here, loudly).
         let redisTLS: [Int: NIOSSLContext]
