@@ -23,6 +23,7 @@ public struct CellClient: Sendable {
     /// How an HTTP client of cells is set up: `tls` where the cluster's internal calls use it,
     /// and no tracer. With none bootstrapped the client would still open a span through the
     /// no-op tracer for each call, formatting its attributes (2–3% of an edge's CPU per send).
+    /// A process that bootstraps a tracer one day sets it here.
     public static func configuration(tls: TLSConfiguration?) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.tlsConfiguration = tls
