@@ -46,6 +46,12 @@ final class StalledSocket: @unchecked Sendable {
     /// Sends one frame of any opcode (1 text, 2 binary, 0 continuation, …), masked; `fin: false`
     /// for a fragment that more follow.
     func send(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+        try writeAll(Self.frame(opcode: opcode, payload, fin: fin))
+    }
+
+    /// One masked client frame's bytes: several sent in one write arrive as one segment, as a
+    /// client's batched frames do.
+    static func frame(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else if payload.count <= 0xFFFF {
             frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
@@ -56,7 +62,7 @@ final class StalledSocket: @unchecked Sendable {
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try writeAll(frame)
+        return frame
     }
 
     /// Sends bytes as they are: a frame no client may send, for one.
