@@ -176,7 +176,8 @@ start_redis() {
   local probe=(-p "$port")
   [ "$port" = 0 ] && probe=(-p "$tls_port" --tls --cacert "$ca" --cert "$cert" --key "$key")
   for _ in $(seq 50); do REDISCLI_AUTH="$password" redis-cli "${probe[@]}" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
-  log "redis on port ${tls_port:-$port} did not start"; return 1
+  # The log goes with a throwaway directory, so what it says is shown here.
+  log "redis on port ${tls_port:-$port} did not start:"; tail -n 5 "$dir/redis.log" >&2 2>/dev/null; return 1
 }
 
 stop_redis() { stop_by_pidfile "$1/redis.pid" "Redis in $1"; }
