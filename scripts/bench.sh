@@ -450,6 +450,8 @@ sends_bench() {
     --measuring-file "$root/measuring" > "$root/sends.txt" & sender=$!
   while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
   python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+  local metrics=("http://127.0.0.1:$EDGE_ADMIN_PORT/metrics" "http://127.0.0.1:$CELL_ADMIN_PORT/metrics")
+  python3 scripts/time_split.py snapshot "$root/times.json" "${metrics[@]}"
   commits_before=$(committed_transactions)
   redis_calls > "$root/send-calls-before"
   statements_reset
@@ -457,6 +459,7 @@ sends_bench() {
   cat "$root/sends.txt"
   local sent; sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/sends.txt")
   python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
+  python3 scripts/time_split.py report "$root/times.json" "${metrics[@]}"
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
     'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
   redis_calls > "$root/send-calls-after"
