@@ -13,6 +13,9 @@ enum ClientWebSocket {
             + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\nSec-WebSocket-Version: 13\r\n\r\n"
     }
 
+    /// More than any upgrade response's head takes.
+    static let largestResponseHead = 16 << 10
+
     /// Where the response head ends in `bytes` (past its blank line), and whether it switched
     /// protocols; nil until the whole head is in.
     static func responseHead(in bytes: UnsafeRawBufferPointer) -> (end: Int, switched: Bool)? {

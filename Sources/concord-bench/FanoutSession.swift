@@ -93,7 +93,11 @@ final class FanoutSession: ChannelInboundHandler {
     private func consume(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) -> Int {
         var at = 0
         if !switched {
-            guard let head = ClientWebSocket.responseHead(in: bytes) else { return 0 }
+            guard let head = ClientWebSocket.responseHead(in: bytes) else {
+                // A server that never ends its head would otherwise grow this without bound.
+                if bytes.count > ClientWebSocket.largestResponseHead { context.close(promise: nil); return bytes.count }
+                return 0
+            }
             guard head.switched else {
                 context.close(promise: nil)
                 return bytes.count
