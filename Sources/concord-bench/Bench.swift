@@ -107,26 +107,25 @@ struct Sends: AsyncParsableCommand {
 
     func run() async throws {
         let tokens = try target.tokenList()
-        let http = makeClient(target.clients)
-        let url = "\(target.edge)/api/v10/channels/\(target.channel)/messages"
-        let once: @Sendable (Int, Int) async -> Double? = { client, n in
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: tokens[client % tokens.count])
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"content":"bench message \#(client)-\#(n)","nonce":"\#(client)-\#(n)"}"#))
-            return await timed(http, request)
+        let (edge, path) = (target.edge, "/api/v10/channels/\(target.channel)/messages")
+        _ = try BlockingHTTPConnection(baseURL: edge)  // a bad URL stops the run here
+        let once: @Sendable (BlockingHTTPConnection, Int, Int) throws -> Int = { connection, client, n in
+            let body = #"{"content":"bench message \#(client)-\#(n)","nonce":"\#(client)-\#(n)"}"#
+            return try connection.exchange(connection.request(method: "POST", path: path,
+                                                              headers: [("Authorization", tokens[client % tokens.count]),
+                                                                        ("Content-Type", "application/json")],
+                                                              body: Array(body.utf8)))
         }
-        _ = await drive(clients: target.clients, seconds: 1, rate: pacedRate, once)  // warm-up
+        let connect: @Sendable () throws -> BlockingHTTPConnection = { try BlockingHTTPConnection(baseURL: edge) }
+        _ = await driveThreads(clients: target.clients, seconds: 1, rate: pacedRate, once, connect: connect)  // warm-up
         if let measuringFile { _ = FileManager.default.createFile(atPath: measuringFile, contents: Data()) }
         let cpuBefore = processCPUMilliseconds()
-        let samples = await drive(clients: target.clients, seconds: target.seconds, rate: pacedRate, once)
+        let samples = await driveThreads(clients: target.clients, seconds: target.seconds, rate: pacedRate, once, connect: connect)
         let cpu = processCPUMilliseconds() - cpuBefore
         let label = pacedRate.map { String(format: "sends, %d clients paced to %.0f/s", target.clients, $0) }
             ?? "sends, \(target.clients) clients unpaced"
         samples.report(label, seconds: target.seconds)
         print(String(format: "load generator CPU per request: %.2f ms", cpu / Double(max(1, samples.micros.count + samples.errors))))
-        try await http.shutdown()
     }
 }
 
