@@ -49,35 +49,6 @@ func makeClient(_ clients: Int) -> HTTPClient {
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
 }
 
-/// Runs `clients` loops for `seconds`; each loop calls `once` and, with a `rate`, paces itself
-/// to that many calls per second in total (open loop: a late call does not delay the schedule).
-func drive(clients: Int, seconds: Double, rate: Double?, _ once: @escaping @Sendable (Int, Int) async -> Double?) async -> Samples {
-    let start = ContinuousClock.now
-    let end = start + .milliseconds(Int(seconds * 1000))
-    return await withTaskGroup(of: Samples.self) { group in
-        for client in 0..<clients {
-            group.addTask {
-                var samples = Samples()
-                var n = 0
-                let interval = rate.map { Duration.microseconds(Int(Double(clients) / $0 * 1_000_000)) }
-                var next = start + (interval.map { $0 * Double(client) / Double(clients) } ?? .zero)
-                while ContinuousClock.now < end {
-                    if let interval {
-                        if next > ContinuousClock.now { try? await Task.sleep(until: next) }
-                        next += interval
-                    }
-                    if let micros = await once(client, n) { samples.micros.append(micros) } else { samples.errors += 1 }
-                    n += 1
-                }
-                return samples
-            }
-        }
-        var all = Samples()
-        for await s in group { all.merge(s) }
-        return all
-    }
-}
-
 /// This process's CPU time (user and system), for the load generator's own share of a run.
 func processCPUMilliseconds() -> Double {
     var usage = rusage()
@@ -137,18 +108,17 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let tokens = try target.tokenList()
-        let http = makeClient(target.clients)
         let (edge, channel, oldest, newest) = (target.edge, target.channel, oldest, newest)
-        let once: @Sendable (Int, Int) async -> Double? = { client, _ in
+        _ = try BlockingHTTPConnection(baseURL: edge)  // a bad URL stops the run here
+        let once: @Sendable (BlockingHTTPConnection, Int, Int) throws -> Int = { connection, client, _ in
             let before = UInt64.random(in: oldest...newest)
-            var request = HTTPClientRequest(url: "\(edge)/api/v10/channels/\(channel)/messages?limit=50&before=\(before)")
-            request.headers.add(name: "Authorization", value: tokens[client % tokens.count])
-            return await timed(http, request)
+            return try connection.exchange(connection.request(method: "GET", path: "/api/v10/channels/\(channel)/messages?limit=50&before=\(before)",
+                                                              headers: [("Authorization", tokens[client % tokens.count])], body: []))
         }
-        _ = await drive(clients: target.clients, seconds: 1, rate: nil, once)
-        let samples = await drive(clients: target.clients, seconds: target.seconds, rate: nil, once)
+        let connect: @Sendable () throws -> BlockingHTTPConnection = { try BlockingHTTPConnection(baseURL: edge) }
+        _ = await driveThreads(clients: target.clients, seconds: 1, rate: nil, once, connect: connect)
+        let samples = await driveThreads(clients: target.clients, seconds: target.seconds, rate: nil, once, connect: connect)
         samples.report("history pages (limit=50, random before=), \(target.clients) clients", seconds: target.seconds)
-        try await http.shutdown()
     }
 }
 
@@ -162,18 +132,16 @@ struct Get: AsyncParsableCommand {
     @Flag(name: .customLong("at-cell"), help: "--edge is a cell's internal API: send the internal secret (CONCORD_INTERNAL_SECRET).") var atCell = false
 
     func run() async throws {
-        let http = makeClient(clients)
-        let (url, token) = ("\(edge)/api/v10\(path)", self.token)
+        let (edge, path, token) = (edge, "/api/v10\(path)", self.token)
+        _ = try BlockingHTTPConnection(baseURL: edge)  // a bad URL stops the run here
         let secret = atCell ? ProcessInfo.processInfo.environment["CONCORD_INTERNAL_SECRET"] : nil
-        let once: @Sendable (Int, Int) async -> Double? = { _, _ in
-            var request = HTTPClientRequest(url: url)
-            request.headers.add(name: "Authorization", value: token)
-            if let secret { request.headers.add(name: "X-Concord-Internal", value: secret) }
-            return await timed(http, request)
+        let headers = [("Authorization", token)] + (secret.map { [("X-Concord-Internal", $0)] } ?? [])
+        let once: @Sendable (BlockingHTTPConnection, Int, Int) throws -> Int = { connection, _, _ in
+            try connection.exchange(connection.request(method: "GET", path: path, headers: headers, body: []))
         }
-        _ = await drive(clients: clients, seconds: 1, rate: nil, once)
-        let samples = await drive(clients: clients, seconds: seconds, rate: nil, once)
-        samples.report("GET \(path) \(atCell ? "at the cell directly" : "through the edge"), \(clients) clients", seconds: seconds)
-        try await http.shutdown()
+        let connect: @Sendable () throws -> BlockingHTTPConnection = { try BlockingHTTPConnection(baseURL: edge) }
+        _ = await driveThreads(clients: clients, seconds: 1, rate: nil, once, connect: connect)
+        let samples = await driveThreads(clients: clients, seconds: seconds, rate: nil, once, connect: connect)
+        samples.report("GET \(self.path) \(atCell ? "at the cell directly" : "through the edge"), \(clients) clients", seconds: seconds)
     }
 }

@@ -135,11 +135,17 @@ func driveThreads(clients: Int, seconds: Double, rate: Double?,
                                 next += interval
                             }
                             let t0 = ContinuousClock.now
-                            if (try? once(connection, client, n)) == 200 {
-                                let d = ContinuousClock.now - t0
-                                samples.micros.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
-                            } else {
+                            do {
+                                if try once(connection, client, n) == 200 {
+                                    let d = ContinuousClock.now - t0
+                                    samples.micros.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
+                                } else {
+                                    samples.errors += 1
+                                }
+                            } catch {
+                                // No connection: a pause, so a server that is down is not met with a busy loop.
                                 samples.errors += 1
+                                Thread.sleep(forTimeInterval: 0.01)
                             }
                             n += 1
                         }
