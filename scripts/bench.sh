@@ -472,7 +472,7 @@ sends_bench() {
   wait_profiles
   local edge_rate pg_rate half
   edge_rate=$(sed -nE 's/.* = ([0-9.]+) req\/s.*/\1/p' "$root/sends.txt")
-  pg_rate=$(pgbench_sends "$CLIENTS")
+  pgbench_sends "$CLIENTS"; pg_rate=$PGBENCH_RATE
   awk -v e="$edge_rate" -v p="$pg_rate" 'BEGIN { printf "edge path / raw database rate: %.2f\n", e / p }'
   half=$(awk -v p="$pg_rate" 'BEGIN { printf "%.0f", p / 2 }')
 
@@ -486,25 +486,24 @@ sends_bench() {
       > "$root/wide-sends.txt"
     cat "$root/wide-sends.txt"
     edge_rate=$(sed -nE 's/.* = ([0-9.]+) req\/s.*/\1/p' "$root/wide-sends.txt")
-    pg_rate=$(pgbench_sends "$wide")
+    pgbench_sends "$wide"; pg_rate=$PGBENCH_RATE
     awk -v e="$edge_rate" -v p="$pg_rate" -v c="$wide" 'BEGIN { printf "edge path / raw database rate, %d clients each: %.2f\n", c, e / p }'
   fi
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" --paced-rate "$half"
 }
 
 # pgbench doing a send's inserts (a message and its outbox row per transaction) with $1 clients
-# for the run's duration: prints its line (to stderr, beside the run's output) and answers its tx/s.
+# for the run's duration: prints its line and sets PGBENCH_RATE to its tx/s.
 pgbench_sends() {
-  local clients=$1 bucket_ms=864000000 epoch=1420070400000 bucket base rate latency
+  local clients=$1 bucket_ms=864000000 epoch=1420070400000 bucket base latency
   bucket=$(( ($(date +%s%3N) - epoch) / bucket_ms ))
   base=$(( (bucket * bucket_ms) << 22 ))
   PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U concord -n -c "$clients" -j 2 -T "$DURATION" \
     -D chan="$CHANNEL" -D guild="$GUILD" -D author="$OWNER" -D bucket="$bucket" -D base="$base" \
     -f Sources/ConcordStorage/SQL/pgbench_send.sql concord > "$root/pgbench.txt" 2>&1
-  rate=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')
+  PGBENCH_RATE=$(grep -E "^tps" "$root/pgbench.txt" | head -1 | sed -E 's/tps = ([0-9.]+).*/\1/')
   latency=$(grep -E "latency average" "$root/pgbench.txt" | sed -E 's/.*= //')
-  printf 'pgbench, same inserts (message + outbox row per transaction), %s clients: %.0f tx/s, latency average %s\n' "$clients" "$rate" "$latency" >&2
-  echo "$rate"
+  printf 'pgbench, same inserts (message + outbox row per transaction), %s clients: %.0f tx/s, latency average %s\n' "$clients" "$PGBENCH_RATE" "$latency"
 }
 
 # Files: BENCH_FILE_ROUNDS uploads of a 10 MiB file (new random bytes each time, so each is

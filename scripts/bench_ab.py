@@ -22,6 +22,7 @@ FIGURES = [
     ("sends/s unpaced", r"sends, \d+ clients unpaced: .*= ([\d.]+) req/s"),
     ("pgbench tx/s", r"^pgbench, .*: ([\d.]+) tx/s"),
     ("sends / pgbench", r"raw database rate: ([\d.]+)"),
+    ("sends / pgbench, 64 clients", r"raw database rate, \d+ clients each: ([\d.]+)"),
     ("send ms: postgres, cell, edge, rest, machine",
      r"CPU per request \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+), load generator and rest ([\d.]+); machine ([\d.]+)"),
     ("send ms: load generator", r"load generator CPU per request: ([\d.]+) ms"),
