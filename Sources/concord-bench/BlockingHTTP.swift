@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import Glibc
+import Synchronization
 
 /// One kept-alive HTTP/1.1 connection on a blocking socket, for a load generator's thread: a
 /// request is one write and a read or two, and the answer is found by its head's
@@ -158,4 +160,42 @@ func driveThreads(clients: Int, seconds: Double, rate: Double?,
         for await s in group { all.merge(s) }
         return all
     }
+}
+
+/// Calls `once` for k = 0..<count, the k-th due `k / rate` seconds after `start` (uptime
+/// nanoseconds), from `connections` threads with a connection each: open loop, as long as fewer
+/// than `connections` calls are unanswered at once. `once` answers the call's status (nil: no
+/// answer); `done` gets each call's k, start, end and status.
+func callOpenLoop(count: Int, rate: Double, connections: Int, start: UInt64,
+                  connect: @escaping @Sendable () throws -> BlockingHTTPConnection,
+                  _ once: @escaping @Sendable (BlockingHTTPConnection, Int) throws -> Int,
+                  done: @escaping @Sendable (_ k: Int, _ start: UInt64, _ end: UInt64, _ status: Int?) -> Void) async {
+    let next = NextCall()
+    await withTaskGroup(of: Void.self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    Thread.detachNewThread {
+                        let connection = try? connect()
+                        while true {
+                            let k = next.k.wrappingAdd(1, ordering: .relaxed).oldValue
+                            guard k < count else { break }
+                            let due = start + UInt64(Double(k) / rate * 1e9)
+                            let now = DispatchTime.now().uptimeNanoseconds
+                            if due > now { usleep(UInt32((due - now) / 1000)) }
+                            let began = DispatchTime.now().uptimeNanoseconds
+                            let status = connection.flatMap { try? once($0, k) }
+                            done(k, began, DispatchTime.now().uptimeNanoseconds, status)
+                        }
+                        continuation.resume()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next call's k, shared by the threads of `callOpenLoop`.
+private final class NextCall: Sendable {
+    let k = Atomic<Int>(0)
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ConcordGateway
 import Dispatch
 import Foundation
@@ -86,9 +85,8 @@ struct Fanout: AsyncParsableCommand {
         }
 
         // Send at a fixed rate (open loop), timing each POST's start and its 200.
-        // Open loop: enough connections that a post never waits for another's answer (the
-        // client's default of 8 capped the offered rate near 1,000/s at ~8 ms a post).
-        let http = makeClient(64)
+        // Open loop: enough connections that a post never waits for another's answer (8 capped
+        // the offered rate near 1,000/s at ~8 ms a post).
         let count = Int(rate * seconds)
         let sent = SendTimes()
         let edgeCPUBefore = edgePid.flatMap(ProcessStats.cpuSeconds)
@@ -96,30 +94,16 @@ struct Fanout: AsyncParsableCommand {
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
         if let sendingFile { _ = FileManager.default.createFile(atPath: sendingFile, contents: Data()) }
         let sendStart = DispatchTime.now().uptimeNanoseconds
-        let postURL = "\(postEdge ?? edge)/api/v10/channels/\(channel)/messages"
-        await withTaskGroup(of: Void.self) { tasks in
-            for k in 0..<count {
-                let due = sendStart + UInt64(Double(k) / rate * 1e9)
-                let now = DispatchTime.now().uptimeNanoseconds
-                if due > now { try? await Task.sleep(for: .nanoseconds(Int64(due - now))) }
-                tasks.addTask {
-                    var request = HTTPClientRequest(url: postURL)
-                    request.method = .POST
-                    request.headers.add(name: "Authorization", value: senders[k % senders.count])
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(string: #"{"content":"fanout \#(k)"}"#))
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    guard let response = try? await http.execute(request, timeout: .seconds(30)) else { sent.refused.withLock { $0[0, default: 0] += 1 }; return }
-                    guard response.status == .ok else {
-                        sent.refused.withLock { $0[Int(response.status.code), default: 0] += 1 }
-                        return
-                    }
-                    _ = try? await response.body.collect(upTo: 1 << 20)
-                    let ok = DispatchTime.now().uptimeNanoseconds
-                    sent.times.withLock { $0[k] = (start, ok) }
-                }
-            }
-        }
+        let (postBase, postPath) = (postEdge ?? edge, "/api/v10/channels/\(channel)/messages")
+        _ = try BlockingHTTPConnection(baseURL: postBase)  // a bad URL stops the run here
+        await callOpenLoop(count: count, rate: rate, connections: 64, start: sendStart,
+                           connect: { try BlockingHTTPConnection(baseURL: postBase) }, { connection, k in
+            try connection.exchange(connection.request(method: "POST", path: postPath,
+                                                       headers: [("Authorization", senders[k % senders.count]), ("Content-Type", "application/json")],
+                                                       body: Array(#"{"content":"fanout \#(k)"}"#.utf8)))
+        }, done: { k, start, end, status in
+            if status == 200 { sent.times.withLock { $0[k] = (start, end) } } else { sent.refused.withLock { $0[status ?? 0, default: 0] += 1 } }
+        })
         let refused = sent.refused.withLock { $0 }
         if !refused.isEmpty {
             print("posts not answered 200: " + refused.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : String($0.key))" }.joined(separator: ", "))
@@ -132,7 +116,6 @@ struct Fanout: AsyncParsableCommand {
         let rssAfterSending = edgePid.flatMap(ProcessStats.rssKB)
         let edgeCPU = edgeCPUBefore.flatMap { before in edgeCPUAfter.map { $0 - before } }
         let ownCPU = ProcessStats.ownCPUSeconds() - ownCPUBefore
-        try await http.shutdown()
 
         // Latencies from the sender's 200 (Discord's "acknowledged") and from the POST's start.
         let times = sent.times.withLock { $0 }
