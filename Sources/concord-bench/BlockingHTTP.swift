@@ -112,9 +112,9 @@ final class BlockingHTTPConnection {
 
 /// Runs `clients` threads for `seconds`, each with its own connection; with a `rate`, paced to
 /// that many calls per second in total (open loop). `once` answers the status of one call.
-func driveThreads(clients: Int, seconds: Double, rate: Double?,
-                  _ once: @escaping @Sendable (_ connection: BlockingHTTPConnection, _ client: Int, _ n: Int) throws -> Int,
-                  connect: @escaping @Sendable () throws -> BlockingHTTPConnection) async -> Samples {
+func driveThreads(baseURL: String, clients: Int, seconds: Double, rate: Double?,
+                  _ once: @escaping @Sendable (_ connection: BlockingHTTPConnection, _ client: Int, _ n: Int) throws -> Int) async throws -> Samples {
+    _ = try BlockingHTTPConnection(baseURL: baseURL)  // a bad URL stops the run here, not in each thread
     let start = ContinuousClock.now
     let end = start + .milliseconds(Int(seconds * 1000))
     return await withTaskGroup(of: Samples.self) { group in
@@ -123,7 +123,7 @@ func driveThreads(clients: Int, seconds: Double, rate: Double?,
                 await withCheckedContinuation { continuation in
                     Thread.detachNewThread {
                         var samples = Samples()
-                        guard let connection = try? connect() else {
+                        guard let connection = try? BlockingHTTPConnection(baseURL: baseURL) else {
                             samples.errors += 1
                             return continuation.resume(returning: samples)
                         }
@@ -133,14 +133,13 @@ func driveThreads(clients: Int, seconds: Double, rate: Double?,
                         while ContinuousClock.now < end {
                             if let interval {
                                 let wait = next - ContinuousClock.now
-                                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                                if wait > .zero { Thread.sleep(forTimeInterval: wait.inSeconds) }
                                 next += interval
                             }
                             let t0 = ContinuousClock.now
                             do {
                                 if try once(connection, client, n) == 200 {
-                                    let d = ContinuousClock.now - t0
-                                    samples.micros.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
+                                    samples.micros.append((ContinuousClock.now - t0).inSeconds * 1e6)
                                 } else {
                                     samples.errors += 1
                                 }
@@ -163,20 +162,20 @@ func driveThreads(clients: Int, seconds: Double, rate: Double?,
 }
 
 /// Calls `once` for k = 0..<count, the k-th due `k / rate` seconds after `start` (uptime
-/// nanoseconds), from `connections` threads with a connection each: open loop, as long as fewer
-/// than `connections` calls are unanswered at once. `once` answers the call's status (nil: no
-/// answer); `done` gets each call's k, start, end and status.
-func callOpenLoop(count: Int, rate: Double, connections: Int, start: UInt64,
-                  connect: @escaping @Sendable () throws -> BlockingHTTPConnection,
+/// nanoseconds), from `connections` threads with a connection each to `baseURL`: open loop, as
+/// long as fewer than `connections` calls are unanswered at once. `once` answers the call's
+/// status; `done` gets each call's k, start, end and status (nil: no answer).
+func callOpenLoop(baseURL: String, count: Int, rate: Double, connections: Int, start: UInt64,
                   _ once: @escaping @Sendable (BlockingHTTPConnection, Int) throws -> Int,
-                  done: @escaping @Sendable (_ k: Int, _ start: UInt64, _ end: UInt64, _ status: Int?) -> Void) async {
+                  done: @escaping @Sendable (_ k: Int, _ start: UInt64, _ end: UInt64, _ status: Int?) -> Void) async throws {
+    _ = try BlockingHTTPConnection(baseURL: baseURL)  // a bad URL stops the run here, not in each thread
     let next = NextCall()
     await withTaskGroup(of: Void.self) { group in
         for _ in 0..<connections {
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     Thread.detachNewThread {
-                        let connection = try? connect()
+                        let connection = try? BlockingHTTPConnection(baseURL: baseURL)
                         while true {
                             let k = next.k.wrappingAdd(1, ordering: .relaxed).oldValue
                             guard k < count else { break }
@@ -198,4 +197,9 @@ func callOpenLoop(count: Int, rate: Double, connections: Int, start: UInt64,
 /// The next call's k, shared by the threads of `callOpenLoop`.
 private final class NextCall: Sendable {
     let k = Atomic<Int>(0)
+}
+
+extension Duration {
+    /// As seconds with their fraction.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

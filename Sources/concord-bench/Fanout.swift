@@ -94,10 +94,8 @@ struct Fanout: AsyncParsableCommand {
         let ownCPUBefore = ProcessStats.ownCPUSeconds()
         if let sendingFile { _ = FileManager.default.createFile(atPath: sendingFile, contents: Data()) }
         let sendStart = DispatchTime.now().uptimeNanoseconds
-        let (postBase, postPath) = (postEdge ?? edge, "/api/v10/channels/\(channel)/messages")
-        _ = try BlockingHTTPConnection(baseURL: postBase)  // a bad URL stops the run here
-        await callOpenLoop(count: count, rate: rate, connections: 64, start: sendStart,
-                           connect: { try BlockingHTTPConnection(baseURL: postBase) }, { connection, k in
+        let postPath = "/api/v10/channels/\(channel)/messages"
+        try await callOpenLoop(baseURL: postEdge ?? edge, count: count, rate: rate, connections: 64, start: sendStart, { connection, k in
             try connection.exchange(connection.request(method: "POST", path: postPath,
                                                        headers: [("Authorization", senders[k % senders.count]), ("Content-Type", "application/json")],
                                                        body: Array(#"{"content":"fanout \#(k)"}"#.utf8)))
