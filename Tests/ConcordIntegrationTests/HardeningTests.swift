@@ -61,6 +61,28 @@ struct HardeningTests {
                 let reply = try await c.request(.POST, "/channels/\(general)/invites", token: alice, json: body)
                 #expect(reply.status == 400 && isDiscordError(reply), "\(body): \(reply.text)")
             }
+            // A message's body is typed and validated by the cell alone (the edge checks its syntax):
+            // numbers out of range get client errors and store nothing; flags of -1 keep only the
+            // bits a client may set (suppress embeds, 4, and notifications, 4096), as before.
+            let message = try posted.decode(Message.self)
+            let numbers = [#"{"content":"x","flags":18446744073709551615}"#,
+                           #"{"content":"x","message_reference":{"message_id":"18446744073709551615"}}"#,
+                           #"{"content":"x","message_reference":{"message_id":"-1"}}"#,
+                           #"{"content":"x","allowed_mentions":{"users":["18446744073709551616"]}}"#]
+            for body in numbers {
+                let reply = try await c.request(.POST, "/channels/\(general)/messages", token: alice, json: body)
+                #expect(reply.status == 400 && isDiscordError(reply), "create \(body): \(reply.status) \(reply.text)")
+            }
+            for body in [#"{"flags":18446744073709551615}"#, #"{"content":1e300}"#] {
+                let reply = try await c.request(.PATCH, "/channels/\(general)/messages/\(message.id)", token: alice, json: body)
+                #expect(reply.status == 400 && isDiscordError(reply), "edit \(body): \(reply.status) \(reply.text)")
+            }
+            let unchanged = try await c.request(.GET, "/channels/\(general)/messages", token: alice).decode([Message].self)
+            #expect(unchanged.map(\.content) == ["one"] && unchanged.first?.edited_timestamp == nil, "nothing stored or changed")
+            let allFlags = try await c.request(.POST, "/channels/\(general)/messages", token: alice, json: #"{"content":"x","flags":-1}"#)
+            #expect(allFlags.status == 200 && allFlags.json?["flags"]?.intValue == 4 | 4096, "\(allFlags.text)")
+            let editedFlags = try await c.request(.PATCH, "/channels/\(general)/messages/\(message.id)", token: alice, json: #"{"flags":-1}"#)
+            #expect(editedFlags.status == 200 && editedFlags.json?["flags"]?.intValue == 4 | 4096, "\(editedFlags.text)")
         }
     }
 
