@@ -198,12 +198,16 @@ fanout() {
     --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
     --warmup "${BENCH_FANOUT_WARMUP:-100}" --warmed-file "$root/warmed" \
     --sending-file "$root/sending" --joined-file "$root/joined" ${BENCH_FANOUT_ARGS:-} & bench=$!
+  roles+=("load generator=$bench")
   while [ ! -f "$root/warmed" ] && kill -0 "$bench" 2>/dev/null; do nap 0.01; done
   python3 scripts/cpu_split.py snapshot "$root/join-cpu.json" "${roles[@]}"
+  local metrics=("http://127.0.0.1:$EDGE_ADMIN_PORT/metrics" "http://127.0.0.1:$CELL_ADMIN_PORT/metrics")
+  python3 scripts/time_split.py snapshot "$root/join-times.json" "${metrics[@]}"
   local commits_before; commits_before=$(committed_transactions); redis_calls > "$root/join-calls-before"; statements_reset
   while [ ! -f "$root/joined" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
   if [ -f "$root/joined" ]; then
     python3 scripts/cpu_split.py report "$root/join-cpu.json" "$sessions" "${roles[@]}" | sed 's/^CPU per request/identify: CPU per session/'
+    python3 scripts/time_split.py identify "$root/join-times.json" "${metrics[@]}"
     awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sessions" \
       'BEGIN { printf "identify: the cell'"'"'s PostgreSQL transactions per session: %.2f\n", n / r }'
     redis_calls > "$root/join-calls-after"

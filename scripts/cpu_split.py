@@ -3,8 +3,9 @@
 
 `cpu_split.py snapshot FILE ROLE=PID...` records the CPU time (user + system) of each named pid,
 of every PostgreSQL and Redis process, and of the whole machine. `cpu_split.py report FILE
-REQUESTS ROLE=PID...` takes a second reading and prints each role's share: the load generator and
-anything else on the machine is what is left of the machine's busy time.
+REQUESTS ROLE=PID...` takes a second reading and prints each role's share: the load generator (unless
+a role is named "load generator") and anything else on the machine is what is left of the
+machine's busy time.
 """
 import json
 import os
@@ -65,7 +66,9 @@ def main():
     after = reading(roles)
     used = {k: (after[k] - before.get(k, 0)) * 1000 / TICK for k in after}
     named = sum(v for k, v in used.items() if k != "machine")
-    used["load generator and rest"] = max(0, used["machine"] - named)
+    # With the load generator named among the roles, what is left is everything else.
+    leftover = "rest" if "load generator" in used else "load generator and rest"
+    used[leftover] = max(0, used["machine"] - named)
     parts = ", ".join(f"{k} {v / requests:.2f}" for k, v in used.items() if k != "machine")
     print(f"CPU per request (ms): {parts}; machine {used['machine'] / requests:.2f}")
 

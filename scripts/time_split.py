@@ -8,6 +8,9 @@ the cell's own request, and the cell's waits for a database connection, its stat
 Redis round trips (these three summed over everything the cell did, divided by the requests).
 What the edge's request takes beyond its call is the edge's own work; what the call takes
 beyond the cell's request is the link and the two processes' event loops.
+
+`time_split.py identify FILE EDGE_METRICS_URL CELL_METRICS_URL` prints instead the average of
+each step of the IDENTIFYs since the snapshot, as the edge timed them.
 """
 import json
 import re
@@ -55,6 +58,9 @@ def main():
     edge_before = {tuple(k): v for k, v in saved["edge"]}
     cell_before = {tuple(k): v for k, v in saved["cell"]}
     edge_after, cell_after = scrape(edge_url), scrape(cell_url)
+    if verb == "identify":
+        print_identify_steps(edge_before, edge_after)
+        return
 
     route = busiest_route(edge_before, edge_after)
     requests = delta(edge_before, edge_after, "concord_http_request_duration_seconds_count", route)
@@ -79,6 +85,22 @@ def main():
         ("cell's Redis round trips", per_request(cell_before, cell_after, "concord_redis_round_trip_seconds_sum")),
     ]
     print("time per request (ms, averages): " + ", ".join(f"{name} {value:.2f}" for name, value in parts))
+
+
+def print_identify_steps(before, after):
+    name = "concord_gateway_identify_step_seconds"
+    steps = []
+    for (sample, labels), value in after.items():
+        step = re.search(r'step="([a-z_]+)"', labels)
+        if sample == name + "_count" and step:
+            count = value - before.get((sample, labels), 0.0)
+            total = after.get((name + "_sum", labels), 0.0) - before.get((name + "_sum", labels), 0.0)
+            if count:
+                steps.append((step.group(1), 1000 * total / count))
+    order = ["verify", "session_start", "ready_states", "send", "subscribe", "presence", "read_back"]
+    steps.sort(key=lambda s: order.index(s[0]) if s[0] in order else len(order))
+    print("identify: time per session (ms, averages, one step after another): "
+          + ", ".join(f"{step} {ms:.2f}" for step, ms in steps))
 
 
 if __name__ == "__main__":

@@ -28,29 +28,25 @@ extension CellDomain {
         for access in memberships.values.joined().map(\.access) where workspaces[access.workspace.id] == nil {
             workspaces[access.workspace.id] = try await readyWorkspace(access.workspace, head: head, largeThreshold: largeThreshold)
         }
-        return try await withThrowingTaskGroup(of: (Int, ReadyState?).self) { group in
-            for (index, request) in requests.enumerated() {
-                let caller = request.caller
-                let user = request.guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : users[caller.userID]
-                guard let user else { continue }
-                var guilds: [GuildCreatePayload] = []
-                var hidden: Set<Snowflake> = []
-                for access in memberships[caller.userID, default: []].map(\.access) {
-                    guard let workspace = workspaces[access.workspace.id] else { continue }
-                    hidden.formUnion(Self.hiddenChannels(workspace.shared.channels, access: access))
-                    guilds.append(workspace.payload(for: caller.userID, access: access))
-                }
-                let privateChannels = request.guildsOnly ? [] : dms.filter { $0.users.contains { $0.id == caller.userID } }.map { $0.channel(for: caller.userID) }
-                let channels = textChannels[caller.userID, default: []]
-                group.addTask { [hidden, guilds] in
-                    let readStates = try await self.readStates(caller, hidden: hidden, channels: channels)
-                    return (index, ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: readStates, privateChannels: privateChannels))
-                }
+        var states = [ReadyState?](repeating: nil, count: requests.count)
+        var asks: [(index: Int, unread: UnreadAsk)] = []
+        for (index, request) in requests.enumerated() {
+            let caller = request.caller
+            let user = request.guildsOnly ? User(id: caller.userID, username: "", globalName: nil, bot: caller.isBot) : users[caller.userID]
+            guard let user else { continue }
+            var guilds: [GuildCreatePayload] = []
+            var hidden: Set<Snowflake> = []
+            for access in memberships[caller.userID, default: []].map(\.access) {
+                guard let workspace = workspaces[access.workspace.id] else { continue }
+                hidden.formUnion(Self.hiddenChannels(workspace.shared.channels, access: access))
+                guilds.append(workspace.payload(for: caller.userID, access: access))
             }
-            var states = [ReadyState?](repeating: nil, count: requests.count)
-            for try await (index, state) in group { states[index] = state }
-            return states
+            let privateChannels = request.guildsOnly ? [] : dms.filter { $0.users.contains { $0.id == caller.userID } }.map { $0.channel(for: caller.userID) }
+            states[index] = ReadyState(user: user, guilds: guilds, outboxSeq: head, readStates: [], privateChannels: privateChannels)
+            asks.append((index, UnreadAsk(userID: caller.userID, hidden: hidden, channels: textChannels[caller.userID, default: []])))
         }
+        for (ask, readStates) in zip(asks, try await readStates(counting: asks.map(\.unread))) { states[ask.index]?.readStates = readStates }
+        return states
     }
 
     /// A workspace as READY shows it to each of its members: its roles, channels and count are

@@ -31,26 +31,44 @@ extension CellDomain {
     /// The read state of every text channel the caller can view, for READY and
     /// GET /users/@me/read-states: counted from the cell's Redis (rebuilding what it lacks from
     /// PostgreSQL first), or from PostgreSQL alone while Redis is unreachable.
-    /// `hidden`: the channels of the caller's workspaces they cannot view, when the caller has
-    /// them already (READY reads each workspace's channels and access anyway).
-    /// `channels`: the caller's counted channels, when a batch has read them already.
-    public func readStates(_ caller: Caller, hidden known: Set<Snowflake>? = nil, channels counted: [Snowflake]? = nil) async throws -> [ReadStateEntry] {
-        let hidden = if let known { known } else { try await hiddenChannels(caller) }
-        let all = if let counted { counted } else { try await db.textChannelIDs(userID: caller.userID) }
-        let channels = all.filter { !hidden.contains($0) }
+    public func readStates(_ caller: Caller) async throws -> [ReadStateEntry] {
+        try await readStates(counting: [UnreadAsk(userID: caller.userID, hidden: try await hiddenChannels(caller),
+                                                  channels: try await db.textChannelIDs(userID: caller.userID))])[0]
+    }
+
+    /// One user's part of a count: the channels counted for them (`countedChannels`), less the
+    /// ones of their workspaces they cannot view.
+    struct UnreadAsk {
+        let userID: Snowflake
+        let hidden: Set<Snowflake>
+        let channels: [Snowflake]
+    }
+
+    /// The read states of several users at once (READY for sessions identifying together): one
+    /// Redis pipeline to read them all, and what any of them lacks rebuilt in one go.
+    func readStates(counting asks: [UnreadAsk]) async throws -> [[ReadStateEntry]] {
+        let counted = asks.map { ask in (user: ask.userID, channels: ask.channels.filter { !ask.hidden.contains($0) }) }
         // No channel here (a user homed elsewhere, asked for a cell's part of READY): nothing to count.
-        guard !channels.isEmpty else { return [] }
+        let asking = counted.indices.filter { !counted[$0].channels.isEmpty }
+        var answers = [[ReadStateEntry]](repeating: [], count: asks.count)
+        var uncounted = asking
         do {
-            var snapshot = try await counters.read(user: caller.userID, channels: channels)
-            if !snapshot.complete {
-                try await counters.rebuild(snapshot, user: caller.userID, db: db)
-                snapshot = try await counters.read(user: caller.userID, channels: channels)
+            var snapshots = try await counters.read(asking.map { counted[$0] })
+            let stale = zip(asking, snapshots).filter { !$0.1.complete }.map { (user: counted[$0.0].user, snapshot: $0.1) }
+            if !stale.isEmpty {
+                try await counters.rebuild(stale, db: db)
+                snapshots = try await counters.read(asking.map { counted[$0] })
             }
-            if snapshot.complete { return snapshot.entries }
+            for (index, snapshot) in zip(asking, snapshots) where snapshot.complete { answers[index] = snapshot.entries }
+            uncounted = zip(asking, snapshots).filter { !$0.1.complete }.map(\.0)
         } catch {
             logger.warning("unread counters unavailable; counting in PostgreSQL", metadata: ["error": "\(error)"])
         }
-        return try await db.readStates(userID: caller.userID).filter { !hidden.contains($0.channelID) }.map(Self.entry)
+        for index in uncounted {
+            let ask = asks[index]
+            answers[index] = try await db.readStates(userID: ask.userID).filter { !ask.hidden.contains($0.channelID) }.map(Self.entry)
+        }
+        return answers
     }
 
     /// The channels of the caller's workspaces here that they cannot view.

@@ -130,11 +130,20 @@ public final class UnreadCounters: Sendable {
         var complete: Bool { userCurrent && missingSeqs.isEmpty && missingMass.isEmpty }
     }
 
-    func read(user: Snowflake, channels: [Snowflake]) async throws -> Snapshot {
+    /// What Redis holds for each user's channels, in one pipelined write for all of them
+    /// (sessions identifying together ask together).
+    func read(_ asks: [(user: Snowflake, channels: [Snowflake])]) async throws -> [Snapshot] {
         try await lostWrites.renewIfStale()
-        let keys = [generationKey, seqKey, userKey(user), massGenerationKey] + channels.map(massKey)
-        let reply = try await redis.send(["EVAL", Self.readScript, String(keys.count)] + keys + channels.map(\.description))
-        guard let items = reply.array, let first = items.first?.integer else { throw RedisError.protocolError }
+        let replies = try await redis.pipeline(asks.map { user, channels in
+            let keys = [generationKey, seqKey, userKey(user), massGenerationKey] + channels.map(massKey)
+            return ["EVAL", Self.readScript, String(keys.count)] + keys + channels.map(\.description)
+        })
+        guard replies.count == asks.count else { throw RedisError.protocolError }
+        return try zip(asks, replies).map { ask, reply in try Self.snapshot(try reply.get(), channels: ask.channels) }
+    }
+
+    private static func snapshot(_ reply: RedisValue, channels: [Snowflake]) throws -> Snapshot {
+        guard let items = reply.array, let first = items.first?.integer, items.count == 1 + channels.count * 3 else { throw RedisError.protocolError }
         var snapshot = Snapshot(userCurrent: first == 1)
         for (index, channel) in channels.enumerated() {
             let base = 1 + index * 3
@@ -168,30 +177,40 @@ public final class UnreadCounters: Sendable {
         return 0
         """
 
-    /// Rebuilds what a snapshot lacked. Each part is cleared first and read from PostgreSQL
-    /// after, so a change committed meanwhile is either in the rows read or applied after the
-    /// clear; versions keep the newer of the two.
-    func rebuild(_ snapshot: Snapshot, user: Snowflake, db: Database) async throws {
-        if !snapshot.userCurrent {
-            let generation = try await redis.send(["EVAL", Self.clearUserScript, "2", generationKey, userKey(user)]).string ?? "0"
-            let rows = try await db.readStateRows(userID: user)
+    /// Rebuilds what the users' snapshots lacked, for all of them at once: one query per part,
+    /// whatever the number of users. Each part is cleared first and read from PostgreSQL after,
+    /// so a change committed meanwhile is either in the rows read or applied after the clear;
+    /// versions keep the newer of the two.
+    func rebuild(_ stale: [(user: Snowflake, snapshot: Snapshot)], db: Database) async throws {
+        let users = stale.filter { !$0.snapshot.userCurrent }.map(\.user)
+        if !users.isEmpty {
+            let generations = try await redis.pipeline(users.map { ["EVAL", Self.clearUserScript, "2", generationKey, userKey($0)] })
+                .map { try $0.get().string ?? "0" }
+            let rows = try await db.readStateRows(userIDs: users)
             if !rows.isEmpty { _ = try await redis.send(applyCommand(rows)) }
-            _ = try await redis.send(["HSET", userKey(user), "~", generation])
+            for reply in try await redis.pipeline(zip(users, generations).map { ["HSET", userKey($0), "~", $1] }) { _ = try reply.get() }
         }
-        if !snapshot.missingSeqs.isEmpty {
-            let seqs = try await db.channelSeqs(snapshot.missingSeqs)
+        let missingSeqs = Self.union(stale.map(\.snapshot.missingSeqs))
+        if !missingSeqs.isEmpty {
+            let seqs = try await db.channelSeqs(missingSeqs)
             if !seqs.isEmpty { _ = try await redis.send(raiseCommand(seqs)) }
         }
-        if !snapshot.missingMass.isEmpty {
-            let channels = snapshot.missingMass
-            let generation = try await redis.send(["EVAL", Self.clearMassScript, String(channels.count + 1), generationKey]
-                                                  + channels.map(massKey)).string ?? "0"
-            let mentions = try await db.massMentions(channels)
+        let missingMass = Self.union(stale.map(\.snapshot.missingMass))
+        if !missingMass.isEmpty {
+            let generation = try await redis.send(["EVAL", Self.clearMassScript, String(missingMass.count + 1), generationKey]
+                                                  + missingMass.map(massKey)).string ?? "0"
+            let mentions = try await db.massMentions(missingMass)
             if !mentions.isEmpty {
                 _ = try await redis.pipeline(mentions.map { ["ZADD", massKey($0.channel), "0", Self.padded($0.message)] })
             }
-            _ = try await redis.send(["EVAL", Self.markMassScript, "1", massGenerationKey] + channels.map(\.description) + [generation])
+            _ = try await redis.send(["EVAL", Self.markMassScript, "1", massGenerationKey] + missingMass.map(\.description) + [generation])
         }
+    }
+
+    /// The channels named in any of the lists, each once.
+    private static func union(_ lists: [[Snowflake]]) -> [Snowflake] {
+        var seen: Set<Snowflake> = []
+        return lists.joined().filter { seen.insert($0).inserted }
     }
 
     /// Drops everything copied so far: it is rebuilt from PostgreSQL as it is next used.

@@ -223,17 +223,21 @@ extension GatewayHub {
     /// called as soon as the session is ready (the socket stops counting as unidentified then,
     /// not after the read-back that follows READY).
     private func identify(_ connection: GatewayConnection, _ identify: IdentifyPayload, authenticated: () -> Void) async {
+        var steps = IdentifySteps(metrics: metrics)
         guard let (claims, authorization) = await verify(identify.token) else {
             connection.close(.authenticationFailed); return
         }
+        steps.done("verify")
         switch await startSession(claims) {
         case .tooSoon?: invalidSession(connection); return
         case .spent?: connection.close(.rateLimited); return
         case nil: break
         }
+        steps.done("session_start")
         do {
             let connections = feedConnections()
             let parts = try await readyStates(authorization: authorization, home: claims.userID.cell)
+            steps.done("ready_states")
             var ready = parts[0].state
             for part in parts.dropFirst() {
                 ready.guilds += part.state.guilds
@@ -258,7 +262,9 @@ extension GatewayHub {
             connection.beginCatchUp()
             connection.deliverReady(try readyPayload(ready, sessionID: sessionID, bot: claims.isBot))
             for guild in ready.guilds { connection.deliver(try guildCreates.body(guild)) }
+            steps.done("send")
             let subscribed = await register(connection, sessionID: sessionID, userID: claims.userID, guilds: ready.guilds.map(\.guild.id))
+            steps.done("subscribe")
             // What was published between READY's state and the subscriptions is read back from
             // the outbox, unless the cell's position shows nothing was (most identifies).
             let readBacks = parts.filter { !subscribed || needsReadBack(cell: $0.cell, after: $0.state.outboxSeq, connectionBefore: connections[$0.cell]) }
@@ -268,11 +274,25 @@ extension GatewayHub {
             connection.state.withLock { $0.presence = state }
             metrics.counter(.gatewayIdentifies).increment()
             await presence.sessionStarted(claims.userID, state: state)
+            steps.done("presence")
             for part in readBacks { await catchUpIdentified(connection, cell: part.cell, after: part.state.outboxSeq) }
             connection.endCatchUp()
+            steps.done("read_back")
         } catch {
             logger.warning("identify failed", metadata: ["error": "\(error)"])
             connection.close(.unknownError)
+        }
+    }
+
+    /// Times an IDENTIFY's steps one after another, each from the end of the one before.
+    private struct IdentifySteps {
+        let metrics: NodeMetrics
+        var last = ContinuousClock.now
+
+        mutating func done(_ step: String) {
+            let now = ContinuousClock.now
+            metrics.timer(.gatewayIdentifyStepDuration, [("step", step)]).recordNanoseconds((now - last).nanoseconds)
+            last = now
         }
     }
 

@@ -63,6 +63,9 @@ public enum MetricName: String, CaseIterable, Sendable {
     /// Per cell of a new session's READY: whether its outbox was read back ("read") or the
     /// cell's position showed nothing to read ("skipped").
     case gatewayIdentifyReadBacks = "concord_gateway_identify_read_backs_total"
+    /// How long each step of an IDENTIFY took (`step`: verify, session_start, ready_states,
+    /// send, subscribe, presence, read_back): where a session's time to READY goes.
+    case gatewayIdentifyStepDuration = "concord_gateway_identify_step_seconds"
     case gatewayCloses = "concord_gateway_closes_total"
     case gatewayDeliveries = "concord_gateway_deliveries_total"
     // The outbox, at the cell.

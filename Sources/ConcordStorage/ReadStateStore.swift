@@ -74,10 +74,10 @@ extension SQLExecutor {
         }
     }
 
-    /// A user's stored read-state rows (what the Redis copy is rebuilt from).
-    public func readStateRows(userID: Snowflake) async throws -> [ReadStateRow] {
+    /// The users' stored read-state rows (what the Redis copy is rebuilt from).
+    public func readStateRows(userIDs: [Snowflake]) async throws -> [ReadStateRow] {
         try await run("""
-            SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read_states WHERE user_id = \(userID.int64)
+            SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read_states WHERE user_id = ANY(\(userIDs.map(\.int64)))
             """).map(ReadStateRow.row)
     }
 

@@ -24,8 +24,15 @@ struct BatchReadyTests {
             let staff = try await c.request(.POST, "/guilds/\(big.id)/roles", token: alice.token, json: #"{"name":"staff"}"#).decode(Role.self)
             #expect(try await c.request(.PUT, "/guilds/\(big.id)/members/\(bob.id)/roles/\(staff.id)", token: alice.token).status == 204)
             #expect(try await c.request(.POST, "/users/@me/channels", token: carol, json: #"{"recipient_id":"\#(alice.id)"}"#).status == 200)
-            _ = try await c.request(.POST, "/channels/\(small.general)/messages", token: alice.token, body: MessageCreateRequest(content: "hi"))
+            let hi = try await c.request(.POST, "/channels/\(small.general)/messages", token: alice.token, body: MessageCreateRequest(content: "hi"))
+                .decode(Message.self)
+            let bigGeneral = try #require(big.system_channel_id)
+            _ = try await c.request(.POST, "/channels/\(bigGeneral)/messages", token: alice.token, body: MessageCreateRequest(content: "@everyone look"))
+            _ = try await c.request(.POST, "/channels/\(bigGeneral)/messages", token: alice.token, body: MessageCreateRequest(content: "and this"))
+            #expect(try await c.request(.POST, "/channels/\(small.general)/messages/\(hi.id)/ack", token: bob.token, json: #"{"token":null}"#).status == 200)
             try await c.domain.settleOutbox()
+            // The batch finds no counter current in Redis: it rebuilds every user's at once.
+            await c.domain.counters.renew()
 
             func caller(_ id: Snowflake) -> Caller { Caller(userID: id, tokenID: Snowflake(int64: 1), isBot: false) }
             let nobody = Snowflake(int64: alice.id.int64 + 7)
@@ -46,7 +53,13 @@ struct BatchReadyTests {
             #expect(bobs.guilds[0].members.count == 2 && bobs.guilds[0].large == false)
             #expect(bobs.guilds[1].members.map(\.user?.id) == [bob.id] && bobs.guilds[1].large == true)
             #expect(bobs.guilds[1].members.first?.roles == [staff.id], "own member with the role held")
-            #expect(bobs.readStates.contains { $0.id == small.general })
+            let bobsGeneral = try #require(bobs.readStates.first { $0.id == small.general })
+            #expect(bobsGeneral.unread_count == 0 && bobsGeneral.last_message_id == hi.id, "Bob read Alice's message")
+            let carols = try #require(batch[3])
+            for (name, state) in [("Bob", bobs), ("Carol", carols)] {
+                let general = try #require(state.readStates.first { $0.id == bigGeneral })
+                #expect(general.mention_count == 1 && general.unread_count == 2, "\(name): the @everyone and one more, unread")
+            }
             #expect(!bobs.readStates.contains { $0.id == secret.id }, "no read state of a channel Bob cannot view")
             #expect(try #require(batch[0]).readStates.contains { $0.id == secret.id })
             #expect(try #require(batch[3]).privateChannels.map { $0.recipients.map(\.id) } == [[alice.id]])
