@@ -21,7 +21,7 @@ def process_ticks(pid):
         # Fields after the command: state is [0]; utime and stime are the 14th and 15th overall.
         return int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
-        return 0
+        return None
 
 
 def command(pid):
@@ -41,14 +41,18 @@ def machine_busy():
 
 def reading(roles):
     out = {"machine": machine_busy(), "postgres": 0, "redis": 0}
+    # A role whose process has gone (the load generator, read after it exits) is left out: its
+    # share is counted with the rest.
     for role, pid in roles:
-        out[role] = process_ticks(pid)
+        ticks = process_ticks(pid)
+        if ticks is not None:
+            out[role] = ticks
     for pid in filter(str.isdigit, os.listdir("/proc")):
         name = command(pid)
         if name.startswith("postgres"):
-            out["postgres"] += process_ticks(pid)
+            out["postgres"] += process_ticks(pid) or 0
         elif name.startswith("redis-server"):
-            out["redis"] += process_ticks(pid)
+            out["redis"] += process_ticks(pid) or 0
     return out
 
 
@@ -64,7 +68,7 @@ def main():
     with open(path) as f:
         before = json.load(f)
     after = reading(roles)
-    used = {k: (after[k] - before.get(k, 0)) * 1000 / TICK for k in after}
+    used = {k: (after[k] - before[k]) * 1000 / TICK for k in after if k in before}
     named = sum(v for k, v in used.items() if k != "machine")
     # With the load generator named among the roles, what is left is everything else.
     leftover = "rest" if "load generator" in used else "load generator and rest"

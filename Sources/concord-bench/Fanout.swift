@@ -188,13 +188,14 @@ enum SessionPool {
                         for attempt in 0..<5 {
                             // A bot identifies once per 5 s (max_concurrency 1): a retry waits that out.
                             if attempt > 0 { try await Task.sleep(for: .milliseconds(5100)) }
+                            // The last attempt's socket has ended before this one's wait begins.
+                            try? await log.channel.withLock({ $0 })?.closeFuture.get()
                             log.closeCode.store(0, ordering: .relaxed)
+                            log.unsettle()
                             try await FanoutSession.connect(host: host, port: port,
                                                             path: "/gateway?v=10&encoding=json" + (compression.map { "&compress=" + $0.rawValue } ?? ""),
                                                             identify: identify, log: log, compression: compression, group: group)
-                            for _ in 0..<3000 where !log.ready.load(ordering: .relaxed) && log.closeCode.load(ordering: .relaxed) == 0 {
-                                try await Task.sleep(for: .milliseconds(20))
-                            }
+                            await log.waitUntilSettled(limit: .seconds(60))
                             if log.closeCode.load(ordering: .relaxed) != SessionLog.unreadableStream { break }
                             log.restarts.add(1, ordering: .relaxed)
                         }

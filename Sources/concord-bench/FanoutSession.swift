@@ -21,8 +21,40 @@ final class SessionLog: Sendable {
     /// The session's socket once upgraded, so the run can end the session itself (`leave`).
     let channel = Mutex<(any Channel)?>(nil)
 
+    /// Whether the attempt under way has settled (READY, or the socket ended), and who waits for it.
+    private let settlement = Mutex<(settled: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
     init(firstHeartbeat: TimeAmount? = nil) {
         self.firstHeartbeat = firstHeartbeat
+    }
+
+    /// READY came, or the socket ended: whoever waits goes on.
+    func settle() {
+        let waiter = settlement.withLock { state in
+            state.settled = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// A new attempt: unsettled until it settles again.
+    func unsettle() { settlement.withLock { $0.settled = false } }
+
+    /// Returns once the attempt settles, or after `limit`, without polling.
+    func waitUntilSettled(limit: Duration) async {
+        let timer = Task { [self] in
+            try await Task.sleep(for: limit)
+            settle()
+        }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let settled = settlement.withLock { state in
+                if !state.settled { state.waiter = waiter }
+                return state.settled
+            }
+            if settled { waiter.resume() }
+        }
+        timer.cancel()
     }
     /// `closeCode` of a session whose compressed stream could not be read.
     static let unreadableStream = -1
@@ -137,6 +169,7 @@ final class FanoutSession: ChannelInboundHandler {
         case 8:
             let code = frame.payload.count >= 2 ? Int(frame.payload[0]) << 8 | Int(frame.payload[1]) : 0
             log.closeCode.store(code, ordering: .relaxed)
+            log.settle()
             context.close(promise: nil)
         case 9:
             context.writeAndFlush(wrapOutboundOut(ClientWebSocket.frame(opcode: 10, frame.payload, allocator: context.channel.allocator)),
@@ -154,6 +187,7 @@ final class FanoutSession: ChannelInboundHandler {
         // same bytes as the upgrade's response or after them, and both are read here.
         guard var text = decompressor.decompress(Array(payload)) else {
             log.closeCode.store(SessionLog.unreadableStream, ordering: .relaxed)
+            log.settle()
             context.close(promise: nil)
             return
         }
@@ -172,6 +206,7 @@ final class FanoutSession: ChannelInboundHandler {
             log.receipts.withLock { $0.append((Int32(n), now)) }
         } else if ByteSearch.end(of: Self.ready, in: bytes) != nil {
             log.ready.store(true, ordering: .relaxed)
+            log.settle()
             if let delay = log.firstHeartbeat {
                 heartbeat?.cancel()
                 startHeartbeat(41_250, context: context, first: delay)
@@ -184,6 +219,7 @@ final class FanoutSession: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         heartbeat?.cancel()
+        log.settle()
         if !switched { upgraded.fail(FanoutError.notUpgraded) }
         context.fireChannelInactive()
     }
