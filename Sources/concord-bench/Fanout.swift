@@ -207,7 +207,7 @@ enum SessionPool {
         }
         let connected = logs.filter { $0.ready.load(ordering: .relaxed) }.count
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print(String(format: "%@: %d/%d sessions ready in %.1f s (%.0f identifies/s), %d failed to connect, %d started over on an unreadable stream",
+        print(String(format: "%@: %d/%d sessions ready in %.2f s (%.0f identifies/s), %d failed to connect, %d started over on an unreadable stream",
                      label, connected, logs.count, seconds, Double(connected) / seconds, logs.filter { $0.failed.load(ordering: .relaxed) }.count,
                      logs.reduce(0) { $0 + $1.restarts.load(ordering: .relaxed) }))
         return connected
