@@ -139,6 +139,10 @@ struct ObservabilityTests {
             // published position said so, and no outbox read was made.
             #expect(Self.sample(edgeText, #"concord_gateway_identify_read_backs_total{outcome="skipped"}"#) == 1, "\(edgeText.prefix(4000))")
             #expect(Self.sample(edgeText, #"concord_gateway_identify_read_backs_total{outcome="read"}"#) ?? 0 == 0)
+            // The one IDENTIFY that went through is timed step by step (the refused one stopped at its token).
+            for step in ["verify", "session_start", "ready_states", "send", "subscribe", "presence", "read_back"] {
+                #expect(Self.sample(edgeText, #"concord_gateway_identify_step_seconds_count{step="\#(step)"}"#) == 1, "step \(step)")
+            }
             #expect(Self.sample(edgeText, "concord_gateway_resumes_total") == 1)
             #expect(Self.sample(edgeText, #"concord_gateway_closes_total{code="4004"}"#) == 1)
             #expect(Self.sample(edgeText, #"concord_rate_limited_total{scope="user"}"#) == 1)
