@@ -56,6 +56,7 @@ final class GatewayHub: Sendable {
     private let positionsFollowed = Mutex<Set<Int>>([])
     /// Per cell: IDENTIFYs arriving together ask for READY in one call.
     private let readyBatches: [Int: Batcher<ReadyAsk, ReadyState?>]
+    private let subscriptionBatches: [Int: Batcher<[String], Bool>]
     /// Drains' tables of frame bodies, read back once for every session resuming from them.
     private let handedOverTables: HandedOverTables
     /// Events for at least this many sessions are routed in parts side by side (`route`).
@@ -85,6 +86,19 @@ final class GatewayHub: Sendable {
             let cell = entry.cell.id
             return (cell, Batcher(lanes: 2, largestBatch: 64) { asks in
                 await Self.oneCall(for: asks) { try await Self.send(try InternalAPI.ready(asks), to: cell, directory: directory, cells: cells) }
+            })
+        })
+        subscriptionBatches = Dictionary(uniqueKeysWithValues: subscribers.map { cell, subscriber in
+            (cell, Batcher<[String], Bool>(lanes: 2, largestBatch: 256) { asks in
+                var seen: Set<String> = []
+                let topics = asks.joined().filter { seen.insert($0).inserted }
+                do {
+                    let confirmed = try await subscriber.subscribe(topics)
+                    return asks.map { _ in .success(confirmed) }
+                } catch {
+                    logger.warning("subscribe failed", metadata: ["topics": "\(topics.count)", "error": "\(error)"])
+                    return asks.map { _ in .success(false) }
+                }
             })
         })
         // Per cell: reports arriving together (sessions identifying together) go in one call.
@@ -400,13 +414,16 @@ final class GatewayHub: Sendable {
         // another session of the same workspace asked first.
         // Events for the user come from every cell holding one of their workspaces (a join there,
         // for one), so the user's topic is followed in each.
-        var confirmed = true
-        for entry in directory.all where await !subscribe(Topics.user(userID, cell: entry.cell.name), cell: entry.cell.id) { confirmed = false }
+        var topics: [Int: [String]] = [:]
+        for entry in directory.all { topics[entry.cell.id, default: []].append(Topics.user(userID, cell: entry.cell.name)) }
         for guild in guilds {
             let home = directory.moves.home(workspace: guild)
-            if await !subscribe(Topics.workspace(guild, cell: cellName(home)), cell: home) { confirmed = false }
+            topics[home, default: []].append(Topics.workspace(guild, cell: cellName(home)))
         }
-        return confirmed
+        return await withTaskGroup(of: Bool.self) { cells in
+            for (cell, list) in topics { cells.addTask { await self.subscribe(list, cell: cell) } }
+            return await cells.reduce(true) { $0 && $1 }
+        }
     }
 
     /// Each cell's subscription connection while it is up and follows the cell's outbox
@@ -472,13 +489,16 @@ final class GatewayHub: Sendable {
         if last { Task { try? await subscribers[home]?.unsubscribe(Topics.workspace(guild, cell: cellName(home))) } }
     }
 
-    /// Whether Redis confirmed the subscription on the current connection.
+    /// Whether Redis confirmed the subscriptions on the current connection. Sessions subscribing
+    /// together (a thousand identifying at once) share one SUBSCRIBE per cell.
+    @discardableResult
+    private func subscribe(_ topics: [String], cell: Int) async -> Bool {
+        (try? await subscriptionBatches[cell]?.submit(topics)) ?? false
+    }
+
     @discardableResult
     private func subscribe(_ topic: String, cell: Int) async -> Bool {
-        do { return try await subscribers[cell]?.subscribe(topic) ?? false } catch {
-            logger.warning("subscribe failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
-            return false
-        }
+        await subscribe([topic], cell: cell)
     }
 
     private func cellName(_ id: Int) -> String { directory.entry(for: id)?.cell.name ?? "cell-\(id)" }

@@ -68,13 +68,21 @@ struct RedisConnector: Sendable {
         }
     }
 
-    /// Writes commands in one write and flush; the future has their replies in order.
-    static func write(_ commands: [[[UInt8]]], on channel: any Channel) -> EventLoopFuture<[RedisValue]> {
+    /// SUBSCRIBE to several topics in one command; Redis confirms each topic with a reply of its own.
+    static func subscribe(_ topics: [String], on channel: any Channel) async throws {
+        guard !topics.isEmpty else { return }
+        let command = [Array("SUBSCRIBE".utf8)] + topics.map { Array($0.utf8) }
+        for reply in try await write([command], replies: topics.count, on: channel).get() { _ = try outcome(reply).get() }
+    }
+
+    /// Writes commands in one write and flush; the future has their replies in order (one per
+    /// command unless `replies` says how many they make in all).
+    static func write(_ commands: [[[UInt8]]], replies: Int? = nil, on channel: any Channel) -> EventLoopFuture<[RedisValue]> {
         guard !commands.isEmpty else { return channel.eventLoop.makeSucceededFuture([]) }
         let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
         var bytes = channel.allocator.buffer(capacity: 0)
         for command in commands { RedisProtocolHandler.encode(command, into: &bytes) }
-        channel.writeAndFlush(RedisRequest(bytes: bytes, replies: commands.count, promise: promise)).whenFailure { _ in
+        channel.writeAndFlush(RedisRequest(bytes: bytes, replies: replies ?? commands.count, promise: promise)).whenFailure { _ in
             promise.fail(RedisError.connectionClosed)
         }
         return promise.futureResult

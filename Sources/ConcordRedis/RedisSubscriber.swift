@@ -59,14 +59,23 @@ public final class RedisSubscriber: Sendable {
     /// the current connection (false while disconnected: the next connection subscribes it).
     @discardableResult
     public func subscribe(_ topic: String) async throws -> Bool {
+        try await subscribe([topic])
+    }
+
+    /// Follows several topics, in one SUBSCRIBE: confirmed when Redis confirmed them all.
+    @discardableResult
+    public func subscribe(_ topics: [String]) async throws -> Bool {
         let channel = state.withLock { s -> (any Channel)? in
-            s.topics.insert(topic)
+            s.topics.formUnion(topics)
             return s.channel
         }
         guard let channel else { return false }
-        _ = try await RedisConnector.send([Array("SUBSCRIBE".utf8), Array(topic.utf8)], on: channel)
+        try await RedisConnector.subscribe(topics, on: channel)
         return true
     }
+
+    /// Topics a reconnection subscribes in one command at most.
+    static let topicsPerSubscribe = 256
 
     public func unsubscribe(_ topic: String) async throws {
         let channel = state.withLock { s -> (any Channel)? in
@@ -98,8 +107,9 @@ public final class RedisSubscriber: Sendable {
                     s.channel = channel
                     return s.topics
                 }
-                for topic in topics {
-                    _ = try await RedisConnector.send([Array("SUBSCRIBE".utf8), Array(topic.utf8)], on: channel)
+                let all = Array(topics)
+                for start in stride(from: 0, to: all.count, by: Self.topicsPerSubscribe) {
+                    try await RedisConnector.subscribe(Array(all[start..<min(start + Self.topicsPerSubscribe, all.count)]), on: channel)
                 }
                 state.withLock { s in
                     s.epoch += 1

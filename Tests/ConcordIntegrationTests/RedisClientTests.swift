@@ -101,6 +101,41 @@ struct RedisClientTests {
         await own.stop()
     }
 
+    /// Topics go to Redis several to a SUBSCRIBE (sessions identifying together, and a
+    /// reconnection with every session's topics): each is confirmed and followed all the same.
+    @Test func manyTopicsAreSubscribedInFewCommandsAndAfterAReconnection() async throws {
+        let own = try OwnRedis()
+        try await own.start()
+        let redis = RedisClient(host: "127.0.0.1", port: own.port)
+        let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
+        let early = (0..<600).map { "early-\($0)" }
+        #expect(try await subscriber.subscribe(early) == false, "not connected yet: the connection subscribes them")
+        let run = Task { await subscriber.run() }
+        defer { run.cancel() }
+        var events = subscriber.events.makeAsyncIterator()
+        #expect(await events.next() == .connected(resumed: false))
+        let late = (0..<50).map { "late-\($0)" }
+        #expect(try await subscriber.subscribe(late + [late[0]]) == true, "a topic named twice is confirmed twice")
+        func subscribers(_ topics: [String]) async throws -> [Int64] {
+            try await redis.pipeline(topics.map { ["PUBLISH", $0, "x"] }).map { try $0.get().integer ?? -1 }
+        }
+        func subscribeCalls() async throws -> Int {
+            let stats = try await redis.send("INFO", "commandstats").string ?? ""
+            return (stats.firstMatch(of: /cmdstat_subscribe:calls=(\d+)/)?.output.1).flatMap { Int($0) } ?? -1
+        }
+        #expect(try await subscribers(early + late).allSatisfy { $0 == 1 })
+        let afterConnect = try await subscribeCalls()
+        #expect(afterConnect == 4, "600 topics in 3 commands at connection, 50 in one after")
+
+        _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+        while let event = await events.next(), event != .connected(resumed: true) {}
+        #expect(try await subscribers(early + late).allSatisfy { $0 == 1 }, "every topic followed again")
+        let afterReconnect = try await subscribeCalls()
+        #expect(afterReconnect == 7, "650 topics in 3 more commands")
+        await redis.close()
+        await own.stop()
+    }
+
     /// Found by `make soak`: after a drop, messages of the topics resubscribed first arrived
     /// before `.connected(resumed: true)`, so an edge took them as live, moved its cursor past
     /// them and read back nothing of what it missed. Nothing of a new connection may come
