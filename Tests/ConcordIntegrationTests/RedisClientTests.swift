@@ -78,62 +78,70 @@ struct RedisClientTests {
         await redis.close()
     }
 
-    @Test func reconnectsAfterRedisRestarts() async throws {
+    /// A Redis of the test's own (stopped, restarted, its clients dropped), a client and a subscriber of it.
+    private func withOwnRedis(_ body: (OwnRedis, RedisClient, RedisSubscriber) async throws -> Void) async throws {
         let own = try OwnRedis()
         try await own.start()
         let redis = RedisClient(host: "127.0.0.1", port: own.port)
-        let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
-        try await subscriber.subscribe("news")
-        let run = Task { await subscriber.run() }
-        defer { run.cancel() }
-        var events = subscriber.events.makeAsyncIterator()
-        #expect(await events.next() == .connected(resumed: false))
-        #expect(try await redis.send("PING") == .status("PONG"))
-
-        await own.stop()
-        await #expect(throws: RedisError.self) { try await redis.send("PING") }
-        try await own.start()
-        try await eventually("client reconnects") { (try? await redis.send("PING")) == .status("PONG") }
-        #expect(await events.next() == .connected(resumed: true), "the subscriber reports the gap")
-        try await eventually("resubscribed") { try await redis.send("PUBLISH", "news", "back").integer == 1 }
-        #expect(await events.next() == .message(topic: "news", payload: Array("back".utf8)))
+        do {
+            try await body(own, redis, RedisSubscriber(host: "127.0.0.1", port: own.port))
+        } catch {
+            await redis.close()
+            await own.stop()
+            throw error
+        }
         await redis.close()
         await own.stop()
+    }
+
+    @Test func reconnectsAfterRedisRestarts() async throws {
+        try await withOwnRedis { own, redis, subscriber in
+            try await subscriber.subscribe("news")
+            let run = Task { await subscriber.run() }
+            defer { run.cancel() }
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == .connected(resumed: false))
+            #expect(try await redis.send("PING") == .status("PONG"))
+
+            await own.stop()
+            await #expect(throws: RedisError.self) { try await redis.send("PING") }
+            try await own.start()
+            try await eventually("client reconnects") { (try? await redis.send("PING")) == .status("PONG") }
+            #expect(await events.next() == .connected(resumed: true), "the subscriber reports the gap")
+            try await eventually("resubscribed") { try await redis.send("PUBLISH", "news", "back").integer == 1 }
+            #expect(await events.next() == .message(topic: "news", payload: Array("back".utf8)))
+        }
     }
 
     /// Topics go to Redis several to a SUBSCRIBE (sessions identifying together, and a
     /// reconnection with every session's topics): each is confirmed and followed all the same.
     @Test func manyTopicsAreSubscribedInFewCommandsAndAfterAReconnection() async throws {
-        let own = try OwnRedis()
-        try await own.start()
-        let redis = RedisClient(host: "127.0.0.1", port: own.port)
-        let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
-        let early = (0..<600).map { "early-\($0)" }
-        #expect(try await subscriber.subscribe(early) == false, "not connected yet: the connection subscribes them")
-        let run = Task { await subscriber.run() }
-        defer { run.cancel() }
-        var events = subscriber.events.makeAsyncIterator()
-        #expect(await events.next() == .connected(resumed: false))
-        let late = (0..<50).map { "late-\($0)" }
-        #expect(try await subscriber.subscribe(late + [late[0]]) == true, "a topic named twice is confirmed twice")
-        func subscribers(_ topics: [String]) async throws -> [Int64] {
-            try await redis.pipeline(topics.map { ["PUBLISH", $0, "x"] }).map { try $0.get().integer ?? -1 }
-        }
-        func subscribeCalls() async throws -> Int {
-            let stats = try await redis.send("INFO", "commandstats").string ?? ""
-            return (stats.firstMatch(of: /cmdstat_subscribe:calls=(\d+)/)?.output.1).flatMap { Int($0) } ?? -1
-        }
-        #expect(try await subscribers(early + late).allSatisfy { $0 == 1 })
-        let afterConnect = try await subscribeCalls()
-        #expect(afterConnect == 4, "600 topics in 3 commands at connection, 50 in one after")
+        try await withOwnRedis { own, redis, subscriber in
+            let early = (0..<600).map { "early-\($0)" }
+            #expect(try await subscriber.subscribe(early) == false, "not connected yet: the connection subscribes them")
+            let run = Task { await subscriber.run() }
+            defer { run.cancel() }
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == .connected(resumed: false))
+            let late = (0..<50).map { "late-\($0)" }
+            #expect(try await subscriber.subscribe(late + [late[0]]) == true, "a topic named twice is confirmed twice")
+            func subscribers(_ topics: [String]) async throws -> [Int64] {
+                try await redis.pipeline(topics.map { ["PUBLISH", $0, "x"] }).map { try $0.get().integer ?? -1 }
+            }
+            func subscribeCalls() async throws -> Int {
+                let stats = try await redis.send("INFO", "commandstats").string ?? ""
+                return (stats.firstMatch(of: /cmdstat_subscribe:calls=(\d+)/)?.output.1).flatMap { Int($0) } ?? -1
+            }
+            #expect(try await subscribers(early + late).allSatisfy { $0 == 1 })
+            let afterConnect = try await subscribeCalls()
+            #expect(afterConnect == 4, "600 topics in 3 commands at connection, 50 in one after")
 
-        _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
-        while let event = await events.next(), event != .connected(resumed: true) {}
-        #expect(try await subscribers(early + late).allSatisfy { $0 == 1 }, "every topic followed again")
-        let afterReconnect = try await subscribeCalls()
-        #expect(afterReconnect == 7, "650 topics in 3 more commands")
-        await redis.close()
-        await own.stop()
+            _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+            while let event = await events.next(), event != .connected(resumed: true) {}
+            #expect(try await subscribers(early + late).allSatisfy { $0 == 1 }, "every topic followed again")
+            let afterReconnect = try await subscribeCalls()
+            #expect(afterReconnect == 7, "650 topics in 3 more commands")
+        }
     }
 
     /// Found by `make soak`: after a drop, messages of the topics resubscribed first arrived
@@ -141,42 +149,38 @@ struct RedisClientTests {
     /// them and read back nothing of what it missed. Nothing of a new connection may come
     /// before its `.connected`.
     @Test func nothingOfANewConnectionComesBeforeItIsReported() async throws {
-        let own = try OwnRedis()
-        try await own.start()
-        let redis = RedisClient(host: "127.0.0.1", port: own.port)
-        let subscriber = RedisSubscriber(host: "127.0.0.1", port: own.port)
-        let topics = (0..<300).map { "topic-\($0)" }
-        for topic in topics { try await subscriber.subscribe(topic) }
-        let run = Task { await subscriber.run() }
-        defer { run.cancel() }
-        var events = subscriber.events.makeAsyncIterator()
-        #expect(await events.next() == .connected(resumed: false))
-        // Every topic gets numbered messages all along, across a dropped connection.
-        let publishing = Task {
-            var n = 0
-            while !Task.isCancelled {
-                let batch = (0..<20).map { i in ["PUBLISH", topics[(n + i) % topics.count], String(n + i)] }
-                _ = try? await redis.pipeline(batch)
-                n += batch.count
-                try? await Task.sleep(for: .milliseconds(2))
+        try await withOwnRedis { own, redis, subscriber in
+            let topics = (0..<300).map { "topic-\($0)" }
+            for topic in topics { try await subscriber.subscribe(topic) }
+            let run = Task { await subscriber.run() }
+            defer { run.cancel() }
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == .connected(resumed: false))
+            // Every topic gets numbered messages all along, across a dropped connection.
+            let publishing = Task {
+                var n = 0
+                while !Task.isCancelled {
+                    let batch = (0..<20).map { i in ["PUBLISH", topics[(n + i) % topics.count], String(n + i)] }
+                    _ = try? await redis.pipeline(batch)
+                    n += batch.count
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
             }
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
+            var beforeReport: [Int] = []
+            var reported = false
+            while let event = await events.next() {
+                if event == .connected(resumed: true) { reported = true; break }
+                if case .message(_, let payload) = event, let n = Int(String(decoding: payload, as: UTF8.self)) { beforeReport.append(n) }
+            }
+            publishing.cancel()
+            #expect(reported)
+            // What came before the report came from the old connection: no gap in it, since the drop
+            // ends it (a message after a gap was published after the drop, to the new connection).
+            let sorted = beforeReport.sorted()
+            let gaps = zip(sorted, sorted.dropFirst()).filter { $1 - $0 > 1 }
+            #expect(gaps.isEmpty, "messages of the new connection before its report: \(gaps.prefix(3))")
         }
-        try await Task.sleep(for: .milliseconds(200))
-        _ = try await redis.send("CLIENT", "KILL", "TYPE", "pubsub")
-        var beforeReport: [Int] = []
-        var reported = false
-        while let event = await events.next() {
-            if event == .connected(resumed: true) { reported = true; break }
-            if case .message(_, let payload) = event, let n = Int(String(decoding: payload, as: UTF8.self)) { beforeReport.append(n) }
-        }
-        publishing.cancel()
-        #expect(reported)
-        // What came before the report came from the old connection: no gap in it, since the drop
-        // ends it (a message after a gap was published after the drop, to the new connection).
-        let sorted = beforeReport.sorted()
-        let gaps = zip(sorted, sorted.dropFirst()).filter { $1 - $0 > 1 }
-        #expect(gaps.isEmpty, "messages of the new connection before its report: \(gaps.prefix(3))")
-        await redis.close()
-        await own.stop()
     }
 }
