@@ -51,25 +51,28 @@ public struct CellDirectory: Sendable {
 
     public var all: [Entry] { Array(entries.values) }
 
-    /// Whether a verified token has been revoked, asked of its user's home cell's Redis. Throws
-    /// when that Redis cannot answer: callers refuse the token rather than guess.
     /// The cell that owns what a route touches, after moves; the caller's own cell for routes about the caller.
     func owner(of route: Route, caller: Snowflake?) -> Entry? {
         entry(for: moves.owner(of: route) ?? caller?.cell)
     }
 
-    /// Revoked, or not known to be valid: a Redis whose revoked set is not marked complete (it
-    /// was flushed or replaced and the cell has not refilled it yet) cannot vouch for a token.
-    public func isRevoked(_ claims: TokenClaims) async throws -> Bool {
-        guard let home = entry(for: claims.userID.cell) else { return true }
-        let replies = try await home.redis.pipeline(Self.revocationCheck(claims, at: home))
-        guard replies.count == 2, let revoked = Self.revoked(member: try replies[0].get().integer, loaded: try replies[1].get().integer) else {
-            throw RevocationUnknown()
+    /// Whether verified tokens have been revoked, asked of their users' home cells' Redis in one
+    /// round trip per cell (sessions identifying together). Nil where that Redis cannot answer
+    /// or vouch: callers ask the cell or refuse the token, never guess.
+    public func areRevoked(_ claims: [TokenClaims]) async -> [Bool?] {
+        var answers = [Bool?](repeating: nil, count: claims.count)
+        for (cell, indices) in Dictionary(grouping: claims.indices, by: { claims[$0].userID.cell }) {
+            guard let home = entry(for: cell) else { continue }
+            let commands = indices.map { ["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims[$0].tokenID.description] }
+                + [["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+            guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { continue }
+            let loaded = (try? replies[indices.count].get())?.integer
+            for (position, index) in indices.enumerated() {
+                answers[index] = Self.revoked(member: (try? replies[position].get())?.integer, loaded: loaded)
+            }
         }
-        return revoked
+        return answers
     }
-
-    struct RevocationUnknown: Error {}
 
     /// Whether the token is in the home's revoked set, and whether that set is known complete.
     private static func revocationCheck(_ claims: TokenClaims, at home: Entry) -> [[String]] {
@@ -77,7 +80,9 @@ public struct CellDirectory: Sendable {
          ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
     }
 
-    /// The answer to `revocationCheck`: nil when the set cannot vouch (or a reply is missing).
+    /// The answer to `revocationCheck`: nil when the set cannot vouch (or a reply is missing). A
+    /// Redis whose revoked set is not marked complete (it was flushed or replaced and the cell
+    /// has not refilled it yet) cannot vouch for a token.
     private static func revoked(member: Int64?, loaded: Int64?) -> Bool? {
         guard let member, loaded == 1 else { return nil }
         return member == 1

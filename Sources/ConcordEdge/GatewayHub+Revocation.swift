@@ -10,8 +10,9 @@ extension GatewayHub {
     /// Whether the token is revoked; nil when that cannot be known. When the home's Redis cannot
     /// vouch (down, full, or flushed and not yet refilled: the cell refills it within a second),
     /// the home cell's database answers.
+    /// Sessions identifying together are checked together: one round trip to the Redis for all.
     func isRevoked(_ claims: TokenClaims) async -> Bool? {
-        if let answer = try? await directory.isRevoked(claims) { return answer }
+        if let answer = try? await revocationChecks.submit(claims) { return answer }
         return try? await send(InternalAPI.isRevoked(token: claims.tokenID), to: claims.userID.cell)
     }
 

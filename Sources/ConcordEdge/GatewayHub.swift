@@ -57,6 +57,8 @@ final class GatewayHub: Sendable {
     /// Per cell: IDENTIFYs arriving together ask for READY in one call.
     private let readyBatches: [Int: Batcher<ReadyAsk, ReadyState?>]
     private let subscriptionBatches: [Int: Batcher<[String], Bool>]
+    /// Revocation checks of tokens presented together (nil: the Redis could not vouch).
+    let revocationChecks: Batcher<TokenClaims, Bool?>
     /// Drains' tables of frame bodies, read back once for every session resuming from them.
     private let handedOverTables: HandedOverTables
     /// Events for at least this many sessions are routed in parts side by side (`route`).
@@ -88,6 +90,9 @@ final class GatewayHub: Sendable {
                 await Self.oneCall(for: asks) { try await Self.send(try InternalAPI.ready(asks), to: cell, directory: directory, cells: cells) }
             })
         })
+        revocationChecks = Batcher(lanes: 2, largestBatch: 256) { claims in
+            await directory.areRevoked(claims).map { .success($0) }
+        }
         subscriptionBatches = Dictionary(uniqueKeysWithValues: subscribers.map { cell, subscriber in
             (cell, Batcher<[String], Bool>(lanes: 2, largestBatch: 256) { asks in
                 var seen: Set<String> = []

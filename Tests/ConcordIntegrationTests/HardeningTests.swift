@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordAuth
 import ConcordCell
+import ConcordEdge
 import ConcordGateway
 import ConcordModels
 import ConcordRedis
@@ -243,6 +244,12 @@ struct HardeningTests {
             _ = try await redis.send("FLUSHALL")
             #expect(try await c.request(.GET, "/users/@me", token: alice).status == 401, "a flushed Redis does not make it valid")
             #expect(try await c.request(.GET, "/users/@me", token: other).status == 200, "valid tokens work once the set is refilled")
+            // Tokens presented together (sessions identifying at once) are checked in one round trip, each on its own.
+            let directory = try CellDirectory(config: c.config, region: nil, redis: c.secrets.redis(.edge))
+            let authority = TokenAuthority(secret: c.secrets.tokenSecret)
+            let claims = try [alice, other, alice].map { try #require(authority.verify($0)) }
+            // (Nil, cannot vouch, until the cell has refilled the flushed set.)
+            try await eventually("the refilled set answers for each") { await directory.areRevoked(claims) == [true, false, true] }
             let again = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
             again.send(GatewayFrames.identify(alice))
             #expect(await again.closeCode() == .unknown(4004))
