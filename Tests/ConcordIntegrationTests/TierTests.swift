@@ -81,6 +81,14 @@ struct TierTests {
         }
 
         var expectedIDs: [Snowflake] { ids.filter { !deleted.contains($0) } }
+
+        /// Two neighbouring messages of 47–58 days ago in one 10-day bucket, so that an edit and a
+        /// deletion of them touch one archive file wherever today's bucket boundaries fall (a
+        /// boundary lies between a fixed pair for 6 hours of every 10 days).
+        var oldNeighbours: (Snowflake, Snowflake) {
+            let index = (10..<50).first { ids[$0].bucket == ids[$0 + 1].bucket } ?? 10
+            return (ids[index], ids[index + 1])
+        }
     }
 
     func mover(_ c: TestCluster) -> TierMover {
@@ -102,17 +110,17 @@ struct TierTests {
             #expect(try await history.pages() == before, "every page reads the same from the archives")
 
             // Writes to cold messages: an edit and a deletion, read over the file at once.
-            let coldID = history.ids[10]
+            let (coldID, goneID) = history.oldNeighbours
             let edit = try await c.request(.PATCH, "/channels/\(history.channel)/messages/\(coldID)", token: history.token,
                                            json: #"{"content":"edited while cold"}"#)
             #expect(edit.status == 200 && edit.json?["content"]?.stringValue == "edited while cold")
-            #expect(try await c.request(.DELETE, "/channels/\(history.channel)/messages/\(history.ids[11])", token: history.token).status == 204)
-            #expect(try await c.request(.GET, "/channels/\(history.channel)/messages/\(history.ids[11])", token: history.token).status == 404)
+            #expect(try await c.request(.DELETE, "/channels/\(history.channel)/messages/\(goneID)", token: history.token).status == 204)
+            #expect(try await c.request(.GET, "/channels/\(history.channel)/messages/\(goneID)", token: history.token).status == 404)
             let fetched = try await c.request(.GET, "/channels/\(history.channel)/messages/\(coldID)", token: history.token)
             #expect(fetched.json?["content"]?.stringValue == "edited while cold" && fetched.json?["edited_timestamp"] != nil)
             let afterWrites = try await history.pages()
             var expected = history.expectedIDs
-            expected.removeAll { $0 == history.ids[11] }
+            expected.removeAll { $0 == goneID }
             #expect(try await history.walkedIDs() == expected)
 
             // The next run folds them into a rewritten file; nothing a reader sees changes.
