@@ -40,6 +40,12 @@ def delta(before, after, name, labels=None):
     return total
 
 
+def average(before, after, name, labels=None):
+    """A histogram's mean between the two readings, in milliseconds."""
+    count = delta(before, after, name + "_count", labels)
+    return 1000 * delta(before, after, name + "_sum", labels) / count if count else 0.0
+
+
 def busiest_route(before, after):
     """The label set of the request-duration histogram that counted the most requests."""
     name = "concord_http_request_duration_seconds_count"
@@ -72,10 +78,6 @@ def main():
     def per_request(before, after, name, labels=None):
         return 1000 * delta(before, after, name, labels) / requests
 
-    def average(before, after, name, labels=None):
-        count = delta(before, after, name + "_count", labels)
-        return 1000 * delta(before, after, name + "_sum", labels) / count if count else 0.0
-
     parts = [
         ("edge request", average(edge_before, edge_after, "concord_http_request_duration_seconds", route)),
         ("edge's call to the cell", average(edge_before, edge_after, "concord_edge_cell_call_duration_seconds")),
@@ -92,11 +94,8 @@ def print_identify_steps(before, after):
     steps = []
     for (sample, labels), value in after.items():
         step = re.search(r'step="([a-z_]+)"', labels)
-        if sample == name + "_count" and step:
-            count = value - before.get((sample, labels), 0.0)
-            total = after.get((name + "_sum", labels), 0.0) - before.get((name + "_sum", labels), 0.0)
-            if count:
-                steps.append((step.group(1), 1000 * total / count))
+        if sample == name + "_count" and step and delta(before, after, sample, labels):
+            steps.append((step.group(1), average(before, after, name, labels)))
     order = ["verify", "session_start", "ready_states", "send", "subscribe", "presence", "read_back"]
     steps.sort(key=lambda s: order.index(s[0]) if s[0] in order else len(order))
     print("identify: time per session (ms, averages, one step after another): "

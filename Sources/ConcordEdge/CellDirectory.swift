@@ -63,8 +63,7 @@ public struct CellDirectory: Sendable {
         var answers = [Bool?](repeating: nil, count: claims.count)
         for (cell, indices) in Dictionary(grouping: claims.indices, by: { claims[$0].userID.cell }) {
             guard let home = entry(for: cell) else { continue }
-            let commands = indices.map { ["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims[$0].tokenID.description] }
-                + [["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+            let commands = indices.map { Self.membershipCheck(claims[$0], at: home) } + [Self.completenessCheck(at: home)]
             guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { continue }
             let loaded = (try? replies[indices.count].get())?.integer
             for (position, index) in indices.enumerated() {
@@ -76,8 +75,15 @@ public struct CellDirectory: Sendable {
 
     /// Whether the token is in the home's revoked set, and whether that set is known complete.
     private static func revocationCheck(_ claims: TokenClaims, at home: Entry) -> [[String]] {
-        [["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description],
-         ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]]
+        [membershipCheck(claims, at: home), completenessCheck(at: home)]
+    }
+
+    private static func membershipCheck(_ claims: TokenClaims, at home: Entry) -> [String] {
+        ["SISMEMBER", Topics.revokedTokens(cell: home.cell.name), claims.tokenID.description]
+    }
+
+    private static func completenessCheck(at home: Entry) -> [String] {
+        ["EXISTS", Topics.revokedTokensLoaded(cell: home.cell.name)]
     }
 
     /// The answer to `revocationCheck`: nil when the set cannot vouch (or a reply is missing). A
