@@ -145,7 +145,7 @@ let package = Package(
         ]),
         .testTarget(name: "ConcordUnitTests", dependencies: ["ConcordModels", "ConcordAuth", "ConcordRedis", "ConcordEdge", "ConcordGateway", "ConcordPermissions", "ConcordHTTP", "ConcordObservability", "ConcordTiering", "ConcordStorage", "ConcordCell"]),
         .testTarget(name: "ConcordIntegrationTests", dependencies: [
-            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay",
+            "ConcordCell", "ConcordEdge", "ConcordStorage", "ConcordRedis", "ConcordGateway", "ConcordTiering", "ConcordRelay", "ConcordObservability",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -229,7 +229,7 @@ extension GatewayHub {
         }
         steps.done("verify")
         switch await startSession(claims) {
-        case .tooSoon?: invalidSession(connection); return
+        case .tooSoon?: invalidSession(connection, "identify sooner than the bot's concurrency allows"); return
         case .spent?: connection.close(.rateLimited); return
         case nil: break
         }
@@ -297,7 +297,9 @@ extension GatewayHub {
     }
 
     /// Op 9 with `d: false`: the client starts a new session, on this socket or another.
-    private func invalidSession(_ connection: GatewayConnection) {
+    /// `why`: logged at debug, the reason a client cannot see in op 9.
+    private func invalidSession(_ connection: GatewayConnection, _ why: String) {
+        logger.debug("invalid session", metadata: ["why": "\(why)"])
         connection.state.withLock { $0.machine.invalidated() }
         connection.send(ServerFrame.invalidSession(resumable: false))
     }
@@ -308,7 +310,7 @@ extension GatewayHub {
     private func resume(_ binding: SocketBinding, _ payload: ResumePayload) async {
         let fresh = binding.current
         guard let (claims, authorization) = await verify(payload.token) else { fresh.close(.authenticationFailed); return }
-        guard let sessionID = payload.session_id else { invalidSession(fresh); return }
+        guard let sessionID = payload.session_id else { invalidSession(fresh, "resume without a session"); return }
         var old = resumable(sessionID)
         if let local = old, local.userID != claims.userID || local.state.withLock({ $0.handedOver }) { old = nil }
         var adopted = false
@@ -317,10 +319,10 @@ extension GatewayHub {
             old = await adopt(sessionID, claims: claims, authorization: authorization, heartbeatInterval: interval)
             adopted = old != nil
         }
-        guard let old else { invalidSession(fresh); return }
+        guard let old else { invalidSession(fresh, "resume of an unknown session"); return }
         let (output, closer) = fresh.state.withLock { ($0.output, $0.closer) }
-        let replayed = old.state.withLock { s -> Bool in
-            guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return false }
+        let replayed = old.state.withLock { s -> Int? in
+            guard let frames = s.buffer.replay(after: payload.seq ?? 0) else { return nil }
             s.closer?.yield(.unknownError)  // a still-open old socket gives way
             s.output = output
             s.closer = closer
@@ -328,14 +330,15 @@ extension GatewayHub {
             s.tokenID = claims.tokenID
             s.machine.reattached(now: Self.now)
             for frame in frames { output?.write(frame, replay: true) }
-            return true
+            return frames.count
         }
-        guard replayed else {
+        guard let replayed else {
             if adopted { remove(sessionID, old) }
-            invalidSession(fresh)
+            invalidSession(fresh, "resume from a sequence no longer kept")
             return
         }
         binding.connection.withLock { $0 = old }
+        logger.debug("resumed", metadata: ["replayed": "\(replayed)", "adopted": "\(adopted)"])
         metrics.counter(.gatewayResumes).increment()
         await presence.sessionStarted(claims.userID, state: old.state.withLock { $0.presence })
         if adopted { await catchUpAdopted(old) }
@@ -386,7 +389,12 @@ extension GatewayHub {
 
     private func verify(_ token: String) async -> (TokenClaims, String)? {
         let raw = token.hasPrefix("Bot ") ? String(token.dropFirst(4)) : token
-        guard let claims = tokens.verify(raw), await isRevoked(claims) == false else { return nil }
+        guard let claims = tokens.verify(raw) else { logger.debug("token refused: signature"); return nil }
+        let revoked = await isRevoked(claims)
+        guard revoked == false else {
+            logger.debug("token refused", metadata: ["why": "\(revoked == nil ? "revocation unknown" : "revoked")"])
+            return nil
+        }
         return (claims, claims.isBot ? "Bot " + raw : raw)
     }
 

@@ -18,7 +18,8 @@ struct LibraryTests {
     func runsTheFlowAtBothRegionsEdges(_ library: Library) async throws {
         // Discord's own limits (5 sends per channel in 5 s, 50 requests a second): the flow's burst
         // must be paced by the library reading the X-RateLimit headers, not by 429s.
-        try await TestCluster.with(cells: 2, edges: 2, rateLimits: .discord) { c in
+        let clusterLog = LogRecorder()
+        try await TestCluster.with(cells: 2, edges: 2, rateLimits: .discord, logger: clusterLog.logger()) { c in
             let (ownerID, _) = try await c.register("owner")
             let guild = try await c.domain.createWorkspace(GuildCreateRequest(name: library.rawValue), ownerID: ownerID)
             // The bots pin and bulk delete: they hold a role with MANAGE_MESSAGES.
@@ -35,7 +36,7 @@ struct LibraryTests {
                     tokens.append(token)
                 }
                 let (status, log) = try await PythonScript.run(library.script, [edge] + tokens, python: library.python!, timeout: .seconds(120))
-                #expect(status == 0, "\(library.rawValue) at the \(region) edge failed:\n\(log)")
+                #expect(status == 0, "\(library.rawValue) at the \(region) edge failed:\n\(log)\nthe cluster's log:\n\(status == 0 ? "" : clusterLog.last)")
                 for step in Self.steps + library.extraSteps {
                     #expect(log.contains("ok: \(step)"), "\(library.rawValue) at the \(region) edge: missing step \(step)")
                 }

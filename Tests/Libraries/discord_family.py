@@ -5,7 +5,7 @@ it is pointed at the edge and passes its module here."""
 import asyncio
 import io
 
-from steps import Flow, arguments, check, run_until_done, until
+from steps import Flow, GatewayLog, arguments, check, run_until_done, until
 
 
 def run(library):
@@ -18,6 +18,7 @@ async def main(library, flow):
     """Made inside the running event loop: py-cord and nextcord take the loop that is current
     when a client is made, and schedule the end of a rate-limit wait on it."""
     edge, token, other_token = arguments()
+    gateway_log = GatewayLog(f"{library.__name__}.gateway", f"{library.__name__}.client")
     # Each library's default intents (discord.py requires them named; the others default to these).
     client, watcher = library.Client(intents=library.Intents.default()), library.Client(intents=library.Intents.default())
     seen, watched, typed = [], [], []
@@ -99,6 +100,7 @@ async def main(library, flow):
             flow.passed = True
         except Exception as error:  # report and fail
             print("FAILED:", repr(error), flush=True)
+            gateway_log.dump()
         finally:
             await watcher.close()
             await client.close()

@@ -7,7 +7,7 @@ import asyncio
 
 import hikari
 
-from steps import Flow, arguments, check, run_until_done, until
+from steps import Flow, GatewayLog, arguments, check, run_until_done, until
 
 edge, token, other_token = arguments()
 rest_url = edge + "/api/v10"
@@ -16,6 +16,7 @@ watcher = hikari.GatewayBot(other_token, rest_url=rest_url, banner=None, logs="W
 seen, watched = [], []
 resumed = asyncio.Event()
 flow = Flow()
+gateway_log = GatewayLog("hikari.gateway")
 
 
 @bot.listen(hikari.GuildMessageCreateEvent)
@@ -109,6 +110,7 @@ async def main():
         await run_flow()
     except Exception as error:  # report and fail
         print("FAILED:", repr(error), flush=True)
+        gateway_log.dump()
     finally:
         await watcher.close()
         await bot.close()

@@ -1,7 +1,9 @@
 """What every library's flow bot shares, whatever the library: reporting steps, waiting for a
 gateway cache to catch up, and a deadline for the whole flow. Imports no Discord library."""
 import asyncio
+import logging
 import sys
+import time
 
 
 def arguments():
@@ -45,3 +47,23 @@ class Flow:
 
     def exit(self):
         sys.exit(0 if self.passed else 1)
+
+
+class GatewayLog(logging.Handler):
+    """A library's gateway log at INFO, kept aside and printed only when the flow fails: why a
+    resume became a new session (op 9, a refused socket, a close code) is in those lines."""
+
+    def __init__(self, *loggers):
+        super().__init__(logging.INFO)
+        self.lines = []
+        for name in loggers:
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+            logger.propagate = False
+
+    def emit(self, record):
+        self.lines.append(f"{time.strftime('%H:%M:%S', time.localtime(record.created))}.{int(record.msecs):03d} {record.name}: {record.getMessage()}")
+
+    def dump(self):
+        print("gateway log:", *self.lines[-60:], sep="\n  ", flush=True)

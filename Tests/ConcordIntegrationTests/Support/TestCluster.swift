@@ -71,6 +71,7 @@ struct TestCluster: Sendable {
                                   rateLimits: ClusterConfig.RateLimits = TestCluster.generousLimits,
                                   redisPort: Int? = nil, redisPassword: String? = nil, redisRoles: [RedisRole: String] = [:], admin: Bool = false, objectStore: Bool = false,
                                   internalTLS: Bool? = nil, publicTLS: Bool = false, recordLinks: Bool = false,
+                                  logger: Logger = TestServers.logger,
                                   _ body: (TestCluster) async throws -> T) async throws -> T {
         let base = "test-" + UUID().uuidString.prefix(8).lowercased()
         let regions = cellCount == 1 ? ["local"] : ["us", "eu"]
@@ -78,7 +79,6 @@ struct TestCluster: Sendable {
                                      internalSecret: UUID().uuidString + UUID().uuidString, postgresPassword: TestServers.postgresPassword,
                                      redisPassword: redisPassword, objectStoreKeys: objectStore ? try TestServers.objectStoreKeys() : nil,
                                      redisRolePasswords: redisRoles)
-        let logger = TestServers.logger
         let certificates = internalTLS ?? (cellCount > 1) || publicTLS ? try await TestCertificates.make(base) : nil
         let tls = internalTLS ?? (cellCount > 1) ? certificates.map { ClusterConfig.InternalTLS(ca: $0.ca, directory: $0.directory) } : nil
         let migrator = Migrator(directory: TestServers.migrationsDirectory)
