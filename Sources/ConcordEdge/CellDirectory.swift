@@ -3,6 +3,7 @@ import ConcordHTTP
 import ConcordModels
 import ConcordObservability
 import ConcordRedis
+import Foundation
 import NIOSSL
 
 /// How the edge reaches each cell: its internal API base URL and its Redis. Which cell owns a
@@ -95,20 +96,22 @@ public struct CellDirectory: Sendable {
     }
 
     /// The revocation check and the count of one request in each window (INCR, PEXPIRE NX and
-    /// PTTL, as a window is counted anywhere), in one round trip to the home cell's Redis: the
-    /// request path's only Redis call. `revoked` is nil where that Redis cannot vouch for the
-    /// token (see `isRevoked`); `counted` (each window's count so far and milliseconds left) is
-    /// nil where it did not count.
+    /// PEXPIRETIME, as a window is counted anywhere), in one round trip to the home cell's Redis:
+    /// the request path's only Redis call. `revoked` is nil where that Redis cannot vouch for the
+    /// token (see `isRevoked`); `counted` (each window's count so far and the Unix millisecond it
+    /// ends, the same for every request in it) is nil where it did not count.
     func admit(_ claims: TokenClaims, windows: [(key: String, milliseconds: Int)],
-               at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAfterMilliseconds: Int)]?) {
+               at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAtMilliseconds: Int64)]?) {
         let commands = Self.revocationCheck(claims, at: home)
-            + windows.flatMap { [["INCR", $0.key], ["PEXPIRE", $0.key, String($0.milliseconds), "NX"], ["PTTL", $0.key]] }
+            + windows.flatMap { [["INCR", $0.key], ["PEXPIRE", $0.key, String($0.milliseconds), "NX"], ["PEXPIRETIME", $0.key]] }
         guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { return (nil, nil) }
         let integers = replies.map { (try? $0.get())?.integer }
         let revoked = Self.revoked(member: integers[0], loaded: integers[1])
-        let counted = windows.indices.compactMap { i -> (Int, Int)? in
-            guard let count = integers[2 + 3 * i], let ttl = integers[4 + 3 * i] else { return nil }
-            return (Int(count), Int(max(ttl, 0)))
+        // A window that ended between the INCR and PEXPIRETIME (-2: gone) ends now.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let counted = windows.indices.compactMap { i -> (Int, Int64)? in
+            guard let count = integers[2 + 3 * i], let ends = integers[4 + 3 * i] else { return nil }
+            return (Int(count), max(ends, now))
         }
         return (revoked, counted.count == windows.count ? counted : nil)
     }

@@ -10,18 +10,23 @@ struct BucketState: Sendable, Equatable {
     var limit: Int
     /// Requests counted in this window, this one included.
     var count: Int
-    var resetAfter: Double
+    /// When the window ends, in seconds since the epoch: one instant for every answer in the
+    /// window, as Discord's X-RateLimit-Reset is. Clients compare it between answers (hikari
+    /// takes a bucket whose reset moves by more than 50 ms, or backwards, for a sliding one and
+    /// paces a 5-in-5-s window at one request every 5 s).
+    var resetAt: Double
     /// X-RateLimit-Bucket: the same for every major parameter of a route, as Discord's hash is.
     var name: String
 
     var remaining: Int { max(0, limit - count) }
     var exceeded: Bool { count > limit }
+    /// Seconds until the window ends, rounded up to the millisecond.
+    var resetAfter: Double { (max(0, resetAt - Date().timeIntervalSince1970) * 1000).rounded(.up) / 1000 }
 
     func describe(in headers: inout HTTPFields) {
-        let resetAfter = (self.resetAfter * 1000).rounded(.up) / 1000
         headers[Self.limit] = String(limit)
         headers[Self.remaining] = String(remaining)
-        headers[Self.reset] = Self.seconds(Date().timeIntervalSince1970 + resetAfter)
+        headers[Self.reset] = Self.seconds(resetAt)
         headers[Self.resetAfter] = Self.seconds(resetAfter)
         headers[Self.bucket] = name
     }
@@ -57,7 +62,7 @@ extension EdgeAPI {
         let home = directory.entry(for: claims.userID.cell)
         let windows = windows(of: route)
         let keys = home.map { home in windows.map { Topics.rateLimit(claims.userID, bucket: $0.bucket, cell: home.cell.name) } } ?? []
-        var (revoked, counted): (Bool?, [(count: Int, resetAfterMilliseconds: Int)]?) = (nil, nil)
+        var (revoked, counted): (Bool?, [(count: Int, resetAtMilliseconds: Int64)]?) = (nil, nil)
         if let home {
             (revoked, counted) = await directory.admit(claims, windows: zip(keys, windows).map { ($0, Int($1.seconds * 1000)) }, at: home)
         }
@@ -70,16 +75,20 @@ extension EdgeAPI {
             if let home, counted != nil { await directory.uncount(keys, at: home) }
             throw APIError.unauthorized
         }
-        return (claims, try rateLimit(route, claims: claims, counted: counted?.map { ($0.count, Double($0.resetAfterMilliseconds) / 1000) }))
+        return (claims, try rateLimit(route, claims: claims, counted: counted?.map { ($0.count, Double($0.resetAtMilliseconds) / 1000) }))
     }
 
     /// Judges a verified caller's request by its windows as counted (in the edge's memory where
     /// they were not); answers the route's window (for the response's headers) or throws a 429.
-    func rateLimit(_ route: Route, claims: TokenClaims, counted: [(count: Int, resetAfter: Double)]? = nil) throws -> BucketState {
+    /// `counted`: each window's count and end (seconds since the epoch).
+    func rateLimit(_ route: Route, claims: TokenClaims, counted: [(count: Int, resetAt: Double)]? = nil) throws -> BucketState {
         let windows = windows(of: route)
-        let counted = counted ?? windows.map { limiter.count("\(claims.userID):\($0.bucket)", window: $0.seconds) }
-        let global = BucketState(limit: windows[0].limit, count: counted[0].count, resetAfter: counted[0].resetAfter, name: "global")
-        let own = BucketState(limit: windows[1].limit, count: counted[1].count, resetAfter: counted[1].resetAfter,
+        let counted = counted ?? windows.map { window in
+            let (count, resetAfter) = limiter.count("\(claims.userID):\(window.bucket)", window: window.seconds)
+            return (count, Date().timeIntervalSince1970 + resetAfter)
+        }
+        let global = BucketState(limit: windows[0].limit, count: counted[0].count, resetAt: counted[0].resetAt, name: "global")
+        let own = BucketState(limit: windows[1].limit, count: counted[1].count, resetAt: counted[1].resetAt,
                               name: route.endpoint.rawValue)
         if global.exceeded { throw APIError.rateLimited(retryAfter: global.resetAfter, global: true) }
         if own.exceeded { throw RouteLimited(bucket: own) }
