@@ -19,7 +19,7 @@ public enum RedisRole: String, CaseIterable, Sendable {
     /// The commands beyond AUTH and HELLO (every user may run those).
     public var commands: [String] {
         switch self {
-        case .edge: ["ping", "subscribe", "unsubscribe", "exists", "get", "getdel", "set", "incr", "decr", "pexpire", "pttl",
+        case .edge: ["ping", "subscribe", "unsubscribe", "exists", "get", "getdel", "set", "incr", "decr", "pexpire", "pexpiretime", "pttl",
                      "sismember", "hmget", "zadd"]
         case .cell: ["@all", "-@admin", "-@dangerous"]
         case .relay: ["ping", "subscribe", "unsubscribe"]
