@@ -324,6 +324,35 @@ struct HardeningTests {
         }
     }
 
+    /// Bots identifying at once are each counted as alone: of two IDENTIFYs of one bot at once,
+    /// one is READY and the other op 9, and the bot has started one session.
+    @Test func botsIdentifyingAtOnceAreEachCountedOnce() async throws {
+        try await TestCluster.with { c in
+            let (ownerID, _) = try await c.register("owner")
+            var tokens: [String] = []
+            for i in 0..<12 { tokens.append(try await c.domain.createAccount(username: "batchbot\(i)", password: nil, bot: true, ownerID: ownerID).1) }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for (i, token) in tokens.enumerated() {
+                    for _ in 0..<2 {
+                        group.addTask {
+                            let client = GatewayTestClient(url: GatewayFrames.url(c.edgeURL))
+                            defer { client.close() }
+                            client.send(GatewayFrames.identify(token))
+                            let first = try await client.wait(for: "READY or op 9") { $0["t"]?.stringValue == "READY" || $0["op"]?.intValue == 9 }
+                            return (i, first["op"]?.intValue == 9 ? "op 9" : "READY")
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: [String]]()) { $0[$1.0, default: []].append($1.1) }
+            }
+            for (i, token) in tokens.enumerated() {
+                #expect(outcomes[i]?.sorted() == ["READY", "op 9"], "bot \(i): \(outcomes[i] ?? [])")
+                let limit = try await c.request(.GET, "/gateway/bot", token: "Bot " + token).json?["session_start_limit"]
+                #expect(limit?["remaining"]?.intValue == 999, "bot \(i)")
+            }
+        }
+    }
+
     /// Sockets that never identify each hold a compression context from HELLO on: an address
     /// may hold only a few of them at once.
     @Test func socketsThatNeverIdentifyAreCappedPerAddress() async throws {
