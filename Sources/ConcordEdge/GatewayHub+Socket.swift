@@ -340,10 +340,12 @@ extension GatewayHub {
         binding.connection.withLock { $0 = old }
         logger.debug("resumed", metadata: ["replayed": "\(replayed)", "adopted": "\(adopted)"])
         metrics.counter(.gatewayResumes).increment()
-        await presence.sessionStarted(claims.userID, state: old.state.withLock { $0.presence })
         if adopted { await catchUpAdopted(old) }
         old.deliver("RESUMED", data: "{}")
         if adopted { old.endCatchUp() }
+        // After RESUMED, as after READY: the report goes to the user's home cell, maybe in
+        // another region, and a resuming client waits for nothing it does not need.
+        await presence.sessionStarted(claims.userID, state: old.state.withLock { $0.presence })
     }
 
     /// Op 3: the session's user chose a status (online, idle, dnd, invisible) or custom status.
