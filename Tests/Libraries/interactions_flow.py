@@ -7,7 +7,7 @@ import asyncio
 import interactions
 from interactions.api.http.route import Route
 
-from steps import Flow, arguments, check, run_until_done, until
+from steps import Flow, GatewayLog, arguments, check, run_until_done, until
 
 edge, token, other_token = arguments()
 Route.BASE = edge + "/api/v10"
@@ -16,6 +16,7 @@ watcher = interactions.Client(token=other_token)
 seen, watched, typed = [], [], []
 resumed, both_ready = asyncio.Event(), [asyncio.Event(), asyncio.Event()]
 flow = Flow()
+gateway_log = GatewayLog("interactions")
 
 
 @bot.listen(interactions.events.MessageCreate)
@@ -98,6 +99,7 @@ async def main():
         await run_flow()
     except Exception as error:  # report and fail
         print("FAILED:", repr(error), flush=True)
+        gateway_log.dump()
     finally:
         for client in (watcher, bot):
             try:
