@@ -98,10 +98,10 @@ public struct CellDirectory: Sendable {
     /// The revocation check and the count of one request in each window (INCR, PEXPIRE NX and
     /// PEXPIRETIME, as a window is counted anywhere), in one round trip to the home cell's Redis:
     /// the request path's only Redis call. `revoked` is nil where that Redis cannot vouch for the
-    /// token (see `isRevoked`); `counted` (each window's count so far and the Unix millisecond it
-    /// ends, the same for every request in it) is nil where it did not count.
+    /// token (see `isRevoked`); `counted` (each window's count so far and when it ends, in
+    /// seconds since the epoch, the same for every request in it) is nil where it did not count.
     func admit(_ claims: TokenClaims, windows: [(key: String, milliseconds: Int)],
-               at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAtMilliseconds: Int64)]?) {
+               at home: Entry) async -> (revoked: Bool?, counted: [(count: Int, resetAt: Double)]?) {
         let commands = Self.revocationCheck(claims, at: home)
             + windows.flatMap { [["INCR", $0.key], ["PEXPIRE", $0.key, String($0.milliseconds), "NX"], ["PEXPIRETIME", $0.key]] }
         guard let replies = try? await home.redis.pipeline(commands), replies.count == commands.count else { return (nil, nil) }
@@ -109,9 +109,9 @@ public struct CellDirectory: Sendable {
         let revoked = Self.revoked(member: integers[0], loaded: integers[1])
         // A window that ended between the INCR and PEXPIRETIME (-2: gone) ends now.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let counted = windows.indices.compactMap { i -> (Int, Int64)? in
+        let counted = windows.indices.compactMap { i -> (Int, Double)? in
             guard let count = integers[2 + 3 * i], let ends = integers[4 + 3 * i] else { return nil }
-            return (Int(count), max(ends, now))
+            return (Int(count), Double(max(ends, now)) / 1000)
         }
         return (revoked, counted.count == windows.count ? counted : nil)
     }

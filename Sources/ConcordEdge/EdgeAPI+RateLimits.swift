@@ -62,7 +62,7 @@ extension EdgeAPI {
         let home = directory.entry(for: claims.userID.cell)
         let windows = windows(of: route)
         let keys = home.map { home in windows.map { Topics.rateLimit(claims.userID, bucket: $0.bucket, cell: home.cell.name) } } ?? []
-        var (revoked, counted): (Bool?, [(count: Int, resetAtMilliseconds: Int64)]?) = (nil, nil)
+        var (revoked, counted): (Bool?, [(count: Int, resetAt: Double)]?) = (nil, nil)
         if let home {
             (revoked, counted) = await directory.admit(claims, windows: zip(keys, windows).map { ($0, Int($1.seconds * 1000)) }, at: home)
         }
@@ -75,7 +75,7 @@ extension EdgeAPI {
             if let home, counted != nil { await directory.uncount(keys, at: home) }
             throw APIError.unauthorized
         }
-        return (claims, try rateLimit(route, claims: claims, counted: counted?.map { ($0.count, Double($0.resetAtMilliseconds) / 1000) }))
+        return (claims, try rateLimit(route, claims: claims, counted: counted))
     }
 
     /// Judges a verified caller's request by its windows as counted (in the edge's memory where
