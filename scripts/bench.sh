@@ -108,11 +108,11 @@ CONFIG="$root/cluster.json"
 # The cross-cell figures time each message's commit in both databases (track_commit_timestamp).
 commit_times=""
 case "$ONLY" in all|cells) commit_times="-c track_commit_timestamp=on" ;; esac
-CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times ${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}" \
-  start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
+statement_counts="${BENCH_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on}"
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times $statement_counts" start_postgres "$root/pg" "$PG_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg" "$PG_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis" "$REDIS_PORT"
-CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times" start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
+CONCORD_PG_OPTS="${CONCORD_PG_OPTS:-} $commit_times $statement_counts" start_postgres "$root/pg2" "$PG2_PORT" "$CONCORD_PG_PASSWORD" durable
 ensure_cell_database "$root/pg2" "$PG2_PORT" concord concord "$CONCORD_PG_PASSWORD"
 start_redis "$root/redis2" "$REDIS2_PORT"
 "$BIN/concordctl" migrate --config "$CONFIG" >/dev/null
@@ -346,9 +346,24 @@ cells_bench() {
     local relay_before newest_before
     relay_before=$(relay2_figures)
     newest_before=$(cell_sql "$PG_PORT" "SELECT coalesce(max(id), 0) FROM messages WHERE channel_id = $shared")
+    # Where the machine's CPU goes while the messages flow: each process's share per message.
+    local roles=("cell-1=${pids[0]}" "edge-1=${pids[1]}" "cell-2=${pids[2]}" "edge-2=${pids[3]}" "relay-1=${pids[4]}" "relay-2=${pids[5]}") bench
+    rm -f "$root/sending"
     "$BIN/concord-bench" fanout --edge "$EDGE2" --post-edge "$EDGE" --tokens "$root/far-tokens" --sender-token "$OWNER_TOKEN" \
-      --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" \
-      ${BENCH_TIMELINE:+--timeline-file "$BENCH_TIMELINE/cells-$rate.txt"} | sed 's/^/cells: /'
+      --sender-tokens "$root/tokens" --channel "$shared" --sessions 10 --rate "$rate" --seconds "$DURATION" --sending-file "$root/sending" \
+      ${BENCH_TIMELINE:+--timeline-file "$BENCH_TIMELINE/cells-$rate.txt"} > "$root/cells.txt" & bench=$!
+    roles+=("load generator=$bench")
+    while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
+    python3 scripts/cpu_split.py snapshot "$root/cells-cpu.json" "${roles[@]}"
+    statements_reset; statements_reset "$root/pg2" "$PG2_PORT"
+    wait "$bench"
+    sed 's/^/cells: /' "$root/cells.txt"
+    local posts; posts=$(awk -v r="$rate" -v t="$DURATION" 'BEGIN { printf "%d", r * t }')
+    python3 scripts/cpu_split.py report "$root/cells-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/cells: CPU per message/'
+    if [ -n "${BENCH_STATEMENTS:-}" ]; then
+      statements_per "$posts" "cells: cell 1's statements per message"
+      statements_per "$posts" "cells: cell 2's statements per message" "$root/pg2" "$PG2_PORT"
+    fi
     replication_lag "$shared" "$newest_before"
     [ -z "${BENCH_TIMELINE:-}" ] || cells_stages "$BENCH_TIMELINE" "$rate" "$newest_before"
     echo "$relay_before $(relay2_figures)" | awk '{ pc = $7 - $2; ac = $9 - $4
@@ -426,15 +441,17 @@ permissions_bench() {
   done
 }
 
-# BENCH_STATEMENTS=1: start counting the statements the cell's database runs (PostgreSQL is
+# BENCH_STATEMENTS=1: start counting the statements the cells' databases run (PostgreSQL is
 # started with pg_stat_statements for it); statements_per N LABEL prints them per unit of work.
+# Both take the cell's database by default, or `"$root/pg2" "$PG2_PORT"` last for cell 2's.
 statements_reset() {
   [ -z "${BENCH_STATEMENTS:-}" ] && return
-  as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAt \
+  as_pg psql -h "${1:-$root/pg}" -p "${2:-$PG_PORT}" -U postgres -d concord -qAt \
     -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
+# statements_per COUNT LABEL [DIR PORT]
 statements_per() {
-  as_pg psql -h "$root/pg" -p "$PG_PORT" -U postgres -d concord -qAtF ' | ' -c \
+  as_pg psql -h "${3:-$root/pg}" -p "${4:-$PG_PORT}" -U postgres -d concord -qAtF ' | ' -c \
     "SELECT round(calls::numeric / $1, 2), round(total_exec_time::numeric / $1, 3) || ' ms', 'plan ' || round(total_plan_time::numeric / $1, 3) || ' ms', 'JIT ' || round((jit_generation_time + jit_optimization_time + jit_emission_time)::numeric / $1, 3) || ' ms', left(regexp_replace(query, '\s+', ' ', 'g'), 140)
      FROM pg_stat_statements ORDER BY calls DESC LIMIT 25" | sed "s/^/$2: /"
 }

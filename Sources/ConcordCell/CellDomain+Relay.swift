@@ -42,13 +42,17 @@ extension CellDomain {
             for item in fresh {
                 if try await self.openDMReplica(item.event, source: source, tx) { batch.applied += 1 }
             }
-            let replicas = try await tx.replicaChannels(homeCell: source, ids: Array(Set(fresh.compactMap(\.event.channelID))))
-            // Once for the batch: which replica buckets are archived, and the authors' profiles.
+            // Once for the batch, in one statement: which channels are replicas here, which of
+            // the messages' buckets are archived; then the authors' profiles.
+            let (replicas, coldBuckets) = try await tx.relayTargets(
+                homeCell: source, channels: Array(Set(fresh.compactMap(\.event.channelID))),
+                buckets: Array(Set(fresh.compactMap { item in
+                    messageOf[item.seq].map { ChannelBucket(channel: $0.channel_id, bucket: $0.id.bucket) }
+                })))
             let written = fresh.compactMap { item -> Message? in
                 guard let channel = item.event.channelID, case .some(.some) = replicas[channel] else { return nil }
                 return messageOf[item.seq]
             }
-            let coldBuckets = try await tx.coldBuckets(Array(Set(written.map { ChannelBucket(channel: $0.channel_id, bucket: $0.id.bucket) })))
             let authors = Dictionary(written.map { ($0.author.id, $0.author) }, uniquingKeysWith: { _, last in last })
             try await tx.upsertReplicas(authors.values.filter { $0.id.cell != self.cellID })
             for item in fresh {

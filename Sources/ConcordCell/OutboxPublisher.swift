@@ -100,8 +100,10 @@ public struct OutboxPublisher: Service {
                 throw error
             }
             position = last.seq
-            try await db.advanceCursor(Self.consumer, to: position)
-            if position >= head { head = try await sequence() }
+            let moved = try await db.advanceCursor(Self.consumer, to: position)
+            // Caught up: the sequencer runs again only for rows committed meanwhile (the cursor's
+            // statement said whether there are any).
+            if position >= head { head = moved.unsequenced ? try await sequence() : max(head, moved.head) }
         }
         return position
     }

@@ -120,19 +120,24 @@ extension SQLExecutor {
     /// for a cursor that only holds rows back from pruning (or, the publisher's, says what to
     /// publish again after a restart: edges drop what they have by seq), a crash losing its last
     /// moves keeps rows a little longer, never fewer, and the reader asking for a page does not
-    /// wait on a flush.
-    public func advanceCursor(_ consumer: String, to seq: Int64) async throws {
-        _ = try await moveCursor(consumer, to: seq, unlessPruned: false)
+    /// wait on a flush. Answers the head and whether committed rows await their numbers (the
+    /// publisher's next question to the sequencer, answered by the same statement).
+    @discardableResult
+    public func advanceCursor(_ consumer: String, to seq: Int64) async throws -> (head: Int64, unsequenced: Bool) {
+        let moved = try await moveCursor(consumer, to: seq, unlessPruned: false)
+        return (moved.head, moved.unsequenced)
     }
 
     /// A durable follower (a relay) reading on after `after`: whether rows right after it are gone
     /// (pruned: it can never catch up from there), and the head; its cursor moves to `after`
     /// (as `advanceCursor`) only when nothing is gone, so a refused follower holds nothing back.
     public func followOutbox(_ consumer: String, after: Int64) async throws -> (pruned: Bool, head: Int64) {
-        try await moveCursor(consumer, to: after, unlessPruned: true)
+        let moved = try await moveCursor(consumer, to: after, unlessPruned: true)
+        return (moved.pruned, moved.head)
     }
 
-    private func moveCursor(_ consumer: String, to seq: Int64, unlessPruned: Bool) async throws -> (pruned: Bool, head: Int64) {
+    private func moveCursor(_ consumer: String, to seq: Int64, unlessPruned: Bool) async throws
+        -> (pruned: Bool, head: Int64, unsequenced: Bool) {
         // One statement, so one snapshot for the oldest row and the head: read apart, a
         // sequencing pass committing between the two reads showed an empty outbox with a head
         // past 0 — rows "pruned" that never were. Sequences are contiguous, so the oldest row
@@ -150,9 +155,9 @@ extension SQLExecutor {
                 WHERE NOT (span.pruned AND \(unlessPruned))
                 ON CONFLICT (consumer) DO UPDATE SET seq = GREATEST(outbox_cursors.seq, EXCLUDED.seq), updated_at = now()
             )
-            SELECT pruned, head FROM span
-            """).first else { return (false, 0) }
-        return try row.decode((Bool, Int64).self)
+            SELECT pruned, head, EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) FROM span
+            """).first else { return (false, 0, false) }
+        return try row.decode((Bool, Int64, Bool).self)
     }
 
     /// Stops keeping rows for a follower that is gone for good (an operator's decision).
@@ -201,8 +206,8 @@ extension Database {
     /// they became visible, and keeps derived channel state (last_message_id) current.
     /// Only one sequencer runs per cell at a time (an advisory lock).
     public func sequenceOutbox(batch: Int = 1000) async throws -> SequencedOutbox {
-        // Most passes find nothing new (the publisher looks again after each publication): one
-        // statement answers that, instead of a transaction of five.
+        // Many passes find nothing new: one statement answers that, instead of a transaction of
+        // five (the publisher's cursor move answers it too after each publication).
         if let row = try await run(prepared: "SELECT seq, EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) FROM outbox_head").first {
             let (head, pending) = try row.decode((Int64, Bool).self)
             if !pending { return SequencedOutbox(head: head, assigned: 0) }

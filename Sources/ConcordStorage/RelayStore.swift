@@ -40,17 +40,35 @@ extension SQLExecutor {
         try await run("SELECT home_cell FROM channels WHERE id = \(channelID.int64)").first?.decode(Int?.self) ?? nil
     }
 
-    /// The local workspace a replica channel belongs to (nil for a DM), per replica channel of `homeCell`.
-    public func replicaChannels(homeCell: Int, ids: [Snowflake]) async throws -> [Snowflake: Snowflake?] {
-        guard !ids.isEmpty else { return [:] }
-        var found: [Snowflake: Snowflake?] = [:]
-        for row in try await run("""
-            SELECT id, workspace_id FROM channels WHERE home_cell = \(homeCell) AND id = ANY(\(ids.map(\.int64)))
+    /// What a relayed batch needs to know before it writes, in one round trip: the local
+    /// workspace each of its channels that is a replica of `homeCell` belongs to (nil for a
+    /// DM), and which of its messages' buckets (`buckets`) this cell has archived cold.
+    public func relayTargets(homeCell: Int, channels: [Snowflake], buckets: [ChannelBucket]) async throws
+        -> (replicas: [Snowflake: Snowflake?], cold: Set<ChannelBucket>) {
+        guard !channels.isEmpty || !buckets.isEmpty else { return ([:], []) }
+        var replicas: [Snowflake: Snowflake?] = [:]
+        var cold: Set<ChannelBucket> = []
+        for row in try await run(prepared: """
+            SELECT false, id, workspace_id, 0 FROM channels WHERE home_cell = \(homeCell) AND id = ANY(\(channels.map(\.int64)))
+            UNION ALL
+            SELECT DISTINCT true, a.channel_id, NULL::int8, a.bucket FROM archived_channels a JOIN archive_files f ON f.id = a.file_id
+            JOIN unnest(\(buckets.map(\.channel.int64)), \(buckets.map(\.bucket))) AS p(channel_id, bucket)
+              ON p.channel_id = a.channel_id AND p.bucket = a.bucket
+            WHERE f.state = 'cold'
             """) {
-            let (id, workspace) = try row.decode((Int64, Int64?).self)
-            found[Snowflake(int64: id)] = .some(workspace.map(Snowflake.init(int64:)))
+            let (isCold, id, workspace, bucket) = try row.decode((Bool, Int64, Int64?, Int).self)
+            if isCold {
+                cold.insert(ChannelBucket(channel: Snowflake(int64: id), bucket: bucket))
+            } else {
+                replicas[Snowflake(int64: id)] = .some(workspace.map(Snowflake.init(int64:)))
+            }
         }
-        return found
+        return (replicas, cold)
+    }
+
+    /// Which of these (channel, bucket) pairs are archived cold (the statement above, with no channels).
+    public func coldBuckets(_ pairs: [ChannelBucket]) async throws -> Set<ChannelBucket> {
+        try await relayTargets(homeCell: 0, channels: [], buckets: pairs).cold
     }
 
     public func relayCursor(source: Int) async throws -> (seq: Int64, appliedAt: Date?) {
@@ -67,9 +85,12 @@ extension SQLExecutor {
     /// retention); and nothing the batch queued is published before it is durable, since this
     /// cell's sequencer, which publishes it, commits durably later in the same log. Only a read
     /// of the replica in between may see a message that a crash takes back until it is applied again.
+    /// The same statement has the transaction's prepared statements run on their generic plans:
+    /// PostgreSQL kept planning the batch's reads afresh for each page (their arrays' lengths
+    /// vary), and planning cost more than running them.
     public func lockRelayCursorForApplying(source: Int) async throws -> Int64 {
-        try await run("""
-            WITH commit_mode AS (SELECT \(unescaped: Self.commitWithoutWaitingForDisk))
+        try await run(prepared: """
+            WITH commit_mode AS (SELECT \(unescaped: Self.commitWithoutWaitingForDisk), set_config('plan_cache_mode', 'force_generic_plan', true))
             INSERT INTO relay_cursors (source_cell, seq) SELECT \(source), 0 FROM commit_mode
             ON CONFLICT (source_cell) DO UPDATE SET seq = relay_cursors.seq
             RETURNING seq
@@ -78,7 +99,7 @@ extension SQLExecutor {
 
     /// Moves the relay's position in a source's outbox (forward as it applies; back for a replay).
     public func setRelayCursor(source: Int, seq: Int64) async throws {
-        try await run("""
+        try await run(prepared: """
             INSERT INTO relay_cursors (source_cell, seq, applied_at) VALUES (\(source), \(seq), now())
             ON CONFLICT (source_cell) DO UPDATE SET seq = EXCLUDED.seq, applied_at = now()
             """)
@@ -96,8 +117,9 @@ extension SQLExecutor {
     public func upsertRelayedMessages(_ batch: [MessageRecord]) async throws -> Set<Snowflake> {
         guard !batch.isEmpty else { return [] }
         // Arrays cannot hold NULL here, so absent ids travel as 0 (never an id), an absent nonce
-        // as "" (never JSON text) and an absent edit time beside a flag.
-        let rows = try await run("""
+        // as "" (never JSON text) and an absent edit time beside a flag. Prepared: every relayed
+        // page runs it.
+        let rows = try await run(prepared: """
             INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
                                   mention_ids, embeds, components, nonce, flags, pinned, reference_message_id, reference_channel_id,
                                   reference_guild_id, edited_at, attachments)

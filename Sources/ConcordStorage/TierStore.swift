@@ -193,20 +193,6 @@ extension SQLExecutor {
             """).first?.decode(Bool.self) ?? false
     }
 
-    /// Which of these (channel, bucket) pairs are cold, in one statement.
-    public func coldBuckets(_ pairs: [ChannelBucket]) async throws -> Set<ChannelBucket> {
-        guard !pairs.isEmpty else { return [] }
-        return Set(try await run("""
-            SELECT DISTINCT a.channel_id, a.bucket FROM archived_channels a JOIN archive_files f ON f.id = a.file_id
-            JOIN unnest(\(pairs.map(\.channel.int64)), \(pairs.map(\.bucket))) AS p(channel_id, bucket)
-              ON p.channel_id = a.channel_id AND p.bucket = a.bucket
-            WHERE f.state = 'cold'
-            """).map { row in
-            let (channel, bucket) = try row.decode((Int64, Int).self)
-            return ChannelBucket(channel: Snowflake(int64: channel), bucket: bucket)
-        })
-    }
-
     /// The channel's cold buckets, oldest first.
     public func coldSegments(channelID: Snowflake) async throws -> [ColdSegment] {
         try await run("""

@@ -48,8 +48,9 @@ extension SQLExecutor {
     /// The same for several users at once, each homed in its id's cell.
     public func upsertReplicas(_ users: [User]) async throws {
         guard !users.isEmpty else { return }
-        // Arrays cannot hold NULL: an absent name or avatar travels beside a flag.
-        try await run("""
+        // Arrays cannot hold NULL: an absent name or avatar travels beside a flag. Prepared:
+        // every relayed page runs it.
+        try await run(prepared: """
             INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
             SELECT id, username, CASE WHEN has_name THEN global_name END, CASE WHEN has_avatar THEN avatar END, bot, home_cell
             FROM unnest(\(users.map(\.id.int64)), \(users.map(\.username)), \(users.map { $0.global_name != nil }),

@@ -194,8 +194,12 @@ struct StorageTests {
                 }
             }
             #expect(try await db.channels(workspaceID: ws.id).count == 1)
+            // A cursor's move says whether committed rows await their numbers (the publisher then
+            // runs the sequencer), and stops saying so once they have them.
+            #expect(try await db.advanceCursor("storage-test", to: 0) == (head: 0, unsequenced: true))
             let sequenced = try await db.sequenceOutbox()
             #expect(sequenced.head == 1)
+            #expect(try await db.advanceCursor("storage-test", to: 1) == (head: 1, unsequenced: false))
             let events = try await db.events(after: 0, limit: 10)
             #expect(events.map(\.event.type) == ["MESSAGE_CREATE"])
             #expect(try await db.channel(id: channel.id)?.last_message_id == message.id, "the sequencer keeps last_message_id")
@@ -348,25 +352,46 @@ struct StorageTests {
     }
 
     /// A relayed batch's transaction alone commits without waiting for the disk (the cell's
-    /// sequencer, which publishes it, waits): the setting lasts only for that transaction, and
-    /// the cursor it locks starts at 0 for a new source and keeps what was committed.
+    /// sequencer, which publishes it, waits) and runs its prepared statements on generic plans:
+    /// the settings last only for that transaction, and the cursor it locks starts at 0 for a
+    /// new source and keeps what was committed.
     @Test func aRelayedBatchAloneCommitsWithoutWaitingForTheDisk() async throws {
         try await TestServers.withMigratedDatabase { db in
-            func commitMode(_ executor: some SQLExecutor) async throws -> String {
-                try #require(try await executor.run("SHOW synchronous_commit").first).decode(String.self)
+            func setting(_ name: String, _ executor: some SQLExecutor) async throws -> String {
+                try #require(try await executor.run("SELECT current_setting(\(name))").first).decode(String.self)
             }
-            let server = try await commitMode(db)
+            let server = try await setting("synchronous_commit", db)
+            let planning = try await setting("plan_cache_mode", db)
             try await db.transaction { tx throws in
                 #expect(try await tx.lockRelayCursorForApplying(source: 2) == 0)
-                #expect(try await commitMode(tx) == "off")
+                #expect(try await setting("synchronous_commit", tx) == "off")
+                #expect(try await setting("plan_cache_mode", tx) == "force_generic_plan")
                 try await tx.setRelayCursor(source: 2, seq: 7)
             }
-            #expect(try await commitMode(db) == server)
+            #expect(try await setting("synchronous_commit", db) == server)
+            #expect(try await setting("plan_cache_mode", db) == planning)
             try await db.transaction { tx throws in
                 #expect(try await tx.lockRelayCursorForApplying(source: 2) == 7)
                 #expect(try await tx.lockRelayCursorForApplying(source: 3) == 0)
             }
             #expect(try await db.relayCursor(source: 2).seq == 7)
+        }
+    }
+
+    /// What a relayed batch reads before it writes, in one statement: which of its channels are
+    /// replicas of the source here (and in which workspace), and which of its buckets are cold.
+    @Test func aRelayedBatchFindsItsReplicasInOneRead() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (_, ws, local) = try await seed(db)
+            let replica = GuildChannel(id: ids.next(), type: .guildText, guildID: ws.id, name: "shared", topic: nil, position: 1,
+                                       parentID: nil, nsfw: false, lastMessageID: nil)
+            try await db.insertReplicaChannel(replica, homeCell: 2)
+            let unknown = ids.next()
+            let bucket = ChannelBucket(channel: replica.id, bucket: replica.id.bucket)
+            let found = try await db.relayTargets(homeCell: 2, channels: [replica.id, local.id, unknown], buckets: [bucket])
+            #expect(found.replicas == [replica.id: .some(ws.id)])
+            #expect(found.cold.isEmpty, "nothing archived")
+            #expect(try await db.relayTargets(homeCell: 3, channels: [replica.id], buckets: []).replicas.isEmpty, "another source's")
         }
     }
 }
