@@ -132,8 +132,12 @@ $cell_env "$BIN/concord" relay --config "$CONFIG" --name bench-1 --log-level war
 $cell_env "$BIN/concord" relay --config "$CONFIG" --name bench-2 --log-level warning > "$root/relay2.log" 2>&1 & pids+=($!)
 EDGE2="http://127.0.0.1:$EDGE2_PORT"
 EDGE="http://127.0.0.1:$EDGE_PORT"
-for url in "$EDGE" "$EDGE2"; do
-  for _ in $(seq 100); do curl -fsS "$url/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+# Both edges answer before anything is measured: an edge that could not start (its port still
+# held by an earlier run's, say) stops the benchmark here with its log, not as refused connections later.
+for edge in "$EDGE edge.log" "$EDGE2 edge2.log"; do
+  set -- $edge
+  for _ in $(seq 100); do curl -fsS "$1/api/v10/gateway" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fsS "$1/api/v10/gateway" >/dev/null 2>&1 || { echo "the edge at $1 did not start; its log:" >&2; tail -20 "$root/$2" >&2; exit 1; }
 done
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
