@@ -83,9 +83,18 @@ public struct OutboxPublisher: Service {
     /// Sequences what has committed and publishes everything after `position`; returns the new position.
     func publishPending(after position: Int64) async throws -> Int64 {
         var position = position
-        var head = try await sequence()
+        // What the sequencer numbered comes with its answer: the usual next page, unless the
+        // publisher is behind it (after a failure or a restart) and reads from the outbox.
+        var (head, numbered) = try await sequence()
         while position < head {
-            let events = try await db.events(after: position, upTo: head, limit: 500)
+            let events: [OutboxEvent]
+            if let first = numbered.first, first.seq == position + 1 {
+                events = Array(numbered.prefix(Self.page))
+                numbered.removeFirst(events.count)
+            } else {
+                events = try await db.events(after: position, upTo: head, limit: Self.page)
+                numbered = []
+            }
             guard let last = events.last else { break }
             // The batch's last position goes out too, ahead of its events: an edge that subscribes
             // between two of the batch's events has seen the position by then (see the edge's
@@ -103,16 +112,22 @@ public struct OutboxPublisher: Service {
             let moved = try await db.advanceCursor(Self.consumer, to: position)
             // Caught up: the sequencer runs again only for rows committed meanwhile (the cursor's
             // statement said whether there are any).
-            if position >= head { head = moved.unsequenced ? try await sequence() : max(head, moved.head) }
+            if position >= head {
+                if moved.unsequenced { (head, numbered) = try await sequence() } else { head = max(head, moved.head) }
+            }
         }
         return position
     }
 
-    /// Numbers what has committed, and raises the unread counters' copy of what that changed.
-    private func sequence() async throws -> Int64 {
+    /// Events published per Redis pipeline.
+    static let page = 500
+
+    /// Numbers what has committed, and raises the unread counters' copy of what that changed;
+    /// answers the head and the rows it numbered.
+    private func sequence() async throws -> (head: Int64, numbered: [OutboxEvent]) {
         let sequenced = try await db.sequenceOutbox()
         await counters.raise(sequenced.channelSeqs)
         await counters.apply(sequenced.readStates)
-        return sequenced.head
+        return (sequenced.head, sequenced.events)
     }
 }

@@ -12,10 +12,12 @@ public struct OutboxStatus: Sendable, Equatable {
 }
 
 extension SQLExecutor {
+    /// Prepared, as the many-event form is: most writes queue one event.
     public func insertEvent(_ e: PendingEvent) async throws {
-        try await run("""
+        try await run(prepared: """
             INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
-            VALUES (\(e.type), \(e.guildID?.int64), \(e.channelID?.int64), \(e.userID?.int64), \(e.payload)::json, \(e.requestID))
+            VALUES (\(e.type), \(e.guildID?.int64)::int8, \(e.channelID?.int64)::int8, \(e.userID?.int64)::int8, \(e.payload)::json,
+                    \(e.requestID)::text)
             """)
     }
 
@@ -26,7 +28,7 @@ extension SQLExecutor {
             return
         }
         // Arrays cannot hold NULL: absent ids travel as 0 (never an id), an absent request id as "".
-        try await run("""
+        try await run(prepared: """
             INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
             SELECT t, NULLIF(g, 0), NULLIF(c, 0), NULLIF(u, 0), p::json, NULLIF(r, '')
             FROM unnest(\(events.map(\.type)), \(events.map { $0.guildID?.int64 ?? 0 }), \(events.map { $0.channelID?.int64 ?? 0 }),
@@ -45,13 +47,32 @@ extension SQLExecutor {
     }
 
     /// What `outboxEvent` reads, in its order.
-    private static var eventColumns: String { "seq, event_type, workspace_id, channel_id, user_id, payload::text, request_id" }
+    private static var eventColumns: String { eventColumns(of: nil) }
+
+    /// The same, of the table named `table` (for a RETURNING list, where names need their table).
+    static func eventColumns(of table: String?) -> String {
+        let prefix = table.map { $0 + "." } ?? ""
+        return ["seq", "event_type", "workspace_id", "channel_id", "user_id", "payload::text AS payload", "request_id"]
+            .map { prefix + $0 }.joined(separator: ", ")
+    }
 
     private static func outboxEvent(_ row: PostgresRow) throws -> OutboxEvent {
         let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
-        return OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)),
-                                                        channelID: ch.map(Snowflake.init(int64:)),
-                                                        userID: user.map(Snowflake.init(int64:)), payload: payload, requestID: request))
+        return event(seq: seq, type: type, ws, ch, user, payload: payload, requestID: request)
+    }
+
+    /// An event the sequencer numbered: its row after the old head (a pass that numbered
+    /// nothing answers one row of the head alone: nil).
+    static func numberedEvent(_ row: PostgresRow) throws -> OutboxEvent? {
+        let (_, seq, type, ws, ch, user, payload, request) =
+            try row.decode((Int64, Int64?, String?, Int64?, Int64?, Int64?, String?, String?).self)
+        guard let seq, let type, let payload else { return nil }
+        return event(seq: seq, type: type, ws, ch, user, payload: payload, requestID: request)
+    }
+
+    private static func event(seq: Int64, type: String, _ ws: Int64?, _ ch: Int64?, _ user: Int64?, payload: String, requestID: String?) -> OutboxEvent {
+        OutboxEvent(seq: seq, event: PendingEvent(type: type, guildID: ws.map(Snowflake.init(int64:)), channelID: ch.map(Snowflake.init(int64:)),
+                                                 userID: user.map(Snowflake.init(int64:)), payload: payload, requestID: requestID))
     }
 
     /// What a relay into `destination` may have of the events after `after`: those of channels
@@ -199,6 +220,8 @@ public struct SequencedOutbox: Sendable {
     public var assigned: Int
     public var channelSeqs: [(channel: Snowflake, seq: Int64)] = []
     public var readStates: [ReadStateRow] = []
+    /// The rows the pass numbered, in sequence order (the publisher's next page, not read again).
+    public var events: [OutboxEvent] = []
 }
 
 extension Database {
@@ -225,21 +248,26 @@ extension Database {
             }
             // Read after the lock is held (a statement of its own, so its snapshot sees the last
             // holder's commit): only the lock's holder moves the head.
-            guard let numbered = try await tx.run(prepared: """
+            // The numbered rows come back whole: the publisher publishes them next, and reading
+            // them back was one more round trip per pass.
+            let numberedRows = try await tx.run(prepared: """
                 WITH old AS (SELECT seq FROM outbox_head),
                 batch AS (
                     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM outbox WHERE seq IS NULL ORDER BY id LIMIT \(batch)
                 ), numbered AS (
                     UPDATE outbox o SET seq = old.seq + batch.ord, sequenced_at = now() FROM batch, old WHERE o.id = batch.id
-                    RETURNING o.seq
+                    RETURNING \(unescaped: Self.eventColumns(of: "o"))
                 ), raised AS (
                     UPDATE outbox_head SET seq = (SELECT seq FROM old) + (SELECT count(*) FROM numbered)
                     WHERE EXISTS (SELECT 1 FROM numbered)
                 )
-                SELECT old.seq, (SELECT count(*) FROM numbered)::bigint FROM old
-                """).first?.decode((Int64, Int64).self) else { return SequencedOutbox(head: 0, assigned: 0) }
-            let (old, assigned) = (numbered.0, Int(numbered.1))
-            guard assigned > 0 else { return SequencedOutbox(head: old, assigned: 0) }
+                SELECT old.seq, n.* FROM old LEFT JOIN numbered n ON true ORDER BY n.seq
+                """)
+            guard let first = numberedRows.first else { return SequencedOutbox(head: 0, assigned: 0) }
+            let old = try first.decode(Int64.self)
+            let events = try numberedRows.compactMap { row in try Self.numberedEvent(row) }
+            guard !events.isEmpty else { return SequencedOutbox(head: old, assigned: 0) }
+            let assigned = events.count
             let head = old + Int64(assigned)
             // Each channel numbers its new messages in commit order: unread counts are differences
             // of these numbers. (A DM's message has one event per user: it is counted once.) One
@@ -296,7 +324,7 @@ extension Database {
                 let (user, channel, _, seq, _, _) = try row.decode((Int64?, Int64, Int64?, Int64, Int?, Int64?).self)
                 if user == nil { channelSeqs.append((Snowflake(int64: channel), seq)) } else { readStates.append(try ReadStateRow.row(row)) }
             }
-            return SequencedOutbox(head: head, assigned: assigned, channelSeqs: channelSeqs, readStates: readStates)
+            return SequencedOutbox(head: head, assigned: assigned, channelSeqs: channelSeqs, readStates: readStates, events: events)
         }
     }
 }

@@ -202,6 +202,11 @@ struct StorageTests {
             #expect(try await db.advanceCursor("storage-test", to: 1) == (head: 1, unsequenced: false))
             let events = try await db.events(after: 0, limit: 10)
             #expect(events.map(\.event.type) == ["MESSAGE_CREATE"])
+            // The pass hands over what it numbered, as a read of the outbox gives it.
+            #expect(sequenced.events.map(\.seq) == [1])
+            let whole = { (e: OutboxEvent) in OutboxEvent.wireJSON(seq: e.seq, event: e.event, requestID: true) }
+            #expect(sequenced.events.map(whole) == events.map(whole))
+            #expect(try await db.sequenceOutbox().events.isEmpty, "nothing new")
             #expect(try await db.channel(id: channel.id)?.last_message_id == message.id, "the sequencer keeps last_message_id")
         }
     }
