@@ -217,11 +217,11 @@ extension SQLExecutor {
 /// state it changed (channels' message sequences, senders' read states) for the unread counters.
 public struct SequencedOutbox: Sendable {
     public var head: Int64
-    public var assigned: Int
     public var channelSeqs: [(channel: Snowflake, seq: Int64)] = []
     public var readStates: [ReadStateRow] = []
     /// The rows the pass numbered, in sequence order (the publisher's next page, not read again).
     public var events: [OutboxEvent] = []
+    public var assigned: Int { events.count }
 }
 
 extension Database {
@@ -233,7 +233,7 @@ extension Database {
         // five (the publisher's cursor move answers it too after each publication).
         if let row = try await run(prepared: "SELECT seq, EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) FROM outbox_head").first {
             let (head, pending) = try row.decode((Int64, Bool).self)
-            if !pending { return SequencedOutbox(head: head, assigned: 0) }
+            if !pending { return SequencedOutbox(head: head) }
         }
         // Each statement is a round trip under the sequencer's lock (and every event waits for
         // this pass): the lock and the system-write mark go together, and so do numbering the
@@ -244,7 +244,7 @@ extension Database {
             // it passes the moved-workspace triggers (and does not wait for a freeze).
             let locked = try await tx.run(prepared: "SELECT pg_try_advisory_xact_lock(7362002), \(unescaped: Self.systemWrite)").first
             guard let locked, try locked.decode((Bool, String).self).0 else {
-                return SequencedOutbox(head: try await tx.outboxHead(), assigned: 0)
+                return SequencedOutbox(head: try await tx.outboxHead())
             }
             // Read after the lock is held (a statement of its own, so its snapshot sees the last
             // holder's commit): only the lock's holder moves the head.
@@ -263,12 +263,11 @@ extension Database {
                 )
                 SELECT old.seq, n.* FROM old LEFT JOIN numbered n ON true ORDER BY n.seq
                 """)
-            guard let first = numberedRows.first else { return SequencedOutbox(head: 0, assigned: 0) }
+            guard let first = numberedRows.first else { return SequencedOutbox(head: 0) }
             let old = try first.decode(Int64.self)
             let events = try numberedRows.compactMap { row in try Self.numberedEvent(row) }
-            guard !events.isEmpty else { return SequencedOutbox(head: old, assigned: 0) }
-            let assigned = events.count
-            let head = old + Int64(assigned)
+            guard !events.isEmpty else { return SequencedOutbox(head: old) }
+            let head = old + Int64(events.count)
             // Each channel numbers its new messages in commit order: unread counts are differences
             // of these numbers. (A DM's message has one event per user: it is counted once.) One
             // statement answers both what the unread counters need: each bumped channel's new
@@ -324,7 +323,7 @@ extension Database {
                 let (user, channel, _, seq, _, _) = try row.decode((Int64?, Int64, Int64?, Int64, Int?, Int64?).self)
                 if user == nil { channelSeqs.append((Snowflake(int64: channel), seq)) } else { readStates.append(try ReadStateRow.row(row)) }
             }
-            return SequencedOutbox(head: head, assigned: assigned, channelSeqs: channelSeqs, readStates: readStates, events: events)
+            return SequencedOutbox(head: head, channelSeqs: channelSeqs, readStates: readStates, events: events)
         }
     }
 }
