@@ -14,6 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 
+# The interpreter itself, looked up once: a version manager's shim in front of `python3` costs
+# a tenth of a second of CPU per call, and some calls fall inside what is measured.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 DURATION=${BENCH_SECONDS:-15}
 CLIENTS=${BENCH_CLIENTS:-16}
 HISTORY=${BENCH_HISTORY:-100000}
@@ -27,9 +30,12 @@ exec {nap_fd}<> <(:)
 nap() { read -rt "$1" -u "$nap_fd" || true; }
 # Each gateway session is a socket in the edge and in the load generator.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-PG_PORT=55732 REDIS_PORT=56679 CELL_PORT=58201 EDGE_PORT=58180 CELL_ADMIN_PORT=58203 EDGE_ADMIN_PORT=58183
+# Every port lies below the kernel's ephemeral range (32768–60999 here): a benchmark opens
+# thousands of outgoing connections, and one of them holding a server's port before the server
+# binds it left a run without its edge (every receiver refused).
+PG_PORT=25732 REDIS_PORT=26679 CELL_PORT=28201 EDGE_PORT=28180 CELL_ADMIN_PORT=28203 EDGE_ADMIN_PORT=28183
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
-PG2_PORT=55733 REDIS2_PORT=56680 CELL2_PORT=58202 CELL2_ADMIN_PORT=58204 EDGE2_PORT=58181 EDGE2_ADMIN_PORT=58182 RELAY2_ADMIN_PORT=58205
+PG2_PORT=25733 REDIS2_PORT=26680 CELL2_PORT=28202 CELL2_ADMIN_PORT=28204 EDGE2_PORT=28181 EDGE2_ADMIN_PORT=28182 RELAY2_ADMIN_PORT=28205
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -140,7 +146,7 @@ for edge in "$EDGE edge.log" "$EDGE2 edge2.log"; do
   curl -fsS "$1/api/v10/gateway" >/dev/null 2>&1 || { echo "the edge at $1 did not start; its log:" >&2; tail -20 "$root/$2" >&2; exit 1; }
 done
 
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+json() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl() { "$BIN/concordctl" "$@" --config "$CONFIG" --json; }
 # cell_sql PORT SQL: runs SQL as the cells' role in the database on PORT ('|' between columns).
 cell_sql() { PGPASSWORD="$CONCORD_PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U concord -d concord -qAt -F '|' -c "$2"; }
@@ -204,14 +210,14 @@ fanout() {
     --sending-file "$root/sending" --joined-file "$root/joined" ${BENCH_FANOUT_ARGS:-} & bench=$!
   roles+=("load generator=$bench")
   while [ ! -f "$root/warmed" ] && kill -0 "$bench" 2>/dev/null; do nap 0.01; done
-  python3 scripts/cpu_split.py snapshot "$root/join-cpu.json" "${roles[@]}"
+  "$PYTHON" scripts/cpu_split.py snapshot "$root/join-cpu.json" "${roles[@]}"
   local metrics=("http://127.0.0.1:$EDGE_ADMIN_PORT/metrics" "http://127.0.0.1:$CELL_ADMIN_PORT/metrics")
-  python3 scripts/time_split.py snapshot "$root/join-times.json" "${metrics[@]}"
+  "$PYTHON" scripts/time_split.py snapshot "$root/join-times.json" "${metrics[@]}"
   local commits_before; commits_before=$(committed_transactions); redis_calls > "$root/join-calls-before"; statements_reset
   while [ ! -f "$root/joined" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
   if [ -f "$root/joined" ]; then
-    python3 scripts/cpu_split.py report "$root/join-cpu.json" "$sessions" "${roles[@]}" | sed 's/^CPU per request/identify: CPU per session/'
-    python3 scripts/time_split.py identify "$root/join-times.json" "${metrics[@]}"
+    "$PYTHON" scripts/cpu_split.py report "$root/join-cpu.json" "$sessions" "${roles[@]}" | sed 's/^CPU per request/identify: CPU per session/'
+    "$PYTHON" scripts/time_split.py identify "$root/join-times.json" "${metrics[@]}"
     awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sessions" \
       'BEGIN { printf "identify: the cell'"'"'s PostgreSQL transactions per session: %.2f\n", n / r }'
     redis_calls > "$root/join-calls-after"
@@ -221,11 +227,11 @@ fanout() {
   fi
   # And where the deliveries' CPU goes: each process's share from the first post to the last delivery.
   while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
-  [ -f "$root/sending" ] && python3 scripts/cpu_split.py snapshot "$root/send-cpu.json" "${roles[@]}" && statements_reset
+  [ -f "$root/sending" ] && "$PYTHON" scripts/cpu_split.py snapshot "$root/send-cpu.json" "${roles[@]}" && statements_reset
   wait "$bench"
   if [ -f "$root/send-cpu.json" ]; then
     local posts; posts=$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" -v t="$DURATION" 'BEGIN { printf "%d", d / s * t }')
-    python3 scripts/cpu_split.py report "$root/send-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/sending: CPU per message/'
+    "$PYTHON" scripts/cpu_split.py report "$root/send-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/sending: CPU per message/'
     [ -z "${BENCH_STATEMENTS:-}" ] || statements_per "$posts" "sending: statements per message"
     rm -f "$root/send-cpu.json"
   fi
@@ -318,7 +324,7 @@ tiers_bench() {
 # cell 1 (the home), both from the databases' commit timestamps (one machine, one clock).
 replication_lag() {
   local query="SELECT id, extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000 FROM messages WHERE channel_id = $1 AND id > $2"
-  python3 scripts/replication_lag.py <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
+  "$PYTHON" scripts/replication_lag.py <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
 }
 # BENCH_TIMELINE=DIR: where each message's time goes, stage by stage (scripts/cells_stages.py):
 # the generator's per-message timeline (number, REST 200, last delivery; kept in DIR/cells-RATE.txt)
@@ -326,7 +332,7 @@ replication_lag() {
 cells_stages() {
   local query="SELECT payload->>'content', extract(epoch from created_at) * 1000, extract(epoch from sequenced_at) * 1000
                FROM outbox WHERE event_type = 'MESSAGE_CREATE' AND (payload->>'id')::bigint > $3"
-  python3 scripts/cells_stages.py "$1/cells-$2.txt" <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
+  "$PYTHON" scripts/cells_stages.py "$1/cells-$2.txt" <(cell_sql "$PG_PORT" "$query") <(cell_sql "$PG2_PORT" "$query") | sed 's/^/cells: /'
 }
 cells_bench() {
   local far_json far_owner far_guild shared
@@ -358,12 +364,12 @@ cells_bench() {
       ${BENCH_TIMELINE:+--timeline-file "$BENCH_TIMELINE/cells-$rate.txt"} > "$root/cells.txt" & bench=$!
     roles+=("load generator=$bench")
     while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
-    python3 scripts/cpu_split.py snapshot "$root/cells-cpu.json" "${roles[@]}"
+    "$PYTHON" scripts/cpu_split.py snapshot "$root/cells-cpu.json" "${roles[@]}"
     statements_reset; statements_reset "$root/pg2" "$PG2_PORT"
     wait "$bench"
     sed 's/^/cells: /' "$root/cells.txt"
     local posts; posts=$(awk -v r="$rate" -v t="$DURATION" 'BEGIN { printf "%d", r * t }')
-    python3 scripts/cpu_split.py report "$root/cells-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/cells: CPU per message/'
+    "$PYTHON" scripts/cpu_split.py report "$root/cells-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/cells: CPU per message/'
     if [ -n "${BENCH_STATEMENTS:-}" ]; then
       statements_per "$posts" "cells: cell 1's statements per message"
       statements_per "$posts" "cells: cell 2's statements per message" "$root/pg2" "$PG2_PORT"
@@ -474,17 +480,17 @@ sends_bench() {
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" \
     --measuring-file "$root/measuring" > "$root/sends.txt" & sender=$!
   while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
-  python3 scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+  "$PYTHON" scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
   local metrics=("http://127.0.0.1:$EDGE_ADMIN_PORT/metrics" "http://127.0.0.1:$CELL_ADMIN_PORT/metrics")
-  python3 scripts/time_split.py snapshot "$root/times.json" "${metrics[@]}"
+  "$PYTHON" scripts/time_split.py snapshot "$root/times.json" "${metrics[@]}"
   commits_before=$(committed_transactions)
   redis_calls > "$root/send-calls-before"
   statements_reset
   wait "$sender"
   cat "$root/sends.txt"
   local sent; sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/sends.txt")
-  python3 scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
-  python3 scripts/time_split.py report "$root/times.json" "${metrics[@]}"
+  "$PYTHON" scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
+  "$PYTHON" scripts/time_split.py report "$root/times.json" "${metrics[@]}"
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
     'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
   redis_calls > "$root/send-calls-after"
@@ -554,7 +560,7 @@ files_bench() {
   # Clients that ask for the file and never read it: what the edge and the cell hold for them.
   local stalled=${BENCH_STALLED_DOWNLOADS:-50} before_edge before_cell
   before_edge=$(rss_kb "${pids[1]}"); before_cell=$(rss_kb "${pids[0]}")
-  python3 scripts/stalled_downloads.py "$url" "$stalled" 5 &
+  "$PYTHON" scripts/stalled_downloads.py "$url" "$stalled" 5 &
   local holder=$!
   sleep 4
   awk -v n="$stalled" -v e="$(( $(rss_kb "${pids[1]}") - before_edge ))" -v c="$(( $(rss_kb "${pids[0]}") - before_cell ))" \
@@ -575,14 +581,14 @@ peers_bench() {
   local flood=${BENCH_PEERS_FLOOD:-5000} paced=${BENCH_PEERS_PACED:-200} rate=${BENCH_PEERS_RATE:-20} venv=.build/fanbench-venv
   [ -f "$fanbench/fanbench.py" ] || { log "no fanbench.py in $fanbench (BENCH_PEERS_FANBENCH)"; return 1; }
   ensure_nchan
-  [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
+  [ -x "$venv/bin/python" ] || { "$PYTHON" -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
   local p_json p_guild p_channel bot_json
   p_json=$(ctl workspace create "Peers" --owner "$OWNER")
   p_guild=$(json 'd["id"]' <<< "$p_json"); p_channel=$(json 'd["system_channel_id"]' <<< "$p_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$p_guild" --owner "$OWNER" --count "$n" --prefix peer > "$root/peer-tokens"
   bot_json=$(ctl bot create peersender --owner "$OWNER")
   "$BIN/concordctl" member add "$p_guild" "$(json 'd["id"]' <<< "$bot_json")" --config "$CONFIG" >/dev/null
-  python3 - "$root/peer-tokens" "$p_guild" "$p_channel" "$(json 'd["token"]' <<< "$bot_json")" "$EDGE" > "$root/peers.json" <<'PY'
+  "$PYTHON" - "$root/peer-tokens" "$p_guild" "$p_channel" "$(json 'd["token"]' <<< "$bot_json")" "$EDGE" > "$root/peers.json" <<'PY'
 import json, sys
 tokens, guild, channel, sender, edge = sys.argv[1:]
 receivers = [line.strip().removeprefix("Bot ") for line in open(tokens) if line.strip()]
@@ -616,7 +622,7 @@ PY
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
   done
-  python3 scripts/peers_table.py "$results" | sed 's/^/peers: /'
+  "$PYTHON" scripts/peers_table.py "$results" | sed 's/^/peers: /'
   mkdir -p .build && cp "$results" .build/bench-peers.jsonl
   echo "peers: every figure of each run (fanbench's JSON lines): .build/bench-peers.jsonl"
 }
