@@ -576,51 +576,63 @@ peers_bench() {
   local fanbench=${BENCH_PEERS_FANBENCH:-../shared/bench/fanout} n=${BENCH_PEERS_SESSIONS:-1000}
   # The flood is 5,000 messages (~13 s): 1,000 (~2.6 s) was short enough that start-up swung its
   # rate between 200k and 420k deliveries/s run to run. BENCH_PEERS_FLOOD=N sets it, 0 leaves it
-  # out; BENCH_PEERS_RATE sets the paced run's messages/s
-  # (BENCH_PEERS_SESSIONS=10000 BENCH_PEERS_RATE=10: 100k deliveries/s offered, as bench-fanout's 10k).
+  # out; BENCH_PEERS_RATE sets the paced run's messages/s. BENCH_PEERS_LARGE receivers (10,000;
+  # 0 leaves it out) then take 150 messages at 10/s: 100k deliveries/s offered, as bench-fanout's
+  # 10k, beside nchan's in the same run.
   local flood=${BENCH_PEERS_FLOOD:-5000} paced=${BENCH_PEERS_PACED:-200} rate=${BENCH_PEERS_RATE:-20} venv=.build/fanbench-venv
+  local large=${BENCH_PEERS_LARGE:-10000}
   [ -f "$fanbench/fanbench.py" ] || { log "no fanbench.py in $fanbench (BENCH_PEERS_FANBENCH)"; return 1; }
   ensure_nchan
   [ -x "$venv/bin/python" ] || { "$PYTHON" -m venv "$venv" && "$venv/bin/pip" install -q aiohttp uvloop psutil; }
-  local p_json p_guild p_channel bot_json
-  p_json=$(ctl workspace create "Peers" --owner "$OWNER")
-  p_guild=$(json 'd["id"]' <<< "$p_json"); p_channel=$(json 'd["system_channel_id"]' <<< "$p_json")
-  "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$p_guild" --owner "$OWNER" --count "$n" --prefix peer > "$root/peer-tokens"
-  bot_json=$(ctl bot create peersender --owner "$OWNER")
-  "$BIN/concordctl" member add "$p_guild" "$(json 'd["id"]' <<< "$bot_json")" --config "$CONFIG" >/dev/null
-  "$PYTHON" - "$root/peer-tokens" "$p_guild" "$p_channel" "$(json 'd["token"]' <<< "$bot_json")" "$EDGE" > "$root/peers.json" <<'PY'
+  local bot_json; bot_json=$(ctl bot create peersender --owner "$OWNER")
+  # peers_room N: a workspace of N receivers and the sender bot, as fanbench's tokens file $root/peers-N.json.
+  peers_room() {
+    local p_json p_guild p_channel
+    p_json=$(ctl workspace create "Peers $1" --owner "$OWNER")
+    p_guild=$(json 'd["id"]' <<< "$p_json"); p_channel=$(json 'd["system_channel_id"]' <<< "$p_json")
+    "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$p_guild" --owner "$OWNER" --count "$1" --prefix "peer$1x" > "$root/peer-tokens"
+    "$BIN/concordctl" member add "$p_guild" "$(json 'd["id"]' <<< "$bot_json")" --config "$CONFIG" >/dev/null
+    "$PYTHON" - "$root/peer-tokens" "$p_guild" "$p_channel" "$(json 'd["token"]' <<< "$bot_json")" "$EDGE" > "$root/peers-$1.json" <<'PY'
 import json, sys
 tokens, guild, channel, sender, edge = sys.argv[1:]
 receivers = [line.strip().removeprefix("Bot ") for line in open(tokens) if line.strip()]
 print(json.dumps({"guild_id": guild, "channel_id": channel, "sender": sender, "receivers": receivers,
                   "gateway": edge.replace("http", "ws", 1) + "/gateway", "api": edge + "/api/v10", "wait_guild_create": True}))
 PY
+  }
+  peers_room "$n"
+  [ "$large" = 0 ] || peers_room "$large"
   mkdir -p "$root/nchan/tmp"; chmod -R 777 "$root/nchan"
   sed "s#@DIR@#$root/nchan#g" "$fanbench/nchan/nginx.conf.in" > "$root/nchan/nginx.conf"
   nginx -c "$root/nchan/nginx.conf" -g 'daemon off;' > "$root/nchan/out.log" 2>&1 & pids+=($!)
   local nginx_pid=$! results="$root/peers.jsonl"
   for _ in $(seq 50); do [ -f "$root/nchan/nginx.pid" ] && break; sleep 0.1; done
-  local fb=("$venv/bin/python" "$fanbench/fanbench.py" -n "$n" --window 8 --out "$results")
   local edge_port=${EDGE##*:}
-  echo "peers: $n receivers in one room, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
+  local rooms="$n receivers in one room"; [ "$large" = 0 ] || rooms+=", then $large in another"
+  echo "peers: $rooms, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
   # BENCH_PEERS_ROUNDS=N: every run N times, alternating; the table adds medians and ratios.
+  # A run is KIND:RATE:MESSAGES:RECEIVERS:LABEL.
   local rounds=${BENCH_PEERS_ROUNDS:-1}
-  for run in $(for _ in $(seq "$rounds"); do [ "$flood" = 0 ] || echo "flood:0:$flood"; echo "paced:$rate:$paced"; done); do
+  for run in $(for _ in $(seq "$rounds"); do
+                 [ "$flood" = 0 ] || echo "flood:0:$flood:$n:flood"; echo "paced:$rate:$paced:$n:paced"
+                 [ "$large" = 0 ] || echo "paced:10:150:$large:$(( large / 1000 ))k-paced"
+               done); do
     set -- ${run//:/ }
+    local fb=("$venv/bin/python" "$fanbench/fanbench.py" -n "$4" --window 8 --out "$results")
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
     # BENCH_PROFILE_PEERS=DIR: sample the edge's CPU through Concord's runs (joining included),
     # and every process's (which of them the "foreign cores" are).
     local profiler= machine=
     if [ -n "${BENCH_PROFILE_PEERS:-}" ]; then
       mkdir -p "$BENCH_PROFILE_PEERS"
-      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_PEERS/edge-peers-$1.perf" >/dev/null 2>&1 & profiler=$!
-      perf record -e cpu-clock -F 499 -g -a -o "$BENCH_PROFILE_PEERS/all-peers-$1.perf" >/dev/null 2>&1 & machine=$!
+      perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_PEERS/edge-peers-$5.perf" >/dev/null 2>&1 & profiler=$!
+      perf record -e cpu-clock -F 499 -g -a -o "$BENCH_PROFILE_PEERS/all-peers-$5.perf" >/dev/null 2>&1 & machine=$!
     fi
-    "${fb[@]}" --proto discord --port "$edge_port" --tokens "$root/peers.json" -m "$3" --rate "$2" \
-      --pids "${pids[1]}" --label "concord $1" > /dev/null 2>> "$root/fanbench.err"
+    "${fb[@]}" --proto discord --port "$edge_port" --tokens "$root/peers-$4.json" -m "$3" --rate "$2" \
+      --pids "${pids[1]}" --label "concord $5" > /dev/null 2>> "$root/fanbench.err"
     [ -z "$profiler" ] || { kill -INT "$profiler" "$machine"; wait "$profiler" "$machine" || true; }
     "$venv/bin/python" "$fanbench/quiet.py" 60 0.3 | sed 's/^/peers: /'
-    "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $1" > /dev/null 2>> "$root/fanbench.err"
+    "${fb[@]}" --proto nchan --port 18080 -m "$3" --rate "$2" --pids "$nginx_pid" --label "nchan $5" > /dev/null 2>> "$root/fanbench.err"
   done
   "$PYTHON" scripts/peers_table.py "$results" | sed 's/^/peers: /'
   mkdir -p .build && cp "$results" .build/bench-peers.jsonl

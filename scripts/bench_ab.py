@@ -33,6 +33,8 @@ FIGURES = [
     ("delivery from the 200 ms: p50, p99", r"delivery latency from the REST 200: p50 ([\d.]+) ms, p99 ([\d.]+) ms"),
     ("concord flood: join s, deliveries/s, p99 ms, server µs/delivery", r"peers: concord flood +\d+ +([\d.]+) +\d+ +([\d.]+) +\d+ +[\d.]+ +([\d.]+) +([\d.]+)"),
     ("concord paced: p50 ms, p99 ms, server µs/delivery", r"peers: concord paced +\d+ +[\d.]+ +\d+ +[\d.]+ +\d+ +([\d.]+) +([\d.]+) +([\d.]+)"),
+    ("concord 10k paced: join s, p50 ms, p99 ms, server µs/delivery", r"peers: concord 10k-paced +\d+ +([\d.]+) +\d+ +[\d.]+ +\d+ +([\d.]+) +([\d.]+) +([\d.]+)"),
+    ("nchan 10k paced: join s, p50 ms, p99 ms, server µs/delivery", r"peers: nchan 10k-paced +\d+ +([\d.]+) +\d+ +[\d.]+ +\d+ +([\d.]+) +([\d.]+) +([\d.]+)"),
     ("nchan flood: server µs/delivery", r"peers: nchan flood +\d+ +[\d.]+ +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+ +([\d.]+)"),
     ("nchan paced: server µs/delivery", r"peers: nchan paced +\d+ +[\d.]+ +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+ +([\d.]+)"),
     ("far write ms: p50, p99", r"far write, .*latency p50 ([\d.]+) ms, p99 ([\d.]+) ms"),

@@ -8,7 +8,7 @@ import statistics
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-header = f"{'run':<16} {'joined':>6} {'join s':>7} {'sent/s':>7} {'deliveries/s':>13} {'lost':>7} {'p50 ms':>9} {'p99 ms':>9} " \
+header = f"{'run':<18} {'joined':>6} {'join s':>7} {'sent/s':>7} {'deliveries/s':>13} {'lost':>7} {'p50 ms':>9} {'p99 ms':>9} " \
          f"{'server µs/delivery':>19} {'client µs/delivery':>19} {'server MB idle/joined/peak':>27} {'foreign cores':>13}"
 print(header)
 def per_delivery(r):
@@ -21,7 +21,7 @@ for r in rows:
     per = lambda seconds: f"{seconds * 1e6 / delivered:.1f}" if delivered else "-"
     rss = r['server_rss_mb']
     sent = r['send'].get('send_rate_per_s')
-    print(f"{r['label']:<16} {r['joined']:>6} {r['join_s']:>7} {round(sent) if sent else '-':>7} {r['deliveries_per_s'] or '-':>13} {r['lost']:>7} "
+    print(f"{r['label']:<18} {r['joined']:>6} {r['join_s']:>7} {round(sent) if sent else '-':>7} {r['deliveries_per_s'] or '-':>13} {r['lost']:>7} "
           f"{r['lat_ms']['50'] or '-':>9} {r['lat_ms']['99'] or '-':>9} {per(r['server_cpu_s']['send_phase']):>19} "
           f"{per(r['client_recv_cpu_send_phase_s']):>19} {str(rss['idle']) + '/' + str(rss['joined']) + '/' + str(rss['peak_during_send']):>27} "
           f"{r['foreign_cores']:>13}")
@@ -40,7 +40,7 @@ if any(sum(r['label'] == label for r in rows) > 1 for label in labels):
         for name, figure in figures.items():
             values = [v for v in map(figure, runs) if v is not None]
             parts.append(f"{name} {statistics.median(values):.1f}" if values else f"{name} -")
-        print(f"  {label:<16} ({len(runs)} runs): " + ", ".join(parts))
+        print(f"  {label:<18} ({len(runs)} runs): " + ", ".join(parts))
     for label in labels:
         if not label.startswith("concord "):
             continue

@@ -60,8 +60,8 @@ public struct SubscriptionLevels: Sendable, Equatable {
     public var channelCount: Int { channels.count }
 
     public func level(guild: Snowflake, channel: Snowflake) -> SubscriptionLevel {
-        // Most sessions never ask for levels: no hashing for them.
-        guard !largeGuilds.isEmpty, largeGuilds.contains(guild) else { return .full }
+        // Most sessions never ask for levels, even in large workspaces: no hashing for them.
+        guard !channels.isEmpty || !defaults.isEmpty, !largeGuilds.isEmpty, largeGuilds.contains(guild) else { return .full }
         return channels[channel] ?? defaults[guild] ?? .full
     }
 
@@ -77,7 +77,9 @@ public struct SubscriptionLevels: Sendable, Equatable {
     /// deliveries (full level, small workspaces) is never.
     public mutating func outcome(type: String, guild: Snowflake?, channel: Snowflake?, seq: Int64,
                                  user: Snowflake?, facts: inout MessageFacts) -> Outcome {
-        if type == "MESSAGE_ACK", let channel { flagged.remove(channel); return .deliver }
+        // Only a session told of an unread channel has anything to forget (the string comparison
+        // waits for one: it is made for every session an event goes to).
+        if !flagged.isEmpty, type == "MESSAGE_ACK", let channel { flagged.remove(channel); return .deliver }
         guard let guild, let channel else { return .deliver }
         let level = level(guild: guild, channel: channel)
         guard level != .full else { return .deliver }
