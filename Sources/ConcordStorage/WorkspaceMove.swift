@@ -136,6 +136,9 @@ public struct WorkspaceMove: Sendable {
             throw error
         }
         report.channels = channels.count
+        // The new home took the workspace's rows in bulk: its planner learns of them now (see
+        // there). Statistics are an optimization: a failure here fails nothing.
+        try? await destination.db.analyzeMovedTables()
         // 6. The old copy goes once the new home holds everything.
         if removeOldCopy {
             await phase("remove-old-copy", freeze: report.freezeMilliseconds)

@@ -59,6 +59,7 @@ struct MoveTests {
             let quiet = QuietWrites()
             async let quietly: Void = quiet.run(c, alice: alice, bob: bob, general: general, side: side.id, history: sideHistory, until: load)
             try await Task.sleep(for: .milliseconds(300))
+            let statisticsBefore = try await c.domains[1].db.lastAnalyzed([.members, .users, .channels])
             async let moving = c.concordctl(["workspace", "move", guild.id.description, "--to", c.config.cells[1].name, "--json"], timeout: .seconds(120))
             // A channel created while the move runs (most likely during its copy) comes along.
             let late = try await c.request(.POST, "/guilds/\(guild.id)/channels", token: alice, json: #"{"name":"late"}"#).decode(GuildChannel.self)
@@ -90,6 +91,11 @@ struct MoveTests {
             #expect(written.count > 20, "the writers kept writing (\(written.count))")
             #expect(written.contains { $0.id.cell == 1 } && written.contains { $0.id.cell == 2 }, "writes landed on both sides of the move")
             let (newHome, oldHome) = (c.domains[1].db, c.domains[0].db)
+            // The new home gathered statistics for what it took in bulk, not waiting for autovacuum.
+            let statistics = try await newHome.lastAnalyzed([.members, .users, .channels])
+            for table in [MovedTable.members, .users, .channels] {
+                #expect(statistics[table].map { at in statisticsBefore[table].map { at > $0 } ?? true } == true, "\(table) analyzed by the move")
+            }
             let stored = try await newHome.messageIDs(channel: general)
             #expect(stored.count == Set(stored).count, "no message is stored twice")
             let expected = Set(written.map(\.id)).union(before.enumerated().filter { $0.offset % 3 != 0 && $0.offset != 2 }.map(\.element))
