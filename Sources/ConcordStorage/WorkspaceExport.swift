@@ -130,6 +130,8 @@ public enum WorkspaceExport {
             return entries
         }
         for other in cells where other !== db { try await other.recordDirectory(entries) }
+        // Rows taken in bulk, as a move's: the planner learns of them now (see `analyzeMovedTables`).
+        try? await db.analyzeMovedTables()
         return summary
     }
 

@@ -45,8 +45,14 @@ struct WorkspaceExportTests {
             #expect(forgedRefused.status != 0 && forgedRefused.log.contains("columns it does not have"), "\(forgedRefused.log)")
             #expect(try await c.domains[1].db.workspace(id: guild) == nil)
 
+            let statisticsBefore = try await c.domains[1].db.lastAnalyzed([.members, .messages])
             let imported = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[1].name, "--json"])
             #expect(imported.status == 0, "\(imported.log)")
+            // Taken in bulk, as a move's rows: the cell gathered statistics for them at once.
+            let statistics = try await c.domains[1].db.lastAnalyzed([.members, .messages])
+            for table in [MovedTable.members, .messages] {
+                #expect(statistics[table].map { at in statisticsBefore[table].map { at > $0 } ?? true } == true, "\(table) analyzed by the import")
+            }
             #expect(try await c.domains[1].db.workspaceFingerprint(guild) == before, "every channel's messages, members, read states, invites")
             let again = try await c.concordctl(["workspace", "import", "--file", file, "--cell", c.config.cells[0].name])
             #expect(again.status != 0 && again.log.contains("exists in this cluster"), "\(again.log)")
