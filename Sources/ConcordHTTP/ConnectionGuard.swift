@@ -30,8 +30,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private var address: String?
     private var deadline: Scheduled<Void>?
     private var headComplete = false
-    /// The last bytes of the previous read: a head's blank line may be split across reads.
-    private var tail: [UInt8] = []
+    private var head = RequestHeadScan()
 
     init(guard limits: ConnectionGuard) { self.limits = limits }
 
@@ -63,38 +62,26 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         // After a refusal, what else arrives is read and dropped (see `refuse`).
         if refusedRequest { return }
         if !headComplete {
-            let read = Array(unwrapInboundIn(data).readableBytesView)
-            let bytes = tail + read
-            // Offsets in `bytes` are from `headBytes - tail.count` into the head.
-            let base = headBytes - tail.count
-            if requestLineLength == nil, let end = bytes.firstRange(of: [13, 10]) { requestLineLength = base + end.lowerBound }
-            let end = bytes.firstRange(of: [13, 10, 13, 10]).map { base + $0.upperBound }
-            headBytes += read.count
-            if (requestLineLength ?? headBytes) > ConnectionGuard.maximumRequestLineBytes {
+            unwrapInboundIn(data).withUnsafeReadableBytes { head.read($0) }
+            if (head.requestLineLength ?? head.headBytes) > ConnectionGuard.maximumRequestLineBytes {
                 // Refused here: the HTTP decoder behind would fail on it without answering.
                 refuse(context, (414, "URI Too Long"))
                 return
             }
-            if (end ?? headBytes) > ConnectionGuard.maximumHeadBytes {
+            if (head.headLength ?? head.headBytes) > ConnectionGuard.maximumHeadBytes {
                 refuse(context, (431, "Request Header Fields Too Large"))
                 return
             }
-            if end != nil {
+            if head.headLength != nil {
                 headComplete = true
                 // A cancelled task still holds its promise: dropped, so a long-lived connection
                 // (a gateway socket) does not keep it.
                 deadline?.cancel()
                 deadline = nil
-                tail = []
-            } else {
-                tail = Array(bytes.suffix(3))
             }
         }
         context.fireChannelRead(data)
     }
-
-    private var headBytes = 0
-    private var requestLineLength: Int?
 
     /// Answers in Discord's error shape, without passing anything on. The write side closes
     /// after the answer, but the rest of what the client is still sending is read and dropped
