@@ -401,34 +401,8 @@ extension GatewayHub {
     }
 
     private func readyPayload(_ ready: ReadyState, sessionID: String, bot: Bool) throws -> String {
-        struct Unavailable: Encodable { var id: Snowflake; var unavailable = true }
-        struct ApplicationStub: Encodable { var id: Snowflake; var flags = 0 }
-        struct Ready: Encodable {
-            var v = 10
-            var user: CurrentUser
-            var guilds: [Unavailable]
-            var session_id: String
-            var resume_gateway_url: String
-            var session_type = "normal"
-            var shard = [0, 1]
-            var application: ApplicationStub?
-            var private_channels: [DMChannel]
-            var relationships: [JSONValue] = []
-            var presences: [JSONValue] = []
-            var user_settings: [String: JSONValue] = [:]
-            var guild_join_requests: [JSONValue] = []
-            var geo_ordered_rtc_regions: [String] = []
-            var read_state: ReadStates
-        }
-        struct ReadStates: Encodable {
-            var version = 1
-            var partial = false
-            var entries: [ReadStateEntry]
-        }
-        return try WireJSON.encodeString(Ready(user: CurrentUser(ready.user), guilds: ready.guilds.map { Unavailable(id: $0.guild.id) },
-                                               session_id: sessionID, resume_gateway_url: publicGatewayURL,
-                                               application: bot ? ApplicationStub(id: ready.user.id) : nil,
-                                               private_channels: ready.privateChannels, read_state: ReadStates(entries: ready.readStates)))
+        try ReadyPayload(user: ready.user, guilds: ready.guilds.map(\.guild.id), sessionID: sessionID, resumeURL: publicGatewayURL, bot: bot,
+                         privateChannels: ready.privateChannels, readStates: ready.readStates).wireJSON()
     }
 
     static func newSessionID() -> String {

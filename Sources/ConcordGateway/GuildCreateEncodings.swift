@@ -26,7 +26,7 @@ public final class GuildCreateEncodings: Sendable {
     public func body(_ payload: GuildCreatePayload) throws -> DispatchBody {
         let head = try remembered(payload) ?? remember(payload)
         // Two JSON objects, each with members, joined into one: the second without its opening brace.
-        let own = try WireJSON.encodeString(payload.own)
+        let own = try payload.own.wireJSON()
         return DispatchBody(type: "GUILD_CREATE", head: head, tail: String(own.dropFirst()))
     }
 

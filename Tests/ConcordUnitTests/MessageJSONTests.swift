@@ -72,6 +72,32 @@ struct MessageJSONTests {
         }
     }
 
+    /// READY and GUILD_CREATE's own part are written without the encoder too (every IDENTIFY).
+    @Test func readyAndGuildCreatesOwnPartWriteTheEncodersBytes() throws {
+        func same(_ written: String, _ expected: String) -> Bool {
+            guard written != expected else { return true }
+            let at = zip(written.utf8, expected.utf8).prefix { $0 == $1 }.count
+            Issue.record("differs at \(at): \(String(decoding: Array(written.utf8.dropFirst(max(0, at - 80)).prefix(160)), as: UTF8.self)) / encoder: \(String(decoding: Array(expected.utf8.dropFirst(max(0, at - 80)).prefix(160)), as: UTF8.self))")
+            return false
+        }
+        let guild = Guild(id: id(), name: "w", description: nil, ownerID: id(), systemChannelID: nil)
+        for _ in 0..<300 {
+            let entries = (0..<Int.random(in: 0...3)).map { _ in
+                var entry = ReadStateEntry(channelID: id(), lastMessageID: id(), mentionCount: Int.random(in: 0...9), unreadCount: Int.random(in: 0...99))
+                entry.last_pin_timestamp = maybe(DiscordTimestamp.string(from: id()))
+                return entry
+            }
+            let dms = (0..<Int.random(in: 0...2)).map { _ in DMChannel(id: id(), lastMessageID: maybe(id()), recipients: [user()]) }
+            let ready = ReadyPayload(user: user(), guilds: (0..<Int.random(in: 0...3)).map { _ in id() }, sessionID: text(), resumeURL: "ws://x/gateway",
+                                     bot: Bool.random(), privateChannels: dms, readStates: entries)
+            guard same(try ready.wireJSON(), try WireJSON.encodeString(ready)) else { break }
+            var payload = GuildCreatePayload(guild: guild, channels: [], members: (0..<Int.random(in: 0...3)).map { _ in member(withUser: Bool.random()) },
+                                             memberCount: 9, joinedAt: maybe(DiscordTimestamp.string(from: id())), large: Bool.random())
+            payload.presences = Bool.random() ? [] : [.object(["user": .object(["id": .string(text())]), "status": .string("online")])]
+            guard same(try payload.own.wireJSON(), try WireJSON.encodeString(payload.own)) else { break }
+        }
+    }
+
     @Test func arraysAreEncodedOrEmpty() throws {
         #expect(try WireJSON.encodeString([Embed]()) == "[]")
         #expect(try WireJSON.encodeString([JSONValue.int(1), .string("a/b")]) == #"[1,"a/b"]"#)
