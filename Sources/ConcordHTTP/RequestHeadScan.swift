@@ -21,8 +21,8 @@ struct RequestHeadScan {
                 matched += 1
                 if matched == 2, requestLineLength == nil { requestLineLength = headBytes + offset - 1 }
                 if matched == 4 {
-                    headLength = headBytes + offset + 1
-                    headBytes = headLength!
+                    headBytes += offset + 1
+                    headLength = headBytes
                     return
                 }
             case (_, 13): matched = 1

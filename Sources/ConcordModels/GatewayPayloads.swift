@@ -152,3 +152,16 @@ public struct TypingStartPayload: Codable, Sendable, Equatable {
         self.member = member
     }
 }
+
+extension GuildCreatePayload.Own {
+    /// As `WireJSON.encodeString(self)` writes it.
+    public func wireJSON() throws -> String {
+        var out = JSONBytes(capacity: 512 * max(1, payload.members.count))
+        out.raw("{")
+        out.key("joined_at", first: true); out.optionalString(payload.joined_at)
+        out.key("members"); out.array(payload.members) { $1.write(into: &$0) }
+        out.key("presences"); try out.encodedArray(payload.presences)
+        out.raw("}")
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+}

@@ -122,21 +122,27 @@ extension Message {
 }
 
 extension User {
-    func write(into out: inout JSONBytes, member: Member? = nil) {
+    /// - Parameter ownerOnly: with the fields only the user themselves is shown (`CurrentUser`),
+    ///   each at its sorted place.
+    func write(into out: inout JSONBytes, member: Member? = nil, ownerOnly: Bool = false) {
         out.raw("{")
         out.key("accent_color", first: true); out.raw("null")
         out.key("avatar"); out.optionalString(avatar)
         out.key("banner"); out.raw("null")
         out.key("bot"); out.bool(bot)
         out.key("discriminator"); out.string(discriminator)
+        if ownerOnly { out.key("email"); out.raw("null") }
         out.key("flags"); out.int(flags)
         out.key("global_name"); out.optionalString(global_name)
         out.key("id"); out.snowflake(id)
+        if ownerOnly { out.key("locale"); out.string("en-US") }
         if let member { out.key("member"); member.write(into: &out) }
+        if ownerOnly { out.key("mfa_enabled"); out.bool(false); out.key("premium_type"); out.int(0) }
         out.key("primary_guild"); out.raw("null")
         out.key("public_flags"); out.int(public_flags)
         out.key("system"); out.bool(system)
         out.key("username"); out.string(username)
+        if ownerOnly { out.key("verified"); out.bool(true) }
         out.raw("}")
     }
 }

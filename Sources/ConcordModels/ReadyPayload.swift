@@ -1,6 +1,6 @@
 /// READY's `d`, as Discord's gateway sends it. Encodable is the reference; `wireJSON` writes the
 /// same bytes without the encoder, which was a tenth of the edge's CPU for an IDENTIFY (READY
-/// and GUILD_CREATE's own part; `wireJSONMatchesTheEncoder` holds them equal).
+/// and GUILD_CREATE's own part; `readyAndGuildCreatesOwnPartWriteTheEncodersBytes` holds them equal).
 public struct ReadyPayload: Encodable, Sendable {
     public struct Unavailable: Encodable, Sendable { var id: Snowflake; var unavailable = true }
     public struct ApplicationStub: Encodable, Sendable { var id: Snowflake; var flags = 0 }
@@ -62,36 +62,11 @@ public struct ReadyPayload: Encodable, Sendable {
         key("session_id"); out.string(session_id)
         key("session_type"); out.string(session_type)
         key("shard"); out.array(shard) { $0.int($1) }
-        key("user"); user.write(into: &out)
+        key("user"); user.user.write(into: &out, ownerOnly: true)
         key("user_settings"); if user_settings.isEmpty { out.raw("{}") } else { try out.encoded(user_settings) }
         key("v"); out.int(v)
         out.raw("}")
         return String(decoding: out.bytes, as: UTF8.self)
-    }
-}
-
-extension CurrentUser {
-    /// The user's object and the fields only its owner is shown, keys sorted as the encoder sorts them.
-    func write(into out: inout JSONBytes) {
-        out.raw("{")
-        out.key("accent_color", first: true); out.raw("null")
-        out.key("avatar"); out.optionalString(user.avatar)
-        out.key("banner"); out.raw("null")
-        out.key("bot"); out.bool(user.bot)
-        out.key("discriminator"); out.string(user.discriminator)
-        out.key("email"); out.raw("null")
-        out.key("flags"); out.int(user.flags)
-        out.key("global_name"); out.optionalString(user.global_name)
-        out.key("id"); out.snowflake(user.id)
-        out.key("locale"); out.string("en-US")
-        out.key("mfa_enabled"); out.bool(false)
-        out.key("premium_type"); out.int(0)
-        out.key("primary_guild"); out.raw("null")
-        out.key("public_flags"); out.int(user.public_flags)
-        out.key("system"); out.bool(user.system)
-        out.key("username"); out.string(user.username)
-        out.key("verified"); out.bool(true)
-        out.raw("}")
     }
 }
 
@@ -104,18 +79,5 @@ extension ReadStateEntry {
         out.key("mention_count"); out.int(mention_count)
         out.key("unread_count"); out.int(unread_count)
         out.raw("}")
-    }
-}
-
-extension GuildCreatePayload.Own {
-    /// As `WireJSON.encodeString(self)` writes it.
-    public func wireJSON() throws -> String {
-        var out = JSONBytes(capacity: 512 * max(1, payload.members.count))
-        out.raw("{")
-        out.key("joined_at", first: true); out.optionalString(payload.joined_at)
-        out.key("members"); out.array(payload.members) { $1.write(into: &$0) }
-        out.key("presences"); try out.encodedArray(payload.presences)
-        out.raw("}")
-        return String(decoding: out.bytes, as: UTF8.self)
     }
 }

@@ -35,6 +35,9 @@ struct RequestHeadScanTests {
         // Lone CRs and LFs, and a CRLF pair not followed by another, end nothing.
         let t = scan(["GET / HTTP/1.1\r\nA: b\r\r\n\n\rC: d\r\n\r"])
         #expect(t.requestLineLength == 14 && t.headLength == nil)
+        // NULs and 10 MB without a line end are counted, not kept.
+        let flood = scan(["GET /\u{0}\u{0}", String(repeating: "\u{0}x", count: 5 << 20)])
+        #expect(flood.requestLineLength == nil && flood.headLength == nil && flood.headBytes == 7 + (10 << 20))
         let u = scan(["GET / HTTP/1.1\r\n", "A: b\r\n\r", "\n"])
         #expect(u.headLength == "GET / HTTP/1.1\r\nA: b\r\n\r\n".utf8.count)
     }
