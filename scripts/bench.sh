@@ -609,6 +609,8 @@ PY
   for _ in $(seq 50); do [ -f "$root/nchan/nginx.pid" ] && break; sleep 0.1; done
   local edge_port=${EDGE##*:}
   local rooms="$n receivers in one room"; [ "$large" = 0 ] || rooms+=", then $large in another"
+  # Its rows are "10k-paced" for 10,000 (what bench-ab reads), the count itself otherwise.
+  local large_label="$large-paced"; [ $(( large % 1000 )) != 0 ] || large_label="$(( large / 1000 ))k-paced"
   echo "peers: $rooms, the same load generator ($fanbench) against Concord's edge and nginx+nchan"
   # BENCH_PEERS_ROUNDS=N: every run N times, alternating; the table adds medians and ratios.
   # A run is KIND:RATE:MESSAGES:RECEIVERS:LABEL.
@@ -619,7 +621,7 @@ PY
     --out /dev/null > /dev/null 2>> "$root/fanbench.err" || true
   for run in $(for _ in $(seq "$rounds"); do
                  [ "$flood" = 0 ] || echo "flood:0:$flood:$n:flood"; echo "paced:$rate:$paced:$n:paced"
-                 [ "$large" = 0 ] || echo "paced:10:150:$large:$(( large / 1000 ))k-paced"
+                 [ "$large" = 0 ] || echo "paced:10:150:$large:$large_label"
                done); do
     set -- ${run//:/ }
     local fb=("$venv/bin/python" "$fanbench/fanbench.py" -n "$4" --window 8 --out "$results")
