@@ -342,7 +342,7 @@ public struct CellAPI: Sendable {
             }
             var answers = [ReadyState?](repeating: nil, count: asks.count)
             for (answer, (index, _)) in zip(try await domain.readyStates(accepted.map(\.1)), accepted) { answers[index] = answer }
-            return try JSONResponse.ok(ReadyBatch(answers))
+            return JSONResponse.ok(Data(try ReadyBatch(answers).wireJSON()))
         case InternalAPI.Path.sharedMessages:
             // Another cell hands over a write to a channel homed here and shared into one of its workspaces.
             var body = request

@@ -100,6 +100,11 @@ public final class CellDomain: Sendable {
         PendingEvent(type: type, guildID: guild, channelID: channel, userID: user, payload: try WireJSON.encodeString(value))
     }
 
+    /// A presence's event, written without the encoder.
+    func event(_ type: String, guild: Snowflake?, channel: Snowflake?, user: Snowflake? = nil, _ presence: PresenceUpdatePayload) -> PendingEvent {
+        PendingEvent(type: type, guildID: guild, channelID: channel, userID: user, payload: presence.wireJSON())
+    }
+
     /// Runs a transaction that wrote outbox rows, then wakes the publisher.
     func commit<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
         let result = try await db.transaction(body)

@@ -75,9 +75,32 @@ extension PresenceUpdatePayload {
     /// see online, from their stored states (nil: no live presence).
     public static func listed(_ stored: [(user: Snowflake, state: String?)], guild: Snowflake) -> [JSONValue] {
         stored.compactMap { user, text in
-            guard let visible = text.map({ PresenceState(stored: $0).visible }), visible.status != .offline,
-                  let data = try? WireJSON.encode(PresenceUpdatePayload(userID: user, guildID: guild, state: visible)) else { return nil }
-            return try? WireJSON.decode(JSONValue.self, from: data)
+            guard let visible = text.map({ PresenceState(stored: $0).visible }), visible.status != .offline else { return nil }
+            return PresenceUpdatePayload(userID: user, guildID: guild, state: visible).jsonValue
         }
+    }
+
+    /// As the decoder reads `WireJSON.encode(self)` back (a GUILD_CREATE's list of presences).
+    public var jsonValue: JSONValue {
+        .object(["user": .object(["id": .string(user.id.description)]), "guild_id": guild_id.map { .string($0.description) } ?? .null,
+                 "status": .string(status),
+                 "activities": .array(activities.map { .object(["name": .string($0.name), "type": .int(Int64($0.type)), "state": .string($0.state)]) }),
+                 "client_status": .object(["web": client_status.web.map(JSONValue.string) ?? .null])])
+    }
+
+    /// As `WireJSON.encodeString(self)` writes it: every presence change is published to each
+    /// of its user's workspaces, a thousand of them when an edge's sessions come back at once.
+    public func wireJSON() -> String {
+        var out = JSONBytes(capacity: 160)
+        out.raw("{\"activities\":")
+        out.array(activities) { out, activity in
+            out.raw("{\"name\":"); out.string(activity.name); out.raw(",\"state\":"); out.string(activity.state)
+            out.raw(",\"type\":"); out.int(activity.type); out.raw("}")
+        }
+        out.raw(",\"client_status\":{\"web\":"); out.optionalString(client_status.web)
+        out.raw("},\"guild_id\":"); if let guild_id { out.snowflake(guild_id) } else { out.raw("null") }
+        out.raw(",\"status\":"); out.string(status)
+        out.raw(",\"user\":{\"id\":"); out.snowflake(user.id); out.raw("}}")
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 }

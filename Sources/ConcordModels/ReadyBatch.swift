@@ -50,6 +50,21 @@ public struct ReadyBatch: Codable, Sendable {
         self.workspaces = workspaces
     }
 
+    /// As `WireJSON.encode(self)` writes it. Each state is written without the encoder, which
+    /// was a tenth of a cell's CPU for an IDENTIFY; the batch's workspaces, one per workspace
+    /// whatever the batch's size, still go through it.
+    public func wireJSON() throws -> [UInt8] {
+        var out = JSONBytes(capacity: 512 * states.count + 2048 * workspaces.count)
+        out.raw("{\"states\":")
+        try out.array(states) { out, state in
+            if let state { try state.write(into: &out) } else { out.raw("null") }
+        }
+        out.raw(",\"workspaces\":")
+        try out.encodedArray(workspaces)
+        out.raw("}")
+        return out.bytes
+    }
+
     /// The states as the cell read them, each GUILD_CREATE whole again.
     public func readyStates() throws -> [ReadyState?] {
         try states.map { state in
@@ -66,5 +81,26 @@ public struct ReadyBatch: Codable, Sendable {
                                   privateChannels: state.privateChannels)
             }
         }
+    }
+}
+
+extension ReadyBatch.State {
+    func write(into out: inout JSONBytes) throws {
+        out.raw("{")
+        out.key("guilds", first: true)
+        try out.array(guilds) { out, part in
+            out.raw("{")
+            // A nil joined_at is written as null (`NullEncoding`), a nil array left out.
+            out.key("joined_at", first: true); out.optionalString(part.joined_at)
+            if let members = part.members { out.key("members"); out.array(members) { $1.write(into: &$0) } }
+            if let presences = part.presences { out.key("presences"); try out.encodedArray(presences) }
+            out.key("workspace"); out.int(part.workspace)
+            out.raw("}")
+        }
+        out.key("outboxSeq"); out.int(outboxSeq)
+        out.key("privateChannels"); try out.encodedArray(privateChannels)
+        out.key("readStates"); out.array(readStates) { $1.write(into: &$0) }
+        out.key("user"); user.write(into: &out)
+        out.raw("}")
     }
 }

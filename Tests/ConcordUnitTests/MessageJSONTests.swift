@@ -98,6 +98,48 @@ struct MessageJSONTests {
         }
     }
 
+    @Test func readyBatchesWriteTheEncodersBytes() throws {
+        let guilds = (0..<3).map { _ in Guild(id: id(), name: text(), description: maybe(text()), ownerID: id(), systemChannelID: maybe(id())) }
+        for _ in 0..<200 {
+            let states: [ReadyState?] = (0..<Int.random(in: 0...6)).map { _ in
+                guard Int.random(in: 0..<5) > 0 else { return nil }
+                let entries = (0..<Int.random(in: 0...3)).map { _ in
+                    var entry = ReadStateEntry(channelID: id(), lastMessageID: id(), mentionCount: Int.random(in: 0...9), unreadCount: Int.random(in: 0...99))
+                    entry.last_pin_timestamp = maybe(DiscordTimestamp.string(from: id()))
+                    return entry
+                }
+                // Members of the same few workspaces, some alike and some with their own members and presences.
+                let payloads = guilds.filter { _ in Bool.random() }.map { guild in
+                    var payload = GuildCreatePayload(guild: guild, channels: [], members: Bool.random() ? [] : [member(withUser: Bool.random())],
+                                                     memberCount: 9, joinedAt: maybe(DiscordTimestamp.string(from: id())), large: Bool.random())
+                    payload.presences = Bool.random() ? [] : [.object(["user": .object(["id": .string(text())]), "status": .string("online")])]
+                    return payload
+                }
+                return ReadyState(user: user(), guilds: payloads, outboxSeq: Int64.random(in: 0...Int64.max), readStates: entries,
+                                  privateChannels: (0..<Int.random(in: 0...2)).map { _ in DMChannel(id: id(), lastMessageID: maybe(id()), recipients: [user()]) })
+            }
+            let batch = ReadyBatch(states)
+            let written = try batch.wireJSON()
+            let expected = Array(try WireJSON.encode(batch))
+            guard written == expected else {
+                let at = zip(written, expected).prefix { $0 == $1 }.count
+                Issue.record("differs at \(at): \(String(decoding: written.dropFirst(max(0, at - 80)).prefix(160), as: UTF8.self)) / encoder: \(String(decoding: expected.dropFirst(max(0, at - 80)).prefix(160), as: UTF8.self))")
+                break
+            }
+            #expect(try WireJSON.decode(ReadyBatch.self, from: Data(written)).readyStates() == states)
+        }
+    }
+
+    @Test func presenceUpdatesWriteTheEncodersBytes() throws {
+        for _ in 0..<300 {
+            let state = PresenceState(status: PresenceStatus.allCases.randomElement()!, customStatus: maybe(text()))
+            let payload = PresenceUpdatePayload(userID: id(), guildID: maybe(id()), state: state)
+            let expected = try WireJSON.encode(payload)
+            #expect(payload.wireJSON() == String(decoding: expected, as: UTF8.self))
+            #expect(payload.jsonValue == (try WireJSON.decode(JSONValue.self, from: expected)))
+        }
+    }
+
     @Test func arraysAreEncodedOrEmpty() throws {
         #expect(try WireJSON.encodeString([Embed]()) == "[]")
         #expect(try WireJSON.encodeString([JSONValue.int(1), .string("a/b")]) == #"[1,"a/b"]"#)
