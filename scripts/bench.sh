@@ -177,7 +177,7 @@ fanout() {
   fan_guild=$(json 'd["id"]' <<< "$fan_json"); fan_channel=$(json 'd["system_channel_id"]' <<< "$fan_json")
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --workspace "$fan_guild" --owner "$OWNER" \
     --count "$sessions" --prefix "fan${sessions}${compress}x" > "$root/fan-tokens"
-  # BENCH_PROFILE_JOIN=DIR: sample the cell's and the edge's CPU while the sessions identify
+  # BENCH_PROFILE_JOIN=DIR: sample the cells' and the edge's CPU while the sessions identify
   # (from the warm-up's end until all are ready, nothing after).
   rm -f "$root/joined" "$root/warmed"
   if [ -n "${BENCH_PROFILE_JOIN:-}" ]; then
@@ -186,6 +186,7 @@ fanout() {
     ( while [ ! -f "$root/warmed" ]; do nap 0.05; done
       perf record -e cpu-clock -F 999 -g -p "${pids[0]}" -o "$BENCH_PROFILE_JOIN/cell-join-$sessions.perf" -- sh -c "$until_joined" >/dev/null 2>&1 &
       perf record -e cpu-clock -F 999 -g -p "${pids[1]}" -o "$BENCH_PROFILE_JOIN/edge-join-$sessions.perf" -- sh -c "$until_joined" >/dev/null 2>&1 &
+      perf record -e cpu-clock -F 999 -g -p "${pids[2]}" -o "$BENCH_PROFILE_JOIN/other-cell-join-$sessions.perf" -- sh -c "$until_joined" >/dev/null 2>&1 &
       perf record -e cpu-clock -F 499 -a -o "$BENCH_PROFILE_JOIN/all-join-$sessions.perf" -- sh -c "$until_joined" >/dev/null 2>&1 &
       wait ) &
   fi

@@ -116,7 +116,7 @@ public struct S3ObjectStore: ArchiveStore {
         let queryString = query.map { "\(S3Signature.uriEncode($0.0))=\(S3Signature.uriEncode($0.1))" }.joined(separator: "&")
         var request = HTTPClientRequest(url: endpoint + path + (queryString.isEmpty ? "" : "?" + queryString))
         request.method = HTTPMethod(rawValue: method)
-        var signed = [("host", host), ("x-amz-date", S3Signature.timestamp(Date())),
+        let signed = [("host", host), ("x-amz-date", S3Signature.timestamp(Date())),
                       ("x-amz-content-sha256", body.map(ArchiveCompression.sha256) ?? S3Signature.emptyPayloadHash)] + headers
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
