@@ -333,7 +333,7 @@ final class GatewayHub: Sendable {
     static let routeLanes = max(1, NIOSingletons.groupLoopCountSuggestion)
 
     static func presenceSubject(_ payload: String) -> Snowflake? {
-        (try? WireJSON.decode(PresenceUpdatePayload.self, from: Data(payload.utf8)))?.user.id
+        PresenceUpdatePayload.userID(inPayload: payload)
     }
 
     /// Delivers one cell event to one session, live or read back from the outbox (`readBack`

@@ -72,16 +72,17 @@ public struct OutboxEvent: Sendable, Equatable {
             envelope.append(contentsOf: bytes[(member.key.lowerBound - 1)..<member.value.upperBound])
         }
         envelope.append(UInt8(ascii: "}"))
-        guard let e = try? WireJSON.decode(Envelope.self, from: Data(envelope)) else { return nil }
+        guard let e = Envelope(plain: bytes, members, payload: payload) ?? (try? WireJSON.decode(Envelope.self, from: Data(envelope))) else { return nil }
         self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id,
                                                        payload: String(decoding: bytes[payload.value], as: UTF8.self),
                                                        requestID: e.rid.flatMap { RequestID.isSound($0) ? $0 : nil }))
     }
 
     /// The envelope's fields beside the payload.
-    private struct Envelope: Decodable {
+    struct Envelope: Decodable, Equatable {
         var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var rid: String?
     }
+
 }
 
 /// Redis topic names, shared by the cell that publishes and the edges that subscribe.
@@ -131,4 +132,56 @@ public enum Topics {
     public static func rateLimit(_ user: Snowflake, bucket: String, cell: String) -> String { "concord:\(cell):ratelimit:\(user):\(bucket)" }
     /// Revoked token ids, comma-separated, as they are revoked: edges close their live sessions.
     public static func revocations(cell: String) -> String { "concord:\(cell):revocations" }
+}
+
+extension OutboxEvent.Envelope {
+    /// The envelope read from its members' text as the cell writes them (an integer or null seq,
+    /// ids as strings of digits or null, strings without escapes), without the decoder: every
+    /// event an edge or a relay takes in is read so. Nil for anything else (the decoder reads it,
+    /// and refuses what it must): a key twice, an escape, an id out of range, a number as an id.
+    /// `plainEnvelopesReadAsTheDecoderReadsThem` holds the two equal.
+    init?(plain bytes: [UInt8], _ members: [JSONMembers.Member], payload: JSONMembers.Member) {
+        // Each field: nil while not met; a member's parse: nil when not plain.
+        var seq: Int64??, type: String??, guild: Snowflake??, channel: Snowflake??, user: Snowflake??, rid: String??
+        func once<T>(_ field: inout T??, _ parsed: T??) -> Bool {
+            guard field == nil, let parsed else { return false }
+            field = parsed
+            return true
+        }
+        for member in members where member != payload {
+            // A key written with an escape may name a field the comparisons below would miss.
+            guard !bytes[member.key].contains(UInt8(ascii: "\\")) else { return nil }
+            let text = bytes[member.value]
+            let plain = if JSONMembers.key(member, in: bytes, is: "seq") { once(&seq, Self.plainInt(text)) }
+                else if JSONMembers.key(member, in: bytes, is: "t") { once(&type, Self.plainString(text)) }
+                else if JSONMembers.key(member, in: bytes, is: "guild_id") { once(&guild, Self.plainID(text)) }
+                else if JSONMembers.key(member, in: bytes, is: "channel_id") { once(&channel, Self.plainID(text)) }
+                else if JSONMembers.key(member, in: bytes, is: "user_id") { once(&user, Self.plainID(text)) }
+                else if JSONMembers.key(member, in: bytes, is: "rid") { once(&rid, Self.plainString(text)) }
+                else { true }
+            guard plain else { return nil }
+        }
+        guard let type = type ?? nil else { return nil }
+        self.init(seq: seq ?? nil, t: type, guild_id: guild ?? nil, channel_id: channel ?? nil, user_id: user ?? nil, rid: rid ?? nil)
+    }
+
+    /// `null` → .some(nil); a string with no escape → its text; nil otherwise.
+    private static func plainString(_ text: ArraySlice<UInt8>) -> String?? {
+        if text.elementsEqual("null".utf8) { return .some(nil) }
+        guard text.count >= 2, text.first == UInt8(ascii: "\""), text.last == UInt8(ascii: "\""),
+              !text.contains(UInt8(ascii: "\\")) else { return nil }
+        return .some(String(decoding: text.dropFirst().dropLast(), as: UTF8.self))
+    }
+
+    private static func plainInt(_ text: ArraySlice<UInt8>) -> Int64?? {
+        if text.elementsEqual("null".utf8) { return .some(nil) }
+        guard let value = Int64(String(decoding: text, as: UTF8.self)) else { return nil }
+        return .some(value)
+    }
+
+    private static func plainID(_ text: ArraySlice<UInt8>) -> Snowflake?? {
+        guard let string = plainString(text) else { return nil }
+        guard let string else { return .some(nil) }
+        return Snowflake(string).map { .some($0) }
+    }
 }

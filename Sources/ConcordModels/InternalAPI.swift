@@ -215,7 +215,7 @@ public enum InternalAPI {
     /// READY's state for sessions identifying together, one answer per ask in order (null for a
     /// token the cell does not accept).
     public static func ready(_ asks: [ReadyAsk]) throws -> CellCall<[ReadyState?]> {
-        var call = CellCall(method: "POST", path: Path.gatewayReady, body: try WireJSON.encode(asks)) { try $0.decoded(ReadyBatch.self).readyStates() }
+        var call = CellCall(method: "POST", path: Path.gatewayReady, body: try WireJSON.encode(asks)) { try ReadyBatch.read($0.body).readyStates() }
         call.replyLimit = pageLimit
         return call
     }

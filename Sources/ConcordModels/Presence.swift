@@ -80,6 +80,22 @@ extension PresenceUpdatePayload {
         }
     }
 
+    /// Whom a PRESENCE_UPDATE's payload is about (`user.id`), read without decoding the rest: an
+    /// edge routing a workspace's presence skips the user's own sessions, which get their real
+    /// status on their own topic. The decoder reads what the reader does not take.
+    public static func userID(inPayload payload: String) -> Snowflake? {
+        var reader = JSONReader(Array(payload.utf8))
+        var id: Snowflake?
+        let read: Void? = try? reader.object { reader, key in
+            guard key == "user" else { _ = try reader.skipValue(); return }
+            try reader.object { reader, key in
+                if key == "id" { id = try reader.snowflake() } else { _ = try reader.skipValue() }
+            }
+        }
+        if read != nil, reader.atEnd(), let id { return id }
+        return (try? WireJSON.decode(PresenceUpdatePayload.self, from: Data(payload.utf8)))?.user.id
+    }
+
     /// As the decoder reads `WireJSON.encode(self)` back (a GUILD_CREATE's list of presences).
     public var jsonValue: JSONValue {
         .object(["user": .object(["id": .string(user.id.description)]), "guild_id": guild_id.map { .string($0.description) } ?? .null,

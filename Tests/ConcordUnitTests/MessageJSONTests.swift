@@ -1,5 +1,5 @@
 @testable import ConcordCell
-import ConcordModels
+@testable import ConcordModels
 import Foundation
 import Testing
 
@@ -98,26 +98,31 @@ struct MessageJSONTests {
         }
     }
 
+    /// States as a cell's batch READY reads them: a few workspaces shared by some, members with
+    /// their own members and presences, read states and DMs; some sessions refused (nil).
+    func readyStates(guilds: [Guild]) -> [ReadyState?] {
+        (0..<Int.random(in: 0...6)).map { _ in
+            guard Int.random(in: 0..<5) > 0 else { return nil }
+            let entries = (0..<Int.random(in: 0...3)).map { _ in
+                var entry = ReadStateEntry(channelID: id(), lastMessageID: id(), mentionCount: Int.random(in: 0...9), unreadCount: Int.random(in: 0...99))
+                entry.last_pin_timestamp = maybe(DiscordTimestamp.string(from: id()))
+                return entry
+            }
+            let payloads = guilds.filter { _ in Bool.random() }.map { guild in
+                var payload = GuildCreatePayload(guild: guild, channels: [], members: Bool.random() ? [] : [member(withUser: Bool.random())],
+                                                 memberCount: 9, joinedAt: maybe(DiscordTimestamp.string(from: id())), large: Bool.random())
+                payload.presences = Bool.random() ? [] : [.object(["user": .object(["id": .string(text())]), "status": .string("online")])]
+                return payload
+            }
+            return ReadyState(user: user(), guilds: payloads, outboxSeq: Int64.random(in: 0...Int64.max), readStates: entries,
+                              privateChannels: (0..<Int.random(in: 0...2)).map { _ in DMChannel(id: id(), lastMessageID: maybe(id()), recipients: [user()]) })
+        }
+    }
+
     @Test func readyBatchesWriteTheEncodersBytes() throws {
         let guilds = (0..<3).map { _ in Guild(id: id(), name: text(), description: maybe(text()), ownerID: id(), systemChannelID: maybe(id())) }
         for _ in 0..<200 {
-            let states: [ReadyState?] = (0..<Int.random(in: 0...6)).map { _ in
-                guard Int.random(in: 0..<5) > 0 else { return nil }
-                let entries = (0..<Int.random(in: 0...3)).map { _ in
-                    var entry = ReadStateEntry(channelID: id(), lastMessageID: id(), mentionCount: Int.random(in: 0...9), unreadCount: Int.random(in: 0...99))
-                    entry.last_pin_timestamp = maybe(DiscordTimestamp.string(from: id()))
-                    return entry
-                }
-                // Members of the same few workspaces, some alike and some with their own members and presences.
-                let payloads = guilds.filter { _ in Bool.random() }.map { guild in
-                    var payload = GuildCreatePayload(guild: guild, channels: [], members: Bool.random() ? [] : [member(withUser: Bool.random())],
-                                                     memberCount: 9, joinedAt: maybe(DiscordTimestamp.string(from: id())), large: Bool.random())
-                    payload.presences = Bool.random() ? [] : [.object(["user": .object(["id": .string(text())]), "status": .string("online")])]
-                    return payload
-                }
-                return ReadyState(user: user(), guilds: payloads, outboxSeq: Int64.random(in: 0...Int64.max), readStates: entries,
-                                  privateChannels: (0..<Int.random(in: 0...2)).map { _ in DMChannel(id: id(), lastMessageID: maybe(id()), recipients: [user()]) })
-            }
+            let states = readyStates(guilds: guilds)
             let batch = ReadyBatch(states)
             let written = try batch.wireJSON()
             let expected = Array(try WireJSON.encode(batch))
@@ -130,6 +135,44 @@ struct MessageJSONTests {
         }
     }
 
+    @Test func readyBatchesReadAsTheDecoderReadsThem() throws {
+        let guilds = (0..<3).map { _ in Guild(id: id(), name: text(), description: maybe(text()), ownerID: id(), systemChannelID: maybe(id())) }
+        for _ in 0..<200 {
+            let states = readyStates(guilds: guilds)
+            let written = try ReadyBatch(states).wireJSON()
+            // What a cell writes is read by hand, to the same states.
+            var reader = JSONReader(written)
+            let batch = try ReadyBatch(reading: &reader)
+            #expect(try batch.readyStates() == states)
+            let atEnd = reader.atEnd()
+            #expect(atEnd)
+        }
+        // Every other form, read by hand or handed to the decoder, comes out as the decoder reads it.
+        let written = String(decoding: try ReadyBatch(readyStates(guilds: guilds).compactMap { $0 } + [ReadyState(user: user(), guilds: [], outboxSeq: 1)]).wireJSON(), as: UTF8.self)
+        let member = #"{"deaf":false,"flags":0,"joined_at":"2020-01-01T00:00:00+00:00","mute":false,"pending":false,"roles":["1"]}"#
+        let state = #"{"guilds":[{"workspace":0,"members":[MEMBER]}],"outboxSeq":5,"privateChannels":[],"readStates":[],"user":{"bot":false,"discriminator":"0","flags":0,"id":"7","public_flags":0,"system":false,"username":"u"}}"#
+        var texts = [written, " " + written + "\n", written + "x", String(written.dropLast()), "", "{}", #"{"states":[],"workspaces":[]}"#,
+                     #"{"states":[null],"workspaces":[],"extra":{"a":[1,2.5e3,-0,true,null,"\u00e9"]}}"#]
+        for variant in [member, member.replacingOccurrences(of: #""flags":0"#, with: #""flags":0.0"#),
+                        member.replacingOccurrences(of: #""flags":0"#, with: #""flags":01"#),
+                        member.replacingOccurrences(of: #""roles":["1"]"#, with: #""roles":[1]"#),
+                        member.replacingOccurrences(of: #""roles":["1"]"#, with: #""roles":["18446744073709551615"]"#),
+                        member.replacingOccurrences(of: #""mute":false"#, with: #""mute":false,"mute":true"#),
+                        member.replacingOccurrences(of: #""mute":false"#, with: #""m\u0075te":true"#),
+                        member.replacingOccurrences(of: #""deaf":false,"#, with: ""),
+                        member.replacingOccurrences(of: #""joined_at":"2020"#, with: #""nick":"a\"\\\/\b\f\n\r\t\u0041\ud83c\udf89","user":null,"joined_at":"2020"#),
+                        member.replacingOccurrences(of: #""joined_at":"2020"#, with: #""nick":"\ud83c","joined_at":"2020"#),
+                        member.replacingOccurrences(of: #""joined_at":"2020"#, with: #""nick":"\u00zz","joined_at":"2020"#),
+                        member.replacingOccurrences(of: #"{"deaf""#, with: #"{ "deaf" : "#).replacingOccurrences(of: ":false,", with: ": false ,")] {
+            texts.append(#"{"states":["# + state.replacingOccurrences(of: "MEMBER", with: variant) + #"],"workspaces":[]}"#)
+        }
+        for text in texts {
+            let reference = try? WireJSON.decode(ReadyBatch.self, from: Data(text.utf8)).readyStates()
+            let read = try? ReadyBatch.read(Data(text.utf8)).readyStates()
+            #expect(read == reference, "\(text.prefix(300))")
+        }
+    }
+
     @Test func presenceUpdatesWriteTheEncodersBytes() throws {
         for _ in 0..<300 {
             let state = PresenceState(status: PresenceStatus.allCases.randomElement()!, customStatus: maybe(text()))
@@ -137,6 +180,15 @@ struct MessageJSONTests {
             let expected = try WireJSON.encode(payload)
             #expect(payload.wireJSON() == String(decoding: expected, as: UTF8.self))
             #expect(payload.jsonValue == (try WireJSON.decode(JSONValue.self, from: expected)))
+            #expect(PresenceUpdatePayload.userID(inPayload: payload.wireJSON()) == payload.user.id)
+        }
+        // Written otherwise (spaces, escapes, an id as a number): as the decoder reads it, or none.
+        for text in [#"{ "user" : { "id" : "5" } , "status":"online","activities":[],"client_status":{"web":null},"guild_id":null}"#,
+                     #"{"user":{"id":5},"status":"online","activities":[],"client_status":{"web":null},"guild_id":null}"#,
+                     #"{"u\u0073er":{"id":"6"},"status":"online","activities":[],"client_status":{},"guild_id":"1"}"#,
+                     #"{"user":{"id":"x"}}"#, #"{"user":{}}"#, "", "[]"] {
+            let decoded = try? WireJSON.decode(PresenceUpdatePayload.self, from: Data(text.utf8))
+            #expect(PresenceUpdatePayload.userID(inPayload: text) == decoded?.user.id, "\(text)")
         }
     }
 

@@ -1,5 +1,5 @@
 @testable import ConcordCell
-import ConcordModels
+@testable import ConcordModels
 import Foundation
 import Testing
 
@@ -31,6 +31,37 @@ struct RelayedPageTests {
         let single = OutboxEvent.wireJSON(seq: nil, event: PendingEvent(type: "TYPING_START", guildID: nil, channelID: Snowflake(rawValue: 9), payload: payloads[1]))
         #expect(OutboxEvent(wireJSON: Array(single.utf8))?.seq == 0)
         #expect(OutboxEvent(wireJSON: Array(single.utf8))?.event.payload == payloads[1])
+    }
+
+    @Test func plainEnvelopesReadAsTheDecoderReadsThem() throws {
+        // As the cell writes them, and every other form the decoder reads or refuses.
+        let values: [String: [String]] = [
+            "seq": ["7", "null", "-1", "9223372036854775807", "9223372036854775808", "1.5", "1e3", #""7""#],
+            "t": [#""MESSAGE_CREATE""#, #""""#, "null", #""T\u0041""#, #""é🎉""#, "5"],
+            "guild_id": [#""5""#, "null", "5", #""18446744073709551615""#, #""9223372036854775808""#, #""-1""#, #""x""#, #""1\u0030""#],
+            "channel_id": [#""9""#, "null", #""""#],
+            "user_id": [#""3""#, "null", "true"],
+            "rid": [#""req-1""#, "null", #""a\"b""#, "1"],
+        ]
+        for _ in 0..<2000 {
+            var members = values.keys.filter { _ in Int.random(in: 0..<6) > 0 }.map { #""\#($0)":\#(values[$0]!.randomElement()!)"# }
+            if Int.random(in: 0..<8) == 0 { members.append(#""seq":1"#) }
+            if Int.random(in: 0..<8) == 0 { members.append(#""s\u0065q":2"#) }
+            if Int.random(in: 0..<8) == 0 { members.append(#""other":{"seq":3}"#) }
+            members.append(#""d":{"a":1}"#)
+            let text = "{" + members.shuffled().joined(separator: ",") + "}"
+            let bytes = Array(text.utf8)
+            let all = try #require(JSONMembers.object(bytes, 0..<bytes.count))
+            let payload = try #require(all.first { JSONMembers.key($0, in: bytes, is: "d") })
+            guard let plain = OutboxEvent.Envelope(plain: bytes, all, payload: payload) else { continue }
+            let envelope = "{" + all.filter { $0 != payload }.map { String(decoding: bytes[($0.key.lowerBound - 1)..<$0.value.upperBound], as: UTF8.self) }.joined(separator: ",") + "}"
+            #expect(plain == (try? WireJSON.decode(OutboxEvent.Envelope.self, from: Data(envelope.utf8))), "\(text)")
+        }
+        // What the cell writes is read without the decoder.
+        let written = Array(OutboxEvent.wireJSON(seq: 7, event: PendingEvent(type: "T", guildID: Snowflake(rawValue: 5), channelID: nil,
+                                                                              payload: "{}", requestID: "r"), requestID: true).utf8)
+        let all = try #require(JSONMembers.object(written, 0..<written.count))
+        #expect(OutboxEvent.Envelope(plain: written, all, payload: all.last!) == .init(seq: 7, t: "T", guild_id: Snowflake(rawValue: 5), channel_id: nil, user_id: nil, rid: "r"))
     }
 
     @Test func aBrokenPageIsRefusedAndNeverCrashes() throws {
