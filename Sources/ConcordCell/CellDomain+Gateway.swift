@@ -26,7 +26,7 @@ extension CellDomain {
         // What every member's GUILD_CREATE shows the same of a workspace, once per workspace.
         var workspaces: [Snowflake: ReadyWorkspace] = [:]
         for access in memberships.values.joined().map(\.access) where workspaces[access.workspace.id] == nil {
-            workspaces[access.workspace.id] = try await readyWorkspace(access.workspace, head: head, largeThreshold: largeThreshold)
+            workspaces[access.workspace.id] = try await readyWorkspace(access.workspace, version: access.accessVersion, head: head, largeThreshold: largeThreshold)
         }
         var states = [ReadyState?](repeating: nil, count: requests.count)
         var asks: [(index: Int, unread: UnreadAsk)] = []
@@ -51,12 +51,13 @@ extension CellDomain {
 
     /// A workspace as READY shows it to each of its members: its roles, channels and count are
     /// read once for all sessions identifying together (a thousand members after an edge
-    /// restart), at or after the head each of them read; a workspace under the large threshold
-    /// also lists its members and the presences of those online.
-    private func readyWorkspace(_ workspace: WorkspaceRecord, head: Int64, largeThreshold: Int) async throws -> ReadyWorkspace {
-        let shared = try await workspaceFlights.run("\(workspace.id) \(head)", remember: false) { [db] in
+    /// restart), at or after the head each of them read; the count is kept while `version` (the
+    /// workspace's access version, read with the memberships) stays. A workspace under the
+    /// large threshold also lists its members and the presences of those online.
+    private func readyWorkspace(_ workspace: WorkspaceRecord, version: Int64?, head: Int64, largeThreshold: Int) async throws -> ReadyWorkspace {
+        let shared = try await workspaceFlights.run("\(workspace.id) \(head)", remember: false) { [db, memberCounts] in
             SharedWorkspace(roles: try await db.roles(workspaceID: workspace.id), channels: try await db.channels(workspaceID: workspace.id),
-                            memberCount: try await db.memberCount(workspaceID: workspace.id))
+                            memberCount: try await memberCounts.count(of: workspace.id, at: version) { try await db.memberCount(workspaceID: workspace.id) })
         }
         guard shared.memberCount <= largeThreshold else { return ReadyWorkspace(workspace: workspace, shared: shared, members: nil, presences: []) }
         let members = try await db.members(workspaceID: workspace.id, after: Snowflake(0), limit: largeThreshold)

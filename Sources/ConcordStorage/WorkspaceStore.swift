@@ -8,6 +8,9 @@ public struct WorkspaceAccess: Sendable {
     public var user: User?
     public var member: MemberRecord?
     public var roles: RoleSnapshot
+    /// The workspace's access version, read with the rest by `memberships`: while it stays, so
+    /// do the workspace's members (every insert and delete moves it).
+    public var accessVersion: Int64? = nil
     public var permissions: Permissions {
         guard let member else { return [] }
         return roles.permissions(of: member.user.id, workspace: workspace.id, owner: workspace.ownerID)
@@ -56,7 +59,7 @@ extension SQLExecutor {
         guard !userIDs.isEmpty else { return [] }
         return try await run(prepared: """
             SELECT \(unescaped: Self.workspaceColumns), \(unescaped: Columns.user("u", as: "u_")), m.nick AS m_nick, m.joined_at AS m_joined_at,
-                   \(unescaped: RoleSnapshot.columns(workspace: "w.id"))
+                   \(unescaped: RoleSnapshot.columns(workspace: "w.id")), w.access_version AS w_access_version
             FROM members m JOIN workspaces w ON w.id = m.workspace_id JOIN users u ON u.id = m.user_id
             WHERE m.user_id = ANY(\(userIDs.map(\.int64)))
             ORDER BY m.user_id, w.id
@@ -64,7 +67,7 @@ extension SQLExecutor {
             let r = row.makeRandomAccess()
             let user = try r.user(prefix: "u_")
             return (user.id, WorkspaceAccess(workspace: try Self.workspace(r), user: user, member: try r.member(prefix: "m_", user: user),
-                                             roles: try RoleSnapshot.read(r)))
+                                             roles: try RoleSnapshot.read(r), accessVersion: try r["w_access_version"].decode(Int64.self)))
         }
     }
 

@@ -70,6 +70,29 @@ struct BatchReadyTests {
         }
     }
 
+    /// A workspace's count in READY is kept between batches while its members stay: it follows
+    /// every join and leave, and each batch after one counts again.
+    @Test func theMemberCountFollowsJoinsAndLeaves() async throws {
+        try await TestCluster.with { c in
+            let pair = try await c.workspaceOfTwo("Counted")
+            func count() async throws -> Int? {
+                let state = try await c.domain.readyStates([ReadyRequest(caller: Caller(userID: pair.owner.id, tokenID: Snowflake(int64: 1), isBot: false),
+                                                                         guildsOnly: false)]).first ?? nil
+                return state?.guilds.first { $0.guild.id == pair.guild.id }?.member_count
+            }
+            #expect(try await count() == 2)
+            #expect(try await count() == 2, "kept")
+            let (_, carol) = try await c.register("carol")
+            let invite = try await c.request(.POST, "/channels/\(pair.general)/invites", token: pair.owner.token, json: "{}").decode(Invite.self)
+            #expect(try await c.request(.POST, "/invites/\(invite.code)", token: carol).status == 200)
+            #expect(try await count() == 3, "a join")
+            #expect(try await c.request(.DELETE, "/users/@me/guilds/\(pair.guild.id)", token: pair.member.token).status == 204)
+            #expect(try await count() == 2, "a leave")
+            #expect(try await c.request(.DELETE, "/users/@me/guilds/\(pair.guild.id)", token: carol).status == 204)
+            #expect(try await count() == 1, "another")
+        }
+    }
+
     /// Presence reports of sessions identifying together are decided and told in one batch:
     /// each user's workspaces count them online, or not, as each report alone would.
     @Test func aBatchOfPresenceReportsCountsEachUserInTheirOwnWorkspaces() async throws {
