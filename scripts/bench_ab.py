@@ -26,7 +26,7 @@ FIGURES = [
     ("send ms: postgres, cell, edge, rest, machine",
      r"CPU per request \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+), load generator and rest ([\d.]+); machine ([\d.]+)"),
     ("send ms: load generator", r"load generator CPU per request: ([\d.]+) ms"),
-    ("identify ms: cell, edge, machine", r"identify: CPU per session \(ms\):.* cell ([\d.]+), edge ([\d.]+),.* machine ([\d.]+)"),
+    ("identify ms: postgres, cell, edge, machine", r"identify: CPU per session \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+),.* machine ([\d.]+)"),
     ("sessions ready (s)", r"^fan-out: \d+/\d+ sessions ready in ([\d.]+) s"),
     ("KB per idle session", r"= ([\d.]+) KB per idle session \(each"),
     ("edge µs per delivery", r"edge CPU per delivery: ([\d.]+) µs"),
