@@ -56,6 +56,7 @@ public final class CellDomain: Sendable {
     let flights = Flights<String>()
     /// The parts of a workspace every member's READY shares, read once for concurrent sessions.
     let workspaceFlights = Flights<SharedWorkspace>(capacity: 0)
+    /// Workspaces' member counts for READY, kept while their access versions stay.
     let memberCounts = MemberCounts()
     /// The other cells (set by the node once addresses are known).
     public let peers: PeerCells

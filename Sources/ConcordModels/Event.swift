@@ -82,7 +82,6 @@ public struct OutboxEvent: Sendable, Equatable {
     struct Envelope: Decodable, Equatable {
         var seq: Int64?; var t: String; var guild_id: Snowflake?; var channel_id: Snowflake?; var user_id: Snowflake?; var rid: String?
     }
-
 }
 
 /// Redis topic names, shared by the cell that publishes and the edges that subscribe.
@@ -135,53 +134,33 @@ public enum Topics {
 }
 
 extension OutboxEvent.Envelope {
-    /// The envelope read from its members' text as the cell writes them (an integer or null seq,
-    /// ids as strings of digits or null, strings without escapes), without the decoder: every
-    /// event an edge or a relay takes in is read so. Nil for anything else (the decoder reads it,
-    /// and refuses what it must): a key twice, an escape, an id out of range, a number as an id.
-    /// `plainEnvelopesReadAsTheDecoderReadsThem` holds the two equal.
+    /// The envelope read from its members' text by `JSONReader`, without the decoder: every
+    /// event an edge or a relay takes in is read so. Nil for anything the reader does not take
+    /// (a number as an id, a float as seq, a key twice or written with an escape): the decoder reads it,
+    /// and refuses what it must. `plainEnvelopesReadAsTheDecoderReadsThem` holds the two equal.
     init?(plain bytes: [UInt8], _ members: [JSONMembers.Member], payload: JSONMembers.Member) {
-        // Each field: nil while not met; a member's parse: nil when not plain.
-        var seq: Int64??, type: String??, guild: Snowflake??, channel: Snowflake??, user: Snowflake??, rid: String??
-        func once<T>(_ field: inout T??, _ parsed: T??) -> Bool {
-            guard field == nil, let parsed else { return false }
-            field = parsed
-            return true
-        }
+        var seq: Int64?, type: String?, guild: Snowflake?, channel: Snowflake?, user: Snowflake?, rid: String?
+        var keys: [ArraySlice<UInt8>] = []
         for member in members where member != payload {
             // A key written with an escape may name a field the comparisons below would miss.
-            guard !bytes[member.key].contains(UInt8(ascii: "\\")) else { return nil }
-            let text = bytes[member.value]
-            let plain = if JSONMembers.key(member, in: bytes, is: "seq") { once(&seq, Self.plainInt(text)) }
-                else if JSONMembers.key(member, in: bytes, is: "t") { once(&type, Self.plainString(text)) }
-                else if JSONMembers.key(member, in: bytes, is: "guild_id") { once(&guild, Self.plainID(text)) }
-                else if JSONMembers.key(member, in: bytes, is: "channel_id") { once(&channel, Self.plainID(text)) }
-                else if JSONMembers.key(member, in: bytes, is: "user_id") { once(&user, Self.plainID(text)) }
-                else if JSONMembers.key(member, in: bytes, is: "rid") { once(&rid, Self.plainString(text)) }
-                else { true }
-            guard plain else { return nil }
+            guard !bytes[member.key].contains(UInt8(ascii: "\\")), !keys.contains(bytes[member.key]) else { return nil }
+            keys.append(bytes[member.key])
+            var reader = JSONReader(bytes, at: member.value.lowerBound)
+            func id() throws -> Snowflake? { reader.null() ? nil : try reader.snowflake() }
+            do {
+                if JSONMembers.key(member, in: bytes, is: "seq") { seq = reader.null() ? nil : Int64(try reader.int()) }
+                else if JSONMembers.key(member, in: bytes, is: "t") { type = try reader.string() }
+                else if JSONMembers.key(member, in: bytes, is: "guild_id") { guild = try id() }
+                else if JSONMembers.key(member, in: bytes, is: "channel_id") { channel = try id() }
+                else if JSONMembers.key(member, in: bytes, is: "user_id") { user = try id() }
+                else if JSONMembers.key(member, in: bytes, is: "rid") { rid = try reader.optionalString() }
+                else { continue }
+            } catch {
+                return nil
+            }
+            guard reader.at == member.value.upperBound else { return nil }
         }
-        guard let type = type ?? nil else { return nil }
-        self.init(seq: seq ?? nil, t: type, guild_id: guild ?? nil, channel_id: channel ?? nil, user_id: user ?? nil, rid: rid ?? nil)
-    }
-
-    /// `null` → .some(nil); a string with no escape → its text; nil otherwise.
-    private static func plainString(_ text: ArraySlice<UInt8>) -> String?? {
-        if text.elementsEqual("null".utf8) { return .some(nil) }
-        guard text.count >= 2, text.first == UInt8(ascii: "\""), text.last == UInt8(ascii: "\""),
-              !text.contains(UInt8(ascii: "\\")) else { return nil }
-        return .some(String(decoding: text.dropFirst().dropLast(), as: UTF8.self))
-    }
-
-    private static func plainInt(_ text: ArraySlice<UInt8>) -> Int64?? {
-        if text.elementsEqual("null".utf8) { return .some(nil) }
-        guard let value = Int64(String(decoding: text, as: UTF8.self)) else { return nil }
-        return .some(value)
-    }
-
-    private static func plainID(_ text: ArraySlice<UInt8>) -> Snowflake?? {
-        guard let string = plainString(text) else { return nil }
-        guard let string else { return .some(nil) }
-        return Snowflake(string).map { .some($0) }
+        guard let type else { return nil }
+        self.init(seq: seq, t: type, guild_id: guild, channel_id: channel, user_id: user, rid: rid)
     }
 }

@@ -3,18 +3,19 @@ import Foundation
 /// Reads JSON text value by value, for hand-written decoders of the cluster's own hot payloads
 /// (a READY batch, decoded by Foundation's decoder, was a twelfth of an edge's CPU for an
 /// IDENTIFY). Strict: text that is not JSON (RFC 8259), and anything but what a reader asks for
-/// (a float where an integer is read, a number for an id, bytes that are not UTF-8),
+/// (a float where an integer is read, a number for an id, a key twice, bytes that are not UTF-8),
 /// throws `Unexpected`, and its caller hands the whole text to the decoder instead, which stays
-/// the reference. A key written twice counts as its last, as with the decoder.
+/// the reference.
 struct JSONReader {
     struct Unexpected: Error {}
 
     private let bytes: [UInt8]
     private(set) var at: Int
 
-    init(_ bytes: [UInt8]) {
+    /// A reader of `bytes` from `start`.
+    init(_ bytes: [UInt8], at start: Int = 0) {
         self.bytes = bytes
-        at = 0
+        at = start
     }
 
     /// Whether only space is left.
@@ -96,14 +97,18 @@ struct JSONReader {
         return id
     }
 
-    /// Calls `member` with each key in turn, the reader at its value, which `member` reads.
+    /// Calls `member` with each key in turn, the reader at its value, which `member` reads. A key
+    /// met twice throws: which of the two the decoder takes is its own affair.
     mutating func object(_ member: (inout JSONReader, String) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "{"))
         skipSpace()
         if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return }
+        var keys: [String] = []
         while true {
             let key = try string()
+            guard !keys.contains(key) else { throw Unexpected() }
+            keys.append(key)
             skipSpace()
             try expect(UInt8(ascii: ":"))
             try member(&self, key)
