@@ -77,7 +77,7 @@ public struct GatewaySession: Sendable {
         // Strict syntax first: the decoder would take trailing commas, recurse once per nesting
         // level of a hostile frame, and let U+0000 through to the cells.
         guard bytes.count <= maximumClientPayloadBytes, (try? JSONSyntax.check(bytes)) != nil,
-              let frame = try? WireJSON.decode(ClientFrame.self, from: Data(bytes)) else { return close(.decodeError) }
+              let frame = ClientFrame(heartbeat: bytes) ?? (try? WireJSON.decode(ClientFrame.self, from: Data(bytes))) else { return close(.decodeError) }
         guard let op = GatewayOpcode(rawValue: frame.op) else { return close(.unknownOpcode) }
         switch op {
         case .heartbeat:

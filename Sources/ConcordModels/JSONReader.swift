@@ -6,26 +6,26 @@ import Foundation
 /// (a float where an integer is read, a number for an id, a key twice, bytes that are not UTF-8),
 /// throws `Unexpected`, and its caller hands the whole text to the decoder instead, which stays
 /// the reference.
-struct JSONReader {
-    struct Unexpected: Error {}
+public struct JSONReader {
+    public struct Unexpected: Error {}
 
     private let bytes: [UInt8]
-    private(set) var at: Int
+    public private(set) var at: Int
 
     /// A reader of `bytes` from `start`.
-    init(_ bytes: [UInt8], at start: Int = 0) {
+    public init(_ bytes: [UInt8], at start: Int = 0) {
         self.bytes = bytes
         at = start
     }
 
     /// Whether only space is left.
-    mutating func atEnd() -> Bool {
+    public mutating func atEnd() -> Bool {
         skipSpace()
         return at == bytes.count
     }
 
     /// Reads `null` if it is next.
-    mutating func null() -> Bool {
+    public mutating func null() -> Bool {
         skipSpace()
         guard bytes.count - at >= 4, bytes[at] == UInt8(ascii: "n"), bytes[at + 1] == UInt8(ascii: "u"),
               bytes[at + 2] == UInt8(ascii: "l"), bytes[at + 3] == UInt8(ascii: "l") else { return false }
@@ -33,7 +33,7 @@ struct JSONReader {
         return true
     }
 
-    mutating func bool() throws -> Bool {
+    public mutating func bool() throws -> Bool {
         skipSpace()
         if bytes[at...].starts(with: "true".utf8) { at += 4; return true }
         if bytes[at...].starts(with: "false".utf8) { at += 5; return false }
@@ -41,7 +41,7 @@ struct JSONReader {
     }
 
     /// An integer written without fraction or exponent.
-    mutating func int() throws -> Int {
+    public mutating func int() throws -> Int {
         skipSpace()
         let start = at
         guard try number(), let value = Int(String(decoding: bytes[start..<at], as: UTF8.self)) else { throw Unexpected() }
@@ -72,11 +72,11 @@ struct JSONReader {
         return integer
     }
 
-    mutating func optionalString() throws -> String? {
+    public mutating func optionalString() throws -> String? {
         null() ? nil : try string()
     }
 
-    mutating func string() throws -> String {
+    public mutating func string() throws -> String {
         skipSpace()
         try expect(UInt8(ascii: "\""))
         let start = at
@@ -92,14 +92,14 @@ struct JSONReader {
     }
 
     /// Ids are written as strings of digits.
-    mutating func snowflake() throws -> Snowflake {
+    public mutating func snowflake() throws -> Snowflake {
         guard let id = Snowflake(try string()) else { throw Unexpected() }
         return id
     }
 
     /// Calls `member` with each key in turn, the reader at its value, which `member` reads. A key
     /// met twice throws: which of the two the decoder takes is its own affair.
-    mutating func object(_ member: (inout JSONReader, String) throws -> Void) throws {
+    public mutating func object(_ member: (inout JSONReader, String) throws -> Void) throws {
         skipSpace()
         try expect(UInt8(ascii: "{"))
         skipSpace()
@@ -119,7 +119,7 @@ struct JSONReader {
         }
     }
 
-    mutating func array<T>(_ element: (inout JSONReader) throws -> T) throws -> [T] {
+    public mutating func array<T>(_ element: (inout JSONReader) throws -> T) throws -> [T] {
         skipSpace()
         try expect(UInt8(ascii: "["))
         skipSpace()
@@ -135,7 +135,7 @@ struct JSONReader {
     }
 
     /// The next value, skipped whole (checked all the same); its text.
-    mutating func skipValue(depth: Int = 0) throws -> ArraySlice<UInt8> {
+    public mutating func skipValue(depth: Int = 0) throws -> ArraySlice<UInt8> {
         skipSpace()
         let start = at
         guard at < bytes.count, depth < Self.maximumDepth else { throw Unexpected() }
@@ -155,7 +155,7 @@ struct JSONReader {
 
     /// The next value, read by the decoder unless it is an empty array (the parts of a hot
     /// payload that are rare, or rarely not empty).
-    mutating func decoded<T: Decodable>(_ type: [T].Type) throws -> [T] {
+    public mutating func decoded<T: Decodable>(_ type: [T].Type) throws -> [T] {
         let text = try skipValue()
         if text.elementsEqual("[]".utf8) { return [] }
         return try WireJSON.decode(type, from: Data(text))

@@ -30,6 +30,26 @@ struct GatewaySessionTests {
         #expect(s.clientSequence == 2, "acknowledgements never go back")
     }
 
+    @Test func heartbeatsReadAsTheDecoderReadsThem() throws {
+        // Read by hand or left to the decoder, a frame comes out as the decoder reads it.
+        let texts = [#"{"op":1,"d":null}"#, #"{"op":1,"d":5}"#, #"{"d":7,"op":1}"#, #"{"op":1}"#, #" { "op" : 1 , "d" : -3 } "#,
+                     #"{"op":1,"d":9223372036854775807}"#, #"{"op":1,"d":9223372036854775808}"#, #"{"op":1,"d":1.0}"#, #"{"op":1,"d":1e2}"#,
+                     #"{"op":1,"d":true}"#, #"{"op":1,"d":"5"}"#, #"{"op":1,"d":[1]}"#, #"{"op":1,"d":5,"d":6}"#, #"{"op":1,"op":2,"d":1}"#,
+                     #"{"op":1,"d":5,"extra":{"a":[1,"x"]}}"#, #"{"o\u0070":1,"d":5}"#, #"{"op":"1","d":5}"#, #"{"op":1.5}"#,
+                     #"{"op":3,"d":null}"#, identify, #"{"op":1,"d":5"#, "[]", "", "null"]
+        func described(_ frame: ClientFrame?) -> String { frame.map { "\($0.op) \($0.d)" } ?? "none" }
+        for text in texts {
+            let decoded = try? WireJSON.decode(ClientFrame.self, from: Data(text.utf8))
+            if let read = ClientFrame(heartbeat: bytes(text)) {
+                #expect(described(read) == described(decoded), "\(text)")
+                #expect(read.op == 1)
+            }
+        }
+        #expect(ClientFrame(heartbeat: bytes(#"{"op":1,"d":5}"#)).map(described) == "1 value(Optional(ConcordModels.JSONValue.int(5)))")
+        #expect(ClientFrame(heartbeat: bytes(#"{"op":1,"d":null}"#)).map(described) == "1 value(nil)")
+        #expect(ClientFrame(heartbeat: bytes(identify)) == nil)
+    }
+
     @Test func heartbeatTimeoutClosesWith4009() {
         var s = GatewaySession(now: 0, heartbeatInterval: 10)
         _ = s.receive(bytes(identify), now: 1)
