@@ -66,13 +66,7 @@ public struct OutboxEvent: Sendable, Equatable {
     private init?(_ bytes: [UInt8], _ range: Range<Int>) {
         guard let members = JSONMembers.object(bytes, range),
               let payload = members.first(where: { JSONMembers.key($0, in: bytes, is: "d") }) else { return nil }
-        var envelope: [UInt8] = [UInt8(ascii: "{")]
-        for member in members where member != payload {
-            if envelope.count > 1 { envelope.append(UInt8(ascii: ",")) }
-            envelope.append(contentsOf: bytes[(member.key.lowerBound - 1)..<member.value.upperBound])
-        }
-        envelope.append(UInt8(ascii: "}"))
-        guard let e = Envelope(plain: bytes, members, payload: payload) ?? (try? WireJSON.decode(Envelope.self, from: Data(envelope))) else { return nil }
+        guard let e = Envelope(plain: bytes, members, payload: payload) ?? Envelope(decoding: bytes, members, payload: payload) else { return nil }
         self.init(seq: e.seq ?? 0, event: PendingEvent(type: e.t, guildID: e.guild_id, channelID: e.channel_id, userID: e.user_id,
                                                        payload: String(decoding: bytes[payload.value], as: UTF8.self),
                                                        requestID: e.rid.flatMap { RequestID.isSound($0) ? $0 : nil }))
@@ -134,6 +128,18 @@ public enum Topics {
 }
 
 extension OutboxEvent.Envelope {
+    /// The envelope's members (all but the payload) as one object, read by the decoder.
+    init?(decoding bytes: [UInt8], _ members: [JSONMembers.Member], payload: JSONMembers.Member) {
+        var envelope: [UInt8] = [UInt8(ascii: "{")]
+        for member in members where member != payload {
+            if envelope.count > 1 { envelope.append(UInt8(ascii: ",")) }
+            envelope.append(contentsOf: bytes[(member.key.lowerBound - 1)..<member.value.upperBound])
+        }
+        envelope.append(UInt8(ascii: "}"))
+        guard let decoded = try? WireJSON.decode(Self.self, from: Data(envelope)) else { return nil }
+        self = decoded
+    }
+
     /// The envelope read from its members' text by `JSONReader`, without the decoder: every
     /// event an edge or a relay takes in is read so. Nil for anything the reader does not take
     /// (a number as an id, a float as seq, a key twice or written with an escape): the decoder reads it,

@@ -38,6 +38,10 @@ struct JSONBytes {
         if let value { string(value) } else { raw("null") }
     }
 
+    mutating func optionalSnowflake(_ id: Snowflake?) {
+        if let id { snowflake(id) } else { raw("null") }
+    }
+
     /// As Foundation escapes: quote, backslash and the C0 controls; nothing else.
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
@@ -98,7 +102,7 @@ extension Message {
         out.key("edited_timestamp"); out.optionalString(edited_timestamp)
         out.key("embeds"); try out.encodedArray(embeds)
         out.key("flags"); out.int(flags)
-        out.key("guild_id"); if let guild_id { out.snowflake(guild_id) } else { out.raw("null") }
+        out.key("guild_id"); out.optionalSnowflake(guild_id)
         out.key("id"); out.snowflake(id)
         if let member { out.key("member"); member.write(into: &out) }
         out.key("mention_everyone"); out.bool(mention_everyone)

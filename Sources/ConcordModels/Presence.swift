@@ -114,7 +114,7 @@ extension PresenceUpdatePayload {
             out.raw(",\"type\":"); out.int(activity.type); out.raw("}")
         }
         out.raw(",\"client_status\":{\"web\":"); out.optionalString(client_status.web)
-        out.raw("},\"guild_id\":"); if let guild_id { out.snowflake(guild_id) } else { out.raw("null") }
+        out.raw("},\"guild_id\":"); out.optionalSnowflake(guild_id)
         out.raw(",\"status\":"); out.string(status)
         out.raw(",\"user\":{\"id\":"); out.snowflake(user.id); out.raw("}}")
         return String(decoding: out.bytes, as: UTF8.self)

@@ -50,6 +50,26 @@ struct GatewaySessionTests {
         #expect(ClientFrame(heartbeat: bytes(identify)) == nil)
     }
 
+    @Test func hostileHeartbeatsAreReadOrRefusedWithoutHarm() throws {
+        // Out-of-range and negative sequences, a NUL: read as the decoder reads them (not as a sequence).
+        for text in [#"{"op":1,"d":18446744073709551615}"#, #"{"op":1,"d":-1}"#, #"{"op":1,"d":"\u0000"}"#, #"{"op":18446744073709551615,"d":1}"#] {
+            let decoded = try? WireJSON.decode(ClientFrame.self, from: Data(text.utf8))
+            if let read = ClientFrame(heartbeat: bytes(text)) { #expect("\(read.d)" == decoded.map { "\($0.d)" }, "\(text)") }
+        }
+        var s = GatewaySession(now: 0)
+        #expect(s.receive(bytes(#"{"op":1,"d":18446744073709551615}"#), now: 1) == [.send(ServerFrame.heartbeatAck)])
+        #expect(s.receive(bytes(#"{"op":1,"d":-1}"#), now: 2) == [.send(ServerFrame.heartbeatAck)])
+        #expect(s.clientSequence == 0)
+        // Ten megabytes of digits, or of nesting, handed to the reader directly (a session
+        // refuses such frames by size first): no sequence, no crash, no deep recursion.
+        let digits = #"{"op":1,"d":"# + String(repeating: "9", count: 10_000_000) + "}"
+        #expect(ClientFrame(heartbeat: bytes(digits)) == nil)
+        let nested = #"{"op":1,"x":"# + String(repeating: "[", count: 5_000_000) + String(repeating: "]", count: 5_000_000) + "}"
+        #expect(ClientFrame(heartbeat: bytes(nested)) == nil)
+        var t = GatewaySession(now: 0)
+        #expect(t.receive(bytes(digits), now: 1) == [.close(.decodeError)])
+    }
+
     @Test func heartbeatTimeoutClosesWith4009() {
         var s = GatewaySession(now: 0, heartbeatInterval: 10)
         _ = s.receive(bytes(identify), now: 1)

@@ -54,8 +54,7 @@ struct RelayedPageTests {
             let all = try #require(JSONMembers.object(bytes, 0..<bytes.count))
             let payload = try #require(all.first { JSONMembers.key($0, in: bytes, is: "d") })
             guard let plain = OutboxEvent.Envelope(plain: bytes, all, payload: payload) else { continue }
-            let envelope = "{" + all.filter { $0 != payload }.map { String(decoding: bytes[($0.key.lowerBound - 1)..<$0.value.upperBound], as: UTF8.self) }.joined(separator: ",") + "}"
-            #expect(plain == (try? WireJSON.decode(OutboxEvent.Envelope.self, from: Data(envelope.utf8))), "\(text)")
+            #expect(plain == OutboxEvent.Envelope(decoding: bytes, all, payload: payload), "\(text)")
         }
         // What the cell writes is read without the decoder.
         let written = Array(OutboxEvent.wireJSON(seq: 7, event: PendingEvent(type: "T", guildID: Snowflake(rawValue: 5), channelID: nil,
