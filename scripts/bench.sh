@@ -36,6 +36,13 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PG_PORT=25732 REDIS_PORT=26679 CELL_PORT=28201 EDGE_PORT=28180 CELL_ADMIN_PORT=28203 EDGE_ADMIN_PORT=28183
 # A second region with its own cell and edge, for the cross-cell figures (idle otherwise).
 PG2_PORT=25733 REDIS2_PORT=26680 CELL2_PORT=28202 CELL2_ADMIN_PORT=28204 EDGE2_PORT=28181 EDGE2_ADMIN_PORT=28182 RELAY2_ADMIN_PORT=28205
+# BENCH_LINK_MS=D: the regions reach each other's cells (API and Redis) through delay proxies
+# adding D ms each way (scripts/delay_proxy.py, as `make run` does), a link of 2·D ms round trip.
+LINK1_API_PORT=28206 LINK1_REDIS_PORT=28207 LINK2_API_PORT=28208 LINK2_REDIS_PORT=28209
+reached_from() {
+  [ -n "${BENCH_LINK_MS:-}" ] || return 0
+  printf '"reached_from": { "%s": { "api": { "host": "127.0.0.1", "port": %s }, "redis": { "host": "127.0.0.1", "port": %s } } },' "$1" "$2" "$3"
+}
 
 ensure_packages
 command -v "$PG_BIN/pgbench" >/dev/null || { log "pgbench missing"; exit 1; }
@@ -95,12 +102,14 @@ cat > "$root/cluster.json" <<JSON
               "postgres": { "host": "127.0.0.1", "port": $PG_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL_PORT }, "admin": { "host": "127.0.0.1", "port": $CELL_ADMIN_PORT },
+              $(reached_from far "$LINK1_API_PORT" "$LINK1_REDIS_PORT")
               "tiering": { "archive_dir": "$root/archive", "cold_after_days": 90 } },
             { "id": 2, "name": "bench-2", "region": "far",
               "postgres": { "host": "127.0.0.1", "port": $PG2_PORT, "database": "concord", "user": "concord" },
               "redis": { "host": "127.0.0.1", "port": $REDIS2_PORT },
               "api": { "host": "127.0.0.1", "port": $CELL2_PORT }, "admin": { "host": "127.0.0.1", "port": $CELL2_ADMIN_PORT },
               "relay_admin": { "host": "127.0.0.1", "port": $RELAY2_ADMIN_PORT },
+              $(reached_from bench "$LINK2_API_PORT" "$LINK2_REDIS_PORT")
               "tiering": { "archive_dir": "$root/archive-2", "cold_after_days": 90 } }],
   "edges": [{ "name": "edge-1", "region": "bench", "listen": { "host": "127.0.0.1", "port": $EDGE_PORT },
               "admin": { "host": "127.0.0.1", "port": $EDGE_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE_PORT" },
@@ -136,6 +145,12 @@ $cell_env "$BIN/concord" cell --config "$CONFIG" --name bench-2 --log-level warn
 $edge_env "$BIN/concord" edge --config "$CONFIG" --name edge-2 --log-level warning > "$root/edge2.log" 2>&1 & pids+=($!)
 $cell_env "$BIN/concord" relay --config "$CONFIG" --name bench-1 --log-level warning > "$root/relay1.log" 2>&1 & pids+=($!)
 $cell_env "$BIN/concord" relay --config "$CONFIG" --name bench-2 --log-level warning > "$root/relay2.log" 2>&1 & pids+=($!)
+if [ -n "${BENCH_LINK_MS:-}" ]; then
+  for link in "$LINK1_API_PORT $CELL_PORT" "$LINK1_REDIS_PORT $REDIS_PORT" "$LINK2_API_PORT $CELL2_PORT" "$LINK2_REDIS_PORT $REDIS2_PORT"; do
+    set -- $link
+    "$PYTHON" scripts/delay_proxy.py --listen "$1" --to "127.0.0.1:$2" --delay-ms "$BENCH_LINK_MS" > /dev/null 2>&1 & pids+=($!)
+  done
+fi
 EDGE2="http://127.0.0.1:$EDGE2_PORT"
 EDGE="http://127.0.0.1:$EDGE_PORT"
 # Both edges answer before anything is measured: an edge that could not start (its port still
@@ -337,6 +352,7 @@ cells_stages() {
 }
 cells_bench() {
   local far_json far_owner far_guild shared
+  [ -z "${BENCH_LINK_MS:-}" ] || echo "cells: the regions reach each other's cells through a link of $BENCH_LINK_MS ms each way ($(( 2 * BENCH_LINK_MS )) ms round trip)"
   far_json=$(ctl user create farowner --cell bench-2); far_owner=$(json 'd["id"]' <<< "$far_json")
   far_guild=$(ctl workspace create "Far" --owner "$far_owner" | json 'd["id"]')
   shared=$(curl -fsS -X POST -H "Authorization: $OWNER_TOKEN" -H 'Content-Type: application/json' \
@@ -344,13 +360,14 @@ cells_bench() {
   "$BIN/concordctl" channel share "$shared" --into "$far_guild" --config "$CONFIG"
   "$BIN/concordctl" bench seed-members --config "$CONFIG" --cell bench-2 --workspace "$far_guild" --owner "$far_owner" \
     --count 10 --prefix far > "$root/far-tokens"
-  # The relay into cell 2, from its metrics: page reads and applies (sums and counts), events applied.
+  # The relay into cell 2, from its metrics: page reads, applies and held reads (sums and counts), events applied.
   relay2_figures() {
     curl -fsS "http://127.0.0.1:$RELAY2_ADMIN_PORT/metrics" | awk '
       /^concord_relay_step_duration_seconds_sum.*step="page"/ { ps = $NF } /^concord_relay_step_duration_seconds_count.*step="page"/ { pc = $NF }
       /^concord_relay_step_duration_seconds_sum.*step="apply"/ { as = $NF } /^concord_relay_step_duration_seconds_count.*step="apply"/ { ac = $NF }
+      /^concord_relay_step_duration_seconds_sum.*step="held"/ { hs = $NF } /^concord_relay_step_duration_seconds_count.*step="held"/ { hc = $NF }
       /^concord_relay_applied_total/ { e += $NF }
-      END { print ps + 0, pc + 0, as + 0, ac + 0, e + 0 }'
+      END { print ps + 0, pc + 0, as + 0, ac + 0, e + 0, hs + 0, hc + 0 }'
   }
   for rate in ${BENCH_CELL_RATES:-100 200 1000}; do
     echo "cells: $CLIENTS members posting together at $rate/s through edge-1 into a channel of cell 1 shared into cell 2; 10 sessions of cell-2 members on edge-2"
@@ -377,9 +394,9 @@ cells_bench() {
     fi
     replication_lag "$shared" "$newest_before"
     [ -z "${BENCH_TIMELINE:-}" ] || cells_stages "$BENCH_TIMELINE" "$rate" "$newest_before"
-    echo "$relay_before $(relay2_figures)" | awk '{ pc = $7 - $2; ac = $9 - $4
-      printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied\n",
-        pc, (pc ? ($6 - $1) / pc * 1000 : 0), ac, (ac ? ($8 - $3) / ac * 1000 : 0), (ac ? ($10 - $5) / ac : 0) }'
+    echo "$relay_before $(relay2_figures)" | awk '{ pc = $9 - $2; ac = $11 - $4; hc = $14 - $7
+      printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied; %d reads held at the source (mean %.1f ms)\n",
+        pc, (pc ? ($8 - $1) / pc * 1000 : 0), ac, (ac ? ($10 - $3) / ac * 1000 : 0), (ac ? ($12 - $5) / ac : 0), hc, (hc ? ($13 - $6) / hc * 1000 : 0) }'
     "$BIN/concordctl" outbox status --config "$CONFIG"
   done
   # Hops: a far member reads the shared channel through edge-2 (their cell holds its replica);

@@ -302,7 +302,10 @@ public struct CellAPI: Sendable {
                 guard follower.count <= 64, follower.allSatisfy({ $0.isLetter || $0.isNumber || "-_:.".contains($0) }) else {
                     throw APIError.invalidForm(.single(["follower"], code: "BASE_TYPE_INVALID", message: "Invalid follower name."))
                 }
-                let followed = try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: after)
+                // Rows are kept from where the follower's copy is known to be (a relay reading
+                // ahead of what its destination has applied says so), never past where it reads.
+                let confirmed = Int64(try query.int("confirmed", default: Int(after), in: 0...Int(after)))
+                let followed = try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: confirmed)
                 if followed.pruned { throw APIError.outboxPruned(after: after) }
                 knownHead = followed.head
             }
@@ -313,7 +316,17 @@ public struct CellAPI: Sendable {
             // and how far the source looked (its cursor moves there, whatever it got).
             if query.string("for") != nil {
                 let destination = try query.int("for", default: 0, in: 0...Snowflake.maxCellID)
-                let (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: knownHead)
+                // A relay that has read everything may ask for its answer to be held (`wait`, in
+                // ms) until events for its destination are numbered; noted before the look, so
+                // a batch numbered in between answers at once.
+                let hold = try query.int("wait", default: 0, in: 0...InternalAPI.longestRelayHold)
+                let held = domain.relayWakes.heldReads
+                let seen = held.generation(of: destination)
+                var (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: knownHead)
+                if events.isEmpty, hold > 0 {
+                    await held.wait(for: destination, pastGeneration: seen, upTo: .milliseconds(hold))
+                    (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit)
+                }
                 var response = JSONResponse.ok(page(events))
                 response.headers[.concordThrough] = String(through)
                 response.headers[.concordHead] = String(head)

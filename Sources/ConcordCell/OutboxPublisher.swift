@@ -102,6 +102,8 @@ public struct OutboxPublisher: Service {
             // concerns wake on it and read the (already numbered) rows themselves.
             let newest = String(last.seq)
             let wakes = await relayWakes?.destinations(of: events) ?? []
+            // The rows are numbered (and durable): a relay's held read may take them now.
+            relayWakes?.heldReads.wake(wakes)
             let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), newest]]
                                                    + wakes.sorted().map { ["PUBLISH", Topics.relayWake(cell: cellName, destination: $0), newest] }
                                                    + events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] })

@@ -20,6 +20,8 @@ public final class RelayWakes: Sendable {
     let cellID: Int
     let db: Database
     private let shares = Mutex(Shares())
+    /// The relays' reads held here until there is something for them (woken with the same batches).
+    public let heldReads = RelayWaiters()
 
     public init(cellID: Int, db: Database) {
         self.cellID = cellID

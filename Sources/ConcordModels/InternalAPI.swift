@@ -177,9 +177,14 @@ public enum InternalAPI {
     }
 
     /// The events after `after` shared with cell `destination`, for its relay (`follower`: the
-    /// source keeps rows until that follower has them).
-    public static func relayPage(after: Int64, limit: Int = 500, for destination: Int, follower: String) -> CellCall<RelayPage> {
-        var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)") { reply in
+    /// source keeps rows until that follower has them; `confirmed`, where the destination is known
+    /// to have them up to, when the relay reads ahead of it; `hold`: with nothing for the
+    /// destination yet, the source answers when there is, or after this long).
+    public static func relayPage(after: Int64, confirmed: Int64? = nil, hold: Duration? = nil, limit: Int = 500,
+                                 for destination: Int, follower: String) -> CellCall<RelayPage> {
+        let kept = confirmed.flatMap { $0 < after ? "&confirmed=\($0)" : nil } ?? ""
+        let held = hold.map { "&wait=\(min(max(0, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000), Int64(longestRelayHold)))" } ?? ""
+        var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)" + kept + held) { reply in
             struct Numbered: Decodable { var seq: Int64 }
             return RelayPage(seqs: try reply.decoded([Numbered].self).map(\.seq), json: reply.body,
                              through: reply.header(PageHeader.through).flatMap(Int64.init), head: reply.header(PageHeader.head).flatMap(Int64.init))
@@ -187,6 +192,10 @@ public enum InternalAPI {
         call.replyLimit = pageLimit
         return call
     }
+
+    /// The longest a source holds a relay's read (ms): well inside the call's timeout, and short
+    /// enough that a cell shutting down is not kept waiting.
+    public static let longestRelayHold = 5000
 
     public static func relayCursor(source: Int) -> CellCall<Int64> {
         CellCall(path: Path.relayCursor + "?source=\(source)") { try $0.decoded(OutboxPosition.self).seq }

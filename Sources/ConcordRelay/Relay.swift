@@ -58,9 +58,12 @@ public struct Relay: Service {
         try await http.shutdown()
     }
 
-    /// Relays one source until cancelled: a page whenever the source publishes a new outbox
-    /// position holding events for this destination (its Redis, over the link), and every poll
-    /// interval besides (Redis may be down; a share made by another process is seen late).
+    /// Relays one source until cancelled: caught up, the relay keeps a read held at the source,
+    /// which answers it as soon as it numbers events for this destination (one trip over the link
+    /// instead of a wake through Redis and then a read); besides, a page whenever the source
+    /// publishes a new outbox position holding events for this destination (its Redis, over the
+    /// link: a source that does not hold reads), and every poll interval (Redis may be down; a
+    /// share made by another process is seen late).
     /// Failures (either cell unreachable, the destination's database down) are retried with a
     /// growing pause, from the destination's cursor.
     func follow(_ source: ClusterConfig.Cell, cells: CellClient, redisTLS: NIOSSLContext?) async {
@@ -83,21 +86,12 @@ public struct Relay: Service {
                 wake.finish()
             }
             var pause = pollInterval
-            // The destination's cursor as its last answer gave it, read again after a failure and
-            // at least every poll interval (a replay moves it back). A stale one is harmless: the
-            // destination refuses a page that does not follow its own cursor.
-            var cursor: RelayPosition?
-            var emptyPages = EmptyPages(interval: pollInterval)
-            var lag = LagGauges(metrics: metrics, source: source.name)
+            var follower = SourceFollower(relay: self, source: source, cells: cells)
             for await _ in wakes {
                 do {
-                    // Everything there is, a page at a time, until a page reaches the source's head.
-                    while true {
-                        let step = try await step(source, cells: cells, cursor: &cursor, emptyPages: &emptyPages)
-                        if let head = step.head { lag.head = head }
-                        lag.applied(step.applied, through: cursor?.read)
-                        if step.reachedHead || Task.isCancelled { break }
-                    }
+                    // Everything there is, a page at a time, then each new page as soon as the
+                    // source numbers it (a read held there), until a held read brings nothing.
+                    _ = try await follower.catchUp(holding: min(pollInterval * 2, .seconds(2)))
                     pause = pollInterval
                 } catch let error as APIError where error.status == 410 {
                     // Rows this destination never got are gone: going on would skip them for good.
@@ -105,7 +99,7 @@ public struct Relay: Service {
                                     metadata: ["source": "\(source.name)", "destination": "\(destination.name)", "error": "\(error)"])
                     break
                 } catch {
-                    cursor = nil
+                    follower.reset()
                     if Task.isCancelled { break }
                     metrics.counter(.relayFailures, [("source", source.name)]).increment()
                     logger.warning("relay step failed; retrying", metadata: ["source": "\(source.name)", "error": "\(error)"])
@@ -114,43 +108,9 @@ public struct Relay: Service {
                 }
                 if Task.isCancelled { break }
             }
+            follower.reset()
             group.cancelAll()
         }
-    }
-
-    /// One page: how many events the destination applied, the source's head as the page was
-    /// read, and whether the page reached it (nothing more to read for now).
-    func step(_ source: ClusterConfig.Cell, cells: CellClient, cursor: inout RelayPosition?,
-              emptyPages: inout EmptyPages) async throws -> (applied: Int, head: Int64?, reachedHead: Bool) {
-        let clock = ContinuousClock()
-        let position: RelayPosition
-        if let known = cursor, clock.now - known.at < pollInterval {
-            position = known
-        } else {
-            let seq = try await cells.send(InternalAPI.relayCursor(source: source.id), to: url(destination))
-            position = RelayPosition(read: seq, applied: seq, at: clock.now)
-            cursor = position
-        }
-        let after = position.read
-        // The source sends only what is shared with the destination; it says how far it looked.
-        var started = clock.now
-        let page = try await cells.send(InternalAPI.relayPage(after: after, for: destination.id, follower: OutboxFollower.relay(into: destination.name)),
-                                        to: url(source))
-        metrics.timer(.relayStepDuration, [("source", source.name), ("step", "page")]).recordNanoseconds((clock.now - started).nanoseconds)
-        guard let last = page.through ?? page.seqs.last, last > after else { return (0, page.head, true) }
-        if page.seqs.isEmpty, !emptyPages.movesCursor(now: clock.now) {
-            cursor?.read = last
-            return (0, page.head, page.head.map { last >= $0 } ?? false)
-        }
-        // Between the destination's cursor and `after` there was nothing for it (pages it was
-        // not sent), so this page follows the destination's cursor.
-        started = clock.now
-        let reply = try await cells.send(InternalAPI.relayApply(source: source.id, after: position.applied, through: last, page: page.json),
-                                         to: url(destination))
-        metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]).recordNanoseconds((clock.now - started).nanoseconds)
-        cursor = RelayPosition(read: reply.cursor, applied: reply.cursor, at: clock.now)
-        // A source too old to say its head: read on until a page is empty.
-        return (reply.applied, page.head, page.head.map { reply.cursor >= $0 } ?? false)
     }
 
     /// The relay runs in its destination's region: other cells are reached over the link.

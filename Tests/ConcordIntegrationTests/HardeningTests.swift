@@ -424,6 +424,17 @@ struct HardeningTests {
             #expect(try await c.domain.db.pruneOutbox(retentionHours: 0) == Int(later - head), "the late follower's refusal kept nothing")
             let hostile = try await follow(after: 0, as: "a%20b")
             #expect(hostile.status == 400)
+            // Where a follower's copy is known to be: never past where it reads, never negative or huge.
+            for confirmed in [String(later + 1), "-1", "18446744073709551615", "x"] {
+                let refused = try await follow(after: later, as: "relay-test&confirmed=\(confirmed)")
+                #expect(refused.status == 400, "confirmed=\(confirmed): \(refused.status)")
+            }
+            #expect(try await c.domain.db.cursor(OutboxFollower.consumer("relay-test")) == later, "a refused read moved no cursor")
+            // How long a relay's read may be held: bounded, never negative.
+            for wait in ["-1", "5001", "18446744073709551615", "x"] {
+                let refused = try await follow(after: later, as: "relay-test&for=2&wait=\(wait)")
+                #expect(refused.status == 400, "wait=\(wait): \(refused.status)")
+            }
             // The largest position a follower may name is read past, not added to (no overflow).
             for path in ["follower=relay-max", "for=2&follower=relay-max", "for=2"] {
                 let far = try await c.request(.GET, c.cellURL + "/internal/outbox?after=\(Int64.max)&limit=500&\(path)",

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
 @testable import ConcordRelay
 import Foundation
 import Testing
@@ -10,14 +11,20 @@ import Testing
 /// destination's cursor is behind where the relay read from, by those pages only).
 @Suite("Relay steps")
 struct RelayStepTests {
+    /// Alice's workspace in cell 1 with a channel shared into Bob's workspace in cell 2.
+    static func sharedChannel(_ c: TestCluster) async throws -> (alice: String, bob: String, usGuild: Guild, shared: GuildChannel) {
+        let (_, alice) = try await c.register("alice", edge: 0)
+        let (_, bob) = try await c.register("bob", edge: 1)
+        let usGuild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "US")).decode(Guild.self)
+        let euGuild = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "EU"), edge: 1).decode(Guild.self)
+        let shared = try await c.request(.POST, "/guilds/\(usGuild.id)/channels", token: alice, json: #"{"name":"shared"}"#).decode(GuildChannel.self)
+        #expect(try await c.concordctl(["channel", "share", shared.id.description, "--into", euGuild.id.description]).status == 0)
+        return (alice, bob, usGuild, shared)
+    }
+
     @Test func aSharedEventAfterPagesThatHeldNothingIsAppliedInOneStep() async throws {
         try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
-            let (_, alice) = try await c.register("alice", edge: 0)
-            let (_, bob) = try await c.register("bob", edge: 1)
-            let usGuild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "US")).decode(Guild.self)
-            let euGuild = try await c.request(.POST, "/guilds", token: bob, body: GuildCreateRequest(name: "EU"), edge: 1).decode(Guild.self)
-            let shared = try await c.request(.POST, "/guilds/\(usGuild.id)/channels", token: alice, json: #"{"name":"shared"}"#).decode(GuildChannel.self)
-            #expect(try await c.concordctl(["channel", "share", shared.id.description, "--into", euGuild.id.description]).status == 0)
+            let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
             // Posted and numbered by the source's sequencer (what the relay's wake waits for).
             func post(_ channel: Snowflake, _ text: String) async throws {
                 let before = try await c.domains[0].db.outboxHead()
@@ -32,11 +39,11 @@ struct RelayStepTests {
             let relay = Relay(config: c.config, destination: c.config.cells[1], internalSecret: c.secrets.internalSecret,
                               pollInterval: .seconds(30), logger: TestServers.logger)
             let cells = CellClient(http: http, secret: c.secrets.internalSecret)
-            let source = c.config.cells[0]
-            var cursor: RelayPosition?
-            var emptyPages = EmptyPages(interval: .seconds(30))
+            var follower = SourceFollower(relay: relay, source: c.config.cells[0], cells: cells)
+            // Pages until the source's head, and the last one's answer.
             func step() async throws -> Int {
-                try await relay.step(source, cells: cells, cursor: &cursor, emptyPages: &emptyPages).applied
+                let applied = try await follower.catchUp()
+                return applied + (try await follower.settle())
             }
             // Up to date first (the share's own events), then an unshared channel's messages.
             while try await step() > 0 {}
@@ -49,13 +56,105 @@ struct RelayStepTests {
                 #expect(try await step() == 0)
             }
             #expect(try await c.domains[1].db.relayCursor(source: 1).seq == applied, "pages with nothing for it moved no cursor")
-            #expect(cursor.map { $0.read > $0.applied } == true)
+            #expect(follower.cursor.map { $0.read > $0.applied } == true)
 
             try await post(shared.id, "shared")
             #expect(try await step() == 1, "applied in the first step after the empty pages")
             #expect(try await c.domains[1].db.channelDigest(shared.id).count == 1)
             let head = try await c.domains[0].db.outboxHead()
             #expect(try await c.domains[1].db.relayCursor(source: 1).seq == head)
+        }
+    }
+
+    /// The next page is read while the one before it applies: it is applied after that one's
+    /// answer, in order, and the source keeps rows from the destination's cursor meanwhile, not
+    /// from where the relay read (the page applying may yet fail); a page with nothing for the
+    /// destination read meanwhile is not read again.
+    @Test func aPageReadWhileTheOneBeforeAppliesFollowsItAndTheSourceKeepsItsRows() async throws {
+        try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
+            let (alice, bob, usGuild, shared) = try await Self.sharedChannel(c)
+            func post(_ text: String, in channel: Snowflake? = nil) async throws -> Int64 {
+                let before = try await c.domains[0].db.outboxHead()
+                #expect(try await c.request(.POST, "/channels/\(channel ?? shared.id)/messages", token: alice, body: MessageCreateRequest(content: text)).status == 200)
+                try await eventually("numbered") { try await c.domains[0].db.outboxHead() > before }
+                return try await c.domains[0].db.outboxHead()
+            }
+
+            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            defer { _ = Task { try? await http.shutdown() } }
+            let destination = c.config.cells[1]
+            let metrics = NodeMetrics()
+            let relay = Relay(config: c.config, destination: destination, internalSecret: c.secrets.internalSecret,
+                              pollInterval: .seconds(30), metrics: metrics, logger: TestServers.logger)
+            var follower = SourceFollower(relay: relay, source: c.config.cells[0], cells: CellClient(http: http, secret: c.secrets.internalSecret))
+            func pagesRead() -> Double {
+                metrics.scrape().split(separator: "\n").first { $0.hasPrefix(MetricName.relayStepDuration.rawValue + "_count{") && $0.contains("step=\"page\"") }
+                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
+            }
+            // Up to date, the interval's one empty page that moves the destination's cursor included.
+            _ = try await follower.catchUp()
+            _ = try await follower.settle()
+            _ = try await post("unshared 1", in: usGuild.system_channel_id!)
+            _ = try await follower.catchUp()
+            _ = try await follower.settle()
+            let start = try #require(follower.cursor).applied
+            let kept = OutboxFollower.consumer(OutboxFollower.relay(into: destination.name))
+
+            let first = try await post("first")
+            _ = try await follower.catchUp()  // "first" handed over; its answer not yet taken
+            _ = try await post("unshared 2", in: usGuild.system_channel_id!)
+            _ = try await follower.catchUp()  // nothing for the destination: read past
+            let second = try await post("second")
+            let before = pagesRead()
+            let applied = try await follower.catchUp()  // "second" read, then handed over after the answer to "first"
+            #expect(pagesRead() - before == 1, "the page with nothing for it is not read again")
+            #expect(try await c.domains[0].db.cursor(kept) == start,
+                    "the pages after \(first) were read while the destination was known to have only \(start)")
+            #expect(applied + (try await follower.settle()) == 2)
+            #expect(follower.cursor?.applied == second)
+            #expect(try await c.domains[1].db.relayCursor(source: 1).seq == second)
+            let replica = try await c.request(.GET, "/channels/\(shared.id)/messages", token: bob, edge: 1).decode([Message].self)
+            #expect(replica.map(\.content) == ["second", "first"])
+            // Read once more, from where the destination now is: the source lets the rows go.
+            _ = try await follower.catchUp()
+            #expect(try await c.domains[0].db.cursor(kept) == second)
+        }
+    }
+
+    /// Caught up, a relay's read is held at the source and answered as soon as the source numbers
+    /// an event for the destination; events for no one there leave it held until its time is up.
+    @Test func aHeldReadIsAnsweredWhenTheSourceNumbersAnEventForTheDestination() async throws {
+        try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
+            let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
+            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            defer { _ = Task { try? await http.shutdown() } }
+            let cells = CellClient(http: http, secret: c.secrets.internalSecret)
+            let source = c.config.cells[0].apiURL(from: c.config.cells[1].region)
+            try await c.domains[0].settleOutbox()
+            let head = try await c.domains[0].db.outboxHead()
+            func heldRead(_ hold: Duration) async throws -> (page: RelayPage, took: Duration) {
+                let started = ContinuousClock.now
+                let page = try await cells.send(InternalAPI.relayPage(after: head, hold: hold, for: 2, follower: "relay-held-test"), to: source)
+                return (page, ContinuousClock.now - started)
+            }
+
+            // An unshared channel's message: numbered, but nothing for cell 2; the read is held its whole time.
+            async let quiet = heldRead(.milliseconds(700))
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await c.request(.POST, "/channels/\(usGuild.system_channel_id!)/messages", token: alice,
+                                        body: MessageCreateRequest(content: "not for them")).status == 200)
+            let (unshared, waited) = try await quiet
+            #expect(unshared.seqs.isEmpty && (unshared.through ?? 0) > head, "answered with where the source looked: \(unshared)")
+            #expect(waited >= .milliseconds(700))
+
+            // A shared channel's message answers the held read long before its time is up.
+            async let answered = heldRead(.seconds(5))
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await c.request(.POST, "/channels/\(shared.id)/messages", token: alice,
+                                        body: MessageCreateRequest(content: "for them")).status == 200)
+            let (page, took) = try await answered
+            #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains("for them"))
+            #expect(took < .seconds(4), "woken by the batch, not by the end of the hold: \(took)")
         }
     }
 }

@@ -49,6 +49,9 @@ struct InternalAPITests {
     @Test func callsSayWhatTheySendAndReadWhatTheyGet() throws {
         let page = InternalAPI.relayPage(after: 41, for: 2, follower: "relay-into-eu")
         #expect(page.path == "/internal/outbox?after=41&limit=500&for=2&follower=relay-into-eu" && page.method == "GET")
+        // Reading ahead of what the destination has applied: the source is told where that is.
+        #expect(InternalAPI.relayPage(after: 41, confirmed: 30, for: 2, follower: "r").path.hasSuffix("&follower=r&confirmed=30"))
+        #expect(InternalAPI.relayPage(after: 41, confirmed: 41, for: 2, follower: "r").path.hasSuffix("&follower=r"))
         let read = try page.read(CellReply(status: 200, headers: [("X-Concord-Through", "57"), ("X-Concord-Head", "60")], body: Data(#"[{"seq":42}]"#.utf8)))
         #expect(read.through == 57 && read.head == 60 && read.seqs == [42] && read.json == Data(#"[{"seq":42}]"#.utf8))
         // A source that does not say its head: the relay reads on until a page is empty.
