@@ -110,8 +110,7 @@ public struct RequestGuildMembersPayload: Decodable, Sendable, Equatable {
 /// so frames are assembled by splicing, not by re-encoding.
 public enum ServerFrame {
     public static func hello(interval: Duration) -> String {
-        let ms = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
-        return #"{"op":10,"d":{"heartbeat_interval":\#(ms)},"s":null,"t":null}"#
+        #"{"op":10,"d":{"heartbeat_interval":\#(interval.wholeMilliseconds)},"s":null,"t":null}"#
     }
     public static let heartbeatAck = #"{"op":11,"d":null,"s":null,"t":null}"#
     public static let heartbeatRequest = #"{"op":1,"d":null,"s":null,"t":null}"#

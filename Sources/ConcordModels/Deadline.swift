@@ -16,3 +16,10 @@ public func withDeadline<T: Sendable>(_ limit: Duration, _ work: @escaping @Send
         }
     }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds (rounded toward zero), as the wire's ms fields take it.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

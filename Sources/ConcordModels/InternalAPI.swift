@@ -183,7 +183,7 @@ public enum InternalAPI {
     public static func relayPage(after: Int64, confirmed: Int64? = nil, hold: Duration? = nil, limit: Int = 500,
                                  for destination: Int, follower: String) -> CellCall<RelayPage> {
         let kept = confirmed.flatMap { $0 < after ? "&confirmed=\($0)" : nil } ?? ""
-        let held = hold.map { "&wait=\(min(max(0, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000), Int64(longestRelayHold)))" } ?? ""
+        let held = hold.map { "&wait=\(min(max(0, $0.wholeMilliseconds), Int64(longestRelayHold)))" } ?? ""
         var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)" + kept + held) { reply in
             struct Numbered: Decodable { var seq: Int64 }
             return RelayPage(seqs: try reply.decoded([Numbered].self).map(\.seq), json: reply.body,

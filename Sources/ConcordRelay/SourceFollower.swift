@@ -39,9 +39,10 @@ struct SourceFollower {
             try Task.checkCancellation()
             // The destination's cursor, asked again at least every poll interval (a replay moves
             // it back), never while a page is applying: its answer would not count that page.
-            if cursor.map({ clock.now - $0.at >= relay.pollInterval }) ?? true {
+            func cursorIsStale() -> Bool { cursor.map { clock.now - $0.at >= relay.pollInterval } ?? true }
+            if cursorIsStale() {
                 applied += try await settle()
-                if cursor.map({ clock.now - $0.at >= relay.pollInterval }) ?? true {
+                if cursorIsStale() {
                     let seq = try await cells.send(InternalAPI.relayCursor(source: source.id), to: relay.url(relay.destination))
                     cursor = RelayPosition(read: seq, applied: seq, at: clock.now)
                 }
