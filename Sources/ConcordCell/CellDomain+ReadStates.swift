@@ -9,9 +9,14 @@ extension CellDomain {
     /// so every device clears the badge.
     public func acknowledge(_ channelID: Snowflake, messageID: Snowflake, caller: Caller) async throws -> ReadStateEntry {
         try refuseAtDMReplica(try await requireChannel(channelID, caller: caller))
-        guard let (state, row) = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID) else {
-            throw APIError.unknownMessage
+        var saved = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID, unnumbered: false)
+        if saved == nil {
+            // A message acked as soon as it was posted may not be numbered yet: numbered first, it
+            // is read up to itself rather than up to the message before it.
+            try await settleOutbox()
+            saved = try await db.acknowledge(userID: caller.userID, channelID: channelID, messageID: messageID)
         }
+        guard let (state, row) = saved else { throw APIError.unknownMessage }
         await counters.apply([row])
         let entry = Self.entry(state)
         let ack = try event("MESSAGE_ACK", guild: nil, channel: channelID, user: caller.userID, MessageAckPayload(entry))

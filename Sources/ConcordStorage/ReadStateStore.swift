@@ -40,13 +40,18 @@ public struct ReadStateRow: Sendable, Equatable {
 extension SQLExecutor {
     /// Marks a channel read up to a message: the read sequence becomes that message's, and the
     /// mention count is recounted over the messages after it (usually none). Answers the new
-    /// state, or nil when the message does not exist.
-    public func acknowledge(userID: Snowflake, channelID: Snowflake, messageID: Snowflake) async throws -> (ReadStateRecord, ReadStateRow)? {
+    /// state, or nil when the message does not exist. A message not numbered yet (committed, its
+    /// outbox row waiting for the sequencer) has no sequence of its own: with `unnumbered` the
+    /// channel's present one stands in (which leaves that message counted unread once numbered),
+    /// without it such a message is answered nil too (the caller numbers the outbox and asks again).
+    public func acknowledge(userID: Snowflake, channelID: Snowflake, messageID: Snowflake, unnumbered: Bool = true) async throws
+        -> (ReadStateRecord, ReadStateRow)? {
         let (user, channel, message) = (userID.int64, channelID.int64, messageID.int64)
         return try await run("""
             WITH target AS (
                 SELECT m.id, COALESCE(m.channel_seq, c.message_seq) AS seq FROM messages m JOIN channels c ON c.id = m.channel_id
                 WHERE m.channel_id = \(channel) AND m.bucket = \(messageID.bucket) AND m.id = \(message)
+                  AND (m.channel_seq IS NOT NULL OR \(unnumbered))
             ), later AS (
                 SELECT count(*)::int AS mentions FROM messages
                 WHERE channel_id = \(channel) AND bucket >= \(messageID.bucket) AND id > \(message)
