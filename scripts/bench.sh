@@ -395,7 +395,7 @@ cells_bench() {
     replication_lag "$shared" "$newest_before"
     [ -z "${BENCH_TIMELINE:-}" ] || cells_stages "$BENCH_TIMELINE" "$rate" "$newest_before"
     echo "$relay_before $(relay2_figures)" | awk '{ pc = $9 - $2; ac = $11 - $4; hc = $14 - $7
-      printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied; %d reads held at the source (mean %.1f ms)\n",
+      printf "cells: relay into cell 2: %d pages read (mean %.1f ms), %d applied (mean %.1f ms), %.1f events per page applied; %d pages through reads held open at the source (mean wait %.1f ms)\n",
         pc, (pc ? ($8 - $1) / pc * 1000 : 0), ac, (ac ? ($10 - $3) / ac * 1000 : 0), (ac ? ($12 - $5) / ac : 0), hc, (hc ? ($13 - $6) / hc * 1000 : 0) }'
     "$BIN/concordctl" outbox status --config "$CONFIG"
   done

@@ -309,9 +309,6 @@ public struct CellAPI: Sendable {
                 if followed.pruned { throw APIError.outboxPruned(after: after) }
                 knownHead = followed.head
             }
-            func page(_ events: [OutboxEvent]) -> Data {
-                Data(("[" + events.map { OutboxEvent.wireJSON(seq: $0.seq, event: $0.event, requestID: true) }.joined(separator: ",") + "]").utf8)
-            }
             // A relay says which cell it relays into: it gets only what is shared with that cell,
             // and how far the source looked (its cursor moves there, whatever it got).
             if query.string("for") != nil {
@@ -320,19 +317,24 @@ public struct CellAPI: Sendable {
                 // ms) until events for its destination are numbered; noted before the look, so
                 // a batch numbered in between answers at once.
                 let hold = try query.int("wait", default: 0, in: 0...InternalAPI.longestRelayHold)
+                let streamed = try query.int("stream", default: 0, in: 0...1) == 1
                 let held = domain.relayWakes.heldReads
                 let seen = held.generation(of: destination)
                 var (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: knownHead)
+                if streamed, hold > 0 {
+                    return relayPageStream(first: (events, through, head), noted: seen, for: destination, limit: limit,
+                                           until: .now + .milliseconds(hold))
+                }
                 if events.isEmpty, hold > 0 {
                     await held.wait(for: destination, pastGeneration: seen, upTo: .milliseconds(hold))
                     (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit)
                 }
-                var response = JSONResponse.ok(page(events))
+                var response = JSONResponse.ok(Self.outboxPage(events))
                 response.headers[.concordThrough] = String(through)
                 response.headers[.concordHead] = String(head)
                 return response
             }
-            return JSONResponse.ok(page(try await domain.db.events(after: after, limit: limit)))
+            return JSONResponse.ok(Self.outboxPage(try await domain.db.events(after: after, limit: limit)))
         case InternalAPI.Path.revocationCheck:
             // An edge whose view of the revoked set is incomplete asks the database itself.
             guard let token = QueryParameters(request).string("token").flatMap(Snowflake.init) else { throw APIError.unauthorized }

@@ -55,7 +55,7 @@ public struct CellClient: Sendable {
     }
 
     /// The answer's head, its body left to stream (a file passed on as the cell sends it).
-    public func stream(_ call: CellCall<Void>, to base: String, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+    public func stream<Reply>(_ call: CellCall<Reply>, to base: String, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
         try await http.execute(outgoing(call, to: base), timeout: timeout)
     }
 

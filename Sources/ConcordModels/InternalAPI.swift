@@ -119,6 +119,21 @@ public struct RelayPage: Sendable {
     public var json: Data
     public var through: Int64?
     public var head: Int64?
+
+    /// The page as the source wrote it: `json`, its events (an array of numbered events).
+    public init(json: Data, through: Int64?, head: Int64?) throws {
+        struct Numbered: Decodable { var seq: Int64 }
+        seqs = try WireJSON.decode([Numbered].self, from: json).map(\.seq)
+        self.json = json
+        self.through = through
+        self.head = head
+    }
+
+    /// A page answered on its own: the events, with how far the source looked in its headers.
+    public init(answer: CellReply) throws {
+        try self.init(json: answer.body, through: answer.header(InternalAPI.PageHeader.through).flatMap(Int64.init),
+                      head: answer.header(InternalAPI.PageHeader.head).flatMap(Int64.init))
+    }
 }
 
 /// One identifying session's part of a batch READY: its token, and whether the cell is asked
@@ -184,12 +199,21 @@ public enum InternalAPI {
                                  for destination: Int, follower: String) -> CellCall<RelayPage> {
         let kept = confirmed.flatMap { $0 < after ? "&confirmed=\($0)" : nil } ?? ""
         let held = hold.map { "&wait=\(min(max(0, $0.wholeMilliseconds), Int64(longestRelayHold)))" } ?? ""
-        var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)" + kept + held) { reply in
-            struct Numbered: Decodable { var seq: Int64 }
-            return RelayPage(seqs: try reply.decoded([Numbered].self).map(\.seq), json: reply.body,
-                             through: reply.header(PageHeader.through).flatMap(Int64.init), head: reply.header(PageHeader.head).flatMap(Int64.init))
+        var call = CellCall(path: Path.outbox + "?after=\(after)&limit=\(limit)&for=\(destination)&follower=\(follower)" + kept + held) {
+            try RelayPage(answer: $0)
         }
         call.replyLimit = pageLimit
+        return call
+    }
+
+    /// `relayPage` held open (`hold`, at most `longestRelayHold`): the source writes each page
+    /// into the answer as soon as it numbers events for `destination` (`RelayPageStream`'s
+    /// frames), and ends it when `hold` is over. A source that does not stream answers one page,
+    /// as `relayPage` with `hold`.
+    public static func relayPageStream(after: Int64, confirmed: Int64? = nil, hold: Duration, limit: Int = 500,
+                                       for destination: Int, follower: String) -> CellCall<RelayPage> {
+        var call = relayPage(after: after, confirmed: confirmed, hold: hold, limit: limit, for: destination, follower: follower)
+        call.path += "&stream=1"
         return call
     }
 

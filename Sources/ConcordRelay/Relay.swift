@@ -58,9 +58,9 @@ public struct Relay: Service {
         try await http.shutdown()
     }
 
-    /// Relays one source until cancelled: caught up, the relay keeps a read held at the source,
-    /// which answers it as soon as it numbers events for this destination (one trip over the link
-    /// instead of a wake through Redis and then a read); besides, a page whenever the source
+    /// Relays one source until cancelled: caught up, the relay keeps a read held open at the
+    /// source, which writes each page into it as soon as it numbers events for this destination
+    /// (one way over the link instead of a wake through Redis and then a read); besides, a page whenever the source
     /// publishes a new outbox position holding events for this destination (its Redis, over the
     /// link: a source that does not hold reads), and every poll interval (Redis may be down; a
     /// share made by another process is seen late).
@@ -90,8 +90,8 @@ public struct Relay: Service {
             for await _ in wakes {
                 do {
                     // Everything there is, a page at a time, then each new page as soon as the
-                    // source numbers it (a read held there), until a held read brings nothing.
-                    _ = try await follower.catchUp(holding: min(pollInterval * 2, .seconds(2)))
+                    // source numbers it (a read held open there), until such a read brings nothing.
+                    _ = try await follower.catchUp(holding: openReadHold)
                     pause = pollInterval
                 } catch let error as APIError where error.status == 410 {
                     // Rows this destination never got are gone: going on would skip them for good.
@@ -111,6 +111,13 @@ public struct Relay: Service {
             follower.reset()
             group.cancelAll()
         }
+    }
+
+    /// How long a read is held open at a source. Long, since the events the source numbers while
+    /// the next read travels there wait for it; short enough that a destination's cursor moved
+    /// back by a replay while nothing came is seen soon (it is checked as pages come).
+    var openReadHold: Duration {
+        min(pollInterval * 6, .milliseconds(InternalAPI.longestRelayHold))
     }
 
     /// The relay runs in its destination's region: other cells are reached over the link.

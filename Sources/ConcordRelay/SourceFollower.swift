@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import ConcordHTTP
 import ConcordModels
+import ConcordObservability
+import Foundation
 
 /// One source as a relay follows it: where it reads on from, the destination's cursor as its
 /// last answer gave it, and the page the destination is applying. The next page is read from
@@ -26,76 +29,134 @@ struct SourceFollower {
 
     /// Reads pages and hands them to the destination until one reaches the source's head; the
     /// last one handed over may still be applying when this returns (`settle` waits for it).
-    /// With `holding`, reads on from the head, each read held by the source until it has events
-    /// for the destination (or for that long), and returns when a held read brings nothing (a
-    /// source that does not hold reads answers at once). Answers how many events the
-    /// destination applied in the pages whose answers came.
+    /// With `holding`, goes on from the head with a read held open at the source that long: the
+    /// source writes each page into it as soon as it numbers events for the destination; returns
+    /// when such a read brings nothing (a source that does not stream answers one page, held).
+    /// Answers how many events the destination applied in the pages whose answers came.
     mutating func catchUp(holding: Duration? = nil) async throws -> Int {
         var applied = 0
-        let clock = ContinuousClock()
-        // Whether the next read asks the source to hold it: the last one found nothing more.
+        // Whether the last read found nothing more: the next is held open.
         var atHead = false
         while true {
             try Task.checkCancellation()
-            // The destination's cursor, asked again at least every poll interval (a replay moves
-            // it back), never while a page is applying: its answer would not count that page.
-            func cursorIsStale() -> Bool { cursor.map { clock.now - $0.at >= relay.pollInterval } ?? true }
-            if cursorIsStale() {
-                applied += try await settle()
-                if cursorIsStale() {
-                    let seq = try await cells.send(InternalAPI.relayCursor(source: source.id), to: relay.url(relay.destination))
-                    cursor = RelayPosition(read: seq, applied: seq, at: clock.now)
-                }
-            }
+            applied += try await refreshStaleCursor()
             guard let position = cursor else { continue }
+            if atHead, let holding {
+                guard try await follow(openRead: position, holding: holding, applied: &applied) else { return applied }
+                continue
+            }
             // The source sends only what is shared with the destination, and says how far it
             // looked; it keeps its rows for this relay from the destination's cursor on, not from
             // where the relay reads (the page applying may yet fail).
-            let started = clock.now
-            let hold = atHead ? holding : nil
-            let page = try await cells.send(InternalAPI.relayPage(after: position.read, confirmed: position.applied, hold: hold,
-                                                                  for: relay.destination.id, follower: OutboxFollower.relay(into: relay.destination.name)),
-                                            to: relay.url(source))
-            // A held read is timed apart: its time is mostly the source's wait for something new.
-            relay.metrics.timer(.relayStepDuration, [("source", source.name), ("step", hold == nil ? "page" : "held")])
-                .recordNanoseconds((clock.now - started).nanoseconds)
-            if let head = page.head { lag.head = head }
-            // A source too old to say its head: read on until a page is empty.
-            guard let last = page.through ?? page.seqs.last, last > position.read else {
-                // Nothing new: caught up, as far as the page applying (whose answer reports itself) allows.
-                if applying == nil { lag.applied(0, through: position.read) }
-                if holding == nil || hold != nil { return applied }
+            let started = ContinuousClock.now
+            let page = try await cells.send(InternalAPI.relayPage(after: position.read, confirmed: position.applied, for: relay.destination.id,
+                                                                  follower: follower), to: relay.url(source))
+            record("page", since: started)
+            switch try await take(page, readFrom: position.read, applied: &applied) {
+            case .nothingNew:
+                if holding == nil { return applied }
                 atHead = true
-                continue
-            }
-            let reachedHead = page.head.map { last >= $0 } ?? false
-            atHead = reachedHead
-            if page.seqs.isEmpty, !emptyPages.movesCursor(now: clock.now) {
-                cursor?.read = last
-                if applying == nil { lag.applied(0, through: last) }
+            case .handedOver(let reachedHead):
                 if reachedHead, holding == nil { return applied }
-                continue
+                atHead = reachedHead
+            case .cursorMoved:
+                atHead = false
             }
-            // This page follows the one applying: its answer first. A destination whose cursor
-            // is not where that page ended (moved back for a replay, or on by another relay) is
-            // read from again where it is.
-            applied += try await settle()
-            guard let settled = cursor, settled.read == position.read else { continue }
-            // Between the destination's cursor and where the page starts there was nothing for it
-            // (pages it was not sent), so the page follows the destination's cursor.
-            let call = InternalAPI.relayApply(source: source.id, after: settled.applied, through: last, page: page.json)
-            let (cells, url, timer) = (cells, relay.url(relay.destination), relay.metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]))
-            // Unstructured so that the next page is read meanwhile; `settle` awaits it, `reset`
-            // cancels it, and the follower is not dropped with one running (see `Relay.follow`).
-            applying = (last, Task {
-                let started = ContinuousClock.now
-                let reply = try await cells.send(call, to: url)
-                timer.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-                return reply
-            })
-            cursor?.read = last
-            if reachedHead, holding == nil { return applied }
         }
+    }
+
+    private var follower: String { OutboxFollower.relay(into: relay.destination.name) }
+
+    private func record(_ step: String, since started: ContinuousClock.Instant) {
+        relay.metrics.timer(.relayStepDuration, [("source", source.name), ("step", step)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+    }
+
+    /// The destination's cursor, asked again at least every poll interval (a replay moves it
+    /// back), never while a page is applying: its answer would not count that page. Answers how
+    /// many events the page applying (whose answer is awaited first) applied.
+    private mutating func refreshStaleCursor() async throws -> Int {
+        func isStale() -> Bool { cursor.map { ContinuousClock.now - $0.at >= relay.pollInterval } ?? true }
+        guard isStale() else { return 0 }
+        let applied = try await settle()
+        if isStale() {
+            let seq = try await cells.send(InternalAPI.relayCursor(source: source.id), to: relay.url(relay.destination))
+            cursor = RelayPosition(read: seq, applied: seq, at: .now)
+        }
+        return applied
+    }
+
+    /// One read held open at the source from `position`: each page it writes is handed over as
+    /// it comes. Ends with the read, or when the destination's cursor is found elsewhere (read
+    /// again from there). Answers whether the read brought anything new.
+    private mutating func follow(openRead position: RelayPosition, holding: Duration, applied: inout Int) async throws -> Bool {
+        let call = InternalAPI.relayPageStream(after: position.read, confirmed: position.applied, hold: holding, for: relay.destination.id,
+                                               follower: follower)
+        let response = try await cells.stream(call, to: relay.url(source), timeout: .seconds(30))
+        guard response.status == .ok, response.headers.first(name: "Content-Type") == RelayPageStream.contentType else {
+            // A refusal (thrown as the source's own error), or a source that does not stream: one page.
+            let body = try await response.body.collect(upTo: call.replyLimit)
+            let reply = CellReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(body.readableBytesView))
+            guard reply.succeeded else { throw reply.error }
+            return try await take(call.read(reply), readFrom: position.read, applied: &applied) != .nothingNew
+        }
+        var pages = StreamedPages(response.body)
+        var (read, brought, waiting) = (position.read, false, ContinuousClock.now)
+        while let page = try await pages.next() {
+            // Timed apart: a page's time here is mostly the source's wait for something new.
+            record("held", since: waiting)
+            applied += try await refreshStaleCursor()
+            guard cursor?.read == read else { return true }
+            switch try await take(page, readFrom: read, applied: &applied) {
+            case .nothingNew: break
+            case .handedOver: brought = true
+            case .cursorMoved: return true
+            }
+            read = cursor?.read ?? read
+            waiting = .now
+        }
+        return brought
+    }
+
+    private enum Taken: Equatable {
+        case nothingNew
+        case handedOver(reachedHead: Bool)
+        /// The destination's cursor is not where the page was read from (moved back for a replay,
+        /// or on by another relay): read again from where it is.
+        case cursorMoved
+    }
+
+    /// Hands `page` (read from `read` on) to the destination, after the answer to the page
+    /// before it; a page with nothing for the destination is stepped over (see `EmptyPages`).
+    private mutating func take(_ page: RelayPage, readFrom read: Int64, applied: inout Int) async throws -> Taken {
+        if let head = page.head { lag.head = head }
+        // A source too old to say how far it looked: read on until a page is empty.
+        guard let last = page.through ?? page.seqs.last, last > read else {
+            // Nothing new: caught up, as far as the page applying (whose answer reports itself) allows.
+            if applying == nil { lag.applied(0, through: read) }
+            return .nothingNew
+        }
+        let reachedHead = page.head.map { last >= $0 } ?? false
+        if page.seqs.isEmpty, !emptyPages.movesCursor(now: .now) {
+            cursor?.read = last
+            if applying == nil { lag.applied(0, through: last) }
+            return .handedOver(reachedHead: reachedHead)
+        }
+        applied += try await settle()
+        guard let settled = cursor, settled.read == read else { return .cursorMoved }
+        // Between the destination's cursor and where the page starts there was nothing for it
+        // (pages it was not sent), so the page follows the destination's cursor.
+        let call = InternalAPI.relayApply(source: source.id, after: settled.applied, through: last, page: page.json)
+        let (cells, url, timer) = (cells, relay.url(relay.destination), relay.metrics.timer(.relayStepDuration, [("source", source.name), ("step", "apply")]))
+        // Unstructured so that the next page is read meanwhile; `settle` awaits it, `reset`
+        // cancels it, and the follower is not dropped with one running (see `Relay.follow`).
+        applying = (last, Task {
+            let started = ContinuousClock.now
+            let reply = try await cells.send(call, to: url)
+            timer.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            return reply
+        })
+        cursor?.read = last
+        return .handedOver(reachedHead: reachedHead)
     }
 
     /// Waits for the destination's answer to the page applying, if any: the cursor is then the
@@ -119,5 +180,26 @@ struct SourceFollower {
         applying?.reply.cancel()
         applying = nil
         cursor = nil
+    }
+}
+
+/// The pages of a read held open at the source, as its answer's bytes bring them.
+struct StreamedPages {
+    private var chunks: HTTPClientResponse.Body.AsyncIterator
+    private var reader = RelayPageStream.Reader()
+
+    init(_ body: HTTPClientResponse.Body) {
+        chunks = body.makeAsyncIterator()
+    }
+
+    mutating func next() async throws -> RelayPage? {
+        while true {
+            if let page = try reader.next() { return page }
+            guard let chunk = try await chunks.next() else {
+                if reader.holdsPartOfAFrame { throw RelayPageStream.Malformed(description: "a relay page's answer ended inside a page") }
+                return nil
+            }
+            reader.append(chunk.readableBytesView)
+        }
     }
 }

@@ -435,6 +435,10 @@ struct HardeningTests {
                 let refused = try await follow(after: later, as: "relay-test&for=2&wait=\(wait)")
                 #expect(refused.status == 400, "wait=\(wait): \(refused.status)")
             }
+            for stream in ["-1", "2", "18446744073709551615", "yes"] {
+                let refused = try await follow(after: later, as: "relay-test&for=2&wait=100&stream=\(stream)")
+                #expect(refused.status == 400, "stream=\(stream): \(refused.status)")
+            }
             // The largest position a follower may name is read past, not added to (no overflow).
             for path in ["follower=relay-max", "for=2&follower=relay-max", "for=2"] {
                 let far = try await c.request(.GET, c.cellURL + "/internal/outbox?after=\(Int64.max)&limit=500&\(path)",

@@ -157,4 +157,52 @@ struct RelayStepTests {
             #expect(took < .seconds(4), "woken by the batch, not by the end of the hold: \(took)")
         }
     }
+
+    /// Caught up, a relay's read is held open at the source, which writes each page into it as
+    /// it numbers events for the destination: several pages in one answer, each as it comes; an
+    /// unshared channel's message is in none; the answer ends when its time is up.
+    @Test func anOpenReadBringsEachPageAsTheSourceNumbersIt() async throws {
+        try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
+            let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
+            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            defer { _ = Task { try? await http.shutdown() } }
+            let cells = CellClient(http: http, secret: c.secrets.internalSecret)
+            let source = c.config.cells[0].apiURL(from: c.config.cells[1].region)
+            try await c.domains[0].settleOutbox()
+            let head = try await c.domains[0].db.outboxHead()
+            let call = InternalAPI.relayPageStream(after: head, hold: .seconds(3), for: 2, follower: "relay-open-test")
+            let response = try await cells.stream(call, to: source)
+            #expect(response.status == .ok)
+            #expect(response.headers.first(name: "Content-Type") == RelayPageStream.contentType)
+            var pages = StreamedPages(response.body)
+            let opened = ContinuousClock.now
+
+            let first = try #require(try await pages.next())
+            #expect(first.seqs.isEmpty && first.through == head && first.head == head, "the first look, written at once: \(first)")
+            func post(_ text: String, in channel: Snowflake) async throws {
+                #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: alice, body: MessageCreateRequest(content: text)).status == 200)
+            }
+            var read = head
+            for text in ["one", "two"] {
+                try await post("not for them", in: usGuild.system_channel_id!)
+                try await post(text, in: shared.id)
+                // A look between the two posts may write a page with nothing but how far it looked.
+                var page = try #require(try await pages.next())
+                while page.seqs.isEmpty {
+                    #expect((page.through ?? 0) > read)
+                    read = page.through ?? read
+                    page = try #require(try await pages.next())
+                }
+                #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains(text), "\(text): \(page)")
+                #expect(!String(decoding: page.json, as: UTF8.self).contains("not for them"))
+                #expect(page.seqs.allSatisfy { $0 > read } && (page.through ?? 0) >= page.seqs.last ?? .max)
+                read = page.through ?? read
+            }
+            #expect(ContinuousClock.now - opened < .seconds(3), "each page came while the read was open")
+            // Nothing more for cell 2: the answer ends with its time, and nothing else in it.
+            #expect(try await pages.next() == nil)
+            #expect(ContinuousClock.now - opened >= .milliseconds(2900))
+            #expect(try await c.domains[0].db.cursor(OutboxFollower.consumer("relay-open-test")) == head, "rows kept from where the read began")
+        }
+    }
 }
