@@ -129,6 +129,19 @@ public struct RelayPage: Sendable {
         self.head = head
     }
 
+    /// This page and the one read after it, as one: their events in order, as far as the second looked.
+    public func followed(by next: RelayPage) throws -> RelayPage {
+        guard json.first == UInt8(ascii: "["), json.last == UInt8(ascii: "]"), next.json.first == UInt8(ascii: "["), next.json.last == UInt8(ascii: "]") else {
+            throw RelayPageStream.Malformed(description: "a relay page is not a JSON array")
+        }
+        var joined = json.dropLast()
+        if !seqs.isEmpty, !next.seqs.isEmpty { joined.append(UInt8(ascii: ",")) }
+        joined.append(next.json.dropFirst())
+        var page = self
+        (page.seqs, page.json, page.through, page.head) = (seqs + next.seqs, Data(joined), next.through ?? through, next.head ?? head)
+        return page
+    }
+
     /// A page answered on its own: the events, with how far the source looked in its headers.
     public init(answer: CellReply) throws {
         try self.init(json: answer.body, through: answer.header(InternalAPI.PageHeader.through).flatMap(Int64.init),

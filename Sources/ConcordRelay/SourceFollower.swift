@@ -99,23 +99,39 @@ struct SourceFollower {
             guard reply.succeeded else { throw reply.error }
             return try await take(call.read(reply), readFrom: position.read, applied: &applied) != .nothingNew
         }
-        var pages = StreamedPages(response.body)
-        var (read, brought, waiting) = (position.read, false, ContinuousClock.now)
-        while let page = try await pages.next() {
-            // Timed apart: a page's time here is mostly the source's wait for something new.
-            record("held", since: waiting)
-            applied += try await refreshStaleCursor()
-            guard cursor?.read == read else { return true }
-            switch try await take(page, readFrom: read, applied: &applied) {
-            case .nothingNew: break
-            case .handedOver: brought = true
-            case .cursorMoved: return true
+        // Read off the connection as pages come, while this task waits for the destination.
+        let arrived = ArrivedPages(limit: Self.arrivedPagesLimit)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var pages = StreamedPages(response.body)
+                do {
+                    while let page = try await pages.next() { await arrived.add(page) }
+                    arrived.end()
+                } catch {
+                    arrived.end(error)
+                }
             }
-            read = cursor?.read ?? read
-            waiting = .now
+            defer { group.cancelAll() }
+            var (read, brought, waiting) = (position.read, false, ContinuousClock.now)
+            while let page = try await arrived.take() {
+                // Timed apart: a page's time here is mostly the source's wait for something new.
+                record("held", since: waiting)
+                applied += try await refreshStaleCursor()
+                guard cursor?.read == read else { return true }
+                switch try await take(page, readFrom: read, applied: &applied) {
+                case .nothingNew: break
+                case .handedOver: brought = true
+                case .cursorMoved: return true
+                }
+                read = cursor?.read ?? read
+                waiting = .now
+            }
+            return brought
         }
-        return brought
     }
+
+    /// The most bytes of pages read ahead of the destination's answers on an open read.
+    static let arrivedPagesLimit = 8 << 20
 
     private enum Taken: Equatable {
         case nothingNew

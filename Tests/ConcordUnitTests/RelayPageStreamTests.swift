@@ -41,4 +41,16 @@ struct RelayPageStreamTests {
         #expect((try? reader.next()) == nil)
         #expect(reader.holdsPartOfAFrame)
     }
+
+    @Test func consecutivePagesJoinIntoOne() throws {
+        func page(_ json: String, through: Int64) throws -> RelayPage { try RelayPage(json: Data(json.utf8), through: through, head: 50) }
+        let joined = try page("[]", through: 3).followed(by: try page(#"[{"seq":4}]"#, through: 5))
+            .followed(by: try page("[]", through: 7)).followed(by: try page(#"[{"seq":8},{"seq":9}]"#, through: 9))
+        #expect(String(decoding: joined.json, as: UTF8.self) == #"[{"seq":4},{"seq":8},{"seq":9}]"#)
+        #expect(joined.seqs == [4, 8, 9] && joined.through == 9 && joined.head == 50)
+        #expect(String(decoding: try page("[]", through: 1).followed(by: try page("[]", through: 2)).json, as: UTF8.self) == "[]")
+        var notAnArray = try page("[]", through: 1)
+        notAnArray.json = Data("{}".utf8)
+        #expect(throws: RelayPageStream.Malformed.self) { try notAnArray.followed(by: try page("[]", through: 2)) }
+    }
 }
