@@ -22,6 +22,16 @@ struct RelayStepTests {
         return (alice, bob, usGuild, shared)
     }
 
+    /// Cell 1's internal API as cell 2's relay reaches it, and cell 1's outbox head once what
+    /// committed is numbered.
+    static func withSourceAtHead(_ c: TestCluster, _ body: (_ cells: CellClient, _ source: String, _ head: Int64) async throws -> Void) async throws {
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        defer { _ = Task { try? await http.shutdown() } }
+        try await c.domains[0].settleOutbox()
+        try await body(CellClient(http: http, secret: c.secrets.internalSecret), c.config.cells[0].apiURL(from: c.config.cells[1].region),
+                       try await c.domains[0].db.outboxHead())
+    }
+
     @Test func aSharedEventAfterPagesThatHeldNothingIsAppliedInOneStep() async throws {
         try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
             let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
@@ -126,35 +136,31 @@ struct RelayStepTests {
     @Test func aHeldReadIsAnsweredWhenTheSourceNumbersAnEventForTheDestination() async throws {
         try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
             let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
-            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            defer { _ = Task { try? await http.shutdown() } }
-            let cells = CellClient(http: http, secret: c.secrets.internalSecret)
-            let source = c.config.cells[0].apiURL(from: c.config.cells[1].region)
-            try await c.domains[0].settleOutbox()
-            let head = try await c.domains[0].db.outboxHead()
-            func heldRead(_ hold: Duration) async throws -> (page: RelayPage, took: Duration) {
-                let started = ContinuousClock.now
-                let page = try await cells.send(InternalAPI.relayPage(after: head, hold: hold, for: 2, follower: "relay-held-test"), to: source)
-                return (page, ContinuousClock.now - started)
+            try await Self.withSourceAtHead(c) { cells, source, head in
+                func heldRead(_ hold: Duration) async throws -> (page: RelayPage, took: Duration) {
+                    let started = ContinuousClock.now
+                    let page = try await cells.send(InternalAPI.relayPage(after: head, hold: hold, for: 2, follower: "relay-held-test"), to: source)
+                    return (page, ContinuousClock.now - started)
+                }
+
+                // An unshared channel's message: numbered, but nothing for cell 2; the read is held its whole time.
+                async let quiet = heldRead(.milliseconds(700))
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(try await c.request(.POST, "/channels/\(usGuild.system_channel_id!)/messages", token: alice,
+                                            body: MessageCreateRequest(content: "not for them")).status == 200)
+                let (unshared, waited) = try await quiet
+                #expect(unshared.seqs.isEmpty && (unshared.through ?? 0) > head, "answered with where the source looked: \(unshared)")
+                #expect(waited >= .milliseconds(700))
+
+                // A shared channel's message answers the held read long before its time is up.
+                async let answered = heldRead(.seconds(5))
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(try await c.request(.POST, "/channels/\(shared.id)/messages", token: alice,
+                                            body: MessageCreateRequest(content: "for them")).status == 200)
+                let (page, took) = try await answered
+                #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains("for them"))
+                #expect(took < .seconds(4), "woken by the batch, not by the end of the hold: \(took)")
             }
-
-            // An unshared channel's message: numbered, but nothing for cell 2; the read is held its whole time.
-            async let quiet = heldRead(.milliseconds(700))
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(try await c.request(.POST, "/channels/\(usGuild.system_channel_id!)/messages", token: alice,
-                                        body: MessageCreateRequest(content: "not for them")).status == 200)
-            let (unshared, waited) = try await quiet
-            #expect(unshared.seqs.isEmpty && (unshared.through ?? 0) > head, "answered with where the source looked: \(unshared)")
-            #expect(waited >= .milliseconds(700))
-
-            // A shared channel's message answers the held read long before its time is up.
-            async let answered = heldRead(.seconds(5))
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(try await c.request(.POST, "/channels/\(shared.id)/messages", token: alice,
-                                        body: MessageCreateRequest(content: "for them")).status == 200)
-            let (page, took) = try await answered
-            #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains("for them"))
-            #expect(took < .seconds(4), "woken by the batch, not by the end of the hold: \(took)")
         }
     }
 
@@ -164,45 +170,41 @@ struct RelayStepTests {
     @Test func anOpenReadBringsEachPageAsTheSourceNumbersIt() async throws {
         try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
             let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
-            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-            defer { _ = Task { try? await http.shutdown() } }
-            let cells = CellClient(http: http, secret: c.secrets.internalSecret)
-            let source = c.config.cells[0].apiURL(from: c.config.cells[1].region)
-            try await c.domains[0].settleOutbox()
-            let head = try await c.domains[0].db.outboxHead()
-            let call = InternalAPI.relayPageStream(after: head, hold: .seconds(3), for: 2, follower: "relay-open-test")
-            let response = try await cells.stream(call, to: source)
-            #expect(response.status == .ok)
-            #expect(response.headers.first(name: "Content-Type") == RelayPageStream.contentType)
-            var pages = StreamedPages(response.body)
-            let opened = ContinuousClock.now
+            try await Self.withSourceAtHead(c) { cells, source, head in
+                let call = InternalAPI.relayPageStream(after: head, hold: .seconds(3), for: 2, follower: "relay-open-test")
+                let response = try await cells.stream(call, to: source)
+                #expect(response.status == .ok)
+                #expect(response.headers.first(name: "Content-Type") == RelayPageStream.contentType)
+                var pages = StreamedPages(response.body)
+                let opened = ContinuousClock.now
 
-            let first = try #require(try await pages.next())
-            #expect(first.seqs.isEmpty && first.through == head && first.head == head, "the first look, written at once: \(first)")
-            func post(_ text: String, in channel: Snowflake) async throws {
-                #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: alice, body: MessageCreateRequest(content: text)).status == 200)
-            }
-            var read = head
-            for text in ["one", "two"] {
-                try await post("not for them", in: usGuild.system_channel_id!)
-                try await post(text, in: shared.id)
-                // A look between the two posts may write a page with nothing but how far it looked.
-                var page = try #require(try await pages.next())
-                while page.seqs.isEmpty {
-                    #expect((page.through ?? 0) > read)
-                    read = page.through ?? read
-                    page = try #require(try await pages.next())
+                let first = try #require(try await pages.next())
+                #expect(first.seqs.isEmpty && first.through == head && first.head == head, "the first look, written at once: \(first)")
+                func post(_ text: String, in channel: Snowflake) async throws {
+                    #expect(try await c.request(.POST, "/channels/\(channel)/messages", token: alice, body: MessageCreateRequest(content: text)).status == 200)
                 }
-                #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains(text), "\(text): \(page)")
-                #expect(!String(decoding: page.json, as: UTF8.self).contains("not for them"))
-                #expect(page.seqs.allSatisfy { $0 > read } && (page.through ?? 0) >= page.seqs.last ?? .max)
-                read = page.through ?? read
+                var read = head
+                for text in ["one", "two"] {
+                    try await post("not for them", in: usGuild.system_channel_id!)
+                    try await post(text, in: shared.id)
+                    // A look between the two posts may write a page with nothing but how far it looked.
+                    var page = try #require(try await pages.next())
+                    while page.seqs.isEmpty {
+                        #expect((page.through ?? 0) > read)
+                        read = page.through ?? read
+                        page = try #require(try await pages.next())
+                    }
+                    #expect(page.seqs.count == 1 && String(decoding: page.json, as: UTF8.self).contains(text), "\(text): \(page)")
+                    #expect(!String(decoding: page.json, as: UTF8.self).contains("not for them"))
+                    #expect(page.seqs.allSatisfy { $0 > read } && (page.through ?? 0) >= page.seqs.last ?? .max)
+                    read = page.through ?? read
+                }
+                #expect(ContinuousClock.now - opened < .seconds(3), "each page came while the read was open")
+                // Nothing more for cell 2: the answer ends with its time, and nothing else in it.
+                #expect(try await pages.next() == nil)
+                #expect(ContinuousClock.now - opened >= .milliseconds(2900))
+                #expect(try await c.domains[0].db.cursor(OutboxFollower.consumer("relay-open-test")) == head, "rows kept from where the read began")
             }
-            #expect(ContinuousClock.now - opened < .seconds(3), "each page came while the read was open")
-            // Nothing more for cell 2: the answer ends with its time, and nothing else in it.
-            #expect(try await pages.next() == nil)
-            #expect(ContinuousClock.now - opened >= .milliseconds(2900))
-            #expect(try await c.domains[0].db.cursor(OutboxFollower.consumer("relay-open-test")) == head, "rows kept from where the read began")
         }
     }
 }

@@ -33,42 +33,6 @@ final class StalledSocket: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Waits up to `seconds` until the server at `serverPort` has read everything this socket
-    /// sent: its socket's receive queue (loopback, so in this machine's /proc/net/tcp) empty and
-    /// staying so. Answers whether it got there.
-    func waitUntilTheServerHasRead(serverPort: Int, for seconds: Double) -> Bool {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let ownPort = Int(UInt16(bigEndian: address.sin_port))
-        let deadline = Date().addingTimeInterval(seconds)
-        var emptySince: Date?
-        while Date() < deadline {
-            if Self.receiveQueue(localPort: serverPort, remotePort: ownPort) == 0 {
-                let since = emptySince ?? Date()
-                if Date().timeIntervalSince(since) >= 0.3 { return true }
-                emptySince = since
-            } else {
-                emptySince = nil
-            }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    /// The bytes waiting to be read by the loopback socket from `localPort` to `remotePort`.
-    private static func receiveQueue(localPort: Int, remotePort: Int) -> Int? {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
-        func port(_ address: Substring) -> Int? { address.split(separator: ":").last.flatMap { Int($0, radix: 16) } }
-        for line in table.split(separator: "\n").dropFirst() {
-            // sl local_address rem_address st tx_queue:rx_queue …
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, port(fields[1]) == localPort, port(fields[2]) == remotePort else { continue }
-            return port(fields[4])
-        }
-        return nil
-    }
-
     /// The close code of the close frame the server sent, once one was read.
     private(set) var closeCode: UInt16?
     /// Op 9 (invalid session) frames read.
@@ -180,42 +144,6 @@ final class RawSocket: @unchecked Sendable {
     }
 
     deinit { close(fd) }
-
-    /// Waits up to `seconds` until the server at `serverPort` has read everything this socket
-    /// sent: its socket's receive queue (loopback, so in this machine's /proc/net/tcp) empty and
-    /// staying so. Answers whether it got there.
-    func waitUntilTheServerHasRead(serverPort: Int, for seconds: Double) -> Bool {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let ownPort = Int(UInt16(bigEndian: address.sin_port))
-        let deadline = Date().addingTimeInterval(seconds)
-        var emptySince: Date?
-        while Date() < deadline {
-            if Self.receiveQueue(localPort: serverPort, remotePort: ownPort) == 0 {
-                let since = emptySince ?? Date()
-                if Date().timeIntervalSince(since) >= 0.3 { return true }
-                emptySince = since
-            } else {
-                emptySince = nil
-            }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    /// The bytes waiting to be read by the loopback socket from `localPort` to `remotePort`.
-    private static func receiveQueue(localPort: Int, remotePort: Int) -> Int? {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
-        func port(_ address: Substring) -> Int? { address.split(separator: ":").last.flatMap { Int($0, radix: 16) } }
-        for line in table.split(separator: "\n").dropFirst() {
-            // sl local_address rem_address st tx_queue:rx_queue …
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, port(fields[1]) == localPort, port(fields[2]) == remotePort else { continue }
-            return port(fields[4])
-        }
-        return nil
-    }
 
     func write(_ text: String) {
         _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
