@@ -171,12 +171,12 @@ struct RelayStepTests {
         try await TestCluster.with(cells: 2, edges: 2, internalTLS: false) { c in
             let (alice, _, usGuild, shared) = try await Self.sharedChannel(c)
             try await Self.withSourceAtHead(c) { cells, source, head in
-                let call = InternalAPI.relayPageStream(after: head, hold: .seconds(3), for: 2, follower: "relay-open-test")
+                let call = InternalAPI.relayPageStream(after: head, hold: .seconds(5), for: 2, follower: "relay-open-test")
+                let opened = ContinuousClock.now
                 let response = try await cells.stream(call, to: source)
                 #expect(response.status == .ok)
                 #expect(response.headers.first(name: "Content-Type") == RelayPageStream.contentType)
                 var pages = StreamedPages(response.body)
-                let opened = ContinuousClock.now
 
                 let first = try #require(try await pages.next())
                 #expect(first.seqs.isEmpty && first.through == head && first.head == head, "the first look, written at once: \(first)")
@@ -199,10 +199,9 @@ struct RelayStepTests {
                     #expect(page.seqs.allSatisfy { $0 > read } && (page.through ?? 0) >= page.seqs.last ?? .max)
                     read = page.through ?? read
                 }
-                #expect(ContinuousClock.now - opened < .seconds(3), "each page came while the read was open")
-                // Nothing more for cell 2: the answer ends with its time, and nothing else in it.
+                // Nothing more for cell 2: the answer ends with its time (counted from before it was asked), and nothing else in it.
                 #expect(try await pages.next() == nil)
-                #expect(ContinuousClock.now - opened >= .milliseconds(2900))
+                #expect(ContinuousClock.now - opened >= .milliseconds(4900))
                 #expect(try await c.domains[0].db.cursor(OutboxFollower.consumer("relay-open-test")) == head, "rows kept from where the read began")
             }
         }
