@@ -44,14 +44,17 @@ public struct CellClient: Sendable {
     public func exchange<Reply>(_ call: CellCall<Reply>, to base: String, timeout: TimeAmount = .seconds(30)) async throws -> CellReply {
         let request = outgoing(call, to: base)
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: call.replyLimit)
-            return CellReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                             body: Data(body.readableBytesView))
+            return try await Self.reply(try await http.execute(request, timeout: timeout), upTo: call.replyLimit)
         } catch {
             logger.warning("cell unreachable", metadata: ["cell": "\(base)", "path": "\(call.path.prefix { $0 != "?" })", "error": "\(error)"])
             throw APIError.serviceUnavailable
         }
+    }
+
+    /// An answer read whole (up to `limit` bytes), as `exchange` gives it.
+    public static func reply(_ response: HTTPClientResponse, upTo limit: Int) async throws -> CellReply {
+        let body = try await response.body.collect(upTo: limit)
+        return CellReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(body.readableBytesView))
     }
 
     /// The answer's head, its body left to stream (a file passed on as the cell sends it).

@@ -94,8 +94,7 @@ struct SourceFollower {
         let response = try await cells.stream(call, to: relay.url(source), timeout: .seconds(30))
         guard response.status == .ok, response.headers.first(name: "Content-Type") == RelayPageStream.contentType else {
             // A refusal (thrown as the source's own error), or a source that does not stream: one page.
-            let body = try await response.body.collect(upTo: call.replyLimit)
-            let reply = CellReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(body.readableBytesView))
+            let reply = try await CellClient.reply(response, upTo: call.replyLimit)
             guard reply.succeeded else { throw reply.error }
             return try await take(call.read(reply), readFrom: position.read, applied: &applied) != .nothingNew
         }
