@@ -93,6 +93,11 @@ final class SocketBinding: Sendable {
 extension GatewayHub {
     static var now: Double { ProcessInfo.processInfo.systemUptime }
     static let socketSendBuffer: SocketOptionValue = 128 << 10
+    /// A client sends little (heartbeats, an IDENTIFY, a presence now and then), and the
+    /// kernel's buffer for what it sends grows to tens of megabytes for one that sends fast
+    /// (here up to 32 MB): while the socket pauses reading (a full inbox) all of it would wait
+    /// in the kernel per connection. Fixed, it bounds that, and what a flood has in flight.
+    static let socketReceiveBuffer: SocketOptionValue = 64 << 10
 
     /// A socket just upgraded, on its event loop: HELLO goes out (or the socket's refusal), and
     /// from here its messages come through `received` and its end through `ended`. `close` sends
@@ -116,6 +121,7 @@ extension GatewayHub {
         // A fixed kernel send buffer instead of one that grows to megabytes for a slow reader:
         // what the client has not taken stays in the session's own bounded count (SocketOutput).
         try? channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.socketSendBuffer)
+        try? channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: Self.socketReceiveBuffer)
         let connection = GatewayConnection(now: Self.now, heartbeatInterval: heartbeatInterval, output: output, closer: closer,
                                            deliveries: deliveries)
         let binding = SocketBinding(connection, address: channel.remoteAddress?.ipAddress ?? "unknown", output: output, closer: closer,

@@ -17,9 +17,11 @@ final class StalledSocket: @unchecked Sendable {
     /// Inflates binary frames when the socket asked for transport compression.
     private let decompressor: (any GatewayDecompressor)?
 
-    init(port: Int, path: String = "/gateway?v=10&encoding=json", compression: GatewayCompression? = nil) throws {
+    /// `sendBuffer`: a fixed kernel send buffer, so what was sent and not yet taken by the
+    /// server is bounded too (by default it grows to megabytes).
+    init(port: Int, path: String = "/gateway?v=10&encoding=json", compression: GatewayCompression? = nil, sendBuffer: Int32? = nil) throws {
         decompressor = compression?.makeDecompressor()
-        fd = try connectToLoopback(port: port, receiveBuffer: 4096)
+        fd = try connectToLoopback(port: port, receiveBuffer: 4096, sendBuffer: sendBuffer)
         try writeAll(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8))
         // The 101's head, then frames.
@@ -184,10 +186,11 @@ func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async t
 
 /// A TCP socket connected to 127.0.0.1:`port`, whose reads wait at most 200 ms (and whose
 /// receive buffer is `receiveBuffer` bytes, when given).
-func connectToLoopback(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+func connectToLoopback(port: Int, receiveBuffer: Int32? = nil, sendBuffer: Int32? = nil) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw StalledSocket.Failure("socket") }
     if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+    if var size = sendBuffer { setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
     var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
