@@ -88,12 +88,15 @@ public struct OutboxPublisher: Service {
         var (head, numbered) = try await sequence()
         while position < head {
             let events: [OutboxEvent]
+            let fromSequencer: Bool
             if let first = numbered.first, first.seq == position + 1 {
                 events = Array(numbered.prefix(Self.page))
                 numbered.removeFirst(events.count)
+                fromSequencer = true
             } else {
                 events = try await db.events(after: position, upTo: head, limit: Self.page)
                 numbered = []
+                fromSequencer = false
             }
             guard let last = events.last else { break }
             // The batch's last position goes out too, ahead of its events: an edge that subscribes
@@ -102,8 +105,9 @@ public struct OutboxPublisher: Service {
             // concerns wake on it and read the (already numbered) rows themselves.
             let newest = String(last.seq)
             let wakes = await relayWakes?.destinations(of: events) ?? []
-            // The rows are numbered (and durable): a relay's held read may take them now.
-            relayWakes?.heldReads.wake(wakes)
+            // Rows read back here (not just numbered, when the sequencer woke their relays' held
+            // reads) wake them now: they are numbered and durable.
+            if !fromSequencer { relayWakes?.heldReads.wake(wakes) }
             let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), newest]]
                                                    + wakes.sorted().map { ["PUBLISH", Topics.relayWake(cell: cellName, destination: $0), newest] }
                                                    + events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] })
@@ -124,10 +128,16 @@ public struct OutboxPublisher: Service {
     /// Events published per Redis pipeline.
     static let page = 500
 
-    /// Numbers what has committed, and raises the unread counters' copy of what that changed;
-    /// answers the head and the rows it numbered.
+    /// Numbers what has committed, wakes the relays' reads held here that the rows concern, and
+    /// raises the unread counters' copy of what that changed; answers the head and the rows it
+    /// numbered.
     private func sequence() async throws -> (head: Int64, numbered: [OutboxEvent]) {
         let sequenced = try await db.sequenceOutbox()
+        // Before the counters' Redis writes: every relayed event waited for them (5.6 ms a
+        // message at 1,000 messages/s on two loaded cores), and the relays need only the rows.
+        if let relayWakes, !sequenced.events.isEmpty {
+            relayWakes.heldReads.wake(await relayWakes.destinations(of: sequenced.events))
+        }
         await counters.raise(sequenced.channelSeqs)
         await counters.apply(sequenced.readStates)
         return (sequenced.head, sequenced.events)
