@@ -82,6 +82,29 @@ struct GatewaySessionTests {
         #expect(s.receive(bytes(#"{"op":1,"d":1}"#), now: 31).isEmpty, "nothing after close")
     }
 
+    /// A session whose socket was closed after READY keeps numbering what it is sent (kept for a
+    /// RESUME, as a dropped socket's is), and a resume carries the numbers on with no gap; one
+    /// that never identified numbers nothing.
+    @Test func aSessionClosedAfterReadyNumbersOnUntilItResumes() {
+        let body = DispatchBody(type: "MESSAGE_CREATE", data: "{}")
+        var s = GatewaySession(now: 0, heartbeatInterval: 10)
+        _ = s.receive(bytes(identify), now: 1)
+        s.identified(intents: [.guilds, .guildMessages])
+        #expect(s.dispatch(body, needs: nil)?.seq == 1)
+        #expect(s.tick(now: 30) == [.close(.sessionTimedOut)])
+        #expect(s.dispatch(body, needs: nil)?.seq == 2, "numbered while closed")
+        #expect(s.dispatch(body, needs: .guildMessages)?.seq == 3)
+        #expect(s.dispatch(body, needs: .guildPresences) == nil, "intents still apply")
+        s.reattached(now: 31)
+        #expect(s.phase == .ready)
+        #expect(s.dispatch(body, needs: nil)?.seq == 4)
+
+        var unidentified = GatewaySession(now: 0, heartbeatInterval: 10)
+        #expect(unidentified.dispatch(body, needs: nil) == nil)
+        _ = unidentified.receive(bytes("{"), now: 1)
+        #expect(unidentified.dispatch(body, needs: nil) == nil)
+    }
+
     /// Member requests past their rate get RATE_LIMITED (with when to ask again) and the session
     /// stays; the next window takes requests again.
     @Test func memberRequestsPastTheirRateAreAnsweredRateLimited() {
