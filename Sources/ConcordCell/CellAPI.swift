@@ -297,7 +297,6 @@ public struct CellAPI: Sendable {
             if query.string("settled") == "1" { try await domain.settleOutbox() }
             // A durable follower (a relay) names itself: rows stay until it has them, and rows it
             // can no longer get are a loud refusal, never a silent skip past the gap.
-            var knownHead: Int64?
             if let follower = query.string("follower") {
                 guard follower.count <= 64, follower.allSatisfy({ $0.isLetter || $0.isNumber || "-_:.".contains($0) }) else {
                     throw APIError.invalidForm(.single(["follower"], code: "BASE_TYPE_INVALID", message: "Invalid follower name."))
@@ -307,7 +306,6 @@ public struct CellAPI: Sendable {
                 let confirmed = Int64(try query.int("confirmed", default: Int(after), in: 0...Int(after)))
                 let followed = try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: confirmed)
                 if followed.pruned { throw APIError.outboxPruned(after: after) }
-                knownHead = followed.head
             }
             // A relay says which cell it relays into: it gets only what is shared with that cell,
             // and how far the source looked (its cursor moves there, whatever it got).
@@ -320,7 +318,7 @@ public struct CellAPI: Sendable {
                 let streamed = try query.int("stream", default: 0, in: 0...1) == 1
                 let held = domain.relayWakes.heldReads
                 let seen = held.generation(of: destination)
-                var (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit, head: knownHead)
+                var (events, through, head) = try await domain.db.events(after: after, for: destination, limit: limit)
                 if streamed, hold > 0 {
                     return relayPageStream(first: (events, through, head), noted: seen, for: destination, limit: limit,
                                            until: .now + .milliseconds(hold))

@@ -80,41 +80,26 @@ extension SQLExecutor {
     /// workspace's data leaves its cell only where it is shared). Looks at most `window` rows
     /// past `after`; answers the events and how far it looked (the relay's cursor moves there
     /// even when nothing was for it).
-    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000, head known: Int64? = nil) async throws
+    public func events(after: Int64, for destination: Int, limit: Int, window: Int64 = 5000) async throws
         -> (events: [OutboxEvent], through: Int64, head: Int64) {
         // Saturating: `after` is a caller's number and may be the largest bigint.
         let (sum, overflow) = after.addingReportingOverflow(window)
         let windowEnd = overflow ? Int64.max : sum
-        guard let known else {
-            // The head and the rows in one round trip: a relay's held read looks each time this
-            // cell numbers something for it, and every look is on the way of a relayed event.
-            let rows = try await run(prepared: """
-                WITH h AS (SELECT seq FROM outbox_head)
-                SELECT h.seq, e.* FROM h LEFT JOIN LATERAL (
-                    SELECT \(unescaped: Self.eventColumns) FROM outbox
-                    WHERE seq > \(after) AND seq <= LEAST(h.seq, \(windowEnd)) AND \(unescaped: Self.relayedInto(destination))
-                    ORDER BY seq LIMIT \(limit)
-                ) e ON true ORDER BY e.seq
-                """)
-            let head = try rows.first?.decode(Int64.self) ?? 0
-            // Shaped as the sequencer's answer: the head, then an event (none: a row of the head alone).
-            let events = try rows.compactMap(Self.numberedEvent)
-            return Self.relayPage(events, after: after, end: min(head, windowEnd), head: head, limit: limit)
-        }
-        let end = min(known, windowEnd)
-        guard end > after else { return ([], after, known) }
-        let events = try await run(prepared: """
-            SELECT \(unescaped: Self.eventColumns) FROM outbox
-            WHERE seq > \(after) AND seq <= \(end) AND \(unescaped: Self.relayedInto(destination))
-            ORDER BY seq LIMIT \(limit)
-            """).map(Self.outboxEvent)
-        return Self.relayPage(events, after: after, end: end, head: known, limit: limit)
-    }
-
-    /// A relay's page: how far it looked is the window's end, or its last event when the page is full.
-    private static func relayPage(_ events: [OutboxEvent], after: Int64, end: Int64, head: Int64, limit: Int)
-        -> (events: [OutboxEvent], through: Int64, head: Int64) {
+        // The head and the rows in one round trip: a relay's held read looks each time this cell
+        // numbers something for it, and every look is on the way of a relayed event.
+        let rows = try await run(prepared: """
+            WITH h AS (SELECT seq FROM outbox_head)
+            SELECT h.seq, e.* FROM h LEFT JOIN LATERAL (
+                SELECT \(unescaped: Self.eventColumns) FROM outbox
+                WHERE seq > \(after) AND seq <= LEAST(h.seq, \(windowEnd)) AND \(unescaped: Self.relayedInto(destination))
+                ORDER BY seq LIMIT \(limit)
+            ) e ON true ORDER BY e.seq
+            """)
+        let head = try rows.first?.decode(Int64.self) ?? 0
+        let end = min(head, windowEnd)
         guard end > after else { return ([], after, head) }
+        // Shaped as the sequencer's answer: the head, then an event (none: a row of the head alone).
+        let events = try rows.compactMap(Self.numberedEvent)
         return (events, events.count == limit ? events.last?.seq ?? end : end, head)
     }
 
