@@ -25,6 +25,7 @@ FIGURES = [
     ("sends / pgbench, 64 clients", r"raw database rate, \d+ clients each: ([\d.]+)"),
     ("send ms: postgres, cell, edge, rest, machine",
      r"CPU per request \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+), load generator and rest ([\d.]+); machine ([\d.]+)"),
+    ("paced sends ms: p50, p99", r"sends, \d+ clients paced to \d+/s: .* p50 ([\d.]+) ms, p99 ([\d.]+) ms"),
     ("send ms: load generator", r"load generator CPU per request: ([\d.]+) ms"),
     ("identify ms: postgres, cell, edge, machine", r"identify: CPU per session \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+),.* machine ([\d.]+)"),
     ("sessions ready (s)", r"^fan-out: \d+/\d+ sessions ready in ([\d.]+) s"),

@@ -25,10 +25,20 @@ public struct TokenAuthority: Sendable {
     // which costs a copy of 32+ bytes.
     private let secret: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: secret) }
+    private let verified: VerifiedTokens
 
     public init(secret: [UInt8]) {
-        self.secret = secret
+        self.init(secret: secret, remembered: 8192)
     }
+
+    /// `remembered`: how many verified tokens are kept so their next use skips the check.
+    init(secret: [UInt8], remembered: Int) {
+        self.secret = secret
+        verified = VerifiedTokens(capacity: remembered)
+    }
+
+    /// Verified tokens kept (for tests).
+    var rememberedCount: Int { verified.count }
 
     /// A key for another purpose, derived from the token secret, so what every edge and cell
     /// already shares signs more than tokens without either key telling anything of the other.
@@ -45,6 +55,13 @@ public struct TokenAuthority: Sendable {
     }
 
     public func verify(_ token: String) -> TokenClaims? {
+        if let claims = verified.claims(of: token) { return claims }
+        guard let claims = checked(token) else { return nil }
+        verified.remember(token, claims)
+        return claims
+    }
+
+    private func checked(_ token: String) -> TokenClaims? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         // Only the canonical encoding verifies: no second spelling of the same token.
         guard parts.count == 3, token.utf8.count < 200,

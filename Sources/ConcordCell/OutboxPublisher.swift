@@ -85,18 +85,24 @@ public struct OutboxPublisher: Service {
         var position = position
         // What the sequencer numbered comes with its answer: the usual next page, unless the
         // publisher is behind it (after a failure or a restart) and reads from the outbox.
-        var (head, numbered) = try await sequence()
+        var (head, numbered, numberedWakes) = try await sequence()
         while position < head {
             let events: [OutboxEvent]
-            let fromSequencer: Bool
+            // The relays the page concerns, woken by the batch's last position below.
+            let wakes: Set<Int>
             if let first = numbered.first, first.seq == position + 1 {
                 events = Array(numbered.prefix(Self.page))
                 numbered.removeFirst(events.count)
-                fromSequencer = true
+                // The sequencer's answer for its whole batch (it woke their held reads already):
+                // a batch longer than a page wakes a relay of its later pages early, for one look.
+                wakes = numberedWakes
             } else {
                 events = try await db.events(after: position, upTo: head, limit: Self.page)
                 numbered = []
-                fromSequencer = false
+                // Rows read back here (after a failure or a restart) wake the held reads now:
+                // they are numbered and durable.
+                wakes = await relayWakes?.destinations(of: events) ?? []
+                relayWakes?.heldReads.wake(wakes)
             }
             guard let last = events.last else { break }
             // The batch's last position goes out too, ahead of its events: an edge that subscribes
@@ -104,10 +110,6 @@ public struct OutboxPublisher: Service {
             // `needsReadBack`), so it reads back what it may have missed; and the relays the batch
             // concerns wake on it and read the (already numbered) rows themselves.
             let newest = String(last.seq)
-            let wakes = await relayWakes?.destinations(of: events) ?? []
-            // Rows read back here (not just numbered, when the sequencer woke their relays' held
-            // reads) wake them now: they are numbered and durable.
-            if !fromSequencer { relayWakes?.heldReads.wake(wakes) }
             let replies = try await redis.pipeline([["PUBLISH", Topics.outbox(cell: cellName), newest]]
                                                    + wakes.sorted().map { ["PUBLISH", Topics.relayWake(cell: cellName, destination: $0), newest] }
                                                    + events.map { ["PUBLISH", Topics.of($0.event, cell: cellName), $0.wireJSON] })
@@ -119,7 +121,7 @@ public struct OutboxPublisher: Service {
             // Caught up: the sequencer runs again only for rows committed meanwhile (the cursor's
             // statement said whether there are any).
             if position >= head {
-                if moved.unsequenced { (head, numbered) = try await sequence() } else { head = max(head, moved.head) }
+                if moved.unsequenced { (head, numbered, numberedWakes) = try await sequence() } else { head = max(head, moved.head) }
             }
         }
         return position
@@ -129,17 +131,19 @@ public struct OutboxPublisher: Service {
     static let page = 500
 
     /// Numbers what has committed, wakes the relays' reads held here that the rows concern, and
-    /// raises the unread counters' copy of what that changed; answers the head and the rows it
-    /// numbered.
-    private func sequence() async throws -> (head: Int64, numbered: [OutboxEvent]) {
+    /// raises the unread counters' copy of what that changed; answers the head, the rows it
+    /// numbered and the relays they concern.
+    private func sequence() async throws -> (head: Int64, numbered: [OutboxEvent], wakes: Set<Int>) {
         let sequenced = try await db.sequenceOutbox()
         // Before the counters' Redis writes: every relayed event waited for them (5.6 ms a
         // message at 1,000 messages/s on two loaded cores), and the relays need only the rows.
+        var wakes = Set<Int>()
         if let relayWakes, !sequenced.events.isEmpty {
-            relayWakes.heldReads.wake(await relayWakes.destinations(of: sequenced.events))
+            wakes = await relayWakes.destinations(of: sequenced.events)
+            relayWakes.heldReads.wake(wakes)
         }
         await counters.raise(sequenced.channelSeqs)
         await counters.apply(sequenced.readStates)
-        return (sequenced.head, sequenced.events)
+        return (sequenced.head, sequenced.events, wakes)
     }
 }

@@ -1,4 +1,4 @@
-import ConcordAuth
+@testable import ConcordAuth
 import ConcordModels
 import Testing
 
@@ -29,6 +29,24 @@ struct AuthTests {
         #expect(authority.verify("") == nil)
         #expect(authority.verify("a.b.c") == nil)
         #expect(authority.verify(String(repeating: "x", count: 500)) == nil)
+    }
+
+    @Test func verifiedTokensAreRememberedBoundedAndOnlyWhenValid() {
+        let authority = TokenAuthority(secret: Array("0123456789abcdef0123456789abcdef".utf8), remembered: 3)
+        let tokens = (1...5).map { authority.mint(userID: Snowflake(UInt64($0)), tokenID: Snowflake(UInt64(100 + $0)), kind: .user) }
+        #expect(authority.verify(tokens[0])?.userID == Snowflake(1))
+        #expect(authority.rememberedCount == 1)
+        // Remembered, a token still says the same, and a user's token is still no bot's.
+        #expect(authority.verify(tokens[0]) == TokenClaims(userID: Snowflake(1), tokenID: Snowflake(101), kind: .user))
+        #expect(authority.authenticate(authorizationHeader: "Bot " + tokens[0]) == nil)
+        var tampered = Array(tokens[1]); tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
+        for _ in 0..<3 { #expect(authority.verify(String(tampered)) == nil) }
+        #expect(authority.rememberedCount == 1, "a token that failed is never kept")
+        for (index, token) in tokens.enumerated() { #expect(authority.verify(token)?.userID == Snowflake(UInt64(index + 1))) }
+        #expect(authority.rememberedCount == 3, "bounded")
+        for (index, token) in tokens.enumerated() { #expect(authority.verify(token)?.tokenID == Snowflake(UInt64(101 + index))) }
+        // Another secret's authority keeps its own: what one verified says nothing to the other.
+        #expect(TokenAuthority(secret: Array("another secret of thirty-two chars!".utf8)).verify(tokens[4]) == nil)
     }
 
     @Test func passwordsHashAndVerify() throws {
