@@ -55,8 +55,10 @@ public struct TokenAuthority: Sendable {
     }
 
     public func verify(_ token: String) -> TokenClaims? {
-        // Before the lookup, which hashes the whole text: no token is this long.
-        guard token.utf8.count < 200 else { return nil }
+        // Before the lookup, which hashes the whole text: no token is this long, and none holds
+        // anything but ASCII. (String equality is Unicode's canonical equivalence: a KELVIN SIGN
+        // equals a "K", so without this a second spelling of a remembered token would match it.)
+        guard token.utf8.count < 200, token.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
         if let claims = verified.claims(of: token) { return claims }
         guard let claims = checked(token) else { return nil }
         verified.remember(token, claims)

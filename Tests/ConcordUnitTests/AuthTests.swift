@@ -45,6 +45,13 @@ struct AuthTests {
         for (index, token) in tokens.enumerated() { #expect(authority.verify(token)?.userID == Snowflake(UInt64(index + 1))) }
         #expect(authority.rememberedCount == 3, "bounded")
         for (index, token) in tokens.enumerated() { #expect(authority.verify(token)?.tokenID == Snowflake(UInt64(101 + index))) }
+        // A second spelling of a remembered token that Swift's String calls equal (U+212A KELVIN
+        // SIGN for a "K") is refused, as it always was by the check itself.
+        let withK = (1...1000).lazy.map { authority.mint(userID: Snowflake(7), tokenID: Snowflake(UInt64($0)), kind: .user) }.first { $0.contains("K") }!
+        #expect(authority.verify(withK) != nil)
+        let kelvin = withK.replacingOccurrences(of: "K", with: "\u{212A}")
+        #expect(kelvin == withK, "Swift's String equality is canonical equivalence")
+        #expect(authority.verify(kelvin) == nil)
         // Another secret's authority keeps its own: what one verified says nothing to the other.
         #expect(TokenAuthority(secret: Array("another secret of thirty-two chars!".utf8)).verify(tokens[4]) == nil)
     }
