@@ -180,7 +180,10 @@ extension GatewayHub {
         unidentified.release(binding)
         binding.closer.finish()
         let c = binding.current
-        let session = c.state.withLock { s -> String? in s.machine.phase == .ready ? s.sessionID : nil }
+        // A session the edge closed after READY (no heartbeat in time, a broken frame, a flood)
+        // is detached like a dropped one: it stays resumable for the window, then ends. (It was
+        // left attached to its dead socket: never expiring, its user online for good.)
+        let session = c.state.withLock { s -> String? in s.machine.wasReady ? s.sessionID : nil }
         guard let session else { return }
         // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
         if detach(c, output: binding.output, now: Self.now), clientLeft { remove(session, c) }

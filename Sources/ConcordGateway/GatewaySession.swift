@@ -141,6 +141,10 @@ public struct GatewaySession: Sendable {
         }
     }
 
+    /// Whether the session got as far as READY (or a RESUME): from then on it is resumable,
+    /// whatever closed its socket.
+    public var wasReady: Bool { numbering }
+
     /// The edge verified the IDENTIFY token: the session is ready for READY and dispatches.
     public mutating func identified(intents: Intents) {
         self.intents = intents

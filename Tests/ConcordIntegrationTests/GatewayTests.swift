@@ -1,4 +1,5 @@
 import ConcordGateway
+@testable import ConcordEdge
 import ConcordModels
 import ConcordRedis
 import Foundation
@@ -144,14 +145,22 @@ struct GatewayTests {
     /// A close the edge began (here 4008: too many commands) leaves the session resumable, as on
     /// Discord. (Clients such as aiohttp answer any close with 1000; the edge closes the socket
     /// right after its close frame, and an answer that still reaches it does not end the session.)
+    /// And the edge detaches it as it does a dropped one: it ends when the window does, and its
+    /// user no longer counts as online here (it stayed attached to its dead socket before).
     @Test func aClientAnsweringTheEdgesCloseKeepsItsSession() async throws {
         try await TestCluster.with { c in
-            let (_, alice) = try await c.register("alice")
+            let (aliceID, alice) = try await c.register("alice")
             let client = GatewayTestClient(url: gatewayURL(c))
             client.send(identify(alice))
             let session = try await client.waitDispatch("READY")["d"]?["session_id"]?.stringValue ?? ""
+            let hub = c.edgeAPIs[0].gateway
+            #expect(hub.presence.state(of: aliceID) != nil)
             for _ in 0..<130 { client.send(#"{"op":1,"d":1}"#) }
             #expect(await client.closeCode() == .unknown(4008))
+            try await eventually("the closed session detached") {
+                hub.resumable(session)?.state.withLock { $0.detachedUntil != nil && $0.output == nil } == true
+            }
+            #expect(hub.presence.state(of: aliceID) == nil, "no session of alice's is attached")
 
             let resumed = GatewayTestClient(url: gatewayURL(c))
             resumed.send(#"{"op":6,"d":{"token":"\#(alice)","session_id":"\#(session)","seq":1}}"#)
