@@ -24,7 +24,7 @@ extension GatewayHub {
         }
         for (id, connection) in ended {
             logger.info("closing a session whose token was revoked", metadata: ["session": "\(id)"])
-            remove(id, connection)
+            remove(id, connection, why: "its token was revoked")
             connection.close(.authenticationFailed)
         }
     }

@@ -186,7 +186,7 @@ extension GatewayHub {
         let session = c.state.withLock { s -> String? in s.machine.wasReady ? s.sessionID : nil }
         guard let session else { return }
         // As on Discord: a client closing with 1000 or 1001 has ended its session, not lost it.
-        if detach(c, output: binding.output, now: Self.now), clientLeft { remove(session, c) }
+        if detach(c, output: binding.output, now: Self.now), clientLeft { remove(session, c, why: "its client closed with 1000 or 1001") }
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never
@@ -342,7 +342,7 @@ extension GatewayHub {
             return frames.count
         }
         guard let replayed else {
-            if adopted { remove(sessionID, old) }
+            if adopted { remove(sessionID, old, why: "the handed-over session kept no frames from its sequence") }
             invalidSession(fresh, "resume from a sequence no longer kept")
             return
         }

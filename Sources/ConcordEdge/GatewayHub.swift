@@ -371,7 +371,7 @@ final class GatewayHub: Sendable {
             guard let page = await readOutbox(cell, after: after, settled: after == start) else {
                 logger.warning("outbox read-back for a session failed", metadata: ["cell": "\(cell)"])
                 connection.close(.unknownError)
-                if let id = connection.sessionID { remove(id, connection) }
+                if let id = connection.sessionID { remove(id, connection, why: "its outbox read-back failed") }
                 return
             }
             for item in page {
@@ -631,10 +631,13 @@ final class GatewayHub: Sendable {
         let expired = registry.withLock { r -> [(String, GatewayConnection)] in
             r.sessions.filter { _, c in c.state.withLock { ($0.detachedUntil ?? .infinity) < now } }.map { ($0.key, $0.value) }
         }
-        for (id, connection) in expired { remove(id, connection) }
+        for (id, connection) in expired { remove(id, connection, why: "its resume window ended") }
     }
 
-    func remove(_ sessionID: String, _ connection: GatewayConnection) {
+    /// Forgets a session; `why` goes to the debug log, so a RESUME refused as unknown can be
+    /// traced to what ended its session.
+    func remove(_ sessionID: String, _ connection: GatewayConnection, why: String) {
+        logger.debug("session removed", metadata: ["session": "\(sessionID)", "why": "\(why)"])
         let guilds = connection.guilds
         let user = connection.userID
         registry.withLock { r in
