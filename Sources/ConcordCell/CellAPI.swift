@@ -304,8 +304,9 @@ public struct CellAPI: Sendable {
                 // Rows are kept from where the follower's copy is known to be (a relay reading
                 // ahead of what its destination has applied says so), never past where it reads.
                 let confirmed = Int64(try query.int("confirmed", default: Int(after), in: 0...Int(after)))
-                let followed = try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: confirmed)
-                if followed.pruned { throw APIError.outboxPruned(after: after) }
+                if try await domain.db.followOutbox(OutboxFollower.consumer(follower), after: confirmed) {
+                    throw APIError.outboxPruned(after: after)
+                }
             }
             // A relay says which cell it relays into: it gets only what is shared with that cell,
             // and how far the source looked (its cursor moves there, whatever it got).

@@ -101,8 +101,7 @@ public struct OutboxPublisher: Service {
                 numbered = []
                 // Rows read back here (after a failure or a restart) wake the held reads now:
                 // they are numbered and durable.
-                wakes = await relayWakes?.destinations(of: events) ?? []
-                relayWakes?.heldReads.wake(wakes)
+                wakes = await relayWakes?.wakeHeldReads(for: events) ?? []
             }
             guard let last = events.last else { break }
             // The batch's last position goes out too, ahead of its events: an edge that subscribes
@@ -137,11 +136,7 @@ public struct OutboxPublisher: Service {
         let sequenced = try await db.sequenceOutbox()
         // Before the counters' Redis writes: every relayed event waited for them (5.6 ms a
         // message at 1,000 messages/s on two loaded cores), and the relays need only the rows.
-        var wakes = Set<Int>()
-        if let relayWakes, !sequenced.events.isEmpty {
-            wakes = await relayWakes.destinations(of: sequenced.events)
-            relayWakes.heldReads.wake(wakes)
-        }
+        let wakes = await relayWakes?.wakeHeldReads(for: sequenced.events) ?? []
         await counters.raise(sequenced.channelSeqs)
         await counters.apply(sequenced.readStates)
         return (sequenced.head, sequenced.events, wakes)

@@ -47,6 +47,15 @@ public final class RelayWakes: Sendable {
         return cells
     }
 
+    /// Wakes the relays' reads held here that `events` (numbered and durable) concern; answers
+    /// which relays those are, for the Redis wake topics.
+    func wakeHeldReads(for events: [OutboxEvent]) async -> Set<Int> {
+        guard !events.isEmpty else { return [] }
+        let cells = await destinations(of: events)
+        heldReads.wake(cells)
+        return cells
+    }
+
     private func currentShares() async -> [Snowflake: Set<Int>] {
         let now = ContinuousClock.now
         let (copy, fresh) = shares.withLock { s in (s.cellsOf, s.loadedAt.map { now - $0 < Self.reloadAfter } ?? false) }

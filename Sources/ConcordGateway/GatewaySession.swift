@@ -29,8 +29,9 @@ public struct GatewaySession: Sendable {
 
     public private(set) var phase: Phase = .connected
     public private(set) var sequence: Int64 = 0
-    /// The session was identified (or restored): it numbers events from then on, closed or not.
-    private var numbering = false
+    /// The session got as far as READY (or a RESUME): from then on it numbers what it is sent and
+    /// is resumable, whatever closes its socket.
+    public private(set) var wasReady = false
     public private(set) var intents: Intents = []
     /// The last sequence the client says it received (a heartbeat's d): frames up to it
     /// need not be handed over for RESUME.
@@ -141,16 +142,12 @@ public struct GatewaySession: Sendable {
         }
     }
 
-    /// Whether the session got as far as READY (or a RESUME): from then on it is resumable,
-    /// whatever closed its socket.
-    public var wasReady: Bool { numbering }
-
     /// The edge verified the IDENTIFY token: the session is ready for READY and dispatches.
     public mutating func identified(intents: Intents) {
         self.intents = intents
         phase = .ready
         sequence = 0
-        numbering = true
+        wasReady = true
     }
 
     /// A session handed over by another edge resumes here: ready, numbering on from `sequence`.
@@ -164,7 +161,7 @@ public struct GatewaySession: Sendable {
     /// clock restarts; its sequence carries on.
     public mutating func reattached(now: Double) {
         phase = .ready
-        numbering = true
+        wasReady = true
         lastHeartbeat = now
     }
 
@@ -189,7 +186,7 @@ public struct GatewaySession: Sendable {
         // socket's session does: it stays resumable, and a resume must not replay around a gap.
         // (Under a loaded test run, 567 messages went unnumbered after a 4009 and the resume
         // that followed replayed without them.)
-        guard numbering else { return nil }
+        guard wasReady else { return nil }
         if let needs, !intents.contains(needs) { return nil }
         sequence += 1
         return Dispatch(seq: sequence, body: body)

@@ -157,12 +157,11 @@ extension SQLExecutor {
         return (moved.head, moved.unsequenced)
     }
 
-    /// A durable follower (a relay) reading on after `after`: whether rows right after it are gone
-    /// (pruned: it can never catch up from there), and the head; its cursor moves to `after`
-    /// (as `advanceCursor`) only when nothing is gone, so a refused follower holds nothing back.
-    public func followOutbox(_ consumer: String, after: Int64) async throws -> (pruned: Bool, head: Int64) {
-        let moved = try await moveCursor(consumer, to: after, unlessPruned: true)
-        return (moved.pruned, moved.head)
+    /// A durable follower (a relay) reading on after `after`: answers whether rows right after it
+    /// are gone (pruned: it can never catch up from there); its cursor moves to `after` (as
+    /// `advanceCursor`) only when nothing is gone, so a refused follower holds nothing back.
+    public func followOutbox(_ consumer: String, after: Int64) async throws -> Bool {
+        try await moveCursor(consumer, to: after, unlessPruned: true).pruned
     }
 
     private func moveCursor(_ consumer: String, to seq: Int64, unlessPruned: Bool) async throws

@@ -56,6 +56,18 @@ struct AuthTests {
         #expect(TokenAuthority(secret: Array("another secret of thirty-two chars!".utf8)).verify(tokens[4]) == nil)
     }
 
+    @Test func hostileTokenTextIsRefusedAndNeverKept() {
+        let authority = TokenAuthority(secret: Array("0123456789abcdef0123456789abcdef".utf8), remembered: 8)
+        let token = authority.mint(userID: Snowflake(UInt64.max >> 1), tokenID: Snowflake(UInt64.max), kind: .user)
+        #expect(authority.verify(token)?.tokenID == Snowflake(UInt64.max), "the largest ids round-trip")
+        for hostile in [token + "\u{0}", "\u{0}" + token, String(repeating: "\u{0}", count: 100), "-1", "18446744073709551615",
+                        token + String(repeating: "A", count: 10 << 20), String(repeating: ".", count: 10 << 20)] {
+            #expect(authority.verify(hostile) == nil)
+            #expect(authority.authenticate(authorizationHeader: "Bot " + hostile) == nil)
+        }
+        #expect(authority.rememberedCount == 1, "only the real token is kept")
+    }
+
     @Test func passwordsHashAndVerify() throws {
         let hasher = PasswordHasher(rounds: 1 << 10, blockSize: 8, parallelism: 1)
         let stored = try hasher.hash("hunter22")
