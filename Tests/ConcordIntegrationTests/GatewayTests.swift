@@ -154,7 +154,8 @@ struct GatewayTests {
             client.send(identify(alice))
             let session = try await client.waitDispatch("READY")["d"]?["session_id"]?.stringValue ?? ""
             let hub = c.edgeAPIs[0].gateway
-            #expect(hub.presence.state(of: aliceID) != nil)
+            // READY goes out before the edge counts the user present, so this waits for it.
+            try await eventually("alice counted present") { hub.presence.state(of: aliceID) != nil }
             for _ in 0..<130 { client.send(#"{"op":1,"d":1}"#) }
             #expect(await client.closeCode() == .unknown(4008))
             try await eventually("the closed session detached") {

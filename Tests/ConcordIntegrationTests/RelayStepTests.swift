@@ -143,14 +143,19 @@ struct RelayStepTests {
                     return (page, ContinuousClock.now - started)
                 }
 
-                // An unshared channel's message: numbered, but nothing for cell 2; the read is held its whole time.
-                async let quiet = heldRead(.milliseconds(700))
+                // An unshared channel's message: numbered while the read is held, but nothing for
+                // cell 2; the read is held its whole time. (The hold is long enough for a busy
+                // machine's sequencer to number the post well inside it.)
+                async let quiet = heldRead(.seconds(2))
                 try await Task.sleep(for: .milliseconds(100))
                 #expect(try await c.request(.POST, "/channels/\(usGuild.system_channel_id!)/messages", token: alice,
                                             body: MessageCreateRequest(content: "not for them")).status == 200)
+                try await eventually("the unshared post numbered inside the hold", timeout: .milliseconds(1500)) {
+                    try await c.domains[0].db.outboxHead() > head
+                }
                 let (unshared, waited) = try await quiet
                 #expect(unshared.seqs.isEmpty && (unshared.through ?? 0) > head, "answered with where the source looked: \(unshared)")
-                #expect(waited >= .milliseconds(700))
+                #expect(waited >= .seconds(2))
 
                 // A shared channel's message answers the held read long before its time is up.
                 async let answered = heldRead(.seconds(5))
