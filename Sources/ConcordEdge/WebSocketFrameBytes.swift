@@ -7,15 +7,31 @@ import NIOWebSocket
 /// Server frames are never masked (RFC 6455 §5.1), and every frame Concord sends is whole (FIN).
 enum WebSocketFrameBytes {
     static func appendHeader(opcode: WebSocketOpcode, length: Int, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(0x80) | UInt8(webSocketOpcode: opcode))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumHeaderBytes) { out in
+            writeHeader(opcode: opcode, length: length, into: out)
+        }
+    }
+
+    static let maximumHeaderBytes = 10
+
+    /// Writes a frame's header at the start of `out` (room for `maximumHeaderBytes`); answers
+    /// its size. Byte by byte into memory already reserved: writing its one-byte integers
+    /// through the buffer checked room and uniqueness and copied each (3% of a fan-out's CPU).
+    private static func writeHeader(opcode: WebSocketOpcode, length: Int, into out: UnsafeMutableRawBufferPointer) -> Int {
+        out[0] = 0x80 | UInt8(webSocketOpcode: opcode)
         switch length {
-        case ..<126: buffer.writeInteger(UInt8(length))
+        case ..<126:
+            out[1] = UInt8(length)
+            return 2
         case ...Int(UInt16.max):
-            buffer.writeInteger(UInt8(126))
-            buffer.writeInteger(UInt16(length))
+            out[1] = 126
+            out[2] = UInt8(length >> 8)
+            out[3] = UInt8(length & 0xFF)
+            return 4
         default:
-            buffer.writeInteger(UInt8(127))
-            buffer.writeInteger(UInt64(length))
+            out[1] = 127
+            for index in 0..<8 { out[2 + index] = UInt8((UInt64(length) >> (8 * (7 - index))) & 0xFF) }
+            return 10
         }
     }
 
@@ -29,14 +45,12 @@ enum WebSocketFrameBytes {
         buffer.writeString(text)
     }
 
-    /// A dispatch's frame: room made once for all of it, and its text copied in one pass over
-    /// the buffer's memory (not one capacity check per piece).
+    /// A dispatch's frame: room made once for all of it, header and text written in one pass
+    /// over the buffer's memory (not one capacity check per piece).
     static func append(_ dispatch: Dispatch, to buffer: inout ByteBuffer) {
         let length = dispatch.byteCount
-        buffer.reserveCapacity(minimumWritableBytes: 10 + length)
-        appendHeader(opcode: .text, length: length, to: &buffer)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
-            var at = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumHeaderBytes + length) { out in
+            var at = writeHeader(opcode: .text, length: length, into: out)
             dispatch.withPieces(text: { text in
                 let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
                     UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))

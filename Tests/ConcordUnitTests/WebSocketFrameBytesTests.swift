@@ -37,6 +37,19 @@ struct WebSocketFrameBytesTests {
         #expect(bytes.count == 2 + first.count + 4 + 300 + 5)
     }
 
+    /// A dispatch's header is written with its text: each length form, then the text whole.
+    @Test(arguments: [100, 200, 70_000])
+    func aDispatchsHeaderTakesItsLengthsForm(dataLength: Int) {
+        let dispatch = Dispatch(seq: 3, type: "T", data: "\"" + String(repeating: "x", count: dataLength) + "\"")
+        var buffer = ByteBuffer()
+        WebSocketFrameBytes.append(dispatch, to: &buffer)
+        WebSocketFrameBytes.append(text: "after", to: &buffer)
+        let text = Array(dispatch.frame.utf8)
+        let headerBytes = header(.text, text.count)
+        #expect(Array(buffer.readableBytesView) == headerBytes + text + [0x81, 5] + Array("after".utf8))
+        #expect(headerBytes.count == (text.count < 126 ? 2 : text.count <= 65_535 ? 4 : 10))
+    }
+
     @Test func aDispatchsBytesAreItsFrameForEverySequenceNumber() {
         var seqs: [Int64] = [0, 1, 9, 10, 99, 100, 12_345, Int64.max, -1, Int64.min]
         var power: Int64 = 1
