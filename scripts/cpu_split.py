@@ -5,11 +5,13 @@
 of every PostgreSQL and Redis process, and of the whole machine. `cpu_split.py report FILE
 REQUESTS ROLE=PID...` takes a second reading and prints each role's share: the load generator (unless
 a role is named "load generator") and anything else on the machine is what is left of the
-machine's busy time.
+machine's busy time. It also prints how many of the machine's cores were busy over the stage, so a
+latency taken on a saturated machine says so.
 """
 import json
 import os
 import sys
+import time
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -40,7 +42,7 @@ def machine_busy():
 
 
 def reading(roles):
-    out = {"machine": machine_busy(), "postgres": 0, "redis": 0}
+    out = {"machine": machine_busy(), "postgres": 0, "redis": 0, "at": time.monotonic()}
     # A role whose process has gone (the load generator, read after it exits) is left out: its
     # share is counted with the rest.
     for role, pid in roles:
@@ -68,13 +70,16 @@ def main():
     with open(path) as f:
         before = json.load(f)
     after = reading(roles)
+    started = before.pop("at", None)
+    elapsed = after.pop("at") - started if started is not None else 0
     used = {k: (after[k] - before[k]) * 1000 / TICK for k in after if k in before}
     named = sum(v for k, v in used.items() if k != "machine")
     # With the load generator named among the roles, what is left is everything else.
     leftover = "rest" if "load generator" in used else "load generator and rest"
     used[leftover] = max(0, used["machine"] - named)
     parts = ", ".join(f"{k} {v / requests:.2f}" for k, v in used.items() if k != "machine")
-    print(f"CPU per request (ms): {parts}; machine {used['machine'] / requests:.2f}")
+    busy = f" (busy {used['machine'] / 1000 / elapsed:.2f} of {os.cpu_count()} cores)" if elapsed > 0 else ""
+    print(f"CPU per request (ms): {parts}; machine {used['machine'] / requests:.2f}{busy}")
 
 
 if __name__ == "__main__":
