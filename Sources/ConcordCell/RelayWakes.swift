@@ -35,7 +35,7 @@ public final class RelayWakes: Sendable {
 
     /// The other cells whose relays have something to read in `events`. A registry that cannot
     /// be read leaves the last copy in use (the relays' polls make up for what it missed).
-    func destinations(of events: [OutboxEvent]) async -> Set<Int> {
+    private func destinations(of events: [OutboxEvent]) async -> Set<Int> {
         let cellsOf = await currentShares()
         var cells = Set<Int>()
         for item in events {

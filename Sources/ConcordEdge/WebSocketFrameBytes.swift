@@ -12,7 +12,7 @@ enum WebSocketFrameBytes {
         }
     }
 
-    static let maximumHeaderBytes = 10
+    private static let maximumHeaderBytes = 10
 
     /// Writes a frame's header at the start of `out` (room for `maximumHeaderBytes`); answers
     /// its size. Byte by byte into memory already reserved: writing its one-byte integers
