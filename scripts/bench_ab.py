@@ -42,6 +42,7 @@ FIGURES = [
     ("relay ms: page read, apply, events per apply", r"relay into cell 2: \d+ pages read \(mean ([\d.]+) ms\), \d+ applied \(mean ([\d.]+) ms\), ([\d.]+) events"),
     ("cells ms per message: postgres, cell-1, cell-2, machine",
      r"cells: CPU per message \(ms\): postgres ([\d.]+),.* cell-1 ([\d.]+),.* cell-2 ([\d.]+),.*; machine ([\d.]+)"),
+    ("cells: cores busy", r"cells: CPU per message \(ms\):.*\(busy ([\d.]+) of"),
     ("replication lag ms: p50, p99", r"replication lag \(.*\): p50 ([\d.]+) ms, p99 ([\d.]+) ms"),
     ("hops per request", r"hops per request .* = ([\d.]+)"),
 ]

@@ -47,23 +47,16 @@ extension SQLExecutor {
     }
 
     /// What `outboxEvent` reads, in its order.
-    private static var eventColumns: String { eventColumns(of: nil) }
-
-    /// The same, of the table named `table` (for a RETURNING list, where names need their table).
-    static func eventColumns(of table: String?) -> String {
-        let prefix = table.map { $0 + "." } ?? ""
-        return ["seq", "event_type", "workspace_id", "channel_id", "user_id", "payload::text AS payload", "request_id"]
-            .map { prefix + $0 }.joined(separator: ", ")
-    }
+    private static var eventColumns: String { "seq, event_type, workspace_id, channel_id, user_id, payload::text AS payload, request_id" }
 
     private static func outboxEvent(_ row: PostgresRow) throws -> OutboxEvent {
         let (seq, type, ws, ch, user, payload, request) = try row.decode((Int64, String, Int64?, Int64?, Int64?, String, String?).self)
         return event(seq: seq, type: type, ws, ch, user, payload: payload, requestID: request)
     }
 
-    /// An event the sequencer numbered: its row after the old head (a pass that numbered
-    /// nothing answers one row of the head alone: nil). A relay's look answers the same shape.
-    static func numberedEvent(_ row: PostgresRow) throws -> OutboxEvent? {
+    /// An event of a relay's look: its row after the head (a look that found nothing answers one
+    /// row of the head alone: nil).
+    private static func numberedEvent(_ row: PostgresRow) throws -> OutboxEvent? {
         let (_, seq, type, ws, ch, user, payload, request) =
             try row.decode((Int64, Int64?, String?, Int64?, Int64?, Int64?, String?, String?).self)
         guard let seq, let type, let payload else { return nil }
@@ -98,7 +91,6 @@ extension SQLExecutor {
         let head = try rows.first?.decode(Int64.self) ?? 0
         let end = min(head, windowEnd)
         guard end > after else { return ([], after, head) }
-        // Shaped as the sequencer's answer: the head, then an event (none: a row of the head alone).
         let events = try rows.compactMap(Self.numberedEvent)
         return (events, events.count == limit ? events.last?.seq ?? end : end, head)
     }
@@ -236,101 +228,37 @@ extension Database {
     /// they became visible, and keeps derived channel state (last_message_id) current.
     /// Only one sequencer runs per cell at a time (an advisory lock).
     public func sequenceOutbox(batch: Int = 1000) async throws -> SequencedOutbox {
-        // Many passes find nothing new: one statement answers that, instead of a transaction of
-        // five (the publisher's cursor move answers it too after each publication).
-        if let row = try await run(prepared: "SELECT seq, EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) FROM outbox_head").first {
-            let (head, pending) = try row.decode((Int64, Bool).self)
-            if !pending { return SequencedOutbox(head: head) }
-        }
-        // Each statement is a round trip under the sequencer's lock (and every event waits for
-        // this pass): the lock and the system-write mark go together, and so do numbering the
-        // rows and raising the head. Prepared, as the publisher's and relays' reads are: planning
-        // them was a sixth of PostgreSQL's time on a send.
-        return try await transaction { tx in
-            // Numbering rows committed before a move's freeze is bookkeeping, not a client's write:
-            // it passes the moved-workspace triggers (and does not wait for a freeze).
-            let locked = try await tx.run(prepared: "SELECT pg_try_advisory_xact_lock(7362002), \(unescaped: Self.systemWrite)").first
-            guard let locked, try locked.decode((Bool, String).self).0 else {
-                return SequencedOutbox(head: try await tx.outboxHead())
+        // The whole pass is one call of a function (migration 027): as separate statements it was
+        // six round trips per pass, and at moderate rates each pass numbers one or two events.
+        // Every event waits on this pass; the lock is held for one round trip, not four.
+        let rows = try await run(prepared: """
+            SELECT * FROM sequence_outbox(\(Int32(clamping: batch)), \(Int64(Snowflake.bucketMilliseconds)))
+            """)
+        var pass = SequencedOutbox(head: 0)
+        var old: Int64 = 0
+        for row in rows {
+            let r = row.makeRandomAccess()
+            switch try r[0].decode(String.self) {
+            case "h":
+                old = try r[1].decode(Int64.self)
+            case "e":
+                pass.events.append(OutboxEvent(seq: try r[2].decode(Int64.self), event: PendingEvent(
+                    type: try r[3].decode(String.self), guildID: try r[4].decode(Int64?.self).map(Snowflake.init(int64:)),
+                    channelID: try r[5].decode(Int64?.self).map(Snowflake.init(int64:)),
+                    userID: try r[6].decode(Int64?.self).map(Snowflake.init(int64:)),
+                    payload: try r[7].decode(String.self), requestID: try r[8].decode(String?.self))))
+            case "c":
+                pass.channelSeqs.append((Snowflake(int64: try r[5].decode(Int64.self)), try r[10].decode(Int64.self)))
+            case "r":
+                pass.readStates.append(ReadStateRow(
+                    userID: Snowflake(int64: try r[6].decode(Int64.self)), channelID: Snowflake(int64: try r[5].decode(Int64.self)),
+                    lastMessageID: Snowflake(int64: try r[9].decode(Int64.self)), lastSeq: try r[10].decode(Int64.self),
+                    mentionCount: Int(try r[11].decode(Int32.self)), version: try r[12].decode(Int64.self)))
+            default:
+                continue
             }
-            // Read after the lock is held (a statement of its own, so its snapshot sees the last
-            // holder's commit): only the lock's holder moves the head.
-            // The numbered rows come back whole: the publisher publishes them next, and reading
-            // them back was one more round trip per pass.
-            let numberedRows = try await tx.run(prepared: """
-                WITH old AS (SELECT seq FROM outbox_head),
-                batch AS (
-                    SELECT id, row_number() OVER (ORDER BY id) AS ord FROM outbox WHERE seq IS NULL ORDER BY id LIMIT \(batch)
-                ), numbered AS (
-                    UPDATE outbox o SET seq = old.seq + batch.ord, sequenced_at = now() FROM batch, old WHERE o.id = batch.id
-                    RETURNING \(unescaped: Self.eventColumns(of: "o"))
-                ), raised AS (
-                    UPDATE outbox_head SET seq = (SELECT seq FROM old) + (SELECT count(*) FROM numbered)
-                    WHERE EXISTS (SELECT 1 FROM numbered)
-                )
-                SELECT old.seq, n.* FROM old LEFT JOIN numbered n ON true ORDER BY n.seq
-                """)
-            guard let first = numberedRows.first else { return SequencedOutbox(head: 0) }
-            let old = try first.decode(Int64.self)
-            let events = try numberedRows.compactMap { row in try Self.numberedEvent(row) }
-            guard !events.isEmpty else { return SequencedOutbox(head: old) }
-            let head = old + Int64(events.count)
-            // Each channel numbers its new messages in commit order: unread counts are differences
-            // of these numbers. (A DM's message has one event per user: it is counted once.) One
-            // statement answers both what the unread counters need: each bumped channel's new
-            // sequence (a row without a user) and each sender's read state.
-            // Each message is found by its whole key (channel, bucket, id), worked out before the
-            // update: joined to the messages by channel first, PostgreSQL's plan made once for
-            // every pass read the channel's whole history each pass (~20 ms under `make bench-sends`).
-            let rows = try await tx.run(prepared: """
-                WITH created AS (
-                    SELECT channel_id, message_id, row_number() OVER (PARTITION BY channel_id ORDER BY first_seq) AS n
-                    FROM (SELECT channel_id, (payload->>'id')::bigint AS message_id, min(seq) AS first_seq
-                          FROM outbox WHERE seq > \(old) AND seq <= \(head) AND event_type = 'MESSAGE_CREATE'
-                          GROUP BY 1, 2) e
-                ), bumped AS (
-                    UPDATE channels c SET message_seq = c.message_seq + t.added, last_message_id = GREATEST(c.last_message_id, t.last_id)
-                    FROM (SELECT channel_id, count(*) AS added, max(message_id) AS last_id FROM created GROUP BY channel_id) t
-                    WHERE c.id = t.channel_id
-                    RETURNING c.id, c.message_seq, c.message_seq - t.added AS base, c.home_cell IS NULL AS homed_here
-                ), targets AS MATERIALIZED (
-                    SELECT created.channel_id, ((created.message_id >> 22) / \(Int64(Snowflake.bucketMilliseconds)))::int AS bucket,
-                           created.message_id, bumped.base + created.n AS channel_seq
-                    FROM created JOIN bumped ON bumped.id = created.channel_id
-                ), numbered AS (
-                    UPDATE messages m SET channel_seq = t.channel_seq
-                    FROM targets t
-                    WHERE m.channel_id = t.channel_id AND m.bucket = t.bucket AND m.id = t.message_id
-                    RETURNING m.channel_id, m.id, m.author_id, m.channel_seq
-                ), senders AS (
-                    -- Each sender's newest message of the pass per channel homed here (a replica's
-                    -- messages move their authors' read states at the channel's home).
-                    SELECT numbered.author_id AS user_id, numbered.channel_id, max(numbered.id) AS last_message_id,
-                           max(numbered.channel_seq) AS last_seq
-                    FROM numbered JOIN bumped ON bumped.id = numbered.channel_id AND bumped.homed_here
-                    GROUP BY 1, 2
-                ), read AS (
-                    -- A sender has read up to their own message. Locked in key order, as a batch of
-                    -- sends writes the rows of those it mentions: in any other order this and such
-                    -- a batch could wait on each other.
-                    INSERT INTO read_states (user_id, channel_id, last_message_id, last_seq)
-                    SELECT user_id, channel_id, last_message_id, last_seq FROM senders ORDER BY user_id, channel_id
-                    ON CONFLICT (user_id, channel_id) DO UPDATE SET
-                        last_message_id = GREATEST(read_states.last_message_id, EXCLUDED.last_message_id),
-                        last_seq = GREATEST(read_states.last_seq, EXCLUDED.last_seq), \(unescaped: ReadStateRow.newVersion)
-                    \(unescaped: ReadStateRow.returning)
-                )
-                SELECT user_id, channel_id, last_message_id, last_seq, mention_count, version FROM read
-                UNION ALL
-                SELECT NULL, id, NULL, message_seq, NULL, NULL FROM bumped
-                """)
-            var readStates: [ReadStateRow] = []
-            var channelSeqs: [(channel: Snowflake, seq: Int64)] = []
-            for row in rows {
-                let (user, channel, _, seq, _, _) = try row.decode((Int64?, Int64, Int64?, Int64, Int?, Int64?).self)
-                if user == nil { channelSeqs.append((Snowflake(int64: channel), seq)) } else { readStates.append(try ReadStateRow.row(row)) }
-            }
-            return SequencedOutbox(head: head, channelSeqs: channelSeqs, readStates: readStates, events: events)
         }
+        pass.head = old + Int64(pass.events.count)
+        return pass
     }
 }
