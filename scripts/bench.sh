@@ -383,8 +383,16 @@ cells_bench() {
     roles+=("load generator=$bench")
     while [ ! -f "$root/sending" ] && kill -0 "$bench" 2>/dev/null; do nap 0.02; done
     "$PYTHON" scripts/cpu_split.py snapshot "$root/cells-cpu.json" "${roles[@]}"
+    # BENCH_PROFILE_CELLS=DIR: sample the whole machine while the messages flow (every process,
+    # the kernel's work included: at moderate rates no one process holds most of the CPU).
+    local profiler=""
+    if [ -n "${BENCH_PROFILE_CELLS:-}" ]; then
+      mkdir -p "$BENCH_PROFILE_CELLS"
+      perf record -e cpu-clock -F 499 -a -g -o "$BENCH_PROFILE_CELLS/cells-$rate.perf" -- sleep "$DURATION" >/dev/null 2>&1 & profiler=$!
+    fi
     statements_reset; statements_reset "$root/pg2" "$PG2_PORT"
     wait "$bench"
+    [ -z "$profiler" ] || wait "$profiler"
     sed 's/^/cells: /' "$root/cells.txt"
     local posts; posts=$(awk -v r="$rate" -v t="$DURATION" 'BEGIN { printf "%d", r * t }')
     "$PYTHON" scripts/cpu_split.py report "$root/cells-cpu.json" "$posts" "${roles[@]}" | sed 's/^CPU per request/cells: CPU per message/'
@@ -471,11 +479,13 @@ permissions_bench() {
 
 # BENCH_STATEMENTS=1: start counting the statements the cells' databases run (PostgreSQL is
 # started with pg_stat_statements for it); statements_per N LABEL prints them per unit of work.
+# Statements inside functions (the sequencer's pass) are counted too, beside the call.
 # Both take the cell's database by default, or `"$root/pg2" "$PG2_PORT"` last for cell 2's.
 statements_reset() {
   [ -z "${BENCH_STATEMENTS:-}" ] && return
   as_pg psql -h "${1:-$root/pg}" -p "${2:-$PG_PORT}" -U postgres -d concord -qAt \
-    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" \
+    -c "SELECT pg_reload_conf()" -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
 # statements_per COUNT LABEL [DIR PORT]
 statements_per() {

@@ -104,8 +104,12 @@ extension CellDomain {
                 batch.announce(event, channel: channel, workspace: workspace)
             }
             try await batch.flush(tx)
-            try await tx.insertEvents(batch.outbox)
-            if lastSeq > current { try await tx.setRelayCursor(source: source, seq: lastSeq) }
+            // A row written beside a cold copy the tier mover made meanwhile: the batch is rolled
+            // back and retried; the next look finds the bucket cold.
+            if try await tx.finishRelayedPage(source: source, through: lastSeq > current ? lastSeq : nil, events: batch.outbox,
+                                              written: Array(batch.written)) {
+                throw MessageLeftWarmTier()
+            }
             return (batch.applied, max(current, lastSeq), batch.touched)
         }
         for channel in channels { await hot.invalidate(channel) }
@@ -126,6 +130,9 @@ extension CellDomain {
         var applied = 0
         var touched: Set<Snowflake> = []
         var outbox: [PendingEvent] = []
+        /// Where the batch wrote replica rows (channel and bucket): checked for cold copies after
+        /// every write, when the page ends.
+        var written: Set<ChannelBucket> = []
         /// Creates and edits not yet written, with the events that carried them.
         private var pending: [(record: MessageRecord, event: PendingEvent, workspace: Snowflake)] = []
         /// Messages this batch changed: a later event of one is announced even though writing
@@ -142,10 +149,7 @@ extension CellDomain {
             var seen: Set<Snowflake> = []
             let rows = pending.map(\.record).filter { seen.insert($0.id).inserted }
             let fresh = try await tx.upsertRelayedMessages(rows)
-            // A write that went beside a cold copy made meanwhile: the batch is rolled back and
-            // retried; the next look finds the bucket cold.
-            let landed = rows.filter { fresh.contains($0.id) }.map { ChannelBucket(channel: $0.channelID, bucket: $0.id.bucket) }
-            if !landed.isEmpty, try await !tx.coldBuckets(Array(Set(landed))).isEmpty { throw MessageLeftWarmTier() }
+            written.formUnion(rows.filter { fresh.contains($0.id) }.map { ChannelBucket(channel: $0.channelID, bucket: $0.id.bucket) })
             changed.formUnion(fresh)
             let announced = pending.filter { changed.contains($0.record.id) }
             pending = []

@@ -27,15 +27,7 @@ extension SQLExecutor {
             if let event = events.first { try await insertEvent(event) }
             return
         }
-        // Arrays cannot hold NULL: absent ids travel as 0 (never an id), an absent request id as "".
-        try await run(prepared: """
-            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
-            SELECT t, NULLIF(g, 0), NULLIF(c, 0), NULLIF(u, 0), p::json, NULLIF(r, '')
-            FROM unnest(\(events.map(\.type)), \(events.map { $0.guildID?.int64 ?? 0 }), \(events.map { $0.channelID?.int64 ?? 0 }),
-                        \(events.map { $0.userID?.int64 ?? 0 }), \(events.map(\.payload)), \(events.map { $0.requestID ?? "" }))
-                 WITH ORDINALITY AS e(t, g, c, u, p, r, n)
-            ORDER BY n
-            """)
+        try await run(prepared: "\(insertingEvents: events)")
     }
 
     /// Events with `after < seq ≤ upTo`, in sequence order.
@@ -260,5 +252,25 @@ extension Database {
         }
         pass.head = old + Int64(pass.events.count)
         return pass
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// The statement inserting `events` into the outbox, in their order (the outbox numbers rows
+    /// by id), from arrays: one statement, whatever their number, for `insertEvents` and for a
+    /// statement that does more beside it.
+    mutating func appendInterpolation(insertingEvents events: [PendingEvent]) {
+        // Arrays cannot hold NULL: absent ids travel as 0 (never an id), an absent request id as "".
+        appendLiteral("""
+            INSERT INTO outbox (event_type, workspace_id, channel_id, user_id, payload, request_id)
+            SELECT t, NULLIF(g, 0), NULLIF(c, 0), NULLIF(u, 0), p::json, NULLIF(r, '') FROM unnest(
+            """)
+        appendInterpolation(events.map(\.type)); appendLiteral(", ")
+        appendInterpolation(events.map { $0.guildID?.int64 ?? 0 }); appendLiteral(", ")
+        appendInterpolation(events.map { $0.channelID?.int64 ?? 0 }); appendLiteral(", ")
+        appendInterpolation(events.map { $0.userID?.int64 ?? 0 }); appendLiteral(", ")
+        appendInterpolation(events.map(\.payload)); appendLiteral(", ")
+        appendInterpolation(events.map { $0.requestID ?? "" })
+        appendLiteral(") WITH ORDINALITY AS e(t, g, c, u, p, r, n) ORDER BY n")
     }
 }

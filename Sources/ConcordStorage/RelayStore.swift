@@ -51,10 +51,8 @@ extension SQLExecutor {
         for row in try await run(prepared: """
             SELECT false, id, workspace_id, 0 FROM channels WHERE home_cell = \(homeCell) AND id = ANY(\(channels.map(\.int64)))
             UNION ALL
-            SELECT DISTINCT true, a.channel_id, NULL::int8, a.bucket FROM archived_channels a JOIN archive_files f ON f.id = a.file_id
-            JOIN unnest(\(buckets.map(\.channel.int64)), \(buckets.map(\.bucket))) AS p(channel_id, bucket)
-              ON p.channel_id = a.channel_id AND p.bucket = a.bucket
-            WHERE f.state = 'cold'
+            SELECT DISTINCT true, a.channel_id, NULL::int8, a.bucket
+            FROM unnest(\(buckets.map(\.channel.int64)), \(buckets.map(\.bucket))) AS p(channel_id, bucket) \(unescaped: Self.archivedCold("p"))
             """) {
             let (isCold, id, workspace, bucket) = try row.decode((Bool, Int64, Int64?, Int).self)
             if isCold {
@@ -66,9 +64,33 @@ extension SQLExecutor {
         return (replicas, cold)
     }
 
-    /// Which of these (channel, bucket) pairs are archived cold (the statement above, with no channels).
-    public func coldBuckets(_ pairs: [ChannelBucket]) async throws -> Set<ChannelBucket> {
-        try await relayTargets(homeCell: 0, channels: [], buckets: pairs).cold
+    /// The join that keeps, of the (channel_id, bucket) pairs of `pairs`, those archived cold here.
+    private static func archivedCold(_ pairs: String) -> String {
+        """
+        JOIN archived_channels a ON a.channel_id = \(pairs).channel_id AND a.bucket = \(pairs).bucket
+        JOIN archive_files f ON f.id = a.file_id AND f.state = 'cold'
+        """
+    }
+
+    /// The end of an applied page, in one statement (each statement of a page is a round trip on
+    /// the way of every relayed event): the events it queues for this cell's sessions go into the
+    /// outbox (as `insertEvents`), the relay's position moves to `through` (nil: it stays), and
+    /// the answer says whether any of `written` (the channel and bucket of each replica row the
+    /// page wrote) is archived cold now. Read after the writes, that finds a bucket the tier
+    /// mover archived meanwhile, beside which a row was written: the caller rolls the page back.
+    public func finishRelayedPage(source: Int, through: Int64?, events: [PendingEvent], written: [ChannelBucket]) async throws -> Bool {
+        guard through != nil || !events.isEmpty || !written.isEmpty else { return false }
+        return try await run(prepared: """
+            WITH moved AS (
+                INSERT INTO relay_cursors (source_cell, seq, applied_at) SELECT \(source), \(through ?? 0), now() WHERE \(through != nil)
+                ON CONFLICT (source_cell) DO UPDATE SET seq = EXCLUDED.seq, applied_at = now()
+            ), queued AS (
+                \(insertingEvents: events)
+            )
+            SELECT EXISTS (
+                SELECT 1 FROM unnest(\(written.map(\.channel.int64)), \(written.map(\.bucket))) AS w(channel_id, bucket)
+                \(unescaped: Self.archivedCold("w")))
+            """).first?.decode(Bool.self) ?? false
     }
 
     public func relayCursor(source: Int) async throws -> (seq: Int64, appliedAt: Date?) {

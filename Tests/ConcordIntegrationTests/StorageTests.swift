@@ -397,6 +397,49 @@ struct StorageTests {
             #expect(found.replicas == [replica.id: .some(ws.id)])
             #expect(found.cold.isEmpty, "nothing archived")
             #expect(try await db.relayTargets(homeCell: 3, channels: [replica.id], buckets: []).replicas.isEmpty, "another source's")
+            try await archive(bucket, state: "copied", db)
+            #expect(try await db.relayTargets(homeCell: 2, channels: [], buckets: [bucket]).cold.isEmpty, "copied, not yet cold")
+            try await db.run("UPDATE archive_files SET state = 'cold'")
+            let other = ChannelBucket(channel: replica.id, bucket: replica.id.bucket + 1)
+            #expect(try await db.relayTargets(homeCell: 2, channels: [], buckets: [bucket, other]).cold == [bucket])
+        }
+    }
+
+    /// Records `pair` as archived into a file in `state` (as the tier mover does, without the file).
+    func archive(_ pair: ChannelBucket, state: String, _ db: Database) async throws {
+        let file = try #require(try await db.run("""
+            INSERT INTO archive_files (bucket, name, sha256, rows_sha256, row_count, bytes, warm_bytes, state)
+            VALUES (\(pair.bucket), \("file-\(pair.channel)-\(pair.bucket)"), '', '', 0, 0, 0, \(state)) RETURNING id
+            """).first).decode(Int64.self)
+        try await db.run("""
+            INSERT INTO archived_channels (channel_id, bucket, file_id, row_count) VALUES (\(pair.channel.int64), \(pair.bucket), \(file), 0)
+            """)
+    }
+
+    /// The end of a relayed page is one statement: its events are queued in their order, the
+    /// relay's cursor moves (or stays, when told nothing), and the answer says whether a bucket
+    /// the page wrote into is archived cold (a write beside the cold copy: the page rolls back).
+    @Test func aRelayedPageEndsInOneStatement() async throws {
+        try await TestServers.withMigratedDatabase { db in
+            let (_, ws, channel) = try await seed(db)
+            let warm = ChannelBucket(channel: channel.id, bucket: channel.id.bucket)
+            let archived = ChannelBucket(channel: channel.id, bucket: channel.id.bucket + 1)
+            try await archive(archived, state: "copied", db)
+            let events = ["RELAYED_FIRST", "RELAYED_SECOND"].map {
+                PendingEvent(type: $0, guildID: ws.id, channelID: channel.id, payload: #"{"n":"\#($0)"}"#, requestID: "r-\($0)")
+            }
+            #expect(try await !db.finishRelayedPage(source: 2, through: 9, events: events, written: [warm, archived]))
+            let queued = try await db.run("SELECT event_type, request_id FROM outbox WHERE event_type LIKE 'RELAYED_%' ORDER BY id")
+                .map { try $0.decode((String, String).self) }
+            #expect(queued.map(\.0) == ["RELAYED_FIRST", "RELAYED_SECOND"])
+            #expect(queued.map(\.1) == ["r-RELAYED_FIRST", "r-RELAYED_SECOND"])
+            #expect(try await db.relayCursor(source: 2).seq == 9)
+
+            try await db.run("UPDATE archive_files SET state = 'cold'")
+            #expect(try await db.finishRelayedPage(source: 2, through: nil, events: [], written: [warm, archived]), "written beside a cold copy")
+            #expect(try await !db.finishRelayedPage(source: 2, through: nil, events: [], written: [warm]))
+            #expect(try await db.relayCursor(source: 2).seq == 9, "no position given: the cursor stays")
+            #expect(try await !db.finishRelayedPage(source: 2, through: nil, events: [], written: []))
         }
     }
 }
