@@ -137,8 +137,7 @@ public struct OutboxPublisher: Service {
         // Before the counters' Redis writes: every relayed event waited for them (5.6 ms a
         // message at 1,000 messages/s on two loaded cores), and the relays need only the rows.
         let wakes = await relayWakes?.wakeHeldReads(for: sequenced.events) ?? []
-        await counters.raise(sequenced.channelSeqs)
-        await counters.apply(sequenced.readStates)
+        await counters.record(sequenced.channelSeqs, sequenced.readStates)
         return (sequenced.head, sequenced.events, wakes)
     }
 }

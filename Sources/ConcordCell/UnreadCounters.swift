@@ -81,10 +81,10 @@ public final class UnreadCounters: Sendable {
         await lostWrites.write(applyCommand(rows))
     }
 
-    /// Raises channels' message sequences (never lowers them).
-    public func raise(_ seqs: [(channel: Snowflake, seq: Int64)]) async {
-        guard !seqs.isEmpty else { return }
-        await lostWrites.write(raiseCommand(seqs))
+    /// What a sequencing pass changed, in one round trip (the publisher's every pass writes
+    /// both): channels' message sequences raised (never lowered) and read states moved.
+    public func record(_ seqs: [(channel: Snowflake, seq: Int64)], _ rows: [ReadStateRow]) async {
+        await lostWrites.write(all: (seqs.isEmpty ? [] : [raiseCommand(seqs)]) + (rows.isEmpty ? [] : [applyCommand(rows)]))
     }
 
     /// Records whether a message mentions @everyone/@here now.
