@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares two builds on one benchmark: runs `scripts/bench.sh` with each build's binaries
-(BENCH_BIN) in turn, A B A B ..., so both see the same minutes of a noisy machine, then prints
-each figure's runs, medians and the ratio of B's median to A's.
+(BENCH_BIN) in turn, A B B A A B ..., so both see the same minutes of a noisy machine and each
+goes first as often (an A/B and its reverse once disagreed by 15%), then prints each figure's
+runs, medians and the ratio of B's median to A's.
 
     scripts/bench_ab.py DIR_A DIR_B [--target fanout] [--rounds 2]
 
@@ -80,7 +81,8 @@ def main():
     args = parser.parse_args()
     runs = {"A": [], "B": []}
     for round_number in range(args.rounds):
-        for name, directory in (("A", args.a), ("B", args.b)):
+        order = (("A", args.a), ("B", args.b))
+        for name, directory in (order if round_number % 2 == 0 else order[::-1]):
             env = dict(os.environ, BENCH_BIN=os.path.abspath(directory), BENCH_ONLY=args.target)
             print(f"== round {round_number + 1}, {name} ({directory})", flush=True)
             done = subprocess.run(["scripts/bench.sh"], env=env, capture_output=True, text=True)
