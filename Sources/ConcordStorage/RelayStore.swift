@@ -119,12 +119,10 @@ extension SQLExecutor {
             """).first?.decode(Int64.self) ?? 0
     }
 
-    /// Moves the relay's position in a source's outbox (forward as it applies; back for a replay).
+    /// Moves the relay's position in a source's outbox (back for a replay; forward, a page does
+    /// it as it ends): the page end's statement with nothing else to do.
     public func setRelayCursor(source: Int, seq: Int64) async throws {
-        try await run(prepared: """
-            INSERT INTO relay_cursors (source_cell, seq, applied_at) VALUES (\(source), \(seq), now())
-            ON CONFLICT (source_cell) DO UPDATE SET seq = EXCLUDED.seq, applied_at = now()
-            """)
+        _ = try await finishRelayedPage(source: source, through: seq, events: [], written: [])
     }
 
     /// Writes a relayed message (created or edited at its home) into the replica: inserted
