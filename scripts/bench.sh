@@ -221,7 +221,7 @@ fanout() {
   # them too, without the edge's one-time costs; the CPU split counts from after them only.
   "$BIN/concord-bench" fanout --edge "$EDGE" --tokens "$root/fan-tokens" --sender-token "$OWNER_TOKEN" --channel "$fan_channel" \
     --sessions "$sessions" --rate "$(awk -v d="$FANOUT_DELIVERIES" -v s="$sessions" 'BEGIN { print d / s }')" \
-    --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress"} \
+    --seconds "$DURATION" --edge-pid "${pids[1]}" --first-heartbeat 1 ${compress:+--compress "$compress" --quiet-reading 12} \
     --warmup "${BENCH_FANOUT_WARMUP:-100}" --warmed-file "$root/warmed" \
     --sending-file "$root/sending" --joined-file "$root/joined" ${BENCH_FANOUT_ARGS:-} & bench=$!
   roles+=("load generator=$bench")

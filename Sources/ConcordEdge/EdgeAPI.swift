@@ -46,7 +46,8 @@ public final class EdgeAPI: Sendable {
     public init(directory: CellDirectory, tokens: TokenAuthority, internalSecret: String,
                 limits: ClusterConfig.RateLimits, trustedProxies: [String] = [], publicURL: String, region: String = "local", edges: [EdgeListing] = [],
                 webApp: WebApp = WebApp(root: WebApp.defaultRoot), uploadBytes: Int = Limits.uploadBytes,
-                presenceTTL: Double = 60, parallelFanout: Int = ClusterConfig.defaultGatewayParallelFanout, metrics: NodeMetrics = NodeMetrics(),
+                presenceTTL: Double = 60, parallelFanout: Int = ClusterConfig.defaultGatewayParallelFanout,
+                compressionIdleSeconds: Double = ClusterConfig.defaultGatewayCompressionIdleSeconds, metrics: NodeMetrics = NodeMetrics(),
                 cellTLS: TLSConfiguration? = nil,
                 logger: Logger = Logger(label: "concord.edge"),
                 clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
@@ -73,6 +74,7 @@ public final class EdgeAPI: Sendable {
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
         gateway = GatewayHub(directory: directory, tokens: tokens, cells: cells,
                              publicGatewayURL: gatewayURL, presenceTTL: presenceTTL, parallelFanout: parallelFanout,
+                             compressionIdleSeconds: compressionIdleSeconds,
                              unidentifiedPerAddress: limits.unidentifiedSocketsPerAddress, metrics: metrics, logger: logger)
         self.logger = logger
     }

@@ -28,7 +28,7 @@ public struct EdgeNode: Sendable {
                           limits: config.rate_limits ?? .discord, trustedProxies: config.trusted_proxies ?? [], publicURL: edge.public_url, region: edge.region,
                           edges: config.edges.map { EdgeListing(name: $0.name, region: $0.region, url: $0.public_url) },
                           webApp: WebApp(root: webRoot), uploadBytes: config.uploadBytes, presenceTTL: config.presence_ttl_seconds ?? 60,
-                          parallelFanout: config.gatewayParallelFanout,
+                          parallelFanout: config.gatewayParallelFanout, compressionIdleSeconds: config.gatewayCompressionIdleSeconds,
                           metrics: metrics, cellTLS: cellTLS, logger: logger)
         let gateway = api.gateway
         let connectionGuard = ConnectionGuard(connectionsPerAddress: (config.rate_limits ?? .discord).connectionsPerAddress)

@@ -43,6 +43,9 @@ final class SocketOutput: Sendable {
         var bytes: ByteBuffer?
         var frames: [Frame] = []
         var unsent = 0
+        /// Whether frames were compressed since the last tick, and for how many ticks none were.
+        var compressedSinceTick = false
+        var idleTicks = 0
 
         var isEmpty: Bool { bytes == nil && frames.isEmpty }
     }
@@ -149,6 +152,7 @@ final class SocketOutput: Sendable {
         let taken = pending.withLock { p in
             defer { (p.bytes, p.frames, p.unsent) = (nil, [], 0) }
             guard let compressor = p.compressor, !p.frames.isEmpty else { return (bytes: p.bytes, unsent: p.unsent) }
+            p.compressedSinceTick = true
             var bytes = channel.allocator.buffer(capacity: 256 * p.frames.count)
             for frame in p.frames { WebSocketFrameBytes.append(opcode: .binary, compressor.compress(frame.text), to: &bytes) }
             return (bytes: Optional(bytes), unsent: p.unsent)
@@ -163,6 +167,31 @@ final class SocketOutput: Sendable {
         written.futureResult.whenComplete { [self] _ in unsent.wrappingSubtract(taken.unsent, ordering: .relaxed) }
         entry.value.writeAndFlush(NIOAny(bytes), promise: written)
     }
+}
+
+extension SocketOutput {
+    /// Once a tick: releases the compression context of a socket that compressed nothing for
+    /// `limit` ticks, where its stream can be carried on by a new one (see
+    /// `DeferredCompressor.release`); answers whether it released one. Most sessions of a large
+    /// community are idle most of the time, and an idle zlib context held ~27 KB of the edge
+    /// per session (`make bench-fanout`); a socket in a conversation keeps its context, and the
+    /// history it compresses against.
+    func releaseIdleCompression(afterTicks limit: Int) -> Bool {
+        pending.withLock { p in
+            guard let compressor = p.compressor, compressor.isAllocated else { return false }
+            guard !p.compressedSinceTick, p.frames.isEmpty else {
+                (p.compressedSinceTick, p.idleTicks) = (false, 0)
+                return false
+            }
+            p.idleTicks += 1
+            guard p.idleTicks >= limit else { return false }
+            p.idleTicks = 0
+            return compressor.release()
+        }
+    }
+
+    /// Whether the socket holds a compression context now.
+    var holdsCompressionContext: Bool { pending.withLock { $0.compressor?.isAllocated == true } }
 }
 
 /// Where a cell event came from: its cell and its outbox sequence (0 for ephemeral events).

@@ -190,15 +190,25 @@ extension GatewayHub {
     }
 
     /// Once a second, for every socket: close those whose heartbeats stopped (4009) or that never
-    /// identified (4003), and send presence updates their rate held back. One loop for the edge
-    /// instead of a sleeping task per socket.
+    /// identified (4003), send presence updates their rate held back, and release idle
+    /// compression contexts. One loop for the edge instead of a sleeping task per socket.
     func tickAll() async {
         let now = Self.now
+        var released = 0
         for binding in sockets.withLock({ Array($0.values) }) {
             let actions = binding.current.state.withLock { $0.machine.tick(now: now) }
             if !actions.isEmpty { await perform(actions, binding: binding) }
+            if binding.output.releaseIdleCompression(afterTicks: compressionIdleTicks) { released += 1 }
         }
+        guard released > 0 else { return }
+        compressionReleases.increment(by: released)
+        compressionReleaseCount.add(released, ordering: .relaxed)
+        // What the contexts held goes back to the system with the next trim.
+        heapTrimmer.noteChange()
     }
+
+    /// How many open sockets hold a compression context now.
+    var compressionContexts: Int { sockets.withLock { Array($0.values) }.count { $0.output.holdsCompressionContext } }
 
     func perform(_ actions: [GatewaySession.Action], binding: SocketBinding) async {
         let connection = binding.current

@@ -63,14 +63,23 @@ final class GatewayHub: Sendable {
     private let handedOverTables: HandedOverTables
     /// Events for at least this many sessions are routed in parts side by side (`route`).
     private let parallelFanout: Int
+    /// Ticks a compressed socket sends nothing before its context is freed (`SocketOutput.releaseIdleCompression`).
+    let compressionIdleTicks: Int
+    let compressionReleases: CoreMetrics.Counter
+    /// The same count, for tests.
+    let compressionReleaseCount = Atomic<Int>(0)
 
     init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, parallelFanout: Int = ClusterConfig.defaultGatewayParallelFanout,
+         compressionIdleSeconds: Double = ClusterConfig.defaultGatewayCompressionIdleSeconds,
          unidentifiedPerAddress: Int = 64, metrics: NodeMetrics = NodeMetrics(), logger: Logger) {
         self.parallelFanout = max(1, parallelFanout)
+        // The ticker counts whole seconds; a hostile or odd setting still means at least one.
+        compressionIdleTicks = compressionIdleSeconds.isFinite ? max(1, Int(min(compressionIdleSeconds, 86_400).rounded(.up))) : 1
         self.directory = directory
         self.metrics = metrics
         deliveries = metrics.counter(.gatewayDeliveries)
+        compressionReleases = metrics.counter(.gatewayCompressionReleases)
         unidentified = UnidentifiedSockets(perAddress: unidentifiedPerAddress)
         self.tokens = tokens
         self.cells = cells

@@ -1,35 +1,65 @@
 import Synchronization
 
-/// A connection's compression stream, made only when its second frame needs it. The first
-/// frame (HELLO, the same on every socket of an edge) is sent as a fresh stream would have
-/// compressed it, from bytes computed once; the stream, when it is made, first compresses that
-/// frame again and throws the output away, which leaves it exactly where a stream that had sent
-/// it would be (compression is deterministic). A socket that never identifies holds no
-/// compression context (a zstd one is about a megabyte once used).
+/// A connection's compression stream, whose context exists only while frames are being sent.
+/// The first frame (HELLO, the same on every socket of an edge) is sent as a fresh stream would
+/// have compressed it, from bytes computed once; the stream, when it is made, first compresses
+/// that frame again and throws the output away, which leaves it exactly where a stream that had
+/// sent it would be (compression is deterministic). A socket that never identifies holds no
+/// compression context (a zstd one is about a megabyte once used). Where the format allows it
+/// (zlib), an idle socket's context is released between messages and a new one carries the
+/// stream on at its next frame.
 ///
 /// Not thread-safe: the owner serializes calls (the edge holds a lock around it).
 public final class DeferredCompressor {
+    private enum Stage {
+        /// Nothing sent yet.
+        case fresh
+        /// The first frame went out as precomputed bytes; no context yet.
+        case sentFirst(String)
+        case compressing(any GatewayCompressor)
+        /// The context was released after a flushed message; the next frame starts a new one.
+        case released
+    }
+
     public let compression: GatewayCompression
-    private var stream: (any GatewayCompressor)?
-    private var firstFrame: String?
+    private var stage = Stage.fresh
 
     public init(_ compression: GatewayCompression) {
         self.compression = compression
     }
 
-    /// Whether a compression context exists yet.
-    public var isAllocated: Bool { stream != nil }
+    /// Whether a compression context exists now.
+    public var isAllocated: Bool {
+        if case .compressing = stage { true } else { false }
+    }
 
     public func compress(_ text: String) -> [UInt8] {
-        if let stream { return stream.compress(text) }
-        guard let first = firstFrame else {
-            firstFrame = text
+        switch stage {
+        case .compressing(let stream):
+            return stream.compress(text)
+        case .fresh:
+            stage = .sentFirst(text)
             return FirstFrames.shared.bytes(compression, text)
+        case .sentFirst(let first):
+            let made = compression.makeCompressor()
+            _ = made.compress(first)
+            stage = .compressing(made)
+            return made.compress(text)
+        case .released:
+            // Only a format that can be carried on is ever released.
+            guard let made = compression.makeContinuation() else { preconditionFailure("released a stream that cannot be carried on") }
+            stage = .compressing(made)
+            return made.compress(text)
         }
-        let made = compression.makeCompressor()
-        _ = made.compress(first)
-        stream = made
-        return made.compress(text)
+    }
+
+    /// Frees the context where the stream can be carried on by a new one (every message is
+    /// flushed, so this is between messages); answers whether it did.
+    @discardableResult
+    public func release() -> Bool {
+        guard isAllocated, compression.canBeCarriedOn else { return false }
+        stage = .released
+        return true
     }
 }
 

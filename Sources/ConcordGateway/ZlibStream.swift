@@ -34,8 +34,13 @@ public final class ZlibStreamCompressor: GatewayCompressor {
     /// are short JSON, where level 1 gives up little size. A 4 KiB window and small hash
     /// (memLevel 4) keep a connection's context near 30 KB instead of ~256 KB; clients inflate
     /// it with their usual 32 KiB window (a stream's header names the smaller one).
-    public init() {
-        precondition(czlib_deflate_init2(&stream, Z_BEST_SPEED, 12, 4) == Z_OK, "zlib deflateInit failed")
+    ///
+    /// - Parameter continuing: carry on a stream another context started (see
+    ///   `GatewayCompression.makeContinuation`): raw deflate, without the zlib header the
+    ///   stream's first bytes already had.
+    public init(continuing: Bool = false) {
+        let windowBits: Int32 = continuing ? -12 : 12
+        precondition(czlib_deflate_init2(&stream, Z_BEST_SPEED, windowBits, 4) == Z_OK, "zlib deflateInit failed")
     }
 
     deinit { deflateEnd(&stream) }

@@ -200,6 +200,12 @@ public struct ClusterConfig: Codable, Sendable, Equatable {
     public var gateway_parallel_fanout: Int?
     public static let defaultGatewayParallelFanout = 1_024
     public var gatewayParallelFanout: Int { gateway_parallel_fanout ?? Self.defaultGatewayParallelFanout }
+    /// Seconds a compressed gateway socket sends nothing before the edge frees its zlib context
+    /// (default 10; a new one carries the stream on at its next frame). Lower saves memory on
+    /// edges of many quiet sessions; higher keeps more sessions' compression history.
+    public var gateway_compression_idle_seconds: Double?
+    public static let defaultGatewayCompressionIdleSeconds = 10.0
+    public var gatewayCompressionIdleSeconds: Double { gateway_compression_idle_seconds ?? Self.defaultGatewayCompressionIdleSeconds }
     /// One-way delay of the local inter-region links (`make run` starts a delay proxy for each
     /// `reached_from` address, forwarding to the cell's own).
     public var inter_region_delay_ms: Double?

@@ -68,6 +68,8 @@ public enum MetricName: String, CaseIterable, Sendable {
     case gatewayIdentifyStepDuration = "concord_gateway_identify_step_seconds"
     case gatewayCloses = "concord_gateway_closes_total"
     case gatewayDeliveries = "concord_gateway_deliveries_total"
+    /// Idle sockets' compression contexts freed (a new one carries each stream on when it next sends).
+    case gatewayCompressionReleases = "concord_gateway_compression_releases_total"
     // The outbox, at the cell.
     case outboxHead = "concord_outbox_head"
     case outboxPublished = "concord_outbox_published"

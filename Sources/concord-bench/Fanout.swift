@@ -36,6 +36,8 @@ struct Fanout: AsyncParsableCommand {
     var warmup: Int = 0
     @Option(help: "A file this command creates when the warm-up is over, before the sessions measured connect.")
     var warmedFile: String?
+    @Option(help: "Seconds to stay quiet after the idle reading, then read the edge's RSS again (past the edge's release of idle sockets' compression contexts: gateway_compression_idle_seconds).")
+    var quietReading: Double?
     @Option(help: "A file to write each message's timeline into: its number, its REST 200 and its last delivery, in ms from the first post (where latency spikes fall in the run).")
     var timelineFile: String?
 
@@ -81,6 +83,13 @@ struct Fanout: AsyncParsableCommand {
             if warmup > 0, let cold = coldRSS {
                 print(String(format: "edge RSS: %.1f MB at start; %.1f MB after %d sessions came and left (the edge's one-time costs) = %.1f KB per idle session counted from the start",
                              Double(cold) / 1024, Double(before.all) / 1024, warmup, Double(after.all - cold) / Double(max(connected, 1))))
+            }
+            if let quiet = quietReading {
+                try await Task.sleep(for: .seconds(quiet))
+                if let later = edgePid.flatMap(ProcessStats.resident) {
+                    print(String(format: "edge RSS after %.0f s more of quiet (idle sockets' compression contexts released): %.1f MB = %.1f KB per idle session",
+                                 quiet, Double(later.all) / 1024, Double(later.all - before.all) / Double(max(connected, 1))))
+                }
             }
         }
 

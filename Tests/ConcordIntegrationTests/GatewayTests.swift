@@ -245,12 +245,30 @@ struct GatewayTests {
     func compressedStreamsCarryEveryFrame(_ compression: GatewayCompression) async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
-            _ = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Zipped"))
+            let guild = try await c.request(.POST, "/guilds", token: alice, body: GuildCreateRequest(name: "Zipped")).decode(Guild.self)
             let client = GatewayTestClient(url: gatewayURL(c) + "&compress=\(compression.rawValue)", compression: compression)
             client.send(identify(alice))
             try await client.waitDispatch("GUILD_CREATE")
             let frames = client.all.count
             #expect(frames >= 3 && client.inbox.binaryFrames.load(ordering: .relaxed) >= frames, "every frame came compressed")
+
+            // Quiet for the tests' second (`gateway_compression_idle_seconds`), a zlib socket's
+            // context is freed; the next frames come from a new one, on the same stream.
+            let gateway = c.edgeAPIs[0].gateway
+            #expect(gateway.compressionContexts == 1)
+            if compression.canBeCarriedOn {
+                try await eventually("the idle socket's context freed") { gateway.compressionContexts == 0 }
+            } else {
+                try await Task.sleep(for: .seconds(2.5))
+                #expect(gateway.compressionContexts == 1, "a zstd stream keeps its context")
+            }
+            let channel = try #require(guild.system_channel_id)
+            for n in 1...3 {
+                _ = try await c.request(.POST, "/channels/\(channel)/messages", token: alice, body: MessageCreateRequest(content: "after the pause \(n)"))
+            }
+            try await eventually("three messages") { client.dispatches("MESSAGE_CREATE").count == 3 }
+            #expect(client.dispatches("MESSAGE_CREATE").map { $0["d"]?["content"]?.stringValue } == (1...3).map { "after the pause \($0)" })
+            #expect(gateway.compressionContexts == 1)
             client.close()
         }
     }

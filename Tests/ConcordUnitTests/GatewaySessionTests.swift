@@ -389,6 +389,34 @@ extension StreamCompressionTests {
         #expect(first.isAllocated)
     }
 
+    /// An idle zlib socket's context is freed and a new one carries the stream on: one inflater
+    /// (as a client's, made once per connection) reads everything, across any number of
+    /// releases. A zstd stream is never released (its frame's context alone can go on).
+    @Test(arguments: GatewayCompression.allCases)
+    func aReleasedStreamIsCarriedOnByANewContext(_ compression: GatewayCompression) {
+        let compressor = DeferredCompressor(compression)
+        let reader = compression.makeDecompressor()
+        let frame = { (n: Int) in #"{"op":0,"t":"MESSAGE_CREATE","s":\#(n),"d":{"content":"\#(String(repeating: "hello ", count: n % 7))"}}"# }
+        #expect(!compressor.release(), "nothing to release before the stream has a context")
+        for n in 0..<3 { #expect(reader.decompress(compressor.compress(frame(n))) == frame(n)) }
+        #expect(compressor.isAllocated)
+        for round in 0..<4 {
+            #expect(compressor.release() == compression.canBeCarriedOn)
+            #expect(compressor.isAllocated == !compression.canBeCarriedOn, "a released context is gone")
+            #expect(!compressor.release() || !compression.canBeCarriedOn, "released once")
+            for n in 0..<(round + 1) {
+                let bytes = compressor.compress(frame(n))
+                if compression == .zlibStream {
+                    #expect(bytes.suffix(4) == [0, 0, 0xFF, 0xFF])
+                    #expect(bytes.prefix(2) != [0x48, 0x01] && bytes.prefix(2) != [0x78, 0x01], "a carried-on stream has no second zlib header")
+                }
+                #expect(reader.decompress(bytes) == frame(n), "round \(round), frame \(n)")
+            }
+        }
+        let big = String(repeating: #"{"t":"GUILD_CREATE","d":{"name":"x"}}"#, count: 3_000)
+        #expect(reader.decompress(compressor.compress(big)) == big)
+    }
+
     @Test(arguments: GatewayCompression.allCases)
     func everyMessageDecompressesOnArrivalAndTheStreamCarriesOver(_ compression: GatewayCompression) {
         let compressor = compression.makeCompressor()

@@ -47,6 +47,13 @@ async def run_flow():
     check(sent.content == "hello from hikari", "send returns the message")
     check(await until(lambda: any(m.id == sent.id for m in seen)), "the bot receives its own message event")
     check(await until(lambda: any(m.id == sent.id for m in watched)), "a second bot receives the same message")
+    # Quiet for longer than the edge keeps an idle socket's compression context (a second in
+    # the tests): what comes next is compressed by a new context carrying the same stream on.
+    # The watcher posts, so the flow bot's channel window stays as its burst below expects it.
+    await asyncio.sleep(2.5)
+    quiet = await watcher.rest.create_message(channel.id, "after a quiet pause")
+    check(await until(lambda: any(m.id == quiet.id for m in seen) and any(m.id == quiet.id for m in watched)),
+          "after a quiet pause both bots read on")
     reply = await bot.rest.create_message(channel.id, "a reply", reply=sent)
     check(reply.referenced_message is not None and reply.referenced_message.id == sent.id, "reply carries message_reference")
     edited = await bot.rest.edit_message(channel.id, reply, "an edited reply")

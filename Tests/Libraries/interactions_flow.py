@@ -65,6 +65,13 @@ async def run_flow():
     check(sent.content == "hello from interactions.py", "send returns the message")
     check(await until(lambda: any(m.id == sent.id for m in seen)), "the bot receives its own message event")
     check(await until(lambda: any(m.id == sent.id for m in watched)), "a second bot receives the same message")
+    # Quiet for longer than the edge keeps an idle socket's compression context (a second in
+    # the tests): what comes next is compressed by a new context carrying the same stream on.
+    # The watcher posts, so the flow bot's channel window stays as its burst below expects it.
+    await asyncio.sleep(2.5)
+    quiet = await watcher.get_channel(channel.id).send("after a quiet pause")
+    check(await until(lambda: any(m.id == quiet.id for m in seen) and any(m.id == quiet.id for m in watched)),
+          "after a quiet pause both bots read on")
     reply = await sent.reply("a reply")
     check(reply.message_reference is not None and reply.message_reference.message_id == sent.id, "reply carries message_reference")
     edited = await reply.edit(content="an edited reply")

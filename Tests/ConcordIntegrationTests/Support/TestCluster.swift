@@ -160,6 +160,9 @@ struct TestCluster: Sendable {
             config.presence_ttl_seconds = 2
             // Every event for two sessions or more is routed in parts, as a large fan-out is.
             config.gateway_parallel_fanout = 2
+            // A compressed socket quiet for a second loses its zlib context, so every flow that
+            // pauses (the stock libraries' included) reads a stream carried on by a new one.
+            config.gateway_compression_idle_seconds = 1
             for edge in edgeEntries {
                 let edgePort = PortBox()
                 let edgeAdminPort = PortBox()
