@@ -548,11 +548,16 @@ sends_bench() {
     pgbench_sends "$wide"; pg_rate=$PGBENCH_RATE
     awk -v e="$edge_rate" -v p="$pg_rate" -v c="$wide" 'BEGIN { printf "edge path / raw database rate, %d clients each: %.2f\n", c, e / p }'
   fi
+  # Each paced run also prints its tail as the edge and the cell timed it.
+  "$PYTHON" scripts/time_split.py snapshot "$root/paced.json" "${metrics[@]}"
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" --paced-rate "$half"
+  "$PYTHON" scripts/time_split.py report "$root/paced.json" "${metrics[@]}"
   # And at half of the aimed share (0.5× pgbench), a quarter of pgbench's rate: the issue's
   # "p99 at half that rate" read the other way, printed beside the strict reading above.
+  "$PYTHON" scripts/time_split.py snapshot "$root/paced.json" "${metrics[@]}"
   "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" \
     --paced-rate "$(awk -v p="$pg_rate" 'BEGIN { printf "%.0f", p / 4 }')"
+  "$PYTHON" scripts/time_split.py report "$root/paced.json" "${metrics[@]}"
 }
 
 # pgbench doing a send's inserts (a message and its outbox row per transaction) with $1 clients

@@ -46,6 +46,17 @@ def average(before, after, name, labels=None):
     return 1000 * delta(before, after, name + "_sum", labels) / count if count else 0.0
 
 
+def over(before, after, labels, milliseconds):
+    """Of the requests of `labels` between the readings, the percentage that took longer than
+    `milliseconds` (a bucket bound of the request-duration histogram)."""
+    name = "concord_http_request_duration_seconds"
+    total = delta(before, after, name + "_count", labels)
+    bound = f'le="{milliseconds / 1000:g}"'
+    within = sum(value - before.get((sample, sample_labels), 0.0) for (sample, sample_labels), value in after.items()
+                 if sample == name + "_bucket" and bound in sample_labels and sample_labels.replace("," + bound, "").replace(bound + ",", "") == labels)
+    return 100 * (total - within) / total if total else 0.0
+
+
 def busiest_route(before, after):
     """The label set of the request-duration histogram that counted the most requests."""
     name = "concord_http_request_duration_seconds_count"
@@ -87,6 +98,12 @@ def main():
         ("cell's Redis round trips", per_request(cell_before, cell_after, "concord_redis_round_trip_seconds_sum")),
     ]
     print("time per request (ms, averages): " + ", ".join(f"{name} {value:.2f}" for name, value in parts))
+    # The tail as the processes saw it, against the client's percentiles: a client-side p99 far
+    # above what these shares allow was spent outside the edge (the client's own threads, the kernel).
+    tails = [("edge requests", edge_before, edge_after, route), ("cell requests", cell_before, cell_after, cell_route)]
+    print("share of requests over 10 / 25 / 50 ms: " + "; ".join(
+        f"{name} " + " / ".join(f"{over(before, after, labels, ms):.2f}%" for ms in (10, 25, 50))
+        for name, before, after, labels in tails))
 
 
 def print_identify_steps(before, after):
