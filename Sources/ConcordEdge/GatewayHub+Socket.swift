@@ -202,7 +202,6 @@ extension GatewayHub {
         }
         guard released > 0 else { return }
         compressionReleases.increment(by: released)
-        compressionReleaseCount.add(released, ordering: .relaxed)
         // What the contexts held goes back to the system with the next trim.
         heapTrimmer.noteChange()
     }

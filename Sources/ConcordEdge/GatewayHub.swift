@@ -66,8 +66,6 @@ final class GatewayHub: Sendable {
     /// Ticks a compressed socket sends nothing before its context is freed (`SocketOutput.releaseIdleCompression`).
     let compressionIdleTicks: Int
     let compressionReleases: CoreMetrics.Counter
-    /// The same count, for tests.
-    let compressionReleaseCount = Atomic<Int>(0)
 
     init(directory: CellDirectory, tokens: TokenAuthority, cells: CellClient,
          publicGatewayURL: String, resumeWindow: Double = 60, presenceTTL: Double = 60, parallelFanout: Int = ClusterConfig.defaultGatewayParallelFanout,
