@@ -46,12 +46,18 @@ public final class DeferredCompressor {
             stage = .compressing(made)
             return made.compress(text)
         case .released:
+            if text.utf8.count <= Self.storedWhileReleased, let stored = ZlibStreamCompressor.stored(text) { return stored }
             // Only a format that can be carried on is ever released.
             guard let made = compression.makeContinuation() else { preconditionFailure("released a stream that cannot be carried on") }
             stage = .compressing(made)
             return made.compress(text)
         }
     }
+
+    /// Frames of a released (zlib) stream up to this many bytes go stored, and the stream stays
+    /// without a context: a quiet session's heartbeat acknowledgements made one every 41 s,
+    /// held for `gateway_compression_idle_seconds`, to save nothing on a dozen bytes.
+    static let storedWhileReleased = 128
 
     /// Frees the context where the stream can be carried on by a new one (every message is
     /// flushed, so this is between messages); answers whether it did.

@@ -49,6 +49,17 @@ public final class ZlibStreamCompressor: GatewayCompressor {
         let input = Array(text.utf8)
         return pump(&stream, input, chunkSize: max(256, input.count / 2 + 64)) { deflate(&$0, Z_SYNC_FLUSH) }.0
     }
+
+    /// `text` as one message of a stream between messages, without a context: a stored
+    /// (uncompressed) deflate block and the sync-flush marker, which is itself an empty stored
+    /// block. Nil past a stored block's 65,535 bytes. A stream whose context was released sends
+    /// its small frames so (a heartbeat's acknowledgement: compressing it would save nothing).
+    public static func stored(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard let length = UInt16(exactly: bytes.count) else { return nil }
+        // Each block's header is byte-aligned here: 3 bits (not final, stored) padded to a byte.
+        return [0, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)] + bytes + [0, 0, 0, 0xFF, 0xFF]
+    }
 }
 
 /// The client side of zlib-stream (tests and load generators).

@@ -396,7 +396,7 @@ extension StreamCompressionTests {
     func aReleasedStreamIsCarriedOnByANewContext(_ compression: GatewayCompression) {
         let compressor = DeferredCompressor(compression)
         let reader = compression.makeDecompressor()
-        let frame = { (n: Int) in #"{"op":0,"t":"MESSAGE_CREATE","s":\#(n),"d":{"content":"\#(String(repeating: "hello ", count: n % 7))"}}"# }
+        let frame = { (n: Int) in #"{"op":0,"t":"MESSAGE_CREATE","s":\#(n),"d":{"content":"\#(String(repeating: "hello ", count: 20 + n % 7))"}}"# }
         #expect(!compressor.release(), "nothing to release before the stream has a context")
         for n in 0..<3 { #expect(reader.decompress(compressor.compress(frame(n))) == frame(n)) }
         #expect(compressor.isAllocated)
@@ -404,6 +404,9 @@ extension StreamCompressionTests {
             #expect(compressor.release() == compression.canBeCarriedOn)
             #expect(compressor.isAllocated == !compression.canBeCarriedOn, "a released context is gone")
             #expect(!compressor.release() || !compression.canBeCarriedOn, "released once")
+            let ack = #"{"op":11}"#
+            #expect(reader.decompress(compressor.compress(ack)) == ack)
+            #expect(compressor.isAllocated == !compression.canBeCarriedOn, "a small frame goes stored, without a context")
             for n in 0..<(round + 1) {
                 let bytes = compressor.compress(frame(n))
                 if compression == .zlibStream {
@@ -415,6 +418,12 @@ extension StreamCompressionTests {
         }
         let big = String(repeating: #"{"t":"GUILD_CREATE","d":{"name":"x"}}"#, count: 3_000)
         #expect(reader.decompress(compressor.compress(big)) == big)
+    }
+
+    @Test func aStoredBlockHoldsAtMostItsLength() {
+        #expect(ZlibStreamCompressor.stored(String(repeating: "x", count: 65_535))?.count == 65_535 + 10)
+        #expect(ZlibStreamCompressor.stored(String(repeating: "x", count: 65_536)) == nil)
+        #expect(ZlibStreamCompressor.stored("")?.suffix(4) == [0, 0, 0xFF, 0xFF])
     }
 
     @Test(arguments: GatewayCompression.allCases)
