@@ -87,7 +87,7 @@ struct Fanout: AsyncParsableCommand {
             if let quiet = quietReading {
                 try await Task.sleep(for: .seconds(quiet))
                 if let later = edgePid.flatMap(ProcessStats.resident) {
-                    print(String(format: "edge RSS after %.0f s more of quiet (idle sockets' compression contexts released): %.1f MB = %.1f KB per idle session",
+                    print(String(format: "edge RSS after %.0f s more of quiet (past the release of idle zlib contexts; a zstd stream keeps its): %.1f MB = %.1f KB per idle session",
                                  quiet, Double(later.all) / 1024, Double(later.all - before.all) / Double(max(connected, 1))))
                 }
             }
