@@ -3,6 +3,7 @@ import ConcordHTTP
 import ConcordModels
 import Foundation
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// The other cells, as one cell reaches them: only to hand a write to a shared channel's home
@@ -13,8 +14,9 @@ public final class PeerCells: Sendable {
     private let addresses = Mutex<[Int: String]>([:])
 
     /// The process-wide shared client: nothing to shut down, whoever makes a cell domain.
-    public init(internalSecret: String, http: HTTPClient = .shared) {
-        cells = CellClient(http: http, secret: internalSecret)
+    /// `tls`: the cell's client side of internal TLS, as `http` has it.
+    public init(internalSecret: String, http: HTTPClient = .shared, tls: TLSConfiguration? = nil) {
+        cells = CellClient(http: http, secret: internalSecret, tls: tls)
     }
 
     /// The cluster's cells, reached from `region` (this cell's); `secure`: over internal TLS.

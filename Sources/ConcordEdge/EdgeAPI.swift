@@ -69,7 +69,7 @@ public final class EdgeAPI: Sendable {
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         config.timeout = .init(connect: .seconds(2), read: .seconds(30))
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
-        cells = CellClient(http: http, secret: internalSecret, logger: logger)
+        cells = CellClient(http: http, secret: internalSecret, tls: cellTLS, logger: logger)
         gatewayURL = publicURL.replacingOccurrences(of: "http://", with: "ws://")
             .replacingOccurrences(of: "https://", with: "wss://") + "/gateway"
         gateway = GatewayHub(directory: directory, tokens: tokens, cells: cells,
@@ -80,6 +80,7 @@ public final class EdgeAPI: Sendable {
     }
 
     public func shutdown() async {
+        cells.shutdown()
         try? await http.shutdown()
         for entry in directory.all { await entry.redis.close() }
     }

@@ -9,16 +9,24 @@ import NIOSSL
 
 /// The one client of the cluster's internal API: edges, relays and cells send every call to a
 /// cell through it (`InternalAPI`'s calls), with the internal secret and the request's id.
+/// Calls answered whole go over its own kept-alive connections (`CellConnections`); answers
+/// streamed as they come (files, a relay's held read) over `http`.
 public struct CellClient: Sendable {
     public let http: HTTPClient
+    let connections: CellConnections
     let secret: String
     let logger: Logger
 
-    public init(http: HTTPClient, secret: String, logger: Logger = Logger(label: "concord.cell-client")) {
+    /// `tls`: the process's client side of the cells' internal TLS, as `http` has it.
+    public init(http: HTTPClient, secret: String, tls: TLSConfiguration? = nil, logger: Logger = Logger(label: "concord.cell-client")) {
         self.http = http
         self.secret = secret
         self.logger = logger
+        connections = CellConnections(tls: tls)
     }
+
+    /// Closes the kept-alive connections (the HTTP client is its owner's to shut down).
+    public func shutdown() { connections.shutdown() }
 
     /// How an HTTP client of cells is set up: `tls` where the cluster's internal calls use it,
     /// and no tracer. With none bootstrapped the client would still open a span through the
@@ -42,9 +50,11 @@ public struct CellClient: Sendable {
 
     /// The answer as it came, whatever its status.
     public func exchange<Reply>(_ call: CellCall<Reply>, to base: String, timeout: TimeAmount = .seconds(30)) async throws -> CellReply {
-        let request = outgoing(call, to: base)
+        var headers = HTTPHeaders()
+        for (name, value) in outgoingHeaders(call) { headers.add(name: name, value: value) }
         do {
-            return try await Self.reply(try await http.execute(request, timeout: timeout), upTo: call.replyLimit)
+            return try await connections.exchange(base: base, method: HTTPMethod(rawValue: call.method), path: call.path, headers: headers,
+                                                  body: call.body.map { ByteBuffer(bytes: $0) }, limit: call.replyLimit, timeout: timeout)
         } catch {
             logger.warning("cell unreachable", metadata: ["cell": "\(base)", "path": "\(call.path.prefix { $0 != "?" })", "error": "\(error)"])
             throw APIError.serviceUnavailable
@@ -65,13 +75,18 @@ public struct CellClient: Sendable {
     private func outgoing<Reply>(_ call: CellCall<Reply>, to base: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: base + call.path)
         request.method = HTTPMethod(rawValue: call.method)
-        request.headers.add(name: HTTPField.Name.concordInternal.rawName, value: secret)
-        for (name, value) in RequestID.outgoingHeaders { request.headers.add(name: name, value: value) }
-        for header in call.headers { request.headers.add(name: header.name, value: header.value) }
-        if let body = call.body {
-            request.headers.add(name: "Content-Type", value: call.contentType)
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        for (name, value) in outgoingHeaders(call) { request.headers.add(name: name, value: value) }
+        if let body = call.body { request.body = .bytes(ByteBuffer(bytes: body)) }
         return request
+    }
+
+    /// Every call's headers: the internal secret, the request's id, the call's own, and its
+    /// body's type.
+    private func outgoingHeaders<Reply>(_ call: CellCall<Reply>) -> [(String, String)] {
+        var headers = [(HTTPField.Name.concordInternal.rawName, secret)]
+        headers += RequestID.outgoingHeaders
+        headers += call.headers.map { ($0.name, $0.value) }
+        if call.body != nil { headers.append(("Content-Type", call.contentType)) }
+        return headers
     }
 }

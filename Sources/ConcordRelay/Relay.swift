@@ -39,7 +39,8 @@ public struct Relay: Service {
     }
 
     public func run() async throws {
-        let configuration = CellClient.configuration(tls: try tls.map { try InternalTLS.client($0, process: destination.name) })
+        let cellTLS = try tls.map { try InternalTLS.client($0, process: destination.name) }
+        let configuration = CellClient.configuration(tls: cellTLS)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         // TLS to each source's Redis where it has it (a certificate problem stops the relay here, loudly).
         let redisTLS: [Int: NIOSSLContext]
@@ -49,12 +50,13 @@ public struct Relay: Service {
             try? await http.shutdown()
             throw error
         }
+        let cells = CellClient(http: http, secret: internalSecret, tls: cellTLS, logger: logger)
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                let cells = CellClient(http: http, secret: internalSecret, logger: logger)
                 for source in sources { group.addTask { await self.follow(source, cells: cells, redisTLS: redisTLS[source.id]) } }
             }
         }
+        cells.shutdown()
         try await http.shutdown()
     }
 

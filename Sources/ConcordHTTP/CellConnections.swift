@@ -1,0 +1,270 @@
+import ConcordModels
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Kept-alive HTTP/1.1 connections to the cells, one call at a time on each, for the calls
+/// answered whole (nearly all of them; files streamed as they come take the HTTP client).
+/// A general client's request path was a quarter of an edge's CPU per message sent: this one
+/// writes a request head and reads an answer, nothing else.
+///
+/// Up to `maximumPerOrigin` connections are open to one cell; a call beyond them waits for
+/// one to come back. A connection the cell closes while idle leaves the pool when it closes.
+public final class CellConnections: Sendable {
+    struct Origin: Hashable, Sendable {
+        var secure: Bool
+        var host: String
+        var port: Int
+    }
+
+    /// What a call gets: an idle connection, or leave to open one.
+    private enum Lease: Sendable {
+        case idle(any Channel)
+        case open
+    }
+
+    private struct Waiter {
+        var id: Int
+        var lease: CheckedContinuation<Lease, any Error>
+    }
+
+    private struct Pool {
+        var open = 0
+        var idle: [any Channel] = []
+        var waiters: [Waiter] = []
+    }
+
+    private struct State {
+        var pools: [Origin: Pool] = [:]
+        var nextWaiter = 0
+        var shutDown = false
+    }
+
+    private let group: any EventLoopGroup
+    private let tls: Result<NIOSSLContext, any Error>?
+    private let connectTimeout: TimeAmount
+    let maximumPerOrigin: Int
+    private let state = Mutex(State())
+
+    /// `tls`: where the cells' internal API is HTTPS, the process's client side of it.
+    public init(tls: TLSConfiguration?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                connectTimeout: TimeAmount = .seconds(2), maximumPerOrigin: Int = 64) {
+        self.group = group
+        // A context that cannot be made fails each call (the files were read when the
+        // configuration was); the process does not stop for it.
+        self.tls = tls.map { configuration in Result { try NIOSSLContext(configuration: configuration) } }
+        self.connectTimeout = connectTimeout
+        self.maximumPerOrigin = maximumPerOrigin
+    }
+
+    /// Sends one request to `base` (a cell's `scheme://host:port`) and reads its answer whole.
+    /// A request whose write failed on a reused connection (the cell closed it as the call
+    /// began) goes once more on a new one: the cell never saw it.
+    func exchange(base: String, method: HTTPMethod, path: String, headers: HTTPHeaders, body: ByteBuffer?,
+                  limit: Int, timeout: TimeAmount) async throws -> CellReply {
+        let origin = try Self.origin(of: base)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+        head.headers.replaceOrAdd(name: "Host", value: "\(origin.host):\(origin.port)")
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        let deadline = NIODeadline.now() + timeout
+        for attempt in 0..<2 {
+            let (channel, reused) = try await lease(origin, deadline: deadline)
+            do {
+                let answer = try await call(channel, head: head, body: body, limit: limit, deadline: deadline)
+                giveBack(channel, to: origin, reusable: answer.reusable)
+                return answer.reply
+            } catch CallError.unsent(let error) {
+                giveBack(channel, to: origin, reusable: false)
+                if attempt == 0, reused { continue }
+                throw error
+            } catch {
+                giveBack(channel, to: origin, reusable: false)
+                throw error
+            }
+        }
+        throw CellConnectionError.closed
+    }
+
+    /// Closes the idle connections; later calls fail.
+    public func shutdown() {
+        let (idle, waiters) = state.withLock { state in
+            state.shutDown = true
+            let idle = state.pools.values.flatMap(\.idle)
+            let waiters = state.pools.values.flatMap(\.waiters)
+            state.pools = [:]
+            return (idle, waiters)
+        }
+        for channel in idle { channel.close(promise: nil) }
+        for waiter in waiters { waiter.lease.resume(throwing: CellConnectionError.closed) }
+    }
+
+    /// Connections open to `base` now (idle and in use), for tests.
+    func openConnections(to base: String) -> Int {
+        guard let origin = try? Self.origin(of: base) else { return 0 }
+        return state.withLock { $0.pools[origin]?.open ?? 0 }
+    }
+
+    // MARK: The pool
+
+    private func lease(_ origin: Origin, deadline: NIODeadline) async throws -> (any Channel, reused: Bool) {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let lease = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
+                let granted = state.withLock { state -> Result<Lease, any Error>? in
+                    guard !state.shutDown else { return .failure(CellConnectionError.closed) }
+                    guard !Task.isCancelled else { return .failure(CancellationError()) }
+                    var pool = state.pools[origin, default: Pool()]
+                    defer { state.pools[origin] = pool }
+                    while let channel = pool.idle.popLast() {
+                        if channel.isActive { return .success(.idle(channel)) }
+                        pool.open -= 1
+                    }
+                    if pool.open < maximumPerOrigin {
+                        pool.open += 1
+                        return .success(.open)
+                    }
+                    pool.waiters.append(Waiter(id: id, lease: continuation))
+                    return nil
+                }
+                if let granted { continuation.resume(with: granted) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let index = state.pools[origin]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.pools[origin]?.waiters.remove(at: index)
+            }
+            waiter?.lease.resume(throwing: CancellationError())
+        }
+        switch lease {
+        case .idle(let channel):
+            return (channel, true)
+        case .open:
+            do {
+                return (try await connect(origin, deadline: deadline), false)
+            } catch {
+                giveBack(nil, to: origin, reusable: false)
+                throw error
+            }
+        }
+    }
+
+    /// A connection back from a call (nil: one that never opened). A reusable one goes to the
+    /// first waiter or into the pool; any other closes, and its place goes to the first waiter.
+    private func giveBack(_ channel: (any Channel)?, to origin: Origin, reusable: Bool) {
+        let (close, handed) = state.withLock { state -> (Bool, (Waiter, Lease)?) in
+            guard !state.shutDown else { return (true, nil) }
+            var pool = state.pools[origin, default: Pool()]
+            defer { state.pools[origin] = pool }
+            if reusable, let channel, channel.isActive {
+                guard pool.waiters.isEmpty else { return (false, (pool.waiters.removeFirst(), .idle(channel))) }
+                pool.idle.append(channel)
+                return (false, nil)
+            }
+            pool.open -= 1
+            guard !pool.waiters.isEmpty else { return (true, nil) }
+            pool.open += 1
+            return (true, (pool.waiters.removeFirst(), .open))
+        }
+        if close { channel?.close(promise: nil) }
+        if let (waiter, lease) = handed { waiter.lease.resume(returning: lease) }
+    }
+
+    /// An idle connection the cell closed: out of the pool, its place to the first waiter.
+    private func forget(_ channel: any Channel, from origin: Origin) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard var pool = state.pools[origin], let index = pool.idle.firstIndex(where: { $0 === channel }) else { return nil }
+            defer { state.pools[origin] = pool }
+            pool.idle.remove(at: index)
+            pool.open -= 1
+            guard !pool.waiters.isEmpty else { return nil }
+            pool.open += 1
+            return pool.waiters.removeFirst()
+        }
+        waiter?.lease.resume(returning: .open)
+    }
+
+    // MARK: One connection
+
+    private enum CallError: Error {
+        /// The request could not be written: the cell has not seen it.
+        case unsent(any Error)
+    }
+
+    private func call(_ channel: any Channel, head: HTTPRequestHead, body: ByteBuffer?, limit: Int, deadline: NIODeadline) async throws -> CellAnswer {
+        let answer = channel.eventLoop.makePromise(of: CellAnswer.self)
+        let timeout = channel.eventLoop.scheduleTask(deadline: deadline) {
+            answer.fail(CellConnectionError.timedOut)
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(CellExchange(head: head, body: body, limit: limit, answer: answer), promise: written)
+        return try await withTaskCancellationHandler {
+            do {
+                try await written.futureResult.get()
+            } catch {
+                answer.fail(error)
+                throw CallError.unsent(error)
+            }
+            return try await answer.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func connect(_ origin: Origin, deadline: NIODeadline) async throws -> any Channel {
+        let tls = origin.secure ? try (self.tls ?? .failure(CellConnectionError.noTLS)).get() : nil
+        let serverName = Self.isAddress(origin.host) ? nil : origin.host
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(max(.zero, min(connectTimeout, deadline - .now())))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(CellExchangeHandler { [weak self, weak channel] in
+                        if let self, let channel { self.forget(channel, from: origin) }
+                    })
+                }
+            }
+        return try await bootstrap.connect(host: origin.host, port: origin.port).get()
+    }
+
+    // MARK: Addresses
+
+    static func origin(of base: String) throws -> Origin {
+        let secure: Bool
+        let rest: Substring
+        if base.hasPrefix("https://") { secure = true; rest = base.dropFirst(8) }
+        else if base.hasPrefix("http://") { secure = false; rest = base.dropFirst(7) }
+        else { throw CellConnectionError.badAddress(base) }
+        let authority = rest.prefix { $0 != "/" }
+        let host: Substring
+        var port = secure ? 443 : 80
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            if let colon = authority[close...].firstIndex(of: ":"), let number = Int(authority[authority.index(after: colon)...]) { port = number }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let number = Int(authority[authority.index(after: colon)...]) else { throw CellConnectionError.badAddress(base) }
+            port = number
+        } else {
+            host = authority
+        }
+        return Origin(secure: secure, host: String(host), port: port)
+    }
+
+    /// An IP address goes in no SNI; the certificate is checked against the address instead.
+    static func isAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+}
