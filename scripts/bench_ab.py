@@ -2,7 +2,8 @@
 """Compares two builds on one benchmark: runs `scripts/bench.sh` with each build's binaries
 (BENCH_BIN) in turn, A B B A A B ..., so both see the same minutes of a noisy machine and each
 goes first as often (an A/B and its reverse once disagreed by 15%), then prints each figure's
-runs, medians and the ratio of B's median to A's.
+runs, medians and the ratio of B's median to A's. Each run's whole output is kept in
+`.build/bench-ab/TARGET-roundN-A.txt` (and -B).
 
     scripts/bench_ab.py DIR_A DIR_B [--target fanout] [--rounds 2]
 
@@ -43,6 +44,7 @@ FIGURES = [
     ("relay ms: page read, apply, events per apply", r"relay into cell 2: \d+ pages read \(mean ([\d.]+) ms\), \d+ applied \(mean ([\d.]+) ms\), ([\d.]+) events"),
     ("cells ms per message: postgres, cell-1, cell-2, machine",
      r"cells: CPU per message \(ms\): postgres ([\d.]+),.* cell-1 ([\d.]+),.* cell-2 ([\d.]+),.*; machine ([\d.]+)"),
+    ("cells ms per message: edge-1, edge-2", r"cells: CPU per message \(ms\):.* edge-1 ([\d.]+),.* edge-2 ([\d.]+)"),
     ("cells: cores busy", r"cells: CPU per message \(ms\):.*\(busy ([\d.]+) of"),
     ("replication lag ms: p50, p99", r"replication lag \(.*\): p50 ([\d.]+) ms, p99 ([\d.]+) ms"),
     ("hops per request", r"hops per request .* = ([\d.]+)"),
@@ -80,6 +82,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     runs = {"A": [], "B": []}
+    # Each run's whole output stays, for the figures no pattern here reads.
+    kept = os.path.join(".build", "bench-ab")
+    os.makedirs(kept, exist_ok=True)
     for round_number in range(args.rounds):
         order = (("A", args.a), ("B", args.b))
         for name, directory in (order if round_number % 2 == 0 else order[::-1]):
@@ -89,6 +94,8 @@ def main():
             if done.returncode != 0:
                 sys.stderr.write(done.stdout[-2000:] + done.stderr[-2000:])
                 sys.exit(f"bench.sh failed for {name}")
+            with open(os.path.join(kept, f"{args.target}-round{round_number + 1}-{name}.txt"), "w") as out:
+                out.write(done.stdout)
             runs[name].append(figures(done.stdout))
     labels = [label for label in runs["A"][0] if all(label in run for run in runs["A"] + runs["B"])]
     print(f"\n{'figure':58} {'A runs':>22} {'B runs':>22} {'A median':>10} {'B median':>10} {'B/A':>6}")
