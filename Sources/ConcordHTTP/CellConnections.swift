@@ -18,6 +18,9 @@ public final class CellConnections: Sendable {
         var secure: Bool
         var host: String
         var port: Int
+
+        /// As a Host header names it (an IPv6 address in brackets).
+        var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
     /// What a call gets: an idle connection, or leave to open one.
@@ -67,7 +70,7 @@ public final class CellConnections: Sendable {
                   limit: Int, timeout: TimeAmount) async throws -> CellReply {
         let origin = try Self.origin(of: base)
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
-        head.headers.replaceOrAdd(name: "Host", value: "\(origin.host):\(origin.port)")
+        head.headers.replaceOrAdd(name: "Host", value: origin.authority)
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
         let deadline = NIODeadline.now() + timeout
         for attempt in 0..<2 {

@@ -98,6 +98,8 @@ import Testing
         #expect(try CellConnections.origin(of: "https://cells.example") == .init(secure: true, host: "cells.example", port: 443))
         #expect(throws: CellConnectionError.self) { try CellConnections.origin(of: "ftp://x:1") }
         #expect(throws: CellConnectionError.self) { try CellConnections.origin(of: "http://x:port") }
+        #expect(try CellConnections.origin(of: "http://[::1]:9000").authority == "[::1]:9000")
+        #expect(try CellConnections.origin(of: "http://127.0.0.1:7001").authority == "127.0.0.1:7001")
         #expect(CellConnections.isAddress("::1") && CellConnections.isAddress("10.0.0.1") && !CellConnections.isAddress("cell-1"))
     }
 
