@@ -53,7 +53,12 @@ public struct EdgeNode: Sendable {
             let directory = api.directory
             services.insert(AdminServer.application(
                 host: admin.host, port: admin.port, metrics: metrics,
-                refresh: { metrics.gauge(.gatewaySessions).record(gateway.sessionCount) },
+                refresh: {
+                    metrics.gauge(.gatewaySessions).record(gateway.sessionCount)
+                    let usage = api.cells.connectionUsage
+                    metrics.gauge(.edgeCellConnections).record(usage.open)
+                    metrics.gauge(.edgeCellCallsWaiting).record(usage.waiting)
+                },
                 // The edge needs every cell's Redis: tokens' revocation, rate limits, live events.
                 readiness: directory.all.sorted { $0.cell.id < $1.cell.id }.map { entry in
                     .init("redis of \(entry.cell.name)") { (try? await entry.redis.send("PING")) != nil }

@@ -25,6 +25,9 @@ public struct CellClient: Sendable {
         connections = CellConnections(tls: tls)
     }
 
+    /// Kept-alive connections open to cells now, and calls waiting for one.
+    public var connectionUsage: (open: Int, waiting: Int) { connections.usage }
+
     /// Closes the kept-alive connections (the HTTP client is its owner's to shut down).
     public func shutdown() { connections.shutdown() }
 

@@ -104,6 +104,16 @@ public final class CellConnections: Sendable {
         for waiter in waiters { waiter.lease.resume(throwing: CellConnectionError.closed) }
     }
 
+    /// Connections open now to every cell (idle and in use), and calls waiting for one.
+    public var usage: (open: Int, waiting: Int) {
+        state.withLock { state in
+            state.pools.values.reduce(into: (open: 0, waiting: 0)) { sum, pool in
+                sum.open += pool.open
+                sum.waiting += pool.waiters.count
+            }
+        }
+    }
+
     /// Connections open to `base` now (idle and in use), for tests.
     func openConnections(to base: String) -> Int {
         guard let origin = try? Self.origin(of: base) else { return 0 }

@@ -56,6 +56,10 @@ public enum MetricName: String, CaseIterable, Sendable {
     /// How long an edge's call to a cell took, from the edge (against the cell's own request
     /// duration: what the link, the connection pool and the edge's event loops added).
     case edgeCellCallDuration = "concord_edge_cell_call_duration_seconds"
+    /// Kept-alive connections an edge has open to cells (idle and in use), and its calls
+    /// waiting for one because a cell's are all busy (the pool's limit is 64 per cell).
+    case edgeCellConnections = "concord_edge_cell_connections"
+    case edgeCellCallsWaiting = "concord_edge_cell_calls_waiting"
     // The gateway, at the edge.
     case gatewaySessions = "concord_gateway_sessions"
     case gatewayIdentifies = "concord_gateway_identifies_total"

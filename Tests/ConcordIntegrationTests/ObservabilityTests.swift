@@ -134,6 +134,9 @@ struct ObservabilityTests {
             let calls = try #require(Self.sample(edgeText, "concord_edge_cell_calls_total"))
             #expect(calls >= 3 && Self.sample(edgeText, "concord_edge_cell_call_duration_seconds_count") == calls)
             #expect(Self.sample(edgeText, "concord_gateway_sessions") == 1)
+            // The calls went over kept-alive connections, none left waiting for one.
+            #expect((Self.sample(edgeText, "concord_edge_cell_connections") ?? 0) >= 1)
+            #expect(Self.sample(edgeText, "concord_edge_cell_calls_waiting") == 0)
             #expect(Self.sample(edgeText, "concord_gateway_identifies_total") == 1)
             // Nothing was written between READY and the session's subscriptions: the cell's
             // published position said so, and no outbox read was made.

@@ -23,6 +23,7 @@ import Testing
             }
             #expect(seen.count == 1)
             #expect(connections.openConnections(to: server.base) == 1)
+            #expect(connections.usage.open == 1 && connections.usage.waiting == 0)
             #expect(server.accepted == 1)
         }
     }
