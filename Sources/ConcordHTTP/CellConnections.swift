@@ -38,6 +38,13 @@ public final class CellConnections: Sendable {
         var open = 0
         var idle: [any Channel] = []
         var waiters: [Waiter] = []
+
+        /// A connection's place is free: it goes to the first waiter, as leave to open one;
+        /// with nobody waiting, one fewer is open.
+        mutating func freePlace() -> Waiter? {
+            guard !waiters.isEmpty else { open -= 1; return nil }
+            return waiters.removeFirst()
+        }
     }
 
     private struct State {
@@ -179,10 +186,7 @@ public final class CellConnections: Sendable {
                 pool.idle.append(channel)
                 return (false, nil)
             }
-            pool.open -= 1
-            guard !pool.waiters.isEmpty else { return (true, nil) }
-            pool.open += 1
-            return (true, (pool.waiters.removeFirst(), .open))
+            return (true, pool.freePlace().map { ($0, .open) })
         }
         if close { channel?.close(promise: nil) }
         if let (waiter, lease) = handed { waiter.lease.resume(returning: lease) }
@@ -194,10 +198,7 @@ public final class CellConnections: Sendable {
             guard var pool = state.pools[origin], let index = pool.idle.firstIndex(where: { $0 === channel }) else { return nil }
             defer { state.pools[origin] = pool }
             pool.idle.remove(at: index)
-            pool.open -= 1
-            guard !pool.waiters.isEmpty else { return nil }
-            pool.open += 1
-            return pool.waiters.removeFirst()
+            return pool.freePlace()
         }
         waiter?.lease.resume(returning: .open)
     }
