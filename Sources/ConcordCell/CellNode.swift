@@ -35,7 +35,6 @@ public struct CellNode: Sendable {
                                 observer: RedisMetrics(metrics, cell: cell.name))
         let signal = OutboxSignal()
         let peers = PeerCells(internalSecret: secrets.internalSecret,
-                              http: try internalTLS.map { try PeerCells.client(tls: $0, process: cell.name) } ?? .shared,
                               tls: try internalTLS.map { try InternalTLS.client($0, process: cell.name) })
         peers.set(cluster, from: cell.region, secure: internalTLS != nil)
         // With internal TLS, only processes holding a certificate of the cluster's CA get in.

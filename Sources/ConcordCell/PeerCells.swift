@@ -13,10 +13,11 @@ public final class PeerCells: Sendable {
     /// Cell id → internal API base URL; set once the cluster's addresses are known.
     private let addresses = Mutex<[Int: String]>([:])
 
-    /// The process-wide shared client: nothing to shut down, whoever makes a cell domain.
-    /// `tls`: the cell's client side of internal TLS, as `http` has it.
-    public init(internalSecret: String, http: HTTPClient = .shared, tls: TLSConfiguration? = nil) {
-        cells = CellClient(http: http, secret: internalSecret, tls: tls)
+    /// `tls`: the cell's client side of internal TLS. A peer's calls are all answered whole, so
+    /// they go over `CellClient`'s own connections; none is streamed, and the process-wide shared
+    /// HTTP client it is given (nothing to shut down) carries no call.
+    public init(internalSecret: String, tls: TLSConfiguration? = nil) {
+        cells = CellClient(http: .shared, secret: internalSecret, tls: tls)
     }
 
     /// The cluster's cells, reached from `region` (this cell's); `secure`: over internal TLS.
@@ -25,21 +26,6 @@ public final class PeerCells: Sendable {
             for cell in cells { map[cell.id] = cell.apiURL(from: region, secure: secure) }
         }
     }
-
-    /// A client showing `process`'s certificate, one per certificate for the process's life (a
-    /// client must be shut down before it goes, and a cell's peers live as long as it does).
-    public static func client(tls: ClusterConfig.InternalTLS, process: String) throws -> HTTPClient {
-        let key = tls.certificate(for: process) + "|" + tls.ca
-        if let client = clients.withLock({ $0[key] }) { return client }
-        let configuration = CellClient.configuration(tls: try InternalTLS.client(tls, process: process))
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        return clients.withLock { clients in
-            if let existing = clients[key] { try? client.syncShutdown(); return existing }
-            clients[key] = client
-            return client
-        }
-    }
-    private static let clients = Mutex<[String: HTTPClient]>([:])
 
     /// Posts into a shared channel at its home cell for `author`, a member of `workspace` (here);
     /// answers the message JSON the home cell stored. The home cell's errors pass through.
