@@ -29,6 +29,8 @@ FIGURES = [
      r"CPU per request \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+), load generator and rest ([\d.]+); machine ([\d.]+)"),
     ("paced sends ms: p50, p99", r"sends, \d+ clients paced to \d+/s: .* p50 ([\d.]+) ms, p99 ([\d.]+) ms"),
     ("send ms: load generator", r"load generator CPU per request: ([\d.]+) ms"),
+    ("send thread switches: cell, edge", r"^thread switches per request: cell ([\d.]+), edge ([\d.]+)"),
+    ("cells thread switches: cell-1, edge-1, cell-2, relay-2", r"^cells: thread switches per message: cell-1 ([\d.]+), edge-1 ([\d.]+), cell-2 ([\d.]+),.* relay-2 ([\d.]+)"),
     ("identify ms: postgres, cell, edge, machine", r"identify: CPU per session \(ms\): postgres ([\d.]+),.* cell ([\d.]+), edge ([\d.]+),.* machine ([\d.]+)"),
     ("sessions ready (s)", r"^fan-out: \d+/\d+ sessions ready in ([\d.]+) s"),
     ("KB per idle session", r"= ([\d.]+) KB per idle session \(each"),

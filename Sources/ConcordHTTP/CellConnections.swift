@@ -24,20 +24,28 @@ public final class CellConnections: Sendable {
     }
 
     /// What a call gets: an idle connection, or leave to open one.
-    private enum Lease: Sendable {
+    enum Lease: Sendable {
         case idle(any Channel)
         case open
     }
 
-    private struct Waiter {
+    struct Waiter {
         var id: Int
         var lease: CheckedContinuation<Lease, any Error>
     }
 
-    private struct Pool {
+    struct Pool {
         var open = 0
         var idle: [any Channel] = []
         var waiters: [Waiter] = []
+
+        /// The idle connection to use next: the last one back that lives on the caller's event
+        /// loop if there is one (the call and its answer then stay on that thread, with no
+        /// wake-up of another), else the last one back.
+        mutating func takeIdle() -> (any Channel)? {
+            if let index = idle.lastIndex(where: { $0.eventLoop.inEventLoop }) { return idle.remove(at: index) }
+            return idle.popLast()
+        }
 
         /// A connection's place is free: it goes to the first waiter, as leave to open one;
         /// with nobody waiting, one fewer is open.
@@ -141,7 +149,7 @@ public final class CellConnections: Sendable {
                     guard !Task.isCancelled else { return .failure(CancellationError()) }
                     var pool = state.pools[origin, default: Pool()]
                     defer { state.pools[origin] = pool }
-                    while let channel = pool.idle.popLast() {
+                    while let channel = pool.takeIdle() {
                         if channel.isActive { return .success(.idle(channel)) }
                         pool.open -= 1
                     }
@@ -235,7 +243,9 @@ public final class CellConnections: Sendable {
     private func connect(_ origin: Origin, deadline: NIODeadline) async throws -> any Channel {
         let tls = origin.secure ? try (self.tls ?? .failure(CellConnectionError.noTLS)).get() : nil
         let serverName = Self.isAddress(origin.host) ? nil : origin.host
-        let bootstrap = ClientBootstrap(group: group)
+        // On the caller's event loop when it runs on one of the group's (as its later calls
+        // will, see `takeIdle`), else on the next.
+        let bootstrap = ClientBootstrap(group: group.any())
             .connectTimeout(max(.zero, min(connectTimeout, deadline - .now())))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [weak self] channel in

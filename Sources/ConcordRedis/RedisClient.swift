@@ -4,14 +4,18 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// An async Redis client on one pipelined connection. The connection opens on first use and
-/// is opened again on the next call after it drops (e.g. a Redis restart); calls in flight
-/// when it drops fail with `RedisError.connectionClosed` and are not retried, since they may
-/// have run.
+/// An async Redis client on pipelined connections, one per event loop of its group: a call
+/// made on an event loop goes over that loop's connection, so the command and its reply stay
+/// on the caller's thread (a call from elsewhere takes the first loop's). A connection opens on
+/// first use and is opened again on the next call after it drops (e.g. a Redis restart); calls
+/// in flight when it drops fail with `RedisError.connectionClosed` and are not retried, since
+/// they may have run. Calls one after the other (each awaited) run in order, on any connection.
 public final class RedisClient: Sendable {
     private let connector: RedisConnector
     private let observer: (any RedisObserver)?
-    private let state = Mutex<State>(State())
+    private let loops: [any EventLoop]
+    /// Each loop's connection, by the loop's place in `loops`.
+    private let states: Mutex<[State]>
     private struct State {
         var channel: (any Channel)?
         var connecting: EventLoopFuture<any Channel>?
@@ -24,6 +28,15 @@ public final class RedisClient: Sendable {
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, observer: (any RedisObserver)? = nil) {
         connector = RedisConnector(host: host, port: port, user: user, password: password, group: group, tls: tls)
         self.observer = observer
+        loops = Array(group.makeIterator())
+        states = Mutex(loops.map { _ in State() })
+    }
+
+    private var slot: Int { Self.place(among: loops) }
+
+    /// The place of the caller's event loop among `loops`, or the first.
+    static func place(among loops: [any EventLoop]) -> Int {
+        loops.firstIndex { $0.inEventLoop } ?? 0
     }
 
     public var address: String { "\(connector.host):\(connector.port)" }
@@ -69,35 +82,40 @@ public final class RedisClient: Sendable {
     }
 
     public func close() async {
-        let channel = state.withLock { s -> (any Channel)? in
-            defer { s.channel = nil }
-            return s.channel
+        let channels = states.withLock { states in
+            defer { for slot in states.indices { states[slot].channel = nil } }
+            return states.compactMap(\.channel)
         }
-        try? await channel?.close()
+        for channel in channels { try? await channel.close() }
     }
 
     /// A call that joined a connect attempt begun by another call may have arrived after
     /// Redis came back while that attempt was already refused: it tries once on its own
     /// before failing, so a stale refusal never reaches a caller that came later.
     private func channel() async throws -> any Channel {
-        do { return try await channel(joinInFlight: true) } catch is JoinedFailure {
-            return try await channel(joinInFlight: false)
+        let slot = self.slot
+        do { return try await channel(slot, joinInFlight: true) } catch is JoinedFailure {
+            return try await channel(slot, joinInFlight: false)
         }
     }
 
     private struct JoinedFailure: Error {}
 
-    private func channel(joinInFlight: Bool) async throws -> any Channel {
-        let (future, joined): (EventLoopFuture<any Channel>, Bool) = state.withLock { s in
+    private func withState<T>(_ slot: Int, _ body: (inout State) -> T) -> T {
+        states.withLock { body(&$0[slot]) }
+    }
+
+    private func channel(_ slot: Int, joinInFlight: Bool) async throws -> any Channel {
+        let (future, joined): (EventLoopFuture<any Channel>, Bool) = withState(slot) { s in
             if let channel = s.channel, channel.isActive { return (channel.eventLoop.makeSucceededFuture(channel), false) }
             if joinInFlight, let connecting = s.connecting { return (connecting, true) }
-            let connecting = connector.connect()
+            let connecting = connector.connect(on: loops[slot])
             s.connecting = connecting
             return (connecting, false)
         }
         do {
             let channel = try await future.get()
-            let again = state.withLock { s -> Bool? in
+            let again = withState(slot) { s -> Bool? in
                 guard s.connecting === future else { return nil }
                 s.connecting = nil; s.channel = channel
                 s.connections += 1
@@ -106,7 +124,7 @@ public final class RedisClient: Sendable {
             if let again { observer?.connected(again: again) }
             return channel
         } catch {
-            state.withLock { s in if s.connecting === future { s.connecting = nil } }
+            withState(slot) { s in if s.connecting === future { s.connecting = nil } }
             if joined { throw JoinedFailure() }
             throw RedisError.connectFailed(String(describing: error))
         }

@@ -14,8 +14,9 @@ struct RedisConnector: Sendable {
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
 
-    func connect(onPush: (@Sendable (RedisValue) -> Void)? = nil) -> EventLoopFuture<any Channel> {
-        let tcp = ClientBootstrap(group: group)
+    /// `loop`: the event loop the connection lives on (by default the group's next).
+    func connect(on loop: (any EventLoop)? = nil, onPush: (@Sendable (RedisValue) -> Void)? = nil) -> EventLoopFuture<any Channel> {
+        let tcp = ClientBootstrap(group: loop ?? group.next())
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(2))
             .channelInitializer { channel in

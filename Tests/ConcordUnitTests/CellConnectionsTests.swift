@@ -92,6 +92,31 @@ import Testing
         #expect(connections.openConnections(to: "http://127.0.0.1:\(port)") == 0)
     }
 
+    @Test func aCallOnAnEventLoopTakesThatLoopsIdleConnection() async throws {
+        try await TinyServer.with { server in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            defer { group.shutdownGracefully { _ in } }
+            let loops = Array(group.makeIterator())
+            var open: [any Channel] = []
+            for loop in loops { open.append(try await ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: server.port).get()) }
+            defer { for channel in open { channel.close(promise: nil) } }
+            let (first, second) = (open[0], open[1])
+            var pool = CellConnections.Pool()
+            pool.idle = [first, second]
+            let (pooled, onFirst, onSecond) = (pool, loops[0], loops[1])
+            // On a loop: that loop's connection, wherever it is in the list.
+            func taken(on loop: any EventLoop) async throws -> ObjectIdentifier? {
+                try await loop.submit { var taking = pooled; return taking.takeIdle().map(ObjectIdentifier.init) }.get()
+            }
+            #expect(try await taken(on: onFirst) == ObjectIdentifier(first))
+            #expect(try await taken(on: onSecond) == ObjectIdentifier(second))
+            // Off every loop: the last one back.
+            #expect(pool.takeIdle().map(ObjectIdentifier.init) == ObjectIdentifier(second))
+            #expect(pool.takeIdle().map(ObjectIdentifier.init) == ObjectIdentifier(first))
+            #expect(pool.takeIdle() == nil)
+        }
+    }
+
     @Test func addressesAreRead() throws {
         #expect(try CellConnections.origin(of: "http://127.0.0.1:7001") == .init(secure: false, host: "127.0.0.1", port: 7001))
         #expect(try CellConnections.origin(of: "https://cell-1.internal:8443") == .init(secure: true, host: "cell-1.internal", port: 8443))

@@ -1,9 +1,21 @@
 import NIOCore
+import NIOPosix
 @testable import ConcordRedis
 import Testing
 
 @Suite("Redis protocol")
 struct RedisProtocolTests {
+    @Test func aCallOnAnEventLoopGoesOverThatLoopsConnection() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        defer { group.shutdownGracefully { _ in } }
+        let loops = Array(group.makeIterator())
+        for (place, loop) in loops.enumerated() {
+            #expect(try await loop.submit { RedisClient.place(among: loops) }.get() == place)
+        }
+        // Off every loop: the first loop's connection.
+        #expect(RedisClient.place(among: loops) == 0)
+    }
+
     @Test func commandsEncodeAsRESP() {
         var buffer = ByteBufferAllocator().buffer(capacity: 0)
         RedisProtocolHandler.encode([Array("SET".utf8), Array("k".utf8), [0, 13, 10]], into: &buffer)
