@@ -86,12 +86,15 @@ public final class HotMessages: Sendable {
         let entries = items.dropFirst().compactMap(\.string)
         guard !entries.isEmpty else { return .miss(version: version) }
         let complete = entries.last == "~"
-        var messages: [(id: Snowflake, json: Substring)] = entries.compactMap { entry in
+        let pushed: [(id: Snowflake, json: Substring)] = entries.compactMap { entry in
             guard let space = entry.firstIndex(of: " "), let id = Snowflake(entry[..<space]) else { return nil }
             return (id, entry[entry.index(after: space)...])
         }
-        // Concurrent posts may have been pushed slightly out of order.
-        messages.sort { $0.id > $1.id }
+        // Concurrent posts may have been pushed slightly out of order, and a post's push that
+        // reached Redis after a fill which had already read that post is in the list twice
+        // (each process's calls go over as many connections as it has event loops).
+        var messages: [(id: Snowflake, json: Substring)] = []
+        for entry in pushed.sorted(by: { $0.id > $1.id }) where entry.id != messages.last?.id { messages.append(entry) }
         let candidates: ArraySlice<(id: Snowflake, json: Substring)>
         switch page {
         case .latest:
