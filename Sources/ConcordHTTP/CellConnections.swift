@@ -142,6 +142,12 @@ public final class CellConnections: Sendable {
             state.nextWaiter += 1
             return state.nextWaiter
         }
+        // A call waiting for a place gives up at its own deadline, however long the calls
+        // holding the places may take.
+        let expiry = group.next().scheduleTask(deadline: deadline) { [weak self] in
+            self?.stopWaiting(origin, id: id, because: CellConnectionError.timedOut)
+        }
+        defer { expiry.cancel() }
         let lease = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let granted = state.withLock { state -> Result<Lease, any Error>? in
@@ -157,17 +163,14 @@ public final class CellConnections: Sendable {
                         pool.open += 1
                         return .success(.open)
                     }
+                    guard NIODeadline.now() < deadline else { return .failure(CellConnectionError.timedOut) }
                     pool.waiters.append(Waiter(id: id, lease: continuation))
                     return nil
                 }
                 if let granted { continuation.resume(with: granted) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.pools[origin]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.pools[origin]?.waiters.remove(at: index)
-            }
-            waiter?.lease.resume(throwing: CancellationError())
+            stopWaiting(origin, id: id, because: CancellationError())
         }
         switch lease {
         case .idle(let channel):
@@ -180,6 +183,15 @@ public final class CellConnections: Sendable {
                 throw error
             }
         }
+    }
+
+    /// A call still waiting for a place leaves the queue, failed with `error`.
+    private func stopWaiting(_ origin: Origin, id: Int, because error: any Error) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.pools[origin]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.pools[origin]?.waiters.remove(at: index)
+        }
+        waiter?.lease.resume(throwing: error)
     }
 
     /// A connection back from a call (nil: one that never opened). A reusable one goes to the
@@ -232,7 +244,9 @@ public final class CellConnections: Sendable {
                 try await written.futureResult.get()
             } catch {
                 answer.fail(error)
-                throw CallError.unsent(error)
+                // Closed by the call's own timeout before its request went out (a connection
+                // slow to open): the call timed out.
+                throw CallError.unsent(NIODeadline.now() >= deadline ? CellConnectionError.timedOut : error)
             }
             return try await answer.futureResult.get()
         } onCancel: {

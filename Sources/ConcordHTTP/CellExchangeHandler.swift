@@ -18,7 +18,7 @@ struct CellAnswer: Sendable {
     var reusable: Bool
 }
 
-enum CellConnectionError: Error, CustomStringConvertible {
+enum CellConnectionError: Error, Equatable, CustomStringConvertible {
     case closed
     case answerTooLarge(limit: Int)
     case unexpectedAnswer

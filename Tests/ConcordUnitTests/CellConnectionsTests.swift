@@ -45,6 +45,27 @@ import Testing
         }
     }
 
+    @Test func aCallWaitingForAPlaceGivesUpAtItsOwnDeadline() async throws {
+        try await TinyServer.with { server in
+            let connections = CellConnections(tls: nil, maximumPerOrigin: 1)
+            defer { connections.shutdown() }
+            final class Flag: Sendable { let raised = Atomic(false) }
+            let slowDone = Flag()
+            let slow = Task {
+                defer { slowDone.raised.store(true, ordering: .relaxed) }
+                return try await connections.call(server, "/slow?ms=3000", body: "slow", timeout: .seconds(10))
+            }
+            try await eventuallyTrue { server.accepted == 1 }
+            // The one place is held by the slow call: this one waits, and fails when its own
+            // timeout ends, long before the slow call lets the place go.
+            await #expect(throws: CellConnectionError.timedOut) { try await connections.call(server, "/echo", body: "x", timeout: .milliseconds(100)) }
+            let slowFinished = slowDone.raised.load(ordering: .relaxed)
+            #expect(!slowFinished)
+            #expect(connections.usage.waiting == 0)
+            #expect(String(decoding: try await slow.value.body, as: UTF8.self) == "slow")
+        }
+    }
+
     @Test func aConnectionTheCellClosesIsNotUsedAgain() async throws {
         try await TinyServer.with { server in
             let connections = CellConnections(tls: nil)
