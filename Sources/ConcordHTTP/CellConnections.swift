@@ -142,12 +142,10 @@ public final class CellConnections: Sendable {
             state.nextWaiter += 1
             return state.nextWaiter
         }
-        // A call waiting for a place gives up at its own deadline, however long the calls
-        // holding the places may take.
-        let expiry = group.next().scheduleTask(deadline: deadline) { [weak self] in
-            self?.stopWaiting(origin, id: id, because: CellConnectionError.timedOut)
-        }
-        defer { expiry.cancel() }
+        // Set only for a call that has to wait: it gives up at its own deadline, however long
+        // the calls holding the places may take. A call that gets a place at once schedules nothing.
+        var expiry: Scheduled<Void>?
+        defer { expiry?.cancel() }
         let lease = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let granted = state.withLock { state -> Result<Lease, any Error>? in
@@ -167,7 +165,11 @@ public final class CellConnections: Sendable {
                     pool.waiters.append(Waiter(id: id, lease: continuation))
                     return nil
                 }
-                if let granted { continuation.resume(with: granted) }
+                if let granted { return continuation.resume(with: granted) }
+                // On the caller's event loop (see `takeIdle`): the timer wakes no other thread.
+                expiry = group.any().scheduleTask(deadline: deadline) { [weak self] in
+                    self?.stopWaiting(origin, id: id, because: CellConnectionError.timedOut)
+                }
             }
         } onCancel: {
             stopWaiting(origin, id: id, because: CancellationError())
