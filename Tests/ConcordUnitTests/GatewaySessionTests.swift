@@ -420,6 +420,17 @@ extension StreamCompressionTests {
         #expect(reader.decompress(compressor.compress(big)) == big)
     }
 
+    /// A zstd-stream context keeps buffers for 4 KiB blocks, not zstd's default 128 KiB (it is
+    /// most of an idle zstd session's memory), and a frame of many blocks still reads back whole.
+    @Test func aZstdContextKeepsSmallBlocks() {
+        let (compressor, reader) = (ZstdStreamCompressor(), ZstdStreamDecompressor())
+        let channels = (0..<150).map { #"{"id":"\#(1_579_589_376_705_363_968 + $0 * 7_919)","type":0,"name":"channel-\#($0)","position":\#($0)}"# }
+        let guildCreate = #"{"op":0,"t":"GUILD_CREATE","s":2,"d":{"channels":["# + channels.joined(separator: ",") + "]}}"
+        #expect(guildCreate.utf8.count > 10_000)
+        #expect(reader.decompress(compressor.compress(guildCreate)) == guildCreate)
+        #expect(compressor.contextBytes < 96 * 1024, "the context holds \(compressor.contextBytes) bytes")
+    }
+
     @Test func aStoredBlockHoldsAtMostItsLength() {
         #expect(ZlibStreamCompressor.stored(String(repeating: "x", count: 65_535))?.count == 65_535 + 10)
         #expect(ZlibStreamCompressor.stored(String(repeating: "x", count: 65_536)) == nil)
