@@ -115,6 +115,7 @@ cat > "$root/cluster.json" <<JSON
               "admin": { "host": "127.0.0.1", "port": $EDGE_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE_PORT" },
             { "name": "edge-2", "region": "far", "listen": { "host": "127.0.0.1", "port": $EDGE2_PORT },
               "admin": { "host": "127.0.0.1", "port": $EDGE2_ADMIN_PORT }, "public_url": "http://127.0.0.1:$EDGE2_PORT" }],
+  ${BENCH_PARALLEL_FANOUT:+\"gateway_parallel_fanout\": $BENCH_PARALLEL_FANOUT,}
   "rate_limits": { "requests_per_second": 1000000, "message_sends_per_5s": 1000000, "route_requests_per_5s": 1000000, "public_requests_per_second": 1000000,
                    "auth_requests_per_minute": 1000000, "logins_per_minute_per_account": 1000000,
                    "unidentified_sockets_per_address": 100000, "connections_per_address": 100000 } }

@@ -324,20 +324,28 @@ final class GatewayHub: Sendable {
                 offer(&routed, cell: cell, to: connection, readBack: nil)
             }
         }
-        let lanes = targets.count >= parallelFanout ? Self.routeLanes : 1
-        guard lanes > 1 else { return deliver(targets[...]) }
-        // A large fan-out is routed in parts, one per event loop, side by side; the next event
-        // waits for all of them, so each session still receives events in sequence order.
-        let size = (targets.count + lanes - 1) / lanes
-        await withTaskGroup(of: Void.self) { parts in
-            for start in stride(from: 0, to: targets.count, by: size) {
-                parts.addTask { deliver(targets[start..<min(start + size, targets.count)]) }
+        guard targets.count >= parallelFanout else { return deliver(targets[...]) }
+        // A large fan-out is routed in parts, one per event loop: each loop routes the sessions
+        // whose sockets it holds, so the parts run side by side and each socket's write starts on
+        // its own loop. (Parts made as child tasks all ran on the routing task's loop, one after
+        // the other: the whole fan-out on one core.) The next event waits for every part, so
+        // each session still receives events in sequence order.
+        var parts: [ObjectIdentifier: (loop: any EventLoop, sessions: [GatewayConnection])] = [:]
+        var unattached: [GatewayConnection] = []
+        for connection in targets {
+            if let loop = connection.eventLoop {
+                parts[ObjectIdentifier(loop), default: (loop, [])].sessions.append(connection)
+            } else {
+                unattached.append(connection)
             }
         }
+        let elsewhere = parts.values.filter { !$0.loop.inEventLoop }.map { part in
+            part.loop.submit { deliver(part.sessions[...]) }
+        }
+        for part in parts.values where part.loop.inEventLoop { deliver(part.sessions[...]) }
+        deliver(unattached[...])
+        for routed in elsewhere { try? await routed.get() }
     }
-
-    /// One part of a large fan-out per event loop.
-    static let routeLanes = max(1, NIOSingletons.groupLoopCountSuggestion)
 
     static func presenceSubject(_ payload: String) -> Snowflake? {
         PresenceUpdatePayload.userID(inPayload: payload)
