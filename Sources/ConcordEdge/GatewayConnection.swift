@@ -340,13 +340,13 @@ final class GatewayConnection: Sendable {
         s.deliveries?.increment()
     }
 
-    /// A frame that is not a numbered dispatch (HELLO's kin: ACKs, op 7, op 9, …).
     /// The event loop of the session's socket; nil while no socket is attached (a session
     /// waiting to be resumed, or adopted from another edge).
     var eventLoop: (any EventLoop)? {
         state.withLock { $0.output?.channel.eventLoop }
     }
 
+    /// A frame that is not a numbered dispatch (HELLO's kin: ACKs, op 7, op 9, …).
     func send(_ frame: String) {
         state.withLock { s in s.output?.write(frame) }
     }

@@ -8,8 +8,9 @@ public final class ZstdStreamCompressor: GatewayCompressor {
 
     /// Level 1, a 16 KiB window, a 16 KiB hash table and 4 KiB blocks: a context per connection
     /// held ~850 KB of the edge at the default level and window, ~124 KB with a 64 KiB window and
-    /// level 1's own table, and 150 KB of buffers (of which an idle session touched ~45 KB) with
-    /// the default 128 KiB block (buffers sized for one block). Gateway frames are short: a small
+    /// level 1's own table, and 150 KB of buffers (76 KB of them written by READY and
+    /// GUILD_CREATE) with the default 128 KiB block; 82 KB (64 KB written) with 4 KiB blocks, as
+    /// zstd writes ~30 KB of any context when it starts. Gateway frames are short: a small
     /// window still spans many of them, and a frame longer than a block is still compressed
     /// against the window: with 4 KiB blocks, chat messages compressed as small as before and a
     /// 20 KB GUILD_CREATE ~7% larger, for about half the context (`aZstdContextKeepsSmallBlocks`).
