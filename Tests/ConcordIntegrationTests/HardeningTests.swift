@@ -660,7 +660,7 @@ struct HardeningTests {
     /// the bound (instead of keeping everything), and it resumes with nothing lost.
     /// Compressed, the frames are counted before compression (their filler is random, so the
     /// compressed bytes too pass the sockets' buffers).
-    @Test(arguments: [nil, GatewayCompression.zlibStream])
+    @Test(arguments: [nil, GatewayCompression.zlibStream, .zstdStream])
     func aClientThatStopsReadingIsClosedAndResumesWithNothingLost(_ compression: GatewayCompression?) async throws {
         try await TestCluster.with { c in
             let (_, alice) = try await c.register("alice")
