@@ -554,9 +554,19 @@ sends_bench() {
   # and the cell timed it. BENCH_PACED_RATES="R1 R2" paces to fixed rates instead: two builds
   # compared in turn then see the same load, whatever pgbench made of each run's minutes.
   local rates=${BENCH_PACED_RATES:-"$half $(awk -v p="$pg_rate" 'BEGIN { printf "%.0f", p / 4 }')"}
+  # Each paced run's CPU per request too: a quiet machine pays more per request than a busy one
+  # (smaller batches, a wake-up per event), and the tail follows how busy the cores are.
   for rate in $rates; do
+    rm -f "$root/measuring"
+    "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" --paced-rate "$rate" \
+      --measuring-file "$root/measuring" > "$root/paced-sends.txt" & sender=$!
+    while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
+    "$PYTHON" scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
     "$PYTHON" scripts/time_split.py snapshot "$root/paced.json" "${metrics[@]}"
-    "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" --paced-rate "$rate"
+    wait "$sender"
+    cat "$root/paced-sends.txt"
+    sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/paced-sends.txt")
+    "$PYTHON" scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
     "$PYTHON" scripts/time_split.py report "$root/paced.json" "${metrics[@]}"
   done
 }
