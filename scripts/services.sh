@@ -80,8 +80,7 @@ start_postgres() {
     rm -f "$pwfile"
   fi
   if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
-  # Cells keep warm connections with no keep-alive queries: the server probes idle clients.
-  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=1000 -c tcp_keepalives_idle=60"
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=1000"
   if [ "$mode" = throwaway ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
   # Extra server settings, e.g. "-c shared_preload_libraries=pg_stat_statements" to profile a benchmark.
   opts="$opts ${CONCORD_PG_OPTS:-}"

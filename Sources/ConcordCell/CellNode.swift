@@ -15,9 +15,6 @@ import ServiceLifecycle
 public struct CellNode: Sendable {
     public let domain: CellDomain
     public let metrics = NodeMetrics()
-    /// PostgreSQL connections the cell keeps open when idle (see `Database.init`): enough for
-    /// the sends' two group-commit lanes, the outbox sequencer and a request or chore at once.
-    static let warmConnections = 4
     public let services: [any Service]
 
     /// - Parameter onListening: called with the API's bound port (useful when the config says port 0).
@@ -29,7 +26,7 @@ public struct CellNode: Sendable {
                 onAdminListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws {
         let db = Database(settings: DatabaseSettings(host: cell.postgres.host, port: cell.postgres.port,
                                                      database: cell.postgres.database, user: cell.postgres.user,
-                                                     password: secrets.postgresPassword, warmConnections: Self.warmConnections,
+                                                     password: secrets.postgresPassword,
                                                      tls: try InternalTLS.postgres(cell.postgres, tls: internalTLS)), logger: logger,
                           observer: DatabaseMetrics(metrics))
         let credentials = secrets.redis(.cell)

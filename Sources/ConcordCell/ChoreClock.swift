@@ -1,5 +1,3 @@
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -33,20 +31,14 @@ final class ChoreClock: Sendable {
     }
 
     /// Sleeps for `duration`, or until the clock stops (or the task is cancelled).
-    ///
-    /// On an event loop's timer, not `Task.sleep`: that is a Dispatch timer, which wakes
-    /// Dispatch's thread to arm it and again when it fires, even after a cancelled sleep; the
-    /// outbox publisher sleeps a few milliseconds after every busy pass.
     func sleep(_ duration: Duration) async {
         let alarm = Alarm()
-        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(duration)) { alarm.ring() }
         let stopped = state.withLock { s in
             if !s.stopped { s.alarms.append(alarm) }
             return s.stopped
         }
         if stopped { alarm.ring() }
-        await withTaskCancellationHandler { await alarm.wait() } onCancel: { alarm.ring() }
-        timer.cancel()
+        await alarm.wait(upTo: duration)
         state.withLock { s in s.alarms.removeAll { $0 === alarm } }
     }
 
@@ -55,32 +47,6 @@ final class ChoreClock: Sendable {
         while !stopped && !Task.isCancelled {
             await pass()
             await sleep(interval)
-        }
-    }
-}
-
-/// One sleep's wake-up: its timer, the clock's stop or the task's cancellation, whichever comes
-/// first; the others find it rung.
-private final class Alarm: Sendable {
-    private let waiter = Mutex<(rung: Bool, sleeper: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func ring() {
-        let sleeper = waiter.withLock { w -> CheckedContinuation<Void, Never>? in
-            guard !w.rung else { return nil }
-            w.rung = true
-            defer { w.sleeper = nil }
-            return w.sleeper
-        }
-        sleeper?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { sleeper in
-            let rung = waiter.withLock { w in
-                if !w.rung { w.sleeper = sleeper }
-                return w.rung
-            }
-            if rung { sleeper.resume() }
         }
     }
 }

@@ -9,8 +9,7 @@ import Synchronization
 public final class RelayWaiters: Sendable {
     private struct State {
         var generations: [Int: UInt64] = [:]
-        var waiting: [Int: [UInt64: CheckedContinuation<Void, Never>]] = [:]
-        var nextWaiter: UInt64 = 0
+        var waiting: [Int: [ObjectIdentifier: Alarm]] = [:]
     }
     private let state = Mutex(State())
 
@@ -23,48 +22,36 @@ public final class RelayWaiters: Sendable {
 
     /// Events for these destinations were numbered: their held reads answer now.
     public func wake(_ destinations: some Sequence<Int>) {
-        let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            var woken: [CheckedContinuation<Void, Never>] = []
+        let woken = state.withLock { s -> [Alarm] in
+            var woken: [Alarm] = []
             for destination in destinations {
                 s.generations[destination, default: 0] &+= 1
                 if let held = s.waiting.removeValue(forKey: destination) { woken.append(contentsOf: held.values) }
             }
             return woken
         }
-        for continuation in woken { continuation.resume() }
+        for alarm in woken { alarm.ring() }
     }
 
     /// Returns once `destination`'s generation is past `seen`, or after `timeout`, or when the
     /// task is cancelled, whichever comes first: whether it was woken.
     @discardableResult
     public func wait(for destination: Int, pastGeneration seen: UInt64, upTo timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.woken(destination, pastGeneration: seen) }
-            await group.next()
-            group.cancelAll()
+        let alarm = Alarm()
+        let key = ObjectIdentifier(alarm)
+        let waits = state.withLock { s -> Bool in
+            guard s.generations[destination, default: 0] == seen else { return false }
+            s.waiting[destination, default: [:]][key] = alarm
+            return true
+        }
+        if waits {
+            // A task cancelled before this finds the alarm rung at once (see `Alarm.wait(upTo:)`).
+            await alarm.wait(upTo: timeout)
+            state.withLock { s in
+                s.waiting[destination]?.removeValue(forKey: key)
+                if s.waiting[destination]?.isEmpty == true { s.waiting[destination] = nil }
+            }
         }
         return generation(of: destination) != seen
-    }
-
-    private func woken(_ destination: Int, pastGeneration seen: UInt64) async {
-        let id = state.withLock { s in
-            defer { s.nextWaiter &+= 1 }
-            return s.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                // A task cancelled before it got here finds its flag set (set before the handler
-                // below runs, which then found nothing to resume), and does not wait.
-                let now = state.withLock { s -> Bool in
-                    if s.generations[destination, default: 0] != seen || Task.isCancelled { return true }
-                    s.waiting[destination, default: [:]][id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiting[destination]?.removeValue(forKey: id) }?.resume()
-        }
     }
 }

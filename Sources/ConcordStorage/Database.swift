@@ -12,16 +12,12 @@ public struct DatabaseSettings: Sendable {
     public var user: String
     public var password: String?
     public var maxConnections: Int
-    /// Connections kept open while idle (at most `maxConnections`): a long-running process's
-    /// (see `Database.init`); a short-lived one (concordctl) opens none before it asks.
-    public var warmConnections: Int
     /// Where set, every connection is TLS (refused if the server will not).
     public var tls: TLSConfiguration?
 
     public init(host: String, port: Int, database: String, user: String, password: String?, maxConnections: Int = 20,
-                warmConnections: Int = 0, tls: TLSConfiguration? = nil) {
+                tls: TLSConfiguration? = nil) {
         self.tls = tls
-        self.warmConnections = warmConnections
         self.host = host
         self.port = port
         self.database = database
@@ -65,19 +61,18 @@ public final class Database: SQLExecutor {
                                                   password: settings.password, database: settings.database,
                                                   tls: settings.tls.map { .require($0) } ?? .disable)
         config.options.maximumConnections = settings.maxConnections
-        // The pool arms a timer each time a connection goes idle, on every lease: a keep-alive
-        // timer on every connection, an idle-timeout timer on each above the warm minimum. Each
-        // is a task group sleeping on a Dispatch timer, armed and cancelled again at the next
-        // lease, waking a Dispatch thread each time. So no keep-alive, and a few warm connections,
-        // which the pool lends first (lowest first): at moderate rates no lease arms anything.
-        // Measured in `make bench-sends` (five runs against four): the cell's thread switches per
-        // send 1.2 → 0.7–0.8 with 16 clients and 4.0–6.8 → 1.6–2.6 paced to 900/s; its CPU per
-        // send 0.26–0.29 → 0.22–0.28 ms and 0.55–0.61 → 0.51–0.54 ms.
-        // Without keep-alive, a warm connection the server ends is still seen closing (and
-        // replaced); one a middlebox drops silently is not, which a cell's own PostgreSQL (same
-        // host or network) does not have, and which the server's TCP keep-alives prevent
-        // (`tcp_keepalives_idle`, set where Concord starts PostgreSQL).
-        config.options.minimumConnections = min(settings.warmConnections, settings.maxConnections)
+        config.options.minimumConnections = 0
+        // No keep-alive: the keep-alive timer was armed (a Dispatch timer, waking its thread) each
+        // time a connection went idle, on every lease. With no warm minimum, no connection stays
+        // idle past the pool's 60-s idle timeout, well inside what NATs and load balancers allow
+        // before dropping a quiet connection silently; one the server ends is seen closing. (Warm
+        // connections would need the keep-alive back.)
+        // No warm minimum either, though the pool arms an idle-timeout timer (a task group and a
+        // Dispatch timer) each time a connection above its minimum goes idle: with a minimum of
+        // four the cell's thread switches per send fell from 1.2 to 0.7 in `make bench-sends`,
+        // but this pool then trips its own precondition (`minimumConcurrentConnections <=
+        // stats.active`, in a lease while a closing connection is being replaced) and the process
+        // traps; it did in the relay tests.
         config.options.keepAliveBehavior = nil
         // Every query here is a short OLTP statement; a few (the outbox sequencer's numbering, over
         // a large table) are estimated above PostgreSQL's JIT threshold and were compiled by LLVM

@@ -77,11 +77,6 @@ struct ComposeFileTests {
         }
         let script = try load("docker/postgres-init/10-cell-role.sh")
         #expect(script.contains("NOSUPERUSER") && script.contains("OWNER TO"))
-        // Cells keep warm connections without keep-alive queries: the server probes them.
-        for cell in docker.cells {
-            let postgres = try #require(services[cell.postgres.host] as? [String: Any])
-            #expect((postgres["command"] as? [String])?.contains("tcp_keepalives_idle=60") == true, "\(cell.postgres.host)")
-        }
         // make run and make bench give each cell's database to such a role too.
         for path in ["scripts/run.sh", "scripts/bench.sh"] { #expect(try load(path).contains("ensure_cell_database"), "\(path)") }
     }

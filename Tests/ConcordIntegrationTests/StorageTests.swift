@@ -84,11 +84,10 @@ struct StorageTests {
     }
 
     /// Without keep-alive queries, a pooled connection the server ends while idle is still seen
-    /// closing, and the next statement gets a new one: one the pool keeps warm too.
-    @Test(arguments: [0, 1]) func anIdleConnectionTheServerEndsIsReplaced(warm: Int) async throws {
+    /// closing, and the next statement gets a new one.
+    @Test func anIdleConnectionTheServerEndsIsReplaced() async throws {
         var settings = try TestServers.settings(database: try await TestServers.createDatabase())
         settings.maxConnections = 1
-        settings.warmConnections = warm
         try await TestServers.withRunning(Database(settings: settings, logger: TestServers.logger)) { db in
             let first = try #require(try await db.run("SELECT pg_backend_pid()").first).decode(Int32.self)
             try await TestServers.withRunning(Database(settings: try TestServers.adminSettings(), logger: TestServers.logger)) { admin in
@@ -101,24 +100,6 @@ struct StorageTests {
                 return second != nil
             }
             #expect(second != first)
-        }
-    }
-
-    /// A cell's warm connections are opened at start and stay open while unused (the pool arms
-    /// no timer when it lends or takes back one of them); statements one after another use the
-    /// first, so without them the pool would hold one connection.
-    @Test func warmConnectionsAreOpenedAndKept() async throws {
-        var settings = try TestServers.settings(database: try await TestServers.createDatabase())
-        settings.warmConnections = 3
-        try await TestServers.withRunning(Database(settings: settings, logger: TestServers.logger)) { db in
-            func open() async throws -> Int {
-                try #require(try await db.run("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database()").first).decode(Int.self)
-            }
-            try await eventually("three connections open") { try await open() == 3 }
-            var backends = Set<Int32>()
-            for _ in 0..<20 { backends.insert(try #require(try await db.run("SELECT pg_backend_pid()").first).decode(Int32.self)) }
-            #expect(backends.count == 1, "one statement at a time takes the first connection")
-            #expect(try await open() == 3)
         }
     }
 
