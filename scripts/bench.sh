@@ -503,23 +503,31 @@ committed_transactions() {
 # share of the database's raw rate; then sends paced at half of pgbench's rate, for latency.
 # Beside the rate: each process's CPU and the database's transactions per request.
 sends_bench() {
-  local roles=("cell=${pids[0]}" "edge=${pids[1]}") sender commits_before
-  # The counts start when the load generator's warm-up is over, as its own count does.
-  rm -f "$root/measuring"
-  "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$CLIENTS" --seconds "$DURATION" \
-    --measuring-file "$root/measuring" > "$root/sends.txt" & sender=$!
-  while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
-  "$PYTHON" scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+  local roles=("cell=${pids[0]}" "edge=${pids[1]}") sender sent commits_before
   local metrics=("http://127.0.0.1:$EDGE_ADMIN_PORT/metrics" "http://127.0.0.1:$CELL_ADMIN_PORT/metrics")
-  "$PYTHON" scripts/time_split.py snapshot "$root/times.json" "${metrics[@]}"
+  # measured_sends_start ARGS…: the load generator's sends, in the background (sets sender); the
+  # counts start when its warm-up is over, as its own count does. measured_sends_end: waits for
+  # it, prints its line, sets sent and prints each process's CPU and time per request.
+  measured_sends_start() {
+    rm -f "$root/measuring"
+    "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --seconds "$DURATION" "$@" \
+      --measuring-file "$root/measuring" > "$root/sends.txt" & sender=$!
+    while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
+    "$PYTHON" scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
+    "$PYTHON" scripts/time_split.py snapshot "$root/times.json" "${metrics[@]}"
+  }
+  measured_sends_end() {
+    wait "$sender"
+    cat "$root/sends.txt"
+    sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/sends.txt")
+    "$PYTHON" scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
+    "$PYTHON" scripts/time_split.py report "$root/times.json" "${metrics[@]}"
+  }
+  measured_sends_start --clients "$CLIENTS"
   commits_before=$(committed_transactions)
   redis_calls > "$root/send-calls-before"
   statements_reset
-  wait "$sender"
-  cat "$root/sends.txt"
-  local sent; sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/sends.txt")
-  "$PYTHON" scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
-  "$PYTHON" scripts/time_split.py report "$root/times.json" "${metrics[@]}"
+  measured_sends_end
   awk -v n="$(( $(committed_transactions) - commits_before ))" -v r="$sent" \
     'BEGIN { printf "PostgreSQL transactions per request: %.2f\n", n / (r > 0 ? r : 1) }'
   redis_calls > "$root/send-calls-after"
@@ -557,17 +565,8 @@ sends_bench() {
   # Each paced run's CPU per request too: a quiet machine pays more per request than a busy one
   # (smaller batches, a wake-up per event), and the tail follows how busy the cores are.
   for rate in $rates; do
-    rm -f "$root/measuring"
-    "$BIN/concord-bench" sends --edge "$EDGE" --tokens "$root/tokens" --channel "$CHANNEL" --clients "$wide" --seconds "$DURATION" --paced-rate "$rate" \
-      --measuring-file "$root/measuring" > "$root/paced-sends.txt" & sender=$!
-    while [ ! -f "$root/measuring" ] && kill -0 "$sender" 2>/dev/null; do nap 0.02; done
-    "$PYTHON" scripts/cpu_split.py snapshot "$root/cpu.json" "${roles[@]}"
-    "$PYTHON" scripts/time_split.py snapshot "$root/paced.json" "${metrics[@]}"
-    wait "$sender"
-    cat "$root/paced-sends.txt"
-    sent=$(sed -nE 's/^[^:]*: ([0-9]+) ok.*/\1/p' "$root/paced-sends.txt")
-    "$PYTHON" scripts/cpu_split.py report "$root/cpu.json" "$sent" "${roles[@]}"
-    "$PYTHON" scripts/time_split.py report "$root/paced.json" "${metrics[@]}"
+    measured_sends_start --clients "$wide" --paced-rate "$rate"
+    measured_sends_end
   done
 }
 
