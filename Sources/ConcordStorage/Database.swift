@@ -47,38 +47,15 @@ public protocol DatabaseObserver: Sendable {
 
 /// A cell's PostgreSQL shard: a connection pool plus what the stores share.
 public final class Database: SQLExecutor {
-    public let client: PostgresClient
+    let pool: ConnectionPool
     let logger: Logger
     let partitions = Mutex<Set<Int>>([])
     let observer: (any DatabaseObserver)?
-    let maximumConnections: Int
     private let inUse = Atomic<Int>(0)
 
     public init(settings: DatabaseSettings, logger: Logger = Logger(label: "concord.storage"), observer: (any DatabaseObserver)? = nil) {
         self.observer = observer
-        maximumConnections = settings.maxConnections
-        var config = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.user,
-                                                  password: settings.password, database: settings.database,
-                                                  tls: settings.tls.map { .require($0) } ?? .disable)
-        config.options.maximumConnections = settings.maxConnections
-        config.options.minimumConnections = 0
-        // No keep-alive: the keep-alive timer was armed (a Dispatch timer, waking its thread) each
-        // time a connection went idle, on every lease. With no warm minimum, no connection stays
-        // idle past the pool's 60-s idle timeout, well inside what NATs and load balancers allow
-        // before dropping a quiet connection silently; one the server ends is seen closing. (Warm
-        // connections would need the keep-alive back.)
-        // No warm minimum either, though the pool arms an idle-timeout timer (a task group and a
-        // Dispatch timer) each time a connection above its minimum goes idle: with a minimum of
-        // four the cell's thread switches per send fell from 1.2 to 0.7 in `make bench-sends`,
-        // but this pool then trips its own precondition (`minimumConcurrentConnections <=
-        // stats.active`, in a lease while a closing connection is being replaced) and the process
-        // traps; it did in the relay tests.
-        config.options.keepAliveBehavior = nil
-        // Every query here is a short OLTP statement; a few (the outbox sequencer's numbering, over
-        // a large table) are estimated above PostgreSQL's JIT threshold and were compiled by LLVM
-        // on every call: a fifth of the database's CPU on the send path, for nothing.
-        config.options.additionalStartupParameters = [("jit", "off")]
-        client = PostgresClient(configuration: config, backgroundLogger: logger)
+        pool = ConnectionPool(settings: settings, logger: logger)
         self.logger = logger
     }
 
@@ -87,9 +64,10 @@ public final class Database: SQLExecutor {
         try await run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?.decode(Bool.self) ?? false
     }
 
-    /// Runs the pool; must be running (e.g. in the process's service group) for queries to go through.
+    /// Runs the pool (closes connections left idle) until cancelled, then closes it: runs in
+    /// the process's service group.
     public func run() async {
-        await client.run()
+        await pool.run()
     }
 
     @discardableResult
@@ -131,15 +109,16 @@ public final class Database: SQLExecutor {
         }
     }
 
-    /// A pooled connection for `body`, or `LeaseTimeout` after 30 s (see `LeaseHandoff`; as
-    /// long as the edges' and relays' own timeouts, so only a lease that would never come fails).
-    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// A pooled connection for `body`, or `LeaseTimeout` after `deadline` (30 s: as long as the
+    /// edges' and relays' own timeouts, so only a lease that would never come fails).
+    @discardableResult
+    func withConnection<T>(deadline: Duration = .seconds(30), _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let asked = ContinuousClock.now
-        return try await LeaseHandoff.withConnection(client, deadline: .seconds(30)) { connection in
-            observer?.leased(waited: ContinuousClock.now - asked, inUse: inUse.add(1, ordering: .relaxed).newValue, of: maximumConnections)
-            defer { observer?.returned(inUse: inUse.subtract(1, ordering: .relaxed).newValue) }
-            return try await body(connection)
-        }
+        let connection = try await pool.lease(deadline: deadline)
+        defer { pool.giveBack(connection) }
+        observer?.leased(waited: ContinuousClock.now - asked, inUse: inUse.add(1, ordering: .relaxed).newValue, of: pool.maximum)
+        defer { observer?.returned(inUse: inUse.subtract(1, ordering: .relaxed).newValue) }
+        return try await body(connection)
     }
 
     private func rollback(_ connection: PostgresConnection) async {

@@ -229,7 +229,7 @@ public struct WorkspaceMove: Sendable {
                         announce: @Sendable (Int) async -> Void) async throws -> Double {
         var version = readStates
         var laps = Laps()
-        let (frozenFor, members) = try await source.db.client.withConnection { lock in
+        let (frozenFor, members) = try await source.db.withConnection { lock in
             try await lock.query("SELECT pg_advisory_lock(\(workspace.int64))", logger: source.db.logger).collect()
             let frozenAt = ContinuousClock.now
             laps = Laps(from: frozenAt)

@@ -37,7 +37,7 @@ struct MoveFreezeTests {
                                                        expiresAt: Date().addingTimeInterval(60))
                 }),
             ]
-            try await db.client.withConnection { lock in
+            try await db.withConnection { lock in
                 try await lock.query("SELECT pg_advisory_lock(\(workspace.int64))", logger: db.logger).collect()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for (name, write) in writes {

@@ -65,44 +65,6 @@ struct StorageTests {
         }
     }
 
-    /// A lease the pool cannot give before its deadline (its one connection is held) fails with
-    /// `LeaseTimeout` rather than waits on; once the connection is back, the next lease gets it.
-    @Test func aLeaseThePoolCannotGiveInTimeFails() async throws {
-        var settings = try TestServers.settings(database: try await TestServers.createDatabase())
-        settings.maxConnections = 1
-        try await TestServers.withRunning(Database(settings: settings, logger: TestServers.logger)) { db in
-            try await LeaseHandoff.withConnection(db.client, deadline: .seconds(30)) { _ in
-                await #expect(throws: LeaseTimeout.self) {
-                    try await LeaseHandoff.withConnection(db.client, deadline: .milliseconds(200)) { _ in }
-                }
-            }
-            let rows = try await LeaseHandoff.withConnection(db.client, deadline: .seconds(30)) { connection in
-                try await connection.query("SELECT 1", logger: TestServers.logger).collect().count
-            }
-            #expect(rows == 1)
-        }
-    }
-
-    /// Without keep-alive queries, a pooled connection the server ends while idle is still seen
-    /// closing, and the next statement gets a new one.
-    @Test func anIdleConnectionTheServerEndsIsReplaced() async throws {
-        var settings = try TestServers.settings(database: try await TestServers.createDatabase())
-        settings.maxConnections = 1
-        try await TestServers.withRunning(Database(settings: settings, logger: TestServers.logger)) { db in
-            let first = try #require(try await db.run("SELECT pg_backend_pid()").first).decode(Int32.self)
-            try await TestServers.withRunning(Database(settings: try TestServers.adminSettings(), logger: TestServers.logger)) { admin in
-                let ended = try await admin.run("SELECT pg_terminate_backend(\(first))").first?.decode(Bool.self)
-                #expect(ended == true)
-            }
-            var second: Int32?
-            try await eventually("a statement runs on a new connection") {
-                second = try? await db.run("SELECT pg_backend_pid()").first?.decode(Int32.self)
-                return second != nil
-            }
-            #expect(second != first)
-        }
-    }
-
     @Test func sqlScriptsSplitOutsideQuotesAndBodies() {
         let sql = "CREATE TABLE a (x text DEFAULT ';'); -- c;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 'it''s;'"
         #expect(SQLScript.statements(in: sql) == ["CREATE TABLE a (x text DEFAULT ';')", "DO $$ BEGIN PERFORM 1; END $$", "SELECT 'it''s;'"])
