@@ -23,41 +23,10 @@ public final class CellConnections: Sendable {
         var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
-    /// What a call gets: an idle connection, or leave to open one.
-    enum Lease: Sendable {
-        case idle(any Channel)
-        case open
-    }
-
-    struct Waiter {
-        var id: Int
-        var lease: CheckedContinuation<Lease, any Error>
-    }
-
-    struct Pool {
-        var open = 0
-        var idle: [any Channel] = []
-        var waiters: [Waiter] = []
-
-        /// The idle connection to use next: the last one back that lives on the caller's event
-        /// loop if there is one (the call and its answer then stay on that thread, with no
-        /// wake-up of another), else the last one back.
-        mutating func takeIdle() -> (any Channel)? {
-            if let index = idle.lastIndex(where: { $0.eventLoop.inEventLoop }) { return idle.remove(at: index) }
-            return idle.popLast()
-        }
-
-        /// A connection's place is free: it goes to the first waiter, as leave to open one;
-        /// with nobody waiting, one fewer is open.
-        mutating func freePlace() -> Waiter? {
-            guard !waiters.isEmpty else { open -= 1; return nil }
-            return waiters.removeFirst()
-        }
-    }
+    typealias Places = ConnectionPlaces<any Channel, CheckedContinuation<ConnectionGrant<any Channel>, any Error>>
 
     private struct State {
-        var pools: [Origin: Pool] = [:]
-        var nextWaiter = 0
+        var pools: [Origin: Places] = [:]
         var shutDown = false
     }
 
@@ -110,13 +79,12 @@ public final class CellConnections: Sendable {
     public func shutdown() {
         let (idle, waiters) = state.withLock { state in
             state.shutDown = true
-            let idle = state.pools.values.flatMap(\.idle)
-            let waiters = state.pools.values.flatMap(\.waiters)
+            let emptied = state.pools.keys.compactMap { state.pools[$0]?.shutDown() }
             state.pools = [:]
-            return (idle, waiters)
+            return (emptied.flatMap(\.idle), emptied.flatMap(\.waiters))
         }
         for channel in idle { channel.close(promise: nil) }
-        for waiter in waiters { waiter.lease.resume(throwing: CellConnectionError.closed) }
+        for waiter in waiters { waiter.resume(throwing: CellConnectionError.closed) }
     }
 
     /// Connections open now to every cell (idle and in use), and calls waiting for one.
@@ -124,7 +92,7 @@ public final class CellConnections: Sendable {
         state.withLock { state in
             state.pools.values.reduce(into: (open: 0, waiting: 0)) { sum, pool in
                 sum.open += pool.open
-                sum.waiting += pool.waiters.count
+                sum.waiting += pool.waiting
             }
         }
     }
@@ -138,35 +106,23 @@ public final class CellConnections: Sendable {
     // MARK: The pool
 
     private func lease(_ origin: Origin, deadline: NIODeadline) async throws -> (any Channel, reused: Bool) {
-        let id = state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
+        let id = state.withLock { $0.pools[origin, default: Places(maximum: maximumPerOrigin)].newWaiterID() }
         // Set only for a call that has to wait: it gives up at its own deadline, however long
         // the calls holding the places may take. A call that gets a place at once schedules nothing.
         var expiry: Scheduled<Void>?
         defer { expiry?.cancel() }
-        let lease = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                let granted = state.withLock { state -> Result<Lease, any Error>? in
+        let grant = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ConnectionGrant<any Channel>, any Error>) in
+                let granted = state.withLock { state -> Result<ConnectionGrant<any Channel>, any Error>? in
                     guard !state.shutDown else { return .failure(CellConnectionError.closed) }
                     guard !Task.isCancelled else { return .failure(CancellationError()) }
-                    var pool = state.pools[origin, default: Pool()]
-                    defer { state.pools[origin] = pool }
-                    while let channel = pool.takeIdle() {
-                        if channel.isActive { return .success(.idle(channel)) }
-                        pool.open -= 1
-                    }
-                    if pool.open < maximumPerOrigin {
-                        pool.open += 1
-                        return .success(.open)
-                    }
+                    if let grant = Self.grant(&state.pools[origin, default: Places(maximum: maximumPerOrigin)]) { return .success(grant) }
                     guard NIODeadline.now() < deadline else { return .failure(CellConnectionError.timedOut) }
-                    pool.waiters.append(Waiter(id: id, lease: continuation))
+                    state.pools[origin]?.wait(continuation, id: id)
                     return nil
                 }
                 if let granted { return continuation.resume(with: granted) }
-                // On the caller's event loop (see `takeIdle`): the timer wakes no other thread.
+                // On the caller's event loop (see `grant`): the timer wakes no other thread.
                 expiry = group.any().scheduleTask(deadline: deadline) { [weak self] in
                     self?.stopWaiting(origin, id: id, because: CellConnectionError.timedOut)
                 }
@@ -174,7 +130,7 @@ public final class CellConnections: Sendable {
         } onCancel: {
             stopWaiting(origin, id: id, because: CancellationError())
         }
-        switch lease {
+        switch grant {
         case .idle(let channel):
             return (channel, true)
         case .open:
@@ -187,42 +143,33 @@ public final class CellConnections: Sendable {
         }
     }
 
+    /// An idle connection, the last one back that lives on the caller's event loop if there is
+    /// one (the call and its answer then stay on that thread, with no wake-up of another), else
+    /// the last one back; or leave to open one.
+    static func grant(_ places: inout Places) -> ConnectionGrant<any Channel>? {
+        places.grant(alive: { $0.isActive }, preferred: { $0.eventLoop.inEventLoop })
+    }
+
     /// A call still waiting for a place leaves the queue, failed with `error`.
     private func stopWaiting(_ origin: Origin, id: Int, because error: any Error) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard let index = state.pools[origin]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.pools[origin]?.waiters.remove(at: index)
-        }
-        waiter?.lease.resume(throwing: error)
+        state.withLock { $0.pools[origin]?.stopWaiting(id) }?.resume(throwing: error)
     }
 
     /// A connection back from a call (nil: one that never opened). A reusable one goes to the
     /// first waiter or into the pool; any other closes, and its place goes to the first waiter.
     private func giveBack(_ channel: (any Channel)?, to origin: Origin, reusable: Bool) {
-        let (close, handed) = state.withLock { state -> (Bool, (Waiter, Lease)?) in
+        let (close, handed) = state.withLock { state -> (Bool, (CheckedContinuation<ConnectionGrant<any Channel>, any Error>, ConnectionGrant<any Channel>)?) in
             guard !state.shutDown else { return (true, nil) }
-            var pool = state.pools[origin, default: Pool()]
-            defer { state.pools[origin] = pool }
-            if reusable, let channel, channel.isActive {
-                guard pool.waiters.isEmpty else { return (false, (pool.waiters.removeFirst(), .idle(channel))) }
-                pool.idle.append(channel)
-                return (false, nil)
-            }
-            return (true, pool.freePlace().map { ($0, .open) })
+            if reusable, let channel, channel.isActive { return (false, state.pools[origin]?.giveBack(channel)) }
+            return (true, state.pools[origin]?.freePlace().map { ($0, .open) })
         }
         if close { channel?.close(promise: nil) }
-        if let (waiter, lease) = handed { waiter.lease.resume(returning: lease) }
+        if let (waiter, grant) = handed { waiter.resume(returning: grant) }
     }
 
     /// An idle connection the cell closed: out of the pool, its place to the first waiter.
     private func forget(_ channel: any Channel, from origin: Origin) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard var pool = state.pools[origin], let index = pool.idle.firstIndex(where: { $0 === channel }) else { return nil }
-            defer { state.pools[origin] = pool }
-            pool.idle.remove(at: index)
-            return pool.freePlace()
-        }
-        waiter?.lease.resume(returning: .open)
+        state.withLock { $0.pools[origin]?.forget(matching: { $0 === channel }) }?.resume(returning: .open)
     }
 
     // MARK: One connection

@@ -1,3 +1,4 @@
+import ConcordModels
 import Logging
 import NIOCore
 import NIOPosix
@@ -6,7 +7,7 @@ import PostgresNIO
 import Synchronization
 
 /// A cell's PostgreSQL connections: at most `maximum`, each opened when a lease finds none idle,
-/// lent newest-returned first, and closed after `idleLimit` unused.
+/// lent newest-returned first, and closed after `idleLimit` unused (see `ConnectionPlaces`).
 ///
 /// Not postgres-nio's `PostgresClient`: its pool (1.33) arms a timer (a sleeping task, so a
 /// Dispatch timer and a wake of Dispatch's threads) each time a connection above its minimum
@@ -16,10 +17,14 @@ import Synchronization
 /// connection takes one lock and nothing else; only a lease that has to wait arms a timer (its
 /// deadline), and idle connections are looked over by one sweep every few seconds.
 final class ConnectionPool: Sendable {
-    let maximum: Int
+    private typealias Places = ConnectionPlaces<PostgresConnection, CheckedContinuation<ConnectionGrant<PostgresConnection>, any Error>>
+    private struct State {
+        var places: Places
+        var closed = false
+    }
+    private let state: Mutex<State>
     private let configuration: Result<PostgresConnection.Configuration, any Error>
     private let logger: Logger
-    private let state = Mutex(State())
     private let connectionIDs = Atomic<Int>(0)
 
     /// How long a connection may stay idle before it is closed: well inside what NATs and load
@@ -27,34 +32,12 @@ final class ConnectionPool: Sendable {
     static let idleLimit: Duration = .seconds(60)
     static let sweepInterval: Duration = .seconds(5)
 
-    private struct State {
-        /// Idle connections, the longest idle first (lent from the end).
-        var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
-        /// Connections open or being opened, lent or idle: never more than `maximum`.
-        var open = 0
-        /// Leases waiting for a connection, the first come first served.
-        var waiters: [Waiter] = []
-        var nextWaiter = 0
-        var closed = false
-
-        /// An idle connection the server has not ended; the ended ones are let go.
-        mutating func takeIdle() -> PostgresConnection? {
-            while let (connection, _) = idle.popLast() {
-                if !connection.isClosed { return connection }
-                open -= 1
-            }
-            return nil
-        }
-    }
-
-    private struct Waiter {
-        let id: Int
-        let continuation: CheckedContinuation<PostgresConnection, any Error>
-        var deadline: Scheduled<Void>?
-    }
+    let maximum: Int
 
     init(settings: DatabaseSettings, logger: Logger) {
-        maximum = max(1, settings.maxConnections)
+        let places = Places(maximum: settings.maxConnections)
+        maximum = places.maximum
+        state = Mutex(State(places: places))
         self.logger = logger
         configuration = Result {
             var config = PostgresConnection.Configuration(host: settings.host, port: settings.port, username: settings.user,
@@ -68,54 +51,36 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// A connection for the caller, who gives it back (`giveBack`) when done: an idle one, a new
-    /// one while fewer than `maximum` are open, or the first given back, within `deadline`
-    /// (else `LeaseTimeout`).
+    /// A connection for the caller, who gives it back (`giveBack`) when done: an idle one (one
+    /// on the caller's event loop first), a new one while a place is free, or the first given
+    /// back, within `deadline` (else `LeaseTimeout`). A connection that fails to open fails the
+    /// lease that opened it.
     func lease(deadline: Duration) async throws -> PostgresConnection {
-        enum Step { case lent(PostgresConnection), open, wait, closed }
-        let step = state.withLock { s -> Step in
-            if s.closed { return .closed }
-            if let connection = s.takeIdle() { return .lent(connection) }
-            guard s.open < maximum else { return .wait }
-            s.open += 1
-            return .open
-        }
-        switch step {
-        case .lent(let connection): return connection
-        case .closed: throw PoolClosed()
+        switch try await place(deadline: deadline) {
+        case .idle(let connection):
+            return connection
         case .open:
             do {
                 return try await connect()
             } catch {
-                opened(failing: error)
+                freePlace()
                 throw error
             }
-        case .wait: return try await wait(deadline: deadline)
         }
     }
 
-    /// Takes back a lent connection: to the first waiting lease, else idle (a connection the
-    /// server ended, or one given back after the pool closed, is let go).
+    /// Takes back a lent connection: to the first waiting lease, else idle. One the server
+    /// ended, or given back after the pool closed, is closed and its place freed.
     func giveBack(_ connection: PostgresConnection) {
-        enum Step { case handOver(Waiter), idle, letGo }
-        let step = state.withLock { s -> Step in
-            guard !connection.isClosed, !s.closed else {
-                s.open -= 1
-                return .letGo
-            }
-            if !s.waiters.isEmpty { return .handOver(s.waiters.removeFirst()) }
-            s.idle.append((connection, .now))
-            return .idle
+        let handed = state.withLock { s -> (CheckedContinuation<ConnectionGrant<PostgresConnection>, any Error>, ConnectionGrant<PostgresConnection>)?? in
+            guard !connection.isClosed, !s.closed else { return .none }
+            return .some(s.places.giveBack(connection))
         }
-        switch step {
-        case .handOver(let waiter):
-            waiter.deadline?.cancel()
-            waiter.continuation.resume(returning: connection)
-        case .idle: break
-        case .letGo:
+        guard let handed else {
             Self.letGo(connection)
-            openForWaiter()
+            return freePlace()
         }
+        if let (waiter, grant) = handed { waiter.resume(returning: grant) }
     }
 
     /// Closes idle connections past `idleLimit` every `sweepInterval` until cancelled; then
@@ -123,24 +88,52 @@ final class ConnectionPool: Sendable {
     func run() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.sweepInterval)
-            let stale = state.withLock { s -> [PostgresConnection] in
-                let cutoff = ContinuousClock.now - Self.idleLimit
-                let count = s.idle.prefix(while: { $0.since < cutoff }).count
-                defer { s.idle.removeFirst(count); s.open -= count }
-                return s.idle.prefix(count).map(\.connection)
-            }
+            let stale = state.withLock { $0.places.takeIdle(since: .now - Self.idleLimit) }
             for connection in stale { Self.letGo(connection) }
         }
         let (idle, waiters) = state.withLock { s in
             s.closed = true
-            defer { s.open -= s.idle.count; s.idle = []; s.waiters = [] }
-            return (s.idle.map(\.connection), s.waiters)
+            return s.places.shutDown()
         }
-        for waiter in waiters {
-            waiter.deadline?.cancel()
-            waiter.continuation.resume(throwing: PoolClosed())
-        }
+        for waiter in waiters { waiter.resume(throwing: PoolClosed()) }
         for connection in idle { Self.letGo(connection) }
+    }
+
+    /// A place in the pool: at once, or the first freed while this waits.
+    private func place(deadline: Duration) async throws -> ConnectionGrant<PostgresConnection> {
+        let id = state.withLock { $0.places.newWaiterID() }
+        // Set only for a lease that has to wait: one granted at once schedules nothing.
+        var expiry: Scheduled<Void>?
+        defer { expiry?.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let granted = state.withLock { s -> Result<ConnectionGrant<PostgresConnection>, any Error>? in
+                    guard !s.closed else { return .failure(PoolClosed()) }
+                    // The cancellation handler runs after the task is marked cancelled: either
+                    // that is seen here, or the handler finds this lease waiting.
+                    guard !Task.isCancelled else { return .failure(CancellationError()) }
+                    if let grant = s.places.grant(alive: { !$0.isClosed }, preferred: { $0.eventLoop.inEventLoop }) { return .success(grant) }
+                    s.places.wait(continuation, id: id)
+                    return nil
+                }
+                if let granted { return continuation.resume(with: granted) }
+                expiry = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(deadline)) { [self] in
+                    stopWaiting(id, with: LeaseTimeout())
+                }
+            }
+        } onCancel: {
+            stopWaiting(id, with: CancellationError())
+        }
+    }
+
+    /// Ends a lease's wait (its deadline passed, or its task was cancelled), if it still waits.
+    private func stopWaiting(_ id: Int, with error: any Error) {
+        state.withLock { $0.places.stopWaiting(id) }?.resume(throwing: error)
+    }
+
+    /// A place freed: leave to open a connection for the first waiting lease, if any.
+    private func freePlace() {
+        state.withLock { $0.places.freePlace() }?.resume(returning: .open)
     }
 
     /// Closes a connection, held until it has closed (postgres-nio asserts that a connection is
@@ -156,95 +149,6 @@ final class ConnectionPool: Sendable {
         logger[metadataKey: "db.connection"] = "\(id)"
         return try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: try configuration.get(),
                                                     id: id, logger: logger)
-    }
-
-    /// A connection that was being opened failed to: it no longer counts, and a waiting lease
-    /// gets another try.
-    private func opened(failing error: any Error) {
-        state.withLock { $0.open -= 1 }
-        openForWaiter()
-    }
-
-    /// While leases wait and fewer than `maximum` connections are open (one was let go, or
-    /// failed to open), opens one for the first of them; if that fails, the first waiting
-    /// lease fails with its error, as it would have had it opened the connection itself (so no
-    /// lease waits out its deadline while the server refuses connections).
-    private func openForWaiter() {
-        let opening = state.withLock { s in
-            guard !s.closed, !s.waiters.isEmpty, s.open < maximum else { return false }
-            s.open += 1
-            return true
-        }
-        guard opening else { return }
-        Task {
-            do {
-                giveBack(try await connect())
-            } catch {
-                let waiter = state.withLock { s in
-                    s.open -= 1
-                    return s.waiters.isEmpty ? nil : s.waiters.removeFirst()
-                }
-                waiter?.deadline?.cancel()
-                waiter?.continuation.resume(throwing: error)
-                openForWaiter()
-            }
-        }
-    }
-
-    private func wait(deadline: Duration) async throws -> PostgresConnection {
-        let id = state.withLock { s in
-            defer { s.nextWaiter += 1 }
-            return s.nextWaiter
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                enum Step { case lent(PostgresConnection), open, failed(any Error), waiting }
-                let step = state.withLock { s -> Step in
-                    // Looked at again: a connection may have come back since the first look.
-                    if s.closed { return .failed(PoolClosed()) }
-                    // The cancellation handler runs after the task is marked cancelled: either
-                    // that is seen here, or the handler finds this waiter in the list.
-                    if Task.isCancelled { return .failed(CancellationError()) }
-                    if let connection = s.takeIdle() { return .lent(connection) }
-                    if s.open < maximum {
-                        s.open += 1
-                        return .open
-                    }
-                    var waiter = Waiter(id: id, continuation: continuation)
-                    waiter.deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(deadline)) { [self] in
-                        stopWaiting(id, with: LeaseTimeout())
-                    }
-                    s.waiters.append(waiter)
-                    return .waiting
-                }
-                switch step {
-                case .lent(let connection): continuation.resume(returning: connection)
-                case .failed(let error): continuation.resume(throwing: error)
-                case .waiting: break
-                case .open:
-                    Task {
-                        do {
-                            continuation.resume(returning: try await connect())
-                        } catch {
-                            opened(failing: error)
-                            continuation.resume(throwing: error)
-                        }
-                    }
-                }
-            }
-        } onCancel: {
-            stopWaiting(id, with: CancellationError())
-        }
-    }
-
-    /// Ends a lease's wait (its deadline passed, or its task was cancelled), if it still waits.
-    private func stopWaiting(_ id: Int, with error: any Error) {
-        let waiter = state.withLock { s -> Waiter? in
-            guard let index = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return s.waiters.remove(at: index)
-        }
-        waiter?.deadline?.cancel()
-        waiter?.continuation.resume(throwing: error)
     }
 }
 

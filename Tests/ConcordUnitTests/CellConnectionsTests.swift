@@ -122,20 +122,26 @@ import Testing
             for loop in loops { open.append(try await ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: server.port).get()) }
             defer { for channel in open { channel.close(promise: nil) } }
             let (first, second) = (open[0], open[1])
-            var pool = CellConnections.Pool()
-            pool.idle = [first, second]
-            let (pooled, onFirst, onSecond) = (pool, loops[0], loops[1])
+            var places = CellConnections.Places(maximum: 2)
+            for _ in open { _ = CellConnections.grant(&places) }
+            for channel in open { #expect(places.giveBack(channel) == nil) }
+            let (pooled, onFirst, onSecond) = (places, loops[0], loops[1])
             // On a loop: that loop's connection, wherever it is in the list.
             func taken(on loop: any EventLoop) async throws -> ObjectIdentifier? {
-                try await loop.submit { var taking = pooled; return taking.takeIdle().map(ObjectIdentifier.init) }.get()
+                try await loop.submit { var taking = pooled; return Self.idle(CellConnections.grant(&taking)) }.get()
             }
             #expect(try await taken(on: onFirst) == ObjectIdentifier(first))
             #expect(try await taken(on: onSecond) == ObjectIdentifier(second))
-            // Off every loop: the last one back.
-            #expect(pool.takeIdle().map(ObjectIdentifier.init) == ObjectIdentifier(second))
-            #expect(pool.takeIdle().map(ObjectIdentifier.init) == ObjectIdentifier(first))
-            #expect(pool.takeIdle() == nil)
+            // Off every loop: the last one back; then, every place taken, nothing.
+            #expect(Self.idle(CellConnections.grant(&places)) == ObjectIdentifier(second))
+            #expect(Self.idle(CellConnections.grant(&places)) == ObjectIdentifier(first))
+            #expect(CellConnections.grant(&places) == nil)
         }
+    }
+
+    static func idle(_ grant: ConnectionGrant<any Channel>?) -> ObjectIdentifier? {
+        guard case .idle(let channel) = grant else { return nil }
+        return ObjectIdentifier(channel)
     }
 
     @Test func addressesAreRead() throws {
