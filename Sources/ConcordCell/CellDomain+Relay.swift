@@ -54,7 +54,7 @@ extension CellDomain {
                 return messageOf[item.seq]
             }
             let authors = Dictionary(written.map { ($0.author.id, $0.author) }, uniquingKeysWith: { _, last in last })
-            try await tx.upsertReplicas(authors.values.filter { $0.id.cell != self.cellID })
+            batch.authors = authors.values.filter { $0.id.cell != self.cellID }
             for item in fresh {
                 let event = item.event
                 guard let channel = event.channelID, let found = replicas[channel] else { continue }
@@ -133,6 +133,9 @@ extension CellDomain {
         /// Where the batch wrote replica rows (channel and bucket): checked for cold copies after
         /// every write, when the page ends.
         var written: Set<ChannelBucket> = []
+        /// Profiles of the batch's authors homed elsewhere, written with the first messages
+        /// written (or alone at the end).
+        var authors: [User] = []
         /// Creates and edits not yet written, with the events that carried them.
         private var pending: [(record: MessageRecord, event: PendingEvent, workspace: Snowflake)] = []
         /// Messages this batch changed: a later event of one is announced even though writing
@@ -145,10 +148,11 @@ extension CellDomain {
 
         /// Writes what is pending, one row per message, and announces the events whose message changed.
         mutating func flush(_ tx: Transaction) async throws {
-            guard !pending.isEmpty else { return }
+            guard !pending.isEmpty || !authors.isEmpty else { return }
             var seen: Set<Snowflake> = []
             let rows = pending.map(\.record).filter { seen.insert($0.id).inserted }
-            let fresh = try await tx.upsertRelayedMessages(rows)
+            let fresh = try await tx.upsertRelayedMessages(rows, authors: authors)
+            authors = []
             written.formUnion(rows.filter { fresh.contains($0.id) }.map { ChannelBucket(channel: $0.channelID, bucket: $0.id.bucket) })
             changed.formUnion(fresh)
             let announced = pending.filter { changed.contains($0.record.id) }
@@ -210,8 +214,7 @@ extension CellDomain {
             var seen: Set<Snowflake> = []
             let unique = rows.filter { seen.insert($0.id).inserted }
             try await commit { tx in
-                try await tx.upsertReplicas(Array(authors))
-                _ = try await tx.upsertRelayedMessages(unique)
+                _ = try await tx.upsertRelayedMessages(unique, authors: Array(authors))
             }
             copied += batch.count
             guard batch.count == Self.sharedHistoryPage, let oldest = batch.last else { break }

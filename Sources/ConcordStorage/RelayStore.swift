@@ -132,14 +132,17 @@ extension SQLExecutor {
         !(try await upsertRelayedMessages([m])).isEmpty
     }
 
-    /// The same for a batch of relayed messages (one row per id), in one statement; answers the
-    /// ids of the rows that changed.
-    public func upsertRelayedMessages(_ batch: [MessageRecord]) async throws -> Set<Snowflake> {
-        guard !batch.isEmpty else { return [] }
+    /// The same for a batch of relayed messages (one row per id), in one statement that also
+    /// stores their `authors`' copies (as `upsertReplica`; one round trip fewer for each relayed
+    /// page); answers the ids of the rows that changed.
+    public func upsertRelayedMessages(_ batch: [MessageRecord], authors: [User] = []) async throws -> Set<Snowflake> {
+        guard !batch.isEmpty || !authors.isEmpty else { return [] }
         // Arrays cannot hold NULL here, so absent ids travel as 0 (never an id), an absent nonce
         // as "" (never JSON text) and an absent edit time beside a flag. Prepared: every relayed
-        // page runs it.
+        // page runs it. (No foreign key ties a message to its author's row: the two inserts may
+        // run in either order.)
         let rows = try await run(prepared: """
+            WITH authors AS (\(upsertingReplicas: authors))
             INSERT INTO messages (channel_id, bucket, id, workspace_id, author_id, type, content, tts, mention_everyone,
                                   mention_ids, embeds, components, nonce, flags, pinned, reference_message_id, reference_channel_id,
                                   reference_guild_id, edited_at, attachments)

@@ -30,34 +30,7 @@ extension SQLExecutor {
         try await run("""
             INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
             VALUES (\(user.id.int64), \(user.username), \(user.global_name), \(user.avatar), \(user.bot), \(homeCell))
-            \(unescaped: Self.replicaUpdate)
-            """)
-    }
-
-    /// A replica's profile follows its home's; a row that already says the same is left as it
-    /// is (every relayed batch upserts its authors: rewriting them each time cost a row version
-    /// and its WAL per author per batch). A local user (no home cell) is never overwritten.
-    private static var replicaUpdate: String { """
-        ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
-            avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
-        WHERE users.home_cell IS NOT NULL
-          AND (users.username, users.global_name, users.avatar, users.bot)
-              IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.global_name, EXCLUDED.avatar, EXCLUDED.bot)
-        """ }
-
-    /// The same for several users at once, each homed in its id's cell.
-    public func upsertReplicas(_ users: [User]) async throws {
-        guard !users.isEmpty else { return }
-        // Arrays cannot hold NULL: an absent name or avatar travels beside a flag. Prepared:
-        // every relayed page runs it.
-        try await run(prepared: """
-            INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
-            SELECT id, username, CASE WHEN has_name THEN global_name END, CASE WHEN has_avatar THEN avatar END, bot, home_cell
-            FROM unnest(\(users.map(\.id.int64)), \(users.map(\.username)), \(users.map { $0.global_name != nil }),
-                        \(users.map { $0.global_name ?? "" }), \(users.map { $0.avatar != nil }), \(users.map { $0.avatar ?? "" }),
-                        \(users.map(\.bot)), \(users.map(\.id.cell)))
-                 AS t(id, username, has_name, global_name, has_avatar, avatar, bot, home_cell)
-            \(unescaped: Self.replicaUpdate)
+            \(unescaped: replicaUpdate)
             """)
     }
 
@@ -122,5 +95,39 @@ extension SQLExecutor {
             let (id, user, kind, created, revoked) = try row.decode((Int64, Int64, Int, Date, Date?).self)
             return TokenRecord(id: Snowflake(int64: id), userID: Snowflake(int64: user), kind: kind, createdAt: created, revokedAt: revoked)
         }
+    }
+}
+
+/// A replica's profile follows its home's; a row that already says the same is left as it is
+/// (every relayed batch upserts its authors: rewriting them each time cost a row version and its
+/// WAL per author per batch). A local user (no home cell) is never overwritten.
+private let replicaUpdate = """
+    ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, global_name = EXCLUDED.global_name,
+        avatar = EXCLUDED.avatar, bot = EXCLUDED.bot
+    WHERE users.home_cell IS NOT NULL
+      AND (users.username, users.global_name, users.avatar, users.bot)
+          IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.global_name, EXCLUDED.avatar, EXCLUDED.bot)
+    """
+
+extension PostgresQuery.StringInterpolation {
+    /// The statement that stores (or refreshes) the copies of several users, each homed in its
+    /// id's cell (as `upsertReplica`), for a statement that does more in the same round trip.
+    mutating func appendInterpolation(upsertingReplicas users: [User]) {
+        // Arrays cannot hold NULL: an absent name or avatar travels beside a flag.
+        appendLiteral("""
+            INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
+            SELECT id, username, CASE WHEN has_name THEN global_name END, CASE WHEN has_avatar THEN avatar END, bot, home_cell
+            FROM unnest(
+            """)
+        appendInterpolation(users.map(\.id.int64)); appendLiteral(", ")
+        appendInterpolation(users.map(\.username)); appendLiteral(", ")
+        appendInterpolation(users.map { $0.global_name != nil }); appendLiteral(", ")
+        appendInterpolation(users.map { $0.global_name ?? "" }); appendLiteral(", ")
+        appendInterpolation(users.map { $0.avatar != nil }); appendLiteral(", ")
+        appendInterpolation(users.map { $0.avatar ?? "" }); appendLiteral(", ")
+        appendInterpolation(users.map(\.bot)); appendLiteral(", ")
+        appendInterpolation(users.map(\.id.cell))
+        appendLiteral(") AS t(id, username, has_name, global_name, has_avatar, avatar, bot, home_cell)\n")
+        appendLiteral(replicaUpdate)
     }
 }

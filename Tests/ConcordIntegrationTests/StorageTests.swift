@@ -273,29 +273,34 @@ struct StorageTests {
         }
     }
 
-    /// Every relayed batch upserts its authors' replicas: one that already says the same is not
-    /// rewritten (no new row version), a changed profile is, and a local user never is.
+    /// Every relayed batch upserts its authors' replicas in the statement that writes its
+    /// messages: both are written; a profile that already says the same is not rewritten (no new
+    /// row version), a changed profile is, and a local user never is.
     @Test func aReplicaUserIsRewrittenOnlyWhenItsProfileChanged() async throws {
         try await TestServers.withMigratedDatabase { db in
+            let (local, _, channel) = try await seed(db)
             let far = User(id: SnowflakeGenerator(cell: 5).next(), username: "far\(UInt32.random(in: 0...UInt32.max))", globalName: "Far", bot: false)
             func version() async throws -> String {
                 try #require(try await db.run("SELECT xmin::text FROM users WHERE id = \(far.id.int64)").first).decode(String.self)
             }
-            try await db.upsertReplicas([far])
+            let relayed = record(ids.next(), channel: channel, author: far, content: "from far")
+            try await db.ensureMessagePartition(bucket: relayed.id.bucket)
+            #expect(try await db.upsertRelayedMessages([relayed], authors: [far]) == [relayed.id])
+            #expect(try await db.user(id: far.id)?.username == far.username)
+            #expect(try await db.messages(channelID: channel.id, page: .latest, limit: 10).map(\.id) == [relayed.id])
             let first = try await version()
-            try await db.upsertReplicas([far])
+            #expect(try await db.upsertRelayedMessages([relayed], authors: [far]).isEmpty, "the same message again changes nothing")
             try await db.upsertReplica(far, homeCell: far.id.cell)
             #expect(try await version() == first, "the same profile again writes nothing")
             var renamed = far
             renamed.global_name = "Renamed"
-            try await db.upsertReplicas([renamed])
+            _ = try await db.upsertRelayedMessages([], authors: [renamed])
             #expect(try await version() != first)
             #expect(try await db.user(id: far.id)?.global_name == "Renamed")
 
-            let (local, _, _) = try await seed(db)
             var overwritten = local
             overwritten.global_name = "Not from here"
-            try await db.upsertReplicas([overwritten])
+            _ = try await db.upsertRelayedMessages([], authors: [overwritten])
             #expect(try await db.user(id: local.id)?.global_name == local.global_name, "a local user keeps its own profile")
         }
     }
