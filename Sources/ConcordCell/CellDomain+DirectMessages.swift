@@ -68,7 +68,7 @@ extension CellDomain {
         guard event.type == "CHANNEL_CREATE", event.guildID == nil, let user = event.userID, user.cell == cellID,
               let dm = try? WireJSON.decode(DMChannel.self, from: Data(event.payload.utf8)), dm.type == ChannelType.dm.rawValue,
               let other = dm.recipients.first else { return false }
-        if other.id.cell != cellID { try await tx.upsertReplica(other, homeCell: other.id.cell) }
+        if other.id.cell != cellID { try await tx.upsertReplica(other) }
         return try await tx.insertDM(id: dm.id, between: user, and: other.id, homeCell: source)
     }
 
@@ -80,7 +80,7 @@ extension CellDomain {
         switch event.type {
         case "MESSAGE_CREATE", "MESSAGE_UPDATE":
             guard let message = byID[id] else { return false }
-            if message.author.id.cell != cellID { try await tx.upsertReplica(message.author, homeCell: message.author.id.cell) }
+            if message.author.id.cell != cellID { try await tx.upsertReplica(message.author) }
             guard try await tx.upsertRelayedMessage(Self.record(message, workspace: nil)) else { return false }
             try await tx.raiseLastMessage(channelID: channel, to: id)
             return true

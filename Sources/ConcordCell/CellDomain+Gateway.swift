@@ -89,7 +89,7 @@ extension CellDomain {
     /// a workspace here).
     public func storeReplica(_ user: User, id: Snowflake) async throws {
         guard user.id == id, id.cell != cellID else { throw APIError.invalidForm(.single(["id"], code: "BASE_TYPE_INVALID", message: "Not a user of another cell")) }
-        try await db.upsertReplica(user, homeCell: id.cell)
+        try await db.upsertReplica(user)
     }
 }
 

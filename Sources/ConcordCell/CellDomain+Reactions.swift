@@ -69,7 +69,7 @@ extension CellDomain {
     public func reactShared(_ reaction: SharedReaction) async throws {
         let emoji = try ReactionEmoji(segment: reaction.emoji).name
         let access = try await sharedAccess(reaction.channel_id, via: reaction.workspace_id, for: reaction.user)
-        if reaction.user.id.cell != cellID { try await db.upsertReplica(reaction.user, homeCell: reaction.user.id.cell) }
+        if reaction.user.id.cell != cellID { try await db.upsertReplica(reaction.user) }
         let message = try await reactedMessage(access, reaction.message_id)
         if reaction.added {
             try await add(emoji, to: message, in: access, by: reaction.user.id, member: nil, mayStart: true)
@@ -137,7 +137,7 @@ extension CellDomain {
             // A member of the home workspace: their profile, for the replica's list of reactors.
             if let profile = payload["member"]?["user"], user.cell != cellID,
                let reactor = try? WireJSON.decode(User.self, from: WireJSON.encode(profile)) {
-                try await tx.upsertReplica(reactor, homeCell: user.cell)
+                try await tx.upsertReplica(reactor)
             }
             return try await tx.addReaction(channelID: channel, messageID: message, emoji: emoji, userID: user)
         case "MESSAGE_REACTION_REMOVE":

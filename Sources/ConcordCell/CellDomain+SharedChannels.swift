@@ -21,7 +21,7 @@ extension CellDomain {
                                     uploads: [Int: Upload] = [:], baseURL: String = "") async throws -> String {
         try Validation.validate(request)
         let channel = try await sharedChannel(channelID, via: workspaceID)
-        if author.id.cell != cellID { try await db.upsertReplica(author, homeCell: author.id.cell) }
+        if author.id.cell != cellID { try await db.upsertReplica(author) }
         return try await post(channelID, request, author: author, authorMember: nil, permissions: .everyoneDefault, guildID: channel.guild_id, dmUsers: nil,
                               uploads: uploads, baseURL: baseURL)
     }

@@ -35,6 +35,8 @@ public final class CellConnections: Sendable {
     private let connectTimeout: TimeAmount
     let maximumPerOrigin: Int
     private let state = Mutex(State())
+    /// Ids of calls that may wait, counted outside the lock: a call granted a place at once takes it once.
+    private let waiterIDs = Atomic<Int>(0)
 
     /// `tls`: where the cells' internal API is HTTPS, the process's client side of it.
     public init(tls: TLSConfiguration?, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -106,7 +108,7 @@ public final class CellConnections: Sendable {
     // MARK: The pool
 
     private func lease(_ origin: Origin, deadline: NIODeadline) async throws -> (any Channel, reused: Bool) {
-        let id = state.withLock { $0.pools[origin, default: Places(maximum: maximumPerOrigin)].newWaiterID() }
+        let id = waiterIDs.add(1, ordering: .relaxed).newValue
         // Set only for a call that has to wait: it gives up at its own deadline, however long
         // the calls holding the places may take. A call that gets a place at once schedules nothing.
         var expiry: Scheduled<Void>?

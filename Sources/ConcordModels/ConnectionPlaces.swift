@@ -17,7 +17,6 @@ public struct ConnectionPlaces<Connection, Waiter> {
     /// go idle long enough to be closed.
     private var idle: [(connection: Connection, since: ContinuousClock.Instant)] = []
     private var waiters: [(id: Int, waiter: Waiter)] = []
-    private var lastWaiterID = 0
 
     public init(maximum: Int) {
         self.maximum = max(1, maximum)
@@ -40,13 +39,8 @@ public struct ConnectionPlaces<Connection, Waiter> {
         return .open
     }
 
-    /// An id for a call that may have to wait (taken before it waits, so that its cancellation
-    /// can name it whenever it comes).
-    public mutating func newWaiterID() -> Int {
-        lastWaiterID += 1
-        return lastWaiterID
-    }
-
+    /// Queues a call for the next place. `id` is the pool's own, unique among its waiters, and
+    /// taken before the call looks (so that its cancellation can name it whenever it comes).
     public mutating func wait(_ waiter: Waiter, id: Int) {
         waiters.append((id, waiter))
     }

@@ -26,6 +26,8 @@ final class ConnectionPool: Sendable {
     private let configuration: Result<PostgresConnection.Configuration, any Error>
     private let logger: Logger
     private let connectionIDs = Atomic<Int>(0)
+    /// Ids of leases that may wait, counted outside the lock: a lease granted at once takes it once.
+    private let waiterIDs = Atomic<Int>(0)
 
     /// How long a connection may stay idle before it is closed: well inside what NATs and load
     /// balancers allow before they drop a quiet connection silently (no keep-alive is sent).
@@ -101,7 +103,7 @@ final class ConnectionPool: Sendable {
 
     /// A place in the pool: at once, or the first freed while this waits.
     private func place(deadline: Duration) async throws -> ConnectionGrant<PostgresConnection> {
-        let id = state.withLock { $0.places.newWaiterID() }
+        let id = waiterIDs.add(1, ordering: .relaxed).newValue
         // Set only for a lease that has to wait: one granted at once schedules nothing.
         var expiry: Scheduled<Void>?
         defer { expiry?.cancel() }

@@ -25,13 +25,9 @@ extension SQLExecutor {
         }
     }
 
-    /// Stores (or refreshes) the copy of a user homed in another cell.
-    public func upsertReplica(_ user: User, homeCell: Int) async throws {
-        try await run("""
-            INSERT INTO users (id, username, global_name, avatar, bot, home_cell)
-            VALUES (\(user.id.int64), \(user.username), \(user.global_name), \(user.avatar), \(user.bot), \(homeCell))
-            \(unescaped: replicaUpdate)
-            """)
+    /// Stores (or refreshes) the copy of a user homed in another cell (its id's).
+    public func upsertReplica(_ user: User) async throws {
+        try await run(prepared: "\(upsertingReplicas: [user])")
     }
 
     public func user(id: Snowflake) async throws -> User? {
@@ -111,7 +107,7 @@ private let replicaUpdate = """
 
 extension PostgresQuery.StringInterpolation {
     /// The statement that stores (or refreshes) the copies of several users, each homed in its
-    /// id's cell (as `upsertReplica`), for a statement that does more in the same round trip.
+    /// id's cell, for `upsertReplica` and for a statement that does more in the same round trip.
     mutating func appendInterpolation(upsertingReplicas users: [User]) {
         // Arrays cannot hold NULL: an absent name or avatar travels beside a flag.
         appendLiteral("""

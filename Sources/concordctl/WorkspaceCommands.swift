@@ -24,7 +24,7 @@ struct WorkspaceCommands: AsyncParsableCommand {
             if home.id != ownerCell.id {
                 // The owner is homed elsewhere: their profile goes with them, as when they join.
                 guard let user = try await withDatabase(ownerCell, { try await $0.user(id: owner) }) else { throw ValidationError("no user \(owner)") }
-                try await withDatabase(home) { try await $0.upsertReplica(user, homeCell: ownerCell.id) }
+                try await withDatabase(home) { try await $0.upsertReplica(user) }
             }
             let guild = try await withDomain(cell: home) { try await $0.createWorkspace(GuildCreateRequest(name: name), ownerID: owner) }
             if options.json { return try printJSON(guild) }

@@ -290,7 +290,7 @@ struct StorageTests {
             #expect(try await db.messages(channelID: channel.id, page: .latest, limit: 10).map(\.id) == [relayed.id])
             let first = try await version()
             #expect(try await db.upsertRelayedMessages([relayed], authors: [far]).isEmpty, "the same message again changes nothing")
-            try await db.upsertReplica(far, homeCell: far.id.cell)
+            try await db.upsertReplica(far)
             #expect(try await version() == first, "the same profile again writes nothing")
             var renamed = far
             renamed.global_name = "Renamed"

@@ -21,10 +21,8 @@ import Testing
         #expect(Self.isOpen(places.grant(alive: { _ in true })))
         #expect(places.grant(alive: { _ in true }) == nil, "every place taken")
         #expect(places.open == 2)
-        let (a, b) = (places.newWaiterID(), places.newWaiterID())
-        #expect(a != b)
-        places.wait("first", id: a)
-        places.wait("second", id: b)
+        places.wait("first", id: 1)
+        places.wait("second", id: 2)
         #expect(places.waiting == 2)
         // A connection back goes to the first waiter; a place freed, to the next, as leave to open.
         let handed = places.giveBack(10)
@@ -54,11 +52,10 @@ import Testing
     @Test func aWaiterThatStopsWaitingLeavesTheQueue() {
         var places = Places(maximum: 1)
         _ = places.grant(alive: { _ in true })
-        let (a, b) = (places.newWaiterID(), places.newWaiterID())
-        places.wait("a", id: a)
-        places.wait("b", id: b)
-        #expect(places.stopWaiting(a) == "a")
-        #expect(places.stopWaiting(a) == nil, "once")
+        places.wait("a", id: 1)
+        places.wait("b", id: 2)
+        #expect(places.stopWaiting(1) == "a")
+        #expect(places.stopWaiting(1) == nil, "once")
         #expect(places.giveBack(7)?.0 == "b")
     }
 
@@ -74,7 +71,7 @@ import Testing
         #expect(places.open == 1)
         #expect(places.forget(matching: { $0 == 2 }) == nil && places.open == 1, "not idle: nothing freed")
         _ = places.giveBack(3)
-        places.wait("w", id: places.newWaiterID())
+        places.wait("w", id: 1)
         let emptied = places.shutDown()
         #expect(emptied.idle == [3] && emptied.waiters == ["w"])
         #expect(places.open == 0 && places.waiting == 0)
